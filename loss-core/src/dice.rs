@@ -1,0 +1,360 @@
+//! Soft dice, Jaccard and Tversky losses on one channel.
+//!
+//! # Formulas
+//! From the soft overlap statistics of predictions `p` (probabilities, or `sigmoid(x)` of
+//! logits computed on the fly) and targets `t`:
+//!
+//! ```text
+//! tp = Σ p t      P = Σ p   (Σ p² when squared)      T = Σ t   (Σ t² when squared)
+//! fp = P - tp     fn = T - tp
+//!
+//! dice     = (2 tp + smooth_nr) / (P + T + smooth_dr)                 (Milletari et al. 2016)
+//! jaccard  = (2 tp + smooth_nr) / (2 (tp + fp + fn) + smooth_dr)      (MONAI `jaccard=True`)
+//! tversky  = (tp + smooth_nr) / (tp + alpha fp + beta fn + smooth_dr) (Salehi et al. 2017)
+//! loss     = 1 - score
+//! ```
+//!
+//! These are MONAI's `DiceLoss` (lines 195–196 of `monai/losses/dice.py`, v1.5.0) and
+//! `TverskyLoss`, with MONAI's defaults `smooth_nr = smooth_dr = 1e-5`. Tversky's `alpha`
+//! weights false positives and `beta` false negatives; `alpha = beta = 0.5` is dice up to the
+//! smoothing (`(tp + s)/(…)` against `(2 tp + s)/(…)`). MONAI's Jaccard keeps the smoothing
+//! un-halved, so it equals `(tp + s/2) / (union + s/2)`.
+//! References: Milletari et al., V-Net, <https://arxiv.org/abs/1606.04797>;
+//! Salehi et al., Tversky loss, <https://arxiv.org/abs/1706.05721>.
+//!
+//! # The seed article's two dice losses
+//! | preset | article's code | here | note |
+//! |---|---|---|---|
+//! | [`OverlapLoss::seed_torch_dice`] | `2 (Σxy + 1) / (Σx + Σy + 1)` per sample, `1 - mean` | dice, `smooth_nr = 2`, `smooth_dr = 1` | smoothing *inside* the factor 2: not bounded by `[0, 1]`; empty masks give `-1` |
+//! | [`OverlapLoss::seed_keras_dice`] | `(2 I + 1) / (Σy + Σp + 1)` over the whole batch | dice, `smooth_nr = smooth_dr = 1` | the usual form |
+//!
+//! `2 (Σxy + 1)` and `2 Σxy + 2` round identically (scaling by 2 is exact), so the first preset
+//! reproduces the article bit for bit up to its final `1 - mean(score)`, which
+//! [`OverlapLoss::loss_per_sample`] followed by [`Reduction::Mean`](crate::Reduction) computes
+//! as `mean(1 - score)`.
+//!
+//! # Edge cases
+//! | input | result |
+//! |---|---|
+//! | empty slices | [`Error::EmptyInput`] |
+//! | target and prediction all zero | `1 - smooth_nr / smooth_dr`: 0 with the defaults; NaN if `smooth_dr = 0` |
+//! | target or probability outside `[0, 1]` | [`Error::OutOfRange`] |
+//! | NaN | NaN |
+
+use crate::Error;
+use crate::activation::sigmoid;
+use crate::elementwise::{Predictions, check_buffer, sample_len, validate};
+use crate::sum::DetSum;
+
+/// Which overlap score the loss is built on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Overlap {
+    /// Sørensen–Dice: `(2 tp + s_nr) / (P + T + s_dr)`.
+    Dice,
+    /// Jaccard (IoU), MONAI form: `(2 tp + s_nr) / (2 (P + T - tp) + s_dr)`.
+    Jaccard,
+    /// Tversky: `(tp + s_nr) / (tp + alpha fp + beta fn + s_dr)`.
+    Tversky {
+        /// Weight of false positives.
+        alpha: f32,
+        /// Weight of false negatives.
+        beta: f32,
+    },
+}
+
+/// Soft overlap statistics of one channel, the sufficient statistics of every score here.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct OverlapStats {
+    /// `Σ p t`.
+    pub intersection: f32,
+    /// `Σ p`, or `Σ p²` when squared.
+    pub prediction_sum: f32,
+    /// `Σ t`, or `Σ t²` when squared.
+    pub target_sum: f32,
+    /// Number of elements.
+    pub count: u64,
+}
+
+/// A dice-family loss on one channel (see the [module docs](self)).
+///
+/// # Examples
+/// ```
+/// use loss_core::dice::OverlapLoss;
+/// let dice = OverlapLoss::dice(); // MONAI DiceLoss defaults
+/// let loss = dice.loss(&[0.9, 0.8, 0.1, 0.0], &[1.0, 1.0, 0.0, 0.0])?;
+/// assert!((loss - (1.0 - 3.4 / 3.8)).abs() < 1e-6);
+/// # Ok::<(), loss_core::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct OverlapLoss {
+    overlap: Overlap,
+    smooth_nr: f32,
+    smooth_dr: f32,
+    squared: bool,
+    predictions: Predictions,
+}
+
+impl OverlapLoss {
+    const MONAI_SMOOTH: f32 = 1e-5;
+
+    const fn with_overlap(overlap: Overlap) -> Self {
+        Self {
+            overlap,
+            smooth_nr: Self::MONAI_SMOOTH,
+            smooth_dr: Self::MONAI_SMOOTH,
+            squared: false,
+            predictions: Predictions::Probabilities,
+        }
+    }
+
+    /// Dice loss with MONAI's defaults: probabilities in, `smooth_nr = smooth_dr = 1e-5`.
+    pub const fn dice() -> Self {
+        Self::with_overlap(Overlap::Dice)
+    }
+
+    /// Jaccard loss (MONAI `DiceLoss(jaccard=True)`) with MONAI's defaults.
+    pub const fn jaccard() -> Self {
+        Self::with_overlap(Overlap::Jaccard)
+    }
+
+    /// Tversky loss with MONAI's smoothing defaults.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming `"alpha"` or `"beta"` if negative or not finite.
+    pub fn tversky(alpha: f32, beta: f32) -> Result<Self, Error> {
+        if !(alpha.is_finite() && alpha >= 0.0) {
+            return Err(Error::InvalidParameter("alpha"));
+        }
+        if !(beta.is_finite() && beta >= 0.0) {
+            return Err(Error::InvalidParameter("beta"));
+        }
+        Ok(Self::with_overlap(Overlap::Tversky { alpha, beta }))
+    }
+
+    /// The seed article's PyTorch `DiceLoss`, literally: `2 (Σxy + 1) / (Σx + Σy + 1)`.
+    /// Use it per sample ([`OverlapLoss::loss_per_sample`]) as the article does.
+    pub const fn seed_torch_dice() -> Self {
+        let mut s = Self::dice();
+        s.smooth_nr = 2.0;
+        s.smooth_dr = 1.0;
+        s
+    }
+
+    /// The seed article's Keras `dice`: `(2 I + 1) / (Σy + Σp + 1)` over all elements.
+    pub const fn seed_keras_dice() -> Self {
+        let mut s = Self::dice();
+        s.smooth_nr = 1.0;
+        s.smooth_dr = 1.0;
+        s
+    }
+
+    /// The same loss with other smoothing terms.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming `"smooth_nr"` or `"smooth_dr"` if negative or not
+    /// finite.
+    pub fn with_smoothing(mut self, smooth_nr: f32, smooth_dr: f32) -> Result<Self, Error> {
+        if !(smooth_nr.is_finite() && smooth_nr >= 0.0) {
+            return Err(Error::InvalidParameter("smooth_nr"));
+        }
+        if !(smooth_dr.is_finite() && smooth_dr >= 0.0) {
+            return Err(Error::InvalidParameter("smooth_dr"));
+        }
+        self.smooth_nr = smooth_nr;
+        self.smooth_dr = smooth_dr;
+        Ok(self)
+    }
+
+    /// The same loss with squared denominators, `Σp² + Σt²` (V-Net; MONAI `squared_pred`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming `"squared"` for Tversky, which has no squared form.
+    pub fn with_squared(mut self, squared: bool) -> Result<Self, Error> {
+        if squared && matches!(self.overlap, Overlap::Tversky { .. }) {
+            return Err(Error::InvalidParameter("squared"));
+        }
+        self.squared = squared;
+        Ok(self)
+    }
+
+    /// The same loss taking logits (`sigmoid` applied on the fly) or probabilities.
+    #[must_use]
+    pub const fn with_predictions(mut self, predictions: Predictions) -> Self {
+        self.predictions = predictions;
+        self
+    }
+
+    /// The overlap score.
+    pub const fn overlap(&self) -> Overlap {
+        self.overlap
+    }
+
+    /// `(smooth_nr, smooth_dr)`.
+    pub const fn smoothing(&self) -> (f32, f32) {
+        (self.smooth_nr, self.smooth_dr)
+    }
+
+    /// Whether the denominators are squared.
+    pub const fn squared(&self) -> bool {
+        self.squared
+    }
+
+    /// What the predictions are.
+    pub const fn predictions(&self) -> Predictions {
+        self.predictions
+    }
+
+    /// The score (higher is better) from statistics.
+    pub fn score(&self, s: &OverlapStats) -> f32 {
+        let (tp, p, t) = (s.intersection, s.prediction_sum, s.target_sum);
+        match self.overlap {
+            Overlap::Dice => (2.0 * tp + self.smooth_nr) / ((p + t) + self.smooth_dr),
+            Overlap::Jaccard => {
+                (2.0 * tp + self.smooth_nr) / (2.0 * ((p + t) - tp) + self.smooth_dr)
+            }
+            Overlap::Tversky { alpha, beta } => {
+                let (fp, fn_) = (p - tp, t - tp);
+                (tp + self.smooth_nr) / (((tp + alpha * fp) + beta * fn_) + self.smooth_dr)
+            }
+        }
+    }
+
+    /// The loss, `1 - score`, from statistics.
+    pub fn loss_from(&self, s: &OverlapStats) -> f32 {
+        1.0 - self.score(s)
+    }
+
+    /// The statistics of a whole slice.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`], [`Error::EmptyInput`], [`Error::OutOfRange`].
+    pub fn stats(&self, predictions: &[f32], targets: &[f32]) -> Result<OverlapStats, Error> {
+        let mut acc = self.accumulator();
+        acc.push(predictions, targets)?;
+        acc.stats()
+    }
+
+    /// The loss over a whole slice (one channel, all elements pooled).
+    ///
+    /// # Errors
+    /// As [`OverlapLoss::stats`].
+    pub fn loss(&self, predictions: &[f32], targets: &[f32]) -> Result<f32, Error> {
+        Ok(self.loss_from(&self.stats(predictions, targets)?))
+    }
+
+    /// The loss of each of `samples` equal-length samples, written to `out[..samples]`; reduce
+    /// them with [`Reduction::reduce`](crate::Reduction::reduce).
+    ///
+    /// # Errors
+    /// As [`OverlapLoss::stats`], plus [`Error::SampleCountMismatch`] and
+    /// [`Error::BufferTooSmall`]. On error `out` is untouched.
+    pub fn loss_per_sample(
+        &self,
+        predictions: &[f32],
+        targets: &[f32],
+        samples: usize,
+        out: &mut [f32],
+    ) -> Result<(), Error> {
+        validate(predictions, targets, self.predictions)?;
+        let n = sample_len(predictions.len(), samples)?;
+        check_buffer(samples, out)?;
+        for ((o, p), t) in out
+            .iter_mut()
+            .zip(predictions.chunks_exact(n))
+            .zip(targets.chunks_exact(n))
+        {
+            let mut acc = self.accumulator();
+            acc.accumulate(p, t);
+            *o = self.loss_from(&acc.stats()?);
+        }
+        Ok(())
+    }
+
+    /// A streaming accumulator of the statistics.
+    pub const fn accumulator(&self) -> OverlapAccumulator {
+        OverlapAccumulator {
+            loss: *self,
+            sum: DetSum::new(),
+        }
+    }
+}
+
+/// Streams the statistics of an [`OverlapLoss`] over chunks of any size; bit-identical to the
+/// one-shot [`OverlapLoss::loss`] for every chunking. Fixed-size, `Copy`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OverlapAccumulator {
+    loss: OverlapLoss,
+    /// `[Σ p t, Σ p (or p²), Σ t (or t²)]`.
+    sum: DetSum<3>,
+}
+
+impl OverlapAccumulator {
+    /// Adds a chunk. An empty chunk is allowed and changes nothing.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] or [`Error::OutOfRange`] (index within this chunk); the
+    /// accumulator is then unchanged.
+    pub fn push(&mut self, predictions: &[f32], targets: &[f32]) -> Result<(), Error> {
+        validate(predictions, targets, self.loss.predictions)?;
+        self.accumulate(predictions, targets);
+        Ok(())
+    }
+
+    fn accumulate(&mut self, predictions: &[f32], targets: &[f32]) {
+        let pairs = predictions.iter().zip(targets);
+        match (self.loss.predictions, self.loss.squared) {
+            (Predictions::Probabilities, false) => {
+                self.sum.extend(pairs.map(|(&p, &t)| [p * t, p, t]));
+            }
+            (Predictions::Probabilities, true) => {
+                self.sum.extend(pairs.map(|(&p, &t)| [p * t, p * p, t * t]));
+            }
+            (Predictions::Logits, false) => self.sum.extend(pairs.map(|(&x, &t)| {
+                let p = sigmoid(x);
+                [p * t, p, t]
+            })),
+            (Predictions::Logits, true) => self.sum.extend(pairs.map(|(&x, &t)| {
+                let p = sigmoid(x);
+                [p * t, p * p, t * t]
+            })),
+        }
+    }
+
+    /// Elements pushed so far.
+    pub const fn count(&self) -> u64 {
+        self.sum.count()
+    }
+
+    /// The statistics of everything pushed so far.
+    ///
+    /// # Errors
+    /// [`Error::EmptyInput`] if nothing has been pushed.
+    pub fn stats(&self) -> Result<OverlapStats, Error> {
+        if self.sum.count() == 0 {
+            return Err(Error::EmptyInput);
+        }
+        let [intersection, prediction_sum, target_sum] = self.sum.value();
+        Ok(OverlapStats {
+            intersection,
+            prediction_sum,
+            target_sum,
+            count: self.sum.count(),
+        })
+    }
+
+    /// The loss of everything pushed so far (the accumulator is not consumed).
+    ///
+    /// # Errors
+    /// [`Error::EmptyInput`] if nothing has been pushed.
+    pub fn finish(&self) -> Result<f32, Error> {
+        Ok(self.loss.loss_from(&self.stats()?))
+    }
+
+    /// Forgets everything pushed, keeping the loss parameters.
+    pub fn reset(&mut self) {
+        self.sum = DetSum::new();
+    }
+}

@@ -1,0 +1,96 @@
+//! The crate-wide error type.
+
+use core::fmt;
+
+/// Which input slice an [`Error`] refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Operand {
+    /// The predictions: logits or probabilities.
+    Predictions,
+    /// The targets: labels or soft labels in `[0, 1]`.
+    Targets,
+}
+
+/// Errors returned by loss and metric functions.
+///
+/// Every fallible function returns `Err` instead of panicking and, for accumulators, leaves the
+/// state it had before the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Error {
+    /// `predictions` and `targets` have different lengths.
+    LengthMismatch {
+        /// Length of the prediction slice.
+        predictions: usize,
+        /// Length of the target slice.
+        targets: usize,
+    },
+    /// There is nothing to reduce: the mean (or dice) of zero elements is undefined.
+    EmptyInput,
+    /// A caller-provided output buffer is too small.
+    BufferTooSmall {
+        /// Elements the result needs.
+        needed: usize,
+        /// Elements the buffer holds.
+        capacity: usize,
+    },
+    /// A parameter is outside its valid range; the payload names it, e.g. `"alpha"`.
+    InvalidParameter(&'static str),
+    /// The input length is not `samples` equal parts (or `samples` is zero).
+    SampleCountMismatch {
+        /// Length of the input slices.
+        len: usize,
+        /// Number of samples asked for.
+        samples: usize,
+    },
+    /// A value is outside the domain of its operand: a probability or a target outside `[0, 1]`.
+    /// NaN is not reported here; it propagates (see the crate docs).
+    OutOfRange {
+        /// The slice holding the value.
+        operand: Operand,
+        /// Index of the first offending element in the slice passed to the call.
+        index: usize,
+    },
+}
+
+impl fmt::Display for Operand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Predictions => "predictions",
+            Self::Targets => "targets",
+        })
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::LengthMismatch {
+                predictions,
+                targets,
+            } => write!(
+                f,
+                "predictions have {predictions} elements but targets have {targets}"
+            ),
+            Self::EmptyInput => f.write_str("input is empty"),
+            Self::BufferTooSmall { needed, capacity } => write!(
+                f,
+                "output buffer holds {capacity} elements but {needed} are needed"
+            ),
+            Self::InvalidParameter(name) => write!(f, "parameter `{name}` is out of range"),
+            Self::SampleCountMismatch { len, samples } => {
+                write!(
+                    f,
+                    "{len} elements cannot be split into {samples} equal samples"
+                )
+            }
+            Self::OutOfRange { operand, index } => {
+                write!(f, "{operand}[{index}] is outside [0, 1]")
+            }
+        }
+    }
+}
+
+impl core::error::Error for Error {}

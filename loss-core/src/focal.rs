@@ -1,0 +1,356 @@
+//! Binary focal loss, from logits ([`SigmoidFocal`]) or from probabilities ([`BinaryFocal`]).
+//!
+//! # Formula
+//! Focal loss (Lin et al. 2017, "Focal Loss for Dense Object Detection",
+//! <https://arxiv.org/abs/1708.02002>) scales cross-entropy by how wrong the prediction is:
+//!
+//! ```text
+//! p_t     = p t + (1 - p)(1 - t)            probability given to the true label
+//! alpha_t = alpha t + (1 - alpha)(1 - t)    alpha weights positives, 1 - alpha negatives
+//! FL      = alpha_t (1 - p_t)^gamma CE,     CE = -t log p - (1 - t) log(1 - p)
+//! ```
+//!
+//! With `alpha = None` there is no weighting (`alpha_t = 1`); with `gamma = 0` and no alpha it
+//! is binary cross-entropy.
+//!
+//! # From logits: [`SigmoidFocal`] (torchvision semantics)
+//! `torchvision.ops.sigmoid_focal_loss` computes `CE` with PyTorch's stable
+//! `binary_cross_entropy_with_logits`. Here every piece comes from `e = exp(-|x|)` (see the
+//! private `activation` module), so every finite logit is stable and `±inf` gives the limit:
+//!
+//! ```text
+//! t = 1:   CE = softplus(-x)   1 - p_t = sigmoid(-x)   log(1 - p_t) = -softplus(x)
+//! t = 0:   CE = softplus(x)    1 - p_t = sigmoid(x)    log(1 - p_t) = -softplus(-x)
+//! ```
+//!
+//! The focal factor `(1 - p_t)^gamma` is a product for `gamma` in {0, 1, 2, 3, 4} (no `powf`)
+//! and `exp(gamma * log(1 - p_t))` otherwise, with the logarithm taken from the softplus above:
+//! in log space `(1 - p_t)` can underflow without the factor becoming 0 or NaN (MONAI's
+//! motivation, Project-MONAI/MONAI#2513).
+//!
+//! ## Soft targets
+//! For `0 < t < 1` the frameworks disagree; [`SoftTargets`] chooses, and all three agree
+//! exactly on hard targets:
+//!
+//! | [`SoftTargets`] | focal factor | used by |
+//! |---|---|---|
+//! | `Torchvision` (default) | `(p (1 - t) + (1 - p) t)^gamma`, i.e. `(1 - p_t)^gamma` as written above | torchvision, fvcore, Keras `BinaryFocalCrossentropy` |
+//! | `Monai` | `sigmoid(-x (2t - 1))^gamma` | MONAI `FocalLoss` |
+//! | `Kornia` | separate terms: `alpha t (1-p)^gamma (-log p) + (1-alpha)(1-t) p^gamma (-log(1-p))` | kornia `binary_focal_loss_with_logits` |
+//!
+//! For soft targets `CE = max(x, 0) - x t + log1p(exp(-|x|))`, evaluated as
+//! `x (1 - t) + l` for `x >= 0` and `-x t + l` for `x < 0` so that no large terms cancel.
+//!
+//! # From probabilities: [`BinaryFocal`] (the seed article's `FocalLoss`)
+//! `p` is clamped to `[clamp_min, clamp_max]`, then
+//! `FL = alpha t (1 - p)^gamma (-log p) + (1 - alpha)(1 - t) p^gamma (-log(1 - p))`
+//! (the Kornia form above; the same as torchvision for hard targets). [`BinaryFocal::seed`] is
+//! the article's class: clamp `[1e-3, 0.999]`, alpha 0.25, gamma 2.
+//!
+//! # Edge cases
+//! | input | result |
+//! |---|---|
+//! | empty slices | [`Error::EmptyInput`] |
+//! | different lengths | [`Error::LengthMismatch`] |
+//! | target (or probability) outside `[0, 1]` | [`Error::OutOfRange`] with the index |
+//! | NaN anywhere | NaN (propagates; see [`crate::first_non_finite`]) |
+//! | logit `±inf` | the limit: `0` when right, `+inf` when wrong |
+//!
+//! # Accuracy
+//! Against an f64 oracle, elementwise relative error below `1e-6` (about 8 ulp) wherever the
+//! exact value is at least `1e-6`; the measured figures are in `docs/numerics.md`.
+
+use crate::Error;
+use crate::activation::Logit;
+use crate::elementwise::{ElementLoss, Predictions};
+
+/// How a focal loss treats soft targets `0 < t < 1` (see the [module docs](self)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum SoftTargets {
+    /// `(1 - p_t)^gamma` with `p_t = p t + (1 - p)(1 - t)`: torchvision, fvcore, Keras.
+    #[default]
+    Torchvision,
+    /// `sigmoid(-x (2t - 1))^gamma`: MONAI `FocalLoss`.
+    Monai,
+    /// Separate positive and negative terms: kornia `binary_focal_loss_with_logits`.
+    Kornia,
+}
+
+/// `q^gamma` for `q` in `[0, 1]`: repeated products for small integer gamma, else
+/// `exp(gamma * log q)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+struct Power {
+    gamma: f32,
+    integer: Option<u8>,
+}
+
+impl Power {
+    fn new(gamma: f32) -> Result<Self, Error> {
+        if !(gamma.is_finite() && gamma >= 0.0) {
+            return Err(Error::InvalidParameter("gamma"));
+        }
+        let integer = [0u8, 1, 2, 3, 4]
+            .into_iter()
+            .find(|&n| f32::from(n) == gamma);
+        Ok(Self { gamma, integer })
+    }
+
+    /// `q^gamma`, given `q` and a way to get `log q` accurately (only called for real gamma).
+    #[inline]
+    fn of(&self, q: f32, log_q: impl FnOnce() -> f32) -> f32 {
+        match self.integer {
+            Some(0) => 1.0,
+            Some(1) => q,
+            Some(2) => q * q,
+            Some(3) => q * q * q,
+            Some(_) => {
+                let q2 = q * q;
+                q2 * q2
+            }
+            None => libm::expf(self.gamma * log_q()),
+        }
+    }
+}
+
+fn check_alpha(alpha: Option<f32>) -> Result<(), Error> {
+    match alpha {
+        Some(a) if !(0.0..=1.0).contains(&a) => Err(Error::InvalidParameter("alpha")),
+        _ => Ok(()),
+    }
+}
+
+/// Binary focal loss from logits, torchvision semantics (see the [module docs](self)).
+///
+/// # Examples
+/// ```
+/// use loss_core::{ElementLoss, Reduction, focal::SigmoidFocal};
+/// // torchvision.ops.sigmoid_focal_loss(x, t, alpha=0.25, gamma=2, reduction="mean")
+/// let fl = SigmoidFocal::torchvision();
+/// let logits = [-2.0, -0.5, 0.0, 0.5, 2.0, 4.0];
+/// let targets = [0.0, 1.0, 1.0, 0.0, 1.0, 0.0];
+/// let mean = fl.loss(&logits, &targets, Reduction::Mean)?;
+/// assert!((mean - 0.554_786_2).abs() < 1e-6);
+/// # Ok::<(), loss_core::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct SigmoidFocal {
+    alpha: Option<f32>,
+    power: Power,
+    soft_targets: SoftTargets,
+}
+
+impl SigmoidFocal {
+    /// torchvision's defaults: `alpha = 0.25`, `gamma = 2`.
+    pub const fn torchvision() -> Self {
+        Self {
+            alpha: Some(0.25),
+            power: Power {
+                gamma: 2.0,
+                integer: Some(2),
+            },
+            soft_targets: SoftTargets::Torchvision,
+        }
+    }
+
+    /// Any `alpha` in `[0, 1]` (or `None`: no weighting) and `gamma >= 0`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming `"alpha"` or `"gamma"` (negative, NaN or infinite).
+    pub fn new(alpha: Option<f32>, gamma: f32) -> Result<Self, Error> {
+        check_alpha(alpha)?;
+        Ok(Self {
+            alpha,
+            power: Power::new(gamma)?,
+            soft_targets: SoftTargets::Torchvision,
+        })
+    }
+
+    /// The same loss with another soft-target definition.
+    #[must_use]
+    pub const fn with_soft_targets(mut self, soft_targets: SoftTargets) -> Self {
+        self.soft_targets = soft_targets;
+        self
+    }
+
+    /// The positive-class weight, if any.
+    pub const fn alpha(&self) -> Option<f32> {
+        self.alpha
+    }
+
+    /// The focusing exponent.
+    pub const fn gamma(&self) -> f32 {
+        self.power.gamma
+    }
+
+    /// The soft-target definition.
+    pub const fn soft_targets(&self) -> SoftTargets {
+        self.soft_targets
+    }
+
+    /// Unweighted focal loss of a hard positive with margin `m` (`m = x` for `t = 1`,
+    /// `m = -x` for `t = 0`): `sigmoid(-m)^gamma * softplus(-m)`.
+    #[inline]
+    fn hard(&self, s: &Logit, positive: bool) -> f32 {
+        if positive {
+            self.power.of(s.sigmoid_neg(), || -s.softplus()) * s.softplus_neg()
+        } else {
+            self.power.of(s.sigmoid(), || -s.softplus_neg()) * s.softplus()
+        }
+    }
+
+    fn soft(&self, s: &Logit, t: f32) -> f32 {
+        let (x, l) = (s.x, s.l);
+        let ce = || {
+            if x >= 0.0 {
+                x * (1.0 - t) + l
+            } else {
+                -x * t + l
+            }
+        };
+        let weight = |a: f32, b: f32| {
+            self.alpha
+                .map_or(1.0, |alpha| alpha * a + (1.0 - alpha) * b)
+        };
+        match self.soft_targets {
+            SoftTargets::Torchvision => {
+                // p_t lies between t and 1 - t, so q >= min(t, 1 - t) > 0: no underflow.
+                let q = s.sigmoid() * (1.0 - t) + s.sigmoid_neg() * t;
+                weight(t, 1.0 - t) * (self.power.of(q, || libm::logf(q)) * ce())
+            }
+            SoftTargets::Monai => {
+                let d = 2.0 * t - 1.0;
+                // `-x * 0` would be NaN for infinite x; the factor is sigmoid(0) for every x.
+                let z = Logit::new(if d == 0.0 { 0.0 } else { -x * d });
+                weight(t, 1.0 - t) * (self.power.of(z.sigmoid(), || -z.softplus_neg()) * ce())
+            }
+            SoftTargets::Kornia => {
+                let (a_pos, a_neg) = self.alpha.map_or((1.0, 1.0), |a| (a, 1.0 - a));
+                let pos = self.power.of(s.sigmoid_neg(), || -s.softplus()) * s.softplus_neg();
+                let neg = self.power.of(s.sigmoid(), || -s.softplus_neg()) * s.softplus();
+                a_pos * t * pos + a_neg * (1.0 - t) * neg
+            }
+        }
+    }
+}
+
+impl ElementLoss for SigmoidFocal {
+    const PREDICTIONS: Predictions = Predictions::Logits;
+
+    #[inline]
+    fn element(&self, x: f32, t: f32) -> f32 {
+        let s = Logit::new(x);
+        if t == 1.0 {
+            self.alpha.unwrap_or(1.0) * self.hard(&s, true)
+        } else if t == 0.0 {
+            self.alpha.map_or(1.0, |a| 1.0 - a) * self.hard(&s, false)
+        } else {
+            self.soft(&s, t)
+        }
+    }
+}
+
+/// Binary focal loss from probabilities with a clamp (the seed article's `FocalLoss`).
+///
+/// # Examples
+/// ```
+/// use loss_core::{ElementLoss, Reduction, focal::BinaryFocal};
+/// let fl = BinaryFocal::seed();
+/// // p_t = 0.05 for a positive: 0.25 * 0.95^2 * -ln(0.05)
+/// let loss = fl.loss(&[0.05], &[1.0], Reduction::Sum)?;
+/// assert!((loss - 0.25 * 0.95f32 * 0.95 * 2.995_732_3).abs() < 1e-6);
+/// # Ok::<(), loss_core::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct BinaryFocal {
+    alpha: Option<f32>,
+    power: Power,
+    clamp_min: f32,
+    clamp_max: f32,
+}
+
+impl BinaryFocal {
+    /// The seed article's `FocalLoss`: alpha 0.25, gamma 2, clamp `[1e-3, 0.999]`.
+    pub const fn seed() -> Self {
+        Self {
+            alpha: Some(0.25),
+            power: Power {
+                gamma: 2.0,
+                integer: Some(2),
+            },
+            clamp_min: 1e-3,
+            clamp_max: 0.999,
+        }
+    }
+
+    /// Any `alpha` in `[0, 1]` (or `None`), `gamma >= 0` and clamp bounds with
+    /// `0 <= clamp_min < clamp_max <= 1` (`0, 1` disables the clamp; a probability of exactly 0
+    /// or 1 on the wrong side then gives `+inf`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming `"alpha"`, `"gamma"` or `"clamp"`.
+    pub fn new(
+        alpha: Option<f32>,
+        gamma: f32,
+        clamp_min: f32,
+        clamp_max: f32,
+    ) -> Result<Self, Error> {
+        check_alpha(alpha)?;
+        let power = Power::new(gamma)?;
+        if !(0.0 <= clamp_min && clamp_min < clamp_max && clamp_max <= 1.0) {
+            return Err(Error::InvalidParameter("clamp"));
+        }
+        Ok(Self {
+            alpha,
+            power,
+            clamp_min,
+            clamp_max,
+        })
+    }
+
+    /// The positive-class weight, if any.
+    pub const fn alpha(&self) -> Option<f32> {
+        self.alpha
+    }
+
+    /// The focusing exponent.
+    pub const fn gamma(&self) -> f32 {
+        self.power.gamma
+    }
+
+    /// The clamp bounds `(min, max)`.
+    pub const fn clamp(&self) -> (f32, f32) {
+        (self.clamp_min, self.clamp_max)
+    }
+}
+
+impl ElementLoss for BinaryFocal {
+    const PREDICTIONS: Predictions = Predictions::Probabilities;
+
+    #[inline]
+    fn element(&self, p: f32, t: f32) -> f32 {
+        // Written out rather than `clamp` so that NaN stays NaN.
+        let p = if p < self.clamp_min {
+            self.clamp_min
+        } else if p > self.clamp_max {
+            self.clamp_max
+        } else {
+            p
+        };
+        let (a_pos, a_neg) = self.alpha.map_or((1.0, 1.0), |a| (a, 1.0 - a));
+        let log_p = || libm::logf(p);
+        let log_not_p = || libm::log1pf(-p);
+        let pos = || -(self.power.of(1.0 - p, log_not_p) * log_p());
+        let neg = || -(self.power.of(p, log_p) * log_not_p());
+        if t == 1.0 {
+            a_pos * pos()
+        } else if t == 0.0 {
+            a_neg * neg()
+        } else {
+            a_pos * t * pos() + a_neg * (1.0 - t) * neg()
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! Host-side companions of `loss-core`: f64 reference implementations (the oracle the tests
+//! compare against) and the pieces of the `loss-tools` command line.
+
+pub mod oracle;
