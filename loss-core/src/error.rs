@@ -53,6 +53,36 @@ pub enum Error {
         /// Index of the first offending element in the slice passed to the call.
         index: usize,
     },
+    /// A slice's length does not match the [`Shape`](crate::multiclass::Shape) it was given with.
+    ShapeMismatch {
+        /// The slice at fault.
+        operand: Operand,
+        /// Elements the shape implies.
+        expected: usize,
+        /// Elements the slice holds.
+        found: usize,
+    },
+    /// A label map holds a class index that is neither in `0..classes` nor the `ignore_index`.
+    LabelOutOfRange {
+        /// Index of the first offending pixel in the label slice passed to the call.
+        index: usize,
+        /// The label found there.
+        label: i32,
+    },
+    /// More classes than the accumulator's const-generic capacity.
+    TooManyClasses {
+        /// Classes asked for.
+        classes: usize,
+        /// Classes the accumulator can hold.
+        capacity: usize,
+    },
+    /// A per-class weight list does not have one weight per class.
+    WeightCount {
+        /// Classes the weights must cover.
+        expected: usize,
+        /// Weights given.
+        found: usize,
+    },
 }
 
 impl fmt::Display for Operand {
@@ -88,6 +118,24 @@ impl fmt::Display for Error {
             }
             Self::OutOfRange { operand, index } => {
                 write!(f, "{operand}[{index}] is outside [0, 1]")
+            }
+            Self::ShapeMismatch {
+                operand,
+                expected,
+                found,
+            } => write!(
+                f,
+                "{operand} have {found} elements but the shape needs {expected}"
+            ),
+            Self::LabelOutOfRange { index, label } => {
+                write!(f, "label {label} at pixel {index} is not a valid class")
+            }
+            Self::TooManyClasses { classes, capacity } => write!(
+                f,
+                "{classes} classes exceed the accumulator's capacity of {capacity}"
+            ),
+            Self::WeightCount { expected, found } => {
+                write!(f, "{found} class weights given for {expected} classes")
             }
         }
     }

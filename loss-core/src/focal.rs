@@ -81,13 +81,18 @@ pub enum SoftTargets {
 /// `exp(gamma * log q)`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-struct Power {
+pub(crate) struct Power {
     gamma: f32,
     integer: Option<u8>,
 }
 
 impl Power {
-    fn new(gamma: f32) -> Result<Self, Error> {
+    pub(crate) const ZERO: Self = Self {
+        gamma: 0.0,
+        integer: Some(0),
+    };
+
+    pub(crate) fn new(gamma: f32) -> Result<Self, Error> {
         if !(gamma.is_finite() && gamma >= 0.0) {
             return Err(Error::InvalidParameter("gamma"));
         }
@@ -99,7 +104,7 @@ impl Power {
 
     /// `q^gamma`, given `q` and a way to get `log q` accurately (only called for real gamma).
     #[inline]
-    fn of(&self, q: f32, log_q: impl FnOnce() -> f32) -> f32 {
+    pub(crate) fn of(&self, q: f32, log_q: impl FnOnce() -> f32) -> f32 {
         match self.integer {
             Some(0) => 1.0,
             Some(1) => q,
@@ -114,7 +119,7 @@ impl Power {
     }
 }
 
-fn check_alpha(alpha: Option<f32>) -> Result<(), Error> {
+pub(crate) fn check_alpha(alpha: Option<f32>) -> Result<(), Error> {
     match alpha {
         Some(a) if !(0.0..=1.0).contains(&a) => Err(Error::InvalidParameter("alpha")),
         _ => Ok(()),
@@ -166,6 +171,19 @@ impl SigmoidFocal {
             power: Power::new(gamma)?,
             soft_targets: SoftTargets::Torchvision,
         })
+    }
+
+    /// Assembles a loss from validated parts (the per-class losses build one per class).
+    pub(crate) const fn from_parts(
+        alpha: Option<f32>,
+        power: Power,
+        soft_targets: SoftTargets,
+    ) -> Self {
+        Self {
+            alpha,
+            power,
+            soft_targets,
+        }
     }
 
     /// The same loss with another soft-target definition.

@@ -71,6 +71,7 @@ mod error;
 
 pub mod dice;
 pub mod focal;
+pub mod multiclass;
 pub mod sum;
 
 pub use elementwise::{ElementLoss, LossAccumulator, Predictions};

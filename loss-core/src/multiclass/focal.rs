@@ -1,0 +1,508 @@
+//! Multi-class focal losses: softmax focal ([`SoftmaxFocal`]) and one-vs-rest sigmoid focal
+//! ([`OneVsRestFocal`]).
+//!
+//! # Softmax focal
+//! With `log p_c = log_softmax(x)_c` over the class axis (stable, see the private `shape`
+//! module) and the weight `w_c = alpha_c · weight_c`:
+//!
+//! ```text
+//! term_c = w_c (1 - p_c)^gamma (-log p_c) t_c           (Lin et al. 2017, eq. 5, per class)
+//! ```
+//!
+//! `1 - p_c` is evaluated as `-expm1(log p_c)`, which keeps its relative accuracy when `p_c` is
+//! close to 1. `gamma = 0` with no weights is cross-entropy. This is MONAI's
+//! `FocalLoss(use_softmax=True)`, kornia's `focal_loss` and (per pixel, summed over classes)
+//! Keras's `CategoricalFocalCrossentropy` on logits.
+//!
+//! # One-vs-rest sigmoid focal
+//! Each class is a binary problem: `term_c = SigmoidFocal(alpha_c, gamma)(x_c, t_c) ·
+//! weight_c` (see [`crate::focal`]). This is MONAI's default `FocalLoss` and smp's
+//! multilabel focal.
+//!
+//! # Alpha per framework ([`ClassAlpha`])
+//! | framework | softmax | one-vs-rest |
+//! |---|---|---|
+//! | MONAI `alpha=a` | `Background(a)`: `[1-a, a, a, …]` | `Uniform(a)` on every class |
+//! | kornia `alpha=a` | `Background(a)` | — |
+//! | Keras categorical `alpha=a` / list | `Uniform(a)` / `PerClass(list)` (no `1-a` counterpart) | — |
+//! | MONAI ≥ 2025 alpha list | `PerClass(list)` | `PerClass(list)` |
+//! | none | `None` | `None` |
+//!
+//! `weights` multiply on top of alpha (MONAI's and kornia's `weight`).
+//!
+//! # Reductions
+//! [`ClassLossAccumulator`] keeps one sum per class; the frameworks normalise differently and
+//! each has its own method: the sum ([`ClassLossAccumulator::total`]), the mean over every
+//! `pixel × class` element (MONAI and kornia `mean`: [`ClassLossAccumulator::mean_per_element`]),
+//! and the mean over pixels (Keras, cross-entropy: [`ClassLossAccumulator::mean_per_pixel`]).
+
+use super::shape::{Layout, Pixel, Shape, Targets, for_each_pixel, validate};
+use crate::Error;
+use crate::elementwise::{Predictions, check_buffer};
+use crate::focal::{Power, SigmoidFocal, SoftTargets, check_alpha};
+use crate::sum::DetSum;
+
+/// How alpha is spread over the classes (see the [module docs](self)).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum ClassAlpha<'w> {
+    /// No alpha weighting.
+    #[default]
+    None,
+    /// `[1 - a, a, a, …]`: class 0 is background (MONAI softmax, kornia).
+    Background(f32),
+    /// The same `a` for every class.
+    Uniform(f32),
+    /// One alpha per class.
+    PerClass(&'w [f32]),
+}
+
+impl ClassAlpha<'_> {
+    fn validate(&self) -> Result<(), Error> {
+        match *self {
+            Self::None => Ok(()),
+            Self::Background(a) | Self::Uniform(a) => check_alpha(Some(a)),
+            Self::PerClass(list) => {
+                if list.iter().all(|a| a.is_finite() && *a >= 0.0) {
+                    Ok(())
+                } else {
+                    Err(Error::InvalidParameter("alpha"))
+                }
+            }
+        }
+    }
+
+    fn check_classes(&self, classes: usize) -> Result<(), Error> {
+        match self {
+            Self::PerClass(list) if list.len() != classes => Err(Error::WeightCount {
+                expected: classes,
+                found: list.len(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Alpha of class `c`, `None` when unweighted.
+    fn at(&self, c: usize) -> Option<f32> {
+        match *self {
+            Self::None => None,
+            Self::Background(a) => Some(if c == 0 { 1.0 - a } else { a }),
+            Self::Uniform(a) => Some(a),
+            Self::PerClass(list) => list.get(c).copied(),
+        }
+    }
+}
+
+fn validate_weights(weights: Option<&[f32]>) -> Result<(), Error> {
+    match weights {
+        Some(w) if !w.iter().all(|v| v.is_finite() && *v >= 0.0) => {
+            Err(Error::InvalidParameter("weights"))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check_weight_count(weights: Option<&[f32]>, classes: usize) -> Result<(), Error> {
+    match weights {
+        Some(w) if w.len() != classes => Err(Error::WeightCount {
+            expected: classes,
+            found: w.len(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn weight_at(weights: Option<&[f32]>, c: usize) -> f32 {
+    weights.and_then(|w| w.get(c)).copied().unwrap_or(1.0)
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A loss made of one term per class and pixel, summed per class.
+///
+/// Implemented by [`SoftmaxFocal`] and [`OneVsRestFocal`]; sealed.
+pub trait ClassLoss: sealed::Sealed + Copy {
+    #[doc(hidden)]
+    fn check_classes(&self, classes: usize) -> Result<(), Error>;
+    #[doc(hidden)]
+    fn terms(&self, pixel: &Pixel<'_>, out: &mut [f32]);
+
+    /// The unreduced loss (`reduction="none"`): one term per score, written to `out` at the
+    /// score's own index (same shape and layout). Ignored pixels get 0.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`], [`Error::OutOfRange`], [`Error::LabelOutOfRange`],
+    /// [`Error::WeightCount`], [`Error::BufferTooSmall`]; on error `out` is untouched.
+    fn loss_elementwise(
+        &self,
+        shape: &Shape,
+        scores: &[f32],
+        targets: Targets<'_>,
+        out: &mut [f32],
+    ) -> Result<(), Error> {
+        self.check_classes(shape.classes())?;
+        validate(shape, scores, &targets, Predictions::Logits)?;
+        check_buffer(shape.elements(), out)?;
+        out.iter_mut().take(shape.elements()).for_each(|o| *o = 0.0);
+        let classes = shape.classes();
+        let mut terms = [0.0f32; 1];
+        for n in 0..shape.batch() {
+            for_each_pixel(shape, n, scores, &targets, |pixel| {
+                for c in 0..classes {
+                    let (base, stride) = pixel.address();
+                    terms[0] = 0.0;
+                    self.term_into(pixel, c, &mut terms);
+                    if let Some(o) = out.get_mut(base + c * stride) {
+                        *o = terms[0];
+                    }
+                }
+            });
+        }
+        Ok(())
+    }
+
+    #[doc(hidden)]
+    fn term_into(&self, pixel: &Pixel<'_>, c: usize, out: &mut [f32; 1]);
+
+    /// Per-(sample, class) sums, `out[n * C + c]`, each bit-identical to a
+    /// [`ClassLossAccumulator`] fed that sample. `CAP` is the class capacity.
+    ///
+    /// # Errors
+    /// As [`ClassLoss::loss_elementwise`], plus [`Error::TooManyClasses`].
+    fn class_sums<const CAP: usize>(
+        &self,
+        shape: &Shape,
+        scores: &[f32],
+        targets: Targets<'_>,
+        out: &mut [f32],
+    ) -> Result<(), Error> {
+        let classes = shape.classes();
+        let mut acc = ClassLossAccumulator::<Self, CAP>::new(*self, classes)?;
+        validate(shape, scores, &targets, Predictions::Logits)?;
+        check_buffer(shape.batch() * classes, out)?;
+        for (n, row) in out.chunks_mut(classes).take(shape.batch()).enumerate() {
+            acc.reset();
+            acc.accumulate(shape, n, scores, &targets);
+            acc.class_sums(row)?;
+        }
+        Ok(())
+    }
+}
+
+/// Softmax focal loss over the class axis (see the [module docs](self)).
+///
+/// # Examples
+/// ```
+/// use loss_core::multiclass::{ClassAlpha, ClassLossAccumulator, Layout, SoftmaxFocal, Targets};
+/// // MONAI FocalLoss(use_softmax=True, gamma=2, alpha=0.25) on 2 pixels of 3 classes (NHWC).
+/// let fl = SoftmaxFocal::new(2.0, ClassAlpha::Background(0.25), None)?;
+/// let scores = [2.0, 0.5, -1.0, /* pixel 2 */ 0.0, 0.1, 3.0];
+/// let labels: [u8; 2] = [0, 2];
+/// let mut acc = ClassLossAccumulator::<_, 4>::new(fl, 3)?;
+/// acc.push(Layout::ChannelsLast, &scores, Targets::labels(&labels))?;
+/// let monai_mean = acc.mean_per_element()?;
+/// assert!(monai_mean > 0.0);
+/// # Ok::<(), loss_core::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct SoftmaxFocal<'w> {
+    power: Power,
+    alpha: ClassAlpha<'w>,
+    weights: Option<&'w [f32]>,
+}
+
+impl<'w> SoftmaxFocal<'w> {
+    /// Softmax focal loss with `gamma >= 0`, an alpha spread and optional per-class weights.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming `"gamma"`, `"alpha"` (outside `[0, 1]`, or a
+    /// negative list entry) or `"weights"` (negative or not finite).
+    pub fn new(
+        gamma: f32,
+        alpha: ClassAlpha<'w>,
+        weights: Option<&'w [f32]>,
+    ) -> Result<Self, Error> {
+        alpha.validate()?;
+        validate_weights(weights)?;
+        Ok(Self {
+            power: Power::new(gamma)?,
+            alpha,
+            weights,
+        })
+    }
+
+    /// Cross-entropy: `gamma = 0`, no alpha, no weights.
+    pub const fn cross_entropy() -> Self {
+        Self {
+            power: Power::ZERO,
+            alpha: ClassAlpha::None,
+            weights: None,
+        }
+    }
+
+    #[inline]
+    fn term(&self, log_p: f32, c: usize, t: f32) -> f32 {
+        if t == 0.0 {
+            return 0.0;
+        }
+        let q = -libm::expm1f(log_p);
+        let w = self.alpha.at(c).unwrap_or(1.0) * weight_at(self.weights, c);
+        w * (self.power.of(q, || libm::logf(q)) * -log_p) * t
+    }
+}
+
+impl sealed::Sealed for SoftmaxFocal<'_> {}
+
+impl ClassLoss for SoftmaxFocal<'_> {
+    fn check_classes(&self, classes: usize) -> Result<(), Error> {
+        self.alpha.check_classes(classes)?;
+        check_weight_count(self.weights, classes)
+    }
+
+    fn terms(&self, pixel: &Pixel<'_>, out: &mut [f32]) {
+        let lsm = pixel.log_softmax();
+        match pixel.label() {
+            // Only the labelled class has a non-zero term: one log-softmax, one power.
+            Some(k) => {
+                if let Some(o) = out.get_mut(k) {
+                    *o = self.term(lsm.at(pixel.score(k)), k, 1.0);
+                }
+            }
+            None => {
+                for (c, o) in out.iter_mut().enumerate().take(pixel.classes()) {
+                    *o = self.term(lsm.at(pixel.score(c)), c, pixel.target(c));
+                }
+            }
+        }
+    }
+
+    fn term_into(&self, pixel: &Pixel<'_>, c: usize, out: &mut [f32; 1]) {
+        let lsm = pixel.log_softmax();
+        out[0] = self.term(lsm.at(pixel.score(c)), c, pixel.target(c));
+    }
+}
+
+/// One-vs-rest sigmoid focal loss: a binary [`SigmoidFocal`] per class (see the
+/// [module docs](self)).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct OneVsRestFocal<'w> {
+    power: Power,
+    alpha: ClassAlpha<'w>,
+    weights: Option<&'w [f32]>,
+    soft_targets: SoftTargets,
+}
+
+impl<'w> OneVsRestFocal<'w> {
+    /// One-vs-rest focal loss with `gamma >= 0`, alpha per class (`Uniform` or `PerClass`, each
+    /// in `[0, 1]`) and optional per-class weights.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming `"gamma"`, `"alpha"` (including `Background`, which
+    /// has no meaning without a softmax) or `"weights"`.
+    pub fn new(
+        gamma: f32,
+        alpha: ClassAlpha<'w>,
+        weights: Option<&'w [f32]>,
+    ) -> Result<Self, Error> {
+        match alpha {
+            ClassAlpha::Background(_) => return Err(Error::InvalidParameter("alpha")),
+            ClassAlpha::PerClass(list) => {
+                for &a in list {
+                    check_alpha(Some(a))?;
+                }
+            }
+            _ => alpha.validate()?,
+        }
+        validate_weights(weights)?;
+        Ok(Self {
+            power: Power::new(gamma)?,
+            alpha,
+            weights,
+            soft_targets: SoftTargets::Torchvision,
+        })
+    }
+
+    /// The same loss with another soft-target definition (see [`crate::focal`]).
+    #[must_use]
+    pub const fn with_soft_targets(mut self, soft_targets: SoftTargets) -> Self {
+        self.soft_targets = soft_targets;
+        self
+    }
+
+    #[inline]
+    fn term(&self, pixel: &Pixel<'_>, c: usize) -> f32 {
+        let binary = SigmoidFocal::from_parts(self.alpha.at(c), self.power, self.soft_targets);
+        crate::ElementLoss::element(&binary, pixel.score(c), pixel.target(c))
+            * weight_at(self.weights, c)
+    }
+}
+
+impl sealed::Sealed for OneVsRestFocal<'_> {}
+
+impl ClassLoss for OneVsRestFocal<'_> {
+    fn check_classes(&self, classes: usize) -> Result<(), Error> {
+        self.alpha.check_classes(classes)?;
+        check_weight_count(self.weights, classes)
+    }
+
+    fn terms(&self, pixel: &Pixel<'_>, out: &mut [f32]) {
+        for (c, o) in out.iter_mut().enumerate().take(pixel.classes()) {
+            *o = self.term(pixel, c);
+        }
+    }
+
+    fn term_into(&self, pixel: &Pixel<'_>, c: usize, out: &mut [f32; 1]) {
+        out[0] = self.term(pixel, c);
+    }
+}
+
+/// Streams a [`ClassLoss`] over pixels arriving in chunks, keeping one deterministic sum per
+/// class. `CAP` is the class capacity (the state is `O(CAP)`, independent of the image size).
+///
+/// Every chunk holds whole pixels of one sample in a [`Layout`]: channels-last chunks are
+/// `k × C` scores, channels-first chunks are `C` planes of `k` scores. For every split the
+/// result is bit-identical to one push of the whole sample, in either layout.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClassLossAccumulator<L, const CAP: usize> {
+    loss: L,
+    classes: usize,
+    sums: DetSum<CAP>,
+}
+
+impl<L: ClassLoss, const CAP: usize> ClassLossAccumulator<L, CAP> {
+    /// An empty accumulator for `classes <= CAP` classes.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] (`"classes"`, zero), [`Error::TooManyClasses`],
+    /// [`Error::WeightCount`].
+    pub fn new(loss: L, classes: usize) -> Result<Self, Error> {
+        if classes == 0 {
+            return Err(Error::InvalidParameter("classes"));
+        }
+        if classes > CAP {
+            return Err(Error::TooManyClasses {
+                classes,
+                capacity: CAP,
+            });
+        }
+        loss.check_classes(classes)?;
+        Ok(Self {
+            loss,
+            classes,
+            sums: DetSum::new(),
+        })
+    }
+
+    /// Adds a chunk of whole pixels (see the type docs). An empty chunk changes nothing.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] (scores not a multiple of the class count, or targets of
+    /// another size), [`Error::OutOfRange`], [`Error::LabelOutOfRange`]; the accumulator is
+    /// then unchanged.
+    pub fn push(
+        &mut self,
+        layout: Layout,
+        scores: &[f32],
+        targets: Targets<'_>,
+    ) -> Result<(), Error> {
+        let Some(shape) = chunk_shape(self.classes, layout, scores)? else {
+            return Ok(());
+        };
+        validate(&shape, scores, &targets, Predictions::Logits)?;
+        self.accumulate(&shape, 0, scores, &targets);
+        Ok(())
+    }
+
+    fn accumulate(&mut self, shape: &Shape, n: usize, scores: &[f32], targets: &Targets<'_>) {
+        let (loss, sums) = (&self.loss, &mut self.sums);
+        for_each_pixel(shape, n, scores, targets, |pixel| {
+            let mut terms = [0.0f32; CAP];
+            loss.terms(pixel, &mut terms);
+            sums.add(terms);
+        });
+    }
+
+    /// Pixels accumulated (ignored pixels excluded).
+    pub const fn pixels(&self) -> u64 {
+        self.sums.count()
+    }
+
+    /// Classes.
+    pub const fn classes(&self) -> usize {
+        self.classes
+    }
+
+    /// The per-class sums, written to `out[..classes]`.
+    ///
+    /// # Errors
+    /// [`Error::BufferTooSmall`].
+    pub fn class_sums(&self, out: &mut [f32]) -> Result<(), Error> {
+        check_buffer(self.classes, out)?;
+        for (o, v) in out.iter_mut().zip(self.sums.value()).take(self.classes) {
+            *o = v;
+        }
+        Ok(())
+    }
+
+    /// The sum over every pixel and class: the per-class sums added in class order.
+    pub fn total(&self) -> f32 {
+        self.sums
+            .value()
+            .iter()
+            .take(self.classes)
+            .fold(0.0, |a, v| a + v)
+    }
+
+    /// `total / (pixels × classes)`: MONAI's and kornia's `mean`.
+    ///
+    /// # Errors
+    /// [`Error::EmptyInput`] before any pixel.
+    pub fn mean_per_element(&self) -> Result<f32, Error> {
+        self.mean_over(self.pixels() as f32 * self.classes as f32)
+    }
+
+    /// `total / pixels`: the per-pixel mean (Keras, cross-entropy).
+    ///
+    /// # Errors
+    /// [`Error::EmptyInput`] before any pixel.
+    pub fn mean_per_pixel(&self) -> Result<f32, Error> {
+        self.mean_over(self.pixels() as f32)
+    }
+
+    fn mean_over(&self, n: f32) -> Result<f32, Error> {
+        if self.pixels() == 0 {
+            return Err(Error::EmptyInput);
+        }
+        Ok(self.total() / n)
+    }
+
+    /// Forgets every pixel, keeping the loss and class count.
+    pub fn reset(&mut self) {
+        self.sums = DetSum::new();
+    }
+}
+
+/// The shape of a streamed chunk: one sample of `scores.len() / classes` pixels, or `None` for
+/// an empty chunk.
+pub(crate) fn chunk_shape(
+    classes: usize,
+    layout: Layout,
+    scores: &[f32],
+) -> Result<Option<Shape>, Error> {
+    if scores.is_empty() {
+        return Ok(None);
+    }
+    let pixels = scores.len() / classes;
+    if pixels * classes != scores.len() {
+        return Err(Error::ShapeMismatch {
+            operand: crate::Operand::Predictions,
+            expected: (pixels + 1) * classes,
+            found: scores.len(),
+        });
+    }
+    Shape::new(1, classes, pixels, layout).map(Some)
+}

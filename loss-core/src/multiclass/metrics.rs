@@ -1,0 +1,219 @@
+//! Hard metrics for monitoring a deployed model: confusion counts per class and the scores
+//! derived from them.
+//!
+//! Predictions become hard decisions by [`Decision::Argmax`] (multi-class: the first class
+//! with the highest score; NaN never wins) or [`Decision::Threshold`] (per class, one-vs-rest:
+//! `score >= threshold`). Targets are a label map (class `k` is the truth for its pixel) or
+//! dense (the truth for class `c` is `t_c >= 0.5`; with `Argmax`, the first class with the
+//! highest target). Counts are `u64`: at 10⁹ pixels a second they last 584 years, so they
+//! cannot overflow in practice.
+//!
+//! A score whose denominator is zero (e.g. recall of a class that never occurs) is `None`;
+//! [`macro_average`] then applies an explicit [`Undefined`] policy.
+
+use super::focal::chunk_shape;
+use super::shape::{Layout, Pixel, Targets, for_each_pixel, validate};
+use crate::Error;
+use crate::elementwise::Predictions;
+
+/// Confusion counts of one class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ConfusionCounts {
+    /// Predicted and true.
+    pub true_positives: u64,
+    /// Predicted, not true.
+    pub false_positives: u64,
+    /// True, not predicted.
+    pub false_negatives: u64,
+    /// Neither predicted nor true.
+    pub true_negatives: u64,
+}
+
+/// A score derived from [`ConfusionCounts`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Metric {
+    /// `2 tp / (2 tp + fp + fn)` (equal to F1).
+    Dice,
+    /// `tp / (tp + fp + fn)` (Jaccard).
+    Iou,
+    /// `tp / (tp + fp)`.
+    Precision,
+    /// `tp / (tp + fn)` (sensitivity).
+    Recall,
+    /// `2 precision recall / (precision + recall)`, computed as `2 tp / (2 tp + fp + fn)`.
+    F1,
+    /// `tn / (tn + fp)`.
+    Specificity,
+}
+
+impl ConfusionCounts {
+    /// The metric, or `None` when its denominator is zero. Computed in f64 from the exact
+    /// counts and rounded once to f32, so it is the same on every target.
+    pub fn metric(&self, metric: Metric) -> Option<f32> {
+        let (tp, fp, fn_, tn) = (
+            self.true_positives as f64,
+            self.false_positives as f64,
+            self.false_negatives as f64,
+            self.true_negatives as f64,
+        );
+        let (num, den) = match metric {
+            Metric::Dice | Metric::F1 => (2.0 * tp, 2.0 * tp + fp + fn_),
+            Metric::Iou => (tp, tp + fp + fn_),
+            Metric::Precision => (tp, tp + fp),
+            Metric::Recall => (tp, tp + fn_),
+            Metric::Specificity => (tn, tn + fp),
+        };
+        (den > 0.0).then(|| (num / den) as f32)
+    }
+
+    /// Pixels whose truth is this class (`tp + fn`).
+    pub const fn support(&self) -> u64 {
+        self.true_positives + self.false_negatives
+    }
+}
+
+/// What a class whose metric is undefined (0/0) contributes to [`macro_average`].
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Undefined {
+    /// Left out of the average (torchmetrics' NaN and `nanmean`, MONAI `ignore_empty`).
+    #[default]
+    Skip,
+    /// Counted with this value (torchmetrics `zero_division=0.0` or `1.0`).
+    Value(f32),
+}
+
+/// The unweighted mean of `metric` over the classes from `first_class` on (1 drops the
+/// background), with the [`Undefined`] policy; `None` if no class is left to average.
+pub fn macro_average(
+    counts: &[ConfusionCounts],
+    metric: Metric,
+    first_class: usize,
+    undefined: Undefined,
+) -> Option<f32> {
+    let mut sum = 0.0f64;
+    let mut n = 0u32;
+    for c in counts.iter().skip(first_class) {
+        let value = match (c.metric(metric), undefined) {
+            (Some(v), _) | (None, Undefined::Value(v)) => v,
+            (None, Undefined::Skip) => continue,
+        };
+        sum += f64::from(value);
+        n += 1;
+    }
+    (n > 0).then(|| (sum / f64::from(n)) as f32)
+}
+
+/// How scores become hard predictions.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Decision {
+    /// The class with the highest score.
+    Argmax,
+    /// Every class whose score is at least this (a probability, or a logit: 0 is p = 0.5).
+    Threshold(f32),
+}
+
+/// Streams confusion counts per class over pixels arriving in chunks (whole pixels of one
+/// sample, as for [`super::ClassLossAccumulator`]). `CAP` is the class capacity. Integer
+/// counts: any order and split gives the same result.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ConfusionAccumulator<const CAP: usize> {
+    decision: Decision,
+    classes: usize,
+    counts: [ConfusionCounts; CAP],
+}
+
+impl<const CAP: usize> ConfusionAccumulator<CAP> {
+    /// Empty counts for `classes <= CAP` classes.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] (`"classes"` zero, `"threshold"` NaN),
+    /// [`Error::TooManyClasses`].
+    pub fn new(decision: Decision, classes: usize) -> Result<Self, Error> {
+        if classes == 0 {
+            return Err(Error::InvalidParameter("classes"));
+        }
+        if classes > CAP {
+            return Err(Error::TooManyClasses {
+                classes,
+                capacity: CAP,
+            });
+        }
+        if let Decision::Threshold(t) = decision
+            && t.is_nan()
+        {
+            return Err(Error::InvalidParameter("threshold"));
+        }
+        Ok(Self {
+            decision,
+            classes,
+            counts: [ConfusionCounts::default(); CAP],
+        })
+    }
+
+    /// Adds a chunk of whole pixels. An empty chunk changes nothing.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`], [`Error::OutOfRange`] (dense targets),
+    /// [`Error::LabelOutOfRange`]; the counts are then unchanged.
+    pub fn push(
+        &mut self,
+        layout: Layout,
+        scores: &[f32],
+        targets: Targets<'_>,
+    ) -> Result<(), Error> {
+        let Some(shape) = chunk_shape(self.classes, layout, scores)? else {
+            return Ok(());
+        };
+        validate(&shape, scores, &targets, Predictions::Logits)?;
+        let (decision, counts) = (self.decision, &mut self.counts);
+        for_each_pixel(&shape, 0, scores, &targets, |pixel| {
+            count(decision, pixel, counts);
+        });
+        Ok(())
+    }
+
+    /// The counts of each class.
+    pub fn counts(&self) -> &[ConfusionCounts] {
+        self.counts.get(..self.classes).unwrap_or(&[])
+    }
+
+    /// Forgets every pixel.
+    pub fn reset(&mut self) {
+        self.counts = [ConfusionCounts::default(); CAP];
+    }
+}
+
+fn count<const CAP: usize>(
+    decision: Decision,
+    pixel: &Pixel<'_>,
+    counts: &mut [ConfusionCounts; CAP],
+) {
+    let classes = pixel.classes();
+    let truth_class = pixel.label().unwrap_or_else(|| {
+        let mut best = 0;
+        for c in 1..classes {
+            if pixel.target(c) > pixel.target(best) {
+                best = c;
+            }
+        }
+        best
+    });
+    let predicted_class = pixel.argmax();
+    for (c, k) in counts.iter_mut().enumerate().take(classes) {
+        let (predicted, truth) = match decision {
+            Decision::Argmax => (predicted_class == c, truth_class == c),
+            Decision::Threshold(t) => (pixel.score(c) >= t, pixel.target(c) >= 0.5),
+        };
+        let slot = match (predicted, truth) {
+            (true, true) => &mut k.true_positives,
+            (true, false) => &mut k.false_positives,
+            (false, true) => &mut k.false_negatives,
+            (false, false) => &mut k.true_negatives,
+        };
+        *slot += 1;
+    }
+}

@@ -1,0 +1,439 @@
+//! Shapes, layouts and targets of multi-class data, and the pixel walk every multi-class
+//! computation shares.
+
+use crate::elementwise::Predictions;
+use crate::{Error, Operand};
+
+/// Where the class axis sits in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Layout {
+    /// `N × C × spatial` (PyTorch NCHW): each class is a plane.
+    ChannelsFirst,
+    /// `N × spatial × C` (Keras, TFLite NHWC): the C scores of a pixel are adjacent.
+    ChannelsLast,
+}
+
+/// A batch of `batch` samples, `classes` channels and `spatial` pixels per sample (`H × W`, or
+/// `D × H × W`, flattened), in a [`Layout`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Shape {
+    batch: usize,
+    classes: usize,
+    spatial: usize,
+    layout: Layout,
+}
+
+impl Shape {
+    /// A validated shape.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming `"classes"` for zero classes or `"shape"` if the
+    /// element count overflows `usize`; [`Error::EmptyInput`] for zero samples or pixels.
+    pub fn new(
+        batch: usize,
+        classes: usize,
+        spatial: usize,
+        layout: Layout,
+    ) -> Result<Self, Error> {
+        if classes == 0 {
+            return Err(Error::InvalidParameter("classes"));
+        }
+        if batch == 0 || spatial == 0 {
+            return Err(Error::EmptyInput);
+        }
+        batch
+            .checked_mul(classes)
+            .and_then(|n| n.checked_mul(spatial))
+            .ok_or(Error::InvalidParameter("shape"))?;
+        Ok(Self {
+            batch,
+            classes,
+            spatial,
+            layout,
+        })
+    }
+
+    /// Samples `N`.
+    pub const fn batch(&self) -> usize {
+        self.batch
+    }
+
+    /// Classes `C`.
+    pub const fn classes(&self) -> usize {
+        self.classes
+    }
+
+    /// Pixels per sample.
+    pub const fn spatial(&self) -> usize {
+        self.spatial
+    }
+
+    /// The memory layout.
+    pub const fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    /// Elements of a score tensor, `N × C × spatial`.
+    pub const fn elements(&self) -> usize {
+        self.batch * self.classes * self.spatial
+    }
+
+    /// Pixels of the whole batch, `N × spatial` (the length of a label map).
+    pub const fn pixels(&self) -> usize {
+        self.batch * self.spatial
+    }
+
+    /// Offset of pixel `s` of sample `n`, and the distance between its classes.
+    const fn pixel_address(&self, n: usize, s: usize) -> (usize, usize) {
+        match self.layout {
+            Layout::ChannelsFirst => (n * self.classes * self.spatial + s, self.spatial),
+            Layout::ChannelsLast => ((n * self.spatial + s) * self.classes, 1),
+        }
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// Integer types a label map may hold: `u8`, `u16`, `i32`.
+pub trait Label: sealed::Sealed + Copy {
+    #[doc(hidden)]
+    fn targets(labels: &[Self]) -> Targets<'_>;
+}
+
+macro_rules! label {
+    ($t:ty, $variant:ident) => {
+        impl sealed::Sealed for $t {}
+        impl Label for $t {
+            fn targets(labels: &[Self]) -> Targets<'_> {
+                Targets {
+                    data: TargetData::$variant(labels),
+                    ignore_index: None,
+                }
+            }
+        }
+    };
+}
+label!(u8, U8);
+label!(u16, U16);
+label!(i32, I32);
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum TargetData<'a> {
+    Dense(&'a [f32]),
+    U8(&'a [u8]),
+    U16(&'a [u16]),
+    I32(&'a [i32]),
+}
+
+/// The targets of a multi-class computation: a dense tensor (one-hot or soft, the shape and
+/// layout of the scores) or a label map of class indices (`N × spatial`).
+///
+/// With [`Targets::with_ignore_index`], label-map pixels holding that value vanish from every
+/// sum: they are skipped before any statistic sees them, so the result is bit-identical to
+/// removing those pixels from the input (and they do not count in any mean). This is
+/// kornia's and smp's convention for the statistics; PyTorch's cross-entropy mean also divides
+/// by the non-ignored pixels only.
+///
+/// # Examples
+/// ```
+/// use loss_core::multiclass::Targets;
+/// let mask: [u8; 4] = [0, 2, 255, 1];
+/// let targets = Targets::labels(&mask).with_ignore_index(255);
+/// let onehot = [1.0, 0.0, 0.0, 1.0];
+/// let dense = Targets::dense(&onehot);
+/// # let _ = (targets, dense);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Targets<'a> {
+    data: TargetData<'a>,
+    ignore_index: Option<i32>,
+}
+
+impl<'a> Targets<'a> {
+    /// Dense targets in `[0, 1]`, laid out like the scores.
+    pub const fn dense(values: &'a [f32]) -> Self {
+        Self {
+            data: TargetData::Dense(values),
+            ignore_index: None,
+        }
+    }
+
+    /// A label map of class indices, one per pixel.
+    pub fn labels<L: Label>(labels: &'a [L]) -> Self {
+        L::targets(labels)
+    }
+
+    /// Pixels labelled `ignore_index` are left out of every computation (label maps only).
+    #[must_use]
+    pub const fn with_ignore_index(mut self, ignore_index: i32) -> Self {
+        self.ignore_index = Some(ignore_index);
+        self
+    }
+
+    fn label(&self, pixel: usize) -> Option<i32> {
+        match self.data {
+            TargetData::Dense(_) => None,
+            TargetData::U8(l) => l.get(pixel).map(|&v| i32::from(v)),
+            TargetData::U16(l) => l.get(pixel).map(|&v| i32::from(v)),
+            TargetData::I32(l) => l.get(pixel).copied(),
+        }
+    }
+
+    const fn is_dense(&self) -> bool {
+        matches!(self.data, TargetData::Dense(_))
+    }
+
+    /// Whether these are label-map targets.
+    pub const fn is_label_map(&self) -> bool {
+        !self.is_dense()
+    }
+
+    fn len(&self) -> usize {
+        match self.data {
+            TargetData::Dense(d) => d.len(),
+            TargetData::U8(l) => l.len(),
+            TargetData::U16(l) => l.len(),
+            TargetData::I32(l) => l.len(),
+        }
+    }
+}
+
+/// One pixel's scores and target, as every multi-class kernel sees it.
+#[derive(Debug, Clone, Copy)]
+#[doc(hidden)]
+pub struct Pixel<'a> {
+    scores: &'a [f32],
+    base: usize,
+    stride: usize,
+    classes: usize,
+    target: PixelTarget<'a>,
+}
+
+#[derive(Debug, Clone, Copy)]
+#[doc(hidden)]
+pub enum PixelTarget<'a> {
+    Dense(&'a [f32]),
+    Class(usize),
+}
+
+impl Pixel<'_> {
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+
+    /// Index of the pixel's class-0 score, and the distance between its classes.
+    pub fn address(&self) -> (usize, usize) {
+        (self.base, self.stride)
+    }
+
+    /// Score of class `c` (NaN past the last class, which validated callers never ask for).
+    #[inline]
+    pub fn score(&self, c: usize) -> f32 {
+        self.scores
+            .get(self.base + c * self.stride)
+            .copied()
+            .unwrap_or(f32::NAN)
+    }
+
+    /// Target of class `c`: the dense value, or 1 for the labelled class and 0 elsewhere.
+    #[inline]
+    pub fn target(&self, c: usize) -> f32 {
+        match self.target {
+            PixelTarget::Dense(t) => t
+                .get(self.base + c * self.stride)
+                .copied()
+                .unwrap_or(f32::NAN),
+            PixelTarget::Class(k) => {
+                if k == c {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+        }
+    }
+
+    /// The labelled class, for label-map targets.
+    pub fn label(&self) -> Option<usize> {
+        match self.target {
+            PixelTarget::Dense(_) => None,
+            PixelTarget::Class(k) => Some(k),
+        }
+    }
+
+    /// The log-softmax of the pixel's scores (see [`LogSoftmax`]).
+    pub fn log_softmax(&self) -> LogSoftmax {
+        LogSoftmax::new(self)
+    }
+
+    /// The first class with the highest score; NaN scores never win.
+    pub fn argmax(&self) -> usize {
+        let mut best = 0;
+        let mut best_score = f32::NEG_INFINITY;
+        for c in 0..self.classes {
+            let x = self.score(c);
+            if x > best_score {
+                best = c;
+                best_score = x;
+            }
+        }
+        best
+    }
+}
+
+/// `log softmax(x)_c = (x_c - m) - log Σ_k exp(x_k - m)` with `m = max_k x_k`, so no exponent
+/// overflows; at infinite scores it takes the limit (the `+inf` classes share the mass
+/// equally; all `-inf` is uniform). NaN anywhere gives NaN for every class.
+#[derive(Debug, Clone, Copy)]
+#[doc(hidden)]
+pub struct LogSoftmax {
+    max: f32,
+    log_sum: f32,
+    /// `-ln(count of classes at +inf)`, or `-ln(C)` when every score is `-inf`.
+    log_share: f32,
+}
+
+impl LogSoftmax {
+    fn new(p: &Pixel<'_>) -> Self {
+        let mut max = f32::NEG_INFINITY;
+        let mut nan = false;
+        for c in 0..p.classes {
+            let x = p.score(c);
+            nan |= x.is_nan();
+            if x > max {
+                max = x;
+            }
+        }
+        if nan {
+            return Self {
+                max: f32::NAN,
+                log_sum: f32::NAN,
+                log_share: f32::NAN,
+            };
+        }
+        if max.is_infinite() {
+            let ties = (0..p.classes).filter(|&c| p.score(c) == max).count();
+            return Self {
+                max,
+                log_sum: 0.0,
+                log_share: -libm::logf(ties as f32),
+            };
+        }
+        let mut sum = 0.0f32;
+        for c in 0..p.classes {
+            sum += libm::expf(p.score(c) - max);
+        }
+        Self {
+            max,
+            log_sum: libm::logf(sum),
+            log_share: 0.0,
+        }
+    }
+
+    /// `log p_c` for score `x` of the same pixel.
+    #[inline]
+    pub fn at(&self, x: f32) -> f32 {
+        if self.max.is_finite() {
+            (x - self.max) - self.log_sum
+        } else if self.max.is_nan() {
+            f32::NAN
+        } else if self.max == f32::NEG_INFINITY || x == f32::INFINITY {
+            // Every score is -inf (uniform), or x is one of the classes tied at +inf.
+            self.log_share
+        } else {
+            f32::NEG_INFINITY
+        }
+    }
+}
+
+/// Checks a score tensor and its targets against `shape`.
+pub(crate) fn validate(
+    shape: &Shape,
+    scores: &[f32],
+    targets: &Targets<'_>,
+    predictions: Predictions,
+) -> Result<(), Error> {
+    if scores.len() != shape.elements() {
+        return Err(Error::ShapeMismatch {
+            operand: Operand::Predictions,
+            expected: shape.elements(),
+            found: scores.len(),
+        });
+    }
+    let outside = |v: &f32| *v < 0.0 || *v > 1.0;
+    if predictions == Predictions::Probabilities
+        && let Some(index) = scores.iter().position(outside)
+    {
+        return Err(Error::OutOfRange {
+            operand: Operand::Predictions,
+            index,
+        });
+    }
+    let expected = if targets.is_dense() {
+        shape.elements()
+    } else {
+        shape.pixels()
+    };
+    if targets.len() != expected {
+        return Err(Error::ShapeMismatch {
+            operand: Operand::Targets,
+            expected,
+            found: targets.len(),
+        });
+    }
+    match targets.data {
+        TargetData::Dense(d) => {
+            if targets.ignore_index.is_some() {
+                return Err(Error::InvalidParameter("ignore_index"));
+            }
+            if let Some(index) = d.iter().position(outside) {
+                return Err(Error::OutOfRange {
+                    operand: Operand::Targets,
+                    index,
+                });
+            }
+        }
+        _ => {
+            for index in 0..targets.len() {
+                let label = targets.label(index).unwrap_or(-1);
+                let valid = usize::try_from(label).is_ok_and(|l| l < shape.classes);
+                if !valid && Some(label) != targets.ignore_index {
+                    return Err(Error::LabelOutOfRange { index, label });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Visits the non-ignored pixels of sample `n` in order. Inputs must have passed [`validate`].
+pub(crate) fn for_each_pixel(
+    shape: &Shape,
+    n: usize,
+    scores: &[f32],
+    targets: &Targets<'_>,
+    mut f: impl FnMut(&Pixel<'_>),
+) {
+    for s in 0..shape.spatial {
+        let (base, stride) = shape.pixel_address(n, s);
+        let target = match targets.data {
+            TargetData::Dense(d) => PixelTarget::Dense(d),
+            _ => match targets.label(n * shape.spatial + s) {
+                Some(l) if Some(l) == targets.ignore_index => continue,
+                Some(l) => PixelTarget::Class(usize::try_from(l).unwrap_or(usize::MAX)),
+                None => continue,
+            },
+        };
+        f(&Pixel {
+            scores,
+            base,
+            stride,
+            classes: shape.classes,
+            target,
+        });
+    }
+}
