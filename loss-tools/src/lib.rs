@@ -1,4 +1,5 @@
 //! Host-side companions of `loss-core`: f64 reference implementations (the oracle the tests
 //! compare against) and the pieces of the `loss-tools` command line.
 
+pub mod golden;
 pub mod oracle;

@@ -13,11 +13,57 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Write the golden vectors (`tests/golden/vectors.rs`) from this build of loss-core.
+    Vectors {
+        /// Only check that the committed file is current; exit 1 if it is stale.
+        #[arg(long)]
+        check: bool,
+        /// The file to write or check.
+        #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../", "tests/golden/vectors.rs"))]
+        path: std::path::PathBuf,
+    },
+}
+
+/// `loss-tools vectors [--check]`.
+fn vectors(check: bool, path: &std::path::Path) -> ExitCode {
+    let fresh = loss_tools::golden::render();
+    if check {
+        match std::fs::read_to_string(path) {
+            Ok(current) if current == fresh => {
+                println!("{} is current", path.display());
+                ExitCode::SUCCESS
+            }
+            Ok(_) => {
+                eprintln!(
+                    "{} is stale: run `cargo run -p loss-tools -- vectors`",
+                    path.display()
+                );
+                ExitCode::FAILURE
+            }
+            Err(e) => {
+                eprintln!("cannot read {}: {e}", path.display());
+                ExitCode::FAILURE
+            }
+        }
+    } else {
+        match std::fs::write(path, &fresh) {
+            Ok(()) => {
+                println!("wrote {} ({} bytes)", path.display(), fresh.len());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("cannot write {}: {e}", path.display());
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         None => ExitCode::SUCCESS,
+        Some(Command::Vectors { check, path }) => vectors(check, &path),
     }
 }

@@ -1,0 +1,517 @@
+// Golden-vector case types and the evaluator that runs one case through `loss-core`.
+//
+// This file is `include!`d, together with the generated `vectors.rs`, by three consumers:
+// `loss-tools` (which computes the expected bits on the host and writes `vectors.rs`), the host
+// test `tests/tests/golden.rs`, and every firmware under `firmware/` (which recomputes each case
+// on the device). It is `no_std`, allocation-free and panic-free, so the device runs exactly the
+// code the host ran. Include it inside a module:
+//
+// ```ignore
+// mod golden {
+//     include!("../golden/eval.rs");
+//     include!("../golden/vectors.rs");
+// }
+// ```
+//
+// Comparison rule: bits must be equal, except that any NaN matches any NaN. IEEE 754 leaves
+// the sign and payload of a NaN result unspecified, and the targets really differ there (x86
+// returns a negative default NaN for `inf - inf`, RISC-V always returns the canonical
+// `0x7fc0_0000`); every non-NaN result, including `±0` and `±inf`, must match bit for bit.
+
+#[allow(unused_imports)]
+use loss_core::{
+    ElementLoss, Error, Operand, Predictions, Reduction,
+    dice::OverlapLoss,
+    focal::{BinaryFocal, SigmoidFocal, SoftTargets},
+    sum::DetSum,
+};
+
+/// Which dice-family loss an [`Spec::Overlap`] case builds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum OverlapBase {
+    /// `OverlapLoss::dice()`.
+    Dice,
+    /// `OverlapLoss::jaccard()`.
+    Jaccard,
+    /// `OverlapLoss::tversky(alpha, beta)`.
+    Tversky {
+        /// Weight of false positives.
+        alpha: f32,
+        /// Weight of false negatives.
+        beta: f32,
+    },
+    /// `OverlapLoss::seed_torch_dice()`.
+    SeedTorch,
+    /// `OverlapLoss::seed_keras_dice()`.
+    SeedKeras,
+}
+
+/// What a case computes: a loss configuration built through the public constructors, or one of
+/// the crate's free-standing tools.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Spec {
+    /// `SigmoidFocal::new(alpha, gamma)?.with_soft_targets(soft)`.
+    SigmoidFocal {
+        /// Positive-class weight.
+        alpha: Option<f32>,
+        /// Focusing exponent.
+        gamma: f32,
+        /// Soft-target convention.
+        soft: SoftTargets,
+    },
+    /// `SigmoidFocal::torchvision()`.
+    SigmoidFocalTorchvision,
+    /// `BinaryFocal::new(alpha, gamma, clamp_min, clamp_max)?`.
+    BinaryFocal {
+        /// Positive-class weight.
+        alpha: Option<f32>,
+        /// Focusing exponent.
+        gamma: f32,
+        /// Lower clamp bound.
+        clamp_min: f32,
+        /// Upper clamp bound.
+        clamp_max: f32,
+    },
+    /// `BinaryFocal::seed()`.
+    BinaryFocalSeed,
+    /// A dice-family loss, then `with_smoothing`, `with_squared`, `with_predictions`.
+    Overlap {
+        /// The base constructor.
+        base: OverlapBase,
+        /// `Some((smooth_nr, smooth_dr))` calls `with_smoothing`.
+        smoothing: Option<(f32, f32)>,
+        /// `with_squared(squared)`.
+        squared: bool,
+        /// `with_predictions(predictions)`.
+        predictions: Predictions,
+    },
+    /// `Reduction::reduce` over the predictions (targets unused).
+    Reduce,
+    /// `DetSum::<3>` over `[p, t, p - t]`.
+    DetSum3,
+    /// `first_non_finite` of the predictions.
+    FirstNonFinite,
+}
+
+/// How a case drives its [`Spec`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Op {
+    /// One-shot loss with a reduction (dice-family losses have no reduction: always `Mean`).
+    /// Output: the value (for `FirstNonFinite`: the index, or `u32::MAX` for none).
+    Loss(Reduction),
+    /// `loss_elementwise` into a buffer of `capacity` values. Output: the `n` values.
+    Elementwise {
+        /// Output buffer length handed to the call.
+        capacity: usize,
+    },
+    /// `loss_per_sample` into a buffer of `capacity` values. Output: one value per sample,
+    /// then (dice family) `reduction.reduce` of them.
+    PerSample {
+        /// Number of samples.
+        samples: usize,
+        /// Reduction within a sample (element losses) or over samples (dice family).
+        reduction: Reduction,
+        /// Output buffer length handed to the call.
+        capacity: usize,
+    },
+    /// Streaming: chunk lengths are taken cyclically from `chunks` until the data is used up;
+    /// [`BAD_CHUNK`] pushes a length mismatch that must be rejected without changing the state.
+    /// Output: the running result after every push that left data in the accumulator, then
+    /// the count (and for dice-family losses the final statistics).
+    Stream {
+        /// Chunk lengths, used cyclically.
+        chunks: &'static [u16],
+        /// Reduction of the running value.
+        reduction: Reduction,
+    },
+    /// Dice family: `stats`, then `score` and `loss_from`. Output: `[tp, P, T, count, score,
+    /// loss]`.
+    Stats,
+}
+
+/// A chunk "length" that makes [`Op::Stream`] push mismatched slices, which must be rejected.
+pub const BAD_CHUNK: u16 = u16::MAX;
+/// Output word recorded when a [`BAD_CHUNK`] push was rejected and left the state unchanged.
+pub const REJECTED: u32 = 0x0BAD_C0DE;
+
+/// What the host computed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Expected {
+    /// The output words (`f32::to_bits`, or counts and indices).
+    Bits(&'static [u32]),
+    /// The call returned this error.
+    Err(Error),
+}
+
+/// One golden vector.
+#[derive(Debug, Clone, Copy)]
+pub struct Case {
+    /// Unique, human-readable name.
+    pub name: &'static str,
+    /// What to compute.
+    pub spec: Spec,
+    /// How to drive it.
+    pub op: Op,
+    /// Predictions (logits or probabilities).
+    pub predictions: &'static [f32],
+    /// Targets.
+    pub targets: &'static [f32],
+    /// The host's result.
+    pub expected: Expected,
+}
+
+/// Collects output words; never panics (words past the end are counted, not stored, so a
+/// too-small buffer shows up as a length mismatch).
+pub struct Words<'a> {
+    buf: &'a mut [u32],
+    len: usize,
+}
+
+impl<'a> Words<'a> {
+    /// An empty collector writing into `buf`.
+    pub fn new(buf: &'a mut [u32]) -> Self {
+        Self { buf, len: 0 }
+    }
+
+    fn word(&mut self, w: u32) {
+        if let Some(slot) = self.buf.get_mut(self.len) {
+            *slot = w;
+        }
+        self.len = self.len.saturating_add(1);
+    }
+
+    fn float(&mut self, v: f32) {
+        self.word(v.to_bits());
+    }
+
+    /// Words pushed so far (may exceed the buffer).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The stored words.
+    pub fn as_slice(&self) -> &[u32] {
+        self.buf.get(..self.len).unwrap_or(self.buf)
+    }
+}
+
+/// Whether two output words agree: equal bits, or both NaN when read as `f32`. (Counts and
+/// indices never look like NaN: they are far below `0x7f80_0000`.)
+pub fn same_bits(a: u32, b: u32) -> bool {
+    a == b || (f32::from_bits(a).is_nan() && f32::from_bits(b).is_nan())
+}
+
+/// Whether a computed result matches the expectation (see [`same_bits`]).
+pub fn matches(expected: &Expected, got: &Result<&[u32], Error>) -> bool {
+    match (expected, got) {
+        (Expected::Bits(e), Ok(g)) => {
+            e.len() == g.len() && e.iter().zip(g.iter()).all(|(&a, &b)| same_bits(a, b))
+        }
+        (Expected::Err(e), Err(g)) => e == g,
+        _ => false,
+    }
+}
+
+fn build_overlap(
+    base: OverlapBase,
+    smoothing: Option<(f32, f32)>,
+    squared: bool,
+    predictions: Predictions,
+) -> Result<OverlapLoss, Error> {
+    let loss = match base {
+        OverlapBase::Dice => OverlapLoss::dice(),
+        OverlapBase::Jaccard => OverlapLoss::jaccard(),
+        OverlapBase::Tversky { alpha, beta } => OverlapLoss::tversky(alpha, beta)?,
+        OverlapBase::SeedTorch => OverlapLoss::seed_torch_dice(),
+        OverlapBase::SeedKeras => OverlapLoss::seed_keras_dice(),
+    };
+    let loss = match smoothing {
+        Some((nr, dr)) => loss.with_smoothing(nr, dr)?,
+        None => loss,
+    };
+    Ok(loss.with_squared(squared)?.with_predictions(predictions))
+}
+
+/// Yields `(start, len)` of successive chunks, cycling through `chunks`; [`BAD_CHUNK`] entries
+/// come out as `len == usize::MAX` and consume no data. Stops when the data is used up (after
+/// at most `n + chunks.len()` steps, so an all-zero pattern terminates).
+fn chunk_plan(chunks: &'static [u16], n: usize) -> impl Iterator<Item = (usize, usize)> {
+    let mut start = 0usize;
+    let mut steps = 0usize;
+    let limit = n.saturating_add(chunks.len()).saturating_mul(2);
+    chunks
+        .iter()
+        .cycle()
+        .map_while(move |&c| {
+            steps += 1;
+            if start >= n && steps > chunks.len() || steps > limit {
+                return None;
+            }
+            if c == BAD_CHUNK {
+                return Some((start, usize::MAX));
+            }
+            let len = usize::from(c).min(n - start.min(n));
+            let s = start;
+            start += len;
+            Some((s, len))
+        })
+}
+
+fn stream_element<L: ElementLoss + PartialEq>(
+    loss: L,
+    chunks: &'static [u16],
+    reduction: Reduction,
+    predictions: &[f32],
+    targets: &[f32],
+    out: &mut Words<'_>,
+) -> Result<(), Error> {
+    let mut acc = loss.accumulator();
+    for (start, len) in chunk_plan(chunks, predictions.len()) {
+        if len == usize::MAX {
+            let before = acc;
+            let bad = acc.push(
+                predictions.get(start..start + 1).unwrap_or(&[]),
+                targets.get(start..start).unwrap_or(&[]),
+            );
+            out.word(if bad.is_err() && acc == before { REJECTED } else { 0 });
+            continue;
+        }
+        let range = start..start + len;
+        acc.push(
+            predictions.get(range.clone()).unwrap_or(&[]),
+            targets.get(range).unwrap_or(&[]),
+        )?;
+        if acc.count() > 0 {
+            out.float(acc.finish(reduction)?);
+        }
+    }
+    out.word(acc.count() as u32);
+    Ok(())
+}
+
+fn run_element<L: ElementLoss + PartialEq>(
+    loss: L,
+    op: &Op,
+    predictions: &[f32],
+    targets: &[f32],
+    scratch: &mut [f32],
+    out: &mut Words<'_>,
+) -> Result<(), Error> {
+    match *op {
+        Op::Loss(r) => out.float(loss.loss(predictions, targets, r)?),
+        Op::Elementwise { capacity } => {
+            let buf = scratch.get_mut(..capacity).unwrap_or(&mut []);
+            loss.loss_elementwise(predictions, targets, buf)?;
+            for &v in buf.iter().take(predictions.len()) {
+                out.float(v);
+            }
+        }
+        Op::PerSample {
+            samples,
+            reduction,
+            capacity,
+        } => {
+            let buf = scratch.get_mut(..capacity).unwrap_or(&mut []);
+            loss.loss_per_sample(predictions, targets, samples, reduction, buf)?;
+            for &v in buf.iter().take(samples) {
+                out.float(v);
+            }
+        }
+        Op::Stream { chunks, reduction } => {
+            stream_element(loss, chunks, reduction, predictions, targets, out)?;
+        }
+        // Element losses have no statistics; the generator never emits this.
+        Op::Stats => return Err(Error::InvalidParameter("op")),
+    }
+    Ok(())
+}
+
+fn run_overlap(
+    loss: OverlapLoss,
+    op: &Op,
+    predictions: &[f32],
+    targets: &[f32],
+    scratch: &mut [f32],
+    out: &mut Words<'_>,
+) -> Result<(), Error> {
+    let stats = |out: &mut Words<'_>, s: &loss_core::dice::OverlapStats| {
+        out.float(s.intersection);
+        out.float(s.prediction_sum);
+        out.float(s.target_sum);
+        out.word(s.count as u32);
+        out.float(loss.score(s));
+        out.float(loss.loss_from(s));
+    };
+    match *op {
+        Op::Loss(_) => out.float(loss.loss(predictions, targets)?),
+        Op::Stats => stats(out, &loss.stats(predictions, targets)?),
+        Op::PerSample {
+            samples,
+            reduction,
+            capacity,
+        } => {
+            let buf = scratch.get_mut(..capacity).unwrap_or(&mut []);
+            loss.loss_per_sample(predictions, targets, samples, buf)?;
+            let per_sample = buf.get(..samples).unwrap_or(&[]);
+            for &v in per_sample {
+                out.float(v);
+            }
+            out.float(reduction.reduce(per_sample)?);
+        }
+        Op::Stream { chunks, .. } => {
+            let mut acc = loss.accumulator();
+            for (start, len) in chunk_plan(chunks, predictions.len()) {
+                if len == usize::MAX {
+                    let before = acc;
+                    let bad = acc.push(
+                        predictions.get(start..start + 1).unwrap_or(&[]),
+                        targets.get(start..start).unwrap_or(&[]),
+                    );
+                    out.word(if bad.is_err() && acc == before { REJECTED } else { 0 });
+                    continue;
+                }
+                let range = start..start + len;
+                acc.push(
+                    predictions.get(range.clone()).unwrap_or(&[]),
+                    targets.get(range).unwrap_or(&[]),
+                )?;
+                if acc.count() > 0 {
+                    out.float(acc.finish()?);
+                }
+            }
+            stats(out, &acc.stats()?);
+        }
+        // The dice family has no elementwise form; the generator never emits this.
+        Op::Elementwise { .. } => return Err(Error::InvalidParameter("op")),
+    }
+    Ok(())
+}
+
+fn run_tools(
+    spec: &Spec,
+    op: &Op,
+    predictions: &[f32],
+    targets: &[f32],
+    out: &mut Words<'_>,
+) -> Result<(), Error> {
+    match (spec, *op) {
+        (Spec::Reduce, Op::Loss(r)) => out.float(r.reduce(predictions)?),
+        (Spec::FirstNonFinite, _) => {
+            out.word(loss_core::first_non_finite(predictions).map_or(u32::MAX, |i| i as u32));
+        }
+        (Spec::DetSum3, Op::Stream { chunks, .. }) => {
+            let mut sum = DetSum::<3>::new();
+            for (start, len) in chunk_plan(chunks, predictions.len()) {
+                if len == usize::MAX {
+                    continue;
+                }
+                let range = start..start + len;
+                let p = predictions.get(range.clone()).unwrap_or(&[]);
+                let t = targets.get(range).unwrap_or(&[]);
+                sum.extend(p.iter().zip(t).map(|(&p, &t)| [p, t, p - t]));
+                for v in sum.value() {
+                    out.float(v);
+                }
+            }
+            out.word(sum.count() as u32);
+        }
+        _ => return Err(Error::InvalidParameter("op")),
+    }
+    Ok(())
+}
+
+/// Runs one case: builds the loss through the public API and drives it as `op` says.
+/// `scratch` must hold the largest `capacity` of any case (`MAX_SCRATCH` in `vectors.rs`).
+///
+/// # Errors
+/// Whatever `loss-core` returned.
+pub fn evaluate(
+    spec: &Spec,
+    op: &Op,
+    predictions: &[f32],
+    targets: &[f32],
+    scratch: &mut [f32],
+    out: &mut Words<'_>,
+) -> Result<(), Error> {
+    match *spec {
+        Spec::SigmoidFocal { alpha, gamma, soft } => {
+            let loss = SigmoidFocal::new(alpha, gamma)?.with_soft_targets(soft);
+            run_element(loss, op, predictions, targets, scratch, out)
+        }
+        Spec::SigmoidFocalTorchvision => run_element(
+            SigmoidFocal::torchvision(),
+            op,
+            predictions,
+            targets,
+            scratch,
+            out,
+        ),
+        Spec::BinaryFocal {
+            alpha,
+            gamma,
+            clamp_min,
+            clamp_max,
+        } => {
+            let loss = BinaryFocal::new(alpha, gamma, clamp_min, clamp_max)?;
+            run_element(loss, op, predictions, targets, scratch, out)
+        }
+        Spec::BinaryFocalSeed => run_element(
+            BinaryFocal::seed(),
+            op,
+            predictions,
+            targets,
+            scratch,
+            out,
+        ),
+        Spec::Overlap {
+            base,
+            smoothing,
+            squared,
+            predictions: kind,
+        } => {
+            let loss = build_overlap(base, smoothing, squared, kind)?;
+            run_overlap(loss, op, predictions, targets, scratch, out)
+        }
+        Spec::Reduce | Spec::DetSum3 | Spec::FirstNonFinite => {
+            run_tools(spec, op, predictions, targets, out)
+        }
+    }
+}
+
+/// Runs `case` and compares with its expectation; `Ok(())` on a match, else the computed
+/// result (words or error) for the caller to report.
+///
+/// # Errors
+/// The mismatching result.
+pub fn check<'w>(
+    case: &Case,
+    scratch: &mut [f32],
+    words: &'w mut [u32],
+) -> Result<(), Result<&'w [u32], Error>> {
+    let mut out = Words::new(words);
+    let result = evaluate(
+        &case.spec,
+        &case.op,
+        case.predictions,
+        case.targets,
+        scratch,
+        &mut out,
+    );
+    let Words { buf, len } = out;
+    let overflow = len > buf.len();
+    let buf: &'w [u32] = buf;
+    let got = match result {
+        Ok(()) => Ok(buf.get(..len).unwrap_or(buf)),
+        Err(e) => Err(e),
+    };
+    if !overflow && matches(&case.expected, &got) {
+        Ok(())
+    } else {
+        Err(got)
+    }
+}

@@ -1,0 +1,128 @@
+//! The committed golden vectors (`tests/golden/vectors.rs`) are current and hold on the host.
+//!
+//! The firmware under `firmware/` compiles the same two files and checks every case on the
+//! device; this test makes sure what it checks against is what this `loss-core` computes.
+
+#[allow(
+    missing_docs,
+    dead_code,
+    clippy::approx_constant,
+    clippy::excessive_precision
+)]
+mod golden {
+    include!("../golden/eval.rs");
+    include!("../golden/vectors.rs");
+}
+
+use golden::{CASES, Expected, MAX_SCRATCH, MAX_WORDS};
+
+#[test]
+fn committed_vectors_are_current() {
+    let committed = include_str!("../golden/vectors.rs");
+    let fresh = loss_tools::golden::render();
+    assert!(
+        committed == fresh,
+        "tests/golden/vectors.rs is stale (loss-core or the generator changed): \
+         run `cargo run -p loss-tools -- vectors` and commit the result"
+    );
+}
+
+#[test]
+fn every_case_matches_on_the_host() {
+    let mut failed = Vec::new();
+    for case in &CASES {
+        let mut scratch = [0.0f32; MAX_SCRATCH];
+        let mut words = [0u32; MAX_WORDS];
+        if let Err(got) = golden::check(case, &mut scratch, &mut words) {
+            failed.push(format!(
+                "{}: expected {:x?}, got {:x?}",
+                case.name, case.expected, got
+            ));
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "{} mismatches:\n{}",
+        failed.len(),
+        failed.join("\n")
+    );
+}
+
+#[test]
+fn case_names_are_unique() {
+    let mut names: Vec<&str> = CASES.iter().map(|c| c.name).collect();
+    names.sort_unstable();
+    let before = names.len();
+    names.dedup();
+    assert_eq!(before, names.len());
+}
+
+#[test]
+fn a_changed_bit_is_caught() {
+    // The comparison itself must be able to fail: flip one bit of one expected value.
+    let case = CASES
+        .iter()
+        .find(|c| matches!(c.expected, Expected::Bits(b) if !b.is_empty()))
+        .expect("a case with output");
+    let Expected::Bits(bits) = case.expected else {
+        unreachable!()
+    };
+    let mut flipped = bits.to_vec();
+    flipped[0] ^= 1;
+    let flipped: &'static [u32] = Box::leak(flipped.into_boxed_slice());
+    let tampered = golden::Case {
+        expected: Expected::Bits(flipped),
+        ..*case
+    };
+    let mut scratch = [0.0f32; MAX_SCRATCH];
+    let mut words = [0u32; MAX_WORDS];
+    assert!(golden::check(&tampered, &mut scratch, &mut words).is_err());
+    // NaN matches NaN whatever its sign and payload; nothing else is loose.
+    assert!(golden::same_bits(0x7fc0_0000, 0xffc0_0000));
+    assert!(!golden::same_bits(0x0000_0000, 0x8000_0000));
+    assert!(!golden::same_bits(0x7f80_0000, 0x7fc0_0000));
+}
+
+#[test]
+fn streaming_matches_one_shot() {
+    // The last running value of each stream equals the one-shot loss on the same data.
+    use golden::{Op, Spec};
+    let mut compared = 0;
+    for case in &CASES {
+        let (Op::Stream { reduction, .. }, Expected::Bits(bits)) = (case.op, case.expected) else {
+            continue;
+        };
+        if matches!(case.spec, Spec::DetSum3) {
+            continue;
+        }
+        let Some(one_shot) = CASES.iter().find(|c| {
+            c.spec == case.spec
+                && c.op == Op::Loss(reduction)
+                && core::ptr::eq(c.predictions, case.predictions)
+        }) else {
+            continue;
+        };
+        let Expected::Bits(expected) = one_shot.expected else {
+            continue;
+        };
+        let is_overlap = matches!(case.spec, Spec::Overlap { .. });
+        // Element losses end with [last value, count]; the dice family with
+        // [last value, tp, P, T, count, score, loss].
+        let last = if is_overlap {
+            bits.len() - 7
+        } else {
+            bits.len() - 2
+        };
+        assert!(
+            golden::same_bits(bits[last], expected[0]),
+            "{} vs {}",
+            case.name,
+            one_shot.name
+        );
+        compared += 1;
+    }
+    assert!(
+        compared >= 10,
+        "only {compared} streams had a one-shot twin"
+    );
+}
