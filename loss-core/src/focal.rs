@@ -41,11 +41,13 @@
 //! For soft targets `CE = max(x, 0) - x t + log1p(exp(-|x|))`, evaluated as
 //! `x (1 - t) + l` for `x >= 0` and `-x t + l` for `x < 0` so that no large terms cancel.
 //!
-//! # From probabilities: [`BinaryFocal`] (the seed article's `FocalLoss`)
+//! # From probabilities: [`BinaryFocal`] (the seed article's `FocalLoss`, Keras)
 //! `p` is clamped to `[clamp_min, clamp_max]`, then
 //! `FL = alpha t (1 - p)^gamma (-log p) + (1 - alpha)(1 - t) p^gamma (-log(1 - p))`
 //! (the Kornia form above; the same as torchvision for hard targets). [`BinaryFocal::seed`] is
-//! the article's class: clamp `[1e-3, 0.999]`, alpha 0.25, gamma 2.
+//! the article's class: clamp `[1e-3, 0.999]`, alpha 0.25, gamma 2. [`BinaryFocal::keras`] is
+//! Keras's `BinaryFocalCrossentropy`: clip `[1e-7, 1 - 1e-7]` in the logarithms only, the focal
+//! factor from the unclipped `p`, torchvision's soft-target form.
 //!
 //! # Edge cases
 //! | input | result |
@@ -270,7 +272,8 @@ impl ElementLoss for SigmoidFocal {
     }
 }
 
-/// Binary focal loss from probabilities with a clamp (the seed article's `FocalLoss`).
+/// Binary focal loss from probabilities with a clamp (the seed article's `FocalLoss`, Keras's
+/// `BinaryFocalCrossentropy`).
 ///
 /// # Examples
 /// ```
@@ -288,10 +291,13 @@ pub struct BinaryFocal {
     power: Power,
     clamp_min: f32,
     clamp_max: f32,
+    soft_targets: SoftTargets,
+    clamp_logs_only: bool,
 }
 
 impl BinaryFocal {
-    /// The seed article's `FocalLoss`: alpha 0.25, gamma 2, clamp `[1e-3, 0.999]`.
+    /// The seed article's `FocalLoss`: alpha 0.25, gamma 2, clamp `[1e-3, 0.999]` applied to
+    /// `p` everywhere, separate positive and negative terms.
     pub const fn seed() -> Self {
         Self {
             alpha: Some(0.25),
@@ -301,12 +307,29 @@ impl BinaryFocal {
             },
             clamp_min: 1e-3,
             clamp_max: 0.999,
+            soft_targets: SoftTargets::Kornia,
+            clamp_logs_only: false,
         }
+    }
+
+    /// Keras 3 `BinaryFocalCrossentropy` on probabilities: the cross-entropy uses `p` clipped
+    /// to `[1e-7, 1 - 1e-7]`, the focal factor `(1 - p_t)^gamma` the unclipped `p`, and soft
+    /// targets (label smoothing) the torchvision form. `alpha` is `Some` only with
+    /// `apply_class_balancing=True`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming `"alpha"` or `"gamma"`.
+    pub fn keras(alpha: Option<f32>, gamma: f32) -> Result<Self, Error> {
+        let mut s = Self::new(alpha, gamma, 1e-7, 1.0 - 1e-7)?;
+        s.soft_targets = SoftTargets::Torchvision;
+        s.clamp_logs_only = true;
+        Ok(s)
     }
 
     /// Any `alpha` in `[0, 1]` (or `None`), `gamma >= 0` and clamp bounds with
     /// `0 <= clamp_min < clamp_max <= 1` (`0, 1` disables the clamp; a probability of exactly 0
-    /// or 1 on the wrong side then gives `+inf`).
+    /// or 1 on the wrong side then gives `+inf`). Soft targets use separate positive and
+    /// negative terms, as the seed article does.
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] naming `"alpha"`, `"gamma"` or `"clamp"`.
@@ -326,7 +349,23 @@ impl BinaryFocal {
             power,
             clamp_min,
             clamp_max,
+            soft_targets: SoftTargets::Kornia,
+            clamp_logs_only: false,
         })
+    }
+
+    /// The same loss with another soft-target definition: `Torchvision` (`(1 - p_t)^gamma`
+    /// times the cross-entropy) or `Kornia` (separate terms, the default).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming `"soft_targets"` for `Monai`, which is defined on
+    /// logits only.
+    pub fn with_soft_targets(mut self, soft_targets: SoftTargets) -> Result<Self, Error> {
+        if soft_targets == SoftTargets::Monai {
+            return Err(Error::InvalidParameter("soft_targets"));
+        }
+        self.soft_targets = soft_targets;
+        Ok(self)
     }
 
     /// The positive-class weight, if any.
@@ -343,6 +382,16 @@ impl BinaryFocal {
     pub const fn clamp(&self) -> (f32, f32) {
         (self.clamp_min, self.clamp_max)
     }
+
+    /// The soft-target definition.
+    pub const fn soft_targets(&self) -> SoftTargets {
+        self.soft_targets
+    }
+
+    /// Whether the clamp applies to the logarithms only (Keras) rather than to `p` everywhere.
+    pub const fn clamp_logs_only(&self) -> bool {
+        self.clamp_logs_only
+    }
 }
 
 impl ElementLoss for BinaryFocal {
@@ -351,22 +400,29 @@ impl ElementLoss for BinaryFocal {
     #[inline]
     fn element(&self, p: f32, t: f32) -> f32 {
         // Written out rather than `clamp` so that NaN stays NaN.
-        let p = if p < self.clamp_min {
+        let clamped = if p < self.clamp_min {
             self.clamp_min
         } else if p > self.clamp_max {
             self.clamp_max
         } else {
             p
         };
+        // `pf` feeds the focal factor, `clamped` the logarithms.
+        let pf = if self.clamp_logs_only { p } else { clamped };
         let (a_pos, a_neg) = self.alpha.map_or((1.0, 1.0), |a| (a, 1.0 - a));
-        let log_p = || libm::logf(p);
-        let log_not_p = || libm::log1pf(-p);
-        let pos = || -(self.power.of(1.0 - p, log_not_p) * log_p());
-        let neg = || -(self.power.of(p, log_p) * log_not_p());
+        let log_p = || libm::logf(clamped);
+        let log_not_p = || libm::log1pf(-clamped);
+        let pos = || -(self.power.of(1.0 - pf, || libm::log1pf(-pf)) * log_p());
+        let neg = || -(self.power.of(pf, || libm::logf(pf)) * log_not_p());
         if t == 1.0 {
             a_pos * pos()
         } else if t == 0.0 {
             a_neg * neg()
+        } else if self.soft_targets == SoftTargets::Torchvision {
+            let q = pf * (1.0 - t) + (1.0 - pf) * t;
+            let ce = -(t * log_p() + (1.0 - t) * log_not_p());
+            let alpha_t = self.alpha.map_or(1.0, |a| a * t + (1.0 - a) * (1.0 - t));
+            alpha_t * (self.power.of(q, || libm::logf(q)) * ce)
         } else {
             a_pos * t * pos() + a_neg * (1.0 - t) * neg()
         }

@@ -36,6 +36,6 @@ pub use metrics::{
 };
 pub use overlap::{
     Activation, ClassOverlap, ClassReduction, ClassStatsAccumulator, EmptyClass, GeneralizedDice,
-    WeightType, Weighting,
+    Intersection, WeightType, Weighting,
 };
 pub use shape::{Label, Layout, Shape, Targets};

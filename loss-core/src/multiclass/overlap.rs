@@ -2,10 +2,11 @@
 //! reductions.
 //!
 //! # Statistics
-//! For each class `c` and the probabilities `p_c` (the scores as given, `sigmoid(x_c)`, or
-//! `softmax(x)_c`, computed on the fly and never stored) and targets `t_c` (dense, or 1 for
-//! the labelled class): `tp_c = Σ p_c t_c`, `P_c = Σ p_c` (`Σ p_c²` squared), `T_c = Σ t_c`
-//! (`Σ t_c²`), as [`OverlapStats`]. Any framework's reduction is composed from these: per
+//! For each class `c` and the probabilities `p_c` (the scores as given, `sigmoid(x_c)`,
+//! `softmax(x)_c` or `tanh(x_c)`, computed on the fly and never stored) and targets `t_c`
+//! (dense, or 1 for the labelled class): `tp_c = Σ p_c t_c` (or `Σ min(p_c, t_c)`, see
+//! [`Intersection`]), `P_c = Σ p_c` (`Σ p_c²` squared), `T_c = Σ t_c` (`Σ t_c²`), as
+//! [`OverlapStats`]. Any framework's reduction is composed from these: per
 //! sample ([`ClassOverlap::class_stats`]) or pooled over the batch
 //! ([`ClassOverlap::pooled_class_stats`], MONAI `batch=True`, smp).
 //!
@@ -51,6 +52,22 @@ pub enum Activation {
     Sigmoid,
     /// `softmax` over the classes (MONAI `softmax=True`, smp multiclass, kornia).
     Softmax,
+    /// `tanh` per class: values in `[-1, 1]`, not probabilities (MONAI `other_act=torch.tanh`,
+    /// used by MONAI's own tests).
+    Tanh,
+}
+
+/// How the soft intersection `tp_c` is formed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Intersection {
+    /// `Σ p t` (MONAI's default, Milletari et al.).
+    #[default]
+    Product,
+    /// `Σ min(p, t) = (Σ p + Σ t - Σ |p - t|) / 2`: MONAI `soft_label=True` and smp ≥ 0.4.
+    /// Equal to `Product` for hard targets; with soft targets it makes `p == t` a perfect
+    /// score.
+    Min,
 }
 
 /// How per-class statistics are gathered: activation and squared sums.
@@ -61,6 +78,8 @@ pub struct ClassOverlap {
     pub activation: Activation,
     /// `Σ p²` and `Σ t²` instead of `Σ p` and `Σ t` (MONAI `squared_pred`).
     pub squared: bool,
+    /// How `tp_c` is formed.
+    pub intersection: Intersection,
 }
 
 impl ClassOverlap {
@@ -122,7 +141,7 @@ impl ClassOverlap {
     const fn predictions(&self) -> Predictions {
         match self.activation {
             Activation::None => Predictions::Probabilities,
-            Activation::Sigmoid | Activation::Softmax => Predictions::Logits,
+            Activation::Sigmoid | Activation::Softmax | Activation::Tanh => Predictions::Logits,
         }
     }
 }
@@ -231,13 +250,25 @@ fn add_pixel<const CAP: usize>(
         let p = match (overlap.activation, &lsm) {
             (Activation::Softmax, Some(lsm)) => libm::expf(lsm.at(x)),
             (Activation::Sigmoid, _) => sigmoid(x),
+            (Activation::Tanh, _) => libm::tanhf(x),
             _ => x,
         };
         let t = pixel.target(c);
+        let tp = match overlap.intersection {
+            Intersection::Product => p * t,
+            // `min` would drop a NaN; keep it.
+            Intersection::Min => {
+                if p.is_nan() || p < t {
+                    p
+                } else {
+                    t
+                }
+            }
+        };
         sum.add(if overlap.squared {
-            [p * t, p * p, t * t]
+            [tp, p * p, t * t]
         } else {
-            [p * t, p, t]
+            [tp, p, t]
         });
     }
 }
