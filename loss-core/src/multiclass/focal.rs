@@ -496,7 +496,11 @@ pub(crate) fn chunk_shape(
     if scores.is_empty() {
         return Ok(None);
     }
-    let pixels = scores.len() / classes;
+    // `checked_div`: accumulators never hold zero classes, but a plain `/` would keep a
+    // division-by-zero panic path in the firmware (the link-time no-panic proof finds it).
+    let Some(pixels) = scores.len().checked_div(classes) else {
+        return Err(Error::InvalidParameter("classes"));
+    };
     if pixels * classes != scores.len() {
         return Err(Error::ShapeMismatch {
             operand: crate::Operand::Predictions,
