@@ -3,3 +3,4 @@
 
 pub mod golden;
 pub mod oracle;
+pub mod oracle_multiclass;
