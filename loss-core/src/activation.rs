@@ -63,9 +63,17 @@ impl Logit {
     }
 }
 
-/// `sigmoid(x)` alone: one `expf`, no `log1pf`.
+/// The logistic sigmoid `1 / (1 + exp(-x))`, stable for every input (`exp` of `-|x|` only);
+/// the function every logits path of this crate uses.
+///
+/// # Examples
+/// ```
+/// assert_eq!(loss_core::sigmoid(0.0), 0.5);
+/// assert_eq!(loss_core::sigmoid(f32::INFINITY), 1.0);
+/// assert_eq!(loss_core::sigmoid(-1e4), 0.0);
+/// ```
 #[inline]
-pub(crate) fn sigmoid(x: f32) -> f32 {
+pub fn sigmoid(x: f32) -> f32 {
     let e = libm::expf(-x.abs());
     if x >= 0.0 {
         1.0 / (1.0 + e)

@@ -74,6 +74,7 @@ pub mod focal;
 pub mod multiclass;
 pub mod sum;
 
+pub use activation::sigmoid;
 pub use elementwise::{ElementLoss, LossAccumulator, Predictions};
 pub use error::{Error, Operand};
 pub use sum::Reduction;

@@ -1,0 +1,159 @@
+//! Keras 3: `BinaryFocalCrossentropy`, `CategoricalFocalCrossentropy`, `Dice`, `Tversky`
+//! (channel-last).
+
+use loss_core::Reduction;
+use loss_core::dice::OverlapLoss;
+use loss_core::focal::BinaryFocal;
+use loss_core::multiclass::Layout;
+
+use super::params::{Params, ScalarOrList};
+use super::plan::{
+    AlphaSpec, BinaryLoss, ClassFocalPlan, ElementPlan, ElementReduce, FlatPlan, FocalKind,
+    FocalReduce, Ignore, Names, Plan, Smoothing, TargetSpec,
+};
+use super::torchvision::param_error;
+
+const NAMES: Names = Names {
+    prediction: &["y_pred"],
+    target: &["y_true"],
+};
+
+/// Keras's `backend.epsilon()`.
+const EPSILON: f32 = 1e-7;
+
+/// `"sum_over_batch_size"` and `"mean"` are the mean without sample weights; `None`/`"none"`
+/// keeps the values.
+fn reduction(p: &mut Params<'_>) -> Result<Option<Reduction>, String> {
+    if p.is_null("reduction") {
+        return Ok(None);
+    }
+    Ok(
+        match p.choice(
+            "reduction",
+            "sum_over_batch_size",
+            &[
+                "sum_over_batch_size",
+                "mean",
+                "mean_with_sample_weight",
+                "sum",
+                "none",
+            ],
+        )? {
+            "sum" => Some(Reduction::Sum),
+            "none" => None,
+            _ => Some(Reduction::Mean),
+        },
+    )
+}
+
+fn last_axis(p: &mut Params<'_>) -> Result<(), String> {
+    match p.axes("axis")? {
+        None => Ok(()),
+        Some(a) if a == [-1] => Ok(()),
+        Some(a) => Err(p.error("axis", format_args!("{a:?} is not supported (only -1)"))),
+    }
+}
+
+/// `BinaryFocalCrossentropy`: probability-space cross-entropy with `p` clipped to
+/// `[1e-7, 1 - 1e-7]`, focal factor from the unclipped `p`, alpha only with
+/// `apply_class_balancing`, label smoothing `t (1 - s) + s / 2`, mean over the last axis.
+pub fn binary_focal(p: &mut Params<'_>) -> Result<Plan, String> {
+    let balancing = p.bool("apply_class_balancing", false)?;
+    let alpha = p.f32("alpha", 0.25)?;
+    let gamma = p.f32("gamma", 2.0)?;
+    let from_logits = p.bool("from_logits", false)?;
+    let smoothing = p.f32("label_smoothing", 0.0)?;
+    last_axis(p)?;
+    let reduce = reduction(p)?;
+    let loss =
+        BinaryFocal::keras(balancing.then_some(alpha), gamma).map_err(|e| param_error(p, e))?;
+    Ok(Plan::Element(ElementPlan {
+        names: NAMES,
+        loss: BinaryLoss::Probability(loss),
+        sigmoid_first: from_logits,
+        smoothing: if smoothing == 0.0 {
+            Smoothing::None
+        } else {
+            Smoothing::KerasBinary(smoothing)
+        },
+        ignore: Ignore::None,
+        reduce: ElementReduce::LastAxis(reduce),
+    }))
+}
+
+/// `CategoricalFocalCrossentropy`: softmax focal over the last axis with alpha on every class
+/// (no `1 - alpha`), probabilities renormalised by their sum (as `ln p` logits), label
+/// smoothing `t (1 - s) + s / C`, summed over classes per row.
+pub fn categorical_focal(p: &mut Params<'_>) -> Result<Plan, String> {
+    let alpha = match p.scalar_or_list("alpha")? {
+        None => AlphaSpec::Uniform(0.25),
+        Some(ScalarOrList::Scalar(a)) => AlphaSpec::Uniform(a),
+        Some(ScalarOrList::List(l)) => AlphaSpec::PerClass(l),
+    };
+    let gamma = p.f32("gamma", 2.0)?;
+    let from_logits = p.bool("from_logits", false)?;
+    let smoothing = p.f32("label_smoothing", 0.0)?;
+    last_axis(p)?;
+    let reduce = reduction(p)?;
+    Ok(Plan::ClassFocal(ClassFocalPlan {
+        names: NAMES,
+        layout: Layout::ChannelsLast,
+        kind: FocalKind::Softmax,
+        gamma,
+        alpha,
+        weights: None,
+        targets: TargetSpec::Dense,
+        ignore_index: None,
+        drop_background: false,
+        probabilities: !from_logits,
+        smoothing,
+        reduce: FocalReduce::Rows(reduce),
+    }))
+}
+
+/// `axis=None` is one value for the whole batch; a list of every non-batch axis is one value
+/// per sample.
+fn overlap_axis(p: &mut Params<'_>) -> Result<bool, String> {
+    match p.axes("axis")? {
+        None => Ok(false),
+        Some(a) if !a.is_empty() && a.iter().enumerate().all(|(i, &x)| x == i as i64 + 1) => {
+            Ok(true)
+        }
+        Some(a) => Err(p.error(
+            "axis",
+            format_args!("{a:?} is not supported (None, or every axis after the batch)"),
+        )),
+    }
+}
+
+/// `Dice`: `1 - 2 Σ t p / (Σ t + Σ p + 1e-7)`.
+pub fn dice(p: &mut Params<'_>) -> Result<Plan, String> {
+    let per_sample = overlap_axis(p)?;
+    let reduce = reduction(p)?;
+    let loss = OverlapLoss::dice()
+        .with_smoothing(0.0, EPSILON)
+        .map_err(|e| param_error(p, e))?;
+    Ok(Plan::Flat(FlatPlan {
+        names: NAMES,
+        loss,
+        per_sample,
+        reduce,
+    }))
+}
+
+/// `Tversky`: `1 - I / (I + alpha fp + beta fn + 1e-7)`.
+pub fn tversky(p: &mut Params<'_>) -> Result<Plan, String> {
+    let alpha = p.f32("alpha", 0.5)?;
+    let beta = p.f32("beta", 0.5)?;
+    let per_sample = overlap_axis(p)?;
+    let reduce = reduction(p)?;
+    let loss = OverlapLoss::tversky(alpha, beta)
+        .and_then(|l| l.with_smoothing(0.0, EPSILON))
+        .map_err(|e| param_error(p, e))?;
+    Ok(Plan::Flat(FlatPlan {
+        names: NAMES,
+        loss,
+        per_sample,
+        reduce,
+    }))
+}

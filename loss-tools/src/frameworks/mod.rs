@@ -1,0 +1,137 @@
+//! Framework parity: each supported Python loss (torchvision, MONAI, smp, kornia, Keras and the
+//! seed article's code) as a mapping from the framework's own parameters and tensors onto
+//! `loss-core` kernels.
+//!
+//! A [`Request`] names the function by its qualified Python name, gives its keyword arguments
+//! (the framework's names and defaults) and its input tensors in the framework's layout.
+//! [`evaluate`] parses the parameters into a [`Plan`] (pure configuration: which `loss-core`
+//! types with which parameters, and how the framework reduces), then runs the plan on the
+//! inputs. [`Plan::rust`] renders the same configuration as `loss-core` code for firmware.
+//! Unknown parameters and unsupported values are errors naming the parameter; nothing is
+//! silently ignored. `docs/conventions.md` tabulates the mappings.
+
+mod keras;
+mod kornia;
+mod monai;
+mod params;
+mod plan;
+mod seed;
+mod smp;
+mod tensor;
+mod torchvision;
+
+pub use params::Params;
+pub use plan::Plan;
+pub use tensor::{Tensor, TensorData};
+
+use std::collections::BTreeMap;
+
+/// One call of a framework loss.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    /// The framework's qualified name, e.g. `monai.losses.DiceLoss`.
+    pub function: String,
+    /// Keyword arguments, by the framework's names.
+    pub params: serde_json::Map<String, serde_json::Value>,
+    /// Input tensors, by the framework's argument names.
+    pub inputs: BTreeMap<String, Tensor>,
+}
+
+/// Every supported function, in the order of the documentation.
+pub const FUNCTIONS: &[&str] = &[
+    "torchvision.ops.sigmoid_focal_loss",
+    "monai.losses.FocalLoss",
+    "monai.losses.DiceLoss",
+    "monai.losses.GeneralizedDiceLoss",
+    "monai.losses.TverskyLoss",
+    "monai.losses.DiceFocalLoss",
+    "monai.losses.DiceCELoss",
+    "segmentation_models_pytorch.losses.DiceLoss",
+    "segmentation_models_pytorch.losses.JaccardLoss",
+    "segmentation_models_pytorch.losses.TverskyLoss",
+    "segmentation_models_pytorch.losses.FocalLoss",
+    "segmentation_models_pytorch.losses.SoftBCEWithLogitsLoss",
+    "kornia.losses.binary_focal_loss_with_logits",
+    "kornia.losses.focal_loss",
+    "kornia.losses.dice_loss",
+    "keras.losses.BinaryFocalCrossentropy",
+    "keras.losses.CategoricalFocalCrossentropy",
+    "keras.losses.Dice",
+    "keras.losses.Tversky",
+    "seed.FocalLoss",
+    "seed.DiceLoss",
+    "seed.dice_loss",
+    "seed.focal_loss",
+];
+
+/// Parses a request's parameters into a plan, without looking at inputs.
+///
+/// # Errors
+/// A message naming the unknown function, or the parameter at fault.
+pub fn plan(
+    function: &str,
+    params: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Plan, String> {
+    let mut p = Params::new(function, params);
+    let plan = match canonical(function) {
+        "torchvision.ops.sigmoid_focal_loss" => torchvision::sigmoid_focal_loss(&mut p)?,
+        "monai.losses.FocalLoss" => monai::focal(&mut p)?,
+        "monai.losses.DiceLoss" => monai::dice(&mut p)?,
+        "monai.losses.GeneralizedDiceLoss" => monai::generalized_dice(&mut p)?,
+        "monai.losses.TverskyLoss" => monai::tversky(&mut p)?,
+        "monai.losses.DiceFocalLoss" => monai::dice_focal(&mut p)?,
+        "monai.losses.DiceCELoss" => monai::dice_ce(&mut p)?,
+        "segmentation_models_pytorch.losses.DiceLoss" => smp::overlap(&mut p, smp::Kind::Dice)?,
+        "segmentation_models_pytorch.losses.JaccardLoss" => {
+            smp::overlap(&mut p, smp::Kind::Jaccard)?
+        }
+        "segmentation_models_pytorch.losses.TverskyLoss" => {
+            smp::overlap(&mut p, smp::Kind::Tversky)?
+        }
+        "segmentation_models_pytorch.losses.FocalLoss" => smp::focal(&mut p)?,
+        "segmentation_models_pytorch.losses.SoftBCEWithLogitsLoss" => smp::soft_bce(&mut p)?,
+        "kornia.losses.binary_focal_loss_with_logits" => kornia::binary_focal(&mut p)?,
+        "kornia.losses.focal_loss" => kornia::focal(&mut p)?,
+        "kornia.losses.dice_loss" => kornia::dice(&mut p)?,
+        "keras.losses.BinaryFocalCrossentropy" => keras::binary_focal(&mut p)?,
+        "keras.losses.CategoricalFocalCrossentropy" => keras::categorical_focal(&mut p)?,
+        "keras.losses.Dice" => keras::dice(&mut p)?,
+        "keras.losses.Tversky" => keras::tversky(&mut p)?,
+        "seed.FocalLoss" => seed::focal_class(&mut p)?,
+        "seed.DiceLoss" => seed::dice_class(&mut p)?,
+        "seed.dice_loss" => seed::keras_dice(&mut p)?,
+        "seed.focal_loss" => seed::keras_focal(&mut p)?,
+        other => {
+            return Err(format!(
+                "unsupported function `{other}` (supported: {})",
+                FUNCTIONS.join(", ")
+            ));
+        }
+    };
+    p.finish()?;
+    Ok(plan)
+}
+
+/// Accepts the aliases people write (`kornia.losses.DiceLoss` for the functional form, and so on).
+fn canonical(function: &str) -> &str {
+    match function {
+        "kornia.losses.DiceLoss" => "kornia.losses.dice_loss",
+        "kornia.losses.FocalLoss" => "kornia.losses.focal_loss",
+        "kornia.losses.BinaryFocalLossWithLogits" => "kornia.losses.binary_focal_loss_with_logits",
+        "keras.losses.binary_focal_crossentropy" => "keras.losses.BinaryFocalCrossentropy",
+        "keras.losses.categorical_focal_crossentropy" => {
+            "keras.losses.CategoricalFocalCrossentropy"
+        }
+        "keras.losses.dice" => "keras.losses.Dice",
+        "keras.losses.tversky" => "keras.losses.Tversky",
+        other => other,
+    }
+}
+
+/// Evaluates a request: the loss with the framework's output shape.
+///
+/// # Errors
+/// A message naming the parameter or input at fault.
+pub fn evaluate(request: &Request) -> Result<Tensor, String> {
+    plan(&request.function, &request.params)?.run(&request.inputs)
+}

@@ -1,0 +1,1068 @@
+//! Plans: what a framework call means in `loss-core` terms, separated from the data so that
+//! the same plan is both run ([`Plan::run`]) and printed as firmware code ([`Plan::rust`]).
+
+use std::collections::BTreeMap;
+
+use loss_core::dice::{OverlapLoss, OverlapStats};
+use loss_core::focal::{BinaryFocal, SigmoidFocal};
+use loss_core::multiclass::{
+    ClassAlpha, ClassLoss, ClassLossAccumulator, ClassOverlap, ClassReduction, EmptyClass,
+    GeneralizedDice, Layout, OneVsRestFocal, Shape, SoftmaxFocal, Targets, Weighting,
+};
+use loss_core::{ElementLoss, Reduction};
+
+use super::params::ScalarOrList;
+use super::tensor::Tensor;
+
+/// Class capacity of the host-side accumulators.
+pub const HOST_CLASSES: usize = 64;
+
+/// The argument names of the prediction and target tensors (first is canonical, then aliases).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Names {
+    /// Names of the prediction tensor.
+    pub prediction: &'static [&'static str],
+    /// Names of the target tensor.
+    pub target: &'static [&'static str],
+}
+
+/// What a framework call computes, in `loss-core` terms.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    /// A binary loss per element of same-shape tensors.
+    Element(ElementPlan),
+    /// A multi-class focal loss.
+    ClassFocal(ClassFocalPlan),
+    /// A per-class dice-family loss.
+    Overlap(OverlapPlan),
+    /// MONAI's generalized dice loss.
+    Generalized(GeneralizedPlan),
+    /// A binary dice-family loss over flattened tensors (Keras, the seed article).
+    Flat(FlatPlan),
+    /// A weighted sum of scalar plans (MONAI `DiceFocalLoss`, `DiceCELoss`).
+    Sum(Vec<(f32, Plan)>),
+    /// One plan for several channels, another for one (MONAI's cross-entropy).
+    ByChannels {
+        /// For `C > 1`.
+        several: Box<Plan>,
+        /// For `C = 1`.
+        one: Box<Plan>,
+    },
+}
+
+/// A binary elementwise loss.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BinaryLoss {
+    /// From logits.
+    Sigmoid(SigmoidFocal),
+    /// From probabilities.
+    Probability(BinaryFocal),
+    /// The seed article's `where`/`clamp` code: every element also pays the clamped terms of
+    /// the class it is not (`pos(0.999)` for negatives, `neg(1e-3)` for positives).
+    SeedLeaky(BinaryFocal),
+}
+
+/// How targets are smoothed before the loss.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Smoothing {
+    /// Unchanged.
+    None,
+    /// Keras binary: `t (1 - s) + s / 2`.
+    KerasBinary(f32),
+    /// smp `SoftBCEWithLogitsLoss`: `(1 - t) s + t (1 - s)`.
+    Smp(f32),
+}
+
+/// What happens to elements whose target equals an `ignore_index`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Ignore {
+    /// Nothing is ignored.
+    None,
+    /// Their loss is 0 but they count in the mean (kornia, smp `SoftBCEWithLogitsLoss`).
+    ZeroKeep(i64),
+    /// They are removed (smp `FocalLoss`).
+    Remove(i64),
+}
+
+/// How elementwise losses are reduced.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ElementReduce {
+    /// The input's shape.
+    None,
+    /// Mean over every element.
+    Mean,
+    /// Sum over every element.
+    Sum,
+    /// Keras: mean over the last axis, then `reduction` over the rows (`None`: the rows).
+    LastAxis(Option<Reduction>),
+}
+
+/// A binary elementwise loss and its framework's pre-processing and reduction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ElementPlan {
+    /// Argument names.
+    pub names: Names,
+    /// The loss.
+    pub loss: BinaryLoss,
+    /// `sigmoid` the predictions before a probability loss (Keras `from_logits`, seed `logits`).
+    pub sigmoid_first: bool,
+    /// Target smoothing.
+    pub smoothing: Smoothing,
+    /// Ignored targets.
+    pub ignore: Ignore,
+    /// Reduction.
+    pub reduce: ElementReduce,
+}
+
+/// How the target tensor of a multi-class call is read.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TargetSpec {
+    /// Same shape as the scores.
+    Dense,
+    /// Class indices with a singleton channel axis, `(B, 1, ...)` (MONAI `to_onehot_y`).
+    LabelsWithChannel,
+    /// Class indices, `(B, ...)` (kornia, smp multiclass).
+    Labels,
+    /// smp binary mode: scores and targets of any shapes with the same size, read as
+    /// `(B, 1, everything else)`.
+    Flattened,
+}
+
+/// A per-class alpha specification, resolved against the class count when run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AlphaSpec {
+    /// No alpha.
+    None,
+    /// `[1 - a, a, a, ...]`.
+    Background(f32),
+    /// `a` for every class.
+    Uniform(f32),
+    /// One per class.
+    PerClass(Vec<f32>),
+}
+
+/// Which focal loss.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FocalKind {
+    /// Softmax over the classes.
+    Softmax,
+    /// One sigmoid focal per class, with a soft-target form.
+    OneVsRest(loss_core::focal::SoftTargets),
+}
+
+/// How class-focal terms are reduced.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FocalReduce {
+    /// Every term, in the input's shape (MONAI and kornia `none`).
+    Elementwise,
+    /// Sum over every term divided by `B · C · spatial` (MONAI `mean`; kornia `mean`, where
+    /// ignored pixels count).
+    PerElementMean,
+    /// Mean over the pixels of each (sample, class), summed (MONAI `sum`).
+    MonaiSum,
+    /// Sum of every term.
+    Sum,
+    /// Per pixel (row) sum over classes, then reduced (Keras; `None`: the rows).
+    Rows(Option<Reduction>),
+    /// Mean over (non-ignored) pixels per class, then summed over classes (smp 0.5 multiclass).
+    ClassMeansSummed,
+    /// Sum over every term divided by the pixels (cross-entropy `mean`).
+    PerPixelMean,
+}
+
+/// A multi-class focal loss and its framework's conventions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassFocalPlan {
+    /// Argument names.
+    pub names: Names,
+    /// Memory layout of the framework.
+    pub layout: Layout,
+    /// Softmax or one-vs-rest.
+    pub kind: FocalKind,
+    /// Focusing exponent.
+    pub gamma: f32,
+    /// Alpha per class.
+    pub alpha: AlphaSpec,
+    /// Class weights.
+    pub weights: Option<ScalarOrList>,
+    /// How targets are read.
+    pub targets: TargetSpec,
+    /// Ignored label.
+    pub ignore_index: Option<i64>,
+    /// Drop class 0 from scores and targets before anything (MONAI `include_background=False`).
+    pub drop_background: bool,
+    /// The scores are probabilities: use `ln p` as logits, so the softmax renormalises them
+    /// (Keras `from_logits=False`).
+    pub probabilities: bool,
+    /// Keras categorical label smoothing `t (1 - s) + s / C`.
+    pub smoothing: f32,
+    /// Reduction.
+    pub reduce: FocalReduce,
+}
+
+/// How per-(sample, class) overlap losses are reduced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OverlapReduce {
+    /// `loss-core`'s [`ClassReduction`] with this reduction; `None` is MONAI's `none` output.
+    Classes(Option<Reduction>),
+    /// smp: optional class subset, `-ln(max(score, eps))` or `1 - score`, mean over classes,
+    /// then `^gamma` (Tversky).
+    Smp {
+        /// Classes to keep.
+        classes: Option<Vec<usize>>,
+        /// `-ln` of the score.
+        log_loss: bool,
+        /// Clamp of the score in the log.
+        eps: f32,
+        /// Exponent of the mean (smp Tversky `gamma`).
+        gamma: f32,
+    },
+    /// kornia micro: statistics summed over classes per sample, then mean over samples.
+    Micro,
+}
+
+/// A per-class dice-family loss.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OverlapPlan {
+    /// Argument names.
+    pub names: Names,
+    /// Memory layout.
+    pub layout: Layout,
+    /// Statistics: activation, squared, intersection.
+    pub overlap: ClassOverlap,
+    /// Score and smoothing.
+    pub loss: OverlapLoss,
+    /// How targets are read.
+    pub targets: TargetSpec,
+    /// Ignored label (or, for dense binary targets, ignored value).
+    pub ignore_index: Option<i64>,
+    /// Pool statistics over the batch.
+    pub pooled: bool,
+    /// Keep class 0.
+    pub include_background: bool,
+    /// Class weights (MONAI: after background removal).
+    pub weights: Option<ScalarOrList>,
+    /// How weights apply.
+    pub weighting: Weighting,
+    /// Scale the statistics by the weights (kornia micro: `I w²`, `P w`, `T w`).
+    pub weight_stats: bool,
+    /// Empty-class policy.
+    pub empty: EmptyClass,
+    /// Reduction.
+    pub reduce: OverlapReduce,
+}
+
+/// MONAI's generalized dice loss.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GeneralizedPlan {
+    /// Argument names.
+    pub names: Names,
+    /// Statistics.
+    pub overlap: ClassOverlap,
+    /// Weights and smoothing.
+    pub loss: GeneralizedDice,
+    /// How targets are read.
+    pub targets: TargetSpec,
+    /// Pool over the batch.
+    pub pooled: bool,
+    /// Keep class 0.
+    pub include_background: bool,
+    /// `None` keeps per-sample values.
+    pub reduce: Option<Reduction>,
+}
+
+/// A binary dice-family loss on flattened tensors.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlatPlan {
+    /// Argument names.
+    pub names: Names,
+    /// Score and smoothing.
+    pub loss: OverlapLoss,
+    /// One value per sample (axis over every non-batch axis) instead of one global value.
+    pub per_sample: bool,
+    /// Reduction of per-sample values (`None`: the values).
+    pub reduce: Option<Reduction>,
+}
+
+fn input<'a>(
+    inputs: &'a BTreeMap<String, Tensor>,
+    names: &[&'static str],
+) -> Result<&'a Tensor, String> {
+    names
+        .iter()
+        .find_map(|n| inputs.get(*n))
+        .ok_or_else(|| format!("missing input `{}`", names.first().copied().unwrap_or("?")))
+}
+
+fn check_inputs(inputs: &BTreeMap<String, Tensor>, names: &Names) -> Result<(), String> {
+    match inputs
+        .keys()
+        .find(|k| !names.prediction.contains(&k.as_str()) && !names.target.contains(&k.as_str()))
+    {
+        Some(k) => Err(format!(
+            "unknown input `{k}` (expected `{}` and `{}`)",
+            names.prediction.first().copied().unwrap_or("?"),
+            names.target.first().copied().unwrap_or("?")
+        )),
+        None => Ok(()),
+    }
+}
+
+/// `loss-core` errors as messages naming the input.
+fn core(e: loss_core::Error, names: &Names) -> String {
+    use loss_core::{Error, Operand};
+    let name = |o: Operand| match o {
+        Operand::Predictions => names.prediction.first().copied().unwrap_or("input"),
+        Operand::Targets => names.target.first().copied().unwrap_or("target"),
+    };
+    match e {
+        Error::OutOfRange { operand, index } => {
+            format!("input `{}`[{index}] is outside [0, 1]", name(operand))
+        }
+        Error::ShapeMismatch {
+            operand,
+            expected,
+            found,
+        } => format!(
+            "input `{}` has {found} elements, expected {expected}",
+            name(operand)
+        ),
+        Error::LabelOutOfRange { index, label } => format!(
+            "input `{}`: label {label} at pixel {index} is not a class",
+            name(Operand::Targets)
+        ),
+        other => other.to_string(),
+    }
+}
+
+impl Plan {
+    /// Runs the plan on the inputs.
+    ///
+    /// # Errors
+    /// A message naming the input at fault.
+    pub fn run(&self, inputs: &BTreeMap<String, Tensor>) -> Result<Tensor, String> {
+        match self {
+            Self::Element(p) => p.run(inputs),
+            Self::ClassFocal(p) => p.run(inputs),
+            Self::Overlap(p) => p.run(inputs),
+            Self::Generalized(p) => p.run(inputs),
+            Self::Flat(p) => p.run(inputs),
+            Self::Sum(parts) => {
+                let mut total = 0.0f32;
+                for (lambda, plan) in parts {
+                    let value = plan.run(inputs)?;
+                    let [v] = value.as_f32()[..] else {
+                        return Err("a combined loss needs scalar parts".into());
+                    };
+                    total += lambda * v;
+                }
+                Ok(Tensor::scalar(total))
+            }
+            Self::ByChannels { several, one } => {
+                let channels = inputs.get("input").and_then(|t| t.shape.get(1).copied());
+                if channels == Some(1) {
+                    one.run(inputs)
+                } else {
+                    several.run(inputs)
+                }
+            }
+        }
+    }
+}
+
+impl ElementPlan {
+    fn run(&self, inputs: &BTreeMap<String, Tensor>) -> Result<Tensor, String> {
+        check_inputs(inputs, &self.names)?;
+        let x = input(inputs, self.names.prediction)?;
+        let t = input(inputs, self.names.target)?;
+        if x.shape != t.shape {
+            return Err(format!(
+                "input `{}` has shape {:?} but `{}` has {:?}",
+                self.names.prediction[0], x.shape, self.names.target[0], t.shape
+            ));
+        }
+        let mut preds = x.as_f32();
+        let raw_targets = t.as_f32();
+        let ignored = |v: f32| match self.ignore {
+            Ignore::ZeroKeep(i) | Ignore::Remove(i) => v == i as f32,
+            Ignore::None => false,
+        };
+        let mut targets: Vec<f32> = raw_targets
+            .iter()
+            .map(|&v| {
+                if ignored(v) {
+                    0.0
+                } else {
+                    match self.smoothing {
+                        Smoothing::None => v,
+                        Smoothing::KerasBinary(s) => v * (1.0 - s) + 0.5 * s,
+                        Smoothing::Smp(s) => (1.0 - v) * s + v * (1.0 - s),
+                    }
+                }
+            })
+            .collect();
+        if self.sigmoid_first {
+            preds.iter_mut().for_each(|p| *p = loss_core::sigmoid(*p));
+        }
+        let keep: Vec<bool> = raw_targets.iter().map(|&v| !ignored(v)).collect();
+        if let Ignore::Remove(_) = self.ignore {
+            preds = preds
+                .iter()
+                .zip(&keep)
+                .filter(|(_, k)| **k)
+                .map(|(p, _)| *p)
+                .collect();
+            targets = targets
+                .iter()
+                .zip(&keep)
+                .filter(|(_, k)| **k)
+                .map(|(t, _)| *t)
+                .collect();
+        }
+        let mut losses = vec![0.0f32; preds.len()];
+        let names = &self.names;
+        match &self.loss {
+            BinaryLoss::Sigmoid(l) => l.loss_elementwise(&preds, &targets, &mut losses),
+            BinaryLoss::Probability(l) => l.loss_elementwise(&preds, &targets, &mut losses),
+            BinaryLoss::SeedLeaky(l) => seed_leaky(l, &preds, &targets, &mut losses),
+        }
+        .map_err(|e| core(e, names))?;
+        if let Ignore::ZeroKeep(_) = self.ignore {
+            for (l, k) in losses.iter_mut().zip(&keep) {
+                if !k {
+                    *l = 0.0;
+                }
+            }
+        }
+        let reduce = |r: Reduction, v: &[f32]| r.reduce(v).map_err(|e| core(e, names));
+        Ok(match self.reduce {
+            ElementReduce::None => Tensor::f32(x.shape.clone(), losses),
+            ElementReduce::Mean => Tensor::scalar(reduce(Reduction::Mean, &losses)?),
+            ElementReduce::Sum => Tensor::scalar(reduce(Reduction::Sum, &losses)?),
+            ElementReduce::LastAxis(r) => {
+                let last = x.shape.last().copied().unwrap_or(1).max(1);
+                let rows = losses
+                    .chunks(last)
+                    .map(|row| reduce(Reduction::Mean, row))
+                    .collect::<Result<Vec<_>, _>>()?;
+                match r {
+                    Some(r) => Tensor::scalar(reduce(r, &rows)?),
+                    None => Tensor::f32(x.shape[..x.shape.len().saturating_sub(1)].to_vec(), rows),
+                }
+            }
+        })
+    }
+}
+
+/// The seed article's focal code, element by element (see [`BinaryLoss::SeedLeaky`]).
+fn seed_leaky(
+    l: &BinaryFocal,
+    preds: &[f32],
+    targets: &[f32],
+    out: &mut [f32],
+) -> Result<(), loss_core::Error> {
+    let positive: Vec<f32> = preds
+        .iter()
+        .zip(targets)
+        .map(|(&p, &t)| if t == 1.0 { p } else { 1.0 })
+        .collect();
+    let negative: Vec<f32> = preds
+        .iter()
+        .zip(targets)
+        .map(|(&p, &t)| if t == 0.0 { p } else { 0.0 })
+        .collect();
+    let mut neg = vec![0.0f32; preds.len()];
+    l.loss_elementwise(&positive, &vec![1.0; preds.len()], out)?;
+    l.loss_elementwise(&negative, &vec![0.0; preds.len()], &mut neg)?;
+    for (o, n) in out.iter_mut().zip(neg) {
+        *o += n;
+    }
+    Ok(())
+}
+
+/// The (batch, classes, spatial) of a score tensor in a layout.
+fn split_shape(
+    shape: &[usize],
+    layout: Layout,
+    name: &str,
+) -> Result<(usize, usize, usize), String> {
+    match (layout, shape) {
+        (_, [] | [_]) => Err(format!(
+            "input `{name}` needs a batch and a class axis, got shape {shape:?}"
+        )),
+        (Layout::ChannelsFirst, [b, c, rest @ ..]) => Ok((*b, *c, rest.iter().product())),
+        (Layout::ChannelsLast, [b, rest @ ..]) => {
+            let (c, spatial) = rest.split_last().map_or((1, &[][..]), |(c, s)| (*c, s));
+            Ok((*b, c, spatial.iter().product()))
+        }
+    }
+}
+
+/// Scores and targets of a multi-class call, normalised: dense `f32` targets or `i32` labels.
+struct ClassData {
+    shape: Shape,
+    scores: Vec<f32>,
+    dense: Option<Vec<f32>>,
+    labels: Option<Vec<i32>>,
+    ignore: Option<i32>,
+}
+
+impl ClassData {
+    fn read(
+        inputs: &BTreeMap<String, Tensor>,
+        names: &Names,
+        layout: Layout,
+        spec: TargetSpec,
+        ignore_index: Option<i64>,
+    ) -> Result<Self, String> {
+        check_inputs(inputs, names)?;
+        let pname = names.prediction[0];
+        let tname = names.target[0];
+        let x = input(inputs, names.prediction)?;
+        let t = input(inputs, names.target)?;
+        let flat;
+        let (x, t, spec) = if spec == TargetSpec::Flattened {
+            let b = x.shape.first().copied().unwrap_or(1);
+            if t.len() != x.len() {
+                return Err(format!(
+                    "input `{tname}` has {} elements but `{pname}` has {}",
+                    t.len(),
+                    x.len()
+                ));
+            }
+            let shape = vec![b, 1, x.len() / b.max(1)];
+            flat = (
+                Tensor::f32(shape.clone(), x.as_f32()),
+                Tensor::f32(shape, t.as_f32()),
+            );
+            (&flat.0, &flat.1, TargetSpec::Dense)
+        } else {
+            (x, t, spec)
+        };
+        let (b, c, s) = split_shape(&x.shape, layout, pname)?;
+        let shape = Shape::new(b, c, s, layout).map_err(|e| format!("input `{pname}`: {e}"))?;
+        // MONAI ignores `to_onehot_y` with one channel: the target is then dense.
+        let spec = if c == 1 && spec == TargetSpec::LabelsWithChannel {
+            TargetSpec::Dense
+        } else {
+            spec
+        };
+        let (dense, labels) = match spec {
+            TargetSpec::Dense => {
+                if t.shape != x.shape {
+                    return Err(format!(
+                        "input `{tname}` has shape {:?}, expected {:?} like `{pname}`",
+                        t.shape, x.shape
+                    ));
+                }
+                (Some(t.as_f32()), None)
+            }
+            TargetSpec::LabelsWithChannel | TargetSpec::Labels | TargetSpec::Flattened => {
+                let mut expected = x.shape.clone();
+                match (spec, layout) {
+                    (TargetSpec::LabelsWithChannel, _) => expected[1] = 1,
+                    (_, Layout::ChannelsFirst) => {
+                        expected.remove(1);
+                    }
+                    (_, Layout::ChannelsLast) => {
+                        expected.pop();
+                    }
+                }
+                if t.shape != expected {
+                    return Err(format!(
+                        "input `{tname}` has shape {:?}, expected {expected:?}",
+                        t.shape
+                    ));
+                }
+                let labels = t
+                    .as_labels(tname)?
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, l)| {
+                        i32::try_from(l)
+                            .map_err(|_| format!("input `{tname}`[{i}] = {l} is not a class"))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                (None, Some(labels))
+            }
+        };
+        let ignore = ignore_index
+            .map(|i| i32::try_from(i).map_err(|_| format!("ignore_index {i} is out of range")))
+            .transpose()?;
+        Ok(Self {
+            shape,
+            scores: x.as_f32(),
+            dense,
+            labels,
+            ignore,
+        })
+    }
+
+    fn targets(&self) -> Targets<'_> {
+        match (&self.dense, &self.labels) {
+            (Some(d), _) => Targets::dense(d),
+            (None, Some(l)) => match self.ignore {
+                Some(i) => Targets::labels(l).with_ignore_index(i),
+                None => Targets::labels(l),
+            },
+            (None, None) => Targets::dense(&[]),
+        }
+    }
+
+    fn classes(&self) -> usize {
+        self.shape.classes()
+    }
+
+    /// Dense one-hot targets (ignored pixels all zero).
+    fn densify(&mut self) {
+        if let Some(labels) = self.labels.take() {
+            let (c, s) = (self.shape.classes(), self.shape.spatial());
+            let mut dense = vec![0.0f32; self.shape.elements()];
+            for (pixel, &l) in labels.iter().enumerate() {
+                if Some(l) == self.ignore {
+                    continue;
+                }
+                let (n, p) = (pixel / s, pixel % s);
+                if let Ok(k) = usize::try_from(l)
+                    && k < c
+                {
+                    let i = self.index(n, k, p);
+                    dense[i] = 1.0;
+                }
+            }
+            self.dense = Some(dense);
+            self.ignore = None;
+        }
+    }
+
+    fn index(&self, n: usize, c: usize, s: usize) -> usize {
+        let (classes, spatial) = (self.shape.classes(), self.shape.spatial());
+        match self.shape.layout() {
+            Layout::ChannelsFirst => (n * classes + c) * spatial + s,
+            Layout::ChannelsLast => (n * spatial + s) * classes + c,
+        }
+    }
+
+    /// Removes class 0 from scores and targets (targets become dense).
+    fn drop_background(&mut self) -> Result<(), String> {
+        self.densify();
+        let (b, c, s) = (
+            self.shape.batch(),
+            self.shape.classes(),
+            self.shape.spatial(),
+        );
+        let layout = self.shape.layout();
+        let keep = move |v: &[f32]| -> Vec<f32> {
+            let mut out = Vec::with_capacity(b * (c - 1) * s);
+            for n in 0..b {
+                match layout {
+                    Layout::ChannelsFirst => {
+                        out.extend_from_slice(&v[(n * c + 1) * s..(n + 1) * c * s]);
+                    }
+                    Layout::ChannelsLast => {
+                        for p in 0..s {
+                            out.extend_from_slice(&v[(n * s + p) * c + 1..(n * s + p + 1) * c]);
+                        }
+                    }
+                }
+            }
+            out
+        };
+        let scores = keep(&self.scores);
+        let dense = self.dense.as_deref().map(keep);
+        self.scores = scores;
+        self.dense = dense;
+        self.shape = Shape::new(b, c - 1, s, self.shape.layout()).map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    /// The scores and targets of sample `n`, for an accumulator push.
+    fn sample(&self, n: usize) -> (&[f32], Targets<'_>) {
+        let per = self.shape.classes() * self.shape.spatial();
+        let s = self.shape.spatial();
+        let scores = &self.scores[n * per..(n + 1) * per];
+        let targets = match (&self.dense, &self.labels) {
+            (Some(d), _) => Targets::dense(&d[n * per..(n + 1) * per]),
+            (None, Some(l)) => {
+                let t = Targets::labels(&l[n * s..(n + 1) * s]);
+                match self.ignore {
+                    Some(i) => t.with_ignore_index(i),
+                    None => t,
+                }
+            }
+            (None, None) => Targets::dense(&[]),
+        };
+        (scores, targets)
+    }
+}
+
+fn resolve_weights(
+    w: &Option<ScalarOrList>,
+    classes: usize,
+    what: &str,
+) -> Result<Option<Vec<f32>>, String> {
+    match w {
+        None => Ok(None),
+        Some(ScalarOrList::Scalar(v)) => Ok(Some(vec![*v; classes])),
+        Some(ScalarOrList::List(l)) if l.len() == classes => Ok(Some(l.clone())),
+        Some(ScalarOrList::List(l)) => Err(format!(
+            "parameter `{what}` has {} entries for {classes} classes",
+            l.len()
+        )),
+    }
+}
+
+impl ClassFocalPlan {
+    fn run(&self, inputs: &BTreeMap<String, Tensor>) -> Result<Tensor, String> {
+        let names = &self.names;
+        let mut data =
+            ClassData::read(inputs, names, self.layout, self.targets, self.ignore_index)?;
+        let full_shape = input(inputs, names.prediction)?.shape.clone();
+        if self.drop_background && data.classes() > 1 {
+            data.drop_background()?;
+        }
+        if self.probabilities {
+            data.scores.iter_mut().for_each(|p| *p = p.ln());
+        }
+        if self.smoothing != 0.0 {
+            data.densify();
+            let c = data.classes() as f32;
+            let s = self.smoothing;
+            if let Some(d) = data.dense.as_mut() {
+                d.iter_mut().for_each(|t| *t = *t * (1.0 - s) + s / c);
+            }
+        }
+        let classes = data.classes();
+        let weights = resolve_weights(&self.weights, classes, "weight")?;
+        let alpha_list;
+        let alpha = match &self.alpha {
+            AlphaSpec::None => ClassAlpha::None,
+            AlphaSpec::Background(a) => ClassAlpha::Background(*a),
+            AlphaSpec::Uniform(a) => ClassAlpha::Uniform(*a),
+            AlphaSpec::PerClass(l) => {
+                alpha_list = l.clone();
+                ClassAlpha::PerClass(&alpha_list)
+            }
+        };
+        let err = |e| core(e, names);
+        match self.kind {
+            FocalKind::Softmax => {
+                let loss = SoftmaxFocal::new(self.gamma, alpha, weights.as_deref()).map_err(err)?;
+                self.reduce_with(loss, &data, &full_shape)
+            }
+            FocalKind::OneVsRest(soft) => {
+                let loss = OneVsRestFocal::new(self.gamma, alpha, weights.as_deref())
+                    .map_err(err)?
+                    .with_soft_targets(soft);
+                self.reduce_with(loss, &data, &full_shape)
+            }
+        }
+    }
+
+    fn reduce_with<L: ClassLoss>(
+        &self,
+        loss: L,
+        data: &ClassData,
+        full_shape: &[usize],
+    ) -> Result<Tensor, String> {
+        let names = &self.names;
+        let err = |e| core(e, names);
+        let shape = &data.shape;
+        let (b, c, s) = (shape.batch(), shape.classes(), shape.spatial());
+        match self.reduce {
+            FocalReduce::Elementwise | FocalReduce::Rows(_) => {
+                let mut out = vec![0.0f32; shape.elements()];
+                loss.loss_elementwise(shape, &data.scores, data.targets(), &mut out)
+                    .map_err(err)?;
+                if let FocalReduce::Rows(r) = self.reduce {
+                    // Channels-last rows: the classes of one pixel are adjacent.
+                    let rows: Vec<f32> = out
+                        .chunks(c)
+                        .map(|row| row.iter().fold(0.0, |a, v| a + v))
+                        .collect();
+                    return Ok(match r {
+                        Some(r) => Tensor::scalar(r.reduce(&rows).map_err(err)?),
+                        None => Tensor::f32(full_shape[..full_shape.len() - 1].to_vec(), rows),
+                    });
+                }
+                let mut out_shape = full_shape.to_vec();
+                if let Some(d) = out_shape.get_mut(if self.layout == Layout::ChannelsFirst {
+                    1
+                } else {
+                    full_shape.len() - 1
+                }) {
+                    *d = c;
+                }
+                Ok(Tensor::f32(out_shape, out))
+            }
+            FocalReduce::MonaiSum => {
+                let mut sums = vec![0.0f32; b * c];
+                loss.class_sums::<HOST_CLASSES>(shape, &data.scores, data.targets(), &mut sums)
+                    .map_err(err)?;
+                Ok(Tensor::scalar(
+                    sums.iter().fold(0.0, |a, v| a + v / s as f32),
+                ))
+            }
+            _ => {
+                let mut acc = ClassLossAccumulator::<L, HOST_CLASSES>::new(loss, c).map_err(err)?;
+                for n in 0..b {
+                    let (scores, targets) = data.sample(n);
+                    acc.push(self.layout, scores, targets).map_err(err)?;
+                }
+                let value = match self.reduce {
+                    FocalReduce::PerElementMean => acc.total() / (b * c * s) as f32,
+                    FocalReduce::Sum => acc.total(),
+                    FocalReduce::PerPixelMean => acc.mean_per_pixel().map_err(err)?,
+                    _ => {
+                        let mut sums = vec![0.0f32; c];
+                        acc.class_sums(&mut sums).map_err(err)?;
+                        let pixels = acc.pixels() as f32;
+                        sums.iter().fold(0.0, |a, v| a + v / pixels)
+                    }
+                };
+                Ok(Tensor::scalar(value))
+            }
+        }
+    }
+}
+
+impl OverlapPlan {
+    fn run(&self, inputs: &BTreeMap<String, Tensor>) -> Result<Tensor, String> {
+        let names = &self.names;
+        let err = |e| core(e, names);
+        let mut data =
+            ClassData::read(inputs, names, self.layout, self.targets, self.ignore_index)?;
+        let mut overlap = self.overlap;
+        // MONAI: softmax is ignored with one channel.
+        if data.classes() == 1 && overlap.activation == loss_core::multiclass::Activation::Softmax {
+            overlap.activation = loss_core::multiclass::Activation::None;
+        }
+        // Dense binary targets with an ignore value (smp binary, multilabel): ignored elements
+        // vanish from every sum, as smp multiplies both tensors by the mask after activation.
+        if let (Some(ignore), Some(dense)) = (self.ignore_index, data.dense.as_mut()) {
+            let ignored: Vec<bool> = dense.iter().map(|&t| t == ignore as f32).collect();
+            if ignored.iter().any(|&i| i) {
+                for p in data.scores.iter_mut() {
+                    *p = match overlap.activation {
+                        loss_core::multiclass::Activation::Sigmoid => loss_core::sigmoid(*p),
+                        _ => *p,
+                    };
+                }
+                overlap.activation = loss_core::multiclass::Activation::None;
+                for ((p, t), i) in data.scores.iter_mut().zip(dense.iter_mut()).zip(&ignored) {
+                    if *i {
+                        *p = 0.0;
+                        *t = 0.0;
+                    }
+                }
+            }
+        }
+        let (b, c) = (data.shape.batch(), data.classes());
+        let groups = if self.pooled { 1 } else { b };
+        let mut stats = vec![OverlapStats::default(); groups * c];
+        if self.pooled {
+            overlap
+                .pooled_class_stats::<HOST_CLASSES>(
+                    &data.shape,
+                    &data.scores,
+                    data.targets(),
+                    &mut stats,
+                )
+                .map_err(err)?;
+        } else {
+            overlap
+                .class_stats::<HOST_CLASSES>(&data.shape, &data.scores, data.targets(), &mut stats)
+                .map_err(err)?;
+        }
+        let first = usize::from(!self.include_background && c > 1);
+        // MONAI indexes `weight` after background removal; loss-core by class.
+        let weights = match resolve_weights(&self.weights, c - first, "weight")? {
+            Some(w) if first == 1 => Some(std::iter::once(1.0).chain(w).collect::<Vec<_>>()),
+            w => w,
+        };
+        if self.weight_stats
+            && let Some(w) = &weights
+        {
+            for row in stats.chunks_mut(c) {
+                for (s, &w) in row.iter_mut().zip(w) {
+                    s.intersection *= w * w;
+                    s.prediction_sum *= w;
+                    s.target_sum *= w;
+                }
+            }
+        }
+        match &self.reduce {
+            OverlapReduce::Classes(r) => {
+                let reduction = ClassReduction {
+                    include_background: self.include_background,
+                    weights: if self.weight_stats {
+                        None
+                    } else {
+                        weights.as_deref()
+                    },
+                    weighting: self.weighting,
+                    empty: self.empty,
+                    reduction: r.unwrap_or(Reduction::Mean),
+                };
+                match r {
+                    Some(_) => Ok(Tensor::scalar(
+                        reduction.reduce(&self.loss, &stats, c).map_err(err)?,
+                    )),
+                    None => {
+                        let mut out = vec![0.0f32; stats.len()];
+                        let n = reduction
+                            .losses(&self.loss, &stats, c, &mut out)
+                            .map_err(err)?;
+                        out.truncate(n);
+                        let full = &input(inputs, names.prediction)?.shape;
+                        let mut shape = if self.pooled {
+                            vec![c - first]
+                        } else {
+                            vec![b, c - first]
+                        };
+                        shape.extend(std::iter::repeat_n(1, full.len().saturating_sub(2)));
+                        Ok(Tensor::f32(shape, out))
+                    }
+                }
+            }
+            OverlapReduce::Micro => {
+                let per_sample = stats
+                    .chunks(c)
+                    .map(|row| {
+                        let pooled =
+                            row.iter()
+                                .fold(OverlapStats::default(), |a, s| OverlapStats {
+                                    intersection: a.intersection + s.intersection,
+                                    prediction_sum: a.prediction_sum + s.prediction_sum,
+                                    target_sum: a.target_sum + s.target_sum,
+                                    count: a.count + s.count,
+                                });
+                        self.loss.loss_from(&pooled)
+                    })
+                    .collect::<Vec<_>>();
+                Ok(Tensor::scalar(
+                    Reduction::Mean.reduce(&per_sample).map_err(err)?,
+                ))
+            }
+            OverlapReduce::Smp {
+                classes,
+                log_loss,
+                eps,
+                gamma,
+            } => {
+                let kept: Vec<usize> = match classes {
+                    Some(list) => {
+                        if let Some(bad) = list.iter().find(|&&k| k >= c) {
+                            return Err(format!(
+                                "parameter `classes`: class {bad} does not exist ({c} classes)"
+                            ));
+                        }
+                        list.clone()
+                    }
+                    None => (0..c).collect(),
+                };
+                let mut sum = 0.0f32;
+                let mut weight_sum = 0.0f32;
+                for &k in &kept {
+                    let s = &stats[k];
+                    let score = self.loss.score(s);
+                    let loss = if *log_loss {
+                        -score.max(*eps).ln()
+                    } else {
+                        1.0 - score
+                    };
+                    let loss = if s.target_sum > 0.0 { loss } else { 0.0 };
+                    let w = weights.as_ref().map_or(1.0, |w| w[k]);
+                    sum += loss * w;
+                    weight_sum += w;
+                }
+                let mean = if weights.is_some() {
+                    sum / weight_sum
+                } else {
+                    sum / kept.len() as f32
+                };
+                Ok(Tensor::scalar(if *gamma == 1.0 {
+                    mean
+                } else {
+                    mean.powf(*gamma)
+                }))
+            }
+        }
+    }
+}
+
+impl GeneralizedPlan {
+    fn run(&self, inputs: &BTreeMap<String, Tensor>) -> Result<Tensor, String> {
+        let names = &self.names;
+        let err = |e| core(e, names);
+        let data = ClassData::read(inputs, names, Layout::ChannelsFirst, self.targets, None)?;
+        let mut overlap = self.overlap;
+        if data.classes() == 1 && overlap.activation == loss_core::multiclass::Activation::Softmax {
+            overlap.activation = loss_core::multiclass::Activation::None;
+        }
+        let (b, c) = (data.shape.batch(), data.classes());
+        let groups = if self.pooled { 1 } else { b };
+        let mut stats = vec![OverlapStats::default(); groups * c];
+        if self.pooled {
+            overlap.pooled_class_stats::<HOST_CLASSES>(
+                &data.shape,
+                &data.scores,
+                data.targets(),
+                &mut stats,
+            )
+        } else {
+            overlap.class_stats::<HOST_CLASSES>(
+                &data.shape,
+                &data.scores,
+                data.targets(),
+                &mut stats,
+            )
+        }
+        .map_err(err)?;
+        let first = usize::from(!self.include_background && c > 1);
+        let values = stats
+            .chunks(c)
+            .map(|row| self.loss.loss(&row[first..]).map_err(err))
+            .collect::<Result<Vec<_>, _>>()?;
+        match self.reduce {
+            Some(r) => Ok(Tensor::scalar(r.reduce(&values).map_err(err)?)),
+            None => {
+                let full = &input(inputs, names.prediction)?.shape;
+                let mut shape = vec![values.len(), 1];
+                shape.extend(std::iter::repeat_n(1, full.len().saturating_sub(2)));
+                Ok(Tensor::f32(shape, values))
+            }
+        }
+    }
+}
+
+impl FlatPlan {
+    fn run(&self, inputs: &BTreeMap<String, Tensor>) -> Result<Tensor, String> {
+        let names = &self.names;
+        check_inputs(inputs, names)?;
+        let err = |e| core(e, names);
+        let x = input(inputs, names.prediction)?;
+        let t = input(inputs, names.target)?;
+        if x.shape != t.shape {
+            return Err(format!(
+                "input `{}` has shape {:?} but `{}` has {:?}",
+                names.prediction[0], x.shape, names.target[0], t.shape
+            ));
+        }
+        let (preds, targets) = (x.as_f32(), t.as_f32());
+        if !self.per_sample {
+            return Ok(Tensor::scalar(
+                self.loss.loss(&preds, &targets).map_err(err)?,
+            ));
+        }
+        let samples = x.shape.first().copied().unwrap_or(1);
+        let mut out = vec![0.0f32; samples];
+        self.loss
+            .loss_per_sample(&preds, &targets, samples, &mut out)
+            .map_err(err)?;
+        Ok(match self.reduce {
+            Some(r) => Tensor::scalar(r.reduce(&out).map_err(err)?),
+            None => Tensor::f32(vec![samples], out),
+        })
+    }
+}

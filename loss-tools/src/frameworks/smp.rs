@@ -1,0 +1,176 @@
+//! segmentation_models_pytorch (current release, 0.5): `DiceLoss`, `JaccardLoss`,
+//! `TverskyLoss`, `FocalLoss`, `SoftBCEWithLogitsLoss`.
+
+use loss_core::dice::OverlapLoss;
+use loss_core::focal::{SigmoidFocal, SoftTargets};
+use loss_core::multiclass::{
+    Activation, ClassOverlap, EmptyClass, Intersection, Layout, Weighting,
+};
+
+use super::params::Params;
+use super::plan::{
+    AlphaSpec, BinaryLoss, ClassFocalPlan, ElementPlan, FocalKind, FocalReduce, Ignore, Names,
+    OverlapPlan, OverlapReduce, Plan, Smoothing, TargetSpec,
+};
+use super::torchvision::{element_reduce, param_error};
+
+const NAMES: Names = Names {
+    prediction: &["y_pred"],
+    target: &["y_true"],
+};
+
+/// Which overlap loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `DiceLoss`: Tversky with alpha = beta = 0.5.
+    Dice,
+    /// `JaccardLoss`: alpha = beta = 1.
+    Jaccard,
+    /// `TverskyLoss`.
+    Tversky,
+}
+
+fn mode(p: &mut Params<'_>) -> Result<&'static str, String> {
+    if !p.has("mode") {
+        return Err(p.error("mode", "is required (binary, multiclass or multilabel)"));
+    }
+    p.choice("mode", "binary", &["binary", "multiclass", "multilabel"])
+}
+
+/// `DiceLoss`, `JaccardLoss`, `TverskyLoss`: statistics pooled over the batch per class with
+/// the L1 intersection (`Σ min(p, t)`, smp ≥ 0.4), `(I + s) / (I + α fp + β fn + s)`, classes
+/// with an empty target masked to 0, mean over classes.
+pub fn overlap(p: &mut Params<'_>, kind: Kind) -> Result<Plan, String> {
+    let mode = mode(p)?;
+    let classes = p.index_list("classes")?;
+    let log_loss = p.bool("log_loss", false)?;
+    let from_logits = p.bool("from_logits", true)?;
+    let smooth = p.f32("smooth", 0.0)?;
+    let eps = p.f32("eps", 1e-7)?;
+    let ignore_index = p.opt_i64("ignore_index", None)?;
+    let weights = p.scalar_or_list("class_weights")?;
+    let (loss, gamma) = match kind {
+        Kind::Dice => (
+            OverlapLoss::dice().with_smoothing(2.0 * smooth, 2.0 * smooth),
+            1.0,
+        ),
+        Kind::Jaccard => (
+            OverlapLoss::jaccard().with_smoothing(2.0 * smooth, 2.0 * smooth),
+            1.0,
+        ),
+        Kind::Tversky => {
+            let alpha = p.f32("alpha", 0.5)?;
+            let beta = p.f32("beta", 0.5)?;
+            let gamma = p.f32("gamma", 1.0)?;
+            (
+                OverlapLoss::tversky(alpha, beta).and_then(|l| l.with_smoothing(smooth, smooth)),
+                gamma,
+            )
+        }
+    };
+    let loss = loss.map_err(|e| param_error(p, e))?;
+    if mode == "binary" && weights.is_some() {
+        return Err(p.error("class_weights", "is not supported in binary mode"));
+    }
+    if classes.is_some() && mode == "binary" {
+        return Err(p.error(
+            "classes",
+            "masking classes is not supported with mode=binary",
+        ));
+    }
+    let activation = match (from_logits, mode) {
+        (false, _) => Activation::None,
+        (true, "multiclass") => Activation::Softmax,
+        (true, _) => Activation::Sigmoid,
+    };
+    Ok(Plan::Overlap(OverlapPlan {
+        names: NAMES,
+        layout: Layout::ChannelsFirst,
+        overlap: ClassOverlap {
+            activation,
+            squared: false,
+            intersection: Intersection::Min,
+        },
+        loss,
+        targets: match mode {
+            "multiclass" => TargetSpec::Labels,
+            "binary" => TargetSpec::Flattened,
+            _ => TargetSpec::Dense,
+        },
+        ignore_index,
+        pooled: true,
+        include_background: true,
+        weights,
+        weighting: Weighting::Normalize,
+        weight_stats: false,
+        empty: EmptyClass::Zero,
+        reduce: OverlapReduce::Smp {
+            classes,
+            log_loss,
+            eps,
+            gamma,
+        },
+    }))
+}
+
+/// `FocalLoss`: torchvision's focal per element; in multiclass mode one-vs-rest per class,
+/// each class's mean over the non-ignored pixels, summed over classes (smp 0.5).
+pub fn focal(p: &mut Params<'_>) -> Result<Plan, String> {
+    let mode = mode(p)?;
+    let alpha = p.opt_f32("alpha")?;
+    let gamma = p.f32("gamma", 2.0)?;
+    let ignore_index = p.opt_i64("ignore_index", None)?;
+    let reduction = p.choice("reduction", "mean", &["mean", "sum", "none"])?;
+    p.only("normalized", &serde_json::json!(false))?;
+    p.only("reduced_threshold", &serde_json::Value::Null)?;
+    if mode == "multiclass" {
+        let reduce = match reduction {
+            "mean" => FocalReduce::ClassMeansSummed,
+            "sum" => FocalReduce::Sum,
+            _ => return Err(p.error("reduction", "`none` is not supported in multiclass mode")),
+        };
+        return Ok(Plan::ClassFocal(ClassFocalPlan {
+            names: NAMES,
+            layout: Layout::ChannelsFirst,
+            kind: FocalKind::OneVsRest(SoftTargets::Torchvision),
+            gamma,
+            alpha: alpha.map_or(AlphaSpec::None, AlphaSpec::Uniform),
+            weights: None,
+            targets: TargetSpec::Labels,
+            ignore_index,
+            drop_background: false,
+            probabilities: false,
+            smoothing: 0.0,
+            reduce,
+        }));
+    }
+    let loss = SigmoidFocal::new(alpha, gamma).map_err(|e| param_error(p, e))?;
+    Ok(Plan::Element(ElementPlan {
+        names: NAMES,
+        loss: BinaryLoss::Sigmoid(loss),
+        sigmoid_first: false,
+        smoothing: Smoothing::None,
+        ignore: ignore_index.map_or(Ignore::None, Ignore::Remove),
+        reduce: element_reduce(reduction),
+    }))
+}
+
+/// `SoftBCEWithLogitsLoss`: BCE with logits on smoothed targets; ignored elements are zeroed
+/// but stay in the mean's denominator.
+pub fn soft_bce(p: &mut Params<'_>) -> Result<Plan, String> {
+    p.only("weight", &serde_json::Value::Null)?;
+    p.only("pos_weight", &serde_json::Value::Null)?;
+    p.only("dim", &serde_json::json!(1))?;
+    let ignore_index = p.opt_i64("ignore_index", Some(-100))?;
+    let reduction = p.choice("reduction", "mean", &["mean", "sum", "none"])?;
+    let smooth = p.opt_f32("smooth_factor")?;
+    let loss = SigmoidFocal::new(None, 0.0).map_err(|e| param_error(p, e))?;
+    Ok(Plan::Element(ElementPlan {
+        names: NAMES,
+        loss: BinaryLoss::Sigmoid(loss),
+        sigmoid_first: false,
+        smoothing: smooth.map_or(Smoothing::None, Smoothing::Smp),
+        ignore: ignore_index.map_or(Ignore::None, Ignore::ZeroKeep),
+        reduce: element_reduce(reduction),
+    }))
+}
