@@ -271,7 +271,10 @@ impl SigmoidFocal {
                 let d = 2.0 * t - 1.0;
                 // `-x * 0` would be NaN for infinite x; the factor is sigmoid(0) for every x.
                 let z = Logit::new(if d == 0.0 { 0.0 } else { -x * d });
-                weight(t, 1.0 - t) * (self.power.of(z.sigmoid(), || -z.softplus_neg()) * ce())
+                // At x = ±inf on the wrong side of 1/2 the factor decays like exp(-gamma |x d|)
+                // and CE grows like |x|: the limit is 0, not 0 * inf.
+                let factor = self.power.of(z.sigmoid(), || -z.softplus_neg());
+                weight(t, 1.0 - t) * weighted(factor, ce())
             }
             SoftTargets::Kornia => {
                 let (a_pos, a_neg) = self.alpha.map_or((1.0, 1.0), |a| (a, 1.0 - a));

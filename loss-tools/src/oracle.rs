@@ -86,7 +86,9 @@ pub fn sigmoid_focal(x: f64, t: f64, alpha: Option<f64>, gamma: f64, soft: SoftT
             } else {
                 sigmoid(z)
             };
-            weighted(alpha_t, q.powf(gamma) * bce_with_logits(x, t))
+            // At x = ±inf with q = 0 the factor decays exponentially and BCE grows linearly:
+            // the limit is 0.
+            weighted(alpha_t, weighted(q.powf(gamma), bce_with_logits(x, t)))
         }
         SoftTargets::Kornia => {
             let pos = not_p.powf(gamma) * softplus(-x);

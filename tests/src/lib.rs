@@ -101,6 +101,14 @@ impl Worst {
     /// Checks `actual` against `exact`; `at` describes the input and is only evaluated when
     /// needed.
     pub fn check(&mut self, actual: f32, exact: f64, at: impl FnOnce() -> String) {
+        if exact.is_nan() {
+            // The sweeps hold no NaN input, so a NaN here is a hole in the oracle.
+            self.fail(format!(
+                "{}: the oracle gives NaN (loss-core {actual:e})",
+                at()
+            ));
+            return;
+        }
         let (tier, error, ok) = measure(actual, exact);
         let record = match tier {
             Tier::Normal => &mut self.normal,

@@ -1,0 +1,414 @@
+//! Property tests of the binary losses: identities between losses, bounds, bit-identical
+//! streaming and per-sample results, and the documented error for every kind of bad input.
+
+use loss_core::dice::OverlapLoss;
+use loss_core::focal::{BinaryFocal, SigmoidFocal, SoftTargets};
+use loss_core::{ElementLoss, Error, Operand, Predictions, Reduction};
+use loss_tests::measure;
+use loss_tools::oracle;
+use proptest::prelude::*;
+
+const FORMS: [SoftTargets; 3] = [
+    SoftTargets::Torchvision,
+    SoftTargets::Monai,
+    SoftTargets::Kornia,
+];
+
+/// Logits: ordinary values, extremes and infinities.
+fn logit() -> impl Strategy<Value = f32> {
+    prop_oneof![
+        6 => -20.0f32..20.0,
+        1 => prop::sample::select(vec![
+            0.0, 30.0, -30.0, 88.0, -88.0, 1e4, -1e4, f32::INFINITY, f32::NEG_INFINITY,
+        ]),
+        1 => -200.0f32..200.0,
+    ]
+}
+
+/// Probabilities and targets in `[0, 1]`, with the ends over-represented.
+fn unit() -> impl Strategy<Value = f32> {
+    prop_oneof![
+        4 => 0.0f32..=1.0,
+        1 => prop::sample::select(vec![0.0, 1.0, 1e-3, 0.999, 1e-7, 0.5]),
+    ]
+}
+
+fn hard() -> impl Strategy<Value = f32> {
+    prop::sample::select(vec![0.0f32, 1.0])
+}
+
+fn target() -> impl Strategy<Value = f32> {
+    prop_oneof![2 => hard(), 1 => unit()]
+}
+
+fn gamma() -> impl Strategy<Value = f32> {
+    prop_oneof![
+        prop::sample::select(vec![0.0f32, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0]),
+        0.0f32..6.0,
+    ]
+}
+
+fn alpha() -> impl Strategy<Value = Option<f32>> {
+    prop_oneof![
+        Just(None),
+        prop::sample::select(vec![0.0f32, 0.25, 1.0]).prop_map(Some),
+        (0.0f32..=1.0).prop_map(Some),
+    ]
+}
+
+fn form() -> impl Strategy<Value = SoftTargets> {
+    prop::sample::select(FORMS.to_vec())
+}
+
+/// A loss-core value against the oracle with the issue-2 rule.
+fn close(actual: f32, exact: f64) -> bool {
+    measure(actual, exact).2
+}
+
+/// Splits `0..len` at random points: the chunk boundaries of a streaming run.
+fn chunking(len: usize, cuts: &[usize]) -> Vec<usize> {
+    let mut c: Vec<usize> = cuts.iter().map(|&c| c % (len + 1)).collect();
+    c.push(0);
+    c.push(len);
+    c.sort_unstable();
+    c
+}
+
+/// Every overlap loss configuration: three scores, squared or not (Tversky has no squared
+/// form), logits or probabilities, two smoothings.
+fn overlap_configs() -> Vec<OverlapLoss> {
+    let mut v = Vec::new();
+    for base in [
+        OverlapLoss::dice(),
+        OverlapLoss::jaccard(),
+        OverlapLoss::tversky(0.3, 0.7).expect("valid"),
+        OverlapLoss::seed_torch_dice(),
+    ] {
+        for squared in [false, true] {
+            let Ok(l) = base.with_squared(squared) else {
+                continue;
+            };
+            for kind in [Predictions::Probabilities, Predictions::Logits] {
+                v.push(l.with_predictions(kind));
+                v.push(
+                    l.with_predictions(kind)
+                        .with_smoothing(0.5, 1.0)
+                        .expect("valid"),
+                );
+            }
+        }
+    }
+    v
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// gamma = 0 without alpha is binary cross-entropy: loss-core's focal against the oracle's
+    /// BCE, within the elementwise rule.
+    #[test]
+    fn gamma_zero_is_bce(x in logit(), p in unit(), t in target(), form in form()) {
+        let fl = SigmoidFocal::new(None, 0.0).expect("valid").with_soft_targets(form);
+        let v = fl.loss(&[x], &[t], Reduction::Sum).expect("valid");
+        prop_assert!(close(v, oracle::bce_with_logits(x.into(), t.into())), "{v} at x={x} t={t}");
+        let fl = BinaryFocal::new(None, 0.0, 0.0, 1.0).expect("valid");
+        let v = fl.loss(&[p], &[t], Reduction::Sum).expect("valid");
+        prop_assert!(close(v, oracle::bce(p.into(), t.into())), "{v} at p={p} t={t}");
+    }
+
+    /// Focal <= BCE elementwise without alpha: bit-level against loss-core's gamma = 0 path
+    /// (the factor is at most 1 and rounding is monotone) and against the oracle's BCE.
+    #[test]
+    fn focal_at_most_bce(
+        x in prop::collection::vec(logit(), 1..16),
+        t in prop::collection::vec(target(), 16),
+        g in gamma(),
+        form in form(),
+    ) {
+        let t = &t[..x.len()];
+        let fl = SigmoidFocal::new(None, g).expect("valid").with_soft_targets(form);
+        let ce = SigmoidFocal::new(None, 0.0).expect("valid").with_soft_targets(form);
+        let (mut a, mut b) = (vec![0.0; x.len()], vec![0.0; x.len()]);
+        fl.loss_elementwise(&x, t, &mut a).expect("valid");
+        ce.loss_elementwise(&x, t, &mut b).expect("valid");
+        for ((&f, &c), (&xi, &ti)) in a.iter().zip(&b).zip(x.iter().zip(t)) {
+            prop_assert!(f <= c, "focal {f} > bce {c} at x={xi} t={ti} gamma={g}");
+            let exact = oracle::bce_with_logits(xi.into(), ti.into());
+            // Within the elementwise rule (relative 1e-6, absolute 1e-30 for subnormal results).
+            prop_assert!(f64::from(f) <= exact * (1.0 + 1e-6) + 1e-30, "focal {f} > oracle bce {exact}");
+        }
+    }
+
+    /// Tversky(0.5, 0.5) with smoothing s is dice with smooth_nr = smooth_dr = 2s:
+    /// (tp + s) / (tp + fp/2 + fn/2 + s) = (2 tp + 2s) / (P + T + 2s).
+    #[test]
+    fn dice_is_tversky_half_half(
+        p in prop::collection::vec(unit(), 1..64),
+        t in prop::collection::vec(target(), 64),
+        s in prop_oneof![Just(0.0f32), Just(1e-5), 0.0f32..2.0],
+        logits in any::<bool>(),
+    ) {
+        let t = &t[..p.len()];
+        let kind = if logits { Predictions::Logits } else { Predictions::Probabilities };
+        let tversky = OverlapLoss::tversky(0.5, 0.5)
+            .and_then(|l| l.with_smoothing(s, s))
+            .expect("valid")
+            .with_predictions(kind);
+        let dice = OverlapLoss::dice()
+            .with_smoothing(2.0 * s, 2.0 * s)
+            .expect("valid")
+            .with_predictions(kind);
+        let (a, b) = (dice.loss(&p, t).expect("valid"), tversky.loss(&p, t).expect("valid"));
+        if a.is_nan() || b.is_nan() {
+            // 0 / 0: no smoothing and nothing predicted or labelled; both must agree.
+            prop_assert!(a.is_nan() && b.is_nan());
+        } else {
+            // Both are 1 - score with score in [0, 1], from the same f32 sums: a few ulp of 1.
+            prop_assert!((a - b).abs() <= 1e-6, "dice {a} vs tversky {b}");
+        }
+    }
+
+    /// The usual dice form (smooth_nr = smooth_dr > 0) and Jaccard give a loss in [0, 1].
+    #[test]
+    fn dice_loss_in_unit_interval(
+        p in prop::collection::vec(unit(), 1..64),
+        t in prop::collection::vec(target(), 64),
+        s in prop_oneof![Just(1e-5f32), Just(1.0), 1e-6f32..2.0],
+        logits in any::<bool>(),
+        squared in any::<bool>(),
+    ) {
+        let t = &t[..p.len()];
+        let kind = if logits { Predictions::Logits } else { Predictions::Probabilities };
+        for base in [OverlapLoss::dice(), OverlapLoss::jaccard()] {
+            let l = base
+                .with_smoothing(s, s)
+                .and_then(|l| l.with_squared(squared))
+                .expect("valid")
+                .with_predictions(kind);
+            let v = l.loss(&p, t).expect("valid");
+            prop_assert!((0.0..=1.0).contains(&v), "{v} for {l:?}");
+        }
+    }
+
+    /// A perfect hard prediction gives exactly 0 with equal smoothing (2 tp = P + T exactly),
+    /// and the seed's literal dice gives its documented offset -1 / (2 tp + 1).
+    #[test]
+    fn perfect_prediction_is_zero(t in prop::collection::vec(hard(), 1..200), s in 0.0f32..2.0) {
+        for base in [OverlapLoss::dice(), OverlapLoss::jaccard(), OverlapLoss::tversky(0.3, 0.7).expect("valid")] {
+            let l = base.with_smoothing(s, s).expect("valid");
+            let v = l.loss(&t, &t).expect("valid");
+            if t.iter().any(|&v| v == 1.0) || s > 0.0 {
+                prop_assert_eq!(v, 0.0, "{:?}", l);
+            }
+        }
+        let tp: f32 = t.iter().sum();
+        let seed = OverlapLoss::seed_torch_dice().loss(&t, &t).expect("valid");
+        prop_assert_eq!(seed, 1.0 - (2.0 * tp + 2.0) / (2.0 * tp + 1.0));
+        // The same through logits: +inf / -inf give exactly 1 / 0.
+        let x: Vec<f32> = t.iter().map(|&v| if v == 1.0 { f32::INFINITY } else { f32::NEG_INFINITY }).collect();
+        let v = OverlapLoss::dice().with_predictions(Predictions::Logits).loss(&x, &t).expect("valid");
+        prop_assert_eq!(v, 0.0);
+    }
+
+    /// Streaming in random chunks gives the one-shot bits, for both focal losses and every
+    /// overlap configuration; per-sample results equal one-shot calls on each sample.
+    #[test]
+    fn streaming_and_per_sample_are_bit_identical(
+        x in prop::collection::vec(logit(), 1..400),
+        p in prop::collection::vec(unit(), 400),
+        t in prop::collection::vec(target(), 400),
+        cuts in prop::collection::vec(any::<usize>(), 0..8),
+        g in gamma(),
+        a in alpha(),
+        form in form(),
+        samples in 1usize..5,
+    ) {
+        let n = x.len();
+        let (p, t) = (&p[..n], &t[..n]);
+        let bounds = chunking(n, &cuts);
+        let sf = SigmoidFocal::new(a, g).expect("valid").with_soft_targets(form);
+        let bf = BinaryFocal::new(a, g, 1e-3, 0.999).expect("valid");
+
+        fn check_element<L: ElementLoss>(l: L, pr: &[f32], t: &[f32], bounds: &[usize], samples: usize) -> Result<(), TestCaseError> {
+            let mut acc = l.accumulator();
+            for w in bounds.windows(2) {
+                acc.push(&pr[w[0]..w[1]], &t[w[0]..w[1]]).expect("valid");
+            }
+            for r in [Reduction::Mean, Reduction::Sum] {
+                let one = l.loss(pr, t, r).expect("valid");
+                let streamed = acc.finish(r).expect("valid");
+                prop_assert_eq!(one.to_bits(), streamed.to_bits(), "{:?}", r);
+            }
+            let len = pr.len() / samples * samples;
+            if len > 0 {
+                let mut out = [0.0f32; 4];
+                l.loss_per_sample(&pr[..len], &t[..len], samples, Reduction::Mean, &mut out).expect("valid");
+                let m = len / samples;
+                for (i, &o) in out[..samples].iter().enumerate() {
+                    let one = l.loss(&pr[i * m..(i + 1) * m], &t[i * m..(i + 1) * m], Reduction::Mean).expect("valid");
+                    prop_assert_eq!(one.to_bits(), o.to_bits());
+                }
+            }
+            Ok(())
+        }
+        check_element(sf, &x, t, &bounds, samples)?;
+        check_element(bf, p, t, &bounds, samples)?;
+
+        for l in overlap_configs() {
+            let pr = if l.predictions() == Predictions::Logits { &x[..] } else { p };
+            let mut acc = l.accumulator();
+            for w in bounds.windows(2) {
+                acc.push(&pr[w[0]..w[1]], &t[w[0]..w[1]]).expect("valid");
+            }
+            prop_assert_eq!(acc.stats().expect("valid"), l.stats(pr, t).expect("valid"));
+            prop_assert_eq!(acc.finish().expect("valid").to_bits(), l.loss(pr, t).expect("valid").to_bits());
+            let len = n / samples * samples;
+            if len > 0 {
+                let mut out = [0.0f32; 4];
+                l.loss_per_sample(&pr[..len], &t[..len], samples, &mut out).expect("valid");
+                let m = len / samples;
+                for (i, &o) in out[..samples].iter().enumerate() {
+                    let one = l.loss(&pr[i * m..(i + 1) * m], &t[i * m..(i + 1) * m]).expect("valid");
+                    prop_assert_eq!(one.to_bits(), o.to_bits());
+                }
+            }
+        }
+    }
+
+    /// Any bit pattern as input: never a panic, and the documented error, with the index of the
+    /// first offending element, when a target or probability is outside [0, 1].
+    #[test]
+    fn bad_input_is_the_documented_error(
+        pred in prop::collection::vec(prop_oneof![3 => any::<f32>(), 1 => unit()], 0..40),
+        t in prop::collection::vec(prop_oneof![1 => any::<f32>(), 3 => unit()], 0..40),
+        out_len in 0usize..40,
+        samples in 0usize..6,
+    ) {
+        let outside = |v: &f32| *v < 0.0 || *v > 1.0;
+        let first_t = t.iter().position(outside);
+        let first_p = pred.iter().position(outside);
+        let expected = |probabilities: bool| -> Option<Error> {
+            if pred.len() != t.len() {
+                Some(Error::LengthMismatch { predictions: pred.len(), targets: t.len() })
+            } else if let (true, Some(index)) = (probabilities, first_p) {
+                Some(Error::OutOfRange { operand: Operand::Predictions, index })
+            } else if let Some(index) = first_t {
+                Some(Error::OutOfRange { operand: Operand::Targets, index })
+            } else if pred.is_empty() {
+                Some(Error::EmptyInput)
+            } else {
+                None
+            }
+        };
+        let mut out = vec![0.0f32; out_len];
+        let sf = SigmoidFocal::torchvision();
+        let bf = BinaryFocal::seed();
+        for (probabilities, r) in [
+            (false, sf.loss(&pred, &t, Reduction::Mean)),
+            (true, bf.loss(&pred, &t, Reduction::Sum)),
+            (false, OverlapLoss::dice().with_predictions(Predictions::Logits).loss(&pred, &t)),
+            (true, OverlapLoss::jaccard().loss(&pred, &t)),
+        ] {
+            match expected(probabilities) {
+                Some(e) => prop_assert_eq!(r, Err(e)),
+                None => prop_assert!(r.is_ok()),
+            }
+        }
+        // Elementwise: the input errors first, then the buffer.
+        let before = out.clone();
+        let r = sf.loss_elementwise(&pred, &t, &mut out);
+        match expected(false) {
+            Some(e) => prop_assert_eq!(r, Err(e)),
+            None if out_len < pred.len() => prop_assert_eq!(r, Err(Error::BufferTooSmall { needed: pred.len(), capacity: out_len })),
+            None => prop_assert!(r.is_ok()),
+        }
+        if r.is_err() {
+            prop_assert_eq!(before.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), out.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+        }
+        // Per sample: samples must divide the length, the buffer must hold `samples` values.
+        let r = bf.loss_per_sample(&pred, &t, samples, Reduction::Mean, &mut out);
+        let r2 = OverlapLoss::dice().loss_per_sample(&pred, &t, samples, &mut out);
+        let want = match expected(true) {
+            Some(Error::EmptyInput) | None => {
+                if pred.is_empty() {
+                    Some(Error::EmptyInput)
+                } else if samples == 0 || pred.len() % samples != 0 {
+                    Some(Error::SampleCountMismatch { len: pred.len(), samples })
+                } else if out_len < samples {
+                    Some(Error::BufferTooSmall { needed: samples, capacity: out_len })
+                } else {
+                    None
+                }
+            }
+            e => e,
+        };
+        for r in [r, r2] {
+            match want {
+                Some(e) => prop_assert_eq!(r, Err(e)),
+                None => prop_assert!(r.is_ok()),
+            }
+        }
+        // A failed push leaves an accumulator unchanged.
+        let mut acc = sf.accumulator();
+        acc.push(&[0.5], &[1.0]).expect("valid");
+        let snapshot = acc;
+        if acc.push(&pred, &t).is_err() {
+            prop_assert_eq!(acc, snapshot);
+        }
+    }
+
+    /// Parameters are checked when the loss is built.
+    #[test]
+    fn invalid_parameters_are_rejected(v in any::<f32>()) {
+        let alpha_ok = (0.0..=1.0).contains(&v);
+        let nonneg = v.is_finite() && v >= 0.0;
+        prop_assert_eq!(SigmoidFocal::new(Some(v), 2.0).is_ok(), alpha_ok);
+        prop_assert_eq!(SigmoidFocal::new(Some(v), 2.0).err(), (!alpha_ok).then_some(Error::InvalidParameter("alpha")));
+        prop_assert_eq!(SigmoidFocal::new(None, v).err(), (!nonneg).then_some(Error::InvalidParameter("gamma")));
+        prop_assert_eq!(BinaryFocal::new(None, v, 0.0, 1.0).err(), (!nonneg).then_some(Error::InvalidParameter("gamma")));
+        let clamp_ok = (0.0..1.0).contains(&v);
+        prop_assert_eq!(BinaryFocal::new(None, 2.0, v, 1.0).err(), (!clamp_ok).then_some(Error::InvalidParameter("clamp")));
+        prop_assert_eq!(OverlapLoss::tversky(v, 0.5).err(), (!nonneg).then_some(Error::InvalidParameter("alpha")));
+        prop_assert_eq!(OverlapLoss::tversky(0.5, v).err(), (!nonneg).then_some(Error::InvalidParameter("beta")));
+        prop_assert_eq!(OverlapLoss::dice().with_smoothing(v, 1.0).err(), (!nonneg).then_some(Error::InvalidParameter("smooth_nr")));
+        prop_assert_eq!(OverlapLoss::dice().with_smoothing(1.0, v).err(), (!nonneg).then_some(Error::InvalidParameter("smooth_dr")));
+    }
+}
+
+#[test]
+fn tversky_has_no_squared_form() {
+    let l = OverlapLoss::tversky(0.5, 0.5).expect("valid");
+    assert_eq!(
+        l.with_squared(true).err(),
+        Some(Error::InvalidParameter("squared"))
+    );
+    assert!(l.with_squared(false).is_ok());
+}
+
+#[test]
+fn empty_accumulators_are_errors() {
+    assert_eq!(
+        SigmoidFocal::torchvision()
+            .accumulator()
+            .finish(Reduction::Mean),
+        Err(Error::EmptyInput)
+    );
+    assert_eq!(
+        OverlapLoss::dice().accumulator().finish(),
+        Err(Error::EmptyInput)
+    );
+    assert_eq!(Reduction::Sum.reduce(&[]), Err(Error::EmptyInput));
+}
+
+#[test]
+fn nan_propagates() {
+    let nan = f32::NAN;
+    for (p, t) in [(nan, 1.0), (nan, 0.0), (0.5, nan), (nan, 0.3)] {
+        let sf = SigmoidFocal::torchvision().loss(&[p], &[t], Reduction::Mean);
+        let bf = BinaryFocal::seed().loss(&[p], &[t], Reduction::Mean);
+        let dice = OverlapLoss::dice().loss(&[p], &[t]);
+        for r in [sf, bf, dice] {
+            assert!(r.is_ok_and(f32::is_nan), "{p} {t}: {r:?}");
+        }
+    }
+}
