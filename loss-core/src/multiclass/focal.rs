@@ -116,6 +116,18 @@ fn weight_at(weights: Option<&[f32]>, c: usize) -> f32 {
     weights.and_then(|w| w.get(c)).copied().unwrap_or(1.0)
 }
 
+/// `weight * term`, except that a zero weight removes the term even when it is infinite: the
+/// weighted term is 0 for every finite score, so 0 is also its limit at `±inf` (the rule of the
+/// binary losses in [`crate::focal`]). NaN still propagates.
+#[inline]
+fn weighted(weight: f32, term: f32) -> f32 {
+    if weight == 0.0 && term.is_infinite() {
+        0.0
+    } else {
+        weight * term
+    }
+}
+
 mod sealed {
     pub trait Sealed {}
 }
@@ -250,7 +262,7 @@ impl<'w> SoftmaxFocal<'w> {
         }
         let q = -libm::expm1f(log_p);
         let w = self.alpha.at(c).unwrap_or(1.0) * weight_at(self.weights, c);
-        w * (self.power.of(q, || libm::logf(q)) * -log_p) * t
+        weighted(w, self.power.of(q, || libm::logf(q)) * -log_p) * t
     }
 }
 
@@ -336,8 +348,10 @@ impl<'w> OneVsRestFocal<'w> {
     #[inline]
     fn term(&self, pixel: &Pixel<'_>, c: usize) -> f32 {
         let binary = SigmoidFocal::from_parts(self.alpha.at(c), self.power, self.soft_targets);
-        crate::ElementLoss::element(&binary, pixel.score(c), pixel.target(c))
-            * weight_at(self.weights, c)
+        weighted(
+            weight_at(self.weights, c),
+            crate::ElementLoss::element(&binary, pixel.score(c), pixel.target(c)),
+        )
     }
 }
 

@@ -285,8 +285,9 @@ impl Pixel<'_> {
     }
 }
 
-/// `log softmax(x)_c = (x_c - m) - log Σ_k exp(x_k - m)` with `m = max_k x_k`, so no exponent
-/// overflows; at infinite scores it takes the limit (the `+inf` classes share the mass
+/// `log softmax(x)_c = (x_c - m) - log1p(Σ_{k ≠ k*} exp(x_k - m))` with `m = x_{k*} = max_k x_k`
+/// (`k*` the first class at the maximum), so no exponent overflows and the winner's `-log p` keeps
+/// its relative accuracy; at infinite scores it takes the limit (the `+inf` classes share the mass
 /// equally; all `-inf` is uniform). NaN anywhere gives NaN for every class.
 #[derive(Debug, Clone, Copy)]
 #[doc(hidden)]
@@ -323,13 +324,22 @@ impl LogSoftmax {
                 log_share: -libm::logf(ties as f32),
             };
         }
-        let mut sum = 0.0f32;
+        // Σ_k exp(x_k - m) = 1 + rest, with `rest` over every class but the first at the
+        // maximum: log1p(rest) keeps `-log p` of the winning class accurate when it is tiny,
+        // where `log(1 + rest)` would round it to 0 (or to a few ulp of 1).
+        let mut rest = 0.0f32;
+        let mut winner = true;
         for c in 0..p.classes {
-            sum += libm::expf(p.score(c) - max);
+            let x = p.score(c);
+            if winner && x == max {
+                winner = false;
+                continue;
+            }
+            rest += libm::expf(x - max);
         }
         Self {
             max,
-            log_sum: libm::logf(sum),
+            log_sum: libm::log1pf(rest),
             log_share: 0.0,
         }
     }
