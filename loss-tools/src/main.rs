@@ -1,4 +1,15 @@
-//! `loss-tools`: the command line of the project.
+//! `loss-tools`: the command line of the project. Each subcommand lives in its own module;
+//! this file only parses and dispatches. With no subcommand it prints the report of the
+//! built-in sample (`loss-tools eval` on `loss-tools/data/`).
+
+mod eval;
+mod evaluate;
+mod input;
+mod io;
+mod overlay;
+mod report;
+mod sample;
+mod spec;
 
 use std::process::ExitCode;
 
@@ -14,6 +25,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Losses and metrics of model outputs against masks (files or directories), per class and
+    /// overall. Without inputs: the built-in sample.
+    Eval(Box<eval::EvalArgs>),
+    /// Regenerate (or `--check`) the built-in sample in `loss-tools/data/`.
+    Sample(sample::SampleArgs),
     /// Write the golden vectors (`tests/golden/vectors.rs`) from this build of loss-core.
     Vectors {
         /// Only check that the committed file is current; exit 1 if it is stale.
@@ -63,7 +79,9 @@ fn vectors(check: bool, path: &std::path::Path) -> ExitCode {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        None => ExitCode::SUCCESS,
+        None => eval::run(&eval::EvalArgs::sample_report()),
+        Some(Command::Eval(args)) => eval::run(&args),
+        Some(Command::Sample(args)) => sample::run(&args),
         Some(Command::Vectors { check, path }) => vectors(check, &path),
     }
 }
