@@ -95,6 +95,7 @@ pub struct OverlapLoss {
     smooth_dr: f32,
     squared: bool,
     predictions: Predictions,
+    denominator_floor: f32,
 }
 
 impl OverlapLoss {
@@ -107,6 +108,7 @@ impl OverlapLoss {
             smooth_dr: Self::MONAI_SMOOTH,
             squared: false,
             predictions: Predictions::Probabilities,
+            denominator_floor: 0.0,
         }
     }
 
@@ -180,6 +182,24 @@ impl OverlapLoss {
         Ok(self)
     }
 
+    /// The same loss with its denominator raised to at least `floor` (smp's
+    /// `clamp_min(eps)`); 0, the default, leaves it alone.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming `"denominator_floor"` if negative or not finite.
+    pub fn with_denominator_floor(mut self, floor: f32) -> Result<Self, Error> {
+        if !(floor.is_finite() && floor >= 0.0) {
+            return Err(Error::InvalidParameter("denominator_floor"));
+        }
+        self.denominator_floor = floor;
+        Ok(self)
+    }
+
+    /// The smallest denominator the score divides by.
+    pub const fn denominator_floor(&self) -> f32 {
+        self.denominator_floor
+    }
+
     /// The same loss taking logits (`sigmoid` applied on the fly) or probabilities.
     #[must_use]
     pub const fn with_predictions(mut self, predictions: Predictions) -> Self {
@@ -210,16 +230,27 @@ impl OverlapLoss {
     /// The score (higher is better) from statistics.
     pub fn score(&self, s: &OverlapStats) -> f32 {
         let (tp, p, t) = (s.intersection, s.prediction_sum, s.target_sum);
-        match self.overlap {
-            Overlap::Dice => (2.0 * tp + self.smooth_nr) / ((p + t) + self.smooth_dr),
-            Overlap::Jaccard => {
-                (2.0 * tp + self.smooth_nr) / (2.0 * ((p + t) - tp) + self.smooth_dr)
-            }
+        let (numerator, denominator) = match self.overlap {
+            Overlap::Dice => (2.0 * tp + self.smooth_nr, (p + t) + self.smooth_dr),
+            Overlap::Jaccard => (
+                2.0 * tp + self.smooth_nr,
+                2.0 * ((p + t) - tp) + self.smooth_dr,
+            ),
             Overlap::Tversky { alpha, beta } => {
                 let (fp, fn_) = (p - tp, t - tp);
-                (tp + self.smooth_nr) / (((tp + alpha * fp) + beta * fn_) + self.smooth_dr)
+                (
+                    tp + self.smooth_nr,
+                    ((tp + alpha * fp) + beta * fn_) + self.smooth_dr,
+                )
             }
-        }
+        };
+        // Written out rather than `max` so that NaN stays NaN.
+        let denominator = if denominator < self.denominator_floor {
+            self.denominator_floor
+        } else {
+            denominator
+        };
+        numerator / denominator
     }
 
     /// The loss, `1 - score`, from statistics.

@@ -37,6 +37,7 @@
 //! | `Torchvision` (default) | `(p (1 - t) + (1 - p) t)^gamma`, i.e. `(1 - p_t)^gamma` as written above | torchvision, fvcore, Keras `BinaryFocalCrossentropy` |
 //! | `Monai` | `sigmoid(-x (2t - 1))^gamma` | MONAI `FocalLoss` |
 //! | `Kornia` | separate terms: `alpha t (1-p)^gamma (-log p) + (1-alpha)(1-t) p^gamma (-log(1-p))` | kornia `binary_focal_loss_with_logits` |
+//! | `Smp` | `(1 - exp(-CE))^gamma` | segmentation_models_pytorch `FocalLoss` |
 //!
 //! For soft targets `CE = max(x, 0) - x t + log1p(exp(-|x|))`, evaluated as
 //! `x (1 - t) + l` for `x >= 0` and `-x t + l` for `x < 0` so that no large terms cancel.
@@ -78,6 +79,8 @@ pub enum SoftTargets {
     Monai,
     /// Separate positive and negative terms: kornia `binary_focal_loss_with_logits`.
     Kornia,
+    /// `(1 - exp(-CE))^gamma`: segmentation_models_pytorch `focal_loss_with_logits`.
+    Smp,
 }
 
 /// `q^gamma` for `q` in `[0, 1]`: products (square and multiply) for integer gamma up to 255,
@@ -276,6 +279,12 @@ impl SigmoidFocal {
                 let factor = self.power.of(z.sigmoid(), || -z.softplus_neg());
                 weight(t, 1.0 - t) * weighted(factor, ce())
             }
+            SoftTargets::Smp => {
+                // 1 - exp(-CE) without cancellation when CE is small.
+                let ce = ce();
+                let q = -libm::expm1f(-ce);
+                weight(t, 1.0 - t) * (self.power.of(q, || libm::logf(q)) * ce)
+            }
             SoftTargets::Kornia => {
                 let (a_pos, a_neg) = self.alpha.map_or((1.0, 1.0), |a| (a, 1.0 - a));
                 let pos = self.power.of(s.sigmoid_neg(), || -s.softplus()) * s.softplus_neg();
@@ -388,10 +397,10 @@ impl BinaryFocal {
     /// times the cross-entropy) or `Kornia` (separate terms, the default).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] naming `"soft_targets"` for `Monai`, which is defined on
-    /// logits only.
+    /// [`Error::InvalidParameter`] naming `"soft_targets"` for `Monai` and `Smp`, which are
+    /// defined on logits only.
     pub fn with_soft_targets(mut self, soft_targets: SoftTargets) -> Result<Self, Error> {
-        if soft_targets == SoftTargets::Monai {
+        if matches!(soft_targets, SoftTargets::Monai | SoftTargets::Smp) {
             return Err(Error::InvalidParameter("soft_targets"));
         }
         self.soft_targets = soft_targets;

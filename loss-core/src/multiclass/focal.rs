@@ -25,7 +25,7 @@
 //! | MONAI `alpha=a` | `Background(a)`: `[1-a, a, a, …]` | `Uniform(a)` on every class |
 //! | kornia `alpha=a` | `Background(a)` | — |
 //! | Keras categorical `alpha=a` / list | `Uniform(a)` / `PerClass(list)` (no `1-a` counterpart) | — |
-//! | MONAI ≥ 2025 alpha list | `PerClass(list)` | `PerClass(list)` |
+//! | MONAI ≥ 1.6 alpha list | `PerClass(list)` | `Positives(list)`: `alpha_c` on positives, 1 on negatives |
 //! | none | `None` | `None` |
 //!
 //! `weights` multiply on top of alpha (MONAI's and kornia's `weight`).
@@ -55,6 +55,9 @@ pub enum ClassAlpha<'w> {
     Uniform(f32),
     /// One alpha per class.
     PerClass(&'w [f32]),
+    /// One alpha per class on positives (`t = 1`) only; everything else weighs 1 (MONAI ≥ 1.6
+    /// one-vs-rest with an alpha list). One-vs-rest only.
+    Positives(&'w [f32]),
 }
 
 impl ClassAlpha<'_> {
@@ -62,7 +65,7 @@ impl ClassAlpha<'_> {
         match *self {
             Self::None => Ok(()),
             Self::Background(a) | Self::Uniform(a) => check_alpha(Some(a)),
-            Self::PerClass(list) => {
+            Self::PerClass(list) | Self::Positives(list) => {
                 if list.iter().all(|a| a.is_finite() && *a >= 0.0) {
                     Ok(())
                 } else {
@@ -74,7 +77,7 @@ impl ClassAlpha<'_> {
 
     fn check_classes(&self, classes: usize) -> Result<(), Error> {
         match self {
-            Self::PerClass(list) if list.len() != classes => Err(Error::WeightCount {
+            Self::PerClass(list) | Self::Positives(list) if list.len() != classes => Err(Error::WeightCount {
                 expected: classes,
                 found: list.len(),
             }),
@@ -89,6 +92,7 @@ impl ClassAlpha<'_> {
             Self::Background(a) => Some(if c == 0 { 1.0 - a } else { a }),
             Self::Uniform(a) => Some(a),
             Self::PerClass(list) => list.get(c).copied(),
+            Self::Positives(_) => None,
         }
     }
 }
@@ -224,6 +228,7 @@ pub struct SoftmaxFocal<'w> {
     power: Power,
     alpha: ClassAlpha<'w>,
     weights: Option<&'w [f32]>,
+    clip: Option<(f32, f32)>,
 }
 
 impl<'w> SoftmaxFocal<'w> {
@@ -237,12 +242,16 @@ impl<'w> SoftmaxFocal<'w> {
         alpha: ClassAlpha<'w>,
         weights: Option<&'w [f32]>,
     ) -> Result<Self, Error> {
+        if matches!(alpha, ClassAlpha::Positives(_)) {
+            return Err(Error::InvalidParameter("alpha"));
+        }
         alpha.validate()?;
         validate_weights(weights)?;
         Ok(Self {
             power: Power::new(gamma)?,
             alpha,
             weights,
+            clip: None,
         })
     }
 
@@ -252,7 +261,21 @@ impl<'w> SoftmaxFocal<'w> {
             power: Power::ZERO,
             alpha: ClassAlpha::None,
             weights: None,
+            clip: None,
         }
+    }
+
+    /// The same loss with each class probability clipped to `[min, max]` before its logarithm
+    /// and focal factor (Keras clips to `[1e-7, 1 - 1e-7]`, which bounds the loss).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming `"clip"` unless `0 <= min < max <= 1`.
+    pub fn with_probability_clip(mut self, min: f32, max: f32) -> Result<Self, Error> {
+        if !(0.0 <= min && min < max && max <= 1.0) {
+            return Err(Error::InvalidParameter("clip"));
+        }
+        self.clip = Some((min, max));
+        Ok(self)
     }
 
     #[inline]
@@ -260,7 +283,21 @@ impl<'w> SoftmaxFocal<'w> {
         if t == 0.0 {
             return 0.0;
         }
-        let q = -libm::expm1f(log_p);
+        let (log_p, q) = match self.clip {
+            None => (log_p, -libm::expm1f(log_p)),
+            Some((min, max)) => {
+                let p = libm::expf(log_p);
+                // Written out rather than `clamp` so that NaN stays NaN.
+                let p = if p < min {
+                    min
+                } else if p > max {
+                    max
+                } else {
+                    p
+                };
+                (libm::logf(p), 1.0 - p)
+            }
+        };
         let w = self.alpha.at(c).unwrap_or(1.0) * weight_at(self.weights, c);
         weighted(w, self.power.of(q, || libm::logf(q)) * -log_p) * t
     }
@@ -322,7 +359,7 @@ impl<'w> OneVsRestFocal<'w> {
     ) -> Result<Self, Error> {
         match alpha {
             ClassAlpha::Background(_) => return Err(Error::InvalidParameter("alpha")),
-            ClassAlpha::PerClass(list) => {
+            ClassAlpha::PerClass(list) | ClassAlpha::Positives(list) => {
                 for &a in list {
                     check_alpha(Some(a))?;
                 }
