@@ -1,0 +1,63 @@
+//! Throughput of the binary losses over 4 M elements (`cargo bench -p loss-core`); criterion
+//! reports elements per second, i.e. ns/element = 1e9 / throughput. Under `cargo test` each
+//! benchmark runs once as a smoke test.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use loss_core::dice::OverlapLoss;
+use loss_core::focal::{BinaryFocal, SigmoidFocal};
+use loss_core::{ElementLoss, Predictions, Reduction};
+
+const N: usize = 4 << 20;
+
+/// Deterministic inputs without a random-number crate: a 32-bit LCG.
+fn data() -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let mut s = 0x2545_f491u32;
+    let mut next = || {
+        s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        (s >> 8) as f32 / (1u32 << 24) as f32
+    };
+    let mut logits = Vec::with_capacity(N);
+    let mut probabilities = Vec::with_capacity(N);
+    let mut targets = Vec::with_capacity(N);
+    for _ in 0..N {
+        let u = next();
+        logits.push(20.0 * u - 10.0);
+        probabilities.push(u);
+        targets.push(if next() < 0.1 { 1.0 } else { 0.0 });
+    }
+    (logits, probabilities, targets)
+}
+
+fn losses(c: &mut Criterion) {
+    let (x, p, t) = data();
+    let mut g = c.benchmark_group("4M elements");
+    g.throughput(Throughput::Elements(N as u64));
+    g.sample_size(10);
+    let focal = |gamma| SigmoidFocal::new(Some(0.25), gamma).expect("valid");
+    for (name, fl) in [
+        ("sigmoid focal gamma 2", focal(2.0)),
+        ("sigmoid focal gamma 0.5", focal(0.5)),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| fl.loss(black_box(&x), black_box(&t), Reduction::Mean))
+        });
+    }
+    let bf = BinaryFocal::seed();
+    g.bench_function("binary focal (probabilities) gamma 2", |b| {
+        b.iter(|| bf.loss(black_box(&p), black_box(&t), Reduction::Mean))
+    });
+    let dice = OverlapLoss::dice();
+    g.bench_function("dice probabilities", |b| {
+        b.iter(|| dice.loss(black_box(&p), black_box(&t)))
+    });
+    let dice_logits = dice.with_predictions(Predictions::Logits);
+    g.bench_function("dice logits", |b| {
+        b.iter(|| dice_logits.loss(black_box(&x), black_box(&t)))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, losses);
+criterion_main!(benches);
