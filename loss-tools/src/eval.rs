@@ -122,7 +122,12 @@ fn one(job: &Job, args: &EvalArgs) -> Result<FileResult, String> {
             pair.target_name
         ));
     }
-    let totals = evaluate::evaluate(&pair, &spec, args.input.from_logits, args.input.ignore_index)?;
+    let totals = evaluate::evaluate(
+        &pair,
+        &spec,
+        args.input.from_logits,
+        args.input.ignore_index,
+    )?;
     if let Some(dir) = &args.overlay {
         overlay::write(
             &pair,
@@ -206,7 +211,12 @@ fn report(args: &EvalArgs) -> Result<String, String> {
     let per_file: Vec<(String, OverallRow)> = if files.len() > 1 {
         files
             .iter()
-            .map(|f| (f.name.clone(), evaluate::summarise(&f.totals, &spec, &names).1))
+            .map(|f| {
+                (
+                    f.name.clone(),
+                    evaluate::summarise(&f.totals, &spec, &names).1,
+                )
+            })
             .collect()
     } else {
         Vec::new()
@@ -262,7 +272,10 @@ fn table(
     };
     let mut head: Vec<(&str, String)> = Vec::new();
     if let [f] = files {
-        head.push(("predictions", format!("{} ({}, {scores})", f.name, f.kinds.0)));
+        head.push((
+            "predictions",
+            format!("{} ({}, {scores})", f.name, f.kinds.0),
+        ));
         head.push(("targets", format!("{} ({})", f.target_name, f.kinds.1)));
         head.push(("layout", f.kinds.2.clone()));
     } else {
@@ -274,7 +287,10 @@ fn table(
             head.push(("layout", format!("{} (first file)", f.kinds.2)));
         }
     }
-    head.push(("convention", format!("{:?}", spec.convention).to_lowercase()));
+    head.push((
+        "convention",
+        format!("{:?}", spec.convention).to_lowercase(),
+    ));
     head.push(("focal", spec.focal_text()));
     head.push(("overlap", spec.overlap_text()));
     head.push(("decision", decision_text(spec, args.input.from_logits)));

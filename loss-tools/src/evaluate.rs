@@ -197,7 +197,9 @@ fn multi<const CAP: usize>(
                     None => t,
                 }
             }
-            TargetData::Dense(d) => Targets::dense(d.get(n * block..(n + 1) * block).unwrap_or(&[])),
+            TargetData::Dense(d) => {
+                Targets::dense(d.get(n * block..(n + 1) * block).unwrap_or(&[]))
+            }
         }
     };
     fn sample_scores(s: &[f32], block: usize, n: usize) -> &[f32] {
@@ -369,7 +371,10 @@ pub fn summarise(t: &Totals, spec: &Spec, names: &[String]) -> (Vec<ClassRow>, O
                 EmptyClass::Skip => f64::NAN,
             };
             ClassRow {
-                class: names.get(c).cloned().unwrap_or_else(|| format!("class {c}")),
+                class: names
+                    .get(c)
+                    .cloned()
+                    .unwrap_or_else(|| format!("class {c}")),
                 support: a.counts.support(),
                 predicted: a.counts.true_positives + a.counts.false_positives,
                 focal: if t.pixels == 0 {
@@ -408,12 +413,9 @@ pub fn summarise(t: &Totals, spec: &Spec, names: &[String]) -> (Vec<ClassRow>, O
         _ => classes as f64,
     };
     let counts: Vec<ConfusionCounts> = t.classes.iter().map(|a| a.counts).collect();
-    let avg = |metric| {
-        macro_average(&counts, metric, first, Undefined::Skip).map(f64::from)
-    };
-    let accuracy = (spec.threshold.is_none() && t.pixels > 0).then(|| {
-        counts.iter().map(|k| k.true_positives).sum::<u64>() as f64 / t.pixels as f64
-    });
+    let avg = |metric| macro_average(&counts, metric, first, Undefined::Skip).map(f64::from);
+    let accuracy = (spec.threshold.is_none() && t.pixels > 0)
+        .then(|| counts.iter().map(|k| k.true_positives).sum::<u64>() as f64 / t.pixels as f64);
     (
         rows,
         OverallRow {

@@ -73,15 +73,6 @@ impl Geometry {
         self.height * self.width
     }
 
-    /// The layout's name.
-    pub fn layout_name(&self) -> &'static str {
-        match (self.classes, self.layout) {
-            (1, _) => "HW",
-            (_, Layout::ChannelsFirst) => "NCHW",
-            (_, Layout::ChannelsLast) => "NHWC",
-        }
-    }
-
     /// Index of score `(n, c, s)`.
     pub const fn index(&self, n: usize, c: usize, s: usize) -> usize {
         match self.layout {
@@ -136,7 +127,11 @@ pub fn geometry(shape: &[usize], layout: LayoutArg) -> Result<(Geometry, String)
             } else {
                 (make(1, b, a, h, last), "HWC")
             };
-            let why = if a == b { "ambiguous, assumed" } else { "guessed" };
+            let why = if a == b {
+                "ambiguous, assumed"
+            } else {
+                "guessed"
+            };
             return check(g).map(|g| {
                 (
                     g,
@@ -150,7 +145,11 @@ pub fn geometry(shape: &[usize], layout: LayoutArg) -> Result<(Geometry, String)
             } else {
                 (make(n, b, a, h, last), "NHWC")
             };
-            let why = if a == b { "ambiguous, assumed" } else { "guessed" };
+            let why = if a == b {
+                "ambiguous, assumed"
+            } else {
+                "guessed"
+            };
             return check(g).map(|g| {
                 (
                     g,
@@ -221,7 +220,11 @@ pub fn jobs(args: &InputArgs) -> Result<Vec<Job>, String> {
     let (p, t) = match (&args.predictions, &args.targets) {
         (None, None) => return Ok(vec![sample::job()]),
         (Some(p), Some(t)) => (p, t),
-        _ => return Err("give both predictions and targets (or neither: the built-in sample)".into()),
+        _ => {
+            return Err(
+                "give both predictions and targets (or neither: the built-in sample)".into(),
+            );
+        }
     };
     if p.is_dir() != t.is_dir() {
         return Err(format!(
@@ -365,7 +368,10 @@ fn match_targets(
             if target.shape.len() == 1 && target.shape[0] != g.batch * g.spatial() {
                 return Err(shape_mismatch(&target.shape, g, pred_shape));
             }
-            if let Some(i) = values.iter().position(|v| v.fract() != 0.0 || !v.is_finite()) {
+            if let Some(i) = values
+                .iter()
+                .position(|v| v.fract() != 0.0 || !v.is_finite())
+            {
                 return Err(format!(
                     "float label map holds {} at pixel {i}, not a class index",
                     values.get(i).copied().unwrap_or(f32::NAN)
@@ -435,8 +441,14 @@ mod tests {
     #[test]
     fn positions_name_sample_class_row_column() {
         let (g, _) = geometry(&[2, 3, 4, 5], LayoutArg::Nchw).unwrap();
-        assert_eq!(g.position(g.index(1, 2, 7)), "sample 1, class 2, row 1, column 2");
+        assert_eq!(
+            g.position(g.index(1, 2, 7)),
+            "sample 1, class 2, row 1, column 2"
+        );
         let (g, _) = geometry(&[2, 4, 5, 3], LayoutArg::Nhwc).unwrap();
-        assert_eq!(g.position(g.index(1, 2, 7)), "sample 1, class 2, row 1, column 2");
+        assert_eq!(
+            g.position(g.index(1, 2, 7)),
+            "sample 1, class 2, row 1, column 2"
+        );
     }
 }

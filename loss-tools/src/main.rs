@@ -4,12 +4,15 @@
 
 mod eval;
 mod evaluate;
+mod explain;
 mod input;
 mod io;
 mod overlay;
+mod plot;
 mod report;
 mod sample;
 mod spec;
+mod sweep;
 
 use std::process::ExitCode;
 
@@ -28,6 +31,12 @@ enum Command {
     /// Losses and metrics of model outputs against masks (files or directories), per class and
     /// overall. Without inputs: the built-in sample.
     Eval(Box<eval::EvalArgs>),
+    /// The seed article's worked example (cross-entropy against focal loss), recomputed beside
+    /// the article's figures.
+    Explain(explain::ExplainArgs),
+    /// Grids of alpha and gamma on data: the positives' share of the focal loss, the loss per
+    /// class, weighted precision and recall; table and SVG/PNG plot.
+    Sweep(Box<sweep::SweepArgs>),
     /// Regenerate (or `--check`) the built-in sample in `loss-tools/data/`.
     Sample(sample::SampleArgs),
     /// Write the golden vectors (`tests/golden/vectors.rs`) from this build of loss-core.
@@ -81,6 +90,8 @@ fn main() -> ExitCode {
     match cli.command {
         None => eval::run(&eval::EvalArgs::sample_report()),
         Some(Command::Eval(args)) => eval::run(&args),
+        Some(Command::Explain(args)) => explain::run(&args),
+        Some(Command::Sweep(args)) => sweep::run(&args),
         Some(Command::Sample(args)) => sample::run(&args),
         Some(Command::Vectors { check, path }) => vectors(check, &path),
     }

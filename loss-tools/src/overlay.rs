@@ -34,7 +34,10 @@ pub fn write(
     if let Some(k) = class
         && k >= g.classes.max(2)
     {
-        return Err(format!("--overlay-class {k}: the data has {} classes", g.classes.max(2)));
+        return Err(format!(
+            "--overlay-class {k}: the data has {} classes",
+            g.classes.max(2)
+        ));
     }
     let spatial = g.spatial();
     let cut = if from_logits {
@@ -48,7 +51,12 @@ pub fn write(
     for n in 0..g.batch {
         let mut rgb = vec![0u8; 3 * w * h];
         for s in 0..spatial {
-            let score = |c: usize| pair.scores.get(g.index(n, c, s)).copied().unwrap_or(f32::NAN);
+            let score = |c: usize| {
+                pair.scores
+                    .get(g.index(n, c, s))
+                    .copied()
+                    .unwrap_or(f32::NAN)
+            };
             let predicted = if g.classes == 1 {
                 usize::from(score(0) >= cut)
             } else {

@@ -16,7 +16,7 @@
 //! versions) and `libm` for the transcendental functions (identical on every platform), so
 //! `loss-tools sample --check` can verify the committed files on any machine.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
@@ -191,9 +191,10 @@ pub fn generate() -> Result<(Vec<u8>, Vec<u8>), String> {
     Ok((pred, png))
 }
 
-/// Where the sample files live in the repository (for tests and docs).
-pub fn data_dir() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/data"))
+/// Where the sample files live in the repository.
+#[cfg(test)]
+fn data_dir() -> &'static std::path::Path {
+    std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/data"))
 }
 
 #[cfg(test)]
@@ -217,7 +218,11 @@ mod tests {
         let share = |c| m.labels.iter().filter(|&&l| l == c).count() as f64 / 4096.0;
         assert!(share(0) > 0.75, "{}", share(0));
         for c in 1..4 {
-            assert!(share(c) > 0.005 && share(c) < 0.2, "class {c}: {}", share(c));
+            assert!(
+                share(c) > 0.005 && share(c) < 0.2,
+                "class {c}: {}",
+                share(c)
+            );
         }
     }
 }

@@ -160,7 +160,10 @@ impl Spec {
             ) => l,
             _ => LossName::Dice,
         };
-        let is_focal = matches!(a.loss, None | Some(LossName::Focal | LossName::SoftmaxFocal));
+        let is_focal = matches!(
+            a.loss,
+            None | Some(LossName::Focal | LossName::SoftmaxFocal)
+        );
         let focal_alpha = if is_focal { a.alpha } else { None };
         let gamma = a.gamma.unwrap_or(2.0);
         let focal = match focal_name {
@@ -259,6 +262,7 @@ impl Spec {
                     ClassAlpha::Background(x) => format!("[{}, {x}, ...]", 1.0 - x),
                     ClassAlpha::Uniform(x) => format!("{x} on every class"),
                     ClassAlpha::PerClass(l) => format!("{l:?}"),
+                    ClassAlpha::Positives(l) => format!("{l:?} on positives"),
                 },
                 if per_pixel {
                     "pixels"

@@ -142,7 +142,14 @@ mod tests {
 
     #[test]
     fn reads_grey_8_and_16_bit() {
-        let m = read_mask(&encode(ColorType::Grayscale, BitDepth::Eight, 2, 1, &[3, 255])).unwrap();
+        let m = read_mask(&encode(
+            ColorType::Grayscale,
+            BitDepth::Eight,
+            2,
+            1,
+            &[3, 255],
+        ))
+        .unwrap();
         assert_eq!(m.labels, vec![3, 255]);
         let m = read_mask(&encode(
             ColorType::Grayscale,
@@ -159,7 +166,14 @@ mod tests {
     #[test]
     fn reads_packed_palette_indices() {
         // 3 pixels of 4-bit indices 1, 2, 15 packed as 0x12, 0xf0.
-        let m = read_mask(&encode(ColorType::Indexed, BitDepth::Four, 3, 1, &[0x12, 0xf0])).unwrap();
+        let m = read_mask(&encode(
+            ColorType::Indexed,
+            BitDepth::Four,
+            3,
+            1,
+            &[0x12, 0xf0],
+        ))
+        .unwrap();
         assert_eq!(m.labels, vec![1, 2, 15]);
         let palette = [0u8; 12];
         let bytes = write_palette_mask(2, 2, &[0, 1, 2, 3], &palette).unwrap();
@@ -169,7 +183,11 @@ mod tests {
     #[test]
     fn rejects_colour_and_garbage() {
         let rgb = write_rgb(1, 1, &[1, 2, 3]).unwrap();
-        assert!(read_mask(&rgb).unwrap_err().contains("greyscale or palette"));
+        assert!(
+            read_mask(&rgb)
+                .unwrap_err()
+                .contains("greyscale or palette")
+        );
         assert_eq!(read_mask(b"GIF89a").unwrap_err(), "not a PNG file");
         assert!(read_mask(&rgb[..rgb.len() - 20]).is_err());
     }

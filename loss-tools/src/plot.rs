@@ -1,0 +1,208 @@
+//! The sweep plot, drawn with `plotters` twice: to SVG (text left to the viewer's fonts) and
+//! to an RGB bitmap encoded as PNG. Bitmap text is rasterised by `ab_glyph` from DejaVu Sans,
+//! which the `dejavu` crate compiles into the binary, so the PNG renders the same on a
+//! headless machine without system fonts.
+
+use std::path::Path;
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+
+use crate::io::png;
+use crate::report::write_atomically;
+
+/// One grid point of the sweep, as plotted.
+#[derive(Debug, Clone, Copy)]
+pub struct SweepPoint {
+    /// Alpha.
+    pub alpha: f64,
+    /// Gamma.
+    pub gamma: f32,
+    /// Positives' share of the loss.
+    pub share: Option<f64>,
+    /// Mean loss.
+    pub loss: f64,
+    /// Weighted precision.
+    pub precision: Option<f64>,
+    /// Weighted recall.
+    pub recall: Option<f64>,
+}
+
+const SIZE: (u32, u32) = (1500, 480);
+const FONT: &str = "sans-serif";
+
+fn register_font() -> Result<(), String> {
+    static ONCE: Once = Once::new();
+    let mut result = Ok(());
+    ONCE.call_once(|| {
+        result = plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular())
+            .map_err(|_| "cannot load the DejaVu Sans font".to_string());
+    });
+    result
+}
+
+fn colour(i: usize) -> RGBColor {
+    const C: [RGBColor; 6] = [
+        RGBColor(31, 119, 180),
+        RGBColor(255, 127, 14),
+        RGBColor(44, 160, 44),
+        RGBColor(214, 39, 40),
+        RGBColor(148, 103, 189),
+        RGBColor(140, 86, 75),
+    ];
+    C[i % C.len()]
+}
+
+type Err = Box<dyn std::error::Error>;
+
+fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    pts: &[SweepPoint],
+    gammas: &[f32],
+) -> Result<(), Err>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    let root = root.titled(
+        "Focal loss on the data: what alpha and gamma do",
+        (FONT, 22).into_font(),
+    )?;
+    let panels = root.split_evenly((1, 3));
+    let series = |g: f32| pts.iter().filter(move |p| p.gamma == g);
+    let (amin, amax) = pts
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+            (a.min(p.alpha), b.max(p.alpha))
+        });
+    let span = if amax > amin {
+        amin..amax
+    } else {
+        amin - 0.5..amax + 0.5
+    };
+
+    // Panel 1: positives' share.
+    let mut c = ChartBuilder::on(&panels[0])
+        .caption("positives' share of the loss", (FONT, 17))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d(span.clone(), 0.0..1.0)?;
+    c.configure_mesh()
+        .x_desc("alpha")
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 14))
+        .draw()?;
+    for (i, &g) in gammas.iter().enumerate() {
+        let col = colour(i);
+        c.draw_series(LineSeries::new(
+            series(g).filter_map(|p| p.share.map(|s| (p.alpha, s))),
+            col.stroke_width(2),
+        ))?
+        .label(format!("gamma {g}"))
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2)));
+        c.draw_series(
+            series(g).filter_map(|p| p.share.map(|s| Circle::new((p.alpha, s), 3, col.filled()))),
+        )?;
+    }
+    c.configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .label_font((FONT, 13))
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
+
+    // Panel 2: mean loss, log scale.
+    let positive: Vec<f64> = pts
+        .iter()
+        .map(|p| p.loss)
+        .filter(|v| *v > 0.0 && v.is_finite())
+        .collect();
+    let lo = positive.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = positive.iter().copied().fold(0.0, f64::max);
+    let (lo, hi) = if lo.is_finite() && hi > lo {
+        (lo / 1.5, hi * 1.5)
+    } else {
+        (1e-6, 1.0)
+    };
+    let mut c = ChartBuilder::on(&panels[1])
+        .caption("mean focal loss (log scale)", (FONT, 17))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(span.clone(), (lo..hi).log_scale())?;
+    c.configure_mesh()
+        .x_desc("alpha")
+        .y_label_formatter(&|v| format!("{v:.0e}"))
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 14))
+        .draw()?;
+    for (i, &g) in gammas.iter().enumerate() {
+        let col = colour(i);
+        let line = || series(g).filter(|p| p.loss > 0.0 && p.loss.is_finite());
+        c.draw_series(LineSeries::new(
+            line().map(|p| (p.alpha, p.loss)),
+            col.stroke_width(2),
+        ))?;
+        c.draw_series(line().map(|p| Circle::new((p.alpha, p.loss), 3, col.filled())))?;
+    }
+
+    // Panel 3: weighted precision (solid) and recall (dashed).
+    let mut c = ChartBuilder::on(&panels[2])
+        .caption("weighted precision (solid) / recall (dashed)", (FONT, 17))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d(span, 0.0..1.0)?;
+    c.configure_mesh()
+        .x_desc("alpha")
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 14))
+        .draw()?;
+    for (i, &g) in gammas.iter().enumerate() {
+        let col = colour(i);
+        c.draw_series(LineSeries::new(
+            series(g).filter_map(|p| p.precision.map(|v| (p.alpha, v))),
+            col.stroke_width(2),
+        ))?;
+        c.draw_series(DashedLineSeries::new(
+            series(g).filter_map(|p| p.recall.map(|v| (p.alpha, v))),
+            6,
+            4,
+            col.stroke_width(2),
+        ))?;
+    }
+    root.present()?;
+    Ok(())
+}
+
+/// Writes `PREFIX.svg` and `PREFIX.png`.
+pub fn sweep(prefix: &Path, pts: &[SweepPoint], gammas: &[f32]) -> Result<(), String> {
+    register_font()?;
+    if let Some(dir) = prefix.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
+    }
+    let with_ext = |ext: &str| {
+        let mut p = prefix.as_os_str().to_owned();
+        p.push(ext);
+        std::path::PathBuf::from(p)
+    };
+    let fail = |e: Err| format!("plot: {e}");
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        draw(&root, pts, gammas).map_err(fail)?;
+    }
+    let mut rgb = vec![0u8; 3 * SIZE.0 as usize * SIZE.1 as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
+        draw(&root, pts, gammas).map_err(fail)?;
+    }
+    let png = png::write_rgb(SIZE.0, SIZE.1, &rgb)?;
+    write_atomically(&with_ext(".svg"), svg.as_bytes())?;
+    write_atomically(&with_ext(".png"), &png)?;
+    Ok(())
+}
