@@ -65,7 +65,8 @@ pub fn bce(p: f64, t: f64) -> f64 {
 /// - `Torchvision`: `alpha_t (p (1 - t) + (1 - p) t)^gamma BCE(x, t)` (torchvision, Keras);
 /// - `Monai`: `alpha_t sigmoid(-x (2t - 1))^gamma BCE(x, t)` (MONAI `FocalLoss`);
 /// - `Kornia`: `alpha t (1 - p)^gamma (-log p) + (1 - alpha)(1 - t) p^gamma (-log(1 - p))`
-///   (kornia `binary_focal_loss_with_logits`),
+///   (kornia `binary_focal_loss_with_logits`);
+/// - `Smp`: `alpha_t (1 - exp(-BCE))^gamma BCE(x, t)` (segmentation_models_pytorch),
 ///
 /// with `p = sigmoid(x)`, `alpha_t = alpha t + (1 - alpha)(1 - t)` and `alpha = None` meaning
 /// no weighting. `0^0 = 1`.
@@ -89,6 +90,11 @@ pub fn sigmoid_focal(x: f64, t: f64, alpha: Option<f64>, gamma: f64, soft: SoftT
             // At x = ±inf with q = 0 the factor decays exponentially and BCE grows linearly:
             // the limit is 0.
             weighted(alpha_t, weighted(q.powf(gamma), bce_with_logits(x, t)))
+        }
+        SoftTargets::Smp => {
+            // segmentation_models_pytorch: (1 - exp(-CE))^gamma CE, expm1 for small CE.
+            let ce = bce_with_logits(x, t);
+            weighted(alpha_t, (-(-ce).exp_m1()).powf(gamma) * ce)
         }
         SoftTargets::Kornia => {
             let pos = not_p.powf(gamma) * softplus(-x);
