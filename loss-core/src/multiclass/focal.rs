@@ -77,10 +77,12 @@ impl ClassAlpha<'_> {
 
     fn check_classes(&self, classes: usize) -> Result<(), Error> {
         match self {
-            Self::PerClass(list) | Self::Positives(list) if list.len() != classes => Err(Error::WeightCount {
-                expected: classes,
-                found: list.len(),
-            }),
+            Self::PerClass(list) | Self::Positives(list) if list.len() != classes => {
+                Err(Error::WeightCount {
+                    expected: classes,
+                    found: list.len(),
+                })
+            }
             _ => Ok(()),
         }
     }
@@ -385,9 +387,14 @@ impl<'w> OneVsRestFocal<'w> {
     #[inline]
     fn term(&self, pixel: &Pixel<'_>, c: usize) -> f32 {
         let binary = SigmoidFocal::from_parts(self.alpha.at(c), self.power, self.soft_targets);
+        let t = pixel.target(c);
+        let positive_weight = match self.alpha {
+            ClassAlpha::Positives(list) if t == 1.0 => list.get(c).copied().unwrap_or(1.0),
+            _ => 1.0,
+        };
         weighted(
-            weight_at(self.weights, c),
-            crate::ElementLoss::element(&binary, pixel.score(c), pixel.target(c)),
+            weight_at(self.weights, c) * positive_weight,
+            crate::ElementLoss::element(&binary, pixel.score(c), t),
         )
     }
 }

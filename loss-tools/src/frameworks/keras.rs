@@ -9,7 +9,7 @@ use loss_core::multiclass::Layout;
 use super::params::{Params, ScalarOrList};
 use super::plan::{
     AlphaSpec, BinaryLoss, ClassFocalPlan, ElementPlan, ElementReduce, FlatPlan, FocalKind,
-    FocalReduce, Ignore, Names, Plan, Smoothing, TargetSpec,
+    FocalReduce, Ignore, Names, Plan, Prepare, Smoothing, TargetSpec,
 };
 use super::torchvision::param_error;
 
@@ -46,11 +46,15 @@ fn reduction(p: &mut Params<'_>) -> Result<Option<Reduction>, String> {
     )
 }
 
-fn last_axis(p: &mut Params<'_>) -> Result<(), String> {
-    match p.axes("axis")? {
-        None => Ok(()),
-        Some(a) if a == [-1] => Ok(()),
-        Some(a) => Err(p.error("axis", format_args!("{a:?} is not supported (only -1)"))),
+/// The single reduction axis (checked against the input's rank when run).
+fn last_axis(p: &mut Params<'_>) -> Result<i64, String> {
+    match p.axes("axis")?.as_deref() {
+        None => Ok(-1),
+        Some([a]) => Ok(*a),
+        Some(a) => Err(p.error(
+            "axis",
+            format_args!("{a:?} is not supported (one axis only)"),
+        )),
     }
 }
 
@@ -63,21 +67,25 @@ pub fn binary_focal(p: &mut Params<'_>) -> Result<Plan, String> {
     let gamma = p.f32("gamma", 2.0)?;
     let from_logits = p.bool("from_logits", false)?;
     let smoothing = p.f32("label_smoothing", 0.0)?;
-    last_axis(p)?;
+    let axis = last_axis(p)?;
     let reduce = reduction(p)?;
     let loss =
         BinaryFocal::keras(balancing.then_some(alpha), gamma).map_err(|e| param_error(p, e))?;
     Ok(Plan::Element(ElementPlan {
         names: NAMES,
         loss: BinaryLoss::Probability(loss),
-        sigmoid_first: from_logits,
+        prepare: if from_logits {
+            Prepare::Sigmoid
+        } else {
+            Prepare::None
+        },
         smoothing: if smoothing == 0.0 {
             Smoothing::None
         } else {
             Smoothing::KerasBinary(smoothing)
         },
         ignore: Ignore::None,
-        reduce: ElementReduce::LastAxis(reduce),
+        reduce: ElementReduce::LastAxis(reduce, axis),
     }))
 }
 
@@ -93,7 +101,7 @@ pub fn categorical_focal(p: &mut Params<'_>) -> Result<Plan, String> {
     let gamma = p.f32("gamma", 2.0)?;
     let from_logits = p.bool("from_logits", false)?;
     let smoothing = p.f32("label_smoothing", 0.0)?;
-    last_axis(p)?;
+    let axis = last_axis(p)?;
     let reduce = reduction(p)?;
     Ok(Plan::ClassFocal(ClassFocalPlan {
         names: NAMES,
@@ -105,9 +113,14 @@ pub fn categorical_focal(p: &mut Params<'_>) -> Result<Plan, String> {
         targets: TargetSpec::Dense,
         ignore_index: None,
         drop_background: false,
-        probabilities: !from_logits,
+        prepare: if from_logits {
+            Prepare::None
+        } else {
+            Prepare::Log(0.0)
+        },
+        clip: Some((EPSILON, 1.0 - EPSILON)),
         smoothing,
-        reduce: FocalReduce::Rows(reduce),
+        reduce: FocalReduce::Rows(reduce, axis),
     }))
 }
 
@@ -141,13 +154,15 @@ pub fn dice(p: &mut Params<'_>) -> Result<Plan, String> {
     }))
 }
 
-/// `Tversky`: `1 - I / (I + alpha fp + beta fn + 1e-7)`.
+/// `Tversky`: `1 - I / (I + alpha fp + beta fn + 1e-7)` as documented, but Keras's code names
+/// `y_true` "inputs" and `y_pred` "targets", so its `alpha` weighs false negatives and `beta`
+/// false positives; reproduced as computed.
 pub fn tversky(p: &mut Params<'_>) -> Result<Plan, String> {
     let alpha = p.f32("alpha", 0.5)?;
     let beta = p.f32("beta", 0.5)?;
     let per_sample = overlap_axis(p)?;
     let reduce = reduction(p)?;
-    let loss = OverlapLoss::tversky(alpha, beta)
+    let loss = OverlapLoss::tversky(beta, alpha)
         .and_then(|l| l.with_smoothing(0.0, EPSILON))
         .map_err(|e| param_error(p, e))?;
     Ok(Plan::Flat(FlatPlan {

@@ -1,6 +1,5 @@
 //! kornia: `binary_focal_loss_with_logits`, `focal_loss`, `dice_loss`.
 
-use loss_core::Reduction;
 use loss_core::dice::OverlapLoss;
 use loss_core::focal::{SigmoidFocal, SoftTargets};
 use loss_core::multiclass::{
@@ -10,7 +9,7 @@ use loss_core::multiclass::{
 use super::params::Params;
 use super::plan::{
     AlphaSpec, BinaryLoss, ClassFocalPlan, ElementPlan, FocalKind, FocalReduce, Ignore, Names,
-    OverlapPlan, OverlapReduce, Plan, Smoothing, TargetSpec,
+    OverlapPlan, OverlapReduce, Plan, Prepare, Smoothing, TargetSpec,
 };
 use super::torchvision::{element_reduce, param_error};
 
@@ -22,10 +21,10 @@ const NAMES: Names = Names {
 /// `binary_focal_loss_with_logits`: separate positive and negative terms (the Kornia soft-target
 /// form); targets equal to `ignore_index` (default -100) get loss 0 and stay in the mean.
 pub fn binary_focal(p: &mut Params<'_>) -> Result<Plan, String> {
-    let alpha = if p.has("alpha") {
-        p.opt_f32("alpha")?
+    let alpha = if p.is_null("alpha") {
+        None
     } else {
-        Some(0.25)
+        Some(p.f32("alpha", 0.25)?)
     };
     let gamma = p.f32("gamma", 2.0)?;
     let reduction = p.choice("reduction", "none", &["none", "mean", "sum"])?;
@@ -38,7 +37,7 @@ pub fn binary_focal(p: &mut Params<'_>) -> Result<Plan, String> {
     Ok(Plan::Element(ElementPlan {
         names: NAMES,
         loss: BinaryLoss::Sigmoid(loss),
-        sigmoid_first: false,
+        prepare: Prepare::None,
         smoothing: Smoothing::None,
         ignore: ignore_index.map_or(Ignore::None, Ignore::ZeroKeep),
         reduce: element_reduce(reduction),
@@ -48,6 +47,9 @@ pub fn binary_focal(p: &mut Params<'_>) -> Result<Plan, String> {
 /// `focal_loss`: softmax focal with `[1 - alpha, alpha, ...]`, optional class weights; `mean`
 /// divides by `B · C · spatial`, ignored pixels included.
 pub fn focal(p: &mut Params<'_>) -> Result<Plan, String> {
+    if !p.given("alpha") {
+        return Err(p.error("alpha", "is required"));
+    }
     let alpha = p.opt_f32("alpha")?;
     let gamma = p.f32("gamma", 2.0)?;
     let reduction = p.choice("reduction", "none", &["none", "mean", "sum"])?;
@@ -63,7 +65,8 @@ pub fn focal(p: &mut Params<'_>) -> Result<Plan, String> {
         targets: TargetSpec::Labels,
         ignore_index,
         drop_background: false,
-        probabilities: false,
+        prepare: Prepare::None,
+        clip: None,
         smoothing: 0.0,
         reduce: match reduction {
             "mean" => FocalReduce::PerElementMean,
@@ -73,9 +76,9 @@ pub fn focal(p: &mut Params<'_>) -> Result<Plan, String> {
     }))
 }
 
-/// `dice_loss`: softmax, `2 I / (card + eps)` per sample; `micro` pools the classes (weights
-/// scale `I` by `w²` and the sums by `w`), `macro` takes the weighted mean over classes; then
-/// the mean over the batch.
+/// `dice_loss` (kornia 0.9): softmax, `2 I / (card + eps)` per sample; `micro` pools the
+/// classes (weights scale every sum by `w`), `macro` takes the weighted mean over the classes
+/// present in the sample's target (loss 1 when none is); then the mean over the batch.
 pub fn dice(p: &mut Params<'_>) -> Result<Plan, String> {
     let average = p.choice("average", "micro", &["micro", "macro"])?;
     let eps = p.f32("eps", 1e-8)?;
@@ -101,11 +104,12 @@ pub fn dice(p: &mut Params<'_>) -> Result<Plan, String> {
         weights,
         weighting: Weighting::Normalize,
         weight_stats: micro,
+        ndim: Some(4),
         empty: EmptyClass::Formula,
         reduce: if micro {
             OverlapReduce::Micro
         } else {
-            OverlapReduce::Classes(Some(Reduction::Mean))
+            OverlapReduce::PerSample
         },
     }))
 }

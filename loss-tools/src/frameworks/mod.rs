@@ -15,6 +15,7 @@ mod kornia;
 mod monai;
 mod params;
 mod plan;
+mod rust;
 mod seed;
 mod smp;
 mod tensor;
@@ -35,6 +36,66 @@ pub struct Request {
     pub params: serde_json::Map<String, serde_json::Value>,
     /// Input tensors, by the framework's argument names.
     pub inputs: BTreeMap<String, Tensor>,
+}
+
+impl Request {
+    /// Parses one batch line: `{"id", "function", "params", "inputs"}`; returns the id (a
+    /// string, or the JSON text of another value) with the request.
+    ///
+    /// # Errors
+    /// A message naming the field or input at fault; the id is returned when it could be read.
+    pub fn from_json(
+        value: &serde_json::Value,
+    ) -> Result<(String, Self), (Option<String>, String)> {
+        let id = value
+            .get("id")
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned));
+        let fail = |msg: String| (id.clone(), msg);
+        let object = value
+            .as_object()
+            .ok_or_else(|| fail("a request must be a JSON object".into()))?;
+        if let Some(k) = object.keys().find(|k| {
+            ![
+                "id",
+                "function",
+                "params",
+                "inputs",
+                "expected",
+                "expected_f64",
+                "expected_error",
+            ]
+            .contains(&k.as_str())
+        }) {
+            return Err(fail(format!("unknown request field `{k}`")));
+        }
+        let function = object
+            .get("function")
+            .and_then(serde_json::Value::as_str)
+            .ok_or_else(|| fail("`function` (a string) is required".into()))?
+            .to_owned();
+        let params = match object.get("params") {
+            None | Some(serde_json::Value::Null) => serde_json::Map::new(),
+            Some(serde_json::Value::Object(m)) => m.clone(),
+            Some(_) => return Err(fail("`params` must be an object".into())),
+        };
+        let inputs = match object.get("inputs") {
+            None | Some(serde_json::Value::Null) => BTreeMap::new(),
+            Some(serde_json::Value::Object(m)) => m
+                .iter()
+                .map(|(k, v)| Tensor::from_json(k, v).map(|t| (k.clone(), t)))
+                .collect::<Result<_, _>>()
+                .map_err(fail)?,
+            Some(_) => return Err(fail("`inputs` must be an object".into())),
+        };
+        Ok((
+            id.unwrap_or_default(),
+            Self {
+                function,
+                params,
+                inputs,
+            },
+        ))
+    }
 }
 
 /// Every supported function, in the order of the documentation.

@@ -12,7 +12,8 @@ use loss_core::multiclass::{
 use super::params::{Params, ScalarOrList};
 use super::plan::{
     AlphaSpec, BinaryLoss, ClassFocalPlan, ElementPlan, ElementReduce, FocalKind, FocalReduce,
-    GeneralizedPlan, Ignore, Names, OverlapPlan, OverlapReduce, Plan, Smoothing, TargetSpec,
+    GeneralizedPlan, Ignore, Names, OverlapPlan, OverlapReduce, Plan, Prepare, Smoothing,
+    TargetSpec,
 };
 use super::torchvision::param_error;
 
@@ -75,6 +76,19 @@ fn weight(p: &mut Params<'_>) -> Result<Option<ScalarOrList>, String> {
     Ok(w)
 }
 
+/// MONAI ≥ 1.6 `ignore_index`: pixels whose label is `ignore_index` leave every sum. Supported
+/// with label targets (`to_onehot_y=True`).
+fn ignore_index(p: &mut Params<'_>, targets: TargetSpec) -> Result<Option<i64>, String> {
+    let ignore = p.opt_i64("ignore_index", None)?;
+    if ignore.is_some() && targets != TargetSpec::LabelsWithChannel {
+        return Err(p.error(
+            "ignore_index",
+            "is supported with label targets (to_onehot_y=True) only",
+        ));
+    }
+    Ok(ignore)
+}
+
 fn smoothing(p: &mut Params<'_>) -> Result<(f32, f32), String> {
     Ok((p.f32("smooth_nr", 1e-5)?, p.f32("smooth_dr", 1e-5)?))
 }
@@ -90,6 +104,7 @@ fn overlap_plan(
     let soft_label = p.bool("soft_label", false)?;
     let batch = p.bool("batch", false)?;
     let reduce = reduction(p)?;
+    let ignore_index = ignore_index(p, targets)?;
     Ok(OverlapPlan {
         names: NAMES,
         layout: Layout::ChannelsFirst,
@@ -105,12 +120,13 @@ fn overlap_plan(
         },
         loss,
         targets,
-        ignore_index: None,
+        ignore_index,
         pooled: batch,
         include_background,
         weights: None,
         weighting: Weighting::Multiply,
         weight_stats: false,
+        ndim: None,
         empty: EmptyClass::Formula,
         reduce: OverlapReduce::Classes(reduce),
     })
@@ -152,6 +168,9 @@ pub fn generalized_dice(p: &mut Params<'_>) -> Result<Plan, String> {
     };
     let loss = GeneralizedDice::new(w_type, nr, dr).map_err(|e| param_error(p, e))?;
     let plan = overlap_plan(p, loss_core::dice::OverlapLoss::dice(), false)?;
+    if plan.ignore_index.is_some() {
+        return Err(p.error("ignore_index", "is not a parameter of GeneralizedDiceLoss"));
+    }
     let reduce = match plan.reduce {
         OverlapReduce::Classes(r) => r,
         _ => Some(Reduction::Mean),
@@ -175,19 +194,21 @@ pub fn focal(p: &mut Params<'_>) -> Result<Plan, String> {
     let use_softmax = p.bool("use_softmax", false)?;
     let alpha = p.scalar_or_list("alpha")?;
     let weights = weight(p)?;
+    let ignore = ignore_index(p, targets)?;
+    if ignore.is_some() && !include_background {
+        return Err(p.error(
+            "ignore_index",
+            "together with include_background=False is not supported",
+        ));
+    }
     let reduce = match reduction(p)? {
+        // With ignore_index MONAI divides by the valid pixels, not pixels × classes.
+        Some(Reduction::Mean) if ignore.is_some() => FocalReduce::PerPixelMean,
         Some(Reduction::Mean) => FocalReduce::PerElementMean,
         Some(Reduction::Sum) => FocalReduce::MonaiSum,
         None => FocalReduce::Elementwise,
     };
-    let alpha = match (alpha, use_softmax) {
-        (None, _) => AlphaSpec::None,
-        // MONAI drops alpha (with a warning) for softmax without the background channel.
-        (Some(_), true) if !include_background => AlphaSpec::None,
-        (Some(ScalarOrList::Scalar(a)), true) => AlphaSpec::Background(a),
-        (Some(ScalarOrList::Scalar(a)), false) => AlphaSpec::Uniform(a),
-        (Some(ScalarOrList::List(l)), _) => AlphaSpec::PerClass(l),
-    };
+    let alpha = focal_alpha(alpha, use_softmax, include_background);
     Ok(Plan::ClassFocal(ClassFocalPlan {
         names: NAMES,
         layout: Layout::ChannelsFirst,
@@ -200,12 +221,31 @@ pub fn focal(p: &mut Params<'_>) -> Result<Plan, String> {
         alpha,
         weights,
         targets,
-        ignore_index: None,
+        ignore_index: ignore,
         drop_background: !include_background,
-        probabilities: false,
+        prepare: Prepare::None,
+        clip: None,
         smoothing: 0.0,
         reduce,
     }))
+}
+
+/// MONAI 1.6 alpha: a scalar is `[1 - a, a, ...]` with softmax (dropped, with a warning,
+/// without the background channel) and `a` on positives / `1 - a` on negatives with sigmoid; a
+/// list is one alpha per class with softmax, and on positives only with sigmoid.
+fn focal_alpha(
+    alpha: Option<ScalarOrList>,
+    use_softmax: bool,
+    include_background: bool,
+) -> AlphaSpec {
+    match (alpha, use_softmax) {
+        (None, _) => AlphaSpec::None,
+        (Some(ScalarOrList::Scalar(_)), true) if !include_background => AlphaSpec::None,
+        (Some(ScalarOrList::Scalar(a)), true) => AlphaSpec::Background(a),
+        (Some(ScalarOrList::Scalar(a)), false) => AlphaSpec::Uniform(a),
+        (Some(ScalarOrList::List(l)), true) => AlphaSpec::PerClass(l),
+        (Some(ScalarOrList::List(l)), false) => AlphaSpec::Positives(l),
+    }
 }
 
 fn lambda(p: &mut Params<'_>, key: &str) -> Result<f32, String> {
@@ -230,17 +270,17 @@ pub fn dice_focal(p: &mut Params<'_>) -> Result<Plan, String> {
     let mut dice = overlap_plan(p, loss, squared)?;
     dice.weights = weight(p)?;
     let gamma = p.f32("gamma", 2.0)?;
-    let alpha = match p.scalar_or_list("alpha")? {
-        None => AlphaSpec::None,
-        Some(ScalarOrList::Scalar(a)) => AlphaSpec::Uniform(a),
-        Some(ScalarOrList::List(l)) => AlphaSpec::PerClass(l),
-    };
+    let alpha = focal_alpha(p.scalar_or_list("alpha")?, false, dice.include_background);
     let lambda_dice = lambda(p, "lambda_dice")?;
     let lambda_focal = lambda(p, "lambda_focal")?;
+    if dice.ignore_index.is_some() {
+        return Err(p.error("ignore_index", "is not a parameter of DiceFocalLoss"));
+    }
+    // `none` adds the (B, C, 1, ...) dice to the (B, C, ...) focal terms.
     let reduce = match &dice.reduce {
         OverlapReduce::Classes(Some(Reduction::Mean)) => FocalReduce::PerElementMean,
         OverlapReduce::Classes(Some(Reduction::Sum)) => FocalReduce::MonaiSum,
-        _ => return Err(p.error("reduction", "`none` is not supported for a combined loss")),
+        _ => FocalReduce::Elementwise,
     };
     let focal = ClassFocalPlan {
         names: NAMES,
@@ -252,7 +292,8 @@ pub fn dice_focal(p: &mut Params<'_>) -> Result<Plan, String> {
         targets: dice.targets,
         ignore_index: None,
         drop_background: !dice.include_background,
-        probabilities: false,
+        prepare: Prepare::None,
+        clip: None,
         smoothing: 0.0,
         reduce,
     };
@@ -275,6 +316,9 @@ pub fn dice_ce(p: &mut Params<'_>) -> Result<Plan, String> {
     };
     let loss = base.with_smoothing(nr, dr).map_err(|e| param_error(p, e))?;
     let dice = overlap_plan(p, loss, squared)?;
+    if dice.ignore_index.is_some() {
+        return Err(p.error("ignore_index", "is not supported for DiceCELoss"));
+    }
     p.only("label_smoothing", &serde_json::json!(0.0))?;
     let lambda_dice = lambda(p, "lambda_dice")?;
     let lambda_ce = lambda(p, "lambda_ce")?;
@@ -292,7 +336,8 @@ pub fn dice_ce(p: &mut Params<'_>) -> Result<Plan, String> {
         targets: dice.targets,
         ignore_index: None,
         drop_background: false,
-        probabilities: false,
+        prepare: Prepare::None,
+        clip: None,
         smoothing: 0.0,
         reduce: match reduce {
             Reduction::Mean => FocalReduce::PerPixelMean,
@@ -302,7 +347,7 @@ pub fn dice_ce(p: &mut Params<'_>) -> Result<Plan, String> {
     let bce = Plan::Element(ElementPlan {
         names: NAMES,
         loss: BinaryLoss::Sigmoid(SigmoidFocal::new(None, 0.0).map_err(|e| param_error(p, e))?),
-        sigmoid_first: false,
+        prepare: Prepare::None,
         smoothing: Smoothing::None,
         ignore: Ignore::None,
         reduce: match reduce {

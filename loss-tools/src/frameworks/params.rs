@@ -50,6 +50,12 @@ impl<'a> Params<'a> {
         self.map.get(key).is_some_and(Value::is_null)
     }
 
+    /// Whether `key` was given at all, null included.
+    pub fn given(&mut self, key: &str) -> bool {
+        self.read.insert(key.to_owned());
+        self.map.contains_key(key)
+    }
+
     /// Whether `key` was given (and not null).
     pub fn has(&mut self, key: &str) -> bool {
         self.get(key).is_some()

@@ -62,6 +62,42 @@ pub enum BinaryLoss {
     SeedLeaky(BinaryFocal),
 }
 
+/// How scores are transformed on the host before a `loss-core` kernel sees them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Prepare {
+    /// Unchanged.
+    None,
+    /// `sigmoid(x)`: logits into a probability loss (Keras `from_logits`, seed `logits`).
+    Sigmoid,
+    /// `ln(p / (1 - p))` of `p` clamped to `[eps, 1 - eps]`: probabilities into a logit loss
+    /// (smp `from_logits=False`, binary and multilabel).
+    Logit(f32),
+    /// `ln p`, `p` clamped to `[eps, 1 - eps]` when `eps > 0`: probabilities into a softmax loss,
+    /// which renormalises them (smp multiclass, Keras categorical).
+    Log(f32),
+}
+
+impl Prepare {
+    fn apply(self, values: &mut [f32]) {
+        let clamp = |p: f32, eps: f32| {
+            if eps > 0.0 {
+                p.clamp(eps, 1.0 - eps)
+            } else {
+                p
+            }
+        };
+        match self {
+            Self::None => {}
+            Self::Sigmoid => values.iter_mut().for_each(|x| *x = loss_core::sigmoid(*x)),
+            Self::Logit(eps) => values.iter_mut().for_each(|x| {
+                let p = clamp(*x, eps);
+                *x = (p / (1.0 - p)).ln();
+            }),
+            Self::Log(eps) => values.iter_mut().for_each(|x| *x = clamp(*x, eps).ln()),
+        }
+    }
+}
+
 /// How targets are smoothed before the loss.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Smoothing {
@@ -93,8 +129,9 @@ pub enum ElementReduce {
     Mean,
     /// Sum over every element.
     Sum,
-    /// Keras: mean over the last axis, then `reduction` over the rows (`None`: the rows).
-    LastAxis(Option<Reduction>),
+    /// Keras: mean over `axis` (which must be the last one), then `reduction` over the rows
+    /// (`None`: the rows).
+    LastAxis(Option<Reduction>, i64),
 }
 
 /// A binary elementwise loss and its framework's pre-processing and reduction.
@@ -104,8 +141,8 @@ pub struct ElementPlan {
     pub names: Names,
     /// The loss.
     pub loss: BinaryLoss,
-    /// `sigmoid` the predictions before a probability loss (Keras `from_logits`, seed `logits`).
-    pub sigmoid_first: bool,
+    /// Host-side transform of the predictions.
+    pub prepare: Prepare,
     /// Target smoothing.
     pub smoothing: Smoothing,
     /// Ignored targets.
@@ -139,6 +176,8 @@ pub enum AlphaSpec {
     Uniform(f32),
     /// One per class.
     PerClass(Vec<f32>),
+    /// One per class, on positives only.
+    Positives(Vec<f32>),
 }
 
 /// Which focal loss.
@@ -151,21 +190,28 @@ pub enum FocalKind {
 }
 
 /// How class-focal terms are reduced.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum FocalReduce {
     /// Every term, in the input's shape (MONAI and kornia `none`).
     Elementwise,
     /// Sum over every term divided by `B · C · spatial` (MONAI `mean`; kornia `mean`, where
     /// ignored pixels count).
     PerElementMean,
-    /// Mean over the pixels of each (sample, class), summed (MONAI `sum`).
+    /// Mean over the (non-ignored) pixels of each (sample, class), summed (MONAI `sum`).
     MonaiSum,
     /// Sum of every term.
     Sum,
-    /// Per pixel (row) sum over classes, then reduced (Keras; `None`: the rows).
-    Rows(Option<Reduction>),
-    /// Mean over (non-ignored) pixels per class, then summed over classes (smp 0.5 multiclass).
-    ClassMeansSummed,
+    /// Per pixel (row) sum over classes along `axis` (the last), then reduced (Keras; `None`:
+    /// the rows).
+    Rows(Option<Reduction>, i64),
+    /// Each class's terms reduced over the (non-ignored) pixels (mean, or sum with
+    /// `sum_each`), then the mean over classes, or the weighted mean `Σ w v / Σ w` (smp 0.6).
+    ClassMeans {
+        /// Sum instead of mean within a class.
+        sum_each: bool,
+        /// Class weights of the final mean.
+        weights: Option<Vec<f32>>,
+    },
     /// Sum over every term divided by the pixels (cross-entropy `mean`).
     PerPixelMean,
 }
@@ -191,9 +237,10 @@ pub struct ClassFocalPlan {
     pub ignore_index: Option<i64>,
     /// Drop class 0 from scores and targets before anything (MONAI `include_background=False`).
     pub drop_background: bool,
-    /// The scores are probabilities: use `ln p` as logits, so the softmax renormalises them
-    /// (Keras `from_logits=False`).
-    pub probabilities: bool,
+    /// Host-side transform of the scores.
+    pub prepare: Prepare,
+    /// Clip of each class probability (Keras `[1e-7, 1 - 1e-7]`).
+    pub clip: Option<(f32, f32)>,
     /// Keras categorical label smoothing `t (1 - s) + s / C`.
     pub smoothing: f32,
     /// Reduction.
@@ -219,6 +266,9 @@ pub enum OverlapReduce {
     },
     /// kornia micro: statistics summed over classes per sample, then mean over samples.
     Micro,
+    /// kornia macro: per sample, the weighted mean over the classes present in its target
+    /// (loss 1 when none is), then the mean over samples.
+    PerSample,
 }
 
 /// A per-class dice-family loss.
@@ -244,8 +294,10 @@ pub struct OverlapPlan {
     pub weights: Option<ScalarOrList>,
     /// How weights apply.
     pub weighting: Weighting,
-    /// Scale the statistics by the weights (kornia micro: `I w²`, `P w`, `T w`).
+    /// Scale the statistics by the weights (kornia micro: `Σ w p t`, `Σ w p`, `Σ w t`).
     pub weight_stats: bool,
+    /// The number of dimensions the scores must have (kornia: 4).
+    pub ndim: Option<usize>,
     /// Empty-class policy.
     pub empty: EmptyClass,
     /// Reduction.
@@ -348,15 +400,18 @@ impl Plan {
             Self::Generalized(p) => p.run(inputs),
             Self::Flat(p) => p.run(inputs),
             Self::Sum(parts) => {
-                let mut total = 0.0f32;
+                let mut total: Option<Tensor> = None;
                 for (lambda, plan) in parts {
-                    let value = plan.run(inputs)?;
-                    let [v] = value.as_f32()[..] else {
-                        return Err("a combined loss needs scalar parts".into());
-                    };
-                    total += lambda * v;
+                    let mut value = plan.run(inputs)?;
+                    if let super::tensor::TensorData::F32(v) = &mut value.data {
+                        v.iter_mut().for_each(|x| *x *= lambda);
+                    }
+                    total = Some(match total {
+                        None => value,
+                        Some(t) => broadcast_add(&t, &value)?,
+                    });
                 }
-                Ok(Tensor::scalar(total))
+                total.ok_or_else(|| "a combined loss needs parts".to_owned())
             }
             Self::ByChannels { several, one } => {
                 let channels = inputs.get("input").and_then(|t| t.shape.get(1).copied());
@@ -368,6 +423,46 @@ impl Plan {
             }
         }
     }
+}
+
+/// `a + b` with NumPy broadcasting of size-1 dimensions (MONAI adds a `(B, C, 1, 1)` dice to
+/// a `(B, C, H, W)` focal loss).
+fn broadcast_add(a: &Tensor, b: &Tensor) -> Result<Tensor, String> {
+    let rank = a.shape.len().max(b.shape.len());
+    let pad = |s: &[usize]| -> Vec<usize> {
+        std::iter::repeat_n(1, rank - s.len())
+            .chain(s.iter().copied())
+            .collect()
+    };
+    let (sa, sb) = (pad(&a.shape), pad(&b.shape));
+    let shape = sa
+        .iter()
+        .zip(&sb)
+        .map(|(&x, &y)| match (x, y) {
+            _ if x == y => Ok(x),
+            (1, y) => Ok(y),
+            (x, 1) => Ok(x),
+            _ => Err(format!("cannot add shapes {:?} and {:?}", a.shape, b.shape)),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let (va, vb) = (a.as_f32(), b.as_f32());
+    let index = |s: &[usize], mut flat: usize| -> usize {
+        let (mut i, mut stride) = (0, 1);
+        for (d, &n) in shape.iter().zip(s).rev() {
+            let coord = flat % d;
+            flat /= d;
+            if n != 1 {
+                i += coord * stride;
+            }
+            stride *= n;
+        }
+        i
+    };
+    let len: usize = shape.iter().product();
+    let data = (0..len)
+        .map(|k| va[index(&sa, k)] + vb[index(&sb, k)])
+        .collect();
+    Ok(Tensor::f32(shape, data))
 }
 
 impl ElementPlan {
@@ -401,9 +496,7 @@ impl ElementPlan {
                 }
             })
             .collect();
-        if self.sigmoid_first {
-            preds.iter_mut().for_each(|p| *p = loss_core::sigmoid(*p));
-        }
+        self.prepare.apply(&mut preds);
         let keep: Vec<bool> = raw_targets.iter().map(|&v| !ignored(v)).collect();
         if let Ignore::Remove(_) = self.ignore {
             preds = preds
@@ -439,7 +532,8 @@ impl ElementPlan {
             ElementReduce::None => Tensor::f32(x.shape.clone(), losses),
             ElementReduce::Mean => Tensor::scalar(reduce(Reduction::Mean, &losses)?),
             ElementReduce::Sum => Tensor::scalar(reduce(Reduction::Sum, &losses)?),
-            ElementReduce::LastAxis(r) => {
+            ElementReduce::LastAxis(r, axis) => {
+                check_last_axis(axis, x.shape.len())?;
                 let last = x.shape.last().copied().unwrap_or(1).max(1);
                 let rows = losses
                     .chunks(last)
@@ -451,6 +545,17 @@ impl ElementPlan {
                 }
             }
         })
+    }
+}
+
+/// Keras reduces along one axis; this mapping supports the last one (`-1` or `ndim - 1`).
+fn check_last_axis(axis: i64, ndim: usize) -> Result<(), String> {
+    if axis == -1 || usize::try_from(axis).is_ok_and(|a| a + 1 == ndim) {
+        Ok(())
+    } else {
+        Err(format!(
+            "parameter `axis`: {axis} is not supported (only the last axis)"
+        ))
     }
 }
 
@@ -572,6 +677,13 @@ impl ClassData {
                     return Err(format!(
                         "input `{tname}` has shape {:?}, expected {expected:?}",
                         t.shape
+                    ));
+                }
+                if spec == TargetSpec::Labels
+                    && !matches!(t.data, super::tensor::TensorData::I64(_))
+                {
+                    return Err(format!(
+                        "input `{tname}` must hold class indices (dtype int64)"
                     ));
                 }
                 let labels = t
@@ -721,9 +833,7 @@ impl ClassFocalPlan {
         if self.drop_background && data.classes() > 1 {
             data.drop_background()?;
         }
-        if self.probabilities {
-            data.scores.iter_mut().for_each(|p| *p = p.ln());
-        }
+        self.prepare.apply(&mut data.scores);
         if self.smoothing != 0.0 {
             data.densify();
             let c = data.classes() as f32;
@@ -743,11 +853,19 @@ impl ClassFocalPlan {
                 alpha_list = l.clone();
                 ClassAlpha::PerClass(&alpha_list)
             }
+            AlphaSpec::Positives(l) => {
+                alpha_list = l.clone();
+                ClassAlpha::Positives(&alpha_list)
+            }
         };
         let err = |e| core(e, names);
         match self.kind {
             FocalKind::Softmax => {
-                let loss = SoftmaxFocal::new(self.gamma, alpha, weights.as_deref()).map_err(err)?;
+                let mut loss =
+                    SoftmaxFocal::new(self.gamma, alpha, weights.as_deref()).map_err(err)?;
+                if let Some((min, max)) = self.clip {
+                    loss = loss.with_probability_clip(min, max).map_err(err)?;
+                }
                 self.reduce_with(loss, &data, &full_shape)
             }
             FocalKind::OneVsRest(soft) => {
@@ -769,12 +887,13 @@ impl ClassFocalPlan {
         let err = |e| core(e, names);
         let shape = &data.shape;
         let (b, c, s) = (shape.batch(), shape.classes(), shape.spatial());
-        match self.reduce {
-            FocalReduce::Elementwise | FocalReduce::Rows(_) => {
+        match &self.reduce {
+            FocalReduce::Elementwise | FocalReduce::Rows(..) => {
                 let mut out = vec![0.0f32; shape.elements()];
                 loss.loss_elementwise(shape, &data.scores, data.targets(), &mut out)
                     .map_err(err)?;
-                if let FocalReduce::Rows(r) = self.reduce {
+                if let FocalReduce::Rows(r, axis) = self.reduce {
+                    check_last_axis(axis, full_shape.len())?;
                     // Channels-last rows: the classes of one pixel are adjacent.
                     let rows: Vec<f32> = out
                         .chunks(c)
@@ -796,12 +915,19 @@ impl ClassFocalPlan {
                 Ok(Tensor::f32(out_shape, out))
             }
             FocalReduce::MonaiSum => {
-                let mut sums = vec![0.0f32; b * c];
-                loss.class_sums::<HOST_CLASSES>(shape, &data.scores, data.targets(), &mut sums)
-                    .map_err(err)?;
-                Ok(Tensor::scalar(
-                    sums.iter().fold(0.0, |a, v| a + v / s as f32),
-                ))
+                // Per sample: each class's sum over the valid pixels, divided by their count.
+                let mut total = 0.0f32;
+                let mut sums = vec![0.0f32; c];
+                for n in 0..b {
+                    let mut acc =
+                        ClassLossAccumulator::<L, HOST_CLASSES>::new(loss, c).map_err(err)?;
+                    let (scores, targets) = data.sample(n);
+                    acc.push(self.layout, scores, targets).map_err(err)?;
+                    acc.class_sums(&mut sums).map_err(err)?;
+                    let valid = (acc.pixels() as f32).max(f32::EPSILON);
+                    total = sums.iter().fold(total, |a, v| a + v / valid);
+                }
+                Ok(Tensor::scalar(total))
             }
             _ => {
                 let mut acc = ClassLossAccumulator::<L, HOST_CLASSES>::new(loss, c).map_err(err)?;
@@ -809,15 +935,34 @@ impl ClassFocalPlan {
                     let (scores, targets) = data.sample(n);
                     acc.push(self.layout, scores, targets).map_err(err)?;
                 }
-                let value = match self.reduce {
+                let value = match &self.reduce {
                     FocalReduce::PerElementMean => acc.total() / (b * c * s) as f32,
                     FocalReduce::Sum => acc.total(),
                     FocalReduce::PerPixelMean => acc.mean_per_pixel().map_err(err)?,
-                    _ => {
+                    FocalReduce::ClassMeans { sum_each, weights } => {
                         let mut sums = vec![0.0f32; c];
                         acc.class_sums(&mut sums).map_err(err)?;
                         let pixels = acc.pixels() as f32;
-                        sums.iter().fold(0.0, |a, v| a + v / pixels)
+                        let per_class =
+                            sums.iter().map(|v| if *sum_each { *v } else { v / pixels });
+                        match weights {
+                            Some(w) if w.len() != c => {
+                                return Err(format!(
+                                    "parameter `class_weights` has {} entries for {c} classes",
+                                    w.len()
+                                ));
+                            }
+                            Some(w) => {
+                                let (num, den) = per_class
+                                    .zip(w)
+                                    .fold((0.0f32, 0.0f32), |(n, d), (v, w)| (n + v * w, d + w));
+                                num / den
+                            }
+                            None => per_class.fold(0.0, |a, v| a + v) / c as f32,
+                        }
+                    }
+                    FocalReduce::Elementwise | FocalReduce::Rows(..) | FocalReduce::MonaiSum => {
+                        unreachable!("reduced above")
                     }
                 };
                 Ok(Tensor::scalar(value))
@@ -830,6 +975,15 @@ impl OverlapPlan {
     fn run(&self, inputs: &BTreeMap<String, Tensor>) -> Result<Tensor, String> {
         let names = &self.names;
         let err = |e| core(e, names);
+        if let Some(ndim) = self.ndim {
+            let shape = &input(inputs, names.prediction)?.shape;
+            if shape.len() != ndim {
+                return Err(format!(
+                    "input `{}` has shape {shape:?}, expected {ndim} dimensions",
+                    names.prediction[0]
+                ));
+            }
+        }
         let mut data =
             ClassData::read(inputs, names, self.layout, self.targets, self.ignore_index)?;
         let mut overlap = self.overlap;
@@ -885,7 +1039,7 @@ impl OverlapPlan {
         {
             for row in stats.chunks_mut(c) {
                 for (s, &w) in row.iter_mut().zip(w) {
-                    s.intersection *= w * w;
+                    s.intersection *= w;
                     s.prediction_sum *= w;
                     s.target_sum *= w;
                 }
@@ -924,6 +1078,28 @@ impl OverlapPlan {
                         Ok(Tensor::f32(shape, out))
                     }
                 }
+            }
+            OverlapReduce::PerSample => {
+                let reduction = ClassReduction {
+                    include_background: self.include_background,
+                    weights: weights.as_deref(),
+                    weighting: Weighting::Normalize,
+                    empty: EmptyClass::Skip,
+                    reduction: Reduction::Mean,
+                };
+                let per_sample = stats
+                    .chunks(c)
+                    .map(|row| match reduction.reduce(&self.loss, row, c) {
+                        // No class present, or every present class weighs 0: loss 1.
+                        Err(loss_core::Error::EmptyInput) => 1.0,
+                        Ok(v) if v.is_nan() && weights.is_some() => 1.0,
+                        Ok(v) => v,
+                        Err(_) => f32::NAN,
+                    })
+                    .collect::<Vec<_>>();
+                Ok(Tensor::scalar(
+                    Reduction::Mean.reduce(&per_sample).map_err(err)?,
+                ))
             }
             OverlapReduce::Micro => {
                 let per_sample = stats
@@ -1033,6 +1209,16 @@ impl GeneralizedPlan {
                 Ok(Tensor::f32(shape, values))
             }
         }
+    }
+}
+
+impl GeneralizedPlan {
+    pub(super) fn loss_weight_type(&self) -> loss_core::multiclass::WeightType {
+        self.loss.weight_type()
+    }
+
+    pub(super) fn loss_smoothing(&self) -> (f32, f32) {
+        self.loss.smoothing()
     }
 }
 

@@ -6,7 +6,7 @@ use loss_core::focal::BinaryFocal;
 
 use super::params::Params;
 use super::plan::{
-    BinaryLoss, ElementPlan, ElementReduce, FlatPlan, Ignore, Names, Plan, Smoothing,
+    BinaryLoss, ElementPlan, ElementReduce, FlatPlan, Ignore, Names, Plan, Prepare, Smoothing,
 };
 use super::torchvision::param_error;
 
@@ -32,7 +32,11 @@ pub fn focal_class(p: &mut Params<'_>) -> Result<Plan, String> {
             target: &["y_true"],
         },
         loss: BinaryLoss::SeedLeaky(loss),
-        sigmoid_first: logits,
+        prepare: if logits {
+            Prepare::Sigmoid
+        } else {
+            Prepare::None
+        },
         smoothing: Smoothing::None,
         ignore: Ignore::None,
         reduce: match sampling {
@@ -43,8 +47,9 @@ pub fn focal_class(p: &mut Params<'_>) -> Result<Plan, String> {
     }))
 }
 
-/// `DiceLoss`: per sample `2 (Σ xy + smooth) / (Σ x + Σ y + smooth)` and, as the article's
-/// `forward` literally returns, the vector `1 - score` (its `1 - sum / N` line is commented out).
+/// `DiceLoss`: per sample `2 (Σ xy + smooth) / (Σ x + Σ y + smooth)`, then `1 - mean` over the
+/// batch (the article's flattened text is ambiguous here; this is the widely copied original,
+/// see `docs/conventions.md`), computed as the mean of `1 - score`.
 pub fn dice_class(p: &mut Params<'_>) -> Result<Plan, String> {
     let smooth = p.f32("smooth", 1.0)?;
     let loss = OverlapLoss::seed_torch_dice()
@@ -57,7 +62,7 @@ pub fn dice_class(p: &mut Params<'_>) -> Result<Plan, String> {
         },
         loss,
         per_sample: true,
-        reduce: None,
+        reduce: Some(loss_core::Reduction::Mean),
     }))
 }
 
@@ -90,7 +95,7 @@ pub fn keras_focal(p: &mut Params<'_>) -> Result<Plan, String> {
             target: &["y_true"],
         },
         loss: BinaryLoss::SeedLeaky(loss),
-        sigmoid_first: false,
+        prepare: Prepare::None,
         smoothing: Smoothing::None,
         ignore: Ignore::None,
         reduce: ElementReduce::Mean,

@@ -10,7 +10,7 @@ use loss_core::multiclass::{
 use super::params::Params;
 use super::plan::{
     AlphaSpec, BinaryLoss, ClassFocalPlan, ElementPlan, FocalKind, FocalReduce, Ignore, Names,
-    OverlapPlan, OverlapReduce, Plan, Smoothing, TargetSpec,
+    OverlapPlan, OverlapReduce, Plan, Prepare, Smoothing, TargetSpec,
 };
 use super::torchvision::{element_reduce, param_error};
 
@@ -68,7 +68,9 @@ pub fn overlap(p: &mut Params<'_>, kind: Kind) -> Result<Plan, String> {
             )
         }
     };
-    let loss = loss.map_err(|e| param_error(p, e))?;
+    let loss = loss
+        .and_then(|l| l.with_denominator_floor(eps))
+        .map_err(|e| param_error(p, e))?;
     if mode == "binary" && weights.is_some() {
         return Err(p.error("class_weights", "is not supported in binary mode"));
     }
@@ -103,6 +105,7 @@ pub fn overlap(p: &mut Params<'_>, kind: Kind) -> Result<Plan, String> {
         weights,
         weighting: Weighting::Normalize,
         weight_stats: false,
+        ndim: None,
         empty: EmptyClass::Zero,
         reduce: OverlapReduce::Smp {
             classes,
@@ -113,45 +116,85 @@ pub fn overlap(p: &mut Params<'_>, kind: Kind) -> Result<Plan, String> {
     }))
 }
 
-/// `FocalLoss`: torchvision's focal per element; in multiclass mode one-vs-rest per class,
-/// each class's mean over the non-ignored pixels, summed over classes (smp 0.5).
+/// `FocalLoss` (smp 0.6): focal with the `(1 - exp(-CE))^gamma` factor per element; in
+/// multiclass and multilabel modes one-vs-rest per class, each class reduced over its
+/// non-ignored pixels, then the (weighted) mean over classes. `from_logits=False` turns
+/// clamped probabilities into logits first, as smp does.
 pub fn focal(p: &mut Params<'_>) -> Result<Plan, String> {
     let mode = mode(p)?;
     let alpha = p.opt_f32("alpha")?;
     let gamma = p.f32("gamma", 2.0)?;
     let ignore_index = p.opt_i64("ignore_index", None)?;
-    let reduction = p.choice("reduction", "mean", &["mean", "sum", "none"])?;
+    let reduction = p.choice(
+        "reduction",
+        "mean",
+        &["mean", "sum", "none", "batchwise_mean"],
+    )?;
     p.only("normalized", &serde_json::json!(false))?;
     p.only("reduced_threshold", &serde_json::Value::Null)?;
-    if mode == "multiclass" {
-        let reduce = match reduction {
-            "mean" => FocalReduce::ClassMeansSummed,
-            "sum" => FocalReduce::Sum,
-            _ => return Err(p.error("reduction", "`none` is not supported in multiclass mode")),
-        };
+    let from_logits = p.bool("from_logits", true)?;
+    let eps = p.f32("eps", 1e-6)?;
+    let class_weights = match p.scalar_or_list("class_weights")? {
+        None => None,
+        Some(super::params::ScalarOrList::List(l)) => Some(l),
+        Some(_) => return Err(p.error("class_weights", "must be a list")),
+    };
+    let prepare = match (from_logits, mode) {
+        (true, _) => Prepare::None,
+        (false, "multiclass") => Prepare::Log(eps),
+        (false, _) => Prepare::Logit(eps),
+    };
+    if mode != "binary" {
+        if mode == "multilabel" && ignore_index.is_some() {
+            return Err(p.error(
+                "ignore_index",
+                "is not supported in multilabel mode (smp fails on it)",
+            ));
+        }
+        // "none" and "batchwise_mean" reduce each class like "mean" and "sum" before smp's
+        // final mean over classes.
+        let sum_each = matches!(reduction, "sum" | "batchwise_mean");
         return Ok(Plan::ClassFocal(ClassFocalPlan {
             names: NAMES,
             layout: Layout::ChannelsFirst,
-            kind: FocalKind::OneVsRest(SoftTargets::Torchvision),
+            kind: FocalKind::OneVsRest(SoftTargets::Smp),
             gamma,
             alpha: alpha.map_or(AlphaSpec::None, AlphaSpec::Uniform),
             weights: None,
-            targets: TargetSpec::Labels,
+            targets: if mode == "multiclass" {
+                TargetSpec::Labels
+            } else {
+                TargetSpec::Dense
+            },
             ignore_index,
             drop_background: false,
-            probabilities: false,
+            prepare,
+            clip: None,
             smoothing: 0.0,
-            reduce,
+            reduce: FocalReduce::ClassMeans {
+                sum_each,
+                weights: class_weights,
+            },
         }));
     }
-    let loss = SigmoidFocal::new(alpha, gamma).map_err(|e| param_error(p, e))?;
+    if class_weights.is_some() {
+        return Err(p.error("class_weights", "is not supported in binary mode"));
+    }
+    let loss = SigmoidFocal::new(alpha, gamma)
+        .map_err(|e| param_error(p, e))?
+        .with_soft_targets(SoftTargets::Smp);
     Ok(Plan::Element(ElementPlan {
         names: NAMES,
         loss: BinaryLoss::Sigmoid(loss),
-        sigmoid_first: false,
+        prepare,
         smoothing: Smoothing::None,
         ignore: ignore_index.map_or(Ignore::None, Ignore::Remove),
-        reduce: element_reduce(reduction),
+        // A flattened 1-D loss: `batchwise_mean` (`sum(0)`) is its sum.
+        reduce: element_reduce(if reduction == "batchwise_mean" {
+            "sum"
+        } else {
+            reduction
+        }),
     }))
 }
 
@@ -168,7 +211,7 @@ pub fn soft_bce(p: &mut Params<'_>) -> Result<Plan, String> {
     Ok(Plan::Element(ElementPlan {
         names: NAMES,
         loss: BinaryLoss::Sigmoid(loss),
-        sigmoid_first: false,
+        prepare: Prepare::None,
         smoothing: smooth.map_or(Smoothing::None, Smoothing::Smp),
         ignore: ignore_index.map_or(Ignore::None, Ignore::ZeroKeep),
         reduce: element_reduce(reduction),
