@@ -68,9 +68,10 @@ impl ConfusionCounts {
         (den > 0.0).then(|| (num / den) as f32)
     }
 
-    /// Pixels whose truth is this class (`tp + fn`).
+    /// Pixels whose truth is this class (`tp + fn`), saturating at `u64::MAX` (reachable only
+    /// with counts that were not accumulated, since the fields are public).
     pub const fn support(&self) -> u64 {
-        self.true_positives + self.false_negatives
+        self.true_positives.saturating_add(self.false_negatives)
     }
 }
 
