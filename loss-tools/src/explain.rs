@@ -212,7 +212,7 @@ mod tests {
         let text = render(&args()).unwrap();
         for figure in [
             "4.1768",
-            "2.9355",
+            "2.9354",
             "7.1123",
             "0.41273",
             "0.0058065",

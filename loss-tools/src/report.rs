@@ -41,8 +41,14 @@ pub fn num(v: Option<f64>, digits: usize) -> String {
         None => "-".into(),
         Some(x) if x.is_nan() => "nan".into(),
         Some(x) if x.is_infinite() => if x > 0.0 { "inf" } else { "-inf" }.into(),
-        // `+ 0.0` turns a rounded -0 into 0.
-        Some(x) => format!("{:.digits$}", x + 0.0),
+        Some(x) => {
+            let s = format!("{x:.digits$}");
+            // A negative number that rounds to zero prints as 0, not -0.
+            match s.strip_prefix('-') {
+                Some(rest) if rest.chars().all(|c| c == '0' || c == '.') => rest.to_string(),
+                _ => s,
+            }
+        }
     }
 }
 

@@ -298,8 +298,17 @@ impl Spec {
             }
         };
         let sep = if name.is_some() { ", " } else { "" };
+        let e = |v: f32| {
+            if v == 0.0 {
+                "0".to_string()
+            } else {
+                format!("{v:e}")
+            }
+        };
         format!(
-            "{kind}{sep}smooth_nr {nr:e}, smooth_dr {dr:e}, empty classes {}, background {})",
+            "{kind}{sep}smooth_nr {}, smooth_dr {}, empty classes {}, background {})",
+            e(nr),
+            e(dr),
             match self.empty {
                 EmptyClass::Formula => "by formula",
                 EmptyClass::Zero => "count 0",
