@@ -8,7 +8,7 @@ use loss_core::multiclass::Layout;
 
 use super::params::{Params, ScalarOrList};
 use super::plan::{
-    AlphaSpec, BinaryLoss, ClassFocalPlan, ElementPlan, ElementReduce, FlatPlan, FocalKind,
+    AlphaSpec, Axes, BinaryLoss, ClassFocalPlan, ElementPlan, ElementReduce, FlatPlan, FocalKind,
     FocalReduce, Ignore, Names, Plan, Prepare, Smoothing, TargetSpec,
 };
 use super::torchvision::param_error;
@@ -47,7 +47,7 @@ fn reduction(p: &mut Params<'_>) -> Result<Option<Reduction>, String> {
 }
 
 /// The single reduction axis (checked against the input's rank when run).
-fn last_axis(p: &mut Params<'_>) -> Result<i64, String> {
+fn single_axis(p: &mut Params<'_>) -> Result<i64, String> {
     match p.axes("axis")?.as_deref() {
         None => Ok(-1),
         Some([a]) => Ok(*a),
@@ -67,7 +67,7 @@ pub fn binary_focal(p: &mut Params<'_>) -> Result<Plan, String> {
     let gamma = p.f32("gamma", 2.0)?;
     let from_logits = p.bool("from_logits", false)?;
     let smoothing = p.f32("label_smoothing", 0.0)?;
-    let axis = last_axis(p)?;
+    let axis = single_axis(p)?;
     let reduce = reduction(p)?;
     let loss =
         BinaryFocal::keras(balancing.then_some(alpha), gamma).map_err(|e| param_error(p, e))?;
@@ -85,7 +85,7 @@ pub fn binary_focal(p: &mut Params<'_>) -> Result<Plan, String> {
             Smoothing::KerasBinary(smoothing)
         },
         ignore: Ignore::None,
-        reduce: ElementReduce::LastAxis(reduce, axis),
+        reduce: ElementReduce::Axis(reduce, axis),
     }))
 }
 
@@ -101,7 +101,7 @@ pub fn categorical_focal(p: &mut Params<'_>) -> Result<Plan, String> {
     let gamma = p.f32("gamma", 2.0)?;
     let from_logits = p.bool("from_logits", false)?;
     let smoothing = p.f32("label_smoothing", 0.0)?;
-    let axis = last_axis(p)?;
+    let axis = single_axis(p)?;
     let reduce = reduction(p)?;
     Ok(Plan::ClassFocal(ClassFocalPlan {
         names: NAMES,
@@ -124,24 +124,15 @@ pub fn categorical_focal(p: &mut Params<'_>) -> Result<Plan, String> {
     }))
 }
 
-/// `axis=None` is one value for the whole batch; a list of every non-batch axis is one value
-/// per sample.
-fn overlap_axis(p: &mut Params<'_>) -> Result<bool, String> {
-    match p.axes("axis")? {
-        None => Ok(false),
-        Some(a) if !a.is_empty() && a.iter().enumerate().all(|(i, &x)| x == i as i64 + 1) => {
-            Ok(true)
-        }
-        Some(a) => Err(p.error(
-            "axis",
-            format_args!("{a:?} is not supported (None, or every axis after the batch)"),
-        )),
-    }
+/// `axis=None` is one value for the whole batch; otherwise one value per index of the
+/// remaining axes.
+fn overlap_axes(p: &mut Params<'_>) -> Result<Axes, String> {
+    Ok(p.axes("axis")?.map_or(Axes::All, Axes::These))
 }
 
 /// `Dice`: `1 - 2 Σ t p / (Σ t + Σ p + 1e-7)`.
 pub fn dice(p: &mut Params<'_>) -> Result<Plan, String> {
-    let per_sample = overlap_axis(p)?;
+    let axes = overlap_axes(p)?;
     let reduce = reduction(p)?;
     let loss = OverlapLoss::dice()
         .with_smoothing(0.0, EPSILON)
@@ -149,7 +140,7 @@ pub fn dice(p: &mut Params<'_>) -> Result<Plan, String> {
     Ok(Plan::Flat(FlatPlan {
         names: NAMES,
         loss,
-        per_sample,
+        axes,
         reduce,
     }))
 }
@@ -160,7 +151,7 @@ pub fn dice(p: &mut Params<'_>) -> Result<Plan, String> {
 pub fn tversky(p: &mut Params<'_>) -> Result<Plan, String> {
     let alpha = p.f32("alpha", 0.5)?;
     let beta = p.f32("beta", 0.5)?;
-    let per_sample = overlap_axis(p)?;
+    let axes = overlap_axes(p)?;
     let reduce = reduction(p)?;
     let loss = OverlapLoss::tversky(beta, alpha)
         .and_then(|l| l.with_smoothing(0.0, EPSILON))
@@ -168,7 +159,7 @@ pub fn tversky(p: &mut Params<'_>) -> Result<Plan, String> {
     Ok(Plan::Flat(FlatPlan {
         names: NAMES,
         loss,
-        per_sample,
+        axes,
         reduce,
     }))
 }

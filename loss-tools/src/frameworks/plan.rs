@@ -129,9 +129,8 @@ pub enum ElementReduce {
     Mean,
     /// Sum over every element.
     Sum,
-    /// Keras: mean over `axis` (which must be the last one), then `reduction` over the rows
-    /// (`None`: the rows).
-    LastAxis(Option<Reduction>, i64),
+    /// Keras: mean over `axis`, then `reduction` over the remaining values (`None`: them).
+    Axis(Option<Reduction>, i64),
 }
 
 /// A binary elementwise loss and its framework's pre-processing and reduction.
@@ -323,6 +322,55 @@ pub struct GeneralizedPlan {
     pub reduce: Option<Reduction>,
 }
 
+/// The axes a Keras loss reduces over.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Axes {
+    /// Every axis: one value (`axis=None`).
+    All,
+    /// Every axis but the batch: one value per sample (the seed article's `DiceLoss`).
+    AllButBatch,
+    /// These axes (negative counts from the end); the others remain.
+    These(Vec<i64>),
+}
+
+/// For a row-major tensor of `shape`, the shape that remains after reducing `axes` and, for
+/// each remaining index in order, the flat indices of its elements in order.
+fn groups(shape: &[usize], axes: &[usize]) -> (Vec<usize>, Vec<Vec<usize>>) {
+    let kept: Vec<usize> = (0..shape.len()).filter(|d| !axes.contains(d)).collect();
+    let out_shape: Vec<usize> = kept.iter().map(|&d| shape[d]).collect();
+    let mut out = vec![Vec::new(); out_shape.iter().product::<usize>().max(1)];
+    let len: usize = shape.iter().product();
+    for flat in 0..len {
+        let (mut rest, mut group, mut stride) = (flat, 0, 1);
+        let mut coords = vec![0; shape.len()];
+        for d in (0..shape.len()).rev() {
+            coords[d] = rest % shape[d];
+            rest /= shape[d];
+        }
+        for &d in kept.iter().rev() {
+            group += coords[d] * stride;
+            stride *= shape[d];
+        }
+        out[group].push(flat);
+    }
+    (out_shape, out)
+}
+
+/// Normalises Keras axes (negative from the end) against a rank.
+fn normalise_axes(axes: &[i64], ndim: usize) -> Result<Vec<usize>, String> {
+    axes.iter()
+        .map(|&a| {
+            let d = if a < 0 { a + ndim as i64 } else { a };
+            usize::try_from(d)
+                .ok()
+                .filter(|&d| d < ndim)
+                .ok_or_else(|| {
+                    format!("parameter `axis`: {a} is out of range for {ndim} dimensions")
+                })
+        })
+        .collect()
+}
+
 /// A binary dice-family loss on flattened tensors.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlatPlan {
@@ -330,8 +378,8 @@ pub struct FlatPlan {
     pub names: Names,
     /// Score and smoothing.
     pub loss: OverlapLoss,
-    /// One value per sample (axis over every non-batch axis) instead of one global value.
-    pub per_sample: bool,
+    /// The axes reduced into each value.
+    pub axes: Axes,
     /// Reduction of per-sample values (`None`: the values).
     pub reduce: Option<Reduction>,
 }
@@ -532,30 +580,35 @@ impl ElementPlan {
             ElementReduce::None => Tensor::f32(x.shape.clone(), losses),
             ElementReduce::Mean => Tensor::scalar(reduce(Reduction::Mean, &losses)?),
             ElementReduce::Sum => Tensor::scalar(reduce(Reduction::Sum, &losses)?),
-            ElementReduce::LastAxis(r, axis) => {
-                check_last_axis(axis, x.shape.len())?;
-                let last = x.shape.last().copied().unwrap_or(1).max(1);
-                let rows = losses
-                    .chunks(last)
-                    .map(|row| reduce(Reduction::Mean, row))
+            ElementReduce::Axis(r, axis) => {
+                let axes = normalise_axes(&[axis], x.shape.len())?;
+                let (shape, groups) = groups(&x.shape, &axes);
+                let rows = groups
+                    .iter()
+                    .map(|g| {
+                        reduce(
+                            Reduction::Mean,
+                            &g.iter().map(|&i| losses[i]).collect::<Vec<_>>(),
+                        )
+                    })
                     .collect::<Result<Vec<_>, _>>()?;
                 match r {
                     Some(r) => Tensor::scalar(reduce(r, &rows)?),
-                    None => Tensor::f32(x.shape[..x.shape.len().saturating_sub(1)].to_vec(), rows),
+                    None => Tensor::f32(shape, rows),
                 }
             }
         })
     }
 }
 
-/// Keras reduces along one axis; this mapping supports the last one (`-1` or `ndim - 1`).
-fn check_last_axis(axis: i64, ndim: usize) -> Result<(), String> {
-    if axis == -1 || usize::try_from(axis).is_ok_and(|a| a + 1 == ndim) {
-        Ok(())
-    } else {
-        Err(format!(
-            "parameter `axis`: {axis} is not supported (only the last axis)"
-        ))
+/// Keras's categorical losses take the class axis; `loss-core` takes it first or last.
+fn class_axis_layout(axis: i64, ndim: usize) -> Result<Layout, String> {
+    match normalise_axes(&[axis], ndim)?[..] {
+        [d] if d + 1 == ndim => Ok(Layout::ChannelsLast),
+        [1] => Ok(Layout::ChannelsFirst),
+        _ => Err(format!(
+            "parameter `axis`: {axis} is not supported (the class axis must be 1 or the last)"
+        )),
     }
 }
 
@@ -827,9 +880,12 @@ fn resolve_weights(
 impl ClassFocalPlan {
     fn run(&self, inputs: &BTreeMap<String, Tensor>) -> Result<Tensor, String> {
         let names = &self.names;
-        let mut data =
-            ClassData::read(inputs, names, self.layout, self.targets, self.ignore_index)?;
         let full_shape = input(inputs, names.prediction)?.shape.clone();
+        let layout = match self.reduce {
+            FocalReduce::Rows(_, axis) => class_axis_layout(axis, full_shape.len())?,
+            _ => self.layout,
+        };
+        let mut data = ClassData::read(inputs, names, layout, self.targets, self.ignore_index)?;
         if self.drop_background && data.classes() > 1 {
             data.drop_background()?;
         }
@@ -893,15 +949,16 @@ impl ClassFocalPlan {
                 loss.loss_elementwise(shape, &data.scores, data.targets(), &mut out)
                     .map_err(err)?;
                 if let FocalReduce::Rows(r, axis) = self.reduce {
-                    check_last_axis(axis, full_shape.len())?;
-                    // Channels-last rows: the classes of one pixel are adjacent.
-                    let rows: Vec<f32> = out
-                        .chunks(c)
-                        .map(|row| row.iter().fold(0.0, |a, v| a + v))
+                    // Each pixel's terms, summed over the class axis in class order.
+                    let axes = normalise_axes(&[axis], full_shape.len())?;
+                    let (shape, groups) = groups(full_shape, &axes);
+                    let rows: Vec<f32> = groups
+                        .iter()
+                        .map(|g| g.iter().fold(0.0, |a, &i| a + out[i]))
                         .collect();
                     return Ok(match r {
                         Some(r) => Tensor::scalar(r.reduce(&rows).map_err(err)?),
-                        None => Tensor::f32(full_shape[..full_shape.len() - 1].to_vec(), rows),
+                        None => Tensor::f32(shape, rows),
                     });
                 }
                 let mut out_shape = full_shape.to_vec();
@@ -1236,19 +1293,37 @@ impl FlatPlan {
             ));
         }
         let (preds, targets) = (x.as_f32(), t.as_f32());
-        if !self.per_sample {
-            return Ok(Tensor::scalar(
-                self.loss.loss(&preds, &targets).map_err(err)?,
-            ));
-        }
-        let samples = x.shape.first().copied().unwrap_or(1);
-        let mut out = vec![0.0f32; samples];
-        self.loss
-            .loss_per_sample(&preds, &targets, samples, &mut out)
-            .map_err(err)?;
+        let (shape, out) = match &self.axes {
+            Axes::All => {
+                return Ok(Tensor::scalar(
+                    self.loss.loss(&preds, &targets).map_err(err)?,
+                ));
+            }
+            Axes::AllButBatch => {
+                let samples = x.shape.first().copied().unwrap_or(1);
+                let mut out = vec![0.0f32; samples];
+                self.loss
+                    .loss_per_sample(&preds, &targets, samples, &mut out)
+                    .map_err(err)?;
+                (vec![samples], out)
+            }
+            Axes::These(axes) => {
+                let axes = normalise_axes(axes, x.shape.len())?;
+                let (shape, groups) = groups(&x.shape, &axes);
+                let out = groups
+                    .iter()
+                    .map(|g| {
+                        let p: Vec<f32> = g.iter().map(|&i| preds[i]).collect();
+                        let t: Vec<f32> = g.iter().map(|&i| targets[i]).collect();
+                        self.loss.loss(&p, &t).map_err(err)
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                (shape, out)
+            }
+        };
         Ok(match self.reduce {
             Some(r) => Tensor::scalar(r.reduce(&out).map_err(err)?),
-            None => Tensor::f32(vec![samples], out),
+            None => Tensor::f32(shape, out),
         })
     }
 }

@@ -11,7 +11,7 @@ use loss_core::multiclass::{
 
 use super::params::ScalarOrList;
 use super::plan::{
-    AlphaSpec, BinaryLoss, ClassFocalPlan, ElementPlan, ElementReduce, FlatPlan, FocalKind,
+    AlphaSpec, Axes, BinaryLoss, ClassFocalPlan, ElementPlan, ElementReduce, FlatPlan, FocalKind,
     FocalReduce, GeneralizedPlan, Ignore, OverlapPlan, OverlapReduce, Plan, Prepare, Smoothing,
     TargetSpec,
 };
@@ -254,7 +254,7 @@ impl ElementPlan {
                 out,
                 "let mut {value} = [0.0f32; LEN];\nloss.loss_elementwise(&input, &target, &mut {value})?;"
             ),
-            ElementReduce::LastAxis(r, _) => {
+            ElementReduce::Axis(r, _) => {
                 let _ = writeln!(
                     out,
                     "// One row per sample of the last axis (ROWS rows).\nlet mut rows = [0.0f32; ROWS];\nloss.loss_per_sample(&input, &target, ROWS, Reduction::Mean, &mut rows)?;"
@@ -495,7 +495,7 @@ impl FlatPlan {
             "use loss_core::dice::OverlapLoss;\nuse loss_core::Reduction;\nlet loss = {};",
             overlap_loss(&self.loss)
         );
-        let _ = if self.per_sample {
+        let _ = if self.axes == Axes::AllButBatch {
             writeln!(
                 out,
                 "let mut per_sample = [0.0f32; N];\nloss.loss_per_sample(&input, &target, N, &mut per_sample)?;\n{}",

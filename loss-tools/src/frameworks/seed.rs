@@ -6,7 +6,7 @@ use loss_core::focal::BinaryFocal;
 
 use super::params::Params;
 use super::plan::{
-    BinaryLoss, ElementPlan, ElementReduce, FlatPlan, Ignore, Names, Plan, Prepare, Smoothing,
+    Axes, BinaryLoss, ElementPlan, ElementReduce, FlatPlan, Ignore, Names, Plan, Prepare, Smoothing,
 };
 use super::torchvision::param_error;
 
@@ -61,7 +61,7 @@ pub fn dice_class(p: &mut Params<'_>) -> Result<Plan, String> {
             target: &["target"],
         },
         loss,
-        per_sample: true,
+        axes: Axes::AllButBatch,
         reduce: Some(loss_core::Reduction::Mean),
     }))
 }
@@ -78,7 +78,7 @@ pub fn keras_dice(p: &mut Params<'_>) -> Result<Plan, String> {
             target: &["y_true"],
         },
         loss,
-        per_sample: false,
+        axes: Axes::All,
         reduce: None,
     }))
 }
