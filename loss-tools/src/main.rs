@@ -2,6 +2,7 @@
 //! this file only parses and dispatches. With no subcommand it prints the report of the
 //! built-in sample (`loss-tools eval` on `loss-tools/data/`).
 
+mod batch_cmd;
 mod eval;
 mod evaluate;
 mod explain;
@@ -39,6 +40,11 @@ enum Command {
     Sweep(Box<sweep::SweepArgs>),
     /// Regenerate (or `--check`) the built-in sample in `loss-tools/data/`.
     Sample(sample::SampleArgs),
+    /// Framework parity: JSON Lines requests naming a framework loss (torchvision, MONAI, smp,
+    /// kornia, Keras, the seed article) in, one JSON response per line out.
+    Batch(batch_cmd::BatchArgs),
+    /// The loss-core code that reproduces one framework request, for firmware.
+    Translate(batch_cmd::TranslateArgs),
     /// Write the golden vectors (`tests/golden/vectors.rs`) from this build of loss-core.
     Vectors {
         /// Only check that the committed file is current; exit 1 if it is stale.
@@ -94,5 +100,7 @@ fn main() -> ExitCode {
         Some(Command::Sweep(args)) => sweep::run(&args),
         Some(Command::Sample(args)) => sample::run(&args),
         Some(Command::Vectors { check, path }) => vectors(check, &path),
+        Some(Command::Batch(args)) => batch_cmd::run_batch(&args),
+        Some(Command::Translate(args)) => batch_cmd::run_translate(&args),
     }
 }
