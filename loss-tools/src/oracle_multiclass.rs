@@ -11,9 +11,11 @@
 //!   others get `-inf`), all `-inf` is uniform; NaN anywhere gives NaN.
 //! - **Softmax focal** (Lin et al. 2017, eq. 5 per class; MONAI `FocalLoss(use_softmax=True)`,
 //!   kornia `focal_loss`): `w_c (1 - p_c)^gamma (-log p_c) t_c` with `1 - p_c =
-//!   -expm1(log p_c)` and `w_c = alpha_c · weight_c`.
+//!   -expm1(log p_c)` and `w_c = alpha_c · weight_c`; optionally with `p_c` clipped first
+//!   (Keras `CategoricalFocalCrossentropy`).
 //! - **One-vs-rest sigmoid focal**: the binary focal loss from a logit per class with one of the
-//!   three soft-target forms (torchvision, MONAI, kornia), times `weight_c`.
+//!   soft-target forms (torchvision, MONAI, kornia, smp), times `weight_c` (and `alpha_c` on
+//!   positives only for `ClassAlpha::Positives`, MONAI >= 1.6).
 //! - **Overlap statistics** per (sample, class): `tp = Σ p t` (or `Σ min(p, t)`), `P = Σ p`
 //!   (`Σ p²`), `T = Σ t` (`Σ t²`), with `p` the scores, `sigmoid`, `softmax` or `tanh`, and
 //!   targets dense or one-hot from the label; then dice, Jaccard (MONAI form) and Tversky
@@ -224,6 +226,7 @@ pub fn class_alpha(alpha: ClassAlpha<'_>, classes: usize) -> Vec<f64> {
             ClassAlpha::Background(a) if c == 0 => 1.0 - f64::from(a),
             ClassAlpha::Background(a) | ClassAlpha::Uniform(a) => f64::from(a),
             ClassAlpha::PerClass(list) => f64::from(list[c]),
+            ClassAlpha::Positives(_) => panic!("positive-only alpha is one-vs-rest only"),
         })
         .collect()
 }
@@ -240,6 +243,19 @@ pub fn softmax_focal_terms(
     alpha: ClassAlpha<'_>,
     weights: Option<&[f32]>,
 ) -> Vec<f64> {
+    softmax_focal_terms_clipped(pixel, gamma, alpha, weights, None)
+}
+
+/// The softmax focal terms with each probability clipped to `[min, max]` before its logarithm
+/// and focal factor (Keras `CategoricalFocalCrossentropy`, `SoftmaxFocal::with_probability_clip`):
+/// `w_c (1 - p'_c)^gamma (-ln p'_c) t_c` with `p'_c = clip(p_c)`.
+pub fn softmax_focal_terms_clipped(
+    pixel: &Pixel,
+    gamma: f64,
+    alpha: ClassAlpha<'_>,
+    weights: Option<&[f32]>,
+    clip: Option<(f32, f32)>,
+) -> Vec<f64> {
     let log_p = log_softmax(&pixel.scores);
     let alpha = class_alpha(alpha, pixel.scores.len());
     (0..pixel.scores.len())
@@ -248,8 +264,14 @@ pub fn softmax_focal_terms(
             if t == 0.0 {
                 return 0.0;
             }
-            let q = -log_p[c].exp_m1();
-            let focal = q.powf(gamma) * -log_p[c];
+            let (log_p, q) = match clip {
+                None => (log_p[c], -log_p[c].exp_m1()),
+                Some((lo, hi)) => {
+                    let p = log_p[c].exp().clamp(f64::from(lo), f64::from(hi));
+                    (p.ln(), 1.0 - p)
+                }
+            };
+            let focal = q.powf(gamma) * -log_p;
             weighted(alpha[c] * class_weight(weights, c) * t, focal)
         })
         .collect()
@@ -292,6 +314,7 @@ pub fn sigmoid_focal(x: f64, t: f64, alpha: Option<f64>, gamma: f64, soft: SoftT
             let neg = p.powf(gamma) * softplus(x);
             weighted(a_pos * t, pos) + weighted(a_neg * (1.0 - t), neg)
         }
+        SoftTargets::Smp => weighted(alpha_t, (-(-bce).exp_m1()).powf(gamma) * bce),
     }
 }
 
@@ -305,14 +328,18 @@ pub fn one_vs_rest_terms(
 ) -> Vec<f64> {
     (0..pixel.scores.len())
         .map(|c| {
-            let a = match alpha {
-                ClassAlpha::None => None,
-                ClassAlpha::Uniform(a) => Some(f64::from(a)),
-                ClassAlpha::PerClass(list) => Some(f64::from(list[c])),
+            let t = pixel.targets[c];
+            let (a, positive) = match alpha {
+                ClassAlpha::None => (None, 1.0),
+                ClassAlpha::Uniform(a) => (Some(f64::from(a)), 1.0),
+                ClassAlpha::PerClass(list) => (Some(f64::from(list[c])), 1.0),
+                ClassAlpha::Positives(list) => {
+                    (None, if t == 1.0 { f64::from(list[c]) } else { 1.0 })
+                }
                 ClassAlpha::Background(_) => panic!("no background alpha one-vs-rest"),
             };
-            let term = sigmoid_focal(pixel.scores[c], pixel.targets[c], a, gamma, soft);
-            weighted(class_weight(weights, c), term)
+            let term = sigmoid_focal(pixel.scores[c], t, a, gamma, soft);
+            weighted(class_weight(weights, c) * positive, term)
         })
         .collect()
 }

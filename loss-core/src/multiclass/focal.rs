@@ -287,17 +287,18 @@ impl<'w> SoftmaxFocal<'w> {
         }
         let (log_p, q) = match self.clip {
             None => (log_p, -libm::expm1f(log_p)),
+            // Clipped in log space, where `log p` is accurate at both ends: `logf(expf(log p))`
+            // and `1 - p` would lose the relative accuracy of `-log p` and `1 - p` near p = 1.
+            // Inside the bounds the unclipped values are used; NaN falls through and stays NaN.
             Some((min, max)) => {
-                let p = libm::expf(log_p);
-                // Written out rather than `clamp` so that NaN stays NaN.
-                let p = if p < min {
-                    min
-                } else if p > max {
-                    max
+                let (log_min, log_max) = (libm::logf(min), libm::logf(max));
+                if log_p < log_min {
+                    (log_min, 1.0 - min)
+                } else if log_p > log_max {
+                    (log_max, 1.0 - max)
                 } else {
-                    p
-                };
-                (libm::logf(p), 1.0 - p)
+                    (log_p, -libm::expm1f(log_p))
+                }
             }
         };
         let w = self.alpha.at(c).unwrap_or(1.0) * weight_at(self.weights, c);
