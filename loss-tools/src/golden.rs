@@ -21,6 +21,10 @@
 
 use std::fmt::Write as _;
 
+use loss_core::multiclass::{
+    Activation, ClassAlpha, ClassOverlap, ClassReduction, Decision, EmptyClass, Intersection,
+    Layout, WeightType, Weighting,
+};
 use loss_core::{Predictions, Reduction, focal::SoftTargets};
 
 /// The shared case types and evaluator (the same file the firmware compiles).
@@ -29,7 +33,7 @@ pub mod eval {
     include!("../../tests/golden/eval.rs");
 }
 
-use eval::{BAD_CHUNK, Op, OverlapBase, Spec, Words};
+use eval::{BAD_CHUNK, LabelKind, MultiLoss, Op, OverlapBase, Spec, Words};
 
 /// The generated file's path relative to the workspace root.
 pub const VECTORS_PATH: &str = "tests/golden/vectors.rs";
@@ -342,7 +346,136 @@ pub fn input_sets() -> Vec<InputSet> {
         predictions: vec![],
         targets: vec![],
     });
+    multiclass_sets(&mut rng, &mut sets);
     sets
+}
+
+/// Classes and pixels of the main multi-class sets: 2 samples of 24 pixels, 4 classes.
+const MC_BATCH: usize = 2;
+const MC_CLASSES: usize = 4;
+const MC_SPATIAL: usize = 24;
+
+/// Multi-class inputs. Scores are channels-last (`mc_*`) and the same values transposed to
+/// channels-first (`mc_nchw_*`), so the two layouts are checked to give the same bits.
+fn multiclass_sets(rng: &mut Rng, sets: &mut Vec<InputSet>) {
+    let pixels = MC_BATCH * MC_SPATIAL;
+    // Labels: every class present, class 3 rare, a few ignored pixels (255) in `*_ignore`.
+    let labels: Vec<f32> = (0..pixels)
+        .map(|i| {
+            if i % 11 == 5 {
+                3.0
+            } else {
+                f32::from((rng.next() % 3) as u8)
+            }
+        })
+        .collect();
+    let mut scores = Vec::with_capacity(pixels * MC_CLASSES);
+    for (i, &label) in labels.iter().enumerate() {
+        for c in 0..MC_CLASSES {
+            let mut x = rng.range(-4.0, 4.0);
+            if c as f32 == label && i % 3 != 0 {
+                x += 3.0;
+            }
+            scores.push(x);
+        }
+    }
+    // Extreme scores in a few pixels: saturated softmax and sigmoid.
+    for (i, v) in [(0, 1e4), (5, -1e4), (9, 88.0), (14, -88.0), (22, 30.0)] {
+        scores[i] = v;
+    }
+    let dense: Vec<f32> = labels
+        .iter()
+        .enumerate()
+        .flat_map(|(i, &l)| {
+            (0..MC_CLASSES).map(move |c| {
+                // One-hot, with soft rows every 7th pixel.
+                if i % 7 == 3 {
+                    if c as f32 == l { 0.7 } else { 0.1 }
+                } else if c as f32 == l {
+                    1.0
+                } else {
+                    0.0
+                }
+            })
+        })
+        .collect();
+    let to_nchw = |v: &[f32]| -> Vec<f32> {
+        let mut out = vec![0.0; v.len()];
+        for n in 0..MC_BATCH {
+            for s in 0..MC_SPATIAL {
+                for c in 0..MC_CLASSES {
+                    out[(n * MC_CLASSES + c) * MC_SPATIAL + s] =
+                        v[(n * MC_SPATIAL + s) * MC_CLASSES + c];
+                }
+            }
+        }
+        out
+    };
+    let mut ignore = labels.clone();
+    for i in [2, 17, 30] {
+        ignore[i] = 255.0;
+    }
+    let probs: Vec<f32> = scores
+        .chunks(MC_CLASSES)
+        .flat_map(|px| {
+            let m = px.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+            let e: Vec<f32> = px.iter().map(|&v| ((v - m) as f64).exp() as f32).collect();
+            let z: f32 = e.iter().sum();
+            e.into_iter().map(move |v| v / z)
+        })
+        .collect();
+    sets.push(InputSet {
+        name: "mc_labels",
+        predictions: scores.clone(),
+        targets: labels.clone(),
+    });
+    sets.push(InputSet {
+        name: "mc_labels_ignore",
+        predictions: scores.clone(),
+        targets: ignore,
+    });
+    sets.push(InputSet {
+        name: "mc_dense",
+        predictions: scores.clone(),
+        targets: dense.clone(),
+    });
+    sets.push(InputSet {
+        name: "mc_nchw_dense",
+        predictions: to_nchw(&scores),
+        targets: to_nchw(&dense),
+    });
+    sets.push(InputSet {
+        name: "mc_nchw_labels",
+        predictions: to_nchw(&scores),
+        targets: labels.clone(),
+    });
+    sets.push(InputSet {
+        name: "mc_probs",
+        predictions: probs,
+        targets: labels.clone(),
+    });
+    // Class 2 absent from the targets and never predicted (the empty-class conventions).
+    let absent: Vec<f32> = labels
+        .iter()
+        .map(|&l| if l == 2.0 { 0.0 } else { l })
+        .collect();
+    let mut absent_scores = scores.clone();
+    for px in absent_scores.chunks_mut(MC_CLASSES) {
+        px[2] = -20.0;
+    }
+    sets.push(InputSet {
+        name: "mc_absent",
+        predictions: absent_scores,
+        targets: absent,
+    });
+    // A label outside 0..C (and not the ignore index).
+    let mut bad = labels;
+    bad[13] = 7.0;
+    sets.push(InputSet {
+        name: "mc_bad_label",
+        predictions: scores,
+        targets: bad,
+    });
 }
 
 const MEAN: Reduction = Reduction::Mean;
@@ -446,7 +579,12 @@ pub fn case_specs(sets: &[InputSet]) -> Vec<CaseSpec> {
                 soft: SoftTargets::Torchvision,
             };
             let label = format!("sigmoid_focal/a={},g={gamma}", opt(alpha));
-            let n = if alpha.is_none() { n } else { 0 };
+            // Integer gammas 1, 3, 4 are products like 2: their elementwise bits add little.
+            let n = if alpha.is_none() && ![1.0, 3.0, 4.0].contains(&gamma) {
+                n
+            } else {
+                0
+            };
             element_paths(&mut add, &label, spec, "logits_hard", n, gamma == 0.5);
             if alpha.is_none() || gamma == 2.0 {
                 let n = len("logits_extreme");
@@ -474,6 +612,7 @@ pub fn case_specs(sets: &[InputSet]) -> Vec<CaseSpec> {
         SoftTargets::Torchvision,
         SoftTargets::Monai,
         SoftTargets::Kornia,
+        SoftTargets::Smp,
     ] {
         for gamma in [0.0, 0.5, 2.0, 5.0] {
             for alpha in [None, Some(0.25)] {
@@ -916,7 +1055,510 @@ pub fn case_specs(sets: &[InputSet]) -> Vec<CaseSpec> {
             "probs_hard",
         );
     }
+    drop(add);
+    binary_keras_cases(&mut cases, &idx, &len);
+    multiclass_cases(&mut cases, &idx);
     cases
+}
+
+/// Keras-style binary focal (clip in the logs only) and the plain sigmoid.
+fn binary_keras_cases(
+    cases: &mut Vec<CaseSpec>,
+    idx: &dyn Fn(&str) -> usize,
+    len: &dyn Fn(&str) -> usize,
+) {
+    let mut add = |name: String, spec: Spec, op: Op, input: &str| {
+        cases.push(CaseSpec {
+            name,
+            spec,
+            op,
+            input: idx(input),
+        });
+    };
+    for (input, soft) in [
+        ("probs_hard", SoftTargets::Torchvision),
+        ("probs_soft", SoftTargets::Torchvision),
+        ("probs_soft", SoftTargets::Kornia),
+    ] {
+        for (alpha, gamma) in [
+            (None, 2.0),
+            (Some(0.25), 2.0),
+            (Some(0.25), 0.5),
+            (None, 0.0),
+        ] {
+            let spec = Spec::BinaryFocalKeras { alpha, gamma, soft };
+            let label = format!("binary_focal_keras/{soft:?}/a={},g={gamma}", opt(alpha));
+            for r in [MEAN, SUM] {
+                add(
+                    format!("{label}/{input}/{}", red_name(r)),
+                    spec,
+                    Op::Loss(r),
+                    input,
+                );
+            }
+            if alpha.is_none() {
+                add(
+                    format!("{label}/{input}/none"),
+                    spec,
+                    Op::Elementwise {
+                        capacity: len(input),
+                    },
+                    input,
+                );
+            }
+        }
+    }
+    add(
+        "error/binary_focal_keras/soft_monai".into(),
+        Spec::BinaryFocalKeras {
+            alpha: None,
+            gamma: 2.0,
+            soft: SoftTargets::Monai,
+        },
+        Op::Loss(MEAN),
+        "probs_hard",
+    );
+    for input in ["logits_extreme", "logits_hard"] {
+        add(
+            format!("sigmoid/{input}"),
+            Spec::Sigmoid,
+            Op::Elementwise { capacity: 0 },
+            input,
+        );
+    }
+}
+
+/// The multi-class API: focal (softmax, one-vs-rest), per-class overlap and its class
+/// reductions, generalized dice, confusion metrics; dense and label-map targets of every
+/// integer type, `ignore_index`, both layouts, streaming, and the multi-class errors.
+#[allow(clippy::too_many_lines)]
+fn multiclass_cases(cases: &mut Vec<CaseSpec>, idx: &dyn Fn(&str) -> usize) {
+    static CLASS_WEIGHTS: [f32; 4] = [0.5, 1.0, 2.0, 1.5];
+    static ALPHAS: [f32; 4] = [0.1, 0.3, 0.3, 0.3];
+    static BAD_WEIGHTS: [f32; 3] = [1.0, 1.0, 1.0];
+    let mut add = |name: String, spec: Spec, op: Op, input: &str| {
+        cases.push(CaseSpec {
+            name,
+            spec,
+            op,
+            input: idx(input),
+        });
+    };
+    let multi =
+        |loss: MultiLoss, layout: Layout, labels: LabelKind, ignore: Option<i32>| Spec::Multi {
+            loss,
+            batch: MC_BATCH,
+            classes: MC_CLASSES,
+            spatial: MC_SPATIAL,
+            layout,
+            labels,
+            ignore,
+        };
+    let nhwc = Layout::ChannelsLast;
+    let nchw = Layout::ChannelsFirst;
+    let elements = MC_BATCH * MC_CLASSES * MC_SPATIAL;
+    let stream = |reduction| Op::Stream {
+        chunks: &[1, 5, 0, 17, BAD_CHUNK, 3],
+        reduction,
+    };
+
+    // Focal losses: every alpha spread, weights, gamma 0 / 0.5 / 2; both layouts and every
+    // target representation.
+    let softmax = [
+        ("ce", 0.0, ClassAlpha::None, None),
+        ("g2", 2.0, ClassAlpha::None, None),
+        ("g0.5_bg0.25", 0.5, ClassAlpha::Background(0.25), None),
+        (
+            "g2_uniform0.25_w",
+            2.0,
+            ClassAlpha::Uniform(0.25),
+            Some(&CLASS_WEIGHTS[..]),
+        ),
+        ("g2_perclass", 2.0, ClassAlpha::PerClass(&ALPHAS[..]), None),
+    ];
+    for (name, gamma, alpha, weights) in softmax {
+        let loss = MultiLoss::Softmax {
+            gamma,
+            alpha,
+            weights,
+        };
+        let label = format!("softmax_focal/{name}");
+        for (input, layout, kind, ignore) in [
+            ("mc_labels", nhwc, LabelKind::U8, None),
+            ("mc_nchw_labels", nchw, LabelKind::U16, None),
+            ("mc_labels_ignore", nhwc, LabelKind::I32, Some(255)),
+            ("mc_dense", nhwc, LabelKind::Dense, None),
+            ("mc_nchw_dense", nchw, LabelKind::Dense, None),
+        ] {
+            let spec = multi(loss, layout, kind, ignore);
+            add(
+                format!("{label}/{input}/{kind:?}/class_sums"),
+                spec,
+                Op::Loss(MEAN),
+                input,
+            );
+            if (name == "g2" || name == "ce") && (input == "mc_labels" || input == "mc_nchw_dense")
+            {
+                add(
+                    format!("{label}/{input}/{kind:?}/none"),
+                    spec,
+                    Op::Elementwise { capacity: elements },
+                    input,
+                );
+            }
+        }
+        add(
+            format!("{label}/mc_labels/stream"),
+            multi(loss, nhwc, LabelKind::U8, None),
+            stream(MEAN),
+            "mc_labels",
+        );
+    }
+    for (name, gamma, alpha, weights, soft) in [
+        ("g2", 2.0, ClassAlpha::None, None, SoftTargets::Torchvision),
+        (
+            "g2_uniform0.25",
+            2.0,
+            ClassAlpha::Uniform(0.25),
+            None,
+            SoftTargets::Torchvision,
+        ),
+        (
+            "g0.5_perclass_w",
+            0.5,
+            ClassAlpha::PerClass(&ALPHAS[..]),
+            Some(&CLASS_WEIGHTS[..]),
+            SoftTargets::Monai,
+        ),
+        (
+            "g2_kornia",
+            2.0,
+            ClassAlpha::Uniform(0.25),
+            None,
+            SoftTargets::Kornia,
+        ),
+        (
+            "g2_positives",
+            2.0,
+            ClassAlpha::Positives(&ALPHAS[..]),
+            None,
+            SoftTargets::Torchvision,
+        ),
+    ] {
+        let loss = MultiLoss::OneVsRest {
+            gamma,
+            alpha,
+            weights,
+            soft,
+        };
+        let label = format!("one_vs_rest_focal/{name}");
+        for (input, layout, kind, ignore) in [
+            ("mc_labels", nhwc, LabelKind::U8, None),
+            ("mc_labels_ignore", nhwc, LabelKind::U8, Some(255)),
+            ("mc_nchw_dense", nchw, LabelKind::Dense, None),
+        ] {
+            let spec = multi(loss, layout, kind, ignore);
+            add(
+                format!("{label}/{input}/{kind:?}/class_sums"),
+                spec,
+                Op::Loss(MEAN),
+                input,
+            );
+        }
+        add(
+            format!("{label}/mc_dense/none"),
+            multi(loss, nhwc, LabelKind::Dense, None),
+            Op::Elementwise { capacity: elements },
+            "mc_dense",
+        );
+        add(
+            format!("{label}/mc_labels/stream"),
+            multi(loss, nhwc, LabelKind::U8, None),
+            stream(SUM),
+            "mc_labels",
+        );
+    }
+
+    // Per-class overlap: activations, squared, min intersection, class reductions.
+    let base_reduction = ClassReduction::monai();
+    let reductions = [
+        ("monai", base_reduction),
+        (
+            "no_bg_sum",
+            ClassReduction {
+                include_background: false,
+                reduction: Reduction::Sum,
+                ..base_reduction
+            },
+        ),
+        (
+            "weights_normalize_skip",
+            ClassReduction {
+                weights: Some(&CLASS_WEIGHTS[..]),
+                weighting: Weighting::Normalize,
+                empty: EmptyClass::Skip,
+                ..base_reduction
+            },
+        ),
+        (
+            "empty_zero",
+            ClassReduction {
+                empty: EmptyClass::Zero,
+                weights: Some(&CLASS_WEIGHTS[..]),
+                ..base_reduction
+            },
+        ),
+    ];
+    let overlaps = [
+        (
+            "softmax",
+            ClassOverlap {
+                activation: Activation::Softmax,
+                ..ClassOverlap::default()
+            },
+            "mc_labels",
+        ),
+        (
+            "sigmoid_sq",
+            ClassOverlap {
+                activation: Activation::Sigmoid,
+                squared: true,
+                ..ClassOverlap::default()
+            },
+            "mc_labels",
+        ),
+        (
+            "tanh",
+            ClassOverlap {
+                activation: Activation::Tanh,
+                ..ClassOverlap::default()
+            },
+            "mc_labels",
+        ),
+        (
+            "probs_min",
+            ClassOverlap {
+                intersection: Intersection::Min,
+                ..ClassOverlap::default()
+            },
+            "mc_probs",
+        ),
+    ];
+    for (oname, overlap, input) in overlaps {
+        for (rname, reduction) in reductions {
+            for (bname, base) in [
+                ("dice", OverlapBase::Dice),
+                ("jaccard", OverlapBase::Jaccard),
+            ] {
+                if bname == "jaccard" && rname != "monai" {
+                    continue;
+                }
+                let loss = MultiLoss::Overlap {
+                    overlap,
+                    base,
+                    reduction,
+                };
+                let label = format!("class_overlap/{oname}/{bname}/{rname}");
+                let spec = multi(loss, nhwc, LabelKind::U8, None);
+                add(
+                    format!("{label}/{input}/pooled"),
+                    spec,
+                    Op::Loss(MEAN),
+                    input,
+                );
+                if rname == "monai" {
+                    add(
+                        format!("{label}/{input}/per_sample"),
+                        spec,
+                        Op::Stats,
+                        input,
+                    );
+                }
+            }
+        }
+    }
+    for (rname, reduction) in reductions {
+        let loss = MultiLoss::Overlap {
+            overlap: overlaps[0].1,
+            base: OverlapBase::Dice,
+            reduction,
+        };
+        add(
+            format!("class_overlap/softmax/dice/{rname}/mc_absent/pooled"),
+            multi(loss, nhwc, LabelKind::U8, None),
+            Op::Loss(MEAN),
+            "mc_absent",
+        );
+    }
+    let softmax_dice = MultiLoss::Overlap {
+        overlap: overlaps[0].1,
+        base: OverlapBase::Dice,
+        reduction: base_reduction,
+    };
+    for (input, layout, kind, ignore) in [
+        ("mc_nchw_labels", nchw, LabelKind::I32, None),
+        ("mc_labels_ignore", nhwc, LabelKind::U16, Some(255)),
+        ("mc_dense", nhwc, LabelKind::Dense, None),
+        ("mc_nchw_dense", nchw, LabelKind::Dense, None),
+    ] {
+        add(
+            format!("class_overlap/softmax/dice/monai/{input}/{kind:?}/pooled"),
+            multi(softmax_dice, layout, kind, ignore),
+            Op::Loss(MEAN),
+            input,
+        );
+    }
+    add(
+        "class_overlap/softmax/dice/monai/mc_labels/stream".into(),
+        multi(softmax_dice, nhwc, LabelKind::U8, None),
+        stream(MEAN),
+        "mc_labels",
+    );
+    for wt in [WeightType::Square, WeightType::Simple, WeightType::Uniform] {
+        for (input, activation) in [
+            ("mc_labels", Activation::Softmax),
+            ("mc_absent", Activation::Softmax),
+            ("mc_probs", Activation::None),
+        ] {
+            let loss = MultiLoss::GeneralizedDice {
+                overlap: ClassOverlap {
+                    activation,
+                    ..ClassOverlap::default()
+                },
+                weight_type: wt,
+            };
+            add(
+                format!("generalized_dice/{wt:?}/{input}"),
+                multi(loss, nhwc, LabelKind::U8, None),
+                Op::Loss(MEAN),
+                input,
+            );
+        }
+    }
+    for (dname, decision, input) in [
+        ("argmax", Decision::Argmax, "mc_labels"),
+        ("argmax", Decision::Argmax, "mc_absent"),
+        ("threshold0", Decision::Threshold(0.0), "mc_labels"),
+        ("threshold0.5", Decision::Threshold(0.5), "mc_probs"),
+    ] {
+        let spec = multi(MultiLoss::Confusion { decision }, nhwc, LabelKind::U8, None);
+        add(
+            format!("confusion/{dname}/{input}"),
+            spec,
+            Op::Loss(MEAN),
+            input,
+        );
+    }
+    add(
+        "confusion/argmax/mc_labels_ignore/stream".into(),
+        multi(
+            MultiLoss::Confusion {
+                decision: Decision::Argmax,
+            },
+            nhwc,
+            LabelKind::I32,
+            Some(255),
+        ),
+        stream(MEAN),
+        "mc_labels_ignore",
+    );
+
+    // Errors.
+    let g2 = MultiLoss::Softmax {
+        gamma: 2.0,
+        alpha: ClassAlpha::None,
+        weights: None,
+    };
+    add(
+        "error/multiclass/label_out_of_range".into(),
+        multi(g2, nhwc, LabelKind::U8, None),
+        Op::Loss(MEAN),
+        "mc_bad_label",
+    );
+    add(
+        "error/multiclass/label_out_of_range/stats".into(),
+        multi(softmax_dice, nhwc, LabelKind::I32, None),
+        Op::Loss(MEAN),
+        "mc_bad_label",
+    );
+    add(
+        "error/multiclass/shape_mismatch".into(),
+        multi(g2, nhwc, LabelKind::U8, None),
+        Op::Loss(MEAN),
+        "logits_hard",
+    );
+    add(
+        "error/multiclass/weight_count".into(),
+        multi(
+            MultiLoss::Softmax {
+                gamma: 2.0,
+                alpha: ClassAlpha::None,
+                weights: Some(&BAD_WEIGHTS[..]),
+            },
+            nhwc,
+            LabelKind::U8,
+            None,
+        ),
+        Op::Loss(MEAN),
+        "mc_labels",
+    );
+    add(
+        "error/multiclass/ovr_background_alpha".into(),
+        multi(
+            MultiLoss::OneVsRest {
+                gamma: 2.0,
+                alpha: ClassAlpha::Background(0.25),
+                weights: None,
+                soft: SoftTargets::Torchvision,
+            },
+            nhwc,
+            LabelKind::U8,
+            None,
+        ),
+        Op::Loss(MEAN),
+        "mc_labels",
+    );
+    add(
+        "error/multiclass/too_many_classes".into(),
+        Spec::Multi {
+            loss: g2,
+            batch: 1,
+            classes: 12,
+            spatial: 16,
+            layout: nhwc,
+            labels: LabelKind::U8,
+            ignore: None,
+        },
+        Op::Loss(MEAN),
+        "logits_hard",
+    );
+    add(
+        "error/multiclass/zero_classes".into(),
+        Spec::Multi {
+            loss: g2,
+            batch: 1,
+            classes: 0,
+            spatial: 16,
+            layout: nhwc,
+            labels: LabelKind::U8,
+            ignore: None,
+        },
+        Op::Loss(MEAN),
+        "mc_labels",
+    );
+    add(
+        "error/multiclass/nan_threshold".into(),
+        multi(
+            MultiLoss::Confusion {
+                decision: Decision::Threshold(f32::NAN),
+            },
+            nhwc,
+            LabelKind::U8,
+            None,
+        ),
+        Op::Loss(MEAN),
+        "mc_labels",
+    );
 }
 
 /// Evaluates every case on the host.
@@ -1045,9 +1687,121 @@ fn spec_lit(spec: &Spec) -> String {
                 pred_lit(predictions)
             )
         }
+        Spec::BinaryFocalKeras { alpha, gamma, soft } => format!(
+            "Spec::BinaryFocalKeras {{ alpha: {}, gamma: {}, soft: SoftTargets::{soft:?} }}",
+            opt_lit(alpha),
+            lit(gamma)
+        ),
+        Spec::Sigmoid => "Spec::Sigmoid".into(),
+        Spec::Multi {
+            loss,
+            batch,
+            classes,
+            spatial,
+            layout,
+            labels,
+            ignore,
+        } => format!(
+            "Spec::Multi {{ loss: {}, batch: {batch}, classes: {classes}, spatial: {spatial}, \
+             layout: Layout::{layout:?}, labels: LabelKind::{labels:?}, ignore: {ignore:?} }}",
+            multi_lit(&loss)
+        ),
         Spec::Reduce => "Spec::Reduce".into(),
         Spec::DetSum3 => "Spec::DetSum3".into(),
         Spec::FirstNonFinite => "Spec::FirstNonFinite".into(),
+    }
+}
+
+fn floats_lit(v: &[f32]) -> String {
+    let items: Vec<String> = v.iter().map(|&x| lit(x)).collect();
+    format!("&[{}]", items.join(", "))
+}
+
+fn weights_lit(w: Option<&[f32]>) -> String {
+    w.map_or_else(|| "None".into(), |w| format!("Some({})", floats_lit(w)))
+}
+
+fn alpha_lit(a: &ClassAlpha<'_>) -> String {
+    match *a {
+        ClassAlpha::None => "ClassAlpha::None".into(),
+        ClassAlpha::Background(a) => format!("ClassAlpha::Background({})", lit(a)),
+        ClassAlpha::Uniform(a) => format!("ClassAlpha::Uniform({})", lit(a)),
+        ClassAlpha::PerClass(list) => format!("ClassAlpha::PerClass({})", floats_lit(list)),
+        ClassAlpha::Positives(list) => format!("ClassAlpha::Positives({})", floats_lit(list)),
+    }
+}
+
+fn class_overlap_lit(o: &ClassOverlap) -> String {
+    format!(
+        "ClassOverlap {{ activation: Activation::{:?}, squared: {}, intersection: Intersection::{:?} }}",
+        o.activation, o.squared, o.intersection
+    )
+}
+
+fn base_lit(base: OverlapBase) -> String {
+    match base {
+        OverlapBase::Tversky { alpha, beta } => format!(
+            "OverlapBase::Tversky {{ alpha: {}, beta: {} }}",
+            lit(alpha),
+            lit(beta)
+        ),
+        other => format!("OverlapBase::{other:?}"),
+    }
+}
+
+fn multi_lit(loss: &MultiLoss) -> String {
+    match *loss {
+        MultiLoss::Softmax {
+            gamma,
+            alpha,
+            weights,
+        } => format!(
+            "MultiLoss::Softmax {{ gamma: {}, alpha: {}, weights: {} }}",
+            lit(gamma),
+            alpha_lit(&alpha),
+            weights_lit(weights)
+        ),
+        MultiLoss::OneVsRest {
+            gamma,
+            alpha,
+            weights,
+            soft,
+        } => format!(
+            "MultiLoss::OneVsRest {{ gamma: {}, alpha: {}, weights: {}, soft: SoftTargets::{soft:?} }}",
+            lit(gamma),
+            alpha_lit(&alpha),
+            weights_lit(weights)
+        ),
+        MultiLoss::Overlap {
+            overlap,
+            base,
+            reduction: r,
+        } => format!(
+            "MultiLoss::Overlap {{ overlap: {}, base: {}, reduction: ClassReduction {{ \
+             include_background: {}, weights: {}, weighting: Weighting::{:?}, \
+             empty: EmptyClass::{:?}, reduction: {} }} }}",
+            class_overlap_lit(&overlap),
+            base_lit(base),
+            r.include_background,
+            weights_lit(r.weights),
+            r.weighting,
+            r.empty,
+            red_lit(r.reduction)
+        ),
+        MultiLoss::GeneralizedDice {
+            overlap,
+            weight_type,
+        } => format!(
+            "MultiLoss::GeneralizedDice {{ overlap: {}, weight_type: WeightType::{weight_type:?} }}",
+            class_overlap_lit(&overlap)
+        ),
+        MultiLoss::Confusion { decision } => match decision {
+            Decision::Argmax => "MultiLoss::Confusion { decision: Decision::Argmax }".into(),
+            Decision::Threshold(t) => format!(
+                "MultiLoss::Confusion {{ decision: Decision::Threshold({}) }}",
+                lit(t)
+            ),
+        },
     }
 }
 
@@ -1106,6 +1860,22 @@ fn error_lit(e: &loss_core::Error) -> String {
             };
             format!("Error::OutOfRange {{ operand: {operand}, index: {index} }}")
         }
+        Error::ShapeMismatch {
+            operand,
+            expected,
+            found,
+        } => format!(
+            "Error::ShapeMismatch {{ operand: Operand::{operand:?}, expected: {expected}, found: {found} }}"
+        ),
+        Error::LabelOutOfRange { index, label } => {
+            format!("Error::LabelOutOfRange {{ index: {index}, label: {label} }}")
+        }
+        Error::TooManyClasses { classes, capacity } => {
+            format!("Error::TooManyClasses {{ classes: {classes}, capacity: {capacity} }}")
+        }
+        Error::WeightCount { expected, found } => {
+            format!("Error::WeightCount {{ expected: {expected}, found: {found} }}")
+        }
         // `Error` is non-exhaustive; a new variant must be added here before it can be golden.
         _ => panic!("golden: no literal for {e:?}"),
     }
@@ -1152,8 +1922,24 @@ pub fn render_from(sets: &[InputSet], evaluated: &[Evaluated]) -> String {
         write_floats(&mut src, &format!("{upper}_P"), &set.predictions);
         write_floats(&mut src, &format!("{upper}_T"), &set.targets);
     }
+    // Each distinct configuration once, as a `const` the cases name.
+    let mut specs: Vec<String> = Vec::new();
+    let spec_ids: Vec<usize> = evaluated
+        .iter()
+        .map(|e| {
+            let lit = spec_lit(&e.case.spec);
+            specs.iter().position(|s| *s == lit).unwrap_or_else(|| {
+                specs.push(lit);
+                specs.len() - 1
+            })
+        })
+        .collect();
+    src.push('\n');
+    for (i, spec) in specs.iter().enumerate() {
+        let _ = writeln!(src, "const S{i}: Spec = {spec};");
+    }
     src.push_str("\n/// Every golden case.\npub static CASES: [Case; CASE_COUNT] = [\n");
-    for e in evaluated {
+    for (e, spec_id) in evaluated.iter().zip(spec_ids) {
         let set = &sets[e.case.input];
         let upper = set.name.to_uppercase();
         let expected = match &e.result {
@@ -1180,10 +1966,9 @@ pub fn render_from(sets: &[InputSet], evaluated: &[Evaluated]) -> String {
         };
         let _ = writeln!(
             src,
-            "    Case {{ name: {:?}, spec: {}, op: {}, \
+            "    Case {{ name: {:?}, spec: S{spec_id}, op: {}, \
              predictions: &{upper}_P, targets: &{upper}_T, expected: {expected} }},",
             e.case.name,
-            spec_lit(&e.case.spec),
             op_lit(&e.case.op),
         );
     }

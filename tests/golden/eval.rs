@@ -21,10 +21,21 @@
 #[allow(unused_imports)]
 use loss_core::{
     ElementLoss, Error, Operand, Predictions, Reduction,
-    dice::OverlapLoss,
+    dice::{OverlapLoss, OverlapStats},
     focal::{BinaryFocal, SigmoidFocal, SoftTargets},
+    multiclass::{
+        Activation, ClassAlpha, ClassLoss, ClassLossAccumulator, ClassOverlap, ClassReduction,
+        ClassStatsAccumulator, ConfusionAccumulator, Decision, EmptyClass, GeneralizedDice,
+        Intersection, Layout, Metric, OneVsRestFocal, Shape, SoftmaxFocal, Targets, Undefined,
+        WeightType, Weighting, macro_average,
+    },
     sum::DetSum,
 };
+
+/// Class capacity of the multi-class accumulators in the golden cases.
+pub const MULTI_CAP: usize = 8;
+/// Most pixels of a multi-class case (label maps are converted into buffers this long).
+pub const MAX_PIXELS: usize = 128;
 
 /// Which dice-family loss an [`Spec::Overlap`] case builds.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -74,6 +85,35 @@ pub enum Spec {
     },
     /// `BinaryFocal::seed()`.
     BinaryFocalSeed,
+    /// `BinaryFocal::keras(alpha, gamma)?.with_soft_targets(soft)?`.
+    BinaryFocalKeras {
+        /// Positive-class weight.
+        alpha: Option<f32>,
+        /// Focusing exponent.
+        gamma: f32,
+        /// Soft-target convention.
+        soft: SoftTargets,
+    },
+    /// `loss_core::sigmoid` of each prediction (only with [`Op::Elementwise`]).
+    Sigmoid,
+    /// A multi-class loss or metric on `N x C x spatial` scores.
+    Multi {
+        /// What is computed.
+        loss: MultiLoss,
+        /// Samples.
+        batch: usize,
+        /// Classes.
+        classes: usize,
+        /// Pixels per sample.
+        spatial: usize,
+        /// Memory layout of the scores (and of dense targets).
+        layout: Layout,
+        /// How the targets slice is read: dense values, or a label map of this integer type
+        /// (the labels are stored as exact small integers in the `f32` targets).
+        labels: LabelKind,
+        /// `Targets::with_ignore_index`.
+        ignore: Option<i32>,
+    },
     /// A dice-family loss, then `with_smoothing`, `with_squared`, `with_predictions`.
     Overlap {
         /// The base constructor.
@@ -91,6 +131,65 @@ pub enum Spec {
     DetSum3,
     /// `first_non_finite` of the predictions.
     FirstNonFinite,
+}
+
+/// How the targets of a multi-class case are passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabelKind {
+    /// `Targets::dense`.
+    Dense,
+    /// `Targets::labels::<u8>`.
+    U8,
+    /// `Targets::labels::<u16>`.
+    U16,
+    /// `Targets::labels::<i32>`.
+    I32,
+}
+
+/// The multi-class computations.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MultiLoss {
+    /// `SoftmaxFocal::new(gamma, alpha, weights)`.
+    Softmax {
+        /// Focusing exponent.
+        gamma: f32,
+        /// Alpha spread.
+        alpha: ClassAlpha<'static>,
+        /// Per-class weights.
+        weights: Option<&'static [f32]>,
+    },
+    /// `OneVsRestFocal::new(gamma, alpha, weights)?.with_soft_targets(soft)`.
+    OneVsRest {
+        /// Focusing exponent.
+        gamma: f32,
+        /// Alpha spread.
+        alpha: ClassAlpha<'static>,
+        /// Per-class weights.
+        weights: Option<&'static [f32]>,
+        /// Soft-target convention.
+        soft: SoftTargets,
+    },
+    /// Per-class overlap statistics, then a dice-family loss reduced over classes.
+    Overlap {
+        /// Statistics options.
+        overlap: ClassOverlap,
+        /// The per-class loss.
+        base: OverlapBase,
+        /// The class reduction (weights borrowed for `'static`).
+        reduction: ClassReduction<'static>,
+    },
+    /// Generalized dice on pooled statistics.
+    GeneralizedDice {
+        /// Statistics options.
+        overlap: ClassOverlap,
+        /// Class weights.
+        weight_type: WeightType,
+    },
+    /// Confusion counts and metrics.
+    Confusion {
+        /// How a pixel's predicted classes are decided.
+        decision: Decision,
+    },
 }
 
 /// How a case drives its [`Spec`].
@@ -477,8 +576,306 @@ pub fn evaluate(
             let loss = build_overlap(base, smoothing, squared, kind)?;
             run_overlap(loss, op, predictions, targets, scratch, out)
         }
+        Spec::BinaryFocalKeras { alpha, gamma, soft } => {
+            let loss = BinaryFocal::keras(alpha, gamma)?.with_soft_targets(soft)?;
+            run_element(loss, op, predictions, targets, scratch, out)
+        }
+        Spec::Sigmoid => {
+            for &x in predictions {
+                out.float(loss_core::sigmoid(x));
+            }
+            Ok(())
+        }
+        Spec::Multi {
+            loss,
+            batch,
+            classes,
+            spatial,
+            layout,
+            labels,
+            ignore,
+        } => {
+            let shape = Shape::new(batch, classes, spatial, layout)?;
+            let data = MultiData::new(labels, ignore, targets, classes);
+            run_multi(&loss, &shape, op, predictions, &data, scratch, out)
+        }
         Spec::Reduce | Spec::DetSum3 | Spec::FirstNonFinite => {
             run_tools(spec, op, predictions, targets, out)
+        }
+    }
+}
+
+/// Targets of a multi-class case, with label maps converted to their integer type.
+struct MultiData<'a> {
+    kind: LabelKind,
+    ignore: Option<i32>,
+    dense: &'a [f32],
+    classes: usize,
+    len: usize,
+    u8s: [u8; MAX_PIXELS],
+    u16s: [u16; MAX_PIXELS],
+    i32s: [i32; MAX_PIXELS],
+}
+
+impl<'a> MultiData<'a> {
+    fn new(kind: LabelKind, ignore: Option<i32>, targets: &'a [f32], classes: usize) -> Self {
+        let mut d = Self {
+            kind,
+            ignore,
+            dense: targets,
+            classes,
+            len: targets.len().min(MAX_PIXELS),
+            u8s: [0; MAX_PIXELS],
+            u16s: [0; MAX_PIXELS],
+            i32s: [0; MAX_PIXELS],
+        };
+        for (i, &t) in targets.iter().enumerate().take(MAX_PIXELS) {
+            match kind {
+                LabelKind::Dense => {}
+                LabelKind::U8 => d.u8s[i] = t as u8,
+                LabelKind::U16 => d.u16s[i] = t as u16,
+                LabelKind::I32 => d.i32s[i] = t as i32,
+            }
+        }
+        d
+    }
+
+    /// The targets of pixels `start..start + len` (all of them for `len == usize::MAX`).
+    fn targets(&self, start: usize, len: usize) -> Targets<'_> {
+        let t = match self.kind {
+            LabelKind::Dense => {
+                let (s, e) = (
+                    start.saturating_mul(self.classes),
+                    start.saturating_add(len).saturating_mul(self.classes),
+                );
+                Targets::dense(self.dense.get(s..e.min(self.dense.len())).unwrap_or(&[]))
+            }
+            LabelKind::U8 => Targets::labels(pixels(&self.u8s[..self.len], start, len)),
+            LabelKind::U16 => Targets::labels(pixels(&self.u16s[..self.len], start, len)),
+            LabelKind::I32 => Targets::labels(pixels(&self.i32s[..self.len], start, len)),
+        };
+        match self.ignore {
+            Some(i) => t.with_ignore_index(i),
+            None => t,
+        }
+    }
+}
+
+fn pixels<T>(all: &[T], start: usize, len: usize) -> &[T] {
+    let end = start.saturating_add(len).min(all.len());
+    all.get(start.min(end)..end).unwrap_or(&[])
+}
+
+fn overlap_loss(base: OverlapBase) -> Result<OverlapLoss, Error> {
+    build_overlap(base, None, false, Predictions::Probabilities)
+}
+
+fn stats_words(out: &mut Words<'_>, stats: &[OverlapStats]) {
+    for s in stats {
+        out.float(s.intersection);
+        out.float(s.prediction_sum);
+        out.float(s.target_sum);
+        out.word(s.count as u32);
+    }
+}
+
+fn reduced_words(
+    out: &mut Words<'_>,
+    reduction: &ClassReduction<'_>,
+    loss: &OverlapLoss,
+    stats: &[OverlapStats],
+    classes: usize,
+    scratch: &mut [f32],
+) -> Result<(), Error> {
+    out.float(reduction.reduce(loss, stats, classes)?);
+    let n = reduction.losses(loss, stats, classes, scratch)?;
+    for &v in scratch.iter().take(n) {
+        out.float(v);
+    }
+    Ok(())
+}
+
+fn focal_multi<L: ClassLoss>(
+    loss: L,
+    shape: &Shape,
+    op: &Op,
+    scores: &[f32],
+    data: &MultiData<'_>,
+    scratch: &mut [f32],
+    out: &mut Words<'_>,
+) -> Result<(), Error> {
+    match *op {
+        Op::Loss(_) => {
+            let n = shape.batch() * shape.classes();
+            let buf = scratch.get_mut(..n).unwrap_or(&mut []);
+            loss.class_sums::<MULTI_CAP>(shape, scores, data.targets(0, usize::MAX), buf)?;
+            for &v in buf.iter() {
+                out.float(v);
+            }
+        }
+        Op::Elementwise { capacity } => {
+            let buf = scratch.get_mut(..capacity).unwrap_or(&mut []);
+            loss.loss_elementwise(shape, scores, data.targets(0, usize::MAX), buf)?;
+            for &v in buf.iter().take(shape.elements()) {
+                out.float(v);
+            }
+        }
+        Op::Stream { chunks, .. } => {
+            let c = shape.classes();
+            let mut acc = ClassLossAccumulator::<L, MULTI_CAP>::new(loss, c)?;
+            for (start, len) in chunk_plan(chunks, shape.pixels()) {
+                if len == usize::MAX {
+                    continue;
+                }
+                let s = scores.get(start * c..(start + len) * c).unwrap_or(&[]);
+                acc.push(shape.layout(), s, data.targets(start, len))?;
+                if acc.pixels() > 0 {
+                    out.float(acc.mean_per_element()?);
+                }
+            }
+            out.float(acc.total());
+            out.float(acc.mean_per_pixel()?);
+            out.word(acc.pixels() as u32);
+            let buf = scratch.get_mut(..c).unwrap_or(&mut []);
+            acc.class_sums(buf)?;
+            for &v in buf.iter() {
+                out.float(v);
+            }
+        }
+        _ => return Err(Error::InvalidParameter("op")),
+    }
+    Ok(())
+}
+
+fn run_multi(
+    loss: &MultiLoss,
+    shape: &Shape,
+    op: &Op,
+    scores: &[f32],
+    data: &MultiData<'_>,
+    scratch: &mut [f32],
+    out: &mut Words<'_>,
+) -> Result<(), Error> {
+    let c = shape.classes();
+    let mut stats = [OverlapStats::default(); 2 * MULTI_CAP];
+    match *loss {
+        MultiLoss::Softmax {
+            gamma,
+            alpha,
+            weights,
+        } => focal_multi(
+            SoftmaxFocal::new(gamma, alpha, weights)?,
+            shape,
+            op,
+            scores,
+            data,
+            scratch,
+            out,
+        ),
+        MultiLoss::OneVsRest {
+            gamma,
+            alpha,
+            weights,
+            soft,
+        } => focal_multi(
+            OneVsRestFocal::new(gamma, alpha, weights)?.with_soft_targets(soft),
+            shape,
+            op,
+            scores,
+            data,
+            scratch,
+            out,
+        ),
+        MultiLoss::Overlap {
+            overlap,
+            base,
+            reduction,
+        } => {
+            let loss = overlap_loss(base)?;
+            match *op {
+                Op::Loss(_) => {
+                    let targets = data.targets(0, usize::MAX);
+                    overlap.pooled_class_stats::<MULTI_CAP>(shape, scores, targets, &mut stats)?;
+                    let stats = stats.get(..c).unwrap_or(&[]);
+                    stats_words(out, stats);
+                    reduced_words(out, &reduction, &loss, stats, c, scratch)?;
+                }
+                Op::Stats => {
+                    let targets = data.targets(0, usize::MAX);
+                    overlap.class_stats::<MULTI_CAP>(shape, scores, targets, &mut stats)?;
+                    let stats = stats.get(..shape.batch() * c).unwrap_or(&[]);
+                    stats_words(out, stats);
+                    // Per-sample statistics reduced over samples and classes (MONAI's default).
+                    reduced_words(out, &reduction, &loss, stats, c, scratch)?;
+                }
+                Op::Stream { chunks, .. } => {
+                    let mut acc = ClassStatsAccumulator::<MULTI_CAP>::new(overlap, c)?;
+                    for (start, len) in chunk_plan(chunks, shape.pixels()) {
+                        if len == usize::MAX {
+                            continue;
+                        }
+                        let s = scores.get(start * c..(start + len) * c).unwrap_or(&[]);
+                        acc.push(shape.layout(), s, data.targets(start, len))?;
+                        out.word(acc.pixels() as u32);
+                    }
+                    acc.stats(&mut stats)?;
+                    let stats = stats.get(..c).unwrap_or(&[]);
+                    stats_words(out, stats);
+                    reduced_words(out, &reduction, &loss, stats, c, scratch)?;
+                }
+                _ => return Err(Error::InvalidParameter("op")),
+            }
+            Ok(())
+        }
+        MultiLoss::GeneralizedDice {
+            overlap,
+            weight_type,
+        } => {
+            let g = GeneralizedDice::new(weight_type, 1e-5, 1e-5)?;
+            let targets = data.targets(0, usize::MAX);
+            overlap.pooled_class_stats::<MULTI_CAP>(shape, scores, targets, &mut stats)?;
+            out.float(g.loss(stats.get(..c).unwrap_or(&[]))?);
+            Ok(())
+        }
+        MultiLoss::Confusion { decision } => {
+            let mut acc = ConfusionAccumulator::<MULTI_CAP>::new(decision, c)?;
+            let chunks: &'static [u16] = match *op {
+                Op::Stream { chunks, .. } => chunks,
+                _ => &[u16::MAX - 1],
+            };
+            for (start, len) in chunk_plan(chunks, shape.pixels()) {
+                if len == usize::MAX {
+                    continue;
+                }
+                let s = scores.get(start * c..(start + len) * c).unwrap_or(&[]);
+                acc.push(shape.layout(), s, data.targets(start, len))?;
+            }
+            const METRICS: [Metric; 5] = [
+                Metric::Dice,
+                Metric::Iou,
+                Metric::Precision,
+                Metric::Recall,
+                Metric::Specificity,
+            ];
+            // `None` (undefined metric) is written as the bits of -inf, which no metric takes.
+            let nan = f32::NEG_INFINITY.to_bits();
+            for k in acc.counts() {
+                out.word(k.true_positives as u32);
+                out.word(k.false_positives as u32);
+                out.word(k.false_negatives as u32);
+                out.word(k.true_negatives as u32);
+                out.word(k.support() as u32);
+                for m in METRICS {
+                    out.word(k.metric(m).map_or(nan, f32::to_bits));
+                }
+            }
+            for m in METRICS {
+                for (first, undefined) in [(0, Undefined::Skip), (1, Undefined::Value(0.0))] {
+                    let v = macro_average(acc.counts(), m, first, undefined);
+                    out.word(v.map_or(nan, f32::to_bits));
+                }
+            }
+            Ok(())
         }
     }
 }

@@ -92,7 +92,8 @@ fn streaming_matches_one_shot() {
         let (Op::Stream { reduction, .. }, Expected::Bits(bits)) = (case.op, case.expected) else {
             continue;
         };
-        if matches!(case.spec, Spec::DetSum3) {
+        // Multi-class streams report other figures than the one-shot class sums.
+        if matches!(case.spec, Spec::DetSum3 | Spec::Multi { .. }) {
             continue;
         }
         let Some(one_shot) = CASES.iter().find(|c| {

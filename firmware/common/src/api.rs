@@ -1,0 +1,225 @@
+//! Bodies that link the public `loss-core` API, for the size figures and the link-time
+//! no-panic proof (`bins/api_full.rs`, `bins/api_min.rs`). Inputs pass through
+//! `core::hint::black_box`, so the optimiser can neither fold the calls nor drop their error
+//! paths; results are folded into a checksum the binary stores.
+
+use core::hint::black_box;
+
+use loss_core::dice::{OverlapLoss, OverlapStats};
+use loss_core::focal::{BinaryFocal, SigmoidFocal, SoftTargets};
+use loss_core::multiclass::{
+    Activation, ClassAlpha, ClassLoss, ClassLossAccumulator, ClassOverlap, ClassReduction,
+    ClassStatsAccumulator, ConfusionAccumulator, Decision, GeneralizedDice, Layout, Metric,
+    OneVsRestFocal, Shape, SoftmaxFocal, Targets, Undefined, WeightType, macro_average,
+};
+use loss_core::sum::DetSum;
+use loss_core::{ElementLoss, Error, Predictions, Reduction};
+
+static X: [f32; 16] = [
+    -3.0, 2.5, 0.1, -0.7, 8.0, -8.0, 1.5, -1.5, 0.0, 4.0, -4.0, 2.0, -2.0, 0.5, -0.5, 3.0,
+];
+static P: [f32; 16] = [
+    0.9, 0.1, 0.5, 0.3, 0.99, 0.01, 0.7, 0.2, 0.5, 0.95, 0.05, 0.8, 0.15, 0.6, 0.4, 0.85,
+];
+static T: [f32; 16] = [
+    1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.5, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0,
+];
+static LABELS: [u8; 4] = [0, 3, 1, 2];
+
+/// Folds a result into a checksum word.
+fn word(r: Result<f32, Error>) -> u32 {
+    match r {
+        Ok(v) => v.to_bits(),
+        Err(_) => 0xE000_0000,
+    }
+}
+
+fn unit(r: Result<(), Error>) -> u32 {
+    u32::from(r.is_err())
+}
+
+fn element_paths<L: ElementLoss>(loss: &L, x: &[f32], t: &[f32], out: &mut [f32]) -> u32 {
+    let mut h = word(loss.loss(x, t, Reduction::Mean)) ^ word(loss.loss(x, t, Reduction::Sum));
+    h ^= unit(loss.loss_elementwise(x, t, out));
+    h ^= unit(loss.loss_per_sample(x, t, 2, Reduction::Mean, out));
+    let mut acc = loss.accumulator();
+    h ^= unit(acc.push(x.get(..5).unwrap_or(x), t.get(..5).unwrap_or(t)));
+    h ^= unit(acc.push(x.get(5..).unwrap_or(x), t.get(5..).unwrap_or(t)));
+    h ^= acc.count() as u32 ^ word(acc.finish(Reduction::Mean));
+    acc.reset();
+    h ^ word(acc.finish(Reduction::Sum))
+}
+
+fn overlap_paths(loss: &OverlapLoss, x: &[f32], t: &[f32], out: &mut [f32]) -> u32 {
+    let mut h = word(loss.loss(x, t));
+    if let Ok(s) = loss.stats(x, t) {
+        h ^= loss.score(&s).to_bits() ^ loss.loss_from(&s).to_bits();
+    }
+    h ^= unit(loss.loss_per_sample(x, t, 4, out));
+    let mut acc = loss.accumulator();
+    h ^= unit(acc.push(x, t)) ^ acc.count() as u32 ^ word(acc.finish());
+    acc.reset();
+    h ^ word(acc.stats().map(|s| s.intersection))
+}
+
+/// Binary focal from logits and dice: what a small monitoring firmware needs.
+pub fn min() -> u32 {
+    let (x, t) = (black_box(&X[..]), black_box(&T[..]));
+    let focal = SigmoidFocal::torchvision().loss(x, t, Reduction::Mean);
+    let dice = OverlapLoss::dice()
+        .with_predictions(Predictions::Logits)
+        .loss(x, t);
+    word(focal) ^ word(dice)
+}
+
+/// Every public entry point of `loss-core` (the `Display` impls excepted: `core::fmt` is not
+/// what a firmware logs with).
+#[allow(clippy::too_many_lines)]
+pub fn full() -> u32 {
+    let (x, p, t) = (black_box(&X[..]), black_box(&P[..]), black_box(&T[..]));
+    let gamma = black_box(2.0f32);
+    let mut out = [0.0f32; 16];
+    let mut h = 0u32;
+
+    // Binary focal, every constructor and option.
+    let mut focals = [SigmoidFocal::torchvision(); 4];
+    for (i, soft) in [
+        SoftTargets::Torchvision,
+        SoftTargets::Monai,
+        SoftTargets::Kornia,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if let (Some(f), Ok(l)) = (focals.get_mut(i + 1), SigmoidFocal::new(Some(0.25), gamma)) {
+            *f = l.with_soft_targets(soft);
+        }
+    }
+    for f in &focals {
+        h ^= element_paths(f, x, t, &mut out);
+        h ^= f.gamma().to_bits() ^ f.alpha().map_or(0, f32::to_bits);
+        h ^= f.soft_targets() as u32;
+    }
+    for b in [
+        BinaryFocal::seed(),
+        BinaryFocal::new(None, gamma, 0.0, 1.0).unwrap_or(BinaryFocal::seed()),
+    ] {
+        h ^= element_paths(&b, p, t, &mut out);
+        h ^= b.gamma().to_bits() ^ b.clamp().0.to_bits() ^ b.alpha().map_or(0, f32::to_bits);
+    }
+
+    // The dice family.
+    let tversky = OverlapLoss::tversky(black_box(0.3), 0.7).unwrap_or(OverlapLoss::dice());
+    for base in [
+        OverlapLoss::dice(),
+        OverlapLoss::jaccard(),
+        tversky,
+        OverlapLoss::seed_torch_dice(),
+        OverlapLoss::seed_keras_dice(),
+    ] {
+        let squared = base.with_squared(true).unwrap_or(base);
+        let smooth = base.with_smoothing(black_box(1.0), 1.0).unwrap_or(base);
+        for l in [base, squared, smooth] {
+            h ^= overlap_paths(&l, p, t, &mut out);
+            h ^= overlap_paths(&l.with_predictions(Predictions::Logits), x, t, &mut out);
+            h ^= l.smoothing().0.to_bits() ^ u32::from(l.squared());
+            h ^= l.predictions() as u32
+                ^ matches!(l.overlap(), loss_core::dice::Overlap::Dice) as u32;
+        }
+    }
+
+    // Reductions, the deterministic sum, non-finite scan.
+    h ^= word(Reduction::Mean.reduce(x)) ^ word(Reduction::Sum.reduce(p));
+    let mut sum = DetSum::<3>::new();
+    sum.extend(x.iter().zip(t).map(|(&a, &b)| [a, b, a * b]));
+    sum.add([1.0, 2.0, 3.0]);
+    h ^= sum.value()[0].to_bits() ^ sum.count() as u32;
+    h ^= loss_core::first_non_finite(x).map_or(0, |i| i as u32);
+
+    // Multi-class: 4 pixels x 4 classes, channels-last, dense and label-map targets.
+    let labels = black_box(&LABELS[..]);
+    if let Ok(shape) = Shape::new(1, 4, 4, Layout::ChannelsLast) {
+        h ^= (shape.batch() + shape.classes() + shape.spatial() + shape.elements() + shape.pixels())
+            as u32;
+        let dense = Targets::dense(t);
+        let map = Targets::labels(labels).with_ignore_index(255);
+        let wide: [u16; 4] = [0, 1, 2, 3];
+        let wide = Targets::labels(black_box(&wide[..]));
+        let int: [i32; 4] = [3, 2, 1, 0];
+        let int = Targets::labels(black_box(&int[..]));
+        h ^= u32::from(map.is_label_map());
+        let softmax = SoftmaxFocal::new(gamma, ClassAlpha::Background(0.25), None)
+            .unwrap_or(SoftmaxFocal::cross_entropy());
+        let weights = [1.0f32, 2.0, 1.0, 0.5];
+        let ovr = OneVsRestFocal::new(gamma, ClassAlpha::Uniform(0.25), Some(&weights))
+            .map(|l| l.with_soft_targets(SoftTargets::Monai));
+        for targets in [dense, map, wide, int] {
+            h ^= unit(softmax.loss_elementwise(&shape, x, targets, &mut out));
+            h ^= unit(softmax.class_sums::<4>(&shape, x, targets, &mut out));
+            if let Ok(ovr) = ovr {
+                h ^= unit(ovr.loss_elementwise(&shape, x, targets, &mut out));
+                h ^= unit(ovr.class_sums::<4>(&shape, x, targets, &mut out));
+            }
+        }
+        if let Ok(mut acc) = ClassLossAccumulator::<_, 4>::new(softmax, 4) {
+            h ^= unit(acc.push(Layout::ChannelsLast, x, map));
+            h ^= acc.pixels() as u32 ^ acc.classes() as u32 ^ acc.total().to_bits();
+            h ^= word(acc.mean_per_element()) ^ word(acc.mean_per_pixel());
+            h ^= unit(acc.class_sums(&mut out));
+            acc.reset();
+        }
+        let mut stats = [OverlapStats::default(); 4];
+        for activation in [
+            Activation::None,
+            Activation::Sigmoid,
+            Activation::Softmax,
+            Activation::Tanh,
+        ] {
+            let overlap = ClassOverlap {
+                activation,
+                ..ClassOverlap::default()
+            };
+            let scores = if activation == Activation::None { p } else { x };
+            h ^= unit(overlap.class_stats::<4>(&shape, scores, map, &mut stats));
+            h ^= unit(overlap.pooled_class_stats::<4>(&shape, scores, dense, &mut stats));
+            if let Ok(mut acc) = ClassStatsAccumulator::<4>::new(overlap, 4) {
+                h ^= unit(acc.push(Layout::ChannelsLast, scores, map)) ^ acc.pixels() as u32;
+                h ^= unit(acc.stats(&mut stats));
+                acc.reset();
+            }
+        }
+        let dice = OverlapLoss::dice();
+        for reduction in [ClassReduction::monai(), ClassReduction::default()] {
+            h ^= word(reduction.reduce(&dice, &stats, 4));
+            h ^= reduction
+                .losses(&dice, &stats, 4, &mut out)
+                .map_or(0, |n| n as u32);
+        }
+        for wt in [WeightType::Square, WeightType::Simple, WeightType::Uniform] {
+            let g = GeneralizedDice::new(wt, 1e-5, 1e-5).unwrap_or(GeneralizedDice::monai());
+            h ^= word(g.loss(&stats));
+        }
+        for decision in [Decision::Argmax, Decision::Threshold(0.0)] {
+            if let Ok(mut acc) = ConfusionAccumulator::<4>::new(decision, 4) {
+                h ^= unit(acc.push(Layout::ChannelsLast, x, map));
+                let counts = acc.counts();
+                for m in [
+                    Metric::Dice,
+                    Metric::Iou,
+                    Metric::Precision,
+                    Metric::Recall,
+                    Metric::Specificity,
+                ] {
+                    h ^= macro_average(counts, m, 0, Undefined::Skip).map_or(0, f32::to_bits);
+                    h ^= counts
+                        .first()
+                        .and_then(|c| c.metric(m))
+                        .map_or(0, f32::to_bits);
+                }
+                h ^= counts.first().map_or(0, |c| c.support() as u32);
+                acc.reset();
+            }
+        }
+    }
+    h
+}

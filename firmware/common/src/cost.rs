@@ -1,0 +1,193 @@
+//! Instruction-count kernels (`bins/cost.rs`): each runs between [`bench_start`] and
+//! [`bench_stop`], whose addresses the QEMU instruction-counting plugin watches. Per element =
+//! (window at `n = N`) − (window at `n = 0`), divided by `N`, so call overhead cancels.
+//!
+//! The baselines are the seed article's formulas written directly, the way a first port would:
+//! `p = 1 / (1 + expf(-x))`, `-alpha_t (1 - p_t)^gamma logf(p_t)` with `libm::powf`, and a
+//! plain running sum.
+
+use core::hint::black_box;
+
+use loss_core::dice::OverlapLoss;
+use loss_core::focal::SigmoidFocal;
+use loss_core::multiclass::{
+    Activation, ClassAlpha, ClassLossAccumulator, ClassOverlap, ClassReduction,
+    ClassStatsAccumulator, Layout, SoftmaxFocal, Targets,
+};
+use loss_core::{ElementLoss, Reduction};
+
+use crate::data::{C, LABELS, LOGITS, PROBABILITIES, TARGETS};
+
+/// Start of a measured window (its first instruction is the marker).
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub extern "C" fn bench_start() {
+    // SAFETY: a no-op; the body differs from `bench_stop` so the two are never merged.
+    unsafe { core::arch::asm!("nop", options(nomem, nostack)) };
+}
+
+/// End of a measured window.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub extern "C" fn bench_stop() {
+    // SAFETY: a no-op.
+    unsafe { core::arch::asm!("nop", "nop", options(nomem, nostack)) };
+}
+
+fn bits(r: Result<f32, loss_core::Error>) -> u32 {
+    r.map_or(u32::MAX, f32::to_bits)
+}
+
+fn focal_gamma2(n: usize) -> u32 {
+    let fl = SigmoidFocal::torchvision();
+    bits(fl.loss(&LOGITS[..n], &TARGETS[..n], Reduction::Mean))
+}
+
+fn focal_gamma_half(n: usize) -> u32 {
+    let fl = SigmoidFocal::new(Some(0.25), black_box(0.5)).unwrap_or(SigmoidFocal::torchvision());
+    bits(fl.loss(&LOGITS[..n], &TARGETS[..n], Reduction::Mean))
+}
+
+fn dice(n: usize) -> u32 {
+    bits(OverlapLoss::dice().loss(&PROBABILITIES[..n], &TARGETS[..n]))
+}
+
+fn softmax_focal_c4(n: usize) -> u32 {
+    let fl = SoftmaxFocal::new(2.0, ClassAlpha::Background(0.25), None)
+        .unwrap_or(SoftmaxFocal::cross_entropy());
+    match ClassLossAccumulator::<_, C>::new(fl, C) {
+        Ok(mut acc) => {
+            let _ = acc.push(
+                Layout::ChannelsLast,
+                &LOGITS[..n],
+                Targets::labels(&LABELS[..n / C]),
+            );
+            bits(acc.mean_per_element())
+        }
+        Err(_) => 0,
+    }
+}
+
+fn dice_c4(n: usize) -> u32 {
+    let overlap = ClassOverlap {
+        activation: Activation::Softmax,
+        ..ClassOverlap::default()
+    };
+    let mut stats = [loss_core::dice::OverlapStats::default(); C];
+    match ClassStatsAccumulator::<C>::new(overlap, C) {
+        Ok(mut acc) => {
+            let _ = acc.push(
+                Layout::ChannelsLast,
+                &LOGITS[..n],
+                Targets::labels(&LABELS[..n / C]),
+            );
+            let _ = acc.stats(&mut stats);
+            bits(ClassReduction::monai().reduce(&OverlapLoss::dice(), &stats, C))
+        }
+        Err(_) => 0,
+    }
+}
+
+/// The seed's focal loss from logits, written directly with `powf` / `logf`.
+fn baseline_focal(n: usize, gamma: f32) -> u32 {
+    let alpha = 0.25f32;
+    let mut sum = 0.0f32;
+    for (&x, &t) in LOGITS[..n].iter().zip(&TARGETS[..n]) {
+        let p = 1.0 / (1.0 + libm::expf(-x));
+        let (pt, at) = if t == 1.0 {
+            (p, alpha)
+        } else {
+            (1.0 - p, 1.0 - alpha)
+        };
+        sum += -at * libm::powf(1.0 - pt, gamma) * libm::logf(pt);
+    }
+    (sum / n.max(1) as f32).to_bits()
+}
+
+fn baseline_focal_gamma2(n: usize) -> u32 {
+    baseline_focal(n, black_box(2.0))
+}
+
+fn baseline_focal_gamma_half(n: usize) -> u32 {
+    baseline_focal(n, black_box(0.5))
+}
+
+/// Dice written directly: three running sums.
+fn baseline_dice(n: usize) -> u32 {
+    let (mut i, mut sp, mut st) = (0.0f32, 0.0f32, 0.0f32);
+    for (&p, &t) in PROBABILITIES[..n].iter().zip(&TARGETS[..n]) {
+        i += p * t;
+        sp += p;
+        st += t;
+    }
+    (1.0 - (2.0 * i + 1e-5) / (sp + st + 1e-5)).to_bits()
+}
+
+/// Softmax focal over C = 4 classes, written directly (label-map targets).
+fn baseline_softmax_focal_c4(n: usize) -> u32 {
+    let mut sum = 0.0f32;
+    for (px, &label) in LOGITS[..n].chunks_exact(C).zip(&LABELS[..n / C]) {
+        let m = px.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+        let z: f32 = px.iter().map(|&v| libm::expf(v - m)).sum();
+        let p = libm::expf(px[usize::from(label)] - m) / z;
+        let a = if label == 0 { 0.75 } else { 0.25 };
+        sum += -a * libm::powf(1.0 - p, 2.0) * libm::logf(p);
+    }
+    (sum / n.max(1) as f32).to_bits()
+}
+
+/// Dice over C = 4 softmax classes, written directly.
+fn baseline_dice_c4(n: usize) -> u32 {
+    let mut s = [[0.0f32; 3]; C];
+    for (px, &label) in LOGITS[..n].chunks_exact(C).zip(&LABELS[..n / C]) {
+        let m = px.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+        let z: f32 = px.iter().map(|&v| libm::expf(v - m)).sum();
+        for (c, acc) in s.iter_mut().enumerate() {
+            let p = libm::expf(px[c] - m) / z;
+            let t = if usize::from(label) == c { 1.0 } else { 0.0 };
+            acc[0] += p * t;
+            acc[1] += p;
+            acc[2] += t;
+        }
+    }
+    let mut loss = 0.0f32;
+    for acc in &s {
+        loss += 1.0 - (2.0 * acc[0] + 1e-5) / (acc[1] + acc[2] + 1e-5);
+    }
+    (loss / C as f32).to_bits()
+}
+
+/// A measured kernel: name, and the function of the element count.
+pub type Kernel = (&'static str, fn(usize) -> u32);
+
+/// Every kernel, in the order the windows are reported; `baseline: <name>` is the
+/// straightforward version of kernel `<name>`.
+pub static KERNELS: &[Kernel] = &[
+    ("binary focal, logits, gamma 2", focal_gamma2),
+    ("binary focal, logits, gamma 0.5", focal_gamma_half),
+    ("dice, one channel", dice),
+    ("softmax focal, C = 4", softmax_focal_c4),
+    ("dice, C = 4 (softmax)", dice_c4),
+    (
+        "baseline: binary focal, logits, gamma 2",
+        baseline_focal_gamma2,
+    ),
+    (
+        "baseline: binary focal, logits, gamma 0.5",
+        baseline_focal_gamma_half,
+    ),
+    ("baseline: dice, one channel", baseline_dice),
+    ("baseline: softmax focal, C = 4", baseline_softmax_focal_c4),
+    ("baseline: dice, C = 4 (softmax)", baseline_dice_c4),
+];
+
+/// Runs `kernel` on `n` elements inside a measured window.
+#[inline(never)]
+pub fn measure(kernel: fn(usize) -> u32, n: usize) -> u32 {
+    let kernel = black_box(kernel);
+    let n = black_box(n);
+    bench_start();
+    let r = kernel(n);
+    bench_stop();
+    black_box(r)
+}

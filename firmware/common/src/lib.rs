@@ -1,0 +1,20 @@
+//! Board-independent parts of the `loss-core` firmware.
+//!
+//! Each board crate (`m4`, `m0`, `rv32`) provides the entry point, exit, fault handling and
+//! stack painting; the binaries in `common/bins/` combine them with the modules here:
+//!
+//! - [`golden`]: every golden vector of `tests/golden/` recomputed on the device, bit for bit;
+//! - [`api`]: bodies that link the whole public API, or only binary focal + dice, for the
+//!   size figures and the link-time no-panic proof;
+//! - [`entries`]: one call per public entry point, for stack painting;
+//! - [`cost`]: kernels between two marker functions for instruction counting, and the
+//!   straightforward `libm::powf` / `logf` baseline;
+//! - [`monitor`]: the monitoring example (streaming focal, dice and IoU over a synthetic frame).
+#![no_std]
+
+pub mod api;
+pub mod cost;
+pub mod data;
+pub mod entries;
+pub mod golden;
+pub mod monitor;

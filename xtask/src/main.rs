@@ -1,0 +1,679 @@
+//! `cargo xtask`: the firmware under `firmware/` on the emulated boards.
+//!
+//! - `cargo xtask qemu [--install]`: builds every board's firmware (the `api-*` binaries carry
+//!   the link-time no-panic proof, so building them is a test), runs the golden vectors, the
+//!   monitoring example, the stack probe and the API binaries on QEMU, each under a timeout,
+//!   and prints `N passed, N failed` per board and in total.
+//! - `cargo xtask size`: flash and static RAM of the firmware linking the whole API and of the
+//!   one linking only binary focal + dice, per board, and the stack use of each entry point.
+//! - `cargo xtask cost`: instructions per element, counted exactly by a QEMU TCG plugin
+//!   (`xtask/insncount.c`) between two marker functions, with the `powf` / `logf` baseline.
+//!
+//! Nothing is installed silently: a missing tool is named with the command that installs it,
+//! and `--install` runs those commands.
+
+use std::collections::BTreeMap;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(about = "Firmware on QEMU: on-target tests, size and instruction counts")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Build and run every on-target suite on every board.
+    Qemu {
+        /// Install what is missing (apt-get, rustup, cargo install) instead of only naming it.
+        #[arg(long)]
+        install: bool,
+        /// Only this board (m4, m0, rv32).
+        #[arg(long)]
+        board: Option<String>,
+    },
+    /// Flash, static RAM and stack figures per board.
+    Size {
+        /// Install what is missing.
+        #[arg(long)]
+        install: bool,
+    },
+    /// Instructions per element per board, with the libm baseline.
+    Cost {
+        /// Install what is missing.
+        #[arg(long)]
+        install: bool,
+    },
+}
+
+/// An emulated board: its firmware directory, Rust target and QEMU command.
+struct Board {
+    name: &'static str,
+    title: &'static str,
+    target: &'static str,
+    qemu: &'static [&'static str],
+}
+
+const BOARDS: [Board; 3] = [
+    Board {
+        name: "m4",
+        title: "Cortex-M4F, thumbv7em-none-eabihf, QEMU mps2-an386",
+        target: "thumbv7em-none-eabihf",
+        qemu: &[
+            "qemu-system-arm",
+            "-cpu",
+            "cortex-m4",
+            "-machine",
+            "mps2-an386",
+        ],
+    },
+    Board {
+        name: "m0",
+        title: "Cortex-M0, thumbv6m-none-eabi (soft float), QEMU microbit",
+        target: "thumbv6m-none-eabi",
+        qemu: &["qemu-system-arm", "-machine", "microbit"],
+    },
+    Board {
+        name: "rv32",
+        title: "RISC-V, riscv32imac-unknown-none-elf, QEMU virt",
+        target: "riscv32imac-unknown-none-elf",
+        qemu: &["qemu-system-riscv32", "-machine", "virt", "-bios", "none"],
+    },
+];
+
+/// Every QEMU run ends after this long, whatever the firmware does.
+const QEMU_TIMEOUT: Duration = Duration::from_secs(120);
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+fn firmware() -> PathBuf {
+    root().join("firmware")
+}
+
+fn elf(board: &Board, bin: &str) -> PathBuf {
+    firmware()
+        .join("target")
+        .join(board.target)
+        .join("release")
+        .join(bin)
+}
+
+/// The LLVM tools that `rustup component add llvm-tools` installs.
+fn llvm_tool(name: &str) -> PathBuf {
+    let sysroot = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let host = Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
+                .unwrap_or_default()
+        })
+        .unwrap_or_default();
+    Path::new(&sysroot)
+        .join("lib/rustlib")
+        .join(host)
+        .join("bin")
+        .join(name)
+}
+
+fn on_path(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// What a command needs, as (what, present, install command).
+fn requirements(need_gcc: bool) -> Vec<(String, bool, Vec<String>)> {
+    let sudo = if on_path("id")
+        && Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() != "0")
+    {
+        "sudo "
+    } else {
+        ""
+    };
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+        .unwrap_or_default();
+    let mut reqs = vec![
+        (
+            "qemu-system-arm and qemu-system-riscv32 (QEMU 7.2 from Debian)".to_string(),
+            on_path("qemu-system-arm") && on_path("qemu-system-riscv32"),
+            vec![
+                format!("{sudo}apt-get update"),
+                format!(
+                    "{sudo}apt-get install -y --no-install-recommends qemu-system-arm qemu-system-misc"
+                ),
+            ],
+        ),
+        (
+            "defmt-print".to_string(),
+            on_path("defmt-print"),
+            vec!["cargo install defmt-print --locked".to_string()],
+        ),
+        (
+            "llvm-tools (llvm-size, llvm-nm)".to_string(),
+            llvm_tool("llvm-size").exists(),
+            vec!["rustup component add llvm-tools".to_string()],
+        ),
+    ];
+    for b in &BOARDS {
+        reqs.push((
+            format!("Rust target {}", b.target),
+            installed.lines().any(|l| l.trim() == b.target),
+            vec![format!("rustup target add {}", b.target)],
+        ));
+    }
+    if need_gcc {
+        reqs.push((
+            "gcc (builds the instruction-counting plugin)".to_string(),
+            on_path("gcc"),
+            vec![
+                format!("{sudo}apt-get update"),
+                format!("{sudo}apt-get install -y --no-install-recommends gcc libc6-dev"),
+            ],
+        ));
+    }
+    reqs
+}
+
+/// Checks the tools; installs the missing ones with `install`, else names them and fails.
+fn ensure_tools(install: bool, need_gcc: bool) -> Result<(), String> {
+    let missing: Vec<_> = requirements(need_gcc)
+        .into_iter()
+        .filter(|r| !r.1)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if !install {
+        let mut msg =
+            String::from("missing tools (run with --install, or install them yourself):\n");
+        for (what, _, cmds) in &missing {
+            msg.push_str(&format!("  {what}: {}\n", cmds.join(" && ")));
+        }
+        return Err(msg);
+    }
+    for (what, _, cmds) in &missing {
+        println!("installing {what}");
+        for cmd in cmds {
+            println!("  $ {cmd}");
+            let ok = Command::new("sh")
+                .args(["-c", cmd])
+                .status()
+                .is_ok_and(|s| s.success());
+            if !ok {
+                return Err(format!("`{cmd}` failed"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `cargo build --release` of one board's firmware (every binary).
+fn build(board: &Board) -> Result<(), String> {
+    let status = Command::new("cargo")
+        .args(["build", "--release", "--quiet"])
+        .current_dir(firmware().join(board.name))
+        // The root's RUSTFLAGS would replace the board's linker scripts.
+        .env_remove("RUSTFLAGS")
+        .status()
+        .map_err(|e| format!("cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("building the {} firmware failed", board.name))
+    }
+}
+
+/// Output and exit code of one QEMU run.
+struct Run {
+    /// Decoded defmt log (or raw semihosting output for non-defmt firmware).
+    log: String,
+    /// QEMU's exit code; `None` if it was killed at the timeout.
+    code: Option<i32>,
+}
+
+impl Run {
+    fn ok(&self) -> bool {
+        self.code == Some(0)
+    }
+}
+
+fn wait_with_timeout(child: &mut Child, deadline: Instant) -> Option<i32> {
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return status.code(),
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(_) => return None,
+        }
+    }
+}
+
+/// Runs `bin` on the board's QEMU under [`QEMU_TIMEOUT`]; with `defmt`, stdout goes through
+/// `defmt-print`. `extra` goes before `-kernel` (e.g. the plugin).
+fn run_qemu(board: &Board, bin: &str, defmt: bool, extra: &[String]) -> Result<Run, String> {
+    let elf = elf(board, bin);
+    let mut qemu = Command::new(board.qemu[0]);
+    qemu.args(&board.qemu[1..])
+        .args([
+            "-nographic",
+            "-semihosting-config",
+            "enable=on,target=native",
+        ])
+        .args(extra)
+        .arg("-kernel")
+        .arg(&elf)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let deadline = Instant::now() + QEMU_TIMEOUT;
+    let mut child = qemu
+        .spawn()
+        .map_err(|e| format!("{}: {e}", board.qemu[0]))?;
+    let stdout = child.stdout.take().ok_or("no QEMU stdout")?;
+    if defmt {
+        let decoder = Command::new("defmt-print")
+            .arg("-e")
+            .arg(&elf)
+            .stdin(stdout)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("defmt-print: {e}"))?;
+        let code = wait_with_timeout(&mut child, deadline);
+        let out = decoder
+            .wait_with_output()
+            .map_err(|e| format!("defmt-print: {e}"))?;
+        let mut log = String::from_utf8_lossy(&out.stdout).to_string();
+        log.push_str(&String::from_utf8_lossy(&out.stderr));
+        Ok(Run { log, code })
+    } else {
+        let mut stdout = stdout;
+        let reader = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = stdout.read_to_string(&mut s);
+            s
+        });
+        let code = wait_with_timeout(&mut child, deadline);
+        let log = reader.join().unwrap_or_default();
+        Ok(Run { log, code })
+    }
+}
+
+/// The last `N passed, N failed` line of a log.
+fn tally(log: &str) -> Option<(u64, u64)> {
+    log.lines().rev().find_map(|line| {
+        let line = line.trim();
+        let (p, rest) = line.split_once(" passed, ")?;
+        let f = rest.strip_suffix(" failed")?;
+        Some((p.trim().parse().ok()?, f.trim().parse().ok()?))
+    })
+}
+
+fn describe(code: Option<i32>) -> String {
+    match code {
+        Some(0) => "exit 0".into(),
+        Some(101) => "exit 101 (panic)".into(),
+        Some(102) => "exit 102 (HardFault / trap)".into(),
+        Some(c) => format!("exit {c}"),
+        None => format!("killed after {} s", QEMU_TIMEOUT.as_secs()),
+    }
+}
+
+fn qemu(install: bool, only: Option<&str>) -> Result<(u64, u64), String> {
+    ensure_tools(install, false)?;
+    let (mut passed_all, mut failed_all) = (0, 0);
+    for board in BOARDS.iter().filter(|b| only.is_none_or(|o| o == b.name)) {
+        println!("{} ({}):", board.name, board.title);
+        let (mut passed, mut failed) = (0u64, 0u64);
+        // Building links api-full and api-min, whose panic handler references an undefined
+        // symbol: a build failure here is also a failed no-panic proof.
+        if let Err(e) = build(board) {
+            println!("  FAIL build (or link-time no-panic proof): {e}");
+            failed += 1;
+        } else {
+            let golden = run_qemu(board, "golden", true, &[])?;
+            match tally(&golden.log) {
+                Some((p, f)) => {
+                    println!(
+                        "  golden vectors: {p} passed, {f} failed ({})",
+                        describe(golden.code)
+                    );
+                    passed += p;
+                    failed += f;
+                    if f > 0 {
+                        print!("{}", indent(&golden.log));
+                    }
+                    // A crash after the tally line still fails the board.
+                    if !golden.ok() && f == 0 {
+                        failed += 1;
+                    }
+                }
+                None => {
+                    println!(
+                        "  FAIL golden vectors: no tally ({})",
+                        describe(golden.code)
+                    );
+                    print!("{}", indent(&golden.log));
+                    failed += 1;
+                }
+            }
+            for (bin, defmt, what) in [
+                ("monitor", true, "monitoring example"),
+                ("stack", true, "stack probe"),
+                ("api-full", false, "whole API, link-time no-panic proof"),
+                (
+                    "api-min",
+                    false,
+                    "binary focal + dice, link-time no-panic proof",
+                ),
+            ] {
+                let run = run_qemu(board, bin, defmt, &[])?;
+                if run.ok() {
+                    passed += 1;
+                    println!("  ok   {bin}: {what}");
+                } else {
+                    failed += 1;
+                    println!("  FAIL {bin}: {what} ({})", describe(run.code));
+                    print!("{}", indent(&run.log));
+                }
+            }
+        }
+        println!("{passed} passed, {failed} failed");
+        passed_all += passed;
+        failed_all += failed;
+    }
+    println!("total:");
+    println!("{passed_all} passed, {failed_all} failed");
+    Ok((passed_all, failed_all))
+}
+
+fn indent(log: &str) -> String {
+    log.lines().map(|l| format!("    | {l}\n")).collect()
+}
+
+/// Section sizes of an ELF from `llvm-size -A`.
+fn sections(elf: &Path) -> Result<BTreeMap<String, u64>, String> {
+    let out = Command::new(llvm_tool("llvm-size"))
+        .arg("-A")
+        .arg(elf)
+        .output()
+        .map_err(|e| format!("llvm-size: {e}"))?;
+    let mut map = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let mut parts = line.split_whitespace();
+        if let (Some(name), Some(size)) = (parts.next(), parts.next())
+            && name.starts_with('.')
+            && let Ok(size) = size.parse::<u64>()
+        {
+            map.insert(name.to_string(), size);
+        }
+    }
+    Ok(map)
+}
+
+/// (flash, static RAM): flash = code + read-only data + initialised data (what is programmed),
+/// RAM = initialised + zeroed data (the stack is not static and is reported separately).
+fn footprint(elf: &Path) -> Result<(u64, u64), String> {
+    let s = sections(elf)?;
+    let sum = |names: &[&str]| {
+        names
+            .iter()
+            .map(|n| s.get(*n).copied().unwrap_or(0))
+            .sum::<u64>()
+    };
+    let flash = sum(&[
+        ".vector_table",
+        ".text",
+        ".init",
+        ".init.rust",
+        ".trap",
+        ".trap.rust",
+        ".rodata",
+        ".srodata",
+        ".data",
+        ".sdata",
+    ]);
+    let ram = sum(&[".data", ".sdata", ".bss", ".sbss", ".uninit"]);
+    Ok((flash, ram))
+}
+
+fn size(install: bool) -> Result<(), String> {
+    ensure_tools(install, false)?;
+    println!(
+        "Flash (code + rodata + data) and static RAM (data + bss), bytes; release, opt-level s, LTO."
+    );
+    println!(
+        "\"loss-core\" = the firmware minus the same skeleton without loss-core (api-base).\n"
+    );
+    println!("| board | firmware | flash | static RAM | loss-core flash |");
+    println!("|---|---|---:|---:|---:|");
+    let mut stacks = Vec::new();
+    for board in &BOARDS {
+        build(board)?;
+        let (base_flash, _) = footprint(&elf(board, "api-base"))?;
+        for (bin, what) in [
+            ("api-full", "whole API"),
+            ("api-min", "binary focal + dice"),
+            ("api-base", "skeleton only"),
+        ] {
+            let (flash, ram) = footprint(&elf(board, bin))?;
+            println!(
+                "| {} | {what} (`{bin}`) | {flash} | {ram} | {} |",
+                board.name,
+                flash.saturating_sub(base_flash)
+            );
+        }
+        let run = run_qemu(board, "stack", true, &[])?;
+        if !run.ok() {
+            return Err(format!(
+                "stack probe on {} failed:\n{}",
+                board.name, run.log
+            ));
+        }
+        stacks.push((board.name, run.log));
+    }
+    println!("\nStack use per entry point (bytes, callees included; stack painting on QEMU):\n");
+    let mut rows: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut order = Vec::new();
+    for (_, log) in &stacks {
+        for line in log.lines() {
+            if let Some(rest) = line.trim().strip_prefix("stack ")
+                && let Some((bytes, name)) = rest.split_once(' ')
+            {
+                let name = name.split(" (result").next().unwrap_or(name).to_string();
+                if !rows.contains_key(&name) {
+                    order.push(name.clone());
+                }
+                rows.entry(name).or_default().push(bytes.to_string());
+            }
+        }
+    }
+    println!("| entry point | {} |", BOARDS.map(|b| b.name).join(" | "));
+    println!("|---|{}", "---:|".repeat(BOARDS.len()));
+    for name in order {
+        println!("| {name} | {} |", rows[&name].join(" | "));
+    }
+    Ok(())
+}
+
+/// Builds the instruction-counting plugin into `firmware/target/`.
+fn plugin() -> Result<PathBuf, String> {
+    let src = root().join("xtask/insncount.c");
+    let out = firmware().join("target/libinsncount.so");
+    std::fs::create_dir_all(firmware().join("target")).map_err(|e| e.to_string())?;
+    let ok = Command::new("gcc")
+        .args(["-shared", "-fPIC", "-O2", "-o"])
+        .arg(&out)
+        .arg(&src)
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        Ok(out)
+    } else {
+        Err("gcc could not build the plugin".into())
+    }
+}
+
+fn symbol(elf: &Path, name: &str) -> Result<String, String> {
+    let out = Command::new(llvm_tool("llvm-nm"))
+        .arg(elf)
+        .output()
+        .map_err(|e| format!("llvm-nm: {e}"))?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| {
+            let mut p = l.split_whitespace();
+            let addr = p.next()?;
+            let _kind = p.next()?;
+            (p.next()? == name).then(|| format!("0x{addr}"))
+        })
+        .ok_or_else(|| format!("no symbol {name} in {}", elf.display()))
+}
+
+/// Elements per kernel in the cost firmware (`fw_common::data::N`).
+const COST_N: f64 = 4096.0;
+
+fn cost(install: bool) -> Result<(), String> {
+    ensure_tools(install, true)?;
+    let plugin = plugin()?;
+    let mut table: Vec<(String, Vec<f64>)> = Vec::new();
+    for (bi, board) in BOARDS.iter().enumerate() {
+        build(board)?;
+        let elf = elf(board, "cost");
+        let (start, stop) = (symbol(&elf, "bench_start")?, symbol(&elf, "bench_stop")?);
+        let log_path = firmware().join(format!("target/insncount-{}.log", board.name));
+        let _ = std::fs::remove_file(&log_path);
+        let extra = vec![
+            "-plugin".to_string(),
+            format!("{},start={start},stop={stop}", plugin.display()),
+            "-d".to_string(),
+            "plugin".to_string(),
+            "-D".to_string(),
+            log_path.display().to_string(),
+        ];
+        let run = run_qemu(board, "cost", true, &extra)?;
+        if !run.ok() {
+            return Err(format!(
+                "cost firmware on {} failed:\n{}",
+                board.name, run.log
+            ));
+        }
+        let windows: Vec<(usize, String)> = run
+            .log
+            .lines()
+            .filter_map(|l| {
+                let rest = l.trim().strip_prefix("window ")?;
+                let (n, name) = rest.split_once(' ')?;
+                Some((n.parse().ok()?, name.to_string()))
+            })
+            .collect();
+        let plugin_log = std::fs::read_to_string(&log_path).map_err(|e| e.to_string())?;
+        let counts: Vec<u64> = plugin_log
+            .lines()
+            .filter_map(|l| {
+                l.strip_prefix("insncount: window ")?
+                    .strip_suffix(" insns")?
+                    .parse()
+                    .ok()
+            })
+            .collect();
+        if counts.len() != windows.len() {
+            return Err(format!(
+                "{}: {} windows logged but {} counted",
+                board.name,
+                windows.len(),
+                counts.len()
+            ));
+        }
+        for (pair, c) in windows.chunks(2).zip(counts.chunks(2)) {
+            let (Some((0, name)), Some(&c0), Some(&cn)) = (pair.first(), c.first(), c.get(1))
+            else {
+                return Err("windows out of order".into());
+            };
+            let per = (cn as f64 - c0 as f64) / COST_N;
+            match table.iter_mut().find(|(n, _)| n == name) {
+                Some((_, v)) => v.push(per),
+                None if bi == 0 => table.push((name.clone(), vec![per])),
+                None => return Err(format!("kernel {name} missing on the first board")),
+            }
+        }
+    }
+    println!(
+        "Instructions per element (exact count, QEMU TCG plugin; (window(N) - window(0)) / N, N = 4096;"
+    );
+    println!("multi-class: per score, i.e. per pixel x class; 1024 pixels x 4 classes):\n");
+    println!("| kernel | {} |", BOARDS.map(|b| b.name).join(" | "));
+    println!("|---|{}", "---:|".repeat(BOARDS.len()));
+    for (name, v) in &table {
+        let cells: Vec<String> = v.iter().map(|x| format!("{x:.1}")).collect();
+        println!("| {name} | {} |", cells.join(" | "));
+    }
+    println!("\nBaseline / loss-core (above 1: loss-core executes fewer instructions):\n");
+    println!("| kernel | {} |", BOARDS.map(|b| b.name).join(" | "));
+    println!("|---|{}", "---:|".repeat(BOARDS.len()));
+    for (name, v) in &table {
+        if name.starts_with("baseline") {
+            continue;
+        }
+        let base = table
+            .iter()
+            .find(|(n, _)| n.strip_prefix("baseline: ") == Some(name.as_str()));
+        if let Some((_, b)) = base {
+            let cells: Vec<String> = b
+                .iter()
+                .zip(v)
+                .map(|(b, o)| format!("{:.2}", b / o))
+                .collect();
+            println!("| {name} | {} |", cells.join(" | "));
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Cmd::Qemu { install, board } => {
+            qemu(install, board.as_deref()).map(|(_, failed)| failed == 0)
+        }
+        Cmd::Size { install } => size(install).map(|()| true),
+        Cmd::Cost { install } => cost(install).map(|()| true),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
