@@ -284,3 +284,7 @@ pub fn rng(seed: u64) -> TestRng {
     bytes[..8].copy_from_slice(&seed.to_le_bytes());
     TestRng::from_seed(RngAlgorithm::ChaCha, &bytes)
 }
+
+/// The README's examples, compiled and run as doc tests so they stay true to the code.
+#[doc = include_str!("../../README.md")]
+pub mod readme {}
