@@ -733,7 +733,8 @@ fn check_stats(
         .enumerate()
         {
             let bound = 1e-6 * ev.scale + allow[j];
-            w.record(what, bounded(gv, ev.value, ev.scale, bound), || {
+            let what = format!("{what}{}", tier(ev.scale));
+            w.record(&what, bounded(gv, ev.value, ev.scale, bound), || {
                 format!(
                     "{} {ctx} stats {k}.{j}: got {gv:e} exact {:e} scale {:e}",
                     case.describe(),
