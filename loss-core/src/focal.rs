@@ -37,7 +37,7 @@
 //! | `Torchvision` (default) | `(p (1 - t) + (1 - p) t)^gamma`, i.e. `(1 - p_t)^gamma` as written above | torchvision, fvcore, Keras `BinaryFocalCrossentropy` |
 //! | `Monai` | `sigmoid(-x (2t - 1))^gamma` | MONAI `FocalLoss` |
 //! | `Kornia` | separate terms: `alpha t (1-p)^gamma (-log p) + (1-alpha)(1-t) p^gamma (-log(1-p))` | kornia `binary_focal_loss_with_logits` |
-//! | `Smp` | `(1 - exp(-CE))^gamma` | segmentation_models_pytorch `FocalLoss` |
+//! | `Smp` | `(1 - exp(-CE))^gamma` | `segmentation_models_pytorch.losses.FocalLoss` |
 //!
 //! For soft targets `CE = max(x, 0) - x t + log1p(exp(-|x|))`, evaluated as
 //! `x (1 - t) + l` for `x >= 0` and `-x t + l` for `x < 0` so that no large terms cancel.
@@ -79,7 +79,7 @@ pub enum SoftTargets {
     Monai,
     /// Separate positive and negative terms: kornia `binary_focal_loss_with_logits`.
     Kornia,
-    /// `(1 - exp(-CE))^gamma`: segmentation_models_pytorch `focal_loss_with_logits`.
+    /// `(1 - exp(-CE))^gamma`: `segmentation_models_pytorch` `focal_loss_with_logits`.
     Smp,
 }
 
