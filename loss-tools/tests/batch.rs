@@ -61,5 +61,8 @@ fn cli_unreadable_input_leaves_the_output_alone() {
         .unwrap();
     assert_eq!(status.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&status.stderr).contains("cannot read no/such/file.jsonl"));
-    assert_eq!(std::fs::read_to_string(&output).unwrap(), "previous content\n");
+    assert_eq!(
+        std::fs::read_to_string(&output).unwrap(),
+        "previous content\n"
+    );
 }

@@ -183,7 +183,11 @@ fn framework_vectors_reproduce() {
          {deviations} documented deviations",
         failures.len()
     );
-    assert_eq!(deviations, DEVIATIONS.len(), "every documented deviation names a vector");
+    assert_eq!(
+        deviations,
+        DEVIATIONS.len(),
+        "every documented deviation names a vector"
+    );
     assert!(
         failures.is_empty(),
         "{} of {total} failed:\n{}",

@@ -488,6 +488,16 @@ impl GeneralizedDice {
         })
     }
 
+    /// The class weights.
+    pub const fn weight_type(&self) -> WeightType {
+        self.weight_type
+    }
+
+    /// `(smooth_nr, smooth_dr)`.
+    pub const fn smoothing(&self) -> (f32, f32) {
+        (self.smooth_nr, self.smooth_dr)
+    }
+
     fn raw_weight(&self, target_sum: f32) -> f32 {
         match self.weight_type {
             WeightType::Square => 1.0 / (target_sum * target_sum),

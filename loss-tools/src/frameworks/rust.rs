@@ -147,15 +147,81 @@ fn prepare(out: &mut String, p: Prepare) {
     };
 }
 
+/// The `use` lines for exactly the items `body` names, so pasted code compiles without
+/// unused-import warnings.
+fn imports(body: &str) -> String {
+    let names = |candidates: &[&'static str]| -> Vec<&'static str> {
+        candidates
+            .iter()
+            .copied()
+            .filter(|name| {
+                body.match_indices(name).any(|(i, _)| {
+                    let before = body[..i].chars().next_back();
+                    let after = body[i + name.len()..].chars().next();
+                    !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+                        && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+                })
+            })
+            .collect()
+    };
+    let mut root = names(&["Reduction"]);
+    // Trait methods: the binary losses' `loss*` calls and the class losses' batch functions.
+    if !names(&["SigmoidFocal", "BinaryFocal"]).is_empty() {
+        root.insert(0, "ElementLoss");
+    }
+    let mut multiclass = names(&[
+        "Activation",
+        "ClassAlpha",
+        "ClassLossAccumulator",
+        "ClassOverlap",
+        "ClassReduction",
+        "EmptyClass",
+        "GeneralizedDice",
+        "Intersection",
+        "Layout",
+        "OneVsRestFocal",
+        "Shape",
+        "SoftmaxFocal",
+        "Targets",
+        "WeightType",
+        "Weighting",
+    ]);
+    if body.contains("loss.loss_elementwise(&shape") || body.contains("loss.class_sums::<") {
+        multiclass.insert(0, "ClassLoss");
+    }
+    let mut out = String::new();
+    for (path, items) in [
+        ("loss_core", root),
+        ("loss_core::dice", names(&["OverlapLoss", "OverlapStats"])),
+        (
+            "loss_core::focal",
+            names(&["BinaryFocal", "SigmoidFocal", "SoftTargets"]),
+        ),
+        ("loss_core::multiclass", multiclass),
+    ] {
+        match items.as_slice() {
+            [] => {}
+            [one] => out.push_str(&format!("use {path}::{one};\n")),
+            many => out.push_str(&format!("use {path}::{{{}}};\n", many.join(", "))),
+        }
+    }
+    out
+}
+
 const SHAPE: &str = "// Sizes of your tensors: batch N, classes C, pixels per sample SPATIAL.\n";
 
 impl Plan {
     /// The `loss-core` code that computes this plan, for pasting into firmware. The inputs are
     /// named `input` (scores) and `target` (dense targets) or `labels` (class indices).
     pub fn rust(&self) -> String {
-        let mut out = String::new();
-        self.write_rust(&mut out, "value");
-        out
+        let mut body = String::new();
+        self.write_rust(&mut body, "value");
+        let body: String = body
+            .lines()
+            .filter(|l| !l.starts_with("use "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        format!("{}{body}", imports(&body))
     }
 
     fn write_rust(&self, out: &mut String, value: &str) {
