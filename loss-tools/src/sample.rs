@@ -119,7 +119,9 @@ fn sigmoid(x: f32) -> f32 {
 
 /// Soft membership of an axis-aligned ellipse, edge width about one pixel.
 fn ellipse(y: f32, x: f32, cy: f32, cx: f32, ry: f32, rx: f32) -> f32 {
-    let d = libm::sqrtf(((y - cy) / ry).powi(2) + ((x - cx) / rx).powi(2));
+    // Plain products rather than `powi`, whose precision may vary by platform.
+    let (dy, dx) = ((y - cy) / ry, (x - cx) / rx);
+    let d = libm::sqrtf(dy * dy + dx * dx);
     sigmoid((1.0 - d) * ry.min(rx) / 0.7)
 }
 
