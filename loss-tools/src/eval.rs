@@ -8,6 +8,7 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -148,6 +149,43 @@ fn one(job: &Job, args: &EvalArgs) -> Result<FileResult, String> {
     })
 }
 
+/// Runs `f` on every job in parallel and returns the results in job order, or the error of
+/// the first failing job in that order. After a failure, jobs later in the order are skipped
+/// (an earlier job may still fail and win), so a bad file stops a long run early and the
+/// reported error does not depend on scheduling.
+pub fn first_error_in_order<T: Send>(
+    jobs: &[Job],
+    f: impl Fn(&Job) -> Result<T, String> + Sync,
+    bar: &ProgressBar,
+) -> Result<Vec<T>, String> {
+    let first_failure = AtomicUsize::new(usize::MAX);
+    let results: Vec<Option<Result<T, String>>> = jobs
+        .par_iter()
+        .enumerate()
+        .map(|(i, job)| {
+            if i > first_failure.load(Ordering::Relaxed) {
+                return None;
+            }
+            let r = f(job);
+            if r.is_err() {
+                first_failure.fetch_min(i, Ordering::Relaxed);
+            }
+            bar.inc(1);
+            Some(r)
+        })
+        .collect();
+    let mut out = Vec::with_capacity(results.len());
+    for r in results {
+        match r {
+            Some(Ok(v)) => out.push(v),
+            Some(Err(e)) => return Err(e),
+            // Skipped only after a failure at a lower index, which the loop meets first.
+            None => return Err("internal error: a job was skipped without a failure".into()),
+        }
+    }
+    Ok(out)
+}
+
 /// Runs `loss-tools eval`.
 pub fn run(args: &EvalArgs) -> ExitCode {
     match report(args) {
@@ -182,16 +220,8 @@ fn report(args: &EvalArgs) -> Result<String, String> {
             .map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
     }
     let bar = progress(jobs.len());
-    let results: Vec<Result<FileResult, String>> = jobs
-        .par_iter()
-        .map(|job| {
-            let r = one(job, args);
-            bar.inc(1);
-            r
-        })
-        .collect();
+    let files = first_error_in_order(&jobs, |job| one(job, args), &bar)?;
     bar.finish_and_clear();
-    let files = results.into_iter().collect::<Result<Vec<_>, _>>()?;
     let classes = files.first().map_or(0, |f| f.classes);
     if let Some(f) = files.iter().find(|f| f.classes != classes) {
         return Err(format!(

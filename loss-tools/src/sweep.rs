@@ -27,10 +27,9 @@ use std::process::ExitCode;
 use clap::Args;
 use loss_core::ElementLoss;
 use loss_core::focal::{BinaryFocal, SigmoidFocal};
-use rayon::prelude::*;
 use serde_json::json;
 
-use crate::eval::{Format, progress};
+use crate::eval::{Format, first_error_in_order, progress};
 use crate::input::{self, InputArgs, Pair, TargetData};
 use crate::report::{Table, num, round, write_atomically};
 use crate::sample;
@@ -395,17 +394,16 @@ fn sweep(a: &SweepArgs) -> Result<(), String> {
     }
     let jobs = input::jobs(&a.input)?;
     let bar = progress(jobs.len());
-    let results: Vec<Result<(usize, Acc), String>> = jobs
-        .par_iter()
-        .map(|job| {
+    let results = first_error_in_order(
+        &jobs,
+        |job| {
             let pair = input::load(job, &a.input)?;
             let acc = accumulate(&pair, a).map_err(|e| format!("{}: {e}", pair.name))?;
-            bar.inc(1);
             Ok((pair.geometry.classes, acc))
-        })
-        .collect();
+        },
+        &bar,
+    )?;
     bar.finish_and_clear();
-    let results = results.into_iter().collect::<Result<Vec<_>, _>>()?;
     let classes = results.first().map_or(0, |r| r.0);
     if results.iter().any(|r| r.0 != classes) {
         return Err("the files have different class counts".into());

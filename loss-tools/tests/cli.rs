@@ -622,3 +622,36 @@ fn the_committed_sample_is_current() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_directory_reports_its_first_bad_file() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, name) in ["a", "b", "c", "d"].iter().enumerate() {
+        nhwc_fixture(dir.path(), name, i as u32 + 1);
+    }
+    let cut = |name: &str| {
+        let path = dir.path().join(format!("pred/{name}.npy"));
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 4]).unwrap();
+    };
+    cut("d");
+    cut("b");
+    let e = fails(
+        dir.path(),
+        &[
+            "eval",
+            "pred",
+            "mask",
+            "--from-logits",
+            "--ignore-index",
+            "255",
+        ],
+    );
+    assert!(e.starts_with("error: pred/b.npy: truncated"), "{e}");
+    std::fs::remove_file(dir.path().join("mask/c.npy")).unwrap();
+    let e = fails(dir.path(), &["eval", "pred", "mask", "--from-logits"]);
+    assert!(
+        e.starts_with("error: pred/c.npy: no target with the same name in mask"),
+        "{e}"
+    );
+}

@@ -25,6 +25,9 @@ impl Source {
     /// The name used in reports and errors.
     pub fn name(&self) -> String {
         match self {
+            // Forward slashes on Windows too, so reports (and their snapshots) read the same
+            // on every platform.
+            Self::File(p) if cfg!(windows) => p.display().to_string().replace('\\', "/"),
             Self::File(p) => p.display().to_string(),
             Self::Embedded { name, .. } => (*name).to_string(),
         }
