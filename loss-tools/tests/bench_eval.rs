@@ -186,7 +186,7 @@ fn eval_keeps_up_with_reading() {
          read only : {read:.2?} ({:.0} MiB/s, page cache)\n\
          disk      : {} (dd iflag=direct, bypassing the cache)\n\
          eval      : {eval:.2?} ({:.0} MiB/s)\n\
-         eval speed / page-cache read speed = {:.2}\n\
+         eval speed / page-cache read speed = {:.3}\n\
          eval peak RSS {:.0} MiB (one prediction file is {:.0} MiB, the dataset {mib:.0} MiB)",
         if probabilities {
             "probabilities"
