@@ -38,7 +38,7 @@ pub fn softplus(x: f64) -> f64 {
 
 /// `weight * term`, with a zero weight removing the term even if it is infinite (see the module
 /// docs). NaN still propagates.
-fn weighted(weight: f64, term: f64) -> f64 {
+pub fn weighted(weight: f64, term: f64) -> f64 {
     if weight == 0.0 && term.is_infinite() {
         0.0
     } else {

@@ -38,6 +38,7 @@
 //! The functions assert that their inputs are consistent; they are for tests, not for
 //! untrusted data.
 
+use crate::oracle::weighted;
 use loss_core::Reduction;
 use loss_core::dice::{Overlap, OverlapLoss};
 use loss_core::focal::SoftTargets;
@@ -149,15 +150,6 @@ pub fn pixels(dims: &Dims, scores: &[f32], truth: Truth<'_>) -> Vec<Pixel> {
         }
     }
     out
-}
-
-/// `weight * term`, with a zero weight removing the term even if it is infinite.
-fn weighted(weight: f64, term: f64) -> f64 {
-    if weight == 0.0 && term.is_infinite() {
-        0.0
-    } else {
-        weight * term
-    }
 }
 
 /// The log-softmax of one pixel's scores (see the [module docs](self)).
@@ -277,46 +269,7 @@ pub fn softmax_focal_terms_clipped(
         .collect()
 }
 
-/// `1 / (1 + exp(-x))`, with the `exp(x) / (1 + exp(x))` branch for `x < 0`.
-pub fn sigmoid(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
-}
-
-/// `ln(1 + exp(x)) = max(x, 0) + ln_1p(exp(-|x|))`.
-pub fn softplus(x: f64) -> f64 {
-    x.max(0.0) + (-x.abs()).exp().ln_1p()
-}
-
-/// Binary focal loss of one logit (torchvision for hard targets; `soft` chooses the form for
-/// `0 < t < 1`, see `loss_core::focal`).
-pub fn sigmoid_focal(x: f64, t: f64, alpha: Option<f64>, gamma: f64, soft: SoftTargets) -> f64 {
-    let (a_pos, a_neg) = alpha.map_or((1.0, 1.0), |a| (a, 1.0 - a));
-    let alpha_t = a_pos * t + a_neg * (1.0 - t);
-    let bce = weighted(t, softplus(-x)) + weighted(1.0 - t, softplus(x));
-    let (p, not_p) = (sigmoid(x), sigmoid(-x));
-    match soft {
-        SoftTargets::Torchvision => {
-            let q = p * (1.0 - t) + not_p * t;
-            weighted(alpha_t, q.powf(gamma) * bce)
-        }
-        SoftTargets::Monai => {
-            let d = 2.0 * t - 1.0;
-            let q = if d == 0.0 { 0.5 } else { sigmoid(-x * d) };
-            weighted(alpha_t, q.powf(gamma) * bce)
-        }
-        SoftTargets::Kornia => {
-            let pos = not_p.powf(gamma) * softplus(-x);
-            let neg = p.powf(gamma) * softplus(x);
-            weighted(a_pos * t, pos) + weighted(a_neg * (1.0 - t), neg)
-        }
-        SoftTargets::Smp => weighted(alpha_t, (-(-bce).exp_m1()).powf(gamma) * bce),
-    }
-}
+pub use crate::oracle::{sigmoid, sigmoid_focal, softplus};
 
 /// The one-vs-rest focal terms of one pixel, one per class.
 pub fn one_vs_rest_terms(
