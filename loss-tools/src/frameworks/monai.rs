@@ -134,6 +134,11 @@ fn overlap_plan(
 
 /// `monai.losses.DiceLoss`.
 pub fn dice(p: &mut Params<'_>) -> Result<Plan, String> {
+    Ok(Plan::Overlap(dice_plan(p)?))
+}
+
+/// The `DiceLoss` part of `DiceLoss`, `DiceFocalLoss` and `DiceCELoss`.
+fn dice_plan(p: &mut Params<'_>) -> Result<OverlapPlan, String> {
     let (nr, dr) = smoothing(p)?;
     let squared = p.bool("squared_pred", false)?;
     let base = if p.bool("jaccard", false)? {
@@ -144,7 +149,7 @@ pub fn dice(p: &mut Params<'_>) -> Result<Plan, String> {
     let loss = base.with_smoothing(nr, dr).map_err(|e| param_error(p, e))?;
     let mut plan = overlap_plan(p, loss, squared)?;
     plan.weights = weight(p)?;
-    Ok(Plan::Overlap(plan))
+    Ok(plan)
 }
 
 /// `monai.losses.TverskyLoss`.
@@ -259,16 +264,7 @@ fn lambda(p: &mut Params<'_>, key: &str) -> Result<f32, String> {
 /// `monai.losses.DiceFocalLoss`: `lambda_dice · DiceLoss + lambda_focal · FocalLoss`; the
 /// activation flags apply to the dice part only, the focal part is one-vs-rest on logits.
 pub fn dice_focal(p: &mut Params<'_>) -> Result<Plan, String> {
-    let (nr, dr) = smoothing(p)?;
-    let squared = p.bool("squared_pred", false)?;
-    let base = if p.bool("jaccard", false)? {
-        OverlapLoss::jaccard()
-    } else {
-        OverlapLoss::dice()
-    };
-    let loss = base.with_smoothing(nr, dr).map_err(|e| param_error(p, e))?;
-    let mut dice = overlap_plan(p, loss, squared)?;
-    dice.weights = weight(p)?;
+    let dice = dice_plan(p)?;
     let gamma = p.f32("gamma", 2.0)?;
     let alpha = focal_alpha(p.scalar_or_list("alpha")?, false, dice.include_background);
     let lambda_dice = lambda(p, "lambda_dice")?;
@@ -306,16 +302,10 @@ pub fn dice_focal(p: &mut Params<'_>) -> Result<Plan, String> {
 /// `monai.losses.DiceCELoss`: `lambda_dice · DiceLoss + lambda_ce · CE`, CE on the logits
 /// (softmax cross-entropy for several channels, binary cross-entropy for one).
 pub fn dice_ce(p: &mut Params<'_>) -> Result<Plan, String> {
-    let (nr, dr) = smoothing(p)?;
-    let squared = p.bool("squared_pred", false)?;
-    let jaccard = p.bool("jaccard", false)?;
-    let base = if jaccard {
-        OverlapLoss::jaccard()
-    } else {
-        OverlapLoss::dice()
-    };
-    let loss = base.with_smoothing(nr, dr).map_err(|e| param_error(p, e))?;
-    let dice = overlap_plan(p, loss, squared)?;
+    let dice = dice_plan(p)?;
+    if dice.weights.is_some() {
+        return Err(p.error("weight", "is not supported for DiceCELoss"));
+    }
     if dice.ignore_index.is_some() {
         return Err(p.error("ignore_index", "is not supported for DiceCELoss"));
     }
