@@ -71,6 +71,7 @@ mod error;
 
 pub mod dice;
 pub mod focal;
+pub mod monitor;
 pub mod multiclass;
 pub mod sum;
 
