@@ -387,7 +387,11 @@ fn qemu(install: bool, only: Option<&str>) -> Result<(u64, u64), String> {
                 }
             }
             for (bin, defmt, what) in [
-                ("monitor", true, "monitoring example"),
+                (
+                    "monitor",
+                    true,
+                    "monitoring example, alarm at the expected frame",
+                ),
                 ("stack", true, "stack probe"),
                 ("api-full", false, "whole API, link-time no-panic proof"),
                 (
@@ -397,12 +401,20 @@ fn qemu(install: bool, only: Option<&str>) -> Result<(u64, u64), String> {
                 ),
             ] {
                 let run = run_qemu(board, bin, defmt, &[])?;
-                if run.ok() {
+                // The monitor's alarm must fire at the frame the firmware expects (the log
+                // is checked too, not only the exit code).
+                let alarm = if bin == "monitor" {
+                    alarm_frame(&run.log)
+                } else {
+                    Ok(())
+                };
+                if run.ok() && alarm.is_ok() {
                     passed += 1;
                     println!("  ok   {bin}: {what}");
                 } else {
                     failed += 1;
-                    println!("  FAIL {bin}: {what} ({})", describe(run.code));
+                    let why = alarm.err().unwrap_or_else(|| describe(run.code));
+                    println!("  FAIL {bin}: {what} ({why})");
                     print!("{}", indent(&run.log));
                 }
             }
@@ -414,6 +426,24 @@ fn qemu(install: bool, only: Option<&str>) -> Result<(u64, u64), String> {
     println!("total:");
     println!("{passed_all} passed, {failed_all} failed");
     Ok((passed_all, failed_all))
+}
+
+/// Checks the monitoring firmware's `alarm at frame A (expected E)` line: `A == E`.
+fn alarm_frame(log: &str) -> Result<(), String> {
+    let line = log
+        .lines()
+        .find_map(|l| l.split_once("alarm at frame ").map(|(_, rest)| rest))
+        .ok_or("no `alarm at frame` line")?;
+    let (fired, expected) = line
+        .trim_end()
+        .strip_suffix(')')
+        .and_then(|l| l.split_once(" (expected "))
+        .ok_or_else(|| format!("unreadable alarm line `{line}`"))?;
+    if fired == expected {
+        Ok(())
+    } else {
+        Err(format!("alarm at frame {fired}, expected {expected}"))
+    }
 }
 
 fn indent(log: &str) -> String {

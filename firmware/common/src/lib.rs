@@ -9,9 +9,12 @@
 //! - [`entries`]: one call per public entry point, for stack painting;
 //! - [`cost`]: kernels between two marker functions for instruction counting, and the
 //!   straightforward `libm::powf` / `logf` baseline;
-//! - [`monitor`]: the monitoring example (streaming focal, dice and IoU over a synthetic frame).
+//! - [`monitor`]: the monitoring example (streaming focal, dice and IoU over a synthetic frame);
+//! - [`alarm`]: `loss_core::monitor` on a synthetic camera stream that degrades half way, with
+//!   an alarm line driven through embedded-hal.
 #![no_std]
 
+pub mod alarm;
 pub mod api;
 pub mod cost;
 pub mod data;
