@@ -42,6 +42,29 @@
 //! For soft targets `CE = max(x, 0) - x t + log1p(exp(-|x|))`, evaluated as
 //! `x (1 - t) + l` for `x >= 0` and `-x t + l` for `x < 0` so that no large terms cancel.
 //!
+//! ## Soft targets: accuracy
+//! A power turns the relative error `r` of its base into `gamma r`, and `exp(gamma ln q)` turns
+//! an absolute error `a` of `ln q` into `gamma a`. Rounded once in f32, MONAI's argument
+//! `z = -x (2t - 1)` puts `|z| 2^-24` into `ln sigmoid(z)` and torchvision's
+//! `q = p (1 - t) + (1 - p) t` about 2 ulp into `q`: up to 1.9e-6 relative at gamma 5.
+//! So the soft paths (and only they: hard targets keep the kernel above, bit for bit) carry
+//! every intermediate as a double word `hi + lo` (the private `dw` module: error-free sums and
+//! products in f32, no FMA):
+//! - `1 - t`, `2t - 1`, `alpha_t` and `z = -x (2t - 1)` exactly; `CE = |x| c + ln(1 + e)`.
+//! - `ln(1 + e)` and `ln q` as `k ln 2 + log1pf(m - 1)` (absolute error about `2^-25`, where
+//!   `logf`'s grows with `|ln q|`).
+//! - Torchvision: `q = (a + b e) / (1 + e)` with the division's exact remainder.
+//! - The factor: integer gamma by square and multiply on double words (no `powf`);
+//!   real gamma as `expf(gamma ln q)` with the low word applied as `1 + lo`. MONAI's
+//!   `sigmoid(z)^gamma` for `z < 0` (and kornia's smaller side) as `exp(gamma (z - ln(1 + e)))`
+//!   for every gamma: `sigmoid(z)` is then about `exp(z)`, and a product of powers would
+//!   multiply `expf`'s own error by gamma.
+//! - `alpha_t factor CE` with both products' errors folded in, rounded once.
+//!
+//! What remains is `libm`'s own error in `exp(-|x|)`, `log1pf` and the final `expf` (each
+//! below 1 ulp), times gamma where it enters a base; measured worst figures are in
+//! `docs/numerics.md`. This costs more than the hard-target kernel (see the speed table there).
+//!
 //! # From probabilities: [`BinaryFocal`] (the seed article's `FocalLoss`, Keras)
 //! `p` is clamped to `[clamp_min, clamp_max]`, then
 //! `FL = alpha t (1 - p)^gamma (-log p) + (1 - alpha)(1 - t) p^gamma (-log(1 - p))`
@@ -67,6 +90,7 @@
 use crate::Error;
 use crate::activation::Logit;
 use crate::elementwise::{ElementLoss, Predictions};
+use dw::Dw;
 
 /// How a focal loss treats soft targets `0 < t < 1` (see the [module docs](self)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -135,6 +159,30 @@ impl Power {
                 result
             }
             None => libm::expf(self.gamma * log_q()),
+        }
+    }
+
+    /// `q^gamma` for a double-word `q` in `(0, 1]` (the soft-target paths): square and multiply
+    /// in double words for integer gamma (the same sequence as [`Power::of`]), else
+    /// `exp(gamma ln q)` with `ln q` in two words ([`Dw::ln`]).
+    fn of_dw(&self, q: Dw) -> Dw {
+        match self.integer {
+            Some(0) => Dw::ONE,
+            Some(mut n) => {
+                let (mut result, mut base) = (None::<Dw>, q);
+                loop {
+                    if n & 1 == 1 {
+                        result = Some(result.map_or(base, |r| r.mul(base)));
+                    }
+                    n >>= 1;
+                    if n == 0 {
+                        break;
+                    }
+                    base = base.mul(base);
+                }
+                result.unwrap_or(Dw::ONE)
+            }
+            None => q.ln().scale(self.gamma).exp(),
         }
     }
 }
@@ -251,47 +299,176 @@ impl SigmoidFocal {
         }
     }
 
-    fn soft(&self, s: &Logit, t: f32) -> f32 {
-        let (x, l) = (s.x, s.l);
-        let ce = || {
-            if x >= 0.0 {
-                x * (1.0 - t) + l
-            } else {
-                -x * t + l
-            }
-        };
-        let weight = |a: f32, b: f32| {
-            self.alpha
-                .map_or(1.0, |alpha| alpha * a + (1.0 - alpha) * b)
+    /// Soft target `0 < t < 1`, in double words (see "Soft targets: accuracy" in the
+    /// [module docs](self)).
+    fn soft(&self, x: f32, t: f32) -> f32 {
+        // d = 1 + e exactly, and its logarithm log1p(exp(-|x|)) in two words.
+        let e = libm::expf(-x.abs());
+        let (d_hi, d_lo) = dw::fast_two_sum(1.0, e);
+        let d = Dw { hi: d_hi, lo: d_lo };
+        let ln_d = d.ln();
+        let ce = soft_ce(x, t, ln_d);
+        let w = || {
+            self.alpha.map_or(Dw::ONE, |a| {
+                let (hi, lo) = dw::two_prod(a, t);
+                Dw { hi, lo }.add(Dw::one_minus(a).mul(Dw::one_minus(t)))
+            })
         };
         match self.soft_targets {
             SoftTargets::Torchvision => {
-                // p_t lies between t and 1 - t, so q >= min(t, 1 - t) > 0: no underflow.
-                let q = s.sigmoid() * (1.0 - t) + s.sigmoid_neg() * t;
-                weight(t, 1.0 - t) * (self.power.of(q, || libm::logf(q)) * ce())
+                // q = p (1 - t) + (1 - p) t = (a + b e) / d, with a the weight of the larger
+                // probability; q >= min(t, 1 - t) > 0.
+                let (a, b) = if x >= 0.0 {
+                    (Dw::one_minus(t), Dw::exact(t))
+                } else {
+                    (Dw::exact(t), Dw::one_minus(t))
+                };
+                let n = a.add(b.scale(e));
+                let q_hi = n.hi / d.hi;
+                // The division's remainder n - q_hi d, exactly (n.hi - p is Sterbenz-exact).
+                let (p, pe) = dw::two_prod(q_hi, d.hi);
+                let q_lo = (((n.hi - p) - pe) + n.lo - q_hi * d.lo) / d.hi;
+                let factor = self.power.of_dw(Dw { hi: q_hi, lo: q_lo });
+                dw::product(w(), factor, ce)
             }
             SoftTargets::Monai => {
-                let d = 2.0 * t - 1.0;
+                // z = -x (2t - 1) = z_hi + z_lo: 2t - 1 exactly, then the product exactly.
+                let (d_hi, d_lo) = dw::two_sum(2.0 * t, -1.0);
                 // `-x * 0` would be NaN for infinite x; the factor is sigmoid(0) for every x.
-                let z = Logit::new(if d == 0.0 { 0.0 } else { -x * d });
+                let (z_hi, z_lo) = if d_hi == 0.0 {
+                    (0.0, 0.0)
+                } else if x.abs() < dw::SAFE {
+                    let (p, pe) = dw::two_prod(x, d_hi);
+                    dw::fast_two_sum(-p, -(pe + x * d_lo))
+                } else {
+                    // |z| >= 2^-25 SAFE: sigmoid(z) is 0 or 1 to every bit.
+                    (-x * d_hi, 0.0)
+                };
+                let ez = libm::expf(-z_hi.abs());
+                let (dz_hi, dz_lo) = dw::fast_two_sum(1.0, ez);
+                let dz = Dw {
+                    hi: dz_hi,
+                    lo: dz_lo,
+                };
+                let factor = sigmoid_power(&self.power, z_hi, z_lo, ez, dz, || dz.ln());
                 // At x = ±inf on the wrong side of 1/2 the factor decays like exp(-gamma |x d|)
                 // and CE grows like |x|: the limit is 0, not 0 * inf.
-                let factor = self.power.of(z.sigmoid(), || -z.softplus_neg());
-                weight(t, 1.0 - t) * weighted(factor, ce())
+                if factor.hi == 0.0 && ce.hi.is_infinite() {
+                    return 0.0;
+                }
+                dw::product(w(), factor, ce)
             }
             SoftTargets::Smp => {
-                // 1 - exp(-CE) without cancellation when CE is small.
-                let ce = ce();
-                let q = -libm::expm1f(-ce);
-                weight(t, 1.0 - t) * (self.power.of(q, || libm::logf(q)) * ce)
+                // 1 - exp(-CE) without cancellation when CE is small; CE's low word enters
+                // through the derivative exp(-CE) = 1 - q.
+                let q = -libm::expm1f(-ce.hi);
+                let factor = self.power.of_dw(Dw {
+                    hi: q,
+                    lo: ce.lo * (1.0 - q),
+                });
+                dw::product(w(), factor, ce)
             }
             SoftTargets::Kornia => {
-                let (a_pos, a_neg) = self.alpha.map_or((1.0, 1.0), |a| (a, 1.0 - a));
-                let pos = self.power.of(s.sigmoid_neg(), || -s.softplus()) * s.softplus_neg();
-                let neg = self.power.of(s.sigmoid(), || -s.softplus_neg()) * s.softplus();
-                weighted(a_pos * t, pos) + weighted(a_neg * (1.0 - t), neg)
+                // alpha t sigmoid(-x)^gamma softplus(-x) + (1 - alpha)(1 - t) sigmoid(x)^gamma
+                // softplus(x); softplus(±x) = max(±x, 0) + ln d.
+                let softplus = |m: f32| {
+                    if m <= 0.0 {
+                        ln_d
+                    } else if m < dw::SAFE {
+                        Dw::exact(m).add(ln_d)
+                    } else {
+                        Dw::exact(m)
+                    }
+                };
+                let (w_pos, w_neg) = match self.alpha {
+                    Some(a) => {
+                        let (hi, lo) = dw::two_prod(a, t);
+                        (Dw { hi, lo }, Dw::one_minus(a).mul(Dw::one_minus(t)))
+                    }
+                    None => (Dw::exact(t), Dw::one_minus(t)),
+                };
+                let term = |w: Dw, m: f32| {
+                    let sp = softplus(m);
+                    // A zero weight removes an infinite term (see `weighted`).
+                    if w.hi == 0.0 && sp.hi.is_infinite() {
+                        return 0.0;
+                    }
+                    let factor = sigmoid_power(&self.power, m, 0.0, e, d, || ln_d);
+                    dw::product(w, factor, sp)
+                };
+                term(w_pos, -x) + term(w_neg, x)
             }
         }
+    }
+}
+
+/// Soft-target cross-entropy `max(x, 0) - x t + log1p(exp(-|x|))` as `|x| c + ln d` with
+/// `c = 1 - t` for `x >= 0` and `c = t` for `x < 0` (no cancellation), in two words.
+fn soft_ce(x: f32, t: f32, ln_d: Dw) -> Dw {
+    let m = x.abs();
+    let c = if x >= 0.0 {
+        Dw::one_minus(t)
+    } else {
+        Dw::exact(t)
+    };
+    if m < dw::SAFE {
+        let (p, pe) = dw::two_prod(m, c.hi);
+        let (s, se) = dw::two_sum(p, ln_d.hi);
+        let (hi, lo) = dw::fast_two_sum(s, se + ((pe + m * c.lo) + ln_d.lo));
+        Dw { hi, lo }
+    } else {
+        // Huge, infinite or NaN: ln d is negligible or NaN already.
+        Dw::exact(m * c.hi + ln_d.hi)
+    }
+}
+
+/// `sigmoid(z)^gamma` in two words for `z = z_hi + z_lo`, given `ez = exp(-|z_hi|)`,
+/// `d = 1 + ez` exactly and `ln_d() = ln d`. `z_lo` enters through
+/// `d/dz ln sigmoid(z) = sigmoid(-z)`.
+///
+/// For `z_hi < 0` the power is taken in log space, `exp(gamma (z_hi - ln d))`, for every gamma:
+/// `sigmoid(z)` is then about `exp(z)`, and a product of powers would multiply `expf`'s
+/// rounding by gamma, where `exp` of the exact `gamma z_hi` rounds once.
+fn sigmoid_power(
+    power: &Power,
+    z_hi: f32,
+    z_lo: f32,
+    ez: f32,
+    d: Dw,
+    ln_d: impl FnOnce() -> Dw,
+) -> Dw {
+    if power.integer == Some(0) {
+        return Dw::ONE;
+    }
+    if z_hi >= 0.0 {
+        let slope = z_lo * (ez / d.hi);
+        if power.integer.is_some() {
+            // sigmoid(z_hi) = 1 / d = s (1 + r): s = fl(1 / d.hi), r from the exact remainder.
+            let s = 1.0 / d.hi;
+            let (p, pe) = dw::two_prod(s, d.hi);
+            let r = ((1.0 - p) - pe) - s * d.lo + slope;
+            power.of_dw(Dw { hi: s, lo: s * r })
+        } else {
+            let ln_d = ln_d();
+            Dw {
+                hi: -ln_d.hi,
+                lo: slope - ln_d.lo,
+            }
+            .scale(power.gamma)
+            .exp()
+        }
+    } else {
+        let ln_d = ln_d();
+        Dw::exact(z_hi)
+            .scale(power.gamma)
+            .add(
+                Dw {
+                    hi: -ln_d.hi,
+                    lo: z_lo / d.hi - ln_d.lo,
+                }
+                .scale(power.gamma),
+            )
+            .exp()
     }
 }
 
@@ -300,13 +477,15 @@ impl ElementLoss for SigmoidFocal {
 
     #[inline]
     fn element(&self, x: f32, t: f32) -> f32 {
-        let s = Logit::new(x);
         if t == 1.0 {
-            weighted(self.alpha.unwrap_or(1.0), self.hard(&s, true))
+            weighted(self.alpha.unwrap_or(1.0), self.hard(&Logit::new(x), true))
         } else if t == 0.0 {
-            weighted(self.alpha.map_or(1.0, |a| 1.0 - a), self.hard(&s, false))
+            weighted(
+                self.alpha.map_or(1.0, |a| 1.0 - a),
+                self.hard(&Logit::new(x), false),
+            )
         } else {
-            self.soft(&s, t)
+            self.soft(x, t)
         }
     }
 }
@@ -465,5 +644,165 @@ impl ElementLoss for BinaryFocal {
         } else {
             weighted(a_pos * t, pos()) + weighted(a_neg * (1.0 - t), neg())
         }
+    }
+}
+
+/// Double-word arithmetic in f32 for the soft-target paths: a value is carried as an unevaluated
+/// sum `hi + lo` with `|lo|` about `2^-24 |hi|` or less, so that roundings that a power or an
+/// exponential would amplify are not made.
+///
+/// The error-free transformations are Knuth's two-sum ([`two_sum`]), Dekker's fast two-sum
+/// ([`fast_two_sum`]) and Dekker's two-product with Veltkamp's splitting ([`two_prod`];
+/// `4097 = 2^12 + 1` for a 24-bit significand), as in Ogita, Rump and Oishi 2005, "Accurate Sum
+/// and Dot Product" (SIAM J. Sci. Comput. 26(6)). They need only IEEE 754 round-to-nearest
+/// `+ - *`, which every target has; Rust never contracts `a * b + c` into an FMA, so the results
+/// are the same bits everywhere. The splitting overflows above about `2^115`, so products with
+/// an operand or result beyond [`SAFE`] skip the error term (one ordinary rounding there).
+mod dw {
+    /// Magnitude up to which [`two_prod`] computes its error term.
+    pub(super) const SAFE: f32 = 1e30;
+    /// `ln 2 = LN2_HI + LN2_LO` with `LN2_HI` 15 significant bits, so `k * LN2_HI` is exact for
+    /// `|k| < 2^9` (the split used by FreeBSD's `expf`).
+    const LN2_HI: f32 = 6.931_457_5e-1;
+    const LN2_LO: f32 = 1.428_606_8e-6;
+
+    /// `a + b = s + e` exactly (two-sum).
+    #[inline]
+    pub(super) fn two_sum(a: f32, b: f32) -> (f32, f32) {
+        let s = a + b;
+        let bb = s - a;
+        (s, (a - (s - bb)) + (b - bb))
+    }
+
+    /// `a + b = s + e` exactly when `a == 0` or `|a| >= |b|` (fast two-sum).
+    #[inline]
+    pub(super) fn fast_two_sum(a: f32, b: f32) -> (f32, f32) {
+        let s = a + b;
+        (s, b - (s - a))
+    }
+
+    #[inline]
+    fn split(a: f32) -> (f32, f32) {
+        let c = 4097.0 * a;
+        let hi = c - (c - a);
+        (hi, a - hi)
+    }
+
+    /// `a b = p + e` exactly (two-product), barring underflow; `e = 0` beyond [`SAFE`].
+    #[inline]
+    pub(super) fn two_prod(a: f32, b: f32) -> (f32, f32) {
+        let p = a * b;
+        if a.abs() < SAFE && b.abs() < SAFE && p.abs() < SAFE {
+            let (ah, al) = split(a);
+            let (bh, bl) = split(b);
+            (p, ((ah * bh - p) + ah * bl + al * bh) + al * bl)
+        } else {
+            (p, 0.0)
+        }
+    }
+
+    /// A double-word value `hi + lo`.
+    #[derive(Debug, Clone, Copy)]
+    pub(super) struct Dw {
+        pub hi: f32,
+        pub lo: f32,
+    }
+
+    impl Dw {
+        pub const ONE: Self = Self::exact(1.0);
+
+        pub const fn exact(v: f32) -> Self {
+            Self { hi: v, lo: 0.0 }
+        }
+
+        /// `1 - v`, exactly.
+        #[inline]
+        pub fn one_minus(v: f32) -> Self {
+            let (hi, lo) = two_sum(1.0, -v);
+            Self { hi, lo }
+        }
+
+        #[inline]
+        pub fn add(self, o: Self) -> Self {
+            let (hi, e) = two_sum(self.hi, o.hi);
+            Self {
+                hi,
+                lo: e + (self.lo + o.lo),
+            }
+        }
+
+        #[inline]
+        pub fn mul(self, o: Self) -> Self {
+            let (hi, e) = two_prod(self.hi, o.hi);
+            Self {
+                hi,
+                lo: e + (self.hi * o.lo + self.lo * o.hi),
+            }
+        }
+
+        /// `g (hi + lo)`.
+        #[inline]
+        pub fn scale(self, g: f32) -> Self {
+            let (hi, e) = two_prod(g, self.hi);
+            Self {
+                hi,
+                lo: e + g * self.lo,
+            }
+        }
+
+        /// `ln(hi + lo)` for `hi > 0`, with an absolute error of about `2^-25`: `hi = 2^k m`,
+        /// `m` in `[sqrt(1/2), sqrt(2)]`, so `ln = k ln 2 + log1p(m - 1)` with `m - 1` exact
+        /// (Sterbenz), `k ln 2` in two words and `|log1p(m - 1)| <= 0.35` rounded by `log1pf`;
+        /// `lo` enters as `log1p(lo / hi)` to second order. The error no longer grows with
+        /// `|ln|`, as `logf`'s does (`|ln| 2^-24`). Not positive and finite: `logf(hi)`.
+        pub fn ln(self) -> Self {
+            let h = self.hi;
+            if h.is_nan() || h <= 0.0 || h == f32::INFINITY {
+                return Self::exact(libm::logf(h));
+            }
+            // Subnormals are scaled into the normal range first.
+            let (v, k0) = if h < f32::MIN_POSITIVE {
+                (h * 16_777_216.0, -24)
+            } else {
+                (h, 0)
+            };
+            let bits = v.to_bits();
+            // The exponent field of a positive normal float is 1..=254: no overflow.
+            let mut k = (bits >> 23) as i32 - 127 + k0;
+            let mut m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
+            if m > core::f32::consts::SQRT_2 {
+                m *= 0.5;
+                k += 1;
+            }
+            let kf = k as f32;
+            let (s, e) = fast_two_sum(kf * LN2_HI, libm::log1pf(m - 1.0));
+            let c = self.lo / h;
+            let (hi, lo) = two_sum(s, e + (kf * LN2_LO + (c - 0.5 * c * c)));
+            Self { hi, lo }
+        }
+
+        /// `exp(hi + lo) = expf(hi) (1 + lo)`: only `expf`'s own rounding remains.
+        pub fn exp(self) -> Self {
+            let f = libm::expf(self.hi);
+            Self {
+                hi: f,
+                lo: if f > 0.0 && f < SAFE {
+                    f * self.lo
+                } else {
+                    0.0
+                },
+            }
+        }
+    }
+
+    /// `w f c` for a finite or infinite `c` and `w, f` in `[0, 1]`, rounded once at the end:
+    /// `(f c) w` with both products' errors and the low words carried to first order.
+    pub(super) fn product(w: Dw, f: Dw, c: Dw) -> f32 {
+        let (p1, e1) = two_prod(f.hi, c.hi);
+        let (p2, e2) = two_prod(p1, w.hi);
+        if !p2.is_finite() {
+            return p2;
+        }
+        p2 + (e2 + e1 * w.hi + p1 * w.lo + w.hi * (f.lo * c.hi + f.hi * c.lo))
     }
 }
