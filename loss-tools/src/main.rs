@@ -8,6 +8,7 @@ mod evaluate;
 mod explain;
 mod input;
 mod io;
+mod monitor_baseline;
 mod overlay;
 mod plot;
 mod report;
@@ -45,6 +46,9 @@ enum Command {
     Batch(batch_cmd::BatchArgs),
     /// The loss-core code that reproduces one framework request, for firmware.
     Translate(batch_cmd::TranslateArgs),
+    /// Baselines and thresholds for `loss_core::monitor` from a directory of validation
+    /// outputs, printed as Rust code (a `const` for firmware) and JSON.
+    MonitorBaseline(monitor_baseline::MonitorBaselineArgs),
     /// Write the golden vectors (`tests/golden/vectors.rs`) from this build of loss-core.
     Vectors {
         /// Only check that the committed file is current; exit 1 if it is stale.
@@ -100,6 +104,7 @@ fn main() -> ExitCode {
         Some(Command::Sweep(args)) => sweep::run(&args),
         Some(Command::Sample(args)) => sample::run(&args),
         Some(Command::Vectors { check, path }) => vectors(check, &path),
+        Some(Command::MonitorBaseline(args)) => monitor_baseline::run(&args),
         Some(Command::Batch(args)) => batch_cmd::run_batch(&args),
         Some(Command::Translate(args)) => batch_cmd::run_translate(&args),
     }
