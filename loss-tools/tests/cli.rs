@@ -573,6 +573,19 @@ fn probabilities_outside_0_1_and_raw_sizes() {
         e,
         "error: p.raw: raw float32 file has 10 bytes but --shape 8x8 needs 256\n"
     );
+    let e = fails(
+        dir.path(),
+        &[
+            "eval",
+            "p.raw",
+            "bin.png",
+            "--shape",
+            "99999999999,99999999999,9999",
+        ],
+    );
+    assert!(e.ends_with("is too large\n"), "{e}");
+    let e = fails(dir.path(), &["eval", "p.raw", "bin.png", "--shape", "0,8"]);
+    assert!(e.contains("p.raw: "), "{e}");
 }
 
 #[test]

@@ -125,13 +125,15 @@ pub fn load(source: &Source, raw: Raw<'_>) -> Result<Loaded, String> {
                     ));
                 }
             };
-            let count: usize = shape.iter().product();
-            if bytes.len() != count * 4 {
+            let needed = shape
+                .iter()
+                .try_fold(4usize, |a, &d| a.checked_mul(d))
+                .ok_or_else(|| format!("--shape {} is too large", shape_text(&shape)))?;
+            if bytes.len() != needed {
                 return Err(format!(
-                    "raw float32 file has {} bytes but --shape {} needs {}",
+                    "raw float32 file has {} bytes but --shape {} needs {needed}",
                     bytes.len(),
                     shape_text(&shape),
-                    count * 4
                 ));
             }
             let data = bytes

@@ -250,6 +250,22 @@ mod tests {
     }
 
     #[test]
+    fn never_panics_on_damaged_files() {
+        let mut good = Vec::new();
+        write_f16(&mut good, &[2, 3], &[0.5; 6]).unwrap();
+        for cut in 0..good.len() {
+            let _ = parse(&good[..cut]);
+        }
+        for i in 0..good.len() {
+            for flip in [0x01u8, 0x80, 0xff] {
+                let mut bad = good.clone();
+                bad[i] ^= flip;
+                let _ = parse(&bad);
+            }
+        }
+    }
+
+    #[test]
     fn round_trips_the_writers() {
         let mut buf = Vec::new();
         write_f16(&mut buf, &[2, 1], &[0.25, 1.0]).unwrap();

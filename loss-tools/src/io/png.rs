@@ -181,6 +181,23 @@ mod tests {
     }
 
     #[test]
+    fn never_panics_on_damaged_files() {
+        let good = write_palette_mask(3, 2, &[0, 1, 2, 3, 4, 5], &[0u8; 18]).unwrap();
+        for cut in 0..good.len() {
+            // Cut inside the header or the pixel data: an error; only the trailing IEND
+            // chunk may be missing.
+            if let Ok(m) = read_mask(&good[..cut]) {
+                assert_eq!(m.labels, vec![0, 1, 2, 3, 4, 5], "cut at {cut}");
+            }
+        }
+        for i in 8..good.len() {
+            let mut bad = good.clone();
+            bad[i] ^= 0x5a;
+            let _ = read_mask(&bad);
+        }
+    }
+
+    #[test]
     fn rejects_colour_and_garbage() {
         let rgb = write_rgb(1, 1, &[1, 2, 3]).unwrap();
         assert!(
