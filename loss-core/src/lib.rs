@@ -22,8 +22,8 @@
 //!
 //! # What is here
 //! - [`focal`]: binary focal loss from logits ([`focal::SigmoidFocal`], torchvision semantics,
-//!   three soft-target conventions) and from clamped probabilities ([`focal::BinaryFocal`], the
-//!   seed article's class).
+//!   four soft-target conventions) and from clamped probabilities ([`focal::BinaryFocal`], the
+//!   seed article's class and Keras's).
 //! - [`dice`]: dice, Jaccard and Tversky on one channel ([`dice::OverlapLoss`]) with MONAI's
 //!   `smooth_nr` / `smooth_dr`, squared denominators, logits or probabilities, and the seed
 //!   article's two dice variants as presets.
@@ -31,6 +31,11 @@
 //!   [`ElementLoss::loss_elementwise`], per-sample results through `loss_per_sample`.
 //! - Streaming: [`LossAccumulator`] and [`dice::OverlapAccumulator`] take data in chunks of
 //!   any size and give results bit-identical to the one-shot calls.
+//! - [`multiclass`]: softmax and one-vs-rest focal, per-class dice family, generalized dice and
+//!   confusion metrics on NCHW or NHWC data with dense or label-map targets, streaming with
+//!   `O(C)` state.
+//! - [`monitor`]: edge model monitoring: per-frame signals with and without labels, windows,
+//!   baselines, drift detection and an alarm state (optionally driving a GPIO).
 //!
 //! # Conventions
 //! - **Summation order** is fixed and documented in [`sum`]: four interleaved lanes in blocks
@@ -47,6 +52,9 @@
 //! # Optional features
 //! ## `defmt`
 //! Implements `defmt::Format` for the public types, for logging on the device.
+//! ## `embedded-hal`
+//! Adds `monitor::AlarmPin`, which drives an `embedded-hal` 1.0 `OutputPin` from the monitor's
+//! alarm state.
 
 #![cfg_attr(not(test), no_std)]
 // Kernels must not panic on a microcontroller; misuse is reported as `Error`.

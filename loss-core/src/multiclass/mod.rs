@@ -21,7 +21,7 @@
 //!
 //! # Framework conventions
 //! See `docs/conventions.md` for which parameters reproduce MONAI, smp, kornia, Keras and
-//! torchvision, including the empty-class table of [`overlap`].
+//! torchvision, including the empty-class table of [`EmptyClass`].
 //!
 //! [`Error::LabelOutOfRange`]: crate::Error::LabelOutOfRange
 
