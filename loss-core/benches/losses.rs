@@ -6,7 +6,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use loss_core::dice::OverlapLoss;
-use loss_core::focal::{BinaryFocal, SigmoidFocal};
+use loss_core::focal::{BinaryFocal, SigmoidFocal, SoftTargets};
 use loss_core::{ElementLoss, Predictions, Reduction};
 
 const N: usize = 4 << 20;
@@ -42,6 +42,19 @@ fn losses(c: &mut Criterion) {
     ] {
         g.bench_function(name, |b| {
             b.iter(|| fl.loss(black_box(&x), black_box(&t), Reduction::Mean))
+        });
+    }
+    // Label smoothing 0.1 (targets 0.05 / 0.95): the double-word soft-target paths.
+    let smooth: Vec<f32> = t.iter().map(|&v| 0.9 * v + 0.05).collect();
+    for (name, fl) in [
+        ("sigmoid focal gamma 2 soft (torchvision)", focal(2.0)),
+        (
+            "sigmoid focal gamma 2 soft (monai)",
+            focal(2.0).with_soft_targets(SoftTargets::Monai),
+        ),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| fl.loss(black_box(&x), black_box(&smooth), Reduction::Mean))
         });
     }
     let bf = BinaryFocal::seed();
