@@ -94,7 +94,7 @@
 //! zero.
 //!
 //! # Optional features
-//! - `embedded-hal`: [`AlarmPin`] drives an embedded-hal 1.0 `OutputPin` (an LED, or an
+//! - `embedded-hal`: `AlarmPin` drives an embedded-hal 1.0 `OutputPin` (an LED, or an
 //!   interrupt line to a host processor) from the state, and returns the pin's error.
 //! - `defmt`: `defmt::Format` on [`Event`], [`Level`], [`Signal`], [`Baseline`],
 //!   [`SignalConfig`], [`LabelFree`], [`Labelled`] and [`Summary`].

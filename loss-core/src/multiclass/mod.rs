@@ -25,10 +25,10 @@
 //!
 //! [`Error::LabelOutOfRange`]: crate::Error::LabelOutOfRange
 
-mod focal;
-mod metrics;
-mod overlap;
-mod shape;
+pub mod focal;
+pub mod metrics;
+pub mod overlap;
+pub mod shape;
 
 pub use focal::{ClassAlpha, ClassLoss, ClassLossAccumulator, OneVsRestFocal, SoftmaxFocal};
 pub use metrics::{
