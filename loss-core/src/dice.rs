@@ -334,23 +334,24 @@ impl OverlapAccumulator {
         Ok(())
     }
 
+    /// Adds a chunk that has been validated.
     fn accumulate(&mut self, predictions: &[f32], targets: &[f32]) {
-        let pairs = predictions.iter().zip(targets);
+        let sum = &mut self.sum;
         match (self.loss.predictions, self.loss.squared) {
             (Predictions::Probabilities, false) => {
-                self.sum.extend(pairs.map(|(&p, &t)| [p * t, p, t]));
+                sum.extend_pairs_unrolled(predictions, targets, |p, t| [p * t, p, t]);
             }
             (Predictions::Probabilities, true) => {
-                self.sum.extend(pairs.map(|(&p, &t)| [p * t, p * p, t * t]));
+                sum.extend_pairs_unrolled(predictions, targets, |p, t| [p * t, p * p, t * t]);
             }
-            (Predictions::Logits, false) => self.sum.extend(pairs.map(|(&x, &t)| {
+            (Predictions::Logits, false) => sum.extend_pairs(predictions, targets, |x, t| {
                 let p = sigmoid(x);
                 [p * t, p, t]
-            })),
-            (Predictions::Logits, true) => self.sum.extend(pairs.map(|(&x, &t)| {
+            }),
+            (Predictions::Logits, true) => sum.extend_pairs(predictions, targets, |x, t| {
                 let p = sigmoid(x);
                 [p * t, p * p, t * t]
-            })),
+            }),
         }
     }
 

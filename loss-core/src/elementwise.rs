@@ -14,35 +14,92 @@ pub enum Predictions {
     Probabilities,
 }
 
-/// Checks what every entry point needs before it touches a value: equal lengths, targets in
-/// `[0, 1]`, and probabilities in `[0, 1]`. NaN passes (it propagates by design).
-pub(crate) fn validate(
-    predictions: &[f32],
-    targets: &[f32],
-    kind: Predictions,
-) -> Result<(), Error> {
+/// Bits 30 and 31 of `range_flag(v)` (see [`OUTSIDE`]) are clear for `v` in `+0 ..= 1` and for a
+/// negative NaN, and set for every value outside `[0, 1]`, and also (false alarms, settled by
+/// [`first_outside`]) for `-0` and a positive NaN: adding `2^23 - 1` to the bits carries
+/// `0x3f80_0001 ..` (just above 1) into bit 30, keeps negative values' sign bit, and wraps only
+/// the negative NaNs (`0xff80_0001 ..`) round to small numbers. One add and one OR per value,
+/// no branch, no float comparison.
+#[inline(always)]
+pub(crate) const fn range_flag(v: f32) -> u32 {
+    v.to_bits().wrapping_add(0x007f_ffff)
+}
+
+/// The bits of an OR of [`range_flag`]s that mean "maybe outside `[0, 1]`".
+pub(crate) const OUTSIDE: u32 = 0xc000_0000;
+
+/// Whether every value of `values` is in `[0, 1]` or NaN, for certain; `false` may be a false
+/// alarm (see [`range_flag`]). One pass with no early exit, four values at a time.
+#[inline]
+fn surely_in_unit(values: &[f32]) -> bool {
+    let (groups, tail) = values.as_chunks::<4>();
+    let mut flags = 0;
+    for &[a, b, c, d] in groups {
+        flags |= (range_flag(a) | range_flag(b)) | (range_flag(c) | range_flag(d));
+    }
+    for &v in tail {
+        flags |= range_flag(v);
+    }
+    flags & OUTSIDE == 0
+}
+
+/// The index of the first value outside `[0, 1]` (NaN is not outside).
+fn first_outside(values: &[f32]) -> Option<usize> {
+    values.iter().position(|v| *v < 0.0 || *v > 1.0)
+}
+
+pub(crate) fn check_lengths(predictions: &[f32], targets: &[f32]) -> Result<(), Error> {
     if predictions.len() != targets.len() {
         return Err(Error::LengthMismatch {
             predictions: predictions.len(),
             targets: targets.len(),
         });
     }
-    let outside = |v: &f32| *v < 0.0 || *v > 1.0;
+    Ok(())
+}
+
+/// The error for slices whose [`range_flag`]s raised an alarm, if it is not a false one.
+#[cold]
+#[inline(never)]
+pub(crate) fn range_error(
+    predictions: &[f32],
+    targets: &[f32],
+    kind: Predictions,
+) -> Result<(), Error> {
     if kind == Predictions::Probabilities
-        && let Some(index) = predictions.iter().position(outside)
+        && let Some(index) = first_outside(predictions)
     {
         return Err(Error::OutOfRange {
             operand: Operand::Predictions,
             index,
         });
     }
-    if let Some(index) = targets.iter().position(outside) {
+    if let Some(index) = first_outside(targets) {
         return Err(Error::OutOfRange {
             operand: Operand::Targets,
             index,
         });
     }
     Ok(())
+}
+
+/// Checks what every entry point needs before it touches a value: equal lengths, targets in
+/// `[0, 1]`, and probabilities in `[0, 1]`. NaN passes (it propagates by design).
+///
+/// A branch-free pass ([`range_flag`]) clears valid data; only an alarm pays for the second
+/// pass that finds the first bad index. The streaming paths fold the same flags into their
+/// accumulation loop instead (see [`LossAccumulator::push`]).
+pub(crate) fn validate(
+    predictions: &[f32],
+    targets: &[f32],
+    kind: Predictions,
+) -> Result<(), Error> {
+    check_lengths(predictions, targets)?;
+    let predictions_ok = kind == Predictions::Logits || surely_in_unit(predictions);
+    if predictions_ok && surely_in_unit(targets) {
+        return Ok(());
+    }
+    range_error(predictions, targets, kind)
 }
 
 /// Splits `len` elements into `samples` equal parts; returns the part length.
@@ -196,12 +253,8 @@ impl<L: ElementLoss> LossAccumulator<L> {
 
     fn accumulate(&mut self, predictions: &[f32], targets: &[f32]) {
         let loss = self.loss;
-        self.sum.extend(
-            predictions
-                .iter()
-                .zip(targets)
-                .map(|(&p, &t)| [loss.element(p, t)]),
-        );
+        self.sum
+            .extend_pairs(predictions, targets, |p, t| [loss.element(p, t)]);
     }
 
     /// Elements pushed so far.
@@ -221,5 +274,90 @@ impl<L: ElementLoss> LossAccumulator<L> {
     /// Forgets everything pushed, keeping the loss parameters.
     pub fn reset(&mut self) {
         self.sum = DetSum::new();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outside(v: f32) -> bool {
+        first_outside(&[v]).is_some()
+    }
+
+    /// The fast flag never misses a value outside `[0, 1]`, and raises false alarms only for
+    /// `-0` and positive NaNs: checked on every exponent with several mantissas and signs, and
+    /// on the boundaries.
+    #[test]
+    fn range_flag_is_exact_up_to_documented_false_alarms() {
+        let mut patterns = vec![
+            0,
+            1,
+            0x007f_ffff,
+            0x0080_0000,
+            0x3f7f_ffff,
+            0x3f80_0000,
+            0x3f80_0001,
+            0x7f7f_ffff,
+            0x7f80_0000,
+            0x7f80_0001,
+            0x7fc0_0000,
+            0x7fff_ffff,
+        ];
+        for exponent in 0..=255u32 {
+            for mantissa in [0, 1, 2, 0x40_0000, 0x55_5555, 0x7f_fffe, 0x7f_ffff] {
+                patterns.push(exponent << 23 | mantissa);
+            }
+        }
+        let negatives: Vec<u32> = patterns.iter().map(|p| p | 0x8000_0000).collect();
+        patterns.extend(negatives);
+        for bits in patterns {
+            let v = f32::from_bits(bits);
+            let alarm = range_flag(v) & OUTSIDE != 0;
+            if outside(v) {
+                assert!(alarm, "{bits:#010x} missed");
+            } else if alarm {
+                assert!(
+                    bits == 0x8000_0000 || (v.is_nan() && v.is_sign_positive()),
+                    "{bits:#010x} false alarm"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn validate_finds_the_first_bad_index_after_false_alarms() {
+        let p = [0.5, -0.0, f32::NAN, 0.25, 1.0, 0.0];
+        let t = [0.0, 1.0, 1.0, -0.0, f32::NAN, 1.0];
+        assert_eq!(validate(&p, &t, Predictions::Probabilities), Ok(()));
+        for bad in [
+            -1e-45,
+            1.000_000_1,
+            2.0,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            -3.0,
+        ] {
+            for at in 0..p.len() {
+                let mut q = t;
+                q[at] = bad;
+                let e = Err(Error::OutOfRange {
+                    operand: Operand::Targets,
+                    index: at,
+                });
+                assert_eq!(validate(&p, &q, Predictions::Logits), e);
+                let mut q = p;
+                q[at] = bad;
+                assert_eq!(
+                    validate(&q, &t, Predictions::Probabilities),
+                    Err(Error::OutOfRange {
+                        operand: Operand::Predictions,
+                        index: at,
+                    })
+                );
+                // Logits may be anything.
+                assert_eq!(validate(&q, &t, Predictions::Logits), Ok(()));
+            }
+        }
     }
 }

@@ -66,26 +66,81 @@ impl Compensated {
     }
 }
 
-/// Folds the lanes of one quantity pairwise: `(l0 + l1) + (l2 + l3)`.
+/// The lanes of one block: `lanes[l][k]` is the partial sum of quantity `k` in lane `l`.
+type Lanes<const K: usize> = [[f32; K]; LANES];
+
+/// `acc[k] += v[k]` for every quantity.
+///
+/// Written out for the `K` this crate uses: at `opt-level = "s"` LLVM keeps a loop over `k`,
+/// which forces the lanes into memory; the slice patterns are decided at compile time.
+#[inline(always)]
+fn add_into<const K: usize>(acc: &mut [f32; K], v: [f32; K]) {
+    match (acc.as_mut_slice(), v.as_slice()) {
+        ([a], [x]) => *a += x,
+        ([a, b], [x, y]) => {
+            *a += x;
+            *b += y;
+        }
+        ([a, b, c], [x, y, z]) => {
+            *a += x;
+            *b += y;
+            *c += z;
+        }
+        ([a, b, c, d], [x, y, z, w]) => {
+            *a += x;
+            *b += y;
+            *c += z;
+            *d += w;
+        }
+        (acc, v) => {
+            for (a, v) in acc.iter_mut().zip(v) {
+                *a += v;
+            }
+        }
+    }
+}
+
+/// Folds the lanes of each quantity pairwise: `(l0 + l1) + (l2 + l3)`.
 #[inline]
-fn fold(lanes: [f32; LANES]) -> f32 {
+fn fold<const K: usize>(lanes: &Lanes<K>) -> [f32; K] {
     let [a, b, c, d] = lanes;
-    (a + b) + (c + d)
+    let mut out = [0.0; K];
+    for (k, o) in out.iter_mut().enumerate() {
+        let at = |l: &[f32; K]| l.get(k).copied().unwrap_or(0.0);
+        *o = (at(a) + at(b)) + (at(c) + at(d));
+    }
+    out
+}
+
+/// Adds whole groups of [`LANES`] values, value `l` of each group to lane `l`, with the lanes
+/// in locals (registers) for the whole run; the caller keeps the run inside one block.
+#[inline(always)]
+fn add_groups<A: Copy, B: Copy, const K: usize>(
+    lanes: &mut Lanes<K>,
+    a: &[[A; LANES]],
+    b: &[[B; LANES]],
+    f: &mut impl FnMut(A, B) -> [f32; K],
+) {
+    let [mut l0, mut l1, mut l2, mut l3] = *lanes;
+    for (&[a0, a1, a2, a3], &[b0, b1, b2, b3]) in a.iter().zip(b) {
+        add_into(&mut l0, f(a0, b0));
+        add_into(&mut l1, f(a1, b1));
+        add_into(&mut l2, f(a2, b2));
+        add_into(&mut l3, f(a3, b3));
+    }
+    *lanes = [l0, l1, l2, l3];
 }
 
 /// Deterministic running sums of `K` quantities (see the [module docs](self) for the order).
 ///
-/// Fixed size (`K * (4 * LANES + 8) + 16` bytes), no heap, `Copy` so that a caller can keep a
-/// snapshot or roll back.
+/// Fixed size (`K * (4 * LANES + 8) + 8` bytes), no heap, `Copy` so that a caller can keep a
+/// snapshot or roll back. The lane and the place in the block are `count % LANES` and
+/// `count % BLOCK`, so the state is the partial lanes, the block totals and the count.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DetSum<const K: usize> {
-    /// `lanes[l][k]`: partial sum of quantity `k` in lane `l` of the current block.
-    lanes: [[f32; K]; LANES],
+    /// Partial sums of the current block (all zero at a block boundary).
+    lanes: Lanes<K>,
     totals: [Compensated; K],
-    /// Lane the next value goes to.
-    lane: usize,
-    /// Values still missing from the current block.
-    left_in_block: usize,
     count: u64,
 }
 
@@ -101,8 +156,6 @@ impl<const K: usize> DetSum<K> {
         Self {
             lanes: [[0.0; K]; LANES],
             totals: [Compensated::ZERO; K],
-            lane: 0,
-            left_in_block: BLOCK,
             count: 0,
         }
     }
@@ -112,18 +165,22 @@ impl<const K: usize> DetSum<K> {
         self.count
     }
 
+    /// Place of the next value in its block.
+    #[inline]
+    const fn position(&self) -> usize {
+        (self.count % BLOCK as u64) as usize
+    }
+
     /// Adds one value of each quantity.
     #[inline]
     pub fn add(&mut self, values: [f32; K]) {
-        if let Some(lane) = self.lanes.get_mut(self.lane) {
-            for (acc, v) in lane.iter_mut().zip(values) {
-                *acc += v;
-            }
+        // `count % LANES < LANES`: the lookup cannot fail.
+        let lane = self.position() % LANES;
+        if let Some(lane) = self.lanes.get_mut(lane) {
+            add_into(lane, values);
         }
-        self.lane = (self.lane + 1) % LANES;
-        self.count += 1;
-        self.left_in_block -= 1;
-        if self.left_in_block == 0 {
+        self.count = self.count.wrapping_add(1);
+        if self.position() == 0 {
             self.close_block();
         }
     }
@@ -136,28 +193,89 @@ impl<const K: usize> DetSum<K> {
         }
     }
 
-    fn close_block(&mut self) {
-        let block = self.block_sums();
-        for (total, b) in self.totals.iter_mut().zip(block) {
-            total.add(b);
+    /// Adds `f(a[i], b[i])` for every `i` below the shorter length, in order; the same
+    /// operations as [`DetSum::add`] one by one. For a costly `f` (libm calls): `f` has one
+    /// call site, so it can be inlined and specialised, and the lanes are a local array.
+    #[inline]
+    pub(crate) fn extend_pairs<A: Copy, B: Copy>(
+        &mut self,
+        a: &[A],
+        b: &[B],
+        mut f: impl FnMut(A, B) -> [f32; K],
+    ) {
+        let mut lanes = self.lanes;
+        let mut position = self.position();
+        for (&x, &y) in a.iter().zip(b) {
+            let v = f(x, y);
+            if let Some(lane) = lanes.get_mut(position % LANES) {
+                add_into(lane, v);
+            }
+            position += 1;
+            if position == BLOCK {
+                self.add_block(&lanes);
+                lanes = [[0.0; K]; LANES];
+                position = 0;
+            }
         }
-        self.lanes = [[0.0; K]; LANES];
-        self.left_in_block = BLOCK;
+        self.lanes = lanes;
+        self.count = self.count.wrapping_add(a.len().min(b.len()) as u64);
     }
 
-    fn block_sums(&self) -> [f32; K] {
-        let mut out = [0.0; K];
-        for (k, o) in out.iter_mut().enumerate() {
-            let lane = |l: usize| {
-                self.lanes
-                    .get(l)
-                    .and_then(|lane| lane.get(k))
-                    .copied()
-                    .unwrap_or(0.0)
-            };
-            *o = fold([lane(0), lane(1), lane(2), lane(3)]);
+    /// As [`DetSum::extend_pairs`], for a cheap `f` (a few arithmetic operations): whole
+    /// groups of [`LANES`] values go to lanes kept in registers, `f` has four call sites, and
+    /// the count is updated once per run.
+    #[inline]
+    pub(crate) fn extend_pairs_unrolled<A: Copy, B: Copy>(
+        &mut self,
+        a: &[A],
+        b: &[B],
+        mut f: impl FnMut(A, B) -> [f32; K],
+    ) {
+        let (mut a, mut b) = (a, b);
+        loop {
+            let position = self.position();
+            let groups = ((BLOCK - position) / LANES).min(a.len().min(b.len()) / LANES);
+            if position.is_multiple_of(LANES) && groups > 0 {
+                // Whole groups up to the end of the block (or of the data).
+                let end = groups * LANES;
+                let (Some((run_a, rest_a)), Some((run_b, rest_b))) =
+                    (a.split_at_checked(end), b.split_at_checked(end))
+                else {
+                    return;
+                };
+                add_groups(
+                    &mut self.lanes,
+                    run_a.as_chunks().0,
+                    run_b.as_chunks().0,
+                    &mut f,
+                );
+                self.count = self.count.wrapping_add(end as u64);
+                if self.position() == 0 {
+                    self.close_block();
+                }
+                (a, b) = (rest_a, rest_b);
+            } else if let ([x, rest_a @ ..], [y, rest_b @ ..]) = (a, b) {
+                // Singles up to a group boundary, and the last few values.
+                self.add(f(*x, *y));
+                (a, b) = (rest_a, rest_b);
+            } else {
+                return;
+            }
         }
-        out
+    }
+
+    /// Adds a full block's folded lanes to the totals.
+    fn add_block(&mut self, lanes: &Lanes<K>) {
+        for (total, b) in self.totals.iter_mut().zip(fold(lanes)) {
+            total.add(b);
+        }
+    }
+
+    /// Adds the full block's sums to the totals and starts a new block.
+    fn close_block(&mut self) {
+        let lanes = self.lanes;
+        self.add_block(&lanes);
+        self.lanes = [[0.0; K]; LANES];
     }
 
     /// The sums of everything added so far.
@@ -165,8 +283,8 @@ impl<const K: usize> DetSum<K> {
         let mut totals = self.totals;
         // A partial block is folded exactly as a full one would be; an empty one is skipped so
         // that adding `+0.0` cannot turn a `-0.0` total into `+0.0`.
-        if self.left_in_block != BLOCK {
-            for (total, b) in totals.iter_mut().zip(self.block_sums()) {
+        if self.position() != 0 {
+            for (total, b) in totals.iter_mut().zip(fold(&self.lanes)) {
                 total.add(b);
             }
         }
@@ -200,7 +318,7 @@ impl Reduction {
     /// ```
     pub fn reduce(self, values: &[f32]) -> Result<f32, crate::Error> {
         let mut sum = DetSum::<1>::new();
-        sum.extend(values.iter().map(|&v| [v]));
+        sum.extend_pairs_unrolled(values, values, |v, _| [v]);
         self.finish(&sum)
     }
 
@@ -237,6 +355,74 @@ mod tests {
             assert_eq!(parts.value()[0].to_bits(), whole.value()[0].to_bits());
             assert_eq!(parts, whole);
         }
+    }
+
+    /// Values that exercise rounding, signed zeros and non-finite propagation.
+    fn awkward(n: usize) -> Vec<[f32; 3]> {
+        (0..n)
+            .map(|i| {
+                let v = ((i * 7919) % 1013) as f32 * 1e-3 - 0.3;
+                let w = match i % 97 {
+                    5 => -0.0,
+                    17 => 1e-40,
+                    41 => 3e7,
+                    _ => v * v,
+                };
+                [v, w, -v * 1e-5]
+            })
+            .collect()
+    }
+
+    /// `extend_pairs` and `extend_pairs_unrolled` perform exactly the operations of `add`
+    /// one by one: same state (lanes, totals, count) after every chunk, for chunk sizes and
+    /// starting offsets around the group and block boundaries.
+    #[test]
+    fn bulk_paths_equal_one_by_one() {
+        let values = awkward(1000);
+        let idx: Vec<usize> = (0..values.len()).collect();
+        for start in [0, 1, 3, 4, 5, 63, 64, 65] {
+            for chunk in [1, 2, 3, 4, 5, 7, 15, 16, 60, 63, 64, 65, 129, 1000] {
+                let mut one = DetSum::<3>::new();
+                let mut rolled = DetSum::<3>::new();
+                let mut unrolled = DetSum::<3>::new();
+                for v in &values[..start] {
+                    one.add(*v);
+                    rolled.add(*v);
+                    unrolled.add(*v);
+                }
+                for c in idx[start..].chunks(chunk) {
+                    c.iter().for_each(|&i| one.add(values[i]));
+                    rolled.extend_pairs(c, c, |i, _| values[i]);
+                    unrolled.extend_pairs_unrolled(c, c, |i, _| values[i]);
+                    assert_eq!(rolled, one, "start {start} chunk {chunk}");
+                    assert_eq!(unrolled, one, "start {start} chunk {chunk}");
+                }
+                let bits = |s: &DetSum<3>| s.value().map(f32::to_bits);
+                assert_eq!(bits(&rolled), bits(&one));
+                assert_eq!(bits(&unrolled), bits(&one));
+            }
+        }
+    }
+
+    #[test]
+    fn bulk_paths_stop_at_the_shorter_slice() {
+        let (a, b) = ([1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], [1.0f32; 5]);
+        let mut s = DetSum::<1>::new();
+        s.extend_pairs_unrolled(&a, &b, |x, y| [x * y]);
+        assert_eq!((s.count(), s.value()), (5, [15.0]));
+        let mut s = DetSum::<1>::new();
+        s.extend_pairs(&b, &a, |x, y| [x * y]);
+        assert_eq!((s.count(), s.value()), (5, [15.0]));
+    }
+
+    #[test]
+    fn negative_zero_survives() {
+        let mut s = DetSum::<1>::new();
+        s.extend_pairs_unrolled(&[-0.0f32; 8], &[(); 8], |v, ()| [v]);
+        // Lanes start at +0 (`+0 + -0 = +0`), as in `add`; only an empty sum keeps -0 out.
+        let mut one = DetSum::<1>::new();
+        (0..8).for_each(|_| one.add([-0.0]));
+        assert_eq!(s.value()[0].to_bits(), one.value()[0].to_bits());
     }
 
     #[test]
