@@ -263,9 +263,11 @@ impl OverlapLoss {
     /// # Errors
     /// [`Error::LengthMismatch`], [`Error::EmptyInput`], [`Error::OutOfRange`].
     pub fn stats(&self, predictions: &[f32], targets: &[f32]) -> Result<OverlapStats, Error> {
-        let mut acc = self.accumulator();
-        acc.push(predictions, targets)?;
-        acc.stats()
+        // The operations of `accumulator()`, `push` and `stats`, in one stack frame.
+        validate(predictions, targets, self.predictions)?;
+        let mut sum = DetSum::new();
+        self.add_to(&mut sum, predictions, targets);
+        stats_of(&sum)
     }
 
     /// The loss over a whole slice (one channel, all elements pooled).
@@ -297,11 +299,33 @@ impl OverlapLoss {
             .zip(predictions.chunks_exact(n))
             .zip(targets.chunks_exact(n))
         {
-            let mut acc = self.accumulator();
-            acc.accumulate(p, t);
-            *o = self.loss_from(&acc.stats()?);
+            let mut sum = DetSum::new();
+            self.add_to(&mut sum, p, t);
+            *o = self.loss_from(&stats_of(&sum)?);
         }
         Ok(())
+    }
+
+    /// Adds the statistics of validated slices to `sum`: `[Σ p t, Σ p (or p²), Σ t (or t²)]`.
+    // Always inlined: a frame of its own would save the float registers a second time.
+    #[inline(always)]
+    fn add_to(&self, sum: &mut DetSum<3>, predictions: &[f32], targets: &[f32]) {
+        match (self.predictions, self.squared) {
+            (Predictions::Probabilities, false) => {
+                sum.extend_pairs_unrolled(predictions, targets, |p, t| [p * t, p, t]);
+            }
+            (Predictions::Probabilities, true) => {
+                sum.extend_pairs_unrolled(predictions, targets, |p, t| [p * t, p * p, t * t]);
+            }
+            (Predictions::Logits, false) => sum.extend_pairs(predictions, targets, |x, t| {
+                let p = sigmoid(x);
+                [p * t, p, t]
+            }),
+            (Predictions::Logits, true) => sum.extend_pairs(predictions, targets, |x, t| {
+                let p = sigmoid(x);
+                [p * t, p * p, t * t]
+            }),
+        }
     }
 
     /// A streaming accumulator of the statistics.
@@ -328,6 +352,7 @@ impl OverlapAccumulator {
     /// # Errors
     /// [`Error::LengthMismatch`] or [`Error::OutOfRange`] (index within this chunk); the
     /// accumulator is then unchanged.
+    #[inline]
     pub fn push(&mut self, predictions: &[f32], targets: &[f32]) -> Result<(), Error> {
         validate(predictions, targets, self.loss.predictions)?;
         self.accumulate(predictions, targets);
@@ -335,24 +360,9 @@ impl OverlapAccumulator {
     }
 
     /// Adds a chunk that has been validated.
+    #[inline]
     fn accumulate(&mut self, predictions: &[f32], targets: &[f32]) {
-        let sum = &mut self.sum;
-        match (self.loss.predictions, self.loss.squared) {
-            (Predictions::Probabilities, false) => {
-                sum.extend_pairs_unrolled(predictions, targets, |p, t| [p * t, p, t]);
-            }
-            (Predictions::Probabilities, true) => {
-                sum.extend_pairs_unrolled(predictions, targets, |p, t| [p * t, p * p, t * t]);
-            }
-            (Predictions::Logits, false) => sum.extend_pairs(predictions, targets, |x, t| {
-                let p = sigmoid(x);
-                [p * t, p, t]
-            }),
-            (Predictions::Logits, true) => sum.extend_pairs(predictions, targets, |x, t| {
-                let p = sigmoid(x);
-                [p * t, p * p, t * t]
-            }),
-        }
+        self.loss.add_to(&mut self.sum, predictions, targets);
     }
 
     /// Elements pushed so far.
@@ -365,16 +375,7 @@ impl OverlapAccumulator {
     /// # Errors
     /// [`Error::EmptyInput`] if nothing has been pushed.
     pub fn stats(&self) -> Result<OverlapStats, Error> {
-        if self.sum.count() == 0 {
-            return Err(Error::EmptyInput);
-        }
-        let [intersection, prediction_sum, target_sum] = self.sum.value();
-        Ok(OverlapStats {
-            intersection,
-            prediction_sum,
-            target_sum,
-            count: self.sum.count(),
-        })
+        stats_of(&self.sum)
     }
 
     /// The loss of everything pushed so far (the accumulator is not consumed).
@@ -389,4 +390,18 @@ impl OverlapAccumulator {
     pub fn reset(&mut self) {
         self.sum = DetSum::new();
     }
+}
+
+/// The statistics in a sum of `[Σ p t, Σ p, Σ t]`.
+fn stats_of(sum: &DetSum<3>) -> Result<OverlapStats, Error> {
+    if sum.count() == 0 {
+        return Err(Error::EmptyInput);
+    }
+    let [intersection, prediction_sum, target_sum] = sum.value();
+    Ok(OverlapStats {
+        intersection,
+        prediction_sum,
+        target_sum,
+        count: sum.count(),
+    })
 }

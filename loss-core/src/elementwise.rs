@@ -147,9 +147,9 @@ pub trait ElementLoss: Copy {
         targets: &[f32],
         reduction: Reduction,
     ) -> Result<f32, Error> {
-        let mut acc = self.accumulator();
-        acc.push(predictions, targets)?;
-        acc.finish(reduction)
+        // The operations of `accumulator()`, `push` and `finish`, in one stack frame.
+        validate(predictions, targets, Self::PREDICTIONS)?;
+        reduction.finish(&sum_elements(self, predictions, targets))
     }
 
     /// The unreduced loss (`reduction="none"`), one value per element, written to
@@ -196,9 +196,7 @@ pub trait ElementLoss: Copy {
             .zip(predictions.chunks_exact(n))
             .zip(targets.chunks_exact(n))
         {
-            let mut acc = self.accumulator();
-            acc.accumulate(p, t);
-            *o = acc.finish(reduction)?;
+            *o = reduction.finish(&sum_elements(self, p, t))?;
         }
         Ok(())
     }
@@ -207,6 +205,15 @@ pub trait ElementLoss: Copy {
     fn accumulator(&self) -> LossAccumulator<Self> {
         LossAccumulator::new(*self)
     }
+}
+
+/// The deterministic sum of `loss.element` over validated slices (always inlined: a frame of
+/// its own would save the registers a second time).
+#[inline(always)]
+fn sum_elements<L: ElementLoss>(loss: &L, predictions: &[f32], targets: &[f32]) -> DetSum<1> {
+    let mut sum = DetSum::new();
+    sum.extend_pairs(predictions, targets, |p, t| [loss.element(p, t)]);
+    sum
 }
 
 /// Streams an [`ElementLoss`] over data that arrives in chunks of any size.
@@ -245,14 +252,16 @@ impl<L: ElementLoss> LossAccumulator<L> {
     /// # Errors
     /// [`Error::LengthMismatch`] or [`Error::OutOfRange`] (the index is within this chunk); the
     /// accumulator is then unchanged.
+    #[inline]
     pub fn push(&mut self, predictions: &[f32], targets: &[f32]) -> Result<(), Error> {
         validate(predictions, targets, L::PREDICTIONS)?;
         self.accumulate(predictions, targets);
         Ok(())
     }
 
+    #[inline]
     fn accumulate(&mut self, predictions: &[f32], targets: &[f32]) {
-        let loss = self.loss;
+        let loss = &self.loss;
         self.sum
             .extend_pairs(predictions, targets, |p, t| [loss.element(p, t)]);
     }

@@ -100,16 +100,20 @@ fn add_into<const K: usize>(acc: &mut [f32; K], v: [f32; K]) {
     }
 }
 
-/// Folds the lanes of each quantity pairwise: `(l0 + l1) + (l2 + l3)`.
+/// Folds the lanes of quantity `k` pairwise: `(l0 + l1) + (l2 + l3)`.
 #[inline]
-fn fold<const K: usize>(lanes: &Lanes<K>) -> [f32; K] {
+fn fold<const K: usize>(lanes: &Lanes<K>, k: usize) -> f32 {
     let [a, b, c, d] = lanes;
-    let mut out = [0.0; K];
-    for (k, o) in out.iter_mut().enumerate() {
-        let at = |l: &[f32; K]| l.get(k).copied().unwrap_or(0.0);
-        *o = (at(a) + at(b)) + (at(c) + at(d));
+    let at = |l: &[f32; K]| l.get(k).copied().unwrap_or(0.0);
+    (at(a) + at(b)) + (at(c) + at(d))
+}
+
+/// Adds a full block's folded lanes to the totals (in place: no copy on the stack).
+#[inline]
+fn add_block<const K: usize>(totals: &mut [Compensated; K], lanes: &Lanes<K>) {
+    for (k, total) in totals.iter_mut().enumerate() {
+        total.add(fold(lanes, k));
     }
-    out
 }
 
 /// Adds whole groups of [`LANES`] values, value `l` of each group to lane `l`, with the lanes
@@ -195,7 +199,7 @@ impl<const K: usize> DetSum<K> {
 
     /// Adds `f(a[i], b[i])` for every `i` below the shorter length, in order; the same
     /// operations as [`DetSum::add`] one by one. For a costly `f` (libm calls): `f` has one
-    /// call site, so it can be inlined and specialised, and the lanes are a local array.
+    /// call site, so it can be inlined and specialised.
     #[inline]
     pub(crate) fn extend_pairs<A: Copy, B: Copy>(
         &mut self,
@@ -203,28 +207,27 @@ impl<const K: usize> DetSum<K> {
         b: &[B],
         mut f: impl FnMut(A, B) -> [f32; K],
     ) {
-        let mut lanes = self.lanes;
+        // The lanes stay in place (a local copy would cost stack, and indexing by position
+        // keeps them in memory anyway); the position is a local counter.
         let mut position = self.position();
         for (&x, &y) in a.iter().zip(b) {
             let v = f(x, y);
-            if let Some(lane) = lanes.get_mut(position % LANES) {
+            if let Some(lane) = self.lanes.get_mut(position % LANES) {
                 add_into(lane, v);
             }
             position += 1;
             if position == BLOCK {
-                self.add_block(&lanes);
-                lanes = [[0.0; K]; LANES];
+                self.close_block();
                 position = 0;
             }
         }
-        self.lanes = lanes;
         self.count = self.count.wrapping_add(a.len().min(b.len()) as u64);
     }
 
     /// As [`DetSum::extend_pairs`], for a cheap `f` (a few arithmetic operations): whole
     /// groups of [`LANES`] values go to lanes kept in registers, `f` has four call sites, and
     /// the count is updated once per run.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn extend_pairs_unrolled<A: Copy, B: Copy>(
         &mut self,
         a: &[A],
@@ -264,31 +267,25 @@ impl<const K: usize> DetSum<K> {
         }
     }
 
-    /// Adds a full block's folded lanes to the totals.
-    fn add_block(&mut self, lanes: &Lanes<K>) {
-        for (total, b) in self.totals.iter_mut().zip(fold(lanes)) {
-            total.add(b);
-        }
-    }
-
     /// Adds the full block's sums to the totals and starts a new block.
     fn close_block(&mut self) {
-        let lanes = self.lanes;
-        self.add_block(&lanes);
+        add_block(&mut self.totals, &self.lanes);
         self.lanes = [[0.0; K]; LANES];
     }
 
     /// The sums of everything added so far.
     pub fn value(&self) -> [f32; K] {
-        let mut totals = self.totals;
-        // A partial block is folded exactly as a full one would be; an empty one is skipped so
-        // that adding `+0.0` cannot turn a `-0.0` total into `+0.0`.
-        if self.position() != 0 {
-            for (total, b) in totals.iter_mut().zip(fold(&self.lanes)) {
-                total.add(b);
+        let mut out = [0.0; K];
+        for ((k, o), total) in out.iter_mut().enumerate().zip(&self.totals) {
+            let mut total = *total;
+            // A partial block is folded exactly as a full one would be; an empty one is
+            // skipped so that adding `+0.0` cannot turn a `-0.0` total into `+0.0`.
+            if self.position() != 0 {
+                total.add(fold(&self.lanes, k));
             }
+            *o = total.value();
         }
-        totals.map(|t| t.value())
+        out
     }
 }
 
