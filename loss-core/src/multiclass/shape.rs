@@ -174,6 +174,7 @@ impl<'a> Targets<'a> {
         self
     }
 
+    #[inline]
     fn label(&self, pixel: usize) -> Option<i32> {
         match self.data {
             TargetData::Dense(_) => None,
@@ -230,6 +231,18 @@ impl Pixel<'_> {
         (self.base, self.stride)
     }
 
+    /// The scores of the pixel in class order (one bounds check, then a strided walk).
+    #[inline]
+    fn scores(&self) -> impl Iterator<Item = f32> + '_ {
+        self.scores
+            .get(self.base..)
+            .unwrap_or(&[])
+            .iter()
+            .step_by(self.stride.max(1))
+            .take(self.classes)
+            .copied()
+    }
+
     /// Score of class `c` (NaN past the last class, which validated callers never ask for).
     #[inline]
     pub fn score(&self, c: usize) -> f32 {
@@ -266,6 +279,7 @@ impl Pixel<'_> {
     }
 
     /// The log-softmax of the pixel's scores (see [`LogSoftmax`]).
+    #[inline]
     pub fn log_softmax(&self) -> LogSoftmax {
         LogSoftmax::new(self)
     }
@@ -299,49 +313,50 @@ pub struct LogSoftmax {
 }
 
 impl LogSoftmax {
+    const NAN: Self = Self {
+        max: f32::NAN,
+        log_sum: f32::NAN,
+        log_share: f32::NAN,
+    };
+
     fn new(p: &Pixel<'_>) -> Self {
-        let mut max = f32::NEG_INFINITY;
-        let mut nan = false;
-        for c in 0..p.classes {
-            let x = p.score(c);
-            nan |= x.is_nan();
+        // NaN never wins a comparison, so `max` is the maximum of the other scores, first
+        // reached at class `winner`.
+        let (mut max, mut winner) = (f32::NEG_INFINITY, 0);
+        for (c, x) in p.scores().enumerate() {
             if x > max {
-                max = x;
+                (max, winner) = (x, c);
             }
         }
-        if nan {
-            return Self {
-                max: f32::NAN,
-                log_sum: f32::NAN,
-                log_share: f32::NAN,
-            };
-        }
-        if max.is_infinite() {
-            let ties = (0..p.classes).filter(|&c| p.score(c) == max).count();
+        if max.is_finite() {
+            // Σ_k exp(x_k - m) = 1 + rest, with `rest` over every class but the first at the
+            // maximum: log1p(rest) keeps `-log p` of the winning class accurate when it is
+            // tiny, where `log(1 + rest)` would round it to 0 (or to a few ulp of 1).
+            let mut rest = 0.0f32;
+            for (c, x) in p.scores().enumerate() {
+                if c != winner {
+                    rest += libm::expf(x - max);
+                }
+            }
+            // Every term is in [0, 1]: only a NaN score makes the sum NaN, and then every
+            // class is NaN (checked here rather than by a test per score).
+            if !rest.is_nan() {
+                return Self {
+                    max,
+                    log_sum: libm::log1pf(rest),
+                    log_share: 0.0,
+                };
+            }
+        } else if !p.scores().any(f32::is_nan) {
+            // An infinite maximum, or every score -inf.
+            let ties = p.scores().filter(|&x| x == max).count();
             return Self {
                 max,
                 log_sum: 0.0,
                 log_share: -libm::logf(ties as f32),
             };
         }
-        // Σ_k exp(x_k - m) = 1 + rest, with `rest` over every class but the first at the
-        // maximum: log1p(rest) keeps `-log p` of the winning class accurate when it is tiny,
-        // where `log(1 + rest)` would round it to 0 (or to a few ulp of 1).
-        let mut rest = 0.0f32;
-        let mut winner = true;
-        for c in 0..p.classes {
-            let x = p.score(c);
-            if winner && x == max {
-                winner = false;
-                continue;
-            }
-            rest += libm::expf(x - max);
-        }
-        Self {
-            max,
-            log_sum: libm::log1pf(rest),
-            log_share: 0.0,
-        }
+        Self::NAN
     }
 
     /// `log p_c` for score `x` of the same pixel.
@@ -407,17 +422,28 @@ pub(crate) fn validate(
                 });
             }
         }
-        _ => {
-            for index in 0..targets.len() {
-                let label = targets.label(index).unwrap_or(-1);
-                let valid = usize::try_from(label).is_ok_and(|l| l < shape.classes);
-                if !valid && Some(label) != targets.ignore_index {
-                    return Err(Error::LabelOutOfRange { index, label });
-                }
-            }
-        }
+        // One match on the label type, then a tight loop over the typed slice.
+        TargetData::U8(l) => check_labels(l.iter().map(|&v| i32::from(v)), shape, targets)?,
+        TargetData::U16(l) => check_labels(l.iter().map(|&v| i32::from(v)), shape, targets)?,
+        TargetData::I32(l) => check_labels(l.iter().copied(), shape, targets)?,
     }
     Ok(())
+}
+
+/// [`Error::LabelOutOfRange`] for the first label that is neither a class nor `ignore_index`.
+fn check_labels(
+    labels: impl Iterator<Item = i32>,
+    shape: &Shape,
+    targets: &Targets<'_>,
+) -> Result<(), Error> {
+    let bad = |&(_, label): &(usize, i32)| {
+        let valid = usize::try_from(label).is_ok_and(|l| l < shape.classes);
+        !valid && Some(label) != targets.ignore_index
+    };
+    match labels.enumerate().find(bad) {
+        Some((index, label)) => Err(Error::LabelOutOfRange { index, label }),
+        None => Ok(()),
+    }
 }
 
 /// Visits the non-ignored pixels of sample `n` in order. Inputs must have passed [`validate`].
@@ -445,5 +471,103 @@ pub(crate) fn for_each_pixel(
             classes: shape.classes,
             target,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The previous formulation (NaN test on every score, winner found by comparison), kept as
+    /// the reference: the new one must give the same bits for every class.
+    fn reference(p: &Pixel<'_>) -> LogSoftmax {
+        let mut max = f32::NEG_INFINITY;
+        let mut nan = false;
+        for c in 0..p.classes {
+            let x = p.score(c);
+            nan |= x.is_nan();
+            if x > max {
+                max = x;
+            }
+        }
+        if nan {
+            return LogSoftmax::NAN;
+        }
+        if max.is_infinite() {
+            let ties = (0..p.classes).filter(|&c| p.score(c) == max).count();
+            return LogSoftmax {
+                max,
+                log_sum: 0.0,
+                log_share: -libm::logf(ties as f32),
+            };
+        }
+        let mut rest = 0.0f32;
+        let mut winner = true;
+        for c in 0..p.classes {
+            let x = p.score(c);
+            if winner && x == max {
+                winner = false;
+                continue;
+            }
+            rest += libm::expf(x - max);
+        }
+        LogSoftmax {
+            max,
+            log_sum: libm::log1pf(rest),
+            log_share: 0.0,
+        }
+    }
+
+    #[test]
+    fn log_softmax_matches_the_reference_bit_for_bit() {
+        let specials = [
+            0.0,
+            -0.0,
+            1.0,
+            -3.5,
+            88.0,
+            -1e4,
+            f32::MAX,
+            f32::MIN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+        ];
+        let mut state = 0x9e37_79b9u32;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            // Half special values, half ordinary scores in [-8, 8).
+            match specials.get(state as usize % (2 * specials.len())) {
+                Some(&s) => s,
+                None => (state >> 8) as f32 / 1_048_576.0 - 8.0,
+            }
+        };
+        for classes in 1..=5 {
+            for _ in 0..4000 {
+                // Channels-first layout of two pixels, so the walk uses a stride.
+                let scores: Vec<f32> = (0..2 * classes).map(|_| next()).collect();
+                for (base, stride) in [(0, 2), (1, 2)] {
+                    let pixel = Pixel {
+                        scores: &scores,
+                        base,
+                        stride,
+                        classes,
+                        target: PixelTarget::Class(0),
+                    };
+                    let (new, old) = (pixel.log_softmax(), reference(&pixel));
+                    for c in 0..classes {
+                        let x = pixel.score(c);
+                        assert_eq!(
+                            new.at(x).to_bits(),
+                            old.at(x).to_bits(),
+                            "{:?} class {c}",
+                            &scores
+                        );
+                    }
+                }
+            }
+        }
     }
 }
