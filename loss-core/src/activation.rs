@@ -33,13 +33,13 @@ impl Logit {
     /// `softplus(x) = -log(1 - sigmoid(x))`.
     #[inline]
     pub fn softplus(&self) -> f32 {
-        self.x.max(0.0) + self.l
+        positive_part(self.x) + self.l
     }
 
     /// `softplus(-x) = -log(sigmoid(x))`.
     #[inline]
     pub fn softplus_neg(&self) -> f32 {
-        (-self.x).max(0.0) + self.l
+        positive_part(-self.x) + self.l
     }
 
     /// `sigmoid(x)`.
@@ -61,6 +61,14 @@ impl Logit {
             1.0 / (1.0 + self.e)
         }
     }
+}
+
+/// `max(x, 0)` as a select: `f32::max` is a call to `fmaxf` on the Cortex-M4F (no float max
+/// instruction). It differs from `fmaxf` only at `x = -0` (`+0` here) and NaN (`0` from
+/// `fmaxf`), and neither shows after `+ l`: `l >= 0`, and a NaN `x` makes `l` NaN.
+#[inline]
+fn positive_part(x: f32) -> f32 {
+    if x > 0.0 { x } else { 0.0 }
 }
 
 /// The logistic sigmoid `1 / (1 + exp(-x))`, stable for every input (`exp` of `-|x|` only);
