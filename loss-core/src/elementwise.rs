@@ -29,13 +29,16 @@ pub(crate) const fn range_flag(v: f32) -> u32 {
 pub(crate) const OUTSIDE: u32 = 0xc000_0000;
 
 /// Whether every value of `values` is in `[0, 1]` or NaN, for certain; `false` may be a false
-/// alarm (see [`range_flag`]). One pass with no early exit, four values at a time.
+/// alarm (see [`range_flag`]). One pass with no early exit, eight values at a time (two
+/// instructions per value on the Cortex-M4F, plus a multiple load per group).
 #[inline]
 fn surely_in_unit(values: &[f32]) -> bool {
-    let (groups, tail) = values.as_chunks::<4>();
+    let (groups, tail) = values.as_chunks::<8>();
     let mut flags = 0;
-    for &[a, b, c, d] in groups {
-        flags |= (range_flag(a) | range_flag(b)) | (range_flag(c) | range_flag(d));
+    // Written out: at opt-level "s" a fold over the group stays a loop.
+    for &[a, b, c, d, e, f, g, h] in groups {
+        flags |= ((range_flag(a) | range_flag(b)) | (range_flag(c) | range_flag(d)))
+            | ((range_flag(e) | range_flag(f)) | (range_flag(g) | range_flag(h)));
     }
     for &v in tail {
         flags |= range_flag(v);

@@ -100,19 +100,37 @@ fn add_into<const K: usize>(acc: &mut [f32; K], v: [f32; K]) {
     }
 }
 
-/// Folds the lanes of quantity `k` pairwise: `(l0 + l1) + (l2 + l3)`.
-#[inline]
-fn fold<const K: usize>(lanes: &Lanes<K>, k: usize) -> f32 {
-    let [a, b, c, d] = lanes;
-    let at = |l: &[f32; K]| l.get(k).copied().unwrap_or(0.0);
-    (at(a) + at(b)) + (at(c) + at(d))
+/// Folds the lanes of every quantity pairwise: `(l0 + l1) + (l2 + l3)`, with constant
+/// indices only, so that lanes held in registers stay there.
+#[inline(always)]
+fn fold<const K: usize>(lanes: &Lanes<K>) -> [f32; K] {
+    let [mut ab, b, mut cd, d] = *lanes;
+    add_into(&mut ab, b);
+    add_into(&mut cd, d);
+    add_into(&mut ab, cd);
+    ab
 }
 
-/// Adds a full block's folded lanes to the totals (in place: no copy on the stack).
+/// Adds a full block's folded lanes to the totals (written out per `K`, as [`add_into`]).
 #[inline]
 fn add_block<const K: usize>(totals: &mut [Compensated; K], lanes: &Lanes<K>) {
-    for (k, total) in totals.iter_mut().enumerate() {
-        total.add(fold(lanes, k));
+    let sums = fold(lanes);
+    match (totals.as_mut_slice(), sums.as_slice()) {
+        ([a], [x]) => a.add(*x),
+        ([a, b], [x, y]) => {
+            a.add(*x);
+            b.add(*y);
+        }
+        ([a, b, c], [x, y, z]) => {
+            a.add(*x);
+            b.add(*y);
+            c.add(*z);
+        }
+        (totals, sums) => {
+            for (total, s) in totals.iter_mut().zip(sums) {
+                total.add(*s);
+            }
+        }
     }
 }
 
@@ -155,6 +173,9 @@ impl<const K: usize> Default for DetSum<K> {
 }
 
 impl<const K: usize> DetSum<K> {
+    /// Lanes at a block boundary (a constant, so that a fresh copy can live in registers).
+    const ZERO_LANES: Lanes<K> = [[0.0; K]; LANES];
+
     /// An empty sum.
     pub const fn new() -> Self {
         Self {
@@ -225,8 +246,8 @@ impl<const K: usize> DetSum<K> {
     }
 
     /// As [`DetSum::extend_pairs`], for a cheap `f` (a few arithmetic operations): whole
-    /// groups of [`LANES`] values go to lanes kept in registers, `f` has four call sites, and
-    /// the count is updated once per run.
+    /// groups of [`LANES`] values go to lanes kept in registers for the whole call (block
+    /// boundaries included), `f` has six call sites, and the count is updated once.
     #[inline(always)]
     pub(crate) fn extend_pairs_unrolled<A: Copy, B: Copy>(
         &mut self,
@@ -234,54 +255,72 @@ impl<const K: usize> DetSum<K> {
         b: &[B],
         mut f: impl FnMut(A, B) -> [f32; K],
     ) {
-        let (mut a, mut b) = (a, b);
-        loop {
-            let position = self.position();
-            let groups = ((BLOCK - position) / LANES).min(a.len().min(b.len()) / LANES);
-            if position.is_multiple_of(LANES) && groups > 0 {
-                // Whole groups up to the end of the block (or of the data).
-                let end = groups * LANES;
-                let (Some((run_a, rest_a)), Some((run_b, rest_b))) =
-                    (a.split_at_checked(end), b.split_at_checked(end))
-                else {
-                    return;
-                };
-                add_groups(
-                    &mut self.lanes,
-                    run_a.as_chunks().0,
-                    run_b.as_chunks().0,
-                    &mut f,
-                );
-                self.count = self.count.wrapping_add(end as u64);
-                if self.position() == 0 {
-                    self.close_block();
-                }
-                (a, b) = (rest_a, rest_b);
-            } else if let ([x, rest_a @ ..], [y, rest_b @ ..]) = (a, b) {
-                // Singles up to a group boundary, and the last few values.
-                self.add(f(*x, *y));
-                (a, b) = (rest_a, rest_b);
+        let n = a.len().min(b.len());
+        // Singles up to a group boundary.
+        let head = ((LANES - self.position() % LANES) % LANES).min(n);
+        let (Some((head_a, a)), Some((head_b, b))) = (
+            a.get(..n).and_then(|a| a.split_at_checked(head)),
+            b.get(..n).and_then(|b| b.split_at_checked(head)),
+        ) else {
+            return;
+        };
+        for (&x, &y) in head_a.iter().zip(head_b) {
+            self.add(f(x, y));
+        }
+        // Whole groups: whole blocks with fresh lanes (registers) folded straight into the
+        // totals, and runs of a partial block on the stored lanes.
+        let ((mut groups_a, tail_a), (mut groups_b, tail_b)) = (a.as_chunks(), b.as_chunks());
+        let mut position = self.position();
+        self.count = self.count.wrapping_add((groups_a.len() * LANES) as u64);
+        while !groups_a.is_empty() {
+            let run = if position == 0 {
+                BLOCK / LANES
             } else {
-                return;
+                (BLOCK - position) / LANES
             }
+            .min(groups_a.len());
+            let (Some((run_a, rest_a)), Some((run_b, rest_b))) = (
+                groups_a.split_at_checked(run),
+                groups_b.split_at_checked(run),
+            ) else {
+                break;
+            };
+            if run == BLOCK / LANES {
+                let mut lanes = Self::ZERO_LANES;
+                add_groups(&mut lanes, run_a, run_b, &mut f);
+                add_block(&mut self.totals, &lanes);
+            } else {
+                add_groups(&mut self.lanes, run_a, run_b, &mut f);
+                position += run * LANES;
+                if position == BLOCK {
+                    self.close_block();
+                    position = 0;
+                }
+            }
+            (groups_a, groups_b) = (rest_a, rest_b);
+        }
+        // The last values, one by one.
+        for (&x, &y) in tail_a.iter().zip(tail_b) {
+            self.add(f(x, y));
         }
     }
 
     /// Adds the full block's sums to the totals and starts a new block.
     fn close_block(&mut self) {
         add_block(&mut self.totals, &self.lanes);
-        self.lanes = [[0.0; K]; LANES];
+        self.lanes = Self::ZERO_LANES;
     }
 
     /// The sums of everything added so far.
     pub fn value(&self) -> [f32; K] {
         let mut out = [0.0; K];
-        for ((k, o), total) in out.iter_mut().enumerate().zip(&self.totals) {
+        let partial = fold(&self.lanes);
+        for ((o, total), s) in out.iter_mut().zip(&self.totals).zip(partial) {
             let mut total = *total;
             // A partial block is folded exactly as a full one would be; an empty one is
             // skipped so that adding `+0.0` cannot turn a `-0.0` total into `+0.0`.
             if self.position() != 0 {
-                total.add(fold(&self.lanes, k));
+                total.add(s);
             }
             *o = total.value();
         }
