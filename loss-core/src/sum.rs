@@ -248,7 +248,7 @@ impl<const K: usize> DetSum<K> {
     /// As [`DetSum::extend_pairs`], for a cheap `f` (a few arithmetic operations): whole
     /// groups of [`LANES`] values go to lanes kept in registers for the whole call (block
     /// boundaries included), `f` has six call sites, and the count is updated once.
-    #[inline(always)]
+    #[inline]
     pub(crate) fn extend_pairs_unrolled<A: Copy, B: Copy>(
         &mut self,
         a: &[A],
