@@ -9,9 +9,9 @@
 use loss_core::dice::{OverlapLoss, OverlapStats};
 use loss_core::focal::{BinaryFocal, SigmoidFocal, SoftTargets};
 use loss_core::multiclass::{
-    Activation, ClassLossAccumulator, ClassOverlap, ClassReduction, ClassStatsAccumulator,
-    ConfusionAccumulator, ConfusionCounts, Decision, EmptyClass, Layout, Metric, SoftmaxFocal,
-    Targets, Undefined, Weighting, macro_average,
+    Activation, ClassOverlap, ClassReduction, ConfusionAccumulator, ConfusionCounts, Decision,
+    EmptyClass, Layout, Metric, SegmentationAccumulator, SoftmaxFocal, Targets, Undefined,
+    Weighting, macro_average,
 };
 use loss_core::{ElementLoss, Predictions, Reduction};
 
@@ -210,63 +210,6 @@ fn multi<const CAP: usize>(
         return Err("--threshold with softmax logits: give probabilities, or use argmax".into());
     }
     let mut acc = vec![ClassAcc::default(); classes];
-
-    // Focal sums.
-    match spec.focal {
-        Focal::Softmax { alpha, .. } => {
-            // Probabilities enter as log-probabilities: softmax(ln p) = p for normalised p.
-            let logs;
-            let scores = if from_logits {
-                &pair.scores
-            } else {
-                let clip = matches!(spec.clamp, Some((_, _, true)));
-                logs = pair
-                    .scores
-                    .iter()
-                    .map(|&p| libm::logf(if clip { p.clamp(1e-7, 1.0 - 1e-7) } else { p }))
-                    .collect::<Vec<_>>();
-                &logs
-            };
-            let fl = SoftmaxFocal::new(spec.gamma, alpha, None).map_err(core)?;
-            let mut a = ClassLossAccumulator::<_, CAP>::new(fl, classes).map_err(core)?;
-            for n in 0..g.batch {
-                a.push(g.layout, sample_scores(scores, block, n), sample_targets(n))
-                    .map_err(core)?;
-            }
-            let mut sums = [0.0f32; CAP];
-            a.class_sums(&mut sums).map_err(core)?;
-            for (x, s) in acc.iter_mut().zip(sums) {
-                x.focal_sum = f64::from(s);
-            }
-        }
-        Focal::Sigmoid { alpha } => {
-            let (mut p, mut t) = (Vec::with_capacity(spatial), Vec::with_capacity(spatial));
-            for (c, x) in acc.iter_mut().enumerate() {
-                for n in 0..g.batch {
-                    p.clear();
-                    t.clear();
-                    for s in 0..spatial {
-                        let score = pair.scores.get(g.index(n, c, s)).copied();
-                        let target = match &pair.targets {
-                            TargetData::Labels(l) => match l.get(n * spatial + s) {
-                                Some(&v) if Some(v) == ignore => None,
-                                Some(&v) => Some(if v as usize == c { 1.0 } else { 0.0 }),
-                                None => None,
-                            },
-                            TargetData::Dense(d) => d.get(g.index(n, c, s)).copied(),
-                        };
-                        if let (Some(score), Some(target)) = (score, target) {
-                            p.push(score);
-                            t.push(target);
-                        }
-                    }
-                    x.focal_sum += sigmoid_focal_sum(spec, alpha, from_logits, &p, &t)?;
-                }
-            }
-        }
-    }
-
-    // Soft overlap statistics.
     let activation = match (from_logits, softmax) {
         (false, _) => Activation::None,
         (true, true) => Activation::Softmax,
@@ -276,17 +219,76 @@ fn multi<const CAP: usize>(
         activation,
         ..ClassOverlap::default()
     };
-    let mut st = ClassStatsAccumulator::<CAP>::new(overlap, classes).map_err(core)?;
-    let mut conf =
-        ConfusionAccumulator::<CAP>::new(decision(spec, from_logits)?, classes).map_err(core)?;
+    let decision = decision(spec, from_logits)?;
+
+    // One pass over every pixel: focal terms (softmax focal), overlap statistics and confusion
+    // counts, the log-softmax of a pixel computed once for the focal and the statistics.
+    let softmax_focal = match spec.focal {
+        Focal::Softmax { alpha, .. } => {
+            Some(SoftmaxFocal::new(spec.gamma, alpha, None).map_err(core)?)
+        }
+        Focal::Sigmoid { .. } => None,
+    };
+    let mut frame =
+        SegmentationAccumulator::<_, CAP>::new(softmax_focal, overlap, decision, classes)
+            .map_err(core)?;
+    // Probabilities enter the softmax focal as log-probabilities (softmax(ln p) = p for
+    // normalised p), one sample at a time; the statistics and decisions use p itself.
+    let clip = matches!(spec.clamp, Some((_, _, true)));
+    let mut logs = Vec::new();
     for n in 0..g.batch {
         let s = sample_scores(&pair.scores, block, n);
-        st.push(g.layout, s, sample_targets(n)).map_err(core)?;
-        conf.push(g.layout, s, sample_targets(n)).map_err(core)?;
+        if softmax_focal.is_some() && !from_logits {
+            logs.clear();
+            logs.extend(
+                s.iter()
+                    .map(|&p| libm::logf(if clip { p.clamp(1e-7, 1.0 - 1e-7) } else { p })),
+            );
+            frame.push_with_focal_scores(g.layout, s, &logs, sample_targets(n))
+        } else {
+            frame.push(g.layout, s, sample_targets(n))
+        }
+        .map_err(core)?;
     }
+    drop(logs);
+    if softmax_focal.is_some() {
+        let mut sums = [0.0f32; CAP];
+        frame.class_sums(&mut sums).map_err(core)?;
+        for (x, s) in acc.iter_mut().zip(sums) {
+            x.focal_sum = f64::from(s);
+        }
+    }
+
+    // One-vs-rest sigmoid focal: one binary focal loss per channel and sample.
+    if let Focal::Sigmoid { alpha } = spec.focal {
+        let (mut p, mut t) = (Vec::with_capacity(spatial), Vec::with_capacity(spatial));
+        for (c, x) in acc.iter_mut().enumerate() {
+            for n in 0..g.batch {
+                p.clear();
+                t.clear();
+                for s in 0..spatial {
+                    let score = pair.scores.get(g.index(n, c, s)).copied();
+                    let target = match &pair.targets {
+                        TargetData::Labels(l) => match l.get(n * spatial + s) {
+                            Some(&v) if Some(v) == ignore => None,
+                            Some(&v) => Some(if v as usize == c { 1.0 } else { 0.0 }),
+                            None => None,
+                        },
+                        TargetData::Dense(d) => d.get(g.index(n, c, s)).copied(),
+                    };
+                    if let (Some(score), Some(target)) = (score, target) {
+                        p.push(score);
+                        t.push(target);
+                    }
+                }
+                x.focal_sum += sigmoid_focal_sum(spec, alpha, from_logits, &p, &t)?;
+            }
+        }
+    }
+
     let mut stats = [OverlapStats::default(); CAP];
-    st.stats(&mut stats).map_err(core)?;
-    for ((x, s), k) in acc.iter_mut().zip(stats).zip(conf.counts()) {
+    frame.stats(&mut stats).map_err(core)?;
+    for ((x, s), k) in acc.iter_mut().zip(stats).zip(frame.counts()) {
         x.stats = [
             f64::from(s.intersection),
             f64::from(s.prediction_sum),
@@ -295,7 +297,7 @@ fn multi<const CAP: usize>(
         x.counts = *k;
     }
     Ok(Totals {
-        pixels: st.pixels(),
+        pixels: frame.pixels(),
         classes: acc,
     })
 }

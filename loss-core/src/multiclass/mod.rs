@@ -26,11 +26,13 @@
 //! [`Error::LabelOutOfRange`]: crate::Error::LabelOutOfRange
 
 pub mod focal;
+pub mod frame;
 pub mod metrics;
 pub mod overlap;
 pub mod shape;
 
 pub use focal::{ClassAlpha, ClassLoss, ClassLossAccumulator, OneVsRestFocal, SoftmaxFocal};
+pub use frame::SegmentationAccumulator;
 pub use metrics::{
     ConfusionAccumulator, ConfusionCounts, Decision, Metric, Undefined, macro_average,
 };

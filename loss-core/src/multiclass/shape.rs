@@ -212,6 +212,9 @@ pub struct Pixel<'a> {
     stride: usize,
     classes: usize,
     target: PixelTarget<'a>,
+    /// The log-softmax, when a caller that needs it for several statistics computed it once
+    /// (`frame`); [`Pixel::log_softmax`] then returns it instead of recomputing the same bits.
+    log_softmax: Option<LogSoftmax>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -221,7 +224,7 @@ pub enum PixelTarget<'a> {
     Class(usize),
 }
 
-impl Pixel<'_> {
+impl<'a> Pixel<'a> {
     pub fn classes(&self) -> usize {
         self.classes
     }
@@ -281,7 +284,32 @@ impl Pixel<'_> {
     /// The log-softmax of the pixel's scores (see [`LogSoftmax`]).
     #[inline]
     pub fn log_softmax(&self) -> LogSoftmax {
-        LogSoftmax::new(self)
+        match self.log_softmax {
+            Some(lsm) => lsm,
+            None => LogSoftmax::new(self),
+        }
+    }
+
+    /// The same pixel with its log-softmax computed now and kept, for kernels that share it.
+    #[inline]
+    pub(crate) fn with_log_softmax(&self) -> Self {
+        Self {
+            log_softmax: Some(self.log_softmax()),
+            ..*self
+        }
+    }
+
+    /// The same pixel (position, target) over another score tensor of the same shape.
+    #[inline]
+    pub(crate) fn with_scores<'b>(&self, scores: &'b [f32]) -> Pixel<'b>
+    where
+        'a: 'b,
+    {
+        Pixel {
+            scores,
+            log_softmax: None,
+            ..*self
+        }
     }
 
     /// The first class with the highest score; NaN scores never win.
@@ -470,6 +498,7 @@ pub(crate) fn for_each_pixel(
             stride,
             classes: shape.classes,
             target,
+            log_softmax: None,
         });
     }
 }
@@ -555,6 +584,7 @@ mod tests {
                         stride,
                         classes,
                         target: PixelTarget::Class(0),
+                        log_softmax: None,
                     };
                     let (new, old) = (pixel.log_softmax(), reference(&pixel));
                     for c in 0..classes {

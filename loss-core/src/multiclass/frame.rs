@@ -1,0 +1,406 @@
+//! One pass over segmentation output for everything an evaluation reports: the class-loss sums
+//! of a [`ClassLoss`], the soft overlap statistics of a [`ClassOverlap`] and the confusion
+//! counts of a [`Decision`], from each pixel visited once.
+//!
+//! # Why
+//! Running [`ClassLossAccumulator`], [`ClassStatsAccumulator`] and [`ConfusionAccumulator`]
+//! side by side walks every pixel three times, validates every chunk three times and, with a
+//! softmax focal loss and softmax statistics, computes each pixel's log-softmax twice. The
+//! log-softmax is most of the work: for `C` classes it is `C - 1` `expf` and one `log1pf`, next
+//! to one `expm1f` for the labelled class's focal term and `C` `expf` for the probabilities
+//! of the statistics. [`SegmentationAccumulator`] computes it once per pixel and hands the same
+//! value to both, which at 4 classes removes 4 of 13 transcendental calls per pixel.
+//!
+//! # Same bits as the separate accumulators
+//! Per pixel, with `log p_c = log_softmax(x)_c` (the private `shape` module's stable form):
+//!
+//! ```text
+//! loss    term_c = the ClassLoss's term (softmax focal: w_c (1 - p_c)^gamma (-log p_c) t_c,
+//!                  1 - p_c as -expm1(log p_c)); one DetSum<CAP> of the C terms
+//! overlap p_c    = expf(log p_c) | sigmoid(x_c) | tanhf(x_c) | x_c;  per class a DetSum<3> of
+//!                  [p_c t_c or min(p_c, t_c), p_c or p_c², t_c or t_c²]
+//! counts  argmax (first highest score, NaN never wins) or score >= threshold, against the
+//!         labelled class / the first highest dense target / t_c >= 0.5
+//! ```
+//!
+//! These are the formulas of the three accumulators, evaluated by the same functions in the
+//! same order, and every value enters its [`DetSum`] at the same index; the log-softmax is a
+//! pure function of the pixel's scores, so computing it once gives the bits each accumulator
+//! computes for itself. The results are therefore bit-identical to the three accumulators fed
+//! the same chunks (proved by a property test over shapes, layouts, target kinds,
+//! `ignore_index`, extreme scores and chunkings).
+//!
+//! # Probabilities in, focal on their logarithm
+//! A softmax focal loss of probabilities is computed on `ln p` (`softmax(ln p) = p`), while the
+//! statistics and decisions use `p` itself.
+//! [`SegmentationAccumulator::push_with_focal_scores`] takes both tensors, so one walk serves
+//! the loss (on the first) and the statistics and counts (on the second).
+//!
+//! # State
+//! `O(CAP)`: one `DetSum<CAP>` of class-loss sums, `CAP` `DetSum<3>` of statistics and `CAP`
+//! [`ConfusionCounts`], no heap; chunks are whole pixels of one sample, as for the other
+//! accumulators, and any split gives the same bits.
+//!
+//! [`ClassLossAccumulator`]: super::ClassLossAccumulator
+//! [`ClassStatsAccumulator`]: super::ClassStatsAccumulator
+//! [`ConfusionAccumulator`]: super::ConfusionAccumulator
+
+use super::focal::{ClassLoss, chunk_shape};
+use super::metrics::{ConfusionCounts, Decision};
+use super::overlap::{Activation, ClassOverlap, Intersection};
+use super::shape::{Layout, Pixel, Targets, for_each_pixel, validate};
+use crate::dice::OverlapStats;
+use crate::elementwise::{Predictions, check_buffer};
+use crate::sum::DetSum;
+use crate::{Error, Operand, sigmoid};
+
+/// Class-loss sums, per-class overlap statistics and confusion counts of pixels arriving in
+/// chunks, each pixel visited once and its log-softmax computed once (see the
+/// [module docs](self)). `CAP` is the class capacity.
+///
+/// # Examples
+/// ```
+/// use loss_core::multiclass::{
+///     Activation, ClassAlpha, ClassOverlap, Decision, Layout, SegmentationAccumulator,
+///     SoftmaxFocal, Targets,
+/// };
+/// // MONAI FocalLoss(use_softmax=True, gamma=2) and DiceLoss(softmax=True), and argmax
+/// // confusion counts, over 2 pixels of 3 classes (NHWC).
+/// let focal = SoftmaxFocal::new(2.0, ClassAlpha::None, None)?;
+/// let overlap = ClassOverlap { activation: Activation::Softmax, ..ClassOverlap::default() };
+/// let mut acc = SegmentationAccumulator::<_, 4>::new(Some(focal), overlap, Decision::Argmax, 3)?;
+/// let scores = [2.0, 0.5, -1.0, /* pixel 2 */ 0.0, 0.1, 3.0];
+/// let labels: [u8; 2] = [0, 2];
+/// acc.push(Layout::ChannelsLast, &scores, Targets::labels(&labels))?;
+/// assert!(acc.loss_mean_per_element()? > 0.0);
+/// assert_eq!(acc.counts()[2].true_positives, 1);
+/// # Ok::<(), loss_core::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SegmentationAccumulator<L, const CAP: usize> {
+    loss: Option<L>,
+    overlap: ClassOverlap,
+    decision: Decision,
+    classes: usize,
+    loss_sums: DetSum<CAP>,
+    stats: [DetSum<3>; CAP],
+    counts: [ConfusionCounts; CAP],
+}
+
+impl<L: ClassLoss, const CAP: usize> SegmentationAccumulator<L, CAP> {
+    /// An empty accumulator for `classes <= CAP` classes. `loss` may be `None` when only the
+    /// statistics and counts are wanted (the loss methods then report
+    /// [`Error::InvalidParameter`] naming `"loss"`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] (`"classes"` zero, `"threshold"` NaN),
+    /// [`Error::TooManyClasses`], [`Error::WeightCount`] (the loss's weights or alphas).
+    pub fn new(
+        loss: Option<L>,
+        overlap: ClassOverlap,
+        decision: Decision,
+        classes: usize,
+    ) -> Result<Self, Error> {
+        // The checks of the three accumulators (without building them: at a large `CAP` they
+        // would be tens of kilobytes of stack).
+        if classes == 0 {
+            return Err(Error::InvalidParameter("classes"));
+        }
+        if classes > CAP {
+            return Err(Error::TooManyClasses {
+                classes,
+                capacity: CAP,
+            });
+        }
+        if let Some(loss) = &loss {
+            loss.check_classes(classes)?;
+        }
+        if let Decision::Threshold(t) = decision
+            && t.is_nan()
+        {
+            return Err(Error::InvalidParameter("threshold"));
+        }
+        Ok(Self {
+            loss,
+            overlap,
+            decision,
+            classes,
+            loss_sums: DetSum::new(),
+            stats: [DetSum::new(); CAP],
+            counts: [ConfusionCounts::default(); CAP],
+        })
+    }
+
+    /// Adds a chunk of whole pixels of one sample (channels-last: `k × C` scores;
+    /// channels-first: `C` planes of `k` scores). The loss, the statistics and the decisions
+    /// all see `scores`. An empty chunk changes nothing.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] (scores not whole pixels, targets of another size),
+    /// [`Error::OutOfRange`] (targets, or scores when the statistics take them as
+    /// probabilities), [`Error::LabelOutOfRange`]; the accumulator is then unchanged.
+    pub fn push(
+        &mut self,
+        layout: Layout,
+        scores: &[f32],
+        targets: Targets<'_>,
+    ) -> Result<(), Error> {
+        self.push_inner(layout, scores, None, targets)
+    }
+
+    /// As [`SegmentationAccumulator::push`], but the loss sees `focal_scores` (same length and
+    /// layout) while the statistics and decisions see `scores`: e.g. `ln p` for a softmax
+    /// focal loss of probabilities `p`.
+    ///
+    /// # Errors
+    /// As [`SegmentationAccumulator::push`]; [`Error::ShapeMismatch`] naming the predictions
+    /// when `focal_scores` has another length.
+    pub fn push_with_focal_scores(
+        &mut self,
+        layout: Layout,
+        scores: &[f32],
+        focal_scores: &[f32],
+        targets: Targets<'_>,
+    ) -> Result<(), Error> {
+        if focal_scores.len() != scores.len() {
+            return Err(Error::ShapeMismatch {
+                operand: Operand::Predictions,
+                expected: scores.len(),
+                found: focal_scores.len(),
+            });
+        }
+        self.push_inner(layout, scores, Some(focal_scores), targets)
+    }
+
+    fn push_inner(
+        &mut self,
+        layout: Layout,
+        scores: &[f32],
+        focal_scores: Option<&[f32]>,
+        targets: Targets<'_>,
+    ) -> Result<(), Error> {
+        let Some(shape) = chunk_shape(self.classes, layout, scores)? else {
+            return Ok(());
+        };
+        let predictions = match self.overlap.activation {
+            Activation::None => Predictions::Probabilities,
+            Activation::Sigmoid | Activation::Softmax | Activation::Tanh => Predictions::Logits,
+        };
+        // The strictest of the three accumulators' checks; targets are checked once.
+        validate(&shape, scores, &targets, predictions)?;
+        let Self {
+            loss,
+            overlap,
+            decision,
+            loss_sums,
+            stats,
+            counts,
+            ..
+        } = self;
+        let (loss, overlap, decision) = (*loss, *overlap, *decision);
+        // The statistics need the log-softmax of `scores` only with a softmax; the loss
+        // shares it when it reads the same scores (and asks for it: one-vs-rest does not).
+        let share = overlap.activation == Activation::Softmax;
+        for_each_pixel(&shape, 0, scores, &targets, |pixel| {
+            let cached;
+            let pixel = if share {
+                cached = pixel.with_log_softmax();
+                &cached
+            } else {
+                pixel
+            };
+            if let Some(loss) = &loss {
+                let mut terms = [0.0f32; CAP];
+                match focal_scores {
+                    Some(f) => loss.terms(&pixel.with_scores(f), &mut terms),
+                    None => loss.terms(pixel, &mut terms),
+                }
+                loss_sums.add(terms);
+            }
+            add_stats(overlap, pixel, stats);
+            count(decision, pixel, counts);
+        });
+        Ok(())
+    }
+
+    /// Pixels accumulated (ignored pixels excluded).
+    pub fn pixels(&self) -> u64 {
+        self.stats.first().map_or(0, DetSum::count)
+    }
+
+    /// Classes.
+    pub const fn classes(&self) -> usize {
+        self.classes
+    }
+
+    fn loss_sums(&self) -> Result<[f32; CAP], Error> {
+        match self.loss {
+            Some(_) => Ok(self.loss_sums.value()),
+            None => Err(Error::InvalidParameter("loss")),
+        }
+    }
+
+    /// The per-class loss sums, written to `out[..classes]`: the bits of
+    /// [`ClassLossAccumulator::class_sums`](super::ClassLossAccumulator::class_sums).
+    ///
+    /// # Errors
+    /// [`Error::BufferTooSmall`]; [`Error::InvalidParameter`] (`"loss"`) without a loss.
+    pub fn class_sums(&self, out: &mut [f32]) -> Result<(), Error> {
+        let sums = self.loss_sums()?;
+        check_buffer(self.classes, out)?;
+        for (o, v) in out.iter_mut().zip(sums).take(self.classes) {
+            *o = v;
+        }
+        Ok(())
+    }
+
+    /// The loss summed over every pixel and class, the class sums added in class order (as
+    /// [`ClassLossAccumulator::total`](super::ClassLossAccumulator::total)).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] (`"loss"`) without a loss.
+    pub fn loss_total(&self) -> Result<f32, Error> {
+        Ok(self
+            .loss_sums()?
+            .iter()
+            .take(self.classes)
+            .fold(0.0, |a, v| a + v))
+    }
+
+    /// `total / (pixels × classes)`, MONAI's and kornia's `mean` (as
+    /// [`ClassLossAccumulator::mean_per_element`](super::ClassLossAccumulator::mean_per_element)).
+    ///
+    /// # Errors
+    /// [`Error::EmptyInput`] before any pixel; [`Error::InvalidParameter`] (`"loss"`).
+    pub fn loss_mean_per_element(&self) -> Result<f32, Error> {
+        self.loss_mean_over(self.pixels() as f32 * self.classes as f32)
+    }
+
+    /// `total / pixels`, the per-pixel mean of Keras and cross-entropy (as
+    /// [`ClassLossAccumulator::mean_per_pixel`](super::ClassLossAccumulator::mean_per_pixel)).
+    ///
+    /// # Errors
+    /// [`Error::EmptyInput`] before any pixel; [`Error::InvalidParameter`] (`"loss"`).
+    pub fn loss_mean_per_pixel(&self) -> Result<f32, Error> {
+        self.loss_mean_over(self.pixels() as f32)
+    }
+
+    fn loss_mean_over(&self, n: f32) -> Result<f32, Error> {
+        let total = self.loss_total()?;
+        if self.pixels() == 0 {
+            return Err(Error::EmptyInput);
+        }
+        Ok(total / n)
+    }
+
+    /// The overlap statistics of each class, written to `out[..classes]` (as
+    /// [`ClassStatsAccumulator::stats`](super::ClassStatsAccumulator::stats)).
+    ///
+    /// # Errors
+    /// [`Error::BufferTooSmall`].
+    pub fn stats(&self, out: &mut [OverlapStats]) -> Result<(), Error> {
+        if out.len() < self.classes {
+            return Err(Error::BufferTooSmall {
+                needed: self.classes,
+                capacity: out.len(),
+            });
+        }
+        for (o, sum) in out.iter_mut().zip(&self.stats).take(self.classes) {
+            let [intersection, prediction_sum, target_sum] = sum.value();
+            *o = OverlapStats {
+                intersection,
+                prediction_sum,
+                target_sum,
+                count: sum.count(),
+            };
+        }
+        Ok(())
+    }
+
+    /// The confusion counts of each class (as
+    /// [`ConfusionAccumulator::counts`](super::ConfusionAccumulator::counts)).
+    pub fn counts(&self) -> &[ConfusionCounts] {
+        self.counts.get(..self.classes).unwrap_or(&[])
+    }
+
+    /// Forgets every pixel, keeping the loss, statistics, decision and class count.
+    pub fn reset(&mut self) {
+        self.loss_sums = DetSum::new();
+        self.stats = [DetSum::new(); CAP];
+        self.counts = [ConfusionCounts::default(); CAP];
+    }
+}
+
+/// One pixel's overlap statistics: the formula of
+/// [`ClassStatsAccumulator`](super::ClassStatsAccumulator), with the log-softmax taken from
+/// the pixel (computed once by the caller).
+#[inline]
+fn add_stats<const CAP: usize>(
+    overlap: ClassOverlap,
+    pixel: &Pixel<'_>,
+    sums: &mut [DetSum<3>; CAP],
+) {
+    let lsm = (overlap.activation == Activation::Softmax).then(|| pixel.log_softmax());
+    for (c, sum) in sums.iter_mut().enumerate().take(pixel.classes()) {
+        let x = pixel.score(c);
+        let p = match (overlap.activation, &lsm) {
+            (Activation::Softmax, Some(lsm)) => libm::expf(lsm.at(x)),
+            (Activation::Sigmoid, _) => sigmoid(x),
+            (Activation::Tanh, _) => libm::tanhf(x),
+            _ => x,
+        };
+        let t = pixel.target(c);
+        let tp = match overlap.intersection {
+            Intersection::Product => p * t,
+            // `min` would drop a NaN; keep it.
+            Intersection::Min => {
+                if p.is_nan() || p < t {
+                    p
+                } else {
+                    t
+                }
+            }
+        };
+        sum.add(if overlap.squared {
+            [tp, p * p, t * t]
+        } else {
+            [tp, p, t]
+        });
+    }
+}
+
+/// One pixel's confusion counts: the rule of [`ConfusionAccumulator`](super::ConfusionAccumulator).
+#[inline]
+fn count<const CAP: usize>(
+    decision: Decision,
+    pixel: &Pixel<'_>,
+    counts: &mut [ConfusionCounts; CAP],
+) {
+    let classes = pixel.classes();
+    let truth_class = pixel.label().unwrap_or_else(|| {
+        let mut best = 0;
+        for c in 1..classes {
+            if pixel.target(c) > pixel.target(best) {
+                best = c;
+            }
+        }
+        best
+    });
+    let predicted_class = match decision {
+        Decision::Argmax => pixel.argmax(),
+        Decision::Threshold(_) => 0,
+    };
+    for (c, k) in counts.iter_mut().enumerate().take(classes) {
+        let (predicted, truth) = match decision {
+            Decision::Argmax => (predicted_class == c, truth_class == c),
+            Decision::Threshold(t) => (pixel.score(c) >= t, pixel.target(c) >= 0.5),
+        };
+        let slot = match (predicted, truth) {
+            (true, true) => &mut k.true_positives,
+            (true, false) => &mut k.false_positives,
+            (false, true) => &mut k.false_negatives,
+            (false, false) => &mut k.true_negatives,
+        };
+        *slot += 1;
+    }
+}
