@@ -352,7 +352,6 @@ impl OverlapAccumulator {
     /// # Errors
     /// [`Error::LengthMismatch`] or [`Error::OutOfRange`] (index within this chunk); the
     /// accumulator is then unchanged.
-    #[inline]
     pub fn push(&mut self, predictions: &[f32], targets: &[f32]) -> Result<(), Error> {
         validate(predictions, targets, self.loss.predictions)?;
         self.accumulate(predictions, targets);
@@ -360,7 +359,6 @@ impl OverlapAccumulator {
     }
 
     /// Adds a chunk that has been validated.
-    #[inline]
     fn accumulate(&mut self, predictions: &[f32], targets: &[f32]) {
         self.loss.add_to(&mut self.sum, predictions, targets);
     }

@@ -248,14 +248,12 @@ impl<L: ElementLoss> LossAccumulator<L> {
     /// # Errors
     /// [`Error::LengthMismatch`] or [`Error::OutOfRange`] (the index is within this chunk); the
     /// accumulator is then unchanged.
-    #[inline]
     pub fn push(&mut self, predictions: &[f32], targets: &[f32]) -> Result<(), Error> {
         validate(predictions, targets, L::PREDICTIONS)?;
         self.accumulate(predictions, targets);
         Ok(())
     }
 
-    #[inline]
     fn accumulate(&mut self, predictions: &[f32], targets: &[f32]) {
         let loss = &self.loss;
         self.sum
