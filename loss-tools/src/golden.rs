@@ -1055,7 +1055,6 @@ pub fn case_specs(sets: &[InputSet]) -> Vec<CaseSpec> {
             "probs_hard",
         );
     }
-    drop(add);
     binary_keras_cases(&mut cases, &idx, &len);
     multiclass_cases(&mut cases, &idx);
     cases
