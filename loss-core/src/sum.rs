@@ -283,12 +283,7 @@ impl<const K: usize> DetSum<K> {
         let mut position = self.position();
         self.count = self.count.wrapping_add((groups_a.len() * LANES) as u64);
         while !groups_a.is_empty() {
-            let run = if position == 0 {
-                BLOCK / LANES
-            } else {
-                (BLOCK - position) / LANES
-            }
-            .min(groups_a.len());
+            let run = ((BLOCK - position) / LANES).min(groups_a.len());
             let (Some((run_a, rest_a)), Some((run_b, rest_b))) = (
                 groups_a.split_at_checked(run),
                 groups_b.split_at_checked(run),
@@ -296,6 +291,7 @@ impl<const K: usize> DetSum<K> {
                 break;
             };
             if run == BLOCK / LANES {
+                // A whole block (so `position` is 0): fresh lanes, nothing loaded or stored.
                 let mut lanes = Self::ZERO_LANES;
                 add_groups(&mut lanes, run_a, run_b, &mut f);
                 add_block(&mut self.totals, &lanes);
