@@ -36,7 +36,9 @@
 //! `pixel × class` element (MONAI and kornia `mean`: [`ClassLossAccumulator::mean_per_element`]),
 //! and the mean over pixels (Keras, cross-entropy: [`ClassLossAccumulator::mean_per_pixel`]).
 
-use super::shape::{Layout, Pixel, Shape, Targets, for_each_pixel, validate};
+use super::shape::{
+    Layout, Pixel, Shape, Targets, check_classes, checked_chunk, for_each_pixel, validate,
+};
 use crate::Error;
 use crate::elementwise::{Predictions, check_buffer};
 use crate::focal::{Power, SigmoidFocal, SoftTargets, check_alpha};
@@ -455,15 +457,7 @@ impl<L: ClassLoss, const CAP: usize> ClassLossAccumulator<L, CAP> {
     /// [`Error::InvalidParameter`] (`"classes"`, zero), [`Error::TooManyClasses`],
     /// [`Error::WeightCount`].
     pub fn new(loss: L, classes: usize) -> Result<Self, Error> {
-        if classes == 0 {
-            return Err(Error::InvalidParameter("classes"));
-        }
-        if classes > CAP {
-            return Err(Error::TooManyClasses {
-                classes,
-                capacity: CAP,
-            });
-        }
+        check_classes(classes, CAP)?;
         loss.check_classes(classes)?;
         Ok(Self {
             loss,
@@ -484,10 +478,11 @@ impl<L: ClassLoss, const CAP: usize> ClassLossAccumulator<L, CAP> {
         scores: &[f32],
         targets: Targets<'_>,
     ) -> Result<(), Error> {
-        let Some(shape) = chunk_shape(self.classes, layout, scores)? else {
+        let Some(shape) =
+            checked_chunk(self.classes, layout, scores, &targets, Predictions::Logits)?
+        else {
             return Ok(());
         };
-        validate(&shape, scores, &targets, Predictions::Logits)?;
         self.accumulate(&shape, 0, scores, &targets);
         Ok(())
     }
@@ -559,29 +554,4 @@ impl<L: ClassLoss, const CAP: usize> ClassLossAccumulator<L, CAP> {
     pub fn reset(&mut self) {
         self.sums = DetSum::new();
     }
-}
-
-/// The shape of a streamed chunk: one sample of `scores.len() / classes` pixels, or `None` for
-/// an empty chunk.
-pub(crate) fn chunk_shape(
-    classes: usize,
-    layout: Layout,
-    scores: &[f32],
-) -> Result<Option<Shape>, Error> {
-    if scores.is_empty() {
-        return Ok(None);
-    }
-    // `checked_div`: accumulators never hold zero classes, but a plain `/` would keep a
-    // division-by-zero panic path in the firmware (the link-time no-panic proof finds it).
-    let Some(pixels) = scores.len().checked_div(classes) else {
-        return Err(Error::InvalidParameter("classes"));
-    };
-    if pixels * classes != scores.len() {
-        return Err(Error::ShapeMismatch {
-            operand: crate::Operand::Predictions,
-            expected: (pixels + 1) * classes,
-            found: scores.len(),
-        });
-    }
-    Shape::new(1, classes, pixels, layout).map(Some)
 }

@@ -45,14 +45,14 @@
 //! [`ClassStatsAccumulator`]: super::ClassStatsAccumulator
 //! [`ConfusionAccumulator`]: super::ConfusionAccumulator
 
-use super::focal::{ClassLoss, chunk_shape};
+use super::focal::ClassLoss;
 use super::metrics::{ConfusionCounts, Decision};
-use super::overlap::{Activation, ClassOverlap, Intersection};
-use super::shape::{Layout, Pixel, Targets, for_each_pixel, validate};
+use super::overlap::{Activation, ClassOverlap, add_pixel};
+use super::shape::{Layout, Pixel, Targets, check_classes, checked_chunk, for_each_pixel};
 use crate::dice::OverlapStats;
-use crate::elementwise::{Predictions, check_buffer};
+use crate::elementwise::check_buffer;
 use crate::sum::DetSum;
-use crate::{Error, Operand, sigmoid};
+use crate::{Error, Operand};
 
 /// Class-loss sums, per-class overlap statistics and confusion counts of pixels arriving in
 /// chunks, each pixel visited once and its log-softmax computed once (see the
@@ -103,15 +103,7 @@ impl<L: ClassLoss, const CAP: usize> SegmentationAccumulator<L, CAP> {
     ) -> Result<Self, Error> {
         // The checks of the three accumulators (without building them: at a large `CAP` they
         // would be tens of kilobytes of stack).
-        if classes == 0 {
-            return Err(Error::InvalidParameter("classes"));
-        }
-        if classes > CAP {
-            return Err(Error::TooManyClasses {
-                classes,
-                capacity: CAP,
-            });
-        }
+        check_classes(classes, CAP)?;
         if let Some(loss) = &loss {
             loss.check_classes(classes)?;
         }
@@ -179,15 +171,17 @@ impl<L: ClassLoss, const CAP: usize> SegmentationAccumulator<L, CAP> {
         focal_scores: Option<&[f32]>,
         targets: Targets<'_>,
     ) -> Result<(), Error> {
-        let Some(shape) = chunk_shape(self.classes, layout, scores)? else {
+        // The strictest of the three accumulators' checks; targets are checked once.
+        let Some(shape) = checked_chunk(
+            self.classes,
+            layout,
+            scores,
+            &targets,
+            self.overlap.predictions(),
+        )?
+        else {
             return Ok(());
         };
-        let predictions = match self.overlap.activation {
-            Activation::None => Predictions::Probabilities,
-            Activation::Sigmoid | Activation::Softmax | Activation::Tanh => Predictions::Logits,
-        };
-        // The strictest of the three accumulators' checks; targets are checked once.
-        validate(&shape, scores, &targets, predictions)?;
         let Self {
             loss,
             overlap,
@@ -217,7 +211,7 @@ impl<L: ClassLoss, const CAP: usize> SegmentationAccumulator<L, CAP> {
                 }
                 loss_sums.add(terms);
             }
-            add_stats(overlap, pixel, stats);
+            add_pixel(overlap, pixel, stats);
             count(decision, pixel, counts);
         });
         Ok(())
@@ -328,44 +322,6 @@ impl<L: ClassLoss, const CAP: usize> SegmentationAccumulator<L, CAP> {
         self.loss_sums = DetSum::new();
         self.stats = [DetSum::new(); CAP];
         self.counts = [ConfusionCounts::default(); CAP];
-    }
-}
-
-/// One pixel's overlap statistics: the formula of
-/// [`ClassStatsAccumulator`](super::ClassStatsAccumulator), with the log-softmax taken from
-/// the pixel (computed once by the caller).
-#[inline]
-fn add_stats<const CAP: usize>(
-    overlap: ClassOverlap,
-    pixel: &Pixel<'_>,
-    sums: &mut [DetSum<3>; CAP],
-) {
-    let lsm = (overlap.activation == Activation::Softmax).then(|| pixel.log_softmax());
-    for (c, sum) in sums.iter_mut().enumerate().take(pixel.classes()) {
-        let x = pixel.score(c);
-        let p = match (overlap.activation, &lsm) {
-            (Activation::Softmax, Some(lsm)) => libm::expf(lsm.at(x)),
-            (Activation::Sigmoid, _) => sigmoid(x),
-            (Activation::Tanh, _) => libm::tanhf(x),
-            _ => x,
-        };
-        let t = pixel.target(c);
-        let tp = match overlap.intersection {
-            Intersection::Product => p * t,
-            // `min` would drop a NaN; keep it.
-            Intersection::Min => {
-                if p.is_nan() || p < t {
-                    p
-                } else {
-                    t
-                }
-            }
-        };
-        sum.add(if overlap.squared {
-            [tp, p * p, t * t]
-        } else {
-            [tp, p, t]
-        });
     }
 }
 

@@ -11,8 +11,7 @@
 //! A score whose denominator is zero (e.g. recall of a class that never occurs) is `None`;
 //! [`macro_average`] then applies an explicit [`Undefined`] policy.
 
-use super::focal::chunk_shape;
-use super::shape::{Layout, Pixel, Targets, for_each_pixel, validate};
+use super::shape::{Layout, Pixel, Targets, check_classes, checked_chunk, for_each_pixel};
 use crate::Error;
 use crate::elementwise::Predictions;
 
@@ -134,15 +133,7 @@ impl<const CAP: usize> ConfusionAccumulator<CAP> {
     /// [`Error::InvalidParameter`] (`"classes"` zero, `"threshold"` NaN),
     /// [`Error::TooManyClasses`].
     pub fn new(decision: Decision, classes: usize) -> Result<Self, Error> {
-        if classes == 0 {
-            return Err(Error::InvalidParameter("classes"));
-        }
-        if classes > CAP {
-            return Err(Error::TooManyClasses {
-                classes,
-                capacity: CAP,
-            });
-        }
+        check_classes(classes, CAP)?;
         if let Decision::Threshold(t) = decision
             && t.is_nan()
         {
@@ -166,10 +157,11 @@ impl<const CAP: usize> ConfusionAccumulator<CAP> {
         scores: &[f32],
         targets: Targets<'_>,
     ) -> Result<(), Error> {
-        let Some(shape) = chunk_shape(self.classes, layout, scores)? else {
+        let Some(shape) =
+            checked_chunk(self.classes, layout, scores, &targets, Predictions::Logits)?
+        else {
             return Ok(());
         };
-        validate(&shape, scores, &targets, Predictions::Logits)?;
         let (decision, counts) = (self.decision, &mut self.counts);
         for_each_pixel(&shape, 0, scores, &targets, |pixel| {
             count(decision, pixel, counts);

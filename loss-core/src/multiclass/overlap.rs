@@ -33,8 +33,9 @@
 //! class absent all weights are 0 and the loss is `1 - s_nr/s_dr`); then
 //! `1 - (2 Σ_c w_c tp_c + s_nr) / (Σ_c w_c (P_c + T_c) + s_dr)`.
 
-use super::focal::chunk_shape;
-use super::shape::{Layout, Pixel, Shape, Targets, for_each_pixel, validate};
+use super::shape::{
+    Layout, Pixel, Shape, Targets, check_classes, checked_chunk, for_each_pixel, validate,
+};
 use crate::Error;
 use crate::activation::sigmoid;
 use crate::dice::{OverlapLoss, OverlapStats};
@@ -138,7 +139,7 @@ impl ClassOverlap {
         acc.stats(out)
     }
 
-    const fn predictions(&self) -> Predictions {
+    pub(crate) const fn predictions(&self) -> Predictions {
         match self.activation {
             Activation::None => Predictions::Probabilities,
             Activation::Sigmoid | Activation::Softmax | Activation::Tanh => Predictions::Logits,
@@ -162,14 +163,8 @@ impl<const CAP: usize> ClassStatsAccumulator<CAP> {
     /// # Errors
     /// [`Error::InvalidParameter`] (`"classes"`, zero) or [`Error::TooManyClasses`].
     pub const fn new(overlap: ClassOverlap, classes: usize) -> Result<Self, Error> {
-        if classes == 0 {
-            return Err(Error::InvalidParameter("classes"));
-        }
-        if classes > CAP {
-            return Err(Error::TooManyClasses {
-                classes,
-                capacity: CAP,
-            });
+        if let Err(e) = check_classes(classes, CAP) {
+            return Err(e);
         }
         Ok(Self {
             overlap,
@@ -189,10 +184,16 @@ impl<const CAP: usize> ClassStatsAccumulator<CAP> {
         scores: &[f32],
         targets: Targets<'_>,
     ) -> Result<(), Error> {
-        let Some(shape) = chunk_shape(self.classes, layout, scores)? else {
+        let Some(shape) = checked_chunk(
+            self.classes,
+            layout,
+            scores,
+            &targets,
+            self.overlap.predictions(),
+        )?
+        else {
             return Ok(());
         };
-        validate(&shape, scores, &targets, self.overlap.predictions())?;
         self.accumulate(&shape, 0, scores, &targets);
         Ok(())
     }
@@ -238,8 +239,10 @@ impl<const CAP: usize> ClassStatsAccumulator<CAP> {
     }
 }
 
+/// One pixel's overlap statistics, added to each class's sums (shared with
+/// [`super::SegmentationAccumulator`], which must give the same bits).
 #[inline]
-fn add_pixel<const CAP: usize>(
+pub(crate) fn add_pixel<const CAP: usize>(
     overlap: ClassOverlap,
     pixel: &Pixel<'_>,
     sums: &mut [DetSum<3>; CAP],

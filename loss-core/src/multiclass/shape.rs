@@ -503,6 +503,46 @@ pub(crate) fn for_each_pixel(
     }
 }
 
+/// The class-count checks every accumulator makes: at least one class, at most `capacity`.
+pub(crate) const fn check_classes(classes: usize, capacity: usize) -> Result<(), Error> {
+    if classes == 0 {
+        return Err(Error::InvalidParameter("classes"));
+    }
+    if classes > capacity {
+        return Err(Error::TooManyClasses { classes, capacity });
+    }
+    Ok(())
+}
+
+/// A streamed chunk of whole pixels of one sample, checked like a batch of one: its shape,
+/// or `None` for an empty chunk (which changes nothing).
+pub(crate) fn checked_chunk(
+    classes: usize,
+    layout: Layout,
+    scores: &[f32],
+    targets: &Targets<'_>,
+    predictions: Predictions,
+) -> Result<Option<Shape>, Error> {
+    if scores.is_empty() {
+        return Ok(None);
+    }
+    // `checked_div`: accumulators never hold zero classes, but a plain `/` would keep a
+    // division-by-zero panic path in the firmware (the link-time no-panic proof finds it).
+    let Some(pixels) = scores.len().checked_div(classes) else {
+        return Err(Error::InvalidParameter("classes"));
+    };
+    if pixels * classes != scores.len() {
+        return Err(Error::ShapeMismatch {
+            operand: Operand::Predictions,
+            expected: (pixels + 1) * classes,
+            found: scores.len(),
+        });
+    }
+    let shape = Shape::new(1, classes, pixels, layout)?;
+    validate(&shape, scores, targets, predictions)?;
+    Ok(Some(shape))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
