@@ -28,18 +28,6 @@ enum Deviation {
 
 const DEVIATIONS: &[(&str, Deviation)] = &[
     (
-        "kornia.losses.binary_focal_loss_with_logits/016/pos_weight",
-        Deviation::Unsupported("pos_weight"),
-    ),
-    (
-        "kornia.losses.binary_focal_loss_with_logits/017/weight",
-        Deviation::Unsupported("weight"),
-    ),
-    (
-        "kornia.losses.binary_focal_loss_with_logits/018/pos_weight+weight",
-        Deviation::Unsupported("pos_weight"),
-    ),
-    (
         "segmentation_models_pytorch.losses.FocalLoss/019/normalized",
         Deviation::Unsupported("normalized"),
     ),

@@ -6,7 +6,7 @@ use loss_core::multiclass::{
     Activation, ClassOverlap, EmptyClass, Intersection, Layout, Weighting,
 };
 
-use super::params::Params;
+use super::params::{Params, ScalarOrList};
 use super::plan::{
     AlphaSpec, BinaryLoss, ClassFocalPlan, ElementPlan, FocalKind, FocalReduce, Ignore, Names,
     OverlapPlan, OverlapReduce, Plan, Prepare, Smoothing, TargetSpec,
@@ -19,7 +19,8 @@ const NAMES: Names = Names {
 };
 
 /// `binary_focal_loss_with_logits`: separate positive and negative terms (the Kornia soft-target
-/// form); targets equal to `ignore_index` (default -100) get loss 0 and stay in the mean.
+/// form); `pos_weight[c]` scales channel `c`'s positive term and `weight[c]` its loss; targets
+/// equal to `ignore_index` (default -100) get loss 0 and stay in the mean.
 pub fn binary_focal(p: &mut Params<'_>) -> Result<Plan, String> {
     let alpha = if p.is_null("alpha") {
         None
@@ -28,15 +29,37 @@ pub fn binary_focal(p: &mut Params<'_>) -> Result<Plan, String> {
     };
     let gamma = p.f32("gamma", 2.0)?;
     let reduction = p.choice("reduction", "none", &["none", "mean", "sum"])?;
-    p.only("pos_weight", &serde_json::Value::Null)?;
-    p.only("weight", &serde_json::Value::Null)?;
+    let channel_weights = |p: &mut Params<'_>, key: &str| -> Result<Option<Vec<f32>>, String> {
+        match p.scalar_or_list(key)? {
+            None => Ok(None),
+            Some(ScalarOrList::List(l)) if l.iter().all(|w| w.is_finite() && *w >= 0.0) => {
+                Ok(Some(l))
+            }
+            Some(_) => Err(p.error(
+                key,
+                "must be a list of non-negative weights, one per channel",
+            )),
+        }
+    };
+    let pos_weight = channel_weights(p, "pos_weight")?;
+    let weight = channel_weights(p, "weight")?;
     let ignore_index = p.opt_i64("ignore_index", Some(-100))?;
     let loss = SigmoidFocal::new(alpha, gamma)
         .map_err(|e| param_error(p, e))?
         .with_soft_targets(SoftTargets::Kornia);
+    let loss = if pos_weight.is_some() || weight.is_some() {
+        BinaryLoss::KorniaWeighted {
+            gamma,
+            alpha,
+            pos_weight,
+            weight,
+        }
+    } else {
+        BinaryLoss::Sigmoid(loss)
+    };
     Ok(Plan::Element(ElementPlan {
         names: NAMES,
-        loss: BinaryLoss::Sigmoid(loss),
+        loss,
         prepare: Prepare::None,
         smoothing: Smoothing::None,
         ignore: ignore_index.map_or(Ignore::None, Ignore::ZeroKeep),

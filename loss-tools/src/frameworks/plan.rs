@@ -60,6 +60,20 @@ pub enum BinaryLoss {
     /// The seed article's `where`/`clamp` code: every element also pays the clamped terms of
     /// the class it is not (`pos(0.999)` for negatives, `neg(1e-3)` for positives).
     SeedLeaky(BinaryFocal),
+    /// kornia's binary focal with per-channel weights (channel = dim 1): the positive and
+    /// negative terms come from two runs of the Kornia-form kernel (alpha 1 keeps only
+    /// `t (1-p)^gamma (-log p)`, alpha 0 only the negative term) and are combined as
+    /// `(alpha pos_weight[c] pos + (1 - alpha) neg) weight[c]`.
+    KorniaWeighted {
+        /// Focusing exponent.
+        gamma: f32,
+        /// Weight of the positive term (`1 - alpha` of the negative), or none.
+        alpha: Option<f32>,
+        /// Per-channel weight of the positive term.
+        pos_weight: Option<Vec<f32>>,
+        /// Per-channel weight of the whole loss.
+        weight: Option<Vec<f32>>,
+    },
 }
 
 /// How scores are transformed on the host before a `loss-core` kernel sees them.
@@ -566,6 +580,24 @@ impl ElementPlan {
             BinaryLoss::Sigmoid(l) => l.loss_elementwise(&preds, &targets, &mut losses),
             BinaryLoss::Probability(l) => l.loss_elementwise(&preds, &targets, &mut losses),
             BinaryLoss::SeedLeaky(l) => seed_leaky(l, &preds, &targets, &mut losses),
+            BinaryLoss::KorniaWeighted {
+                gamma,
+                alpha,
+                pos_weight,
+                weight,
+            } => {
+                let channels = channel_of(&x.shape, pos_weight.as_ref().or(weight.as_ref()))?;
+                kornia_weighted(
+                    *gamma,
+                    *alpha,
+                    pos_weight,
+                    weight,
+                    &channels,
+                    &preds,
+                    &targets,
+                    &mut losses,
+                )
+            }
         }
         .map_err(|e| core(e, names))?;
         if let Ignore::ZeroKeep(_) = self.ignore {
@@ -610,6 +642,57 @@ fn class_axis_layout(axis: i64, ndim: usize) -> Result<Layout, String> {
             "parameter `axis`: {axis} is not supported (the class axis must be 1 or the last)"
         )),
     }
+}
+
+/// The channel (dim 1) of every element of a `(B, C, ...)` tensor, checking that the per-channel
+/// weights have `C` entries.
+fn channel_of(shape: &[usize], weights: Option<&Vec<f32>>) -> Result<Vec<usize>, String> {
+    let (channels, inner) = match shape {
+        [_, c, rest @ ..] => (*c, rest.iter().product::<usize>()),
+        _ => {
+            return Err(format!(
+                "per-channel weights need a (B, C, ...) input, got shape {shape:?}"
+            ));
+        }
+    };
+    if let Some(w) = weights.filter(|w| w.len() != channels) {
+        return Err(format!(
+            "per-channel weights have {} entries for {channels} channels",
+            w.len()
+        ));
+    }
+    let len: usize = shape.iter().product();
+    Ok((0..len)
+        .map(|i| (i / inner.max(1)) % channels.max(1))
+        .collect())
+}
+
+/// kornia's weighted binary focal (see [`BinaryLoss::KorniaWeighted`]).
+#[allow(clippy::too_many_arguments)] // the loss's parameters, then the data
+fn kornia_weighted(
+    gamma: f32,
+    alpha: Option<f32>,
+    pos_weight: &Option<Vec<f32>>,
+    weight: &Option<Vec<f32>>,
+    channels: &[usize],
+    preds: &[f32],
+    targets: &[f32],
+    out: &mut [f32],
+) -> Result<(), loss_core::Error> {
+    use loss_core::focal::SoftTargets;
+    let term = |a: f32| {
+        SigmoidFocal::new(Some(a), gamma).map(|l| l.with_soft_targets(SoftTargets::Kornia))
+    };
+    let mut neg = vec![0.0f32; preds.len()];
+    term(1.0)?.loss_elementwise(preds, targets, out)?;
+    term(0.0)?.loss_elementwise(preds, targets, &mut neg)?;
+    let (a_pos, a_neg) = alpha.map_or((1.0, 1.0), |a| (a, 1.0 - a));
+    let at =
+        |w: &Option<Vec<f32>>, c: usize| w.as_ref().and_then(|w| w.get(c)).copied().unwrap_or(1.0);
+    for ((o, n), &c) in out.iter_mut().zip(neg).zip(channels) {
+        *o = (a_pos * *o * at(pos_weight, c) + a_neg * n) * at(weight, c);
+    }
+    Ok(())
 }
 
 /// The seed article's focal code, element by element (see [`BinaryLoss::SeedLeaky`]).

@@ -258,17 +258,32 @@ impl ElementPlan {
         let (loss, prep) = match &self.loss {
             BinaryLoss::Sigmoid(l) => {
                 let _ = writeln!(out, "use loss_core::focal::{{SigmoidFocal, SoftTargets}};");
-                (sigmoid_focal(l), "")
+                (sigmoid_focal(l), String::new())
             }
             BinaryLoss::Probability(l) => {
                 let _ = writeln!(out, "use loss_core::focal::{{BinaryFocal, SoftTargets}};");
-                (binary_focal(l), "")
+                (binary_focal(l), String::new())
             }
+            BinaryLoss::KorniaWeighted {
+                gamma,
+                alpha,
+                pos_weight,
+                weight,
+            } => (
+                format!(
+                    "SigmoidFocal::new(Some(1.0), {})?.with_soft_targets(SoftTargets::Kornia)",
+                    f(*gamma)
+                ),
+                format!(
+                    "// kornia pos_weight {pos_weight:?}, weight {weight:?}, alpha {}: run `loss` (alpha 1: the\n// positive term t (1-p)^gamma (-log p)) and the same with alpha 0 (the negative term)\n// elementwise; per element of channel c: (alpha pos_weight[c] pos + (1 - alpha) neg) weight[c].\n",
+                    opt(*alpha)
+                ),
+            ),
             BinaryLoss::SeedLeaky(l) => {
                 let _ = writeln!(out, "use loss_core::focal::{{BinaryFocal, SoftTargets}};");
                 (
                     binary_focal(l),
-                    "// The seed's where/clamp code: add, per element, loss.loss_elementwise(&[1.0], &[1.0])\n// for negatives and loss.loss_elementwise(&[0.0], &[0.0]) for positives (the clamped\n// term of the other class), then reduce with Reduction::reduce.\n",
+                    "// The seed's where/clamp code: add, per element, loss.loss_elementwise(&[1.0], &[1.0])\n// for negatives and loss.loss_elementwise(&[0.0], &[0.0]) for positives (the clamped\n// term of the other class), then reduce with Reduction::reduce.\n".to_owned(),
                 )
             }
         };
@@ -305,7 +320,7 @@ impl ElementPlan {
                 );
             }
         }
-        out.push_str(prep);
+        out.push_str(&prep);
         let _ = writeln!(out, "let loss = {loss};");
         let _ = match self.reduce {
             ElementReduce::Mean => writeln!(
