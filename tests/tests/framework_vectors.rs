@@ -14,8 +14,6 @@ use serde_json::Value;
 /// Each deviation is checked too.
 #[derive(Debug, Clone, Copy)]
 enum Deviation {
-    /// The parameter value is not modelled by `loss-core`: rejected with a message naming it.
-    Unsupported(&'static str),
     /// `±inf` logits give the mathematical limit where the framework computes NaN; every other
     /// element matches.
     Limit,
@@ -27,22 +25,6 @@ enum Deviation {
 }
 
 const DEVIATIONS: &[(&str, Deviation)] = &[
-    (
-        "segmentation_models_pytorch.losses.FocalLoss/019/normalized",
-        Deviation::Unsupported("normalized"),
-    ),
-    (
-        "segmentation_models_pytorch.losses.FocalLoss/020/normalized,multiclass,sum",
-        Deviation::Unsupported("normalized"),
-    ),
-    (
-        "segmentation_models_pytorch.losses.FocalLoss/021/reduced_threshold",
-        Deviation::Unsupported("reduced_threshold"),
-    ),
-    (
-        "segmentation_models_pytorch.losses.FocalLoss/022/reduced_threshold,none",
-        Deviation::Unsupported("reduced_threshold"),
-    ),
     (
         "torchvision.ops.sigmoid_focal_loss/041/non-finite-logits",
         Deviation::Limit,
@@ -72,7 +54,6 @@ fn deviation(
     result: &Result<loss_tools::frameworks::Tensor, String>,
 ) -> Option<String> {
     match (d, result) {
-        (Deviation::Unsupported(name), Err(e)) if e.contains(&format!("`{name}`")) => None,
         (Deviation::OutOfRange, Err(e)) if e.contains("outside [0, 1]") => None,
         (Deviation::NanPropagates, Ok(got)) if got.as_f32().iter().any(|v| v.is_nan()) => None,
         (Deviation::Limit, Ok(got)) => {

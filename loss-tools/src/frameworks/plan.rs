@@ -50,6 +50,58 @@ pub enum Plan {
     },
 }
 
+/// smp's changes to the focal factor `(1 - p_t)^gamma` (`focal_loss_with_logits`):
+/// `reduced_threshold` makes it `((1 - p_t) / threshold)^gamma`, or 1 where
+/// `p_t < threshold`; `normalized` divides every loss of the call by `max(Σ factor, 1e-6)`.
+/// Built from two runs of `loss-core`'s kernel (`gamma`, and 0 for the cross-entropy `CE`):
+/// the factor is their ratio and `p_t = exp(-CE)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SmpModifier {
+    /// Focusing exponent.
+    pub gamma: f32,
+    /// Weight of positives (`1 - alpha` for negatives), or none.
+    pub alpha: Option<f32>,
+    /// `reduced_threshold`.
+    pub reduced_threshold: Option<f32>,
+    /// `normalized`.
+    pub normalized: bool,
+}
+
+impl SmpModifier {
+    /// The losses of one smp call (one class, or the flattened binary input), in place of
+    /// `out`, from the logits and targets.
+    fn losses(&self, x: &[f32], t: &[f32], out: &mut [f32]) -> Result<(), loss_core::Error> {
+        use loss_core::focal::SoftTargets;
+        let kernel =
+            |gamma| SigmoidFocal::new(None, gamma).map(|l| l.with_soft_targets(SoftTargets::Smp));
+        let mut ce = vec![0.0f32; x.len()];
+        kernel(self.gamma)?.loss_elementwise(x, t, out)?;
+        kernel(0.0)?.loss_elementwise(x, t, &mut ce)?;
+        let mut factor_sum = 0.0f32;
+        for ((o, &ce), &t) in out.iter_mut().zip(&ce).zip(t) {
+            // (1 - p_t)^gamma: the focal loss over the cross-entropy (0^gamma where CE is 0).
+            let base = if ce == 0.0 {
+                if self.gamma == 0.0 { 1.0 } else { 0.0 }
+            } else {
+                *o / ce
+            };
+            let factor = match self.reduced_threshold {
+                Some(r) if (-ce).exp() < r => 1.0,
+                Some(r) => base / r.powf(self.gamma),
+                None => base,
+            };
+            factor_sum += factor;
+            let alpha_t = self.alpha.map_or(1.0, |a| a * t + (1.0 - a) * (1.0 - t));
+            *o = factor * ce * alpha_t;
+        }
+        if self.normalized {
+            let norm = factor_sum.max(1e-6);
+            out.iter_mut().for_each(|o| *o /= norm);
+        }
+        Ok(())
+    }
+}
+
 /// A binary elementwise loss.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BinaryLoss {
@@ -60,6 +112,8 @@ pub enum BinaryLoss {
     /// The seed article's `where`/`clamp` code: every element also pays the clamped terms of
     /// the class it is not (`pos(0.999)` for negatives, `neg(1e-3)` for positives).
     SeedLeaky(BinaryFocal),
+    /// smp's focal with `reduced_threshold` or `normalized` (see [`SmpModifier`]).
+    SmpModified(SmpModifier),
     /// kornia's binary focal with per-channel weights (channel = dim 1): the positive and
     /// negative terms come from two runs of the Kornia-form kernel (alpha 1 keeps only
     /// `t (1-p)^gamma (-log p)`, alpha 0 only the negative term) and are combined as
@@ -224,6 +278,8 @@ pub enum FocalReduce {
         sum_each: bool,
         /// Class weights of the final mean.
         weights: Option<Vec<f32>>,
+        /// smp's `reduced_threshold` / `normalized` focal factor, if either is set.
+        modifier: Option<SmpModifier>,
     },
     /// Sum over every term divided by the pixels (cross-entropy `mean`).
     PerPixelMean,
@@ -580,6 +636,7 @@ impl ElementPlan {
             BinaryLoss::Sigmoid(l) => l.loss_elementwise(&preds, &targets, &mut losses),
             BinaryLoss::Probability(l) => l.loss_elementwise(&preds, &targets, &mut losses),
             BinaryLoss::SeedLeaky(l) => seed_leaky(l, &preds, &targets, &mut losses),
+            BinaryLoss::SmpModified(m) => m.losses(&preds, &targets, &mut losses),
             BinaryLoss::KorniaWeighted {
                 gamma,
                 alpha,
@@ -1007,6 +1064,17 @@ impl ClassFocalPlan {
                 }
                 self.reduce_with(loss, &data, &full_shape)
             }
+            FocalKind::OneVsRest(_)
+                if matches!(
+                    self.reduce,
+                    FocalReduce::ClassMeans {
+                        modifier: Some(_),
+                        ..
+                    }
+                ) =>
+            {
+                self.smp_class_means(&data)
+            }
             FocalKind::OneVsRest(soft) => {
                 let loss = OneVsRestFocal::new(self.gamma, alpha, weights.as_deref())
                     .map_err(err)?
@@ -1014,6 +1082,61 @@ impl ClassFocalPlan {
                 self.reduce_with(loss, &data, &full_shape)
             }
         }
+    }
+
+    /// smp's per-class focal with a [`SmpModifier`]: each class's non-ignored elements are one
+    /// `focal_loss_with_logits` call, reduced, then the (weighted) mean over classes.
+    fn smp_class_means(&self, data: &ClassData) -> Result<Tensor, String> {
+        let FocalReduce::ClassMeans {
+            sum_each,
+            weights,
+            modifier: Some(m),
+        } = &self.reduce
+        else {
+            return Err("internal: not an smp class mean".into());
+        };
+        let err = |e| core(e, &self.names);
+        let (b, c, s) = (data.shape.batch(), data.classes(), data.shape.spatial());
+        let mut per_class = Vec::with_capacity(c);
+        for k in 0..c {
+            let (mut x, mut t) = (Vec::new(), Vec::new());
+            for n in 0..b {
+                for p in 0..s {
+                    let target = match (&data.dense, &data.labels) {
+                        (Some(d), _) => d[data.index(n, k, p)],
+                        (None, Some(l)) if Some(l[n * s + p]) == data.ignore => continue,
+                        (None, Some(l)) => f32::from(u8::from(l[n * s + p] == k as i32)),
+                        (None, None) => continue,
+                    };
+                    x.push(data.scores[data.index(n, k, p)]);
+                    t.push(target);
+                }
+            }
+            let mut losses = vec![0.0f32; x.len()];
+            m.losses(&x, &t, &mut losses).map_err(err)?;
+            let r = if *sum_each {
+                Reduction::Sum
+            } else {
+                Reduction::Mean
+            };
+            per_class.push(r.reduce(&losses).map_err(err)?);
+        }
+        Ok(Tensor::scalar(match weights {
+            Some(w) if w.len() != c => {
+                return Err(format!(
+                    "parameter `class_weights` has {} entries for {c} classes",
+                    w.len()
+                ));
+            }
+            Some(w) => {
+                let (num, den) = per_class
+                    .iter()
+                    .zip(w)
+                    .fold((0.0f32, 0.0f32), |(n, d), (v, w)| (n + v * w, d + w));
+                num / den
+            }
+            None => per_class.iter().fold(0.0, |a, v| a + v) / c as f32,
+        }))
     }
 
     fn reduce_with<L: ClassLoss>(
@@ -1079,7 +1202,9 @@ impl ClassFocalPlan {
                     FocalReduce::PerElementMean => acc.total() / (b * c * s) as f32,
                     FocalReduce::Sum => acc.total(),
                     FocalReduce::PerPixelMean => acc.mean_per_pixel().map_err(err)?,
-                    FocalReduce::ClassMeans { sum_each, weights } => {
+                    FocalReduce::ClassMeans {
+                        sum_each, weights, ..
+                    } => {
                         let mut sums = vec![0.0f32; c];
                         acc.class_sums(&mut sums).map_err(err)?;
                         let pixels = acc.pixels() as f32;

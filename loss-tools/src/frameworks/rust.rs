@@ -264,6 +264,18 @@ impl ElementPlan {
                 let _ = writeln!(out, "use loss_core::focal::{{BinaryFocal, SoftTargets}};");
                 (binary_focal(l), String::new())
             }
+            BinaryLoss::SmpModified(m) => (
+                format!(
+                    "SigmoidFocal::new(None, {})?.with_soft_targets(SoftTargets::Smp)",
+                    f(m.gamma)
+                ),
+                format!(
+                    "// smp reduced_threshold {:?}, normalized {}, alpha {}: run `loss` and the same with\n// gamma 0 (the cross-entropy CE) elementwise; factor = loss / CE (0 where CE is 0), or 1\n// where exp(-CE) < threshold, else factor / threshold^gamma; loss = factor CE alpha_t,\n// divided by max(sum of factors, 1e-6) when normalized.\n",
+                    m.reduced_threshold,
+                    m.normalized,
+                    opt(m.alpha)
+                ),
+            ),
             BinaryLoss::KorniaWeighted {
                 gamma,
                 alpha,

@@ -10,7 +10,7 @@ use loss_core::multiclass::{
 use super::params::Params;
 use super::plan::{
     AlphaSpec, BinaryLoss, ClassFocalPlan, ElementPlan, FocalKind, FocalReduce, Ignore, Names,
-    OverlapPlan, OverlapReduce, Plan, Prepare, Smoothing, TargetSpec,
+    OverlapPlan, OverlapReduce, Plan, Prepare, Smoothing, SmpModifier, TargetSpec,
 };
 use super::torchvision::{element_reduce, param_error};
 
@@ -130,8 +130,17 @@ pub fn focal(p: &mut Params<'_>) -> Result<Plan, String> {
         "mean",
         &["mean", "sum", "none", "batchwise_mean"],
     )?;
-    p.only("normalized", &serde_json::json!(false))?;
-    p.only("reduced_threshold", &serde_json::Value::Null)?;
+    let normalized = p.bool("normalized", false)?;
+    let reduced_threshold = p.opt_f32("reduced_threshold")?;
+    if reduced_threshold.is_some_and(|r| !(r > 0.0 && r <= 1.0)) {
+        return Err(p.error("reduced_threshold", "must be in (0, 1]"));
+    }
+    let modifier = (normalized || reduced_threshold.is_some()).then_some(SmpModifier {
+        gamma,
+        alpha,
+        reduced_threshold,
+        normalized,
+    });
     let from_logits = p.bool("from_logits", true)?;
     let eps = p.f32("eps", 1e-6)?;
     let class_weights = match p.scalar_or_list("class_weights")? {
@@ -174,6 +183,7 @@ pub fn focal(p: &mut Params<'_>) -> Result<Plan, String> {
             reduce: FocalReduce::ClassMeans {
                 sum_each,
                 weights: class_weights,
+                modifier,
             },
         }));
     }
@@ -185,7 +195,7 @@ pub fn focal(p: &mut Params<'_>) -> Result<Plan, String> {
         .with_soft_targets(SoftTargets::Smp);
     Ok(Plan::Element(ElementPlan {
         names: NAMES,
-        loss: BinaryLoss::Sigmoid(loss),
+        loss: modifier.map_or(BinaryLoss::Sigmoid(loss), BinaryLoss::SmpModified),
         prepare,
         smoothing: Smoothing::None,
         ignore: ignore_index.map_or(Ignore::None, Ignore::Remove),
