@@ -1,4 +1,5 @@
-//! Throughput of the binary losses over 4 M elements (`cargo bench -p loss-core`); criterion
+//! Throughput of the binary losses over 4 M elements and of [`loss_core::lanes`] against
+//! `libm` (`cargo bench -p loss-core`); criterion
 //! reports elements per second, i.e. ns/element = 1e9 / throughput. Under `cargo test` each
 //! benchmark runs once as a smoke test.
 
@@ -72,5 +73,52 @@ fn losses(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, losses);
+/// `lanes` against `libm` one value at a time, on 4096 values of each function's typical
+/// arguments (log-softmax shifts, probabilities, sums of probabilities).
+fn lanes(c: &mut Criterion) {
+    const M: usize = 4096;
+    let mut g = c.benchmark_group("4096 values");
+    g.throughput(Throughput::Elements(M as u64));
+    let spread = |lo: f32, hi: f32| -> Vec<f32> {
+        (0..M)
+            .map(|i| lo + (hi - lo) * i as f32 / M as f32)
+            .collect()
+    };
+    /// A function's name, its `lanes` form, its `libm` form and typical arguments.
+    type Case = (&'static str, fn(&mut [f32]), fn(f32) -> f32, Vec<f32>);
+    let functions: [Case; 3] = [
+        (
+            "expf",
+            loss_core::lanes::exp,
+            libm::expf,
+            spread(-20.0, 0.0),
+        ),
+        ("logf", loss_core::lanes::ln, libm::logf, spread(1e-6, 1.0)),
+        (
+            "log1pf",
+            loss_core::lanes::ln_1p,
+            libm::log1pf,
+            spread(0.0, 8.0),
+        ),
+    ];
+    for (name, slice, scalar, input) in functions {
+        let mut buffer = input.clone();
+        g.bench_function(format!("{name} lanes"), |b| {
+            b.iter(|| {
+                buffer.copy_from_slice(&input);
+                slice(black_box(&mut buffer));
+            })
+        });
+        g.bench_function(format!("{name} libm"), |b| {
+            b.iter(|| {
+                buffer.copy_from_slice(&input);
+                buffer.iter_mut().for_each(|v| *v = scalar(*v));
+                black_box(&mut buffer);
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, losses, lanes);
 criterion_main!(benches);

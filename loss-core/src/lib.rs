@@ -79,6 +79,7 @@ mod error;
 
 pub mod dice;
 pub mod focal;
+pub mod lanes;
 pub mod monitor;
 pub mod multiclass;
 pub mod sum;

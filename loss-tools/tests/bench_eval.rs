@@ -10,6 +10,7 @@
 //! reads every file once to warm the page cache, then times (a) reading all files with
 //! `std::fs::read` on the same rayon pool `eval` uses and (b) `loss-tools eval DIR DIR`
 //! (logits, softmax focal, dice, confusion counts; `BENCH_PROBABILITIES=1` for probabilities).
+//! `BENCH_DIR=DIR` writes the dataset there and keeps it (to profile `eval` on it).
 //! It prints both times, their ratio and the peak resident memory of the `eval` process
 //! (Linux `VmHWM`, polled), to compare with the size of one file and of the dataset.
 
@@ -133,18 +134,21 @@ fn eval_keeps_up_with_reading() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(256);
     let probabilities = std::env::var("BENCH_PROBABILITIES").is_ok_and(|v| v == "1");
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("pred")).unwrap();
-    std::fs::create_dir_all(dir.path().join("mask")).unwrap();
+    // BENCH_DIR keeps the dataset (e.g. to profile `eval` on it); by default it is temporary.
+    let temp = tempfile::tempdir().unwrap();
+    let root = std::env::var_os("BENCH_DIR").map_or_else(|| temp.path().to_path_buf(), Into::into);
+    let dir = root.as_path();
+    std::fs::create_dir_all(dir.join("pred")).unwrap();
+    std::fs::create_dir_all(dir.join("mask")).unwrap();
     let t = Instant::now();
     (0..files)
         .into_par_iter()
-        .for_each(|i| write_pair(dir.path(), i, probabilities));
+        .for_each(|i| write_pair(dir, i, probabilities));
     eprintln!("generated {files} pairs in {:.1?}", t.elapsed());
 
     let mut paths: Vec<_> = ["pred", "mask"]
         .iter()
-        .flat_map(|d| std::fs::read_dir(dir.path().join(d)).unwrap())
+        .flat_map(|d| std::fs::read_dir(dir.join(d)).unwrap())
         .map(|e| e.unwrap().path())
         .collect();
     paths.sort();
@@ -168,7 +172,7 @@ fn eval_keeps_up_with_reading() {
 
     let eval_cmd = || {
         let mut cmd = Command::new(get_cargo_bin("loss-tools"));
-        cmd.current_dir(dir.path())
+        cmd.current_dir(dir)
             .args(["eval", "pred", "mask", "--format", "csv"]);
         if !probabilities {
             cmd.arg("--from-logits");

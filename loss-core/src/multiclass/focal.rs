@@ -9,8 +9,9 @@
 //! term_c = w_c (1 - p_c)^gamma (-log p_c) t_c           (Lin et al. 2017, eq. 5, per class)
 //! ```
 //!
-//! `1 - p_c` is evaluated as `-expm1(log p_c)`, which keeps its relative accuracy when `p_c` is
-//! close to 1. `gamma = 0` with no weights is cross-entropy. This is MONAI's
+//! `p_c` itself is never rounded to 1 and subtracted: with `e_k = exp(x_k - max)`,
+//! `1 - p_c = Σ_{k ≠ c} e_k / Σ_k e_k`, which keeps its relative accuracy when `p_c` is close to
+//! 1 (see the private `shape` module). `gamma = 0` with no weights is cross-entropy. This is MONAI's
 //! `FocalLoss(use_softmax=True)`, kornia's `focal_loss` and (per pixel, summed over classes)
 //! Keras's `CategoricalFocalCrossentropy` on logits.
 //!
@@ -37,7 +38,8 @@
 //! and the mean over pixels (Keras, cross-entropy: [`ClassLossAccumulator::mean_per_pixel`]).
 
 use super::shape::{
-    Layout, Pixel, Shape, Targets, check_classes, checked_chunk, for_each_pixel, validate,
+    Layout, LogSoftmax, Pixel, Shape, Targets, check_classes, checked_chunk, for_each_pixel,
+    validate,
 };
 use crate::Error;
 use crate::elementwise::{Predictions, check_buffer};
@@ -291,13 +293,17 @@ impl<'w> SoftmaxFocal<'w> {
         Ok(self)
     }
 
+    /// The term of class `c` with target `t`, from `log p_c` and `1 - p_c` (asked for only
+    /// when needed).
     #[inline]
-    fn term(&self, log_p: f32, c: usize, t: f32) -> f32 {
+    fn term(&self, pixel: &Pixel<'_>, lsm: &LogSoftmax, c: usize, t: f32) -> f32 {
         if t == 0.0 {
             return 0.0;
         }
+        let log_p = lsm.at(pixel.score(c));
+        let complement = || pixel.complement(lsm, c);
         let (log_p, q) = match self.clip {
-            None => (log_p, -libm::expm1f(log_p)),
+            None => (log_p, complement()),
             // Clipped in log space, where `log p` is accurate at both ends: `logf(expf(log p))`
             // and `1 - p` would lose the relative accuracy of `-log p` and `1 - p` near p = 1.
             // Inside the bounds the unclipped values are used; NaN falls through and stays NaN.
@@ -308,7 +314,7 @@ impl<'w> SoftmaxFocal<'w> {
                 } else if log_p > log_max {
                     (log_max, 1.0 - max)
                 } else {
-                    (log_p, -libm::expm1f(log_p))
+                    (log_p, complement())
                 }
             }
         };
@@ -331,12 +337,12 @@ impl ClassLoss for SoftmaxFocal<'_> {
             // Only the labelled class has a non-zero term: one log-softmax, one power.
             Some(k) => {
                 if let Some(o) = out.get_mut(k) {
-                    *o = self.term(lsm.at(pixel.score(k)), k, 1.0);
+                    *o = self.term(pixel, &lsm, k, 1.0);
                 }
             }
             None => {
                 for (c, o) in out.iter_mut().enumerate().take(pixel.classes()) {
-                    *o = self.term(lsm.at(pixel.score(c)), c, pixel.target(c));
+                    *o = self.term(pixel, &lsm, c, pixel.target(c));
                 }
             }
         }
@@ -344,13 +350,13 @@ impl ClassLoss for SoftmaxFocal<'_> {
 
     fn term_into(&self, pixel: &Pixel<'_>, c: usize, out: &mut [f32; 1]) {
         let lsm = pixel.log_softmax();
-        out[0] = self.term(lsm.at(pixel.score(c)), c, pixel.target(c));
+        out[0] = self.term(pixel, &lsm, c, pixel.target(c));
     }
 
     fn for_each_term(&self, pixel: &Pixel<'_>, mut f: impl FnMut(usize, f32)) {
         let lsm = pixel.log_softmax();
         for c in 0..pixel.classes() {
-            f(c, self.term(lsm.at(pixel.score(c)), c, pixel.target(c)));
+            f(c, self.term(pixel, &lsm, c, pixel.target(c)));
         }
     }
 }

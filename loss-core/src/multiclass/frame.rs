@@ -5,30 +5,32 @@
 //! # Why
 //! Running [`ClassLossAccumulator`], [`ClassStatsAccumulator`] and [`ConfusionAccumulator`]
 //! side by side walks every pixel three times, validates every chunk three times and, with a
-//! softmax focal loss and softmax statistics, computes each pixel's log-softmax twice. The
-//! log-softmax is most of the work: for `C` classes it is `C - 1` `expf` and one `log1pf`, next
-//! to one `expm1f` for the labelled class's focal term and `C` `expf` for the probabilities
-//! of the statistics. [`SegmentationAccumulator`] computes it once per pixel and hands the same
-//! value to both, which at 4 classes removes 4 of 13 transcendental calls per pixel.
+//! softmax focal loss and softmax statistics, computes each pixel's softmax twice. The softmax
+//! is most of the work: for `C` classes, `C` values `e_c = exp(x_c - max)` and one
+//! `log1p(Σ_{c ≠ winner} e_c)`. [`SegmentationAccumulator`] computes them once per pixel and
+//! hands them to both, and computes them for blocks of pixels at a time: every `expf` of a
+//! block in one call of [`crate::lanes::exp`] and every `log1pf` in one
+//! [`crate::lanes::ln_1p`], which vectorise and give `libm`'s bits.
 //!
 //! # Same bits as the separate accumulators
-//! Per pixel, with `log p_c = log_softmax(x)_c` (the private `shape` module's stable form):
+//! Per pixel, with `e_c = exp(x_c - max)`, `S = Σ_c e_c` and `log p_c = log_softmax(x)_c` (the
+//! private `shape` module's stable forms):
 //!
 //! ```text
 //! loss    term_c = the ClassLoss's term (softmax focal: w_c (1 - p_c)^gamma (-log p_c) t_c,
-//!                  1 - p_c as -expm1(log p_c)); one DetSum<CAP> of the C terms
-//! overlap p_c    = expf(log p_c) | sigmoid(x_c) | tanhf(x_c) | x_c;  per class a DetSum<3> of
+//!                  1 - p_c as Σ_{k ≠ c} e_k / S); one DetSum<CAP> of the C terms
+//! overlap p_c    = e_c / S | sigmoid(x_c) | tanhf(x_c) | x_c;  per class a DetSum<3> of
 //!                  [p_c t_c or min(p_c, t_c), p_c or p_c², t_c or t_c²]
 //! counts  argmax (first highest score, NaN never wins) or score >= threshold, against the
 //!         labelled class / the first highest dense target / t_c >= 0.5
 //! ```
 //!
-//! These are the formulas of the three accumulators, evaluated by the same functions in the
-//! same order, and every value enters its [`DetSum`] at the same index; the log-softmax is a
-//! pure function of the pixel's scores, so computing it once gives the bits each accumulator
-//! computes for itself. The results are therefore bit-identical to the three accumulators fed
-//! the same chunks (proved by a property test over shapes, layouts, target kinds,
-//! `ignore_index`, extreme scores and chunkings).
+//! These are the formulas of the three accumulators, evaluated with the same operations in the
+//! same order (the lanes give `libm`'s bits for every input), and every value enters its
+//! [`DetSum`] at the same index; the softmax is a pure function of the pixel's scores, so
+//! computing it once gives the bits each accumulator computes for itself. The results are
+//! therefore bit-identical to the three accumulators fed the same chunks (proved by a property
+//! test over shapes, layouts, target kinds, `ignore_index`, extreme scores and chunkings).
 //!
 //! # Probabilities in, focal on their logarithm
 //! A softmax focal loss of probabilities is computed on `ln p` (`softmax(ln p) = p`), while the
@@ -39,7 +41,10 @@
 //! # State
 //! `O(CAP)`: one `DetSum<CAP>` of class-loss sums, `CAP` `DetSum<3>` of statistics and `CAP`
 //! [`ConfusionCounts`], no heap; chunks are whole pixels of one sample, as for the other
-//! accumulators, and any split gives the same bits.
+//! accumulators, and any split gives the same bits. `push` with a softmax also holds one
+//! block of scratch on the stack: 256 floats of `exp(x_c - max)` plus four per-pixel arrays of
+//! as many entries (about 5 KiB) on vector hosts, 16 (about 300 B) on the microcontrollers,
+//! where `libm` runs one value at a time anyway.
 //!
 //! [`ClassLossAccumulator`]: super::ClassLossAccumulator
 //! [`ClassStatsAccumulator`]: super::ClassStatsAccumulator
@@ -48,7 +53,10 @@
 use super::focal::ClassLoss;
 use super::metrics::{ConfusionCounts, Decision};
 use super::overlap::{Activation, ClassOverlap, add_pixel};
-use super::shape::{Layout, Pixel, Targets, check_classes, checked_chunk, for_each_pixel};
+use super::shape::{
+    Layout, Pixel, Targets, check_classes, checked_chunk, for_each_pixel,
+    for_each_pixel_with_softmax,
+};
 use crate::dice::OverlapStats;
 use crate::elementwise::check_buffer;
 use crate::sum::DetSum;
@@ -194,15 +202,7 @@ impl<L: ClassLoss, const CAP: usize> SegmentationAccumulator<L, CAP> {
         let (loss, overlap, decision) = (*loss, *overlap, *decision);
         // The statistics need the log-softmax of `scores` only with a softmax; the loss
         // shares it when it reads the same scores (and asks for it: one-vs-rest does not).
-        let share = overlap.activation == Activation::Softmax;
-        for_each_pixel(&shape, 0, scores, &targets, |pixel| {
-            let cached;
-            let pixel = if share {
-                cached = pixel.with_log_softmax();
-                &cached
-            } else {
-                pixel
-            };
+        let visit = |pixel: &Pixel<'_>| {
             if let Some(loss) = &loss {
                 let mut terms = [0.0f32; CAP];
                 match focal_scores {
@@ -213,7 +213,12 @@ impl<L: ClassLoss, const CAP: usize> SegmentationAccumulator<L, CAP> {
             }
             add_pixel(overlap, pixel, stats);
             count(decision, pixel, counts);
-        });
+        };
+        if overlap.activation == Activation::Softmax {
+            for_each_pixel_with_softmax(&shape, 0, scores, &targets, visit);
+        } else {
+            for_each_pixel(&shape, 0, scores, &targets, visit);
+        }
         Ok(())
     }
 

@@ -251,7 +251,7 @@ pub(crate) fn add_pixel<const CAP: usize>(
     for (c, sum) in sums.iter_mut().enumerate().take(pixel.classes()) {
         let x = pixel.score(c);
         let p = match (overlap.activation, &lsm) {
-            (Activation::Softmax, Some(lsm)) => libm::expf(lsm.at(x)),
+            (Activation::Softmax, Some(lsm)) => pixel.probability(lsm, c),
             (Activation::Sigmoid, _) => sigmoid(x),
             (Activation::Tanh, _) => libm::tanhf(x),
             _ => x,

@@ -2,6 +2,7 @@
 //! computation shares.
 
 use crate::elementwise::Predictions;
+use crate::lanes;
 use crate::{Error, Operand};
 
 /// Where the class axis sits in memory.
@@ -215,6 +216,9 @@ pub struct Pixel<'a> {
     /// The log-softmax, when a caller that needs it for several statistics computed it once
     /// (`frame`); [`Pixel::log_softmax`] then returns it instead of recomputing the same bits.
     log_softmax: Option<LogSoftmax>,
+    /// `exp(x_c - max)` of every class, computed with the cached log-softmax (else empty, and
+    /// each is computed when asked for: the same bits).
+    exps: &'a [f32],
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -290,12 +294,40 @@ impl<'a> Pixel<'a> {
         }
     }
 
-    /// The same pixel with its log-softmax computed now and kept, for kernels that share it.
+    /// `exp(x_c - max)`: cached, or computed.
     #[inline]
-    pub(crate) fn with_log_softmax(&self) -> Self {
-        Self {
-            log_softmax: Some(self.log_softmax()),
-            ..*self
+    fn shifted_exp(&self, lsm: &LogSoftmax, c: usize) -> f32 {
+        match self.exps.get(c) {
+            Some(&e) => e,
+            None => libm::expf(self.score(c) - lsm.max),
+        }
+    }
+
+    /// The softmax probability of class `c`: `exp(x_c - max) / Σ_k exp(x_k - max)` (at
+    /// infinite or NaN scores, `exp` of the log-softmax's limit).
+    #[inline]
+    pub fn probability(&self, lsm: &LogSoftmax, c: usize) -> f32 {
+        if lsm.max.is_finite() {
+            self.shifted_exp(lsm, c) / lsm.sum
+        } else {
+            libm::expf(lsm.at(self.score(c)))
+        }
+    }
+
+    /// `1 - p_c` without cancellation: `Σ_{k ≠ c} exp(x_k - max) / Σ_k exp(x_k - max)`, the
+    /// numerator `rest` for the winning class and `Σ - exp(x_c - max) >= 1` for the others (at
+    /// infinite or NaN scores, `-expm1` of the log-softmax's limit).
+    #[inline]
+    pub fn complement(&self, lsm: &LogSoftmax, c: usize) -> f32 {
+        if lsm.max.is_finite() {
+            let others = if c == lsm.winner {
+                lsm.rest
+            } else {
+                lsm.sum - self.shifted_exp(lsm, c)
+            };
+            others / lsm.sum
+        } else {
+            -libm::expm1f(lsm.at(self.score(c)))
         }
     }
 
@@ -308,6 +340,7 @@ impl<'a> Pixel<'a> {
         Pixel {
             scores,
             log_softmax: None,
+            exps: &[],
             ..*self
         }
     }
@@ -338,6 +371,10 @@ pub struct LogSoftmax {
     log_sum: f32,
     /// `-ln(count of classes at +inf)`, or `-ln(C)` when every score is `-inf`.
     log_share: f32,
+    /// `Σ_{k ≠ k*} exp(x_k - m)` and `1 + rest`, the denominators of `p_c` and `1 - p_c`.
+    rest: f32,
+    sum: f32,
+    winner: usize,
 }
 
 impl LogSoftmax {
@@ -345,34 +382,61 @@ impl LogSoftmax {
         max: f32::NAN,
         log_sum: f32::NAN,
         log_share: f32::NAN,
+        rest: f32::NAN,
+        sum: f32::NAN,
+        winner: 0,
     };
 
     fn new(p: &Pixel<'_>) -> Self {
-        // NaN never wins a comparison, so `max` is the maximum of the other scores, first
-        // reached at class `winner`.
+        let (max, winner) = Self::max_and_winner(p);
+        let mut rest = 0.0f32;
+        if max.is_finite() {
+            for (c, x) in p.scores().enumerate() {
+                if c != winner {
+                    rest += libm::expf(x - max);
+                }
+            }
+        }
+        Self::from_sum(p, max, winner, rest, libm::log1pf)
+    }
+
+    /// The maximum score and the first class reaching it; NaN never wins a comparison, so
+    /// `max` is the maximum of the other scores.
+    #[inline]
+    fn max_and_winner(p: &Pixel<'_>) -> (f32, usize) {
         let (mut max, mut winner) = (f32::NEG_INFINITY, 0);
         for (c, x) in p.scores().enumerate() {
             if x > max {
                 (max, winner) = (x, c);
             }
         }
+        (max, winner)
+    }
+
+    /// The log-softmax from `max`, `winner` and `rest = Σ_{k ≠ winner} exp(x_k - max)` (in
+    /// class order; unused unless `max` is finite), `log1p` applied to `rest` by `log_1p`
+    /// (`libm::log1pf` or an already computed value).
+    #[inline]
+    fn from_sum(
+        p: &Pixel<'_>,
+        max: f32,
+        winner: usize,
+        rest: f32,
+        log_1p: impl FnOnce(f32) -> f32,
+    ) -> Self {
         if max.is_finite() {
-            // Σ_k exp(x_k - m) = 1 + rest, with `rest` over every class but the first at the
-            // maximum: log1p(rest) keeps `-log p` of the winning class accurate when it is
-            // tiny, where `log(1 + rest)` would round it to 0 (or to a few ulp of 1).
-            let mut rest = 0.0f32;
-            for (c, x) in p.scores().enumerate() {
-                if c != winner {
-                    rest += libm::expf(x - max);
-                }
-            }
-            // Every term is in [0, 1]: only a NaN score makes the sum NaN, and then every
-            // class is NaN (checked here rather than by a test per score).
+            // Σ_k exp(x_k - m) = 1 + rest: log1p(rest) keeps `-log p` of the winning class
+            // accurate when it is tiny, where `log(1 + rest)` would round it to 0 (or to a
+            // few ulp of 1). Every term is in [0, 1]: only a NaN score makes the sum NaN, and
+            // then every class is NaN (checked here rather than by a test per score).
             if !rest.is_nan() {
                 return Self {
                     max,
-                    log_sum: libm::log1pf(rest),
+                    log_sum: log_1p(rest),
                     log_share: 0.0,
+                    rest,
+                    sum: 1.0 + rest,
+                    winner,
                 };
             }
         } else if !p.scores().any(f32::is_nan) {
@@ -382,6 +446,7 @@ impl LogSoftmax {
                 max,
                 log_sum: 0.0,
                 log_share: -libm::logf(ties as f32),
+                ..Self::NAN
             };
         }
         Self::NAN
@@ -499,7 +564,102 @@ pub(crate) fn for_each_pixel(
             classes: shape.classes,
             target,
             log_softmax: None,
+            exps: &[],
         });
+    }
+}
+
+/// Floats of scratch for [`for_each_pixel_with_softmax`]: on vector hosts enough pixels per
+/// block for [`lanes`] to pay off; elsewhere (one `libm` call per value anyway) a few, to save
+/// stack.
+const SOFTMAX_SCRATCH: usize = if lanes::VECTOR { 256 } else { 16 };
+
+/// As [`for_each_pixel`], each pixel handed over with its log-softmax and its
+/// `exp(x_c - max)` already computed: in blocks of pixels, every `expf` of a block in one
+/// [`lanes::exp`] and every `log1pf` in one [`lanes::ln_1p`]. The same bits as the pixel's own
+/// [`Pixel::log_softmax`], [`Pixel::probability`] and [`Pixel::complement`] (the lanes are
+/// `libm`'s bits, and the sums run in the same order); ignored pixels are computed and skipped.
+pub(crate) fn for_each_pixel_with_softmax(
+    shape: &Shape,
+    n: usize,
+    scores: &[f32],
+    targets: &Targets<'_>,
+    mut f: impl FnMut(&Pixel<'_>),
+) {
+    let classes = shape.classes;
+    let per_block = SOFTMAX_SCRATCH.checked_div(classes).unwrap_or(0);
+    if per_block == 0 {
+        // More classes than scratch: each consumer computes what it needs.
+        return for_each_pixel(shape, n, scores, targets, f);
+    }
+    let mut exps = [0.0f32; SOFTMAX_SCRATCH];
+    let mut maxes = [0.0f32; SOFTMAX_SCRATCH];
+    let mut winners = [0usize; SOFTMAX_SCRATCH];
+    let mut rests = [0.0f32; SOFTMAX_SCRATCH];
+    let mut log_sums = [0.0f32; SOFTMAX_SCRATCH];
+    let pixel_at = |s: usize| {
+        let (base, stride) = shape.pixel_address(n, s);
+        Pixel {
+            scores,
+            base,
+            stride,
+            classes,
+            target: PixelTarget::Class(0),
+            log_softmax: None,
+            exps: &[],
+        }
+    };
+    let mut start = 0;
+    while start < shape.spatial {
+        let len = per_block.min(shape.spatial - start);
+        let block = exps.chunks_exact_mut(classes).take(len);
+        let leads = maxes.iter_mut().zip(&mut winners);
+        for (s, (e, (max, winner))) in (start..).zip(block.zip(leads)) {
+            let pixel = pixel_at(s);
+            (*max, *winner) = LogSoftmax::max_and_winner(&pixel);
+            for (e, x) in e.iter_mut().zip(pixel.scores()) {
+                *e = x - *max;
+            }
+        }
+        lanes::exp(exps.get_mut(..len * classes).unwrap_or(&mut []));
+        let block = exps.chunks_exact(classes).zip(&winners).take(len);
+        for ((rest, log_sum), (e, &winner)) in rests.iter_mut().zip(&mut log_sums).zip(block) {
+            *rest = 0.0;
+            for (c, &e) in e.iter().enumerate() {
+                if c != winner {
+                    *rest += e;
+                }
+            }
+            *log_sum = *rest;
+        }
+        lanes::ln_1p(log_sums.get_mut(..len).unwrap_or(&mut []));
+        for (i, e) in exps.chunks_exact(classes).take(len).enumerate() {
+            let s = start + i;
+            let target = match targets.data {
+                TargetData::Dense(d) => PixelTarget::Dense(d),
+                _ => match targets.label(n * shape.spatial + s) {
+                    Some(l) if Some(l) == targets.ignore_index => continue,
+                    Some(l) => PixelTarget::Class(usize::try_from(l).unwrap_or(usize::MAX)),
+                    None => continue,
+                },
+            };
+            let (Some(&max), Some(&winner), Some(&rest), Some(&log_sum)) =
+                (maxes.get(i), winners.get(i), rests.get(i), log_sums.get(i))
+            else {
+                continue; // i < len <= SOFTMAX_SCRATCH
+            };
+            let pixel = Pixel {
+                target,
+                ..pixel_at(s)
+            };
+            let lsm = LogSoftmax::from_sum(&pixel, max, winner, rest, |_| log_sum);
+            f(&Pixel {
+                log_softmax: Some(lsm),
+                exps: if lsm.max.is_finite() { e } else { &[] },
+                ..pixel
+            });
+        }
+        start += len;
     }
 }
 
@@ -568,6 +728,7 @@ mod tests {
                 max,
                 log_sum: 0.0,
                 log_share: -libm::logf(ties as f32),
+                ..LogSoftmax::NAN
             };
         }
         let mut rest = 0.0f32;
@@ -584,6 +745,7 @@ mod tests {
             max,
             log_sum: libm::log1pf(rest),
             log_share: 0.0,
+            ..LogSoftmax::NAN
         }
     }
 
@@ -625,6 +787,7 @@ mod tests {
                         classes,
                         target: PixelTarget::Class(0),
                         log_softmax: None,
+                        exps: &[],
                     };
                     let (new, old) = (pixel.log_softmax(), reference(&pixel));
                     for c in 0..classes {
@@ -636,6 +799,83 @@ mod tests {
                             &scores
                         );
                     }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn blocks_give_each_pixel_its_own_bits() {
+        let specials = [
+            0.0,
+            -0.0,
+            30.0,
+            -90.0,
+            f32::MAX,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+        ];
+        let mut state = 0x2545_f491u32;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state
+        };
+        // Up to 300 classes: past the scratch, where each consumer computes for itself.
+        for classes in [1, 2, 3, 4, 5, 7, 64, 255, 256, 257, 300] {
+            for layout in [Layout::ChannelsFirst, Layout::ChannelsLast] {
+                let spatial = 1 + next() as usize % 200;
+                let scores: Vec<f32> = (0..2 * classes * spatial)
+                    .map(|_| match next() % 16 {
+                        r @ 0..=7 if next() % 8 == 0 => specials[r as usize],
+                        _ => (next() >> 8) as f32 / 65_536.0 - 128.0,
+                    })
+                    .collect();
+                let labels: Vec<i32> = (0..2 * spatial)
+                    .map(|_| (next() as usize % (classes + 1)) as i32)
+                    .collect();
+                let targets = Targets::labels(&labels).with_ignore_index(0);
+                let shape = Shape::new(2, classes, spatial, layout).unwrap();
+                for n in 0..2 {
+                    let mut own = Vec::new();
+                    for_each_pixel(&shape, n, &scores, &targets, |p| {
+                        own.push((p.address(), p.label().unwrap_or(usize::MAX)));
+                    });
+                    let mut visited = 0;
+                    for_each_pixel_with_softmax(&shape, n, &scores, &targets, |cached| {
+                        let ((base, stride), label) = own[visited];
+                        let plain = Pixel {
+                            scores: &scores,
+                            base,
+                            stride,
+                            classes,
+                            target: PixelTarget::Class(label),
+                            log_softmax: None,
+                            exps: &[],
+                        };
+                        assert_eq!(cached.address(), plain.address());
+                        assert_eq!(cached.label(), plain.label());
+                        let (a, b) = (cached.log_softmax(), plain.log_softmax());
+                        for c in 0..classes {
+                            let x = plain.score(c);
+                            let pairs = [
+                                (a.at(x), b.at(x)),
+                                (cached.probability(&a, c), plain.probability(&b, c)),
+                                (cached.complement(&a, c), plain.complement(&b, c)),
+                            ];
+                            for (got, want) in pairs {
+                                assert_eq!(
+                                    got.to_bits(),
+                                    want.to_bits(),
+                                    "{classes} classes, class {c}"
+                                );
+                            }
+                        }
+                        visited += 1;
+                    });
+                    assert_eq!(visited, own.len());
                 }
             }
         }
