@@ -242,8 +242,9 @@ fn multi<const CAP: usize>(
             logs.clear();
             logs.extend(
                 s.iter()
-                    .map(|&p| libm::logf(if clip { p.clamp(1e-7, 1.0 - 1e-7) } else { p })),
+                    .map(|&p| if clip { p.clamp(1e-7, 1.0 - 1e-7) } else { p }),
             );
+            loss_core::lanes::ln(&mut logs);
             frame.push_with_focal_scores(g.layout, s, &logs, sample_targets(n))
         } else {
             frame.push(g.layout, s, sample_targets(n))

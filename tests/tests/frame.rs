@@ -97,7 +97,8 @@ fn ignore_value(kind: LabelKind) -> i32 {
 }
 
 fn chunk(classes: usize, ignored: Option<i32>) -> impl Strategy<Value = Chunk> {
-    (0usize..=20).prop_flat_map(move |k| {
+    // Up to 60 pixels: several softmax blocks (256 scratch floats) from 5 classes on.
+    (0usize..=60).prop_flat_map(move |k| {
         let n = k * classes;
         let label = match ignored {
             Some(i) => prop_oneof![6 => 0..classes as i32, 1 => Just(i)].boxed(),

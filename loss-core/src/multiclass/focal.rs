@@ -146,6 +146,11 @@ mod sealed {
 ///
 /// Implemented by [`SoftmaxFocal`] and [`OneVsRestFocal`]; sealed.
 pub trait ClassLoss: sealed::Sealed + Copy {
+    /// Whether the terms read the pixel's softmax (so that a caller computing it for blocks
+    /// of pixels hands it over).
+    #[doc(hidden)]
+    const SOFTMAX: bool;
+
     #[doc(hidden)]
     fn check_classes(&self, classes: usize) -> Result<(), Error>;
     #[doc(hidden)]
@@ -295,7 +300,7 @@ impl<'w> SoftmaxFocal<'w> {
 
     /// The term of class `c` with target `t`, from `log p_c` and `1 - p_c` (asked for only
     /// when needed).
-    #[inline]
+    #[inline(always)]
     fn term(&self, pixel: &Pixel<'_>, lsm: &LogSoftmax, c: usize, t: f32) -> f32 {
         if t == 0.0 {
             return 0.0;
@@ -326,18 +331,23 @@ impl<'w> SoftmaxFocal<'w> {
 impl sealed::Sealed for SoftmaxFocal<'_> {}
 
 impl ClassLoss for SoftmaxFocal<'_> {
+    const SOFTMAX: bool = true;
+
     fn check_classes(&self, classes: usize) -> Result<(), Error> {
         self.alpha.check_classes(classes)?;
         check_weight_count(self.weights, classes)
     }
 
+    #[inline(always)] // the caller sums `out` right away: kept in registers, not memory
     fn terms(&self, pixel: &Pixel<'_>, out: &mut [f32]) {
         let lsm = pixel.log_softmax();
         match pixel.label() {
-            // Only the labelled class has a non-zero term: one log-softmax, one power.
+            // Only the labelled class has a non-zero term: one log-softmax, one power. Written
+            // by a select per entry, not an indexed store: the caller adds `out` as a vector.
             Some(k) => {
-                if let Some(o) = out.get_mut(k) {
-                    *o = self.term(pixel, &lsm, k, 1.0);
+                let term = self.term(pixel, &lsm, k, 1.0);
+                for (c, o) in out.iter_mut().enumerate() {
+                    *o = if c == k { term } else { 0.0 };
                 }
             }
             None => {
@@ -427,6 +437,8 @@ impl<'w> OneVsRestFocal<'w> {
 impl sealed::Sealed for OneVsRestFocal<'_> {}
 
 impl ClassLoss for OneVsRestFocal<'_> {
+    const SOFTMAX: bool = false;
+
     fn check_classes(&self, classes: usize) -> Result<(), Error> {
         self.alpha.check_classes(classes)?;
         check_weight_count(self.weights, classes)

@@ -200,24 +200,32 @@ impl<L: ClassLoss, const CAP: usize> SegmentationAccumulator<L, CAP> {
             ..
         } = self;
         let (loss, overlap, decision) = (*loss, *overlap, *decision);
-        // The statistics need the log-softmax of `scores` only with a softmax; the loss
-        // shares it when it reads the same scores (and asks for it: one-vs-rest does not).
-        let visit = |pixel: &Pixel<'_>| {
-            if let Some(loss) = &loss {
-                let mut terms = [0.0f32; CAP];
-                match focal_scores {
-                    Some(f) => loss.terms(&pixel.with_scores(f), &mut terms),
-                    None => loss.terms(pixel, &mut terms),
-                }
-                loss_sums.add(terms);
+        // `loss_pixel` is the pixel the loss reads (over `focal_scores` when given), `pixel`
+        // the one the statistics and counts read.
+        let context = (loss.as_ref(), overlap, decision);
+        let mut sums = (loss_sums, stats, counts);
+        // The softmax of a pixel is computed once, in blocks, for whichever reader needs it:
+        // the statistics (softmax activation) and the loss when both read `scores`, or the
+        // loss alone over `focal_scores` (a softmax loss: one-vs-rest needs none). Each walk
+        // calls `visit_pixel` directly: one call site per walk keeps everything inlined.
+        let softmax_stats = overlap.activation == Activation::Softmax;
+        match focal_scores {
+            None if softmax_stats || (context.0.is_some() && L::SOFTMAX) => {
+                for_each_pixel_with_softmax(&shape, 0, scores, &targets, |p| {
+                    visit_pixel(context, &mut sums, p, p);
+                });
             }
-            add_pixel(overlap, pixel, stats);
-            count(decision, pixel, counts);
-        };
-        if overlap.activation == Activation::Softmax {
-            for_each_pixel_with_softmax(&shape, 0, scores, &targets, visit);
-        } else {
-            for_each_pixel(&shape, 0, scores, &targets, visit);
+            None => for_each_pixel(&shape, 0, scores, &targets, |p| {
+                visit_pixel(context, &mut sums, p, p);
+            }),
+            Some(f) if L::SOFTMAX && !softmax_stats => {
+                for_each_pixel_with_softmax(&shape, 0, f, &targets, |p| {
+                    visit_pixel(context, &mut sums, p, &p.with_scores(scores));
+                });
+            }
+            Some(f) => for_each_pixel(&shape, 0, scores, &targets, |p| {
+                visit_pixel(context, &mut sums, &p.with_scores(f), p);
+            }),
         }
         Ok(())
     }
@@ -330,8 +338,32 @@ impl<L: ClassLoss, const CAP: usize> SegmentationAccumulator<L, CAP> {
     }
 }
 
+/// The sums a pixel adds to: class-loss sums, statistics, confusion counts.
+type Sums<'s, const CAP: usize> = (
+    &'s mut DetSum<CAP>,
+    &'s mut [DetSum<3>; CAP],
+    &'s mut [ConfusionCounts; CAP],
+);
+
+/// One pixel's loss terms (read from `loss_pixel`), statistics and counts (from `pixel`).
+#[inline(always)]
+fn visit_pixel<L: ClassLoss, const CAP: usize>(
+    (loss, overlap, decision): (Option<&L>, ClassOverlap, Decision),
+    (loss_sums, stats, counts): &mut Sums<'_, CAP>,
+    loss_pixel: &Pixel<'_>,
+    pixel: &Pixel<'_>,
+) {
+    if let Some(loss) = loss {
+        let mut terms = [0.0f32; CAP];
+        loss.terms(loss_pixel, &mut terms);
+        loss_sums.add(terms);
+    }
+    add_pixel(overlap, pixel, stats);
+    count(decision, pixel, counts);
+}
+
 /// One pixel's confusion counts: the rule of [`ConfusionAccumulator`](super::ConfusionAccumulator).
-#[inline]
+#[inline(always)]
 fn count<const CAP: usize>(
     decision: Decision,
     pixel: &Pixel<'_>,

@@ -241,7 +241,7 @@ impl<const CAP: usize> ClassStatsAccumulator<CAP> {
 
 /// One pixel's overlap statistics, added to each class's sums (shared with
 /// [`super::SegmentationAccumulator`], which must give the same bits).
-#[inline]
+#[inline(always)]
 pub(crate) fn add_pixel<const CAP: usize>(
     overlap: ClassOverlap,
     pixel: &Pixel<'_>,

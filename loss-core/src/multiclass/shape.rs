@@ -587,11 +587,9 @@ pub(crate) fn for_each_pixel_with_softmax(
     mut f: impl FnMut(&Pixel<'_>),
 ) {
     let classes = shape.classes;
-    let per_block = SOFTMAX_SCRATCH.checked_div(classes).unwrap_or(0);
-    if per_block == 0 {
-        // More classes than scratch: each consumer computes what it needs.
-        return for_each_pixel(shape, n, scores, targets, f);
-    }
+    // More classes than scratch: blocks of one pixel, each consumer computing what it needs.
+    let cached = classes <= SOFTMAX_SCRATCH;
+    let per_block = SOFTMAX_SCRATCH.checked_div(classes).unwrap_or(0).max(1);
     let mut exps = [0.0f32; SOFTMAX_SCRATCH];
     let mut maxes = [0.0f32; SOFTMAX_SCRATCH];
     let mut winners = [0usize; SOFTMAX_SCRATCH];
@@ -612,28 +610,30 @@ pub(crate) fn for_each_pixel_with_softmax(
     let mut start = 0;
     while start < shape.spatial {
         let len = per_block.min(shape.spatial - start);
-        let block = exps.chunks_exact_mut(classes).take(len);
-        let leads = maxes.iter_mut().zip(&mut winners);
-        for (s, (e, (max, winner))) in (start..).zip(block.zip(leads)) {
-            let pixel = pixel_at(s);
-            (*max, *winner) = LogSoftmax::max_and_winner(&pixel);
-            for (e, x) in e.iter_mut().zip(pixel.scores()) {
-                *e = x - *max;
-            }
-        }
-        lanes::exp(exps.get_mut(..len * classes).unwrap_or(&mut []));
-        let block = exps.chunks_exact(classes).zip(&winners).take(len);
-        for ((rest, log_sum), (e, &winner)) in rests.iter_mut().zip(&mut log_sums).zip(block) {
-            *rest = 0.0;
-            for (c, &e) in e.iter().enumerate() {
-                if c != winner {
-                    *rest += e;
+        if cached {
+            let block = exps.chunks_exact_mut(classes).take(len);
+            let leads = maxes.iter_mut().zip(&mut winners);
+            for (s, (e, (max, winner))) in (start..).zip(block.zip(leads)) {
+                let pixel = pixel_at(s);
+                (*max, *winner) = LogSoftmax::max_and_winner(&pixel);
+                for (e, x) in e.iter_mut().zip(pixel.scores()) {
+                    *e = x - *max;
                 }
             }
-            *log_sum = *rest;
+            lanes::exp(exps.get_mut(..len * classes).unwrap_or(&mut []));
+            let block = exps.chunks_exact(classes).zip(&winners).take(len);
+            for ((rest, log_sum), (e, &winner)) in rests.iter_mut().zip(&mut log_sums).zip(block) {
+                *rest = 0.0;
+                for (c, &e) in e.iter().enumerate() {
+                    if c != winner {
+                        *rest += e;
+                    }
+                }
+                *log_sum = *rest;
+            }
+            lanes::ln_1p(log_sums.get_mut(..len).unwrap_or(&mut []));
         }
-        lanes::ln_1p(log_sums.get_mut(..len).unwrap_or(&mut []));
-        for (i, e) in exps.chunks_exact(classes).take(len).enumerate() {
+        for i in 0..len {
             let s = start + i;
             let target = match targets.data {
                 TargetData::Dense(d) => PixelTarget::Dense(d),
@@ -643,21 +643,24 @@ pub(crate) fn for_each_pixel_with_softmax(
                     None => continue,
                 },
             };
-            let (Some(&max), Some(&winner), Some(&rest), Some(&log_sum)) =
-                (maxes.get(i), winners.get(i), rests.get(i), log_sums.get(i))
-            else {
-                continue; // i < len <= SOFTMAX_SCRATCH
-            };
-            let pixel = Pixel {
+            let mut pixel = Pixel {
                 target,
                 ..pixel_at(s)
             };
-            let lsm = LogSoftmax::from_sum(&pixel, max, winner, rest, |_| log_sum);
-            f(&Pixel {
-                log_softmax: Some(lsm),
-                exps: if lsm.max.is_finite() { e } else { &[] },
-                ..pixel
-            });
+            if let (true, Some(&max), Some(&winner), Some(&rest), Some(&log_sum), Some(e)) = (
+                cached,
+                maxes.get(i),
+                winners.get(i),
+                rests.get(i),
+                log_sums.get(i),
+                exps.get(i * classes..(i + 1) * classes),
+            ) {
+                let lsm = LogSoftmax::from_sum(&pixel, max, winner, rest, |_| log_sum);
+                pixel.log_softmax = Some(lsm);
+                pixel.exps = if lsm.max.is_finite() { e } else { &[] };
+            }
+            // The one call of `f`, so that it is inlined and the pixel stays in registers.
+            f(&pixel);
         }
         start += len;
     }
