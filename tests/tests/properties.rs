@@ -412,3 +412,23 @@ fn nan_propagates() {
         }
     }
 }
+
+proptest! {
+    /// The block screen of `first_non_finite` finds what a plain search finds, wherever the
+    /// first non-finite value sits (block edges included) and whatever its bits.
+    #[test]
+    fn first_non_finite_is_the_first(
+        len in 0usize..1200,
+        bad in prop::collection::vec((0usize..1200, any::<u32>()), 0..4),
+    ) {
+        let mut values: Vec<f32> = (0..len).map(|i| i as f32 - 600.0).collect();
+        for (at, bits) in bad {
+            if let Some(v) = values.get_mut(at) {
+                // Exponent all ones: inf or NaN of either sign, any payload.
+                *v = f32::from_bits(bits | 0x7f80_0000);
+            }
+        }
+        let want = values.iter().position(|v| !v.is_finite());
+        prop_assert_eq!(loss_core::first_non_finite(&values), want);
+    }
+}
