@@ -206,7 +206,7 @@ impl<const K: usize> DetSum<K> {
     }
 
     /// Adds one value of each quantity.
-    #[inline(always)]
+    #[inline]
     pub fn add(&mut self, values: [f32; K]) {
         // `count % LANES < LANES`: the lookup cannot fail.
         let lane = self.position() % LANES;
@@ -312,7 +312,6 @@ impl<const K: usize> DetSum<K> {
     }
 
     /// Adds the full block's sums to the totals and starts a new block.
-    #[inline(never)] // once per block: keeps `add` small enough to inline everywhere
     fn close_block(&mut self) {
         add_block(&mut self.totals, &self.lanes);
         self.lanes = Self::ZERO_LANES;
