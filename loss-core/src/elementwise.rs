@@ -47,9 +47,23 @@ fn surely_in_unit(values: &[f32]) -> bool {
     flags & OUTSIDE == 0
 }
 
+/// The index of the first value for which `bad` holds. Blocks of 256 are screened without an
+/// early exit, which vectorises; only a block that fails is searched.
+#[inline]
+pub(crate) fn first_where(values: &[f32], bad: impl Fn(f32) -> bool) -> Option<usize> {
+    let mut start = 0;
+    for block in values.chunks(256) {
+        if block.iter().fold(false, |any, &v| any | bad(v)) {
+            return block.iter().position(|&v| bad(v)).map(|i| start + i);
+        }
+        start += block.len();
+    }
+    None
+}
+
 /// The index of the first value outside `[0, 1]` (NaN is not outside).
-fn first_outside(values: &[f32]) -> Option<usize> {
-    values.iter().position(|v| *v < 0.0 || *v > 1.0)
+pub(crate) fn first_outside(values: &[f32]) -> Option<usize> {
+    first_where(values, |v| v < 0.0 || v > 1.0)
 }
 
 /// The error for slices whose [`range_flag`]s raised an alarm, if it is not a false one.

@@ -98,18 +98,5 @@ pub use sum::Reduction;
 /// assert_eq!(loss_core::first_non_finite(&[0.0, 1.0]), None);
 /// ```
 pub fn first_non_finite(values: &[f32]) -> Option<usize> {
-    // Blocks are screened without an early exit, which vectorises: `|x| + 2^23` (as integers)
-    // carries into the sign bit exactly when the exponent is all ones (inf, NaN). Only a
-    // block that fails is searched.
-    let mut start = 0;
-    for block in values.chunks(256) {
-        let flags = block
-            .iter()
-            .fold(0u32, |acc, v| acc | ((v.to_bits() & 0x7fff_ffff) + 0x0080_0000));
-        if flags & 0x8000_0000 != 0 {
-            return block.iter().position(|v| !v.is_finite()).map(|i| start + i);
-        }
-        start += block.len();
-    }
-    None
+    elementwise::first_where(values, |v| !v.is_finite())
 }

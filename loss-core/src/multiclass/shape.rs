@@ -1,7 +1,7 @@
 //! Shapes, layouts and targets of multi-class data, and the pixel walk every multi-class
 //! computation shares.
 
-use crate::elementwise::Predictions;
+use crate::elementwise::{Predictions, first_outside};
 use crate::lanes;
 use crate::{Error, Operand};
 
@@ -482,9 +482,8 @@ pub(crate) fn validate(
             found: scores.len(),
         });
     }
-    let outside = |v: &f32| *v < 0.0 || *v > 1.0;
     if predictions == Predictions::Probabilities
-        && let Some(index) = scores.iter().position(outside)
+        && let Some(index) = first_outside(scores)
     {
         return Err(Error::OutOfRange {
             operand: Operand::Predictions,
@@ -508,7 +507,7 @@ pub(crate) fn validate(
             if targets.ignore_index.is_some() {
                 return Err(Error::InvalidParameter("ignore_index"));
             }
-            if let Some(index) = d.iter().position(outside) {
+            if let Some(index) = first_outside(d) {
                 return Err(Error::OutOfRange {
                     operand: Operand::Targets,
                     index,
