@@ -62,6 +62,7 @@ pub(crate) fn first_where(values: &[f32], bad: impl Fn(f32) -> bool) -> Option<u
 }
 
 /// The index of the first value outside `[0, 1]` (NaN is not outside).
+#[allow(clippy::manual_range_contains)] // `!contains` would call NaN outside
 pub(crate) fn first_outside(values: &[f32]) -> Option<usize> {
     first_where(values, |v| v < 0.0 || v > 1.0)
 }

@@ -223,35 +223,28 @@ fn multi<const CAP: usize>(
 
     // One pass over every pixel: focal terms (softmax focal), overlap statistics and confusion
     // counts, the log-softmax of a pixel computed once for the focal and the statistics.
+    // Probabilities: the softmax focal renormalises them (p / Σ p, Keras's categorical focal;
+    // Keras also clips the result to [1e-7, 1 - 1e-7]); the statistics and decisions use p.
     let softmax_focal = match spec.focal {
         Focal::Softmax { alpha, .. } => {
-            Some(SoftmaxFocal::new(spec.gamma, alpha, None).map_err(core)?)
+            let mut fl = SoftmaxFocal::new(spec.gamma, alpha, None).map_err(core)?;
+            if !from_logits {
+                fl = fl.with_predictions(Predictions::Probabilities);
+                if matches!(spec.clamp, Some((_, _, true))) {
+                    fl = fl.with_probability_clip(1e-7, 1.0 - 1e-7).map_err(core)?;
+                }
+            }
+            Some(fl)
         }
         Focal::Sigmoid { .. } => None,
     };
     let mut frame =
         SegmentationAccumulator::<_, CAP>::new(softmax_focal, overlap, decision, classes)
             .map_err(core)?;
-    // Probabilities enter the softmax focal as log-probabilities (softmax(ln p) = p for
-    // normalised p), one sample at a time; the statistics and decisions use p itself.
-    let clip = matches!(spec.clamp, Some((_, _, true)));
-    let mut logs = Vec::new();
     for n in 0..g.batch {
         let s = sample_scores(&pair.scores, block, n);
-        if softmax_focal.is_some() && !from_logits {
-            logs.clear();
-            logs.extend(
-                s.iter()
-                    .map(|&p| if clip { p.clamp(1e-7, 1.0 - 1e-7) } else { p }),
-            );
-            loss_core::lanes::ln(&mut logs);
-            frame.push_with_focal_scores(g.layout, s, &logs, sample_targets(n))
-        } else {
-            frame.push(g.layout, s, sample_targets(n))
-        }
-        .map_err(core)?;
+        frame.push(g.layout, s, sample_targets(n)).map_err(core)?;
     }
-    drop(logs);
     if softmax_focal.is_some() {
         let mut sums = [0.0f32; CAP];
         frame.class_sums(&mut sums).map_err(core)?;

@@ -1213,6 +1213,37 @@ fn multiclass_cases(cases: &mut Vec<CaseSpec>, idx: &dyn Fn(&str) -> usize) {
             "mc_labels",
         );
     }
+    // The same loss on probabilities (renormalised by their sum, no exponential).
+    for (name, gamma, alpha, weights) in [
+        ("g2", 2.0, ClassAlpha::None, None),
+        (
+            "g0.5_bg0.25_w",
+            0.5,
+            ClassAlpha::Background(0.25),
+            Some(&CLASS_WEIGHTS[..]),
+        ),
+    ] {
+        let loss = MultiLoss::SoftmaxOnProbabilities {
+            gamma,
+            alpha,
+            weights,
+        };
+        let label = format!("softmax_focal_probabilities/{name}/mc_probs/U8");
+        let spec = multi(loss, nhwc, LabelKind::U8, None);
+        add(
+            format!("{label}/class_sums"),
+            spec,
+            Op::Loss(MEAN),
+            "mc_probs",
+        );
+        add(
+            format!("{label}/none"),
+            spec,
+            Op::Elementwise { capacity: elements },
+            "mc_probs",
+        );
+        add(format!("{label}/stream"), spec, stream(MEAN), "mc_probs");
+    }
     for (name, gamma, alpha, weights, soft) in [
         ("g2", 2.0, ClassAlpha::None, None, SoftTargets::Torchvision),
         (
@@ -1756,6 +1787,16 @@ fn multi_lit(loss: &MultiLoss) -> String {
             weights,
         } => format!(
             "MultiLoss::Softmax {{ gamma: {}, alpha: {}, weights: {} }}",
+            lit(gamma),
+            alpha_lit(&alpha),
+            weights_lit(weights)
+        ),
+        MultiLoss::SoftmaxOnProbabilities {
+            gamma,
+            alpha,
+            weights,
+        } => format!(
+            "MultiLoss::SoftmaxOnProbabilities {{ gamma: {}, alpha: {}, weights: {} }}",
             lit(gamma),
             alpha_lit(&alpha),
             weights_lit(weights)

@@ -158,6 +158,15 @@ pub enum MultiLoss {
         /// Per-class weights.
         weights: Option<&'static [f32]>,
     },
+    /// `SoftmaxFocal::new(gamma, alpha, weights)?.with_predictions(Probabilities)`.
+    SoftmaxOnProbabilities {
+        /// Focusing exponent.
+        gamma: f32,
+        /// Alpha spread.
+        alpha: ClassAlpha<'static>,
+        /// Per-class weights.
+        weights: Option<&'static [f32]>,
+    },
     /// `OneVsRestFocal::new(gamma, alpha, weights)?.with_soft_targets(soft)`.
     OneVsRest {
         /// Focusing exponent.
@@ -765,6 +774,19 @@ fn run_multi(
             weights,
         } => focal_multi(
             SoftmaxFocal::new(gamma, alpha, weights)?,
+            shape,
+            op,
+            scores,
+            data,
+            scratch,
+            out,
+        ),
+        MultiLoss::SoftmaxOnProbabilities {
+            gamma,
+            alpha,
+            weights,
+        } => focal_multi(
+            SoftmaxFocal::new(gamma, alpha, weights)?.with_predictions(Predictions::Probabilities),
             shape,
             op,
             scores,

@@ -3,7 +3,7 @@
 // `tests/tests/golden.rs` fails when this file is stale.
 
 /// Number of cases.
-pub const CASE_COUNT: usize = 762;
+pub const CASE_COUNT: usize = 768;
 /// Largest output buffer any case hands to `loss-core`.
 pub const MAX_SCRATCH: usize = 200;
 /// Most output words of any case.
@@ -972,66 +972,68 @@ const S176: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: C
 const S177: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::PerClass(&[0.1, 0.3, 0.3, 0.3]), weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::I32, ignore: Some(255) };
 const S178: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::PerClass(&[0.1, 0.3, 0.3, 0.3]), weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::Dense, ignore: None };
 const S179: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::PerClass(&[0.1, 0.3, 0.3, 0.3]), weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::Dense, ignore: None };
-const S180: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::None, weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S181: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::None, weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: Some(255) };
-const S182: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::None, weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::Dense, ignore: None };
-const S183: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::None, weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::Dense, ignore: None };
-const S184: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S185: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: Some(255) };
-const S186: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::Dense, ignore: None };
-const S187: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::Dense, ignore: None };
-const S188: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 0.5, alpha: ClassAlpha::PerClass(&[0.1, 0.3, 0.3, 0.3]), weights: Some(&[0.5, 1.0, 2.0, 1.5]), soft: SoftTargets::Monai }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S189: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 0.5, alpha: ClassAlpha::PerClass(&[0.1, 0.3, 0.3, 0.3]), weights: Some(&[0.5, 1.0, 2.0, 1.5]), soft: SoftTargets::Monai }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: Some(255) };
-const S190: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 0.5, alpha: ClassAlpha::PerClass(&[0.1, 0.3, 0.3, 0.3]), weights: Some(&[0.5, 1.0, 2.0, 1.5]), soft: SoftTargets::Monai }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::Dense, ignore: None };
-const S191: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 0.5, alpha: ClassAlpha::PerClass(&[0.1, 0.3, 0.3, 0.3]), weights: Some(&[0.5, 1.0, 2.0, 1.5]), soft: SoftTargets::Monai }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::Dense, ignore: None };
-const S192: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: None, soft: SoftTargets::Kornia }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S193: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: None, soft: SoftTargets::Kornia }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: Some(255) };
-const S194: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: None, soft: SoftTargets::Kornia }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::Dense, ignore: None };
-const S195: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: None, soft: SoftTargets::Kornia }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::Dense, ignore: None };
-const S196: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Positives(&[0.1, 0.3, 0.3, 0.3]), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S197: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Positives(&[0.1, 0.3, 0.3, 0.3]), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: Some(255) };
-const S198: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Positives(&[0.1, 0.3, 0.3, 0.3]), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::Dense, ignore: None };
-const S199: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Positives(&[0.1, 0.3, 0.3, 0.3]), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::Dense, ignore: None };
-const S200: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S201: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Jaccard, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S202: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: false, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Sum } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S203: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: Some(&[0.5, 1.0, 2.0, 1.5]), weighting: Weighting::Normalize, empty: EmptyClass::Skip, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S204: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: Some(&[0.5, 1.0, 2.0, 1.5]), weighting: Weighting::Multiply, empty: EmptyClass::Zero, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S205: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Sigmoid, squared: true, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S206: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Sigmoid, squared: true, intersection: Intersection::Product }, base: OverlapBase::Jaccard, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S207: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Sigmoid, squared: true, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: false, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Sum } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S208: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Sigmoid, squared: true, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: Some(&[0.5, 1.0, 2.0, 1.5]), weighting: Weighting::Normalize, empty: EmptyClass::Skip, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S209: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Sigmoid, squared: true, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: Some(&[0.5, 1.0, 2.0, 1.5]), weighting: Weighting::Multiply, empty: EmptyClass::Zero, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S210: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Tanh, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S211: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Tanh, squared: false, intersection: Intersection::Product }, base: OverlapBase::Jaccard, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S212: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Tanh, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: false, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Sum } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S213: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Tanh, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: Some(&[0.5, 1.0, 2.0, 1.5]), weighting: Weighting::Normalize, empty: EmptyClass::Skip, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S214: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Tanh, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: Some(&[0.5, 1.0, 2.0, 1.5]), weighting: Weighting::Multiply, empty: EmptyClass::Zero, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S215: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::None, squared: false, intersection: Intersection::Min }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S216: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::None, squared: false, intersection: Intersection::Min }, base: OverlapBase::Jaccard, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S217: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::None, squared: false, intersection: Intersection::Min }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: false, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Sum } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S218: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::None, squared: false, intersection: Intersection::Min }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: Some(&[0.5, 1.0, 2.0, 1.5]), weighting: Weighting::Normalize, empty: EmptyClass::Skip, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S219: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::None, squared: false, intersection: Intersection::Min }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: Some(&[0.5, 1.0, 2.0, 1.5]), weighting: Weighting::Multiply, empty: EmptyClass::Zero, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S220: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::I32, ignore: None };
-const S221: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U16, ignore: Some(255) };
-const S222: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::Dense, ignore: None };
-const S223: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::Dense, ignore: None };
-const S224: Spec = Spec::Multi { loss: MultiLoss::GeneralizedDice { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, weight_type: WeightType::Square }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S225: Spec = Spec::Multi { loss: MultiLoss::GeneralizedDice { overlap: ClassOverlap { activation: Activation::None, squared: false, intersection: Intersection::Product }, weight_type: WeightType::Square }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S226: Spec = Spec::Multi { loss: MultiLoss::GeneralizedDice { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, weight_type: WeightType::Simple }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S227: Spec = Spec::Multi { loss: MultiLoss::GeneralizedDice { overlap: ClassOverlap { activation: Activation::None, squared: false, intersection: Intersection::Product }, weight_type: WeightType::Simple }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S228: Spec = Spec::Multi { loss: MultiLoss::GeneralizedDice { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, weight_type: WeightType::Uniform }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S229: Spec = Spec::Multi { loss: MultiLoss::GeneralizedDice { overlap: ClassOverlap { activation: Activation::None, squared: false, intersection: Intersection::Product }, weight_type: WeightType::Uniform }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S230: Spec = Spec::Multi { loss: MultiLoss::Confusion { decision: Decision::Argmax }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S231: Spec = Spec::Multi { loss: MultiLoss::Confusion { decision: Decision::Threshold(0.0) }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S232: Spec = Spec::Multi { loss: MultiLoss::Confusion { decision: Decision::Threshold(0.5) }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S233: Spec = Spec::Multi { loss: MultiLoss::Confusion { decision: Decision::Argmax }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::I32, ignore: Some(255) };
-const S234: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::I32, ignore: None };
-const S235: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::None, weights: Some(&[1.0, 1.0, 1.0]) }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S236: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Background(0.25), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S237: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::None, weights: None }, batch: 1, classes: 12, spatial: 16, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S238: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::None, weights: None }, batch: 1, classes: 0, spatial: 16, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S239: Spec = Spec::Multi { loss: MultiLoss::Confusion { decision: Decision::Threshold(f32::NAN) }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S180: Spec = Spec::Multi { loss: MultiLoss::SoftmaxOnProbabilities { gamma: 2.0, alpha: ClassAlpha::None, weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S181: Spec = Spec::Multi { loss: MultiLoss::SoftmaxOnProbabilities { gamma: 0.5, alpha: ClassAlpha::Background(0.25), weights: Some(&[0.5, 1.0, 2.0, 1.5]) }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S182: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::None, weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S183: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::None, weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: Some(255) };
+const S184: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::None, weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::Dense, ignore: None };
+const S185: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::None, weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::Dense, ignore: None };
+const S186: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S187: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: Some(255) };
+const S188: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::Dense, ignore: None };
+const S189: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::Dense, ignore: None };
+const S190: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 0.5, alpha: ClassAlpha::PerClass(&[0.1, 0.3, 0.3, 0.3]), weights: Some(&[0.5, 1.0, 2.0, 1.5]), soft: SoftTargets::Monai }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S191: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 0.5, alpha: ClassAlpha::PerClass(&[0.1, 0.3, 0.3, 0.3]), weights: Some(&[0.5, 1.0, 2.0, 1.5]), soft: SoftTargets::Monai }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: Some(255) };
+const S192: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 0.5, alpha: ClassAlpha::PerClass(&[0.1, 0.3, 0.3, 0.3]), weights: Some(&[0.5, 1.0, 2.0, 1.5]), soft: SoftTargets::Monai }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::Dense, ignore: None };
+const S193: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 0.5, alpha: ClassAlpha::PerClass(&[0.1, 0.3, 0.3, 0.3]), weights: Some(&[0.5, 1.0, 2.0, 1.5]), soft: SoftTargets::Monai }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::Dense, ignore: None };
+const S194: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: None, soft: SoftTargets::Kornia }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S195: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: None, soft: SoftTargets::Kornia }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: Some(255) };
+const S196: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: None, soft: SoftTargets::Kornia }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::Dense, ignore: None };
+const S197: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: None, soft: SoftTargets::Kornia }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::Dense, ignore: None };
+const S198: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Positives(&[0.1, 0.3, 0.3, 0.3]), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S199: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Positives(&[0.1, 0.3, 0.3, 0.3]), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: Some(255) };
+const S200: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Positives(&[0.1, 0.3, 0.3, 0.3]), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::Dense, ignore: None };
+const S201: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Positives(&[0.1, 0.3, 0.3, 0.3]), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::Dense, ignore: None };
+const S202: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S203: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Jaccard, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S204: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: false, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Sum } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S205: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: Some(&[0.5, 1.0, 2.0, 1.5]), weighting: Weighting::Normalize, empty: EmptyClass::Skip, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S206: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: Some(&[0.5, 1.0, 2.0, 1.5]), weighting: Weighting::Multiply, empty: EmptyClass::Zero, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S207: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Sigmoid, squared: true, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S208: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Sigmoid, squared: true, intersection: Intersection::Product }, base: OverlapBase::Jaccard, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S209: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Sigmoid, squared: true, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: false, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Sum } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S210: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Sigmoid, squared: true, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: Some(&[0.5, 1.0, 2.0, 1.5]), weighting: Weighting::Normalize, empty: EmptyClass::Skip, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S211: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Sigmoid, squared: true, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: Some(&[0.5, 1.0, 2.0, 1.5]), weighting: Weighting::Multiply, empty: EmptyClass::Zero, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S212: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Tanh, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S213: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Tanh, squared: false, intersection: Intersection::Product }, base: OverlapBase::Jaccard, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S214: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Tanh, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: false, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Sum } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S215: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Tanh, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: Some(&[0.5, 1.0, 2.0, 1.5]), weighting: Weighting::Normalize, empty: EmptyClass::Skip, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S216: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Tanh, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: Some(&[0.5, 1.0, 2.0, 1.5]), weighting: Weighting::Multiply, empty: EmptyClass::Zero, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S217: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::None, squared: false, intersection: Intersection::Min }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S218: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::None, squared: false, intersection: Intersection::Min }, base: OverlapBase::Jaccard, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S219: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::None, squared: false, intersection: Intersection::Min }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: false, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Sum } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S220: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::None, squared: false, intersection: Intersection::Min }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: Some(&[0.5, 1.0, 2.0, 1.5]), weighting: Weighting::Normalize, empty: EmptyClass::Skip, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S221: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::None, squared: false, intersection: Intersection::Min }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: Some(&[0.5, 1.0, 2.0, 1.5]), weighting: Weighting::Multiply, empty: EmptyClass::Zero, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S222: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::I32, ignore: None };
+const S223: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U16, ignore: Some(255) };
+const S224: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::Dense, ignore: None };
+const S225: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::Dense, ignore: None };
+const S226: Spec = Spec::Multi { loss: MultiLoss::GeneralizedDice { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, weight_type: WeightType::Square }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S227: Spec = Spec::Multi { loss: MultiLoss::GeneralizedDice { overlap: ClassOverlap { activation: Activation::None, squared: false, intersection: Intersection::Product }, weight_type: WeightType::Square }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S228: Spec = Spec::Multi { loss: MultiLoss::GeneralizedDice { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, weight_type: WeightType::Simple }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S229: Spec = Spec::Multi { loss: MultiLoss::GeneralizedDice { overlap: ClassOverlap { activation: Activation::None, squared: false, intersection: Intersection::Product }, weight_type: WeightType::Simple }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S230: Spec = Spec::Multi { loss: MultiLoss::GeneralizedDice { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, weight_type: WeightType::Uniform }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S231: Spec = Spec::Multi { loss: MultiLoss::GeneralizedDice { overlap: ClassOverlap { activation: Activation::None, squared: false, intersection: Intersection::Product }, weight_type: WeightType::Uniform }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S232: Spec = Spec::Multi { loss: MultiLoss::Confusion { decision: Decision::Argmax }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S233: Spec = Spec::Multi { loss: MultiLoss::Confusion { decision: Decision::Threshold(0.0) }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S234: Spec = Spec::Multi { loss: MultiLoss::Confusion { decision: Decision::Threshold(0.5) }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S235: Spec = Spec::Multi { loss: MultiLoss::Confusion { decision: Decision::Argmax }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::I32, ignore: Some(255) };
+const S236: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::I32, ignore: None };
+const S237: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::None, weights: Some(&[1.0, 1.0, 1.0]) }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S238: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Background(0.25), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S239: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::None, weights: None }, batch: 1, classes: 12, spatial: 16, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S240: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::None, weights: None }, batch: 1, classes: 0, spatial: 16, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S241: Spec = Spec::Multi { loss: MultiLoss::Confusion { decision: Decision::Threshold(f32::NAN) }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
 
 /// Every golden case.
 pub static CASES: [Case; CASE_COUNT] = [
@@ -2916,16 +2918,82 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x443b72a4, 0x437b7135, 0x437b7135, 0x42833edf, 0x42683436, 0x425f9a93, 0x423cb4d2, 0x423cb4d2,
         0x41fbd034, 0x45bcdc27, 0x42fbd034, 0x00000030, 0x3f52c8a9, 0x45bb8e3f, 0x4200b7ea, 0x410bc4c7,
     ]) },
-    Case { name: "one_vs_rest_focal/g2/mc_labels/U8/class_sums", spec: S180, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: "softmax_focal_probabilities/g2/mc_probs/U8/class_sums", spec: S180, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
+        0x4026f74b, 0x7f800000, 0x42bf81fd, 0x41d0876b, 0x40b3ff2e, 0x4089a841, 0x41382ee8, 0x404359b2,
+    ]) },
+    Case { name: "softmax_focal_probabilities/g2/mc_probs/U8/none", spec: S180, op: Op::Elementwise { capacity: 192 }, predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
+        0x00000000, 0x7f800000, 0x00000000, 0x00000000, 0x00000000, 0x7f800000, 0x00000000, 0x00000000,
+        0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x42b4c263, 0x00000000,
+        0x3c32b7f8, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x41cc7290,
+        0x00000000, 0x00000000, 0x3f206e99, 0x00000000, 0x4001ef10, 0x00000000, 0x00000000, 0x00000000,
+        0x00000000, 0x3fc42c95, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x3e09ce64, 0x00000000,
+        0x00000000, 0x32595890, 0x00000000, 0x00000000, 0x00000000, 0x3e3e39a2, 0x00000000, 0x00000000,
+        0x00000000, 0x00000000, 0x4084f4a1, 0x00000000, 0x3870fc29, 0x00000000, 0x00000000, 0x00000000,
+        0x00000000, 0x00000000, 0x3c23dc38, 0x00000000, 0x38e5471a, 0x00000000, 0x00000000, 0x00000000,
+        0x00000000, 0x00000000, 0x00000000, 0x3f029b56, 0x00000000, 0x3ef462aa, 0x00000000, 0x00000000,
+        0x00000000, 0x00000000, 0x3e8f22b7, 0x00000000, 0x3c4953a7, 0x00000000, 0x00000000, 0x00000000,
+        0x39e1df7b, 0x00000000, 0x00000000, 0x00000000, 0x3f0e0990, 0x00000000, 0x00000000, 0x00000000,
+        0x00000000, 0x00000000, 0x3e2c9424, 0x00000000, 0x00000000, 0x37b06652, 0x00000000, 0x00000000,
+        0x3d708012, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x3a08da5d, 0x00000000, 0x00000000,
+        0x00000000, 0x377c4052, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x40433490,
+        0x00000000, 0x00000000, 0x3c8310f9, 0x00000000, 0x3f023958, 0x00000000, 0x00000000, 0x00000000,
+        0x405229df, 0x00000000, 0x00000000, 0x00000000, 0x3b7658bc, 0x00000000, 0x00000000, 0x00000000,
+        0x3bf68ead, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x3e51b3dd, 0x00000000,
+        0x3d0921ba, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x3b0ea584, 0x00000000, 0x00000000,
+        0x00000000, 0x00000000, 0x3fec0348, 0x00000000, 0x00000000, 0x00000000, 0x3cb2bfdc, 0x00000000,
+        0x00000000, 0x00000000, 0x00000000, 0x3b14879a, 0x00000000, 0x00000000, 0x3f96ca0e, 0x00000000,
+        0x00000000, 0x3de7d10d, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x40346ff4, 0x00000000,
+        0x00000000, 0x00000000, 0x3fd8faa9, 0x00000000, 0x00000000, 0x00000000, 0x406ead24, 0x00000000,
+        0x00000000, 0x00000000, 0x3b4eaa0c, 0x00000000, 0x3fc1d0de, 0x00000000, 0x00000000, 0x00000000,
+        0x3e5be548, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x4085f2c1, 0x00000000, 0x00000000,
+    ]) },
+    Case { name: "softmax_focal_probabilities/g2/mc_probs/U8/stream", spec: S180, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Mean }, predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
+        0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000,
+        0x7f800000, 0x7f800000, 0x7f800000, 0x00000030, 0x4103bd6a, 0x7f800000, 0x42d687da, 0x41e8f2a1,
+    ]) },
+    Case { name: "softmax_focal_probabilities/g0.5_bg0.25_w/mc_probs/U8/class_sums", spec: S181, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
+        0x3fab31b5, 0x7f800000, 0x4242a75a, 0x411edd0b, 0x4031f034, 0x3f977f01, 0x40d89d7c, 0x3f9d57ac,
+    ]) },
+    Case { name: "softmax_focal_probabilities/g0.5_bg0.25_w/mc_probs/U8/none", spec: S181, op: Op::Elementwise { capacity: 192 }, predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
+        0x00000000, 0x7f800000, 0x00000000, 0x00000000, 0x00000000, 0x7f800000, 0x00000000, 0x00000000,
+        0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x4234c263, 0x00000000,
+        0x3d2a21f4, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x411955ec,
+        0x00000000, 0x00000000, 0x3f05ddee, 0x00000000, 0x3f5f8cb1, 0x00000000, 0x00000000, 0x00000000,
+        0x00000000, 0x3ef244d5, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x3e59c725, 0x00000000,
+        0x00000000, 0x37ec0522, 0x00000000, 0x00000000, 0x00000000, 0x3e02811d, 0x00000000, 0x00000000,
+        0x00000000, 0x00000000, 0x4007c8d2, 0x00000000, 0x3b3c1b96, 0x00000000, 0x00000000, 0x00000000,
+        0x00000000, 0x00000000, 0x3d58d2f0, 0x00000000, 0x3b820c26, 0x00000000, 0x00000000, 0x00000000,
+        0x00000000, 0x00000000, 0x00000000, 0x3eb0e3dc, 0x00000000, 0x3e627eb5, 0x00000000, 0x00000000,
+        0x00000000, 0x00000000, 0x3ea4f5d5, 0x00000000, 0x3d3507f4, 0x00000000, 0x00000000, 0x00000000,
+        0x3c020113, 0x00000000, 0x00000000, 0x00000000, 0x3eba37c6, 0x00000000, 0x00000000, 0x00000000,
+        0x00000000, 0x00000000, 0x3e770a96, 0x00000000, 0x00000000, 0x3a974fb7, 0x00000000, 0x00000000,
+        0x3dcf53d3, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x3bbf0f6d, 0x00000000, 0x00000000,
+        0x00000000, 0x3a7fb38c, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x3f9afa79,
+        0x00000000, 0x00000000, 0x3d8a8b95, 0x00000000, 0x3eb092df, 0x00000000, 0x00000000, 0x00000000,
+        0x3fa51882, 0x00000000, 0x00000000, 0x00000000, 0x3cc41f79, 0x00000000, 0x00000000, 0x00000000,
+        0x3d0c4960, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x3e89eee0, 0x00000000,
+        0x3d996da9, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x3c459ae2, 0x00000000, 0x00000000,
+        0x00000000, 0x00000000, 0x3f8a9d67, 0x00000000, 0x00000000, 0x00000000, 0x3da314fb, 0x00000000,
+        0x00000000, 0x00000000, 0x00000000, 0x3c974cd7, 0x00000000, 0x00000000, 0x3f49ada3, 0x00000000,
+        0x00000000, 0x3dc5d415, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x3fc171a3, 0x00000000,
+        0x00000000, 0x00000000, 0x3f8248c7, 0x00000000, 0x00000000, 0x00000000, 0x3ff635cc, 0x00000000,
+        0x00000000, 0x00000000, 0x3ceef088, 0x00000000, 0x3f3423ba, 0x00000000, 0x00000000, 0x00000000,
+        0x3e54937e, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x3f88b784, 0x00000000, 0x00000000,
+    ]) },
+    Case { name: "softmax_focal_probabilities/g0.5_bg0.25_w/mc_probs/U8/stream", spec: S181, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Mean }, predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
+        0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000,
+        0x7f800000, 0x7f800000, 0x7f800000, 0x00000030, 0x4083c488, 0x7f800000, 0x425dbb0a, 0x41328800,
+    ]) },
+    Case { name: "one_vs_rest_focal/g2/mc_labels/U8/class_sums", spec: S182, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x461c7181, 0x461c5b5d, 0x42f904ee, 0x418eb5aa, 0x413a41cc, 0x4172cc2e, 0x4183a0d8, 0x41dca144,
     ]) },
-    Case { name: "one_vs_rest_focal/g2/mc_labels_ignore/U8/class_sums", spec: S181, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
+    Case { name: "one_vs_rest_focal/g2/mc_labels_ignore/U8/class_sums", spec: S183, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
         0x461c5e79, 0x461c5b5d, 0x42f3b671, 0x418ade14, 0x4100e36a, 0x4172ca9a, 0x41837ca6, 0x41dc772d,
     ]) },
-    Case { name: "one_vs_rest_focal/g2/mc_nchw_dense/Dense/class_sums", spec: S182, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
+    Case { name: "one_vs_rest_focal/g2/mc_nchw_dense/Dense/class_sums", spec: S184, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
         0x461c6d7c, 0x461c5a96, 0x4283fd5a, 0x418ece1e, 0x413f613e, 0x41739845, 0x416bc004, 0x41d655df,
     ]) },
-    Case { name: "one_vs_rest_focal/g2/mc_dense/none", spec: S183, op: Op::Elementwise { capacity: 192 }, predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
+    Case { name: "one_vs_rest_focal/g2/mc_dense/none", spec: S185, op: Op::Elementwise { capacity: 192 }, predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
         0x461c4000, 0x39555e69, 0x3a092232, 0x405721cd, 0x3e69f3a4, 0x461c4000, 0x3e8be232, 0x3fc646d5,
         0x3f73660f, 0x00000000, 0x37fb78dc, 0x3ef57033, 0x3e10ebda, 0x3fbaaaac, 0x41f178d4, 0x3cc7fd43,
         0x3d5a1187, 0x3c814623, 0x3b4ba600, 0x36f99a42, 0x3befb7bc, 0x3a7c26d0, 0x41f00000, 0x35d35d62,
@@ -2951,20 +3019,20 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x40185bf1, 0x3bc6d4cf, 0x3597b0e5, 0x3e970153, 0x3db8a54c, 0x3c9e4763, 0x3ffa3f42, 0x3fd0f82a,
         0x3a3e690d, 0x3fcf85eb, 0x3d0e3dec, 0x3f85a980, 0x3e069d96, 0x3e9bdb90, 0x4063e523, 0x3ff59877,
     ]) },
-    Case { name: "one_vs_rest_focal/g2/mc_labels/stream", spec: S180, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Sum }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: "one_vs_rest_focal/g2/mc_labels/stream", spec: S182, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Sum }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x451c4d73, 0x4451a808, 0x4451a808, 0x435b1add, 0x4341ef1e, 0x433ac329, 0x431daca2, 0x431daca2,
         0x42d2c11b, 0x469e10d4, 0x43d2c11b, 0x00000030, 0x461ca011, 0x461c9811, 0x430cf692, 0x4235ab78,
     ]) },
-    Case { name: "one_vs_rest_focal/g2_uniform0.25/mc_labels/U8/class_sums", spec: S184, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: "one_vs_rest_focal/g2_uniform0.25/mc_labels/U8/class_sums", spec: S186, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x45eaa984, 0x451c8eeb, 0x42445010, 0x41546f86, 0x40dde3b1, 0x413341ac, 0x41414710, 0x419f883d,
     ]) },
-    Case { name: "one_vs_rest_focal/g2_uniform0.25/mc_labels_ignore/U8/class_sums", spec: S185, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
+    Case { name: "one_vs_rest_focal/g2_uniform0.25/mc_labels_ignore/U8/class_sums", spec: S187, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
         0x45ea8cfa, 0x451c8eec, 0x423c5a53, 0x414eac26, 0x40c13480, 0x4133407e, 0x414110c6, 0x419f68ac,
     ]) },
-    Case { name: "one_vs_rest_focal/g2_uniform0.25/mc_nchw_dense/Dense/class_sums", spec: S186, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
+    Case { name: "one_vs_rest_focal/g2_uniform0.25/mc_nchw_dense/Dense/class_sums", spec: S188, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
         0x45eaa250, 0x451c89c6, 0x421a13f9, 0x41545ff3, 0x40e226b7, 0x4133cd49, 0x41287ce2, 0x4199661f,
     ]) },
-    Case { name: "one_vs_rest_focal/g2_uniform0.25/mc_dense/none", spec: S187, op: Op::Elementwise { capacity: 192 }, predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
+    Case { name: "one_vs_rest_focal/g2_uniform0.25/mc_dense/none", spec: S189, op: Op::Elementwise { capacity: 192 }, predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
         0x45ea6000, 0x38555e69, 0x39cdb34b, 0x4021595a, 0x3e2f76bb, 0x451c4000, 0x3e51d34b, 0x3f94b520,
         0x3f368c8b, 0x00000000, 0x37bc9aa5, 0x3eb81426, 0x3dcae3cb, 0x3f82aaac, 0x41412d77, 0x3c8bfe15,
         0x3c5a1187, 0x3c41e934, 0x3b18bc80, 0x36bb33b2, 0x3bb3c9cd, 0x3a3d1d1c, 0x41b40000, 0x34d35d62,
@@ -2990,20 +3058,20 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3fe489ea, 0x3b951f9b, 0x3497b0e5, 0x3e6281fc, 0x3d13b770, 0x3c5d9724, 0x3faf2c48, 0x3f924751,
         0x393e690d, 0x3f9ba470, 0x3cd55ce2, 0x3f487e40, 0x3dc9ec61, 0x3d9bdb90, 0x402aebda, 0x3fb83259,
     ]) },
-    Case { name: "one_vs_rest_focal/g2_uniform0.25/mc_labels/stream", spec: S184, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Sum }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: "one_vs_rest_focal/g2_uniform0.25/mc_labels/stream", spec: S186, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Sum }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x44ea742c, 0x43d16693, 0x43d16693, 0x42dafd78, 0x42c1e33b, 0x42bab925, 0x429da600, 0x429da600,
         0x4252f8bb, 0x461e3a8c, 0x4352f8bb, 0x00000030, 0x45eae0fd, 0x451d422d, 0x4274a1d4, 0x4204e000,
     ]) },
-    Case { name: "one_vs_rest_focal/g0.5_perclass_w/mc_labels/U8/class_sums", spec: S188, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: "one_vs_rest_focal/g0.5_perclass_w/mc_labels/U8/class_sums", spec: S190, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x458cd8ce, 0x453be609, 0x42d7ad38, 0x41b35959, 0x40ab626c, 0x4152fcd1, 0x41e52aa3, 0x42062662,
     ]) },
-    Case { name: "one_vs_rest_focal/g0.5_perclass_w/mc_labels_ignore/U8/class_sums", spec: S189, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
+    Case { name: "one_vs_rest_focal/g0.5_perclass_w/mc_labels_ignore/U8/class_sums", spec: S191, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
         0x458cc5c9, 0x453be603, 0x42cf9c40, 0x41aba3e1, 0x40a570e2, 0x4152c392, 0x41e391f0, 0x42058078,
     ]) },
-    Case { name: "one_vs_rest_focal/g0.5_perclass_w/mc_nchw_dense/Dense/class_sums", spec: S190, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
+    Case { name: "one_vs_rest_focal/g0.5_perclass_w/mc_nchw_dense/Dense/class_sums", spec: S192, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
         0x458cd656, 0x453be85e, 0x42d41b62, 0x41b43a6e, 0x40b39d59, 0x41567fd7, 0x41d67248, 0x4203d3c4,
     ]) },
-    Case { name: "one_vs_rest_focal/g0.5_perclass_w/mc_dense/none", spec: S191, op: Op::Elementwise { capacity: 192 }, predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
+    Case { name: "one_vs_rest_focal/g0.5_perclass_w/mc_dense/none", spec: S193, op: Op::Elementwise { capacity: 192 }, predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
         0x458ca000, 0x3b8e5656, 0x3d05e191, 0x406bde94, 0x3e8425e9, 0x453b8000, 0x3f63e2a2, 0x40002a48,
         0x3f1d4716, 0x00000000, 0x3bfd264a, 0x3f6e70b5, 0x3e37c70b, 0x3fa7d202, 0x424ef9db, 0x3e368306,
         0x3c51c5e2, 0x3dc091aa, 0x3da60030, 0x3b3c9a60, 0x3d25e891, 0x3cb66808, 0x42280000, 0x3a14779d,
@@ -3029,20 +3097,20 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3f97c931, 0x3d6a4865, 0x3a27a60c, 0x3f32afa4, 0x3d874921, 0x3ddafbaf, 0x40560d0f, 0x4009eda0,
         0x3ab4bc0b, 0x3fb09615, 0x3e920405, 0x3fc33e9d, 0x3e41758b, 0x3e500430, 0x40a56746, 0x4015f0fd,
     ]) },
-    Case { name: "one_vs_rest_focal/g0.5_perclass_w/mc_labels/stream", spec: S188, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Sum }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: "one_vs_rest_focal/g0.5_perclass_w/mc_labels/stream", spec: S190, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Sum }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x448cbdc8, 0x439e71e5, 0x439e71e5, 0x42a6159c, 0x42933103, 0x428dc71b, 0x426fa583, 0x426fa583,
         0x4220ed20, 0x45f163b0, 0x4320ed20, 0x00000030, 0x458d03a8, 0x453cb905, 0x43087bf0, 0x425fd310,
     ]) },
-    Case { name: "one_vs_rest_focal/g2_kornia/mc_labels/U8/class_sums", spec: S192, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: "one_vs_rest_focal/g2_kornia/mc_labels/U8/class_sums", spec: S194, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x45eaa984, 0x451c8eeb, 0x42445010, 0x41546f86, 0x40dde3b1, 0x413341ac, 0x41414710, 0x419f883d,
     ]) },
-    Case { name: "one_vs_rest_focal/g2_kornia/mc_labels_ignore/U8/class_sums", spec: S193, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
+    Case { name: "one_vs_rest_focal/g2_kornia/mc_labels_ignore/U8/class_sums", spec: S195, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
         0x45ea8cfa, 0x451c8eec, 0x423c5a53, 0x414eac26, 0x40c13480, 0x4133407e, 0x414110c6, 0x419f68ac,
     ]) },
-    Case { name: "one_vs_rest_focal/g2_kornia/mc_nchw_dense/Dense/class_sums", spec: S194, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
+    Case { name: "one_vs_rest_focal/g2_kornia/mc_nchw_dense/Dense/class_sums", spec: S196, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
         0x45eaa7d5, 0x451cb1a9, 0x4229117b, 0x415560ff, 0x410d9547, 0x41357fed, 0x413905aa, 0x41a125b5,
     ]) },
-    Case { name: "one_vs_rest_focal/g2_kornia/mc_dense/none", spec: S195, op: Op::Elementwise { capacity: 192 }, predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
+    Case { name: "one_vs_rest_focal/g2_kornia/mc_dense/none", spec: S197, op: Op::Elementwise { capacity: 192 }, predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
         0x45ea6000, 0x38555e69, 0x39cdb34b, 0x4021595a, 0x3e2f76bb, 0x451c4000, 0x3e51d34b, 0x3f94b520,
         0x3f368c8b, 0x00000000, 0x37bc9aa5, 0x3eb81426, 0x3dc4ad66, 0x3fa82b5d, 0x41766666, 0x3d02334c,
         0x3c5a1187, 0x3c41e934, 0x3b18bc80, 0x36bb33b2, 0x3bb3c9cd, 0x3a3d1d1c, 0x41b40000, 0x34d35d62,
@@ -3068,20 +3136,20 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3fe489ea, 0x3b951f9b, 0x3497b0e5, 0x3e6281fc, 0x3e87ccba, 0x3d0b9343, 0x3fe469d8, 0x3fbd52c3,
         0x393e690d, 0x3f9ba470, 0x3cd55ce2, 0x3f487e40, 0x3dc9ec61, 0x3d9bdb90, 0x402aebda, 0x3fb83259,
     ]) },
-    Case { name: "one_vs_rest_focal/g2_kornia/mc_labels/stream", spec: S192, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Sum }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: "one_vs_rest_focal/g2_kornia/mc_labels/stream", spec: S194, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Sum }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x44ea742c, 0x43d16693, 0x43d16693, 0x42dafd78, 0x42c1e33b, 0x42bab925, 0x429da600, 0x429da600,
         0x4252f8bb, 0x461e3a8c, 0x4352f8bb, 0x00000030, 0x45eae0fd, 0x451d422d, 0x4274a1d4, 0x4204e000,
     ]) },
-    Case { name: "one_vs_rest_focal/g2_positives/mc_labels/U8/class_sums", spec: S196, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: "one_vs_rest_focal/g2_positives/mc_labels/U8/class_sums", spec: S198, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x461c70d6, 0x453be904, 0x4279ef9a, 0x418d91ca, 0x410682b1, 0x416ed1bc, 0x4180b680, 0x41d45044,
     ]) },
-    Case { name: "one_vs_rest_focal/g2_positives/mc_labels_ignore/U8/class_sums", spec: S197, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
+    Case { name: "one_vs_rest_focal/g2_positives/mc_labels_ignore/U8/class_sums", spec: S199, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
         0x461c5dd0, 0x453be904, 0x426f529c, 0x4189ba34, 0x4100c60e, 0x416ed029, 0x4180924f, 0x41d4262e,
     ]) },
-    Case { name: "one_vs_rest_focal/g2_positives/mc_nchw_dense/Dense/class_sums", spec: S198, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
+    Case { name: "one_vs_rest_focal/g2_positives/mc_nchw_dense/Dense/class_sums", spec: S200, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
         0x461c6cd2, 0x453be5e7, 0x4283236c, 0x418daa3c, 0x410bb8b3, 0x416f9dd3, 0x4165eb56, 0x41ce059c,
     ]) },
-    Case { name: "one_vs_rest_focal/g2_positives/mc_dense/none", spec: S199, op: Op::Elementwise { capacity: 192 }, predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
+    Case { name: "one_vs_rest_focal/g2_positives/mc_dense/none", spec: S201, op: Op::Elementwise { capacity: 192 }, predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
         0x461c4000, 0x38800573, 0x3a092232, 0x405721cd, 0x3e69f3a4, 0x453b8000, 0x3e8be232, 0x3fc646d5,
         0x3f73660f, 0x00000000, 0x37fb78dc, 0x3ef57033, 0x3e10ebda, 0x3fbaaaac, 0x41f178d4, 0x3cc7fd43,
         0x3bae746c, 0x3c814623, 0x3b4ba600, 0x36f99a42, 0x3befb7bc, 0x3a7c26d0, 0x41f00000, 0x34fda343,
@@ -3107,16 +3175,16 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x40185bf1, 0x3bc6d4cf, 0x34b6077a, 0x3e970153, 0x3db8a54c, 0x3c9e4763, 0x3ffa3f42, 0x3fd0f82a,
         0x3898540b, 0x3fcf85eb, 0x3d0e3dec, 0x3f85a980, 0x3e069d96, 0x3dbb077a, 0x4063e523, 0x3ff59877,
     ]) },
-    Case { name: "one_vs_rest_focal/g2_positives/mc_labels/stream", spec: S196, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Sum }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: "one_vs_rest_focal/g2_positives/mc_labels/stream", spec: S198, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Sum }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x451c4d73, 0x440818f8, 0x440818f8, 0x430e5661, 0x42fc0c6f, 0x42f2bc51, 0x42ccedba, 0x42ccedba,
         0x42892270, 0x464db3a8, 0x43892270, 0x00000030, 0x461c9277, 0x453cd7d5, 0x429d256c, 0x4230f108,
     ]) },
-    Case { name: "class_overlap/softmax/dice/monai/mc_labels/pooled", spec: S200, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/softmax/dice/monai/mc_labels/pooled", spec: S202, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x410c138a, 0x41742950, 0x41700000, 0x00000030, 0x40e8a609, 0x4141d32d, 0x41500000, 0x00000030,
         0x40bb1858, 0x41429dc2, 0x41800000, 0x00000030, 0x3f9e0342, 0x410765c2, 0x40800000, 0x00000030,
         0x3f0ea922, 0x3ed7bd28, 0x3ed78fea, 0x3f15b58e, 0x3f4d4871,
     ]) },
-    Case { name: "class_overlap/softmax/dice/monai/mc_labels/per_sample", spec: S200, op: Op::Stats, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/softmax/dice/monai/mc_labels/per_sample", spec: S202, op: Op::Stats, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x4099b35a, 0x41144718, 0x40e00000, 0x00000018, 0x407b6d70, 0x40b80264, 0x41000000, 0x00000018,
         0x4023fdd6, 0x40a21596, 0x40e00000, 0x00000018, 0x3ea6bc34, 0x407ab3b2, 0x40000000, 0x00000018,
         0x407ce774, 0x40bfc472, 0x41000000, 0x00000018, 0x4055dea4, 0x40cba3f4, 0x40a00000, 0x00000018,
@@ -3124,12 +3192,12 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3f0edd82, 0x3ed1a6a0, 0x3edb6f96, 0x3f13432c, 0x3f63d258, 0x3eded100, 0x3ed2dfea, 0x3f178afa,
         0x3f38e800,
     ]) },
-    Case { name: "class_overlap/softmax/jaccard/monai/mc_labels/pooled", spec: S201, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/softmax/jaccard/monai/mc_labels/pooled", spec: S203, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x410c138a, 0x41742950, 0x41700000, 0x00000030, 0x40e8a609, 0x4141d32d, 0x41500000, 0x00000030,
         0x40bb1858, 0x41429dc2, 0x41800000, 0x00000030, 0x3f9e0342, 0x410765c2, 0x40800000, 0x00000030,
         0x3f3410d2, 0x3f17c86c, 0x3f17b206, 0x3f3cee60, 0x3f63da77,
     ]) },
-    Case { name: "class_overlap/softmax/jaccard/monai/mc_labels/per_sample", spec: S201, op: Op::Stats, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/softmax/jaccard/monai/mc_labels/per_sample", spec: S203, op: Op::Stats, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x4099b35a, 0x41144718, 0x40e00000, 0x00000018, 0x407b6d70, 0x40b80264, 0x41000000, 0x00000018,
         0x4023fdd6, 0x40a21596, 0x40e00000, 0x00000018, 0x3ea6bc34, 0x407ab3b2, 0x40000000, 0x00000018,
         0x407ce774, 0x40bfc472, 0x41000000, 0x00000018, 0x4055dea4, 0x40cba3f4, 0x40a00000, 0x00000018,
@@ -3137,27 +3205,27 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3f34040b, 0x3f14be78, 0x3f199a84, 0x3f3af890, 0x3f71171b, 0x3f1b409c, 0x3f155be6, 0x3f3e6280,
         0x3f56b8ac,
     ]) },
-    Case { name: "class_overlap/softmax/dice/no_bg_sum/mc_labels/pooled", spec: S202, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/softmax/dice/no_bg_sum/mc_labels/pooled", spec: S204, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x410c138a, 0x41742950, 0x41700000, 0x00000030, 0x40e8a609, 0x4141d32d, 0x41500000, 0x00000030,
         0x40bb1858, 0x41429dc2, 0x41800000, 0x00000030, 0x3f9e0342, 0x410765c2, 0x40800000, 0x00000030,
         0x3fe762fa, 0x3ed78fea, 0x3f15b58e, 0x3f4d4871,
     ]) },
-    Case { name: "class_overlap/softmax/dice/weights_normalize_skip/mc_labels/pooled", spec: S203, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/softmax/dice/weights_normalize_skip/mc_labels/pooled", spec: S205, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x410c138a, 0x41742950, 0x41700000, 0x00000030, 0x40e8a609, 0x4141d32d, 0x41500000, 0x00000030,
         0x40bb1858, 0x41429dc2, 0x41800000, 0x00000030, 0x3f9e0342, 0x410765c2, 0x40800000, 0x00000030,
         0x3f19cfce, 0x3ed7bd28, 0x3ed78fea, 0x3f15b58e, 0x3f4d4871,
     ]) },
-    Case { name: "class_overlap/softmax/dice/empty_zero/mc_labels/pooled", spec: S204, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/softmax/dice/empty_zero/mc_labels/pooled", spec: S206, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x410c138a, 0x41742950, 0x41700000, 0x00000030, 0x40e8a609, 0x4141d32d, 0x41500000, 0x00000030,
         0x40bb1858, 0x41429dc2, 0x41800000, 0x00000030, 0x3f9e0342, 0x410765c2, 0x40800000, 0x00000030,
         0x3f4043c2, 0x3e57bd28, 0x3ed78fea, 0x3f95b58e, 0x3f99f655,
     ]) },
-    Case { name: "class_overlap/sigmoid_sq/dice/monai/mc_labels/pooled", spec: S205, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/sigmoid_sq/dice/monai/mc_labels/pooled", spec: S207, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x414128c8, 0x41ae9c04, 0x41700000, 0x00000030, 0x411f4a20, 0x41965196, 0x41500000, 0x00000030,
         0x412e1caa, 0x419fd454, 0x41800000, 0x00000030, 0x40216af6, 0x419da3a1, 0x40800000, 0x00000030,
         0x3ef33d3a, 0x3eb04f40, 0x3ebf5090, 0x3eca48bc, 0x3f49862e,
     ]) },
-    Case { name: "class_overlap/sigmoid_sq/dice/monai/mc_labels/per_sample", spec: S205, op: Op::Stats, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/sigmoid_sq/dice/monai/mc_labels/per_sample", spec: S207, op: Op::Stats, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x40af65e8, 0x413316a6, 0x40e00000, 0x00000018, 0x40bf55fc, 0x410b9006, 0x41000000, 0x00000018,
         0x408711e4, 0x40f93ec5, 0x40e00000, 0x00000018, 0x3fbb76a5, 0x4103c4ce, 0x40000000, 0x00000018,
         0x40d2ebaa, 0x412a2162, 0x41000000, 0x00000018, 0x407e7c86, 0x41211325, 0x40a00000, 0x00000018,
@@ -3165,12 +3233,12 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3ef379a2, 0x3ecb7d52, 0x3e91dd7a, 0x3edbbce8, 0x3f36bd74, 0x3e95c57c, 0x3ef1c204, 0x3ebe1a3a,
         0x3f57cc5c,
     ]) },
-    Case { name: "class_overlap/sigmoid_sq/jaccard/monai/mc_labels/pooled", spec: S206, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/sigmoid_sq/jaccard/monai/mc_labels/pooled", spec: S208, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x414128c8, 0x41ae9c04, 0x41700000, 0x00000030, 0x411f4a20, 0x41965196, 0x41500000, 0x00000030,
         0x412e1caa, 0x419fd454, 0x41800000, 0x00000030, 0x40216af6, 0x419da3a1, 0x40800000, 0x00000030,
         0x3f203c0b, 0x3f0325ea, 0x3f0b4607, 0x3f10ff61, 0x3f6184da,
     ]) },
-    Case { name: "class_overlap/sigmoid_sq/jaccard/monai/mc_labels/per_sample", spec: S206, op: Op::Stats, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/sigmoid_sq/jaccard/monai/mc_labels/per_sample", spec: S208, op: Op::Stats, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x40af65e8, 0x413316a6, 0x40e00000, 0x00000018, 0x40bf55fc, 0x410b9006, 0x41000000, 0x00000018,
         0x408711e4, 0x40f93ec5, 0x40e00000, 0x00000018, 0x3fbb76a5, 0x4103c4ce, 0x40000000, 0x00000018,
         0x40d2ebaa, 0x412a2162, 0x41000000, 0x00000018, 0x407e7c86, 0x41211325, 0x40a00000, 0x00000018,
@@ -3178,27 +3246,27 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3f1fe1b3, 0x3f119daa, 0x3ee30be0, 0x3f19c063, 0x3f5540ee, 0x3ee7c028, 0x3f24379c, 0x3f0aa147,
         0x3f6a2fb5,
     ]) },
-    Case { name: "class_overlap/sigmoid_sq/dice/no_bg_sum/mc_labels/pooled", spec: S207, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/sigmoid_sq/dice/no_bg_sum/mc_labels/pooled", spec: S209, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x414128c8, 0x41ae9c04, 0x41700000, 0x00000030, 0x411f4a20, 0x41965196, 0x41500000, 0x00000030,
         0x412e1caa, 0x419fd454, 0x41800000, 0x00000030, 0x40216af6, 0x419da3a1, 0x40800000, 0x00000030,
         0x3fc7296a, 0x3ebf5090, 0x3eca48bc, 0x3f49862e,
     ]) },
-    Case { name: "class_overlap/sigmoid_sq/dice/weights_normalize_skip/mc_labels/pooled", spec: S208, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/sigmoid_sq/dice/weights_normalize_skip/mc_labels/pooled", spec: S210, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x414128c8, 0x41ae9c04, 0x41700000, 0x00000030, 0x411f4a20, 0x41965196, 0x41500000, 0x00000030,
         0x412e1caa, 0x419fd454, 0x41800000, 0x00000030, 0x40216af6, 0x419da3a1, 0x40800000, 0x00000030,
         0x3f00dc6b, 0x3eb04f40, 0x3ebf5090, 0x3eca48bc, 0x3f49862e,
     ]) },
-    Case { name: "class_overlap/sigmoid_sq/dice/empty_zero/mc_labels/pooled", spec: S209, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/sigmoid_sq/dice/empty_zero/mc_labels/pooled", spec: S211, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x414128c8, 0x41ae9c04, 0x41700000, 0x00000030, 0x411f4a20, 0x41965196, 0x41500000, 0x00000030,
         0x412e1caa, 0x419fd454, 0x41800000, 0x00000030, 0x40216af6, 0x419da3a1, 0x40800000, 0x00000030,
         0x3f211386, 0x3e304f40, 0x3ebf5090, 0x3f4a48bc, 0x3f9724a2,
     ]) },
-    Case { name: "class_overlap/tanh/dice/monai/mc_labels/pooled", spec: S210, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/tanh/dice/monai/mc_labels/pooled", spec: S212, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x41343e88, 0x411e8f68, 0x41700000, 0x00000030, 0x40ed25e7, 0xbf531290, 0x41500000, 0x00000030,
         0x40f0308e, 0x40df248e, 0x41800000, 0x00000030, 0x3f7056b5, 0x404756e0, 0x40800000, 0x00000030,
         0x3e75f81f, 0x3dc3a188, 0xbe5e8f08, 0x3eb16ef0, 0x3f3c7038,
     ]) },
-    Case { name: "class_overlap/tanh/dice/monai/mc_labels/per_sample", spec: S210, op: Op::Stats, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/tanh/dice/monai/mc_labels/per_sample", spec: S212, op: Op::Stats, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x40acc865, 0x40d5568a, 0x40e00000, 0x00000018, 0x40865a5e, 0xc02de5c2, 0x41000000, 0x00000018,
         0x3fdaaef2, 0xc01a7d0c, 0x40e00000, 0x00000018, 0x3f679527, 0xc0231b74, 0x40000000, 0x00000018,
         0x40bbb4aa, 0x404f908d, 0x41000000, 0x00000018, 0x404d970f, 0x3ff2423a, 0x40a00000, 0x00000018,
@@ -3206,12 +3274,12 @@ pub static CASES: [Case; CASE_COUNT] = [
         0xff800000, 0x3e56e120, 0xbf16e904, 0x3e828792, 0xff800000, 0xbd31eea0, 0x3d8b0af0, 0x3ebd21cc,
         0x3f7db6e6,
     ]) },
-    Case { name: "class_overlap/tanh/jaccard/monai/mc_labels/pooled", spec: S211, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/tanh/jaccard/monai/mc_labels/pooled", spec: S213, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x41343e88, 0x411e8f68, 0x41700000, 0x00000030, 0x40ed25e7, 0xbf531290, 0x41500000, 0x00000030,
         0x40f0308e, 0x40df248e, 0x41800000, 0x00000030, 0x3f7056b5, 0x404756e0, 0x40800000, 0x00000030,
         0x3e7b508f, 0x3e3292bc, 0xbf0e2e74, 0x3f03c4d6, 0x3f59157e,
     ]) },
-    Case { name: "class_overlap/tanh/jaccard/monai/mc_labels/per_sample", spec: S211, op: Op::Stats, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/tanh/jaccard/monai/mc_labels/per_sample", spec: S213, op: Op::Stats, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x40acc865, 0x40d5568a, 0x40e00000, 0x00000018, 0x40865a5e, 0xc02de5c2, 0x41000000, 0x00000018,
         0x3fdaaef2, 0xc01a7d0c, 0x40e00000, 0x00000018, 0x3f679527, 0xc0231b74, 0x40000000, 0x00000018,
         0x40bbb4aa, 0x404f908d, 0x41000000, 0x00000018, 0x404d970f, 0x3ff2423a, 0x40a00000, 0x00000018,
@@ -3219,27 +3287,27 @@ pub static CASES: [Case; CASE_COUNT] = [
         0xff800000, 0x3eb19bfa, 0xc037cf43, 0x3ed0066c, 0xff800000, 0xbdba0330, 0x3e0233fc, 0x3f0a1cfb,
         0x3f7eda23,
     ]) },
-    Case { name: "class_overlap/tanh/dice/no_bg_sum/mc_labels/pooled", spec: S212, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/tanh/dice/no_bg_sum/mc_labels/pooled", spec: S214, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x41343e88, 0x411e8f68, 0x41700000, 0x00000030, 0x40ed25e7, 0xbf531290, 0x41500000, 0x00000030,
         0x40f0308e, 0x40df248e, 0x41800000, 0x00000030, 0x3f7056b5, 0x404756e0, 0x40800000, 0x00000030,
         0x3f5d83ee, 0xbe5e8f08, 0x3eb16ef0, 0x3f3c7038,
     ]) },
-    Case { name: "class_overlap/tanh/dice/weights_normalize_skip/mc_labels/pooled", spec: S213, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/tanh/dice/weights_normalize_skip/mc_labels/pooled", spec: S215, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x41343e88, 0x411e8f68, 0x41700000, 0x00000030, 0x40ed25e7, 0xbf531290, 0x41500000, 0x00000030,
         0x40f0308e, 0x40df248e, 0x41800000, 0x00000030, 0x3f7056b5, 0x404756e0, 0x40800000, 0x00000030,
         0x3ea6abd7, 0x3dc3a188, 0xbe5e8f08, 0x3eb16ef0, 0x3f3c7038,
     ]) },
-    Case { name: "class_overlap/tanh/dice/empty_zero/mc_labels/pooled", spec: S214, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/tanh/dice/empty_zero/mc_labels/pooled", spec: S216, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x41343e88, 0x411e8f68, 0x41700000, 0x00000030, 0x40ed25e7, 0xbf531290, 0x41500000, 0x00000030,
         0x40f0308e, 0x40df248e, 0x41800000, 0x00000030, 0x3f7056b5, 0x404756e0, 0x40800000, 0x00000030,
         0x3ed056cd, 0x3d43a188, 0xbe5e8f08, 0x3f316ef0, 0x3f8d542a,
     ]) },
-    Case { name: "class_overlap/probs_min/dice/monai/mc_probs/pooled", spec: S215, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/probs_min/dice/monai/mc_probs/pooled", spec: S217, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
         0x410c138a, 0x41742950, 0x41700000, 0x00000030, 0x40e8a609, 0x4141d32c, 0x41500000, 0x00000030,
         0x40bb1858, 0x41429dc2, 0x41800000, 0x00000030, 0x3f9e0342, 0x410765c2, 0x40800000, 0x00000030,
         0x3f0ea922, 0x3ed7bd28, 0x3ed78fea, 0x3f15b58e, 0x3f4d4871,
     ]) },
-    Case { name: "class_overlap/probs_min/dice/monai/mc_probs/per_sample", spec: S215, op: Op::Stats, predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/probs_min/dice/monai/mc_probs/per_sample", spec: S217, op: Op::Stats, predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
         0x4099b35a, 0x41144718, 0x40e00000, 0x00000018, 0x407b6d6e, 0x40b80264, 0x41000000, 0x00000018,
         0x4023fdd6, 0x40a21596, 0x40e00000, 0x00000018, 0x3ea6bc34, 0x407ab3b2, 0x40000000, 0x00000018,
         0x407ce774, 0x40bfc472, 0x41000000, 0x00000018, 0x4055dea4, 0x40cba3f4, 0x40a00000, 0x00000018,
@@ -3247,12 +3315,12 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3f0edd82, 0x3ed1a6a0, 0x3edb6f98, 0x3f13432c, 0x3f63d258, 0x3eded100, 0x3ed2dfea, 0x3f178afa,
         0x3f38e800,
     ]) },
-    Case { name: "class_overlap/probs_min/jaccard/monai/mc_probs/pooled", spec: S216, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/probs_min/jaccard/monai/mc_probs/pooled", spec: S218, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
         0x410c138a, 0x41742950, 0x41700000, 0x00000030, 0x40e8a609, 0x4141d32c, 0x41500000, 0x00000030,
         0x40bb1858, 0x41429dc2, 0x41800000, 0x00000030, 0x3f9e0342, 0x410765c2, 0x40800000, 0x00000030,
         0x3f3410d2, 0x3f17c86c, 0x3f17b206, 0x3f3cee60, 0x3f63da77,
     ]) },
-    Case { name: "class_overlap/probs_min/jaccard/monai/mc_probs/per_sample", spec: S216, op: Op::Stats, predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/probs_min/jaccard/monai/mc_probs/per_sample", spec: S218, op: Op::Stats, predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
         0x4099b35a, 0x41144718, 0x40e00000, 0x00000018, 0x407b6d6e, 0x40b80264, 0x41000000, 0x00000018,
         0x4023fdd6, 0x40a21596, 0x40e00000, 0x00000018, 0x3ea6bc34, 0x407ab3b2, 0x40000000, 0x00000018,
         0x407ce774, 0x40bfc472, 0x41000000, 0x00000018, 0x4055dea4, 0x40cba3f4, 0x40a00000, 0x00000018,
@@ -3260,77 +3328,77 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3f34040b, 0x3f14be78, 0x3f199a85, 0x3f3af890, 0x3f71171b, 0x3f1b409c, 0x3f155be6, 0x3f3e6280,
         0x3f56b8ac,
     ]) },
-    Case { name: "class_overlap/probs_min/dice/no_bg_sum/mc_probs/pooled", spec: S217, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/probs_min/dice/no_bg_sum/mc_probs/pooled", spec: S219, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
         0x410c138a, 0x41742950, 0x41700000, 0x00000030, 0x40e8a609, 0x4141d32c, 0x41500000, 0x00000030,
         0x40bb1858, 0x41429dc2, 0x41800000, 0x00000030, 0x3f9e0342, 0x410765c2, 0x40800000, 0x00000030,
         0x3fe762fa, 0x3ed78fea, 0x3f15b58e, 0x3f4d4871,
     ]) },
-    Case { name: "class_overlap/probs_min/dice/weights_normalize_skip/mc_probs/pooled", spec: S218, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/probs_min/dice/weights_normalize_skip/mc_probs/pooled", spec: S220, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
         0x410c138a, 0x41742950, 0x41700000, 0x00000030, 0x40e8a609, 0x4141d32c, 0x41500000, 0x00000030,
         0x40bb1858, 0x41429dc2, 0x41800000, 0x00000030, 0x3f9e0342, 0x410765c2, 0x40800000, 0x00000030,
         0x3f19cfce, 0x3ed7bd28, 0x3ed78fea, 0x3f15b58e, 0x3f4d4871,
     ]) },
-    Case { name: "class_overlap/probs_min/dice/empty_zero/mc_probs/pooled", spec: S219, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/probs_min/dice/empty_zero/mc_probs/pooled", spec: S221, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
         0x410c138a, 0x41742950, 0x41700000, 0x00000030, 0x40e8a609, 0x4141d32c, 0x41500000, 0x00000030,
         0x40bb1858, 0x41429dc2, 0x41800000, 0x00000030, 0x3f9e0342, 0x410765c2, 0x40800000, 0x00000030,
         0x3f4043c2, 0x3e57bd28, 0x3ed78fea, 0x3f95b58e, 0x3f99f655,
     ]) },
-    Case { name: "class_overlap/softmax/dice/monai/mc_absent/pooled", spec: S200, op: Op::Loss(Reduction::Mean), predictions: &MC_ABSENT_P, targets: &MC_ABSENT_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/softmax/dice/monai/mc_absent/pooled", spec: S202, op: Op::Loss(Reduction::Mean), predictions: &MC_ABSENT_P, targets: &MC_ABSENT_T, expected: Expected::Bits(&[
         0x418539a2, 0x41a6f518, 0x41f80000, 0x00000030, 0x4100aa10, 0x416b9c30, 0x41500000, 0x00000030,
         0x00000000, 0x32c1d884, 0x00000000, 0x00000030, 0x401a9b6e, 0x4146799f, 0x40800000, 0x00000030,
         0x3ebe262e, 0x3eb73cba, 0x3ed6fff4, 0x3b138f00, 0x3f349a75,
     ]) },
-    Case { name: "class_overlap/softmax/dice/no_bg_sum/mc_absent/pooled", spec: S202, op: Op::Loss(Reduction::Mean), predictions: &MC_ABSENT_P, targets: &MC_ABSENT_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/softmax/dice/no_bg_sum/mc_absent/pooled", spec: S204, op: Op::Loss(Reduction::Mean), predictions: &MC_ABSENT_P, targets: &MC_ABSENT_T, expected: Expected::Bits(&[
         0x418539a2, 0x41a6f518, 0x41f80000, 0x00000030, 0x4100aa10, 0x416b9c30, 0x41500000, 0x00000030,
         0x00000000, 0x32c1d884, 0x00000000, 0x00000030, 0x401a9b6e, 0x4146799f, 0x40800000, 0x00000030,
         0x3f9056ff, 0x3ed6fff4, 0x3b138f00, 0x3f349a75,
     ]) },
-    Case { name: "class_overlap/softmax/dice/weights_normalize_skip/mc_absent/pooled", spec: S203, op: Op::Loss(Reduction::Mean), predictions: &MC_ABSENT_P, targets: &MC_ABSENT_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/softmax/dice/weights_normalize_skip/mc_absent/pooled", spec: S205, op: Op::Loss(Reduction::Mean), predictions: &MC_ABSENT_P, targets: &MC_ABSENT_T, expected: Expected::Bits(&[
         0x418539a2, 0x41a6f518, 0x41f80000, 0x00000030, 0x4100aa10, 0x416b9c30, 0x41500000, 0x00000030,
         0x00000000, 0x32c1d884, 0x00000000, 0x00000030, 0x401a9b6e, 0x4146799f, 0x40800000, 0x00000030,
         0x3f0d679d, 0x3eb73cba, 0x3ed6fff4, 0x7fc00000, 0x3f349a75,
     ]) },
-    Case { name: "class_overlap/softmax/dice/empty_zero/mc_absent/pooled", spec: S204, op: Op::Loss(Reduction::Mean), predictions: &MC_ABSENT_P, targets: &MC_ABSENT_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/softmax/dice/empty_zero/mc_absent/pooled", spec: S206, op: Op::Loss(Reduction::Mean), predictions: &MC_ABSENT_P, targets: &MC_ABSENT_T, expected: Expected::Bits(&[
         0x418539a2, 0x41a6f518, 0x41f80000, 0x00000030, 0x4100aa10, 0x416b9c30, 0x41500000, 0x00000030,
         0x00000000, 0x32c1d884, 0x00000000, 0x00000030, 0x401a9b6e, 0x4146799f, 0x40800000, 0x00000030,
         0x3ed41b6c, 0x3e373cba, 0x3ed6fff4, 0x00000000, 0x3f8773d8,
     ]) },
-    Case { name: "class_overlap/softmax/dice/monai/mc_nchw_labels/I32/pooled", spec: S220, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_LABELS_P, targets: &MC_NCHW_LABELS_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/softmax/dice/monai/mc_nchw_labels/I32/pooled", spec: S222, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_LABELS_P, targets: &MC_NCHW_LABELS_T, expected: Expected::Bits(&[
         0x410c138a, 0x41742950, 0x41700000, 0x00000030, 0x40e8a609, 0x4141d32d, 0x41500000, 0x00000030,
         0x40bb1858, 0x41429dc2, 0x41800000, 0x00000030, 0x3f9e0342, 0x410765c2, 0x40800000, 0x00000030,
         0x3f0ea922, 0x3ed7bd28, 0x3ed78fea, 0x3f15b58e, 0x3f4d4871,
     ]) },
-    Case { name: "class_overlap/softmax/dice/monai/mc_labels_ignore/U16/pooled", spec: S221, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/softmax/dice/monai/mc_labels_ignore/U16/pooled", spec: S223, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
         0x410b96fc, 0x416bdc06, 0x41600000, 0x0000002d, 0x40bddaf8, 0x412ad9f5, 0x41300000, 0x0000002d,
         0x40bb1858, 0x41391952, 0x41800000, 0x0000002d, 0x3f9e0342, 0x410030b2, 0x40800000, 0x0000002d,
         0x3f0dd03a, 0x3ec92a7e, 0x3ee7bf5a, 0x3f136a72, 0x3f4b618c,
     ]) },
-    Case { name: "class_overlap/softmax/dice/monai/mc_dense/Dense/pooled", spec: S222, op: Op::Loss(Reduction::Mean), predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/softmax/dice/monai/mc_dense/Dense/pooled", spec: S224, op: Op::Loss(Reduction::Mean), predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
         0x41053d07, 0x41742950, 0x41680000, 0x00000030, 0x40deca25, 0x4141d32d, 0x414e6666, 0x00000030,
         0x40bee50f, 0x41429dc2, 0x41826666, 0x00000030, 0x3f829f3c, 0x410765c2, 0x4089999a, 0x00000030,
         0x3f137ed3, 0x3ee17772, 0x3ee2fd4c, 0x3f14b18f, 0x3f570f5d,
     ]) },
-    Case { name: "class_overlap/softmax/dice/monai/mc_nchw_dense/Dense/pooled", spec: S223, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/softmax/dice/monai/mc_nchw_dense/Dense/pooled", spec: S225, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
         0x41053d07, 0x41742950, 0x41680000, 0x00000030, 0x40deca25, 0x4141d32d, 0x414e6666, 0x00000030,
         0x40bee50f, 0x41429dc2, 0x41826666, 0x00000030, 0x3f829f3c, 0x410765c2, 0x4089999a, 0x00000030,
         0x3f137ed3, 0x3ee17772, 0x3ee2fd4c, 0x3f14b18f, 0x3f570f5d,
     ]) },
-    Case { name: "class_overlap/softmax/dice/monai/mc_labels/stream", spec: S200, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Mean }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: "class_overlap/softmax/dice/monai/mc_labels/stream", spec: S202, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Mean }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x00000001, 0x00000006, 0x00000006, 0x00000017, 0x0000001a, 0x0000001b, 0x00000020, 0x00000020,
         0x00000030, 0x410c138a, 0x41742950, 0x41700000, 0x00000030, 0x40e8a609, 0x4141d32d, 0x41500000,
         0x00000030, 0x40bb1858, 0x41429dc2, 0x41800000, 0x00000030, 0x3f9e0342, 0x410765c2, 0x40800000,
         0x00000030, 0x3f0ea922, 0x3ed7bd28, 0x3ed78fea, 0x3f15b58e, 0x3f4d4871,
     ]) },
-    Case { name: "generalized_dice/Square/mc_labels", spec: S224, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[0x3f30861e,]) },
-    Case { name: "generalized_dice/Square/mc_absent", spec: S224, op: Op::Loss(Reduction::Mean), predictions: &MC_ABSENT_P, targets: &MC_ABSENT_T, expected: Expected::Bits(&[0x3f2717d6,]) },
-    Case { name: "generalized_dice/Square/mc_probs", spec: S225, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[0x3f30861e,]) },
-    Case { name: "generalized_dice/Simple/mc_labels", spec: S226, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[0x3f169616,]) },
-    Case { name: "generalized_dice/Simple/mc_absent", spec: S226, op: Op::Loss(Reduction::Mean), predictions: &MC_ABSENT_P, targets: &MC_ABSENT_T, expected: Expected::Bits(&[0x3f0e0e3a,]) },
-    Case { name: "generalized_dice/Simple/mc_probs", spec: S227, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[0x3f169616,]) },
-    Case { name: "generalized_dice/Uniform/mc_labels", spec: S228, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[0x3f04c448,]) },
-    Case { name: "generalized_dice/Uniform/mc_absent", spec: S228, op: Op::Loss(Reduction::Mean), predictions: &MC_ABSENT_P, targets: &MC_ABSENT_T, expected: Expected::Bits(&[0x3eded288,]) },
-    Case { name: "generalized_dice/Uniform/mc_probs", spec: S229, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[0x3f04c448,]) },
-    Case { name: "confusion/argmax/mc_labels", spec: S230, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: "generalized_dice/Square/mc_labels", spec: S226, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[0x3f30861e,]) },
+    Case { name: "generalized_dice/Square/mc_absent", spec: S226, op: Op::Loss(Reduction::Mean), predictions: &MC_ABSENT_P, targets: &MC_ABSENT_T, expected: Expected::Bits(&[0x3f2717d6,]) },
+    Case { name: "generalized_dice/Square/mc_probs", spec: S227, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[0x3f30861e,]) },
+    Case { name: "generalized_dice/Simple/mc_labels", spec: S228, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[0x3f169616,]) },
+    Case { name: "generalized_dice/Simple/mc_absent", spec: S228, op: Op::Loss(Reduction::Mean), predictions: &MC_ABSENT_P, targets: &MC_ABSENT_T, expected: Expected::Bits(&[0x3f0e0e3a,]) },
+    Case { name: "generalized_dice/Simple/mc_probs", spec: S229, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[0x3f169616,]) },
+    Case { name: "generalized_dice/Uniform/mc_labels", spec: S230, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[0x3f04c448,]) },
+    Case { name: "generalized_dice/Uniform/mc_absent", spec: S230, op: Op::Loss(Reduction::Mean), predictions: &MC_ABSENT_P, targets: &MC_ABSENT_T, expected: Expected::Bits(&[0x3eded288,]) },
+    Case { name: "generalized_dice/Uniform/mc_probs", spec: S231, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[0x3f04c448,]) },
+    Case { name: "confusion/argmax/mc_labels", spec: S232, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x0000000a, 0x00000006, 0x00000005, 0x0000001b, 0x0000000f, 0x3f25294a, 0x3ef3cf3d, 0x3f200000,
         0x3f2aaaab, 0x3f51745d, 0x00000008, 0x00000003, 0x00000005, 0x00000020, 0x0000000d, 0x3f2aaaab,
         0x3f000000, 0x3f3a2e8c, 0x3f1d89d9, 0x3f6a0ea1, 0x00000008, 0x00000005, 0x00000008, 0x0000001b,
@@ -3339,7 +3407,7 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3f01ef1b, 0x3eec6216, 0x3eb959c4, 0x3ea5dd47, 0x3f05ee19, 0x3efa7aee, 0x3f020d21, 0x3ee90691,
         0x3f5ab234, 0x3f5dc6d1,
     ]) },
-    Case { name: "confusion/argmax/mc_absent", spec: S230, op: Op::Loss(Reduction::Mean), predictions: &MC_ABSENT_P, targets: &MC_ABSENT_T, expected: Expected::Bits(&[
+    Case { name: "confusion/argmax/mc_absent", spec: S232, op: Op::Loss(Reduction::Mean), predictions: &MC_ABSENT_P, targets: &MC_ABSENT_T, expected: Expected::Bits(&[
         0x00000012, 0x00000005, 0x0000000d, 0x0000000c, 0x0000001f, 0x3f2aaaab, 0x3f000000, 0x3f48590b,
         0x3f14a529, 0x3f34b4b5, 0x00000008, 0x00000004, 0x00000005, 0x0000001f, 0x0000000d, 0x3f23d70a,
         0x3ef0f0f1, 0x3f2aaaab, 0x3f1d89d9, 0x3f62be2c, 0x00000000, 0x00000000, 0x00000000, 0x00000030,
@@ -3348,7 +3416,7 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3f0394a6, 0x3e95622f, 0x3ebc6712, 0x3e4e2379, 0x3f08ccb9, 0x3e8c08c1, 0x3f10ba56, 0x3ebe5be6,
         0x3f55dcb8, 0x3f60ea0f,
     ]) },
-    Case { name: "confusion/threshold0/mc_labels", spec: S231, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: "confusion/threshold0/mc_labels", spec: S233, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x0000000e, 0x0000000e, 0x00000001, 0x00000013, 0x0000000f, 0x3f26b29b, 0x3ef72c23, 0x3f000000,
         0x3f6eeeef, 0x3f1364d9, 0x0000000a, 0x0000000d, 0x00000003, 0x00000016, 0x0000000d, 0x3f0e38e4,
         0x3ec4ec4f, 0x3ede9bd3, 0x3f44ec4f, 0x3f20ea0f, 0x0000000c, 0x00000011, 0x00000004, 0x0000000f,
@@ -3357,7 +3425,7 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3ef10329, 0x3ed237cf, 0x3ea76a5d, 0x3e8cd470, 0x3eb748cc, 0x3e9f0bba, 0x3f3cf6d0, 0x3f2c4ec5,
         0x3f0b13ba, 0x3f084e05,
     ]) },
-    Case { name: "confusion/threshold0.5/mc_probs", spec: S232, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
+    Case { name: "confusion/threshold0.5/mc_probs", spec: S234, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
         0x00000009, 0x00000005, 0x00000006, 0x0000001c, 0x0000000f, 0x3f1ee584, 0x3ee66666, 0x3f249249,
         0x3f19999a, 0x3f59364e, 0x00000007, 0x00000003, 0x00000006, 0x00000020, 0x0000000d, 0x3f1bd37a,
         0x3ee00000, 0x3f333333, 0x3f09d89e, 0x3f6a0ea1, 0x00000006, 0x00000005, 0x0000000a, 0x0000001b,
@@ -3366,7 +3434,7 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3eed85df, 0x3ed2c426, 0x3ea2f8b0, 0x3e8c7ec8, 0x3f01feac, 0x3eecf044, 0x3ee1b91c, 0x3ec69069,
         0x3f5e170d, 0x3f5fb74d,
     ]) },
-    Case { name: "confusion/argmax/mc_labels_ignore/stream", spec: S233, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Mean }, predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
+    Case { name: "confusion/argmax/mc_labels_ignore/stream", spec: S235, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Mean }, predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
         0x0000000a, 0x00000005, 0x00000004, 0x0000001a, 0x0000000e, 0x3f308d3e, 0x3f06bca2, 0x3f2aaaab,
         0x3f36db6e, 0x3f56b5ad, 0x00000007, 0x00000003, 0x00000004, 0x0000001f, 0x0000000b, 0x3f2aaaab,
         0x3f000000, 0x3f333333, 0x3f22e8ba, 0x3f696969, 0x00000008, 0x00000005, 0x00000008, 0x00000018,
@@ -3376,11 +3444,11 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3f5ba149, 0x3f5d4528,
     ]) },
     Case { name: "error/multiclass/label_out_of_range", spec: S160, op: Op::Loss(Reduction::Mean), predictions: &MC_BAD_LABEL_P, targets: &MC_BAD_LABEL_T, expected: Expected::Err(Error::LabelOutOfRange { index: 13, label: 7 }) },
-    Case { name: "error/multiclass/label_out_of_range/stats", spec: S234, op: Op::Loss(Reduction::Mean), predictions: &MC_BAD_LABEL_P, targets: &MC_BAD_LABEL_T, expected: Expected::Err(Error::LabelOutOfRange { index: 13, label: 7 }) },
+    Case { name: "error/multiclass/label_out_of_range/stats", spec: S236, op: Op::Loss(Reduction::Mean), predictions: &MC_BAD_LABEL_P, targets: &MC_BAD_LABEL_T, expected: Expected::Err(Error::LabelOutOfRange { index: 13, label: 7 }) },
     Case { name: "error/multiclass/shape_mismatch", spec: S160, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Err(Error::ShapeMismatch { operand: Operand::Predictions, expected: 192, found: 160 }) },
-    Case { name: "error/multiclass/weight_count", spec: S235, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Err(Error::WeightCount { expected: 4, found: 3 }) },
-    Case { name: "error/multiclass/ovr_background_alpha", spec: S236, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Err(Error::InvalidParameter("alpha")) },
-    Case { name: "error/multiclass/too_many_classes", spec: S237, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Err(Error::TooManyClasses { classes: 12, capacity: 8 }) },
-    Case { name: "error/multiclass/zero_classes", spec: S238, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Err(Error::InvalidParameter("classes")) },
-    Case { name: "error/multiclass/nan_threshold", spec: S239, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Err(Error::InvalidParameter("threshold")) },
+    Case { name: "error/multiclass/weight_count", spec: S237, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Err(Error::WeightCount { expected: 4, found: 3 }) },
+    Case { name: "error/multiclass/ovr_background_alpha", spec: S238, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Err(Error::InvalidParameter("alpha")) },
+    Case { name: "error/multiclass/too_many_classes", spec: S239, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Err(Error::TooManyClasses { classes: 12, capacity: 8 }) },
+    Case { name: "error/multiclass/zero_classes", spec: S240, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Err(Error::InvalidParameter("classes")) },
+    Case { name: "error/multiclass/nan_threshold", spec: S241, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Err(Error::InvalidParameter("threshold")) },
 ];

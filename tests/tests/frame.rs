@@ -9,7 +9,6 @@
 //! and streams of chunks of random sizes (empty ones included) with extreme logits (±1e4, ±88,
 //! ±inf, NaN).
 
-use loss_core::Error;
 use loss_core::dice::OverlapStats;
 use loss_core::focal::SoftTargets;
 use loss_core::multiclass::{
@@ -17,6 +16,7 @@ use loss_core::multiclass::{
     ConfusionAccumulator, Decision, Intersection, Layout, OneVsRestFocal, SegmentationAccumulator,
     SoftmaxFocal, Targets,
 };
+use loss_core::{Error, Operand, Predictions};
 use proptest::prelude::*;
 
 const CAP: usize = 6;
@@ -39,13 +39,12 @@ enum LossKind {
     OneVsRest { gamma: f32, alpha: u8, soft: u8 },
 }
 
-/// One chunk of `k` pixels, in the case's layout: logits, probabilities, other logits for the
-/// focal, soft targets (all `k × C` values) and labels (`k`).
+/// One chunk of `k` pixels, in the case's layout: logits, probabilities, soft targets (all
+/// `k × C` values) and labels (`k`).
 #[derive(Debug, Clone)]
 struct Chunk {
     logits: Vec<f32>,
     probs: Vec<f32>,
-    focal: Vec<f32>,
     soft: Vec<f32>,
     labels: Vec<i32>,
 }
@@ -61,7 +60,9 @@ struct Case {
     squared: bool,
     min: bool,
     threshold: Option<f32>,
-    separate_focal: bool,
+    /// A softmax focal loss on probabilities (`with_predictions`); every reader then sees
+    /// probabilities.
+    probabilities: bool,
     chunks: Vec<Chunk>,
 }
 
@@ -107,14 +108,12 @@ fn chunk(classes: usize, ignored: Option<i32>) -> impl Strategy<Value = Chunk> {
         (
             prop::collection::vec(logit(), n),
             prop::collection::vec(unit(), n),
-            prop::collection::vec(logit(), n),
             prop::collection::vec(unit(), n),
             prop::collection::vec(label, k),
         )
-            .prop_map(|(logits, probs, focal, soft, labels)| Chunk {
+            .prop_map(|(logits, probs, soft, labels)| Chunk {
                 logits,
                 probs,
-                focal,
                 soft,
                 labels,
             })
@@ -166,7 +165,7 @@ fn case() -> impl Strategy<Value = Case> {
                     layout,
                     loss,
                     activation,
-                    (squared, min, separate_focal),
+                    (squared, min, probabilities),
                     threshold,
                     chunks,
                 )| {
@@ -180,7 +179,7 @@ fn case() -> impl Strategy<Value = Case> {
                         squared,
                         min,
                         threshold,
-                        separate_focal,
+                        probabilities,
                         chunks,
                     }
                 },
@@ -224,7 +223,10 @@ impl Case {
             2 => ClassAlpha::Uniform(0.25),
             _ => ClassAlpha::PerClass(self.alphas()),
         };
-        let fl = SoftmaxFocal::new(gamma, alpha, Some(self.alphas())).unwrap();
+        let mut fl = SoftmaxFocal::new(gamma, alpha, Some(self.alphas())).unwrap();
+        if self.probabilities {
+            fl = fl.with_predictions(Predictions::Probabilities);
+        }
         if clip {
             fl.with_probability_clip(1e-7, 1.0 - 1e-7).unwrap()
         } else {
@@ -250,9 +252,10 @@ impl Case {
             .with_soft_targets(soft)
     }
 
-    /// The scores the statistics and decisions see (probabilities without an activation).
+    /// The scores every reader sees (probabilities without an activation or with a loss on
+    /// probabilities).
     fn scores<'c>(&self, chunk: &'c Chunk) -> &'c [f32] {
-        if self.activation == Activation::None {
+        if self.activation == Activation::None || self.probabilities {
             &chunk.probs
         } else {
             &chunk.logits
@@ -318,20 +321,9 @@ fn check<L: loss_core::multiclass::ClassLoss>(case: &Case, loss: Option<L>) {
         let labels = case.labels(chunk);
         let targets = case.targets(chunk, &labels);
         let scores = case.scores(chunk);
-        let focal_scores = if case.separate_focal {
-            &chunk.focal
-        } else {
-            scores
-        };
-        if case.separate_focal {
-            frame
-                .push_with_focal_scores(layout, scores, focal_scores, targets)
-                .unwrap();
-        } else {
-            frame.push(layout, scores, targets).unwrap();
-        }
+        frame.push(layout, scores, targets).unwrap();
         if let Some(f) = &mut focal {
-            f.push(layout, focal_scores, targets).unwrap();
+            f.push(layout, scores, targets).unwrap();
         }
         stats.push(layout, scores, targets).unwrap();
         conf.push(layout, scores, targets).unwrap();
@@ -394,7 +386,7 @@ proptest! {
         let mut case = case;
         let (c, layout) = (case.classes, case.layout);
         for ch in &mut case.chunks {
-            for v in [&mut ch.logits, &mut ch.probs, &mut ch.focal, &mut ch.soft] {
+            for v in [&mut ch.logits, &mut ch.probs, &mut ch.soft] {
                 *v = relayout(v, c, layout);
             }
         }
@@ -457,8 +449,7 @@ fn bad_chunks_are_errors_and_change_nothing() {
     acc.push(Layout::ChannelsLast, &scores, Targets::labels(&[0u8, 2]))
         .unwrap();
     let before = acc;
-    // Not whole pixels, a label outside the classes, targets of the wrong size, focal scores
-    // of another length.
+    // Not whole pixels, a label outside the classes, targets of the wrong size.
     assert!(matches!(
         acc.push(
             Layout::ChannelsLast,
@@ -475,15 +466,23 @@ fn bad_chunks_are_errors_and_change_nothing() {
         acc.push(Layout::ChannelsLast, &scores, Targets::labels(&[0u8])),
         Err(Error::ShapeMismatch { .. })
     ));
-    assert!(matches!(
-        acc.push_with_focal_scores(
-            Layout::ChannelsLast,
-            &scores,
-            &scores[..3],
-            Targets::labels(&[0u8, 1])
-        ),
-        Err(Error::ShapeMismatch { .. })
-    ));
+    // Scores outside [0, 1] for a loss on probabilities, though the statistics take logits.
+    let mut on_probs = SegmentationAccumulator::<_, 4>::new(
+        Some(fl.with_predictions(Predictions::Probabilities)),
+        overlap,
+        Decision::Argmax,
+        3,
+    )
+    .unwrap();
+    let on_probs_before = on_probs;
+    assert_eq!(
+        on_probs.push(Layout::ChannelsLast, &scores, Targets::labels(&[0u8, 2])),
+        Err(Error::OutOfRange {
+            operand: Operand::Predictions,
+            index: 1
+        })
+    );
+    assert_eq!(on_probs, on_probs_before);
     // Probabilities outside [0, 1] when the statistics take the scores as probabilities.
     let mut probs = SegmentationAccumulator::<_, 4>::new(
         Some(fl),

@@ -31,7 +31,7 @@ use loss_core::multiclass::{
     Intersection, Layout, Metric, OneVsRestFocal, Shape, SoftmaxFocal, Targets, Undefined,
     WeightType, Weighting, macro_average,
 };
-use loss_core::{ElementLoss, Reduction};
+use loss_core::{ElementLoss, Predictions, Reduction};
 use loss_tools::oracle_multiclass as o;
 use proptest::prelude::RngExt;
 use proptest::test_runner::{RngAlgorithm, TestRng};
@@ -360,22 +360,26 @@ fn random_alpha_value(r: &mut TestRng) -> f32 {
 
 /// Checks one class loss: elementwise, per-class sums, and the per-sample and pooled
 /// accumulators with their three reductions.
+/// Checks `loss` on `scores` against the oracle's `terms` of `pixels` (the same pixels as the
+/// oracle sees them: logits, or the logarithms of probabilities).
+#[allow(clippy::too_many_arguments)]
 fn check_class_loss<L: ClassLoss>(
     w: &mut Worst,
     name: &'static [&'static str; 4],
     case: &Case,
     loss: L,
+    scores: &[f32],
+    pixels: &[o::Pixel],
     terms: impl Fn(&o::Pixel) -> Vec<f64>,
     ctx: &str,
 ) {
     let (dims, shape) = (&case.dims, &case.shape);
-    let pixels = o::pixels(dims, &case.logits, case.truth());
     let at = |i: usize| format!("{} {ctx} element {i}", case.describe());
 
     // Elementwise.
-    let exact = o::elementwise(dims, &pixels, &terms);
+    let exact = o::elementwise(dims, pixels, &terms);
     let mut got = vec![f32::NAN; dims.elements()];
-    loss.loss_elementwise(shape, &case.logits, case.targets(), &mut got)
+    loss.loss_elementwise(shape, scores, case.targets(), &mut got)
         .expect("elementwise");
     for (i, (&g, &e)) in got.iter().zip(&exact).enumerate() {
         w.record(
@@ -386,10 +390,10 @@ fn check_class_loss<L: ClassLoss>(
     }
 
     // Per-(sample, class) sums: summation and end to end.
-    let exact_sums = o::class_sums(dims, &pixels, &terms);
+    let exact_sums = o::class_sums(dims, pixels, &terms);
     let mut own = vec![o::Sum::default(); dims.batch * dims.classes];
     let mut allowance = vec![0.0f64; dims.batch * dims.classes];
-    for p in &pixels {
+    for p in pixels {
         for c in 0..dims.classes {
             let i = dims.index(p.sample, p.position, c);
             let k = p.sample * dims.classes + c;
@@ -398,7 +402,7 @@ fn check_class_loss<L: ClassLoss>(
         }
     }
     let mut sums = vec![f32::NAN; dims.batch * dims.classes];
-    loss.class_sums::<CAP>(shape, &case.logits, case.targets(), &mut sums)
+    loss.class_sums::<CAP>(shape, scores, case.targets(), &mut sums)
         .expect("class_sums");
     for (k, &g) in sums.iter().enumerate() {
         let o = own[k];
@@ -429,7 +433,7 @@ fn check_class_loss<L: ClassLoss>(
     let mut row = [0.0f32; CAP];
     for n in 0..dims.batch {
         let mut acc = ClassLossAccumulator::<L, CAP>::new(loss, dims.classes).expect("new");
-        let (s, t) = case.sample(&case.logits, n);
+        let (s, t) = case.sample(scores, n);
         acc.push(case.shape.layout(), s, t).expect("push");
         pooled.push(case.shape.layout(), s, t).expect("push");
         acc.class_sums(&mut row).expect("row");
@@ -496,17 +500,46 @@ fn softmax_focal_matches_oracle() {
         if let Some((lo, hi)) = clip {
             loss = loss.with_probability_clip(lo, hi).expect("clip");
         }
-        let ctx = format!("gamma {gamma} {alpha:?} weights {weights:?} clip {clip:?}");
+        // Probabilities in some cases: the oracle renormalises them as the softmax of their
+        // logarithms (f64), loss-core as `p / p_max` (no exponential).
+        let probabilities = r.random_bool(0.3);
+        let (scores, pixels) = if probabilities {
+            loss = loss.with_predictions(Predictions::Probabilities);
+            let mut pixels = o::pixels(&case.dims, &case.probs, case.truth());
+            for p in &mut pixels {
+                p.scores.iter_mut().for_each(|v| *v = v.ln());
+            }
+            (&case.probs, pixels)
+        } else {
+            (
+                &case.logits,
+                o::pixels(&case.dims, &case.logits, case.truth()),
+            )
+        };
+        let ctx = format!(
+            "gamma {gamma} {alpha:?} weights {weights:?} clip {clip:?} probabilities {probabilities}"
+        );
         check_class_loss(
             &mut w,
-            &[
-                "softmax focal elementwise",
-                "softmax focal class sums (summation)",
-                "softmax focal class sums (end to end)",
-                "softmax focal total and means",
-            ],
+            if probabilities {
+                &[
+                    "softmax focal on probabilities elementwise",
+                    "softmax focal on probabilities class sums (summation)",
+                    "softmax focal on probabilities class sums (end to end)",
+                    "softmax focal on probabilities total and means",
+                ]
+            } else {
+                &[
+                    "softmax focal elementwise",
+                    "softmax focal class sums (summation)",
+                    "softmax focal class sums (end to end)",
+                    "softmax focal total and means",
+                ]
+            },
             &case,
             loss,
+            scores,
+            &pixels,
             |p| o::softmax_focal_terms_clipped(p, f64::from(gamma), alpha, weights, clip),
             &ctx,
         );
@@ -551,6 +584,8 @@ fn one_vs_rest_focal_matches_oracle() {
             ],
             &case,
             loss,
+            &case.logits,
+            &o::pixels(&case.dims, &case.logits, case.truth()),
             |p| o::one_vs_rest_terms(p, f64::from(gamma), alpha, weights, soft),
             &ctx,
         );

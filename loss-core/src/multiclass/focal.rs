@@ -153,6 +153,10 @@ pub trait ClassLoss: sealed::Sealed + Copy {
 
     #[doc(hidden)]
     fn check_classes(&self, classes: usize) -> Result<(), Error>;
+
+    /// What the scores are: logits, or probabilities the softmax loss renormalises.
+    #[doc(hidden)]
+    fn predictions(&self) -> Predictions;
     #[doc(hidden)]
     fn terms(&self, pixel: &Pixel<'_>, out: &mut [f32]);
 
@@ -170,7 +174,7 @@ pub trait ClassLoss: sealed::Sealed + Copy {
         out: &mut [f32],
     ) -> Result<(), Error> {
         self.check_classes(shape.classes())?;
-        validate(shape, scores, &targets, Predictions::Logits)?;
+        validate(shape, scores, &targets, self.predictions())?;
         check_buffer(shape.elements(), out)?;
         out.iter_mut().take(shape.elements()).for_each(|o| *o = 0.0);
         for n in 0..shape.batch() {
@@ -216,7 +220,7 @@ pub trait ClassLoss: sealed::Sealed + Copy {
     ) -> Result<(), Error> {
         let classes = shape.classes();
         let mut acc = ClassLossAccumulator::<Self, CAP>::new(*self, classes)?;
-        validate(shape, scores, &targets, Predictions::Logits)?;
+        validate(shape, scores, &targets, self.predictions())?;
         check_buffer(shape.batch() * classes, out)?;
         for (n, row) in out.chunks_mut(classes).take(shape.batch()).enumerate() {
             acc.reset();
@@ -249,6 +253,7 @@ pub struct SoftmaxFocal<'w> {
     alpha: ClassAlpha<'w>,
     weights: Option<&'w [f32]>,
     clip: Option<(f32, f32)>,
+    predictions: Predictions,
 }
 
 impl<'w> SoftmaxFocal<'w> {
@@ -272,6 +277,7 @@ impl<'w> SoftmaxFocal<'w> {
             alpha,
             weights,
             clip: None,
+            predictions: Predictions::Logits,
         })
     }
 
@@ -282,7 +288,19 @@ impl<'w> SoftmaxFocal<'w> {
             alpha: ClassAlpha::None,
             weights: None,
             clip: None,
+            predictions: Predictions::Logits,
         }
+    }
+
+    /// The same loss on probabilities instead of logits: `p_c / Σ_k p_k` replaces the softmax
+    /// (Keras's `CategoricalFocalCrossentropy(from_logits=False)`, which is the softmax of
+    /// `ln p`), computed as `p_c / p_max` relative to the highest probability, so it costs no
+    /// exponential; all-zero probabilities give the uniform distribution. Chunks must then hold
+    /// values in `[0, 1]`.
+    #[must_use]
+    pub const fn with_predictions(mut self, predictions: Predictions) -> Self {
+        self.predictions = predictions;
+        self
     }
 
     /// The same loss with each class probability clipped to `[min, max]` before its logarithm
@@ -333,6 +351,10 @@ impl sealed::Sealed for SoftmaxFocal<'_> {}
 impl ClassLoss for SoftmaxFocal<'_> {
     const SOFTMAX: bool = true;
 
+    fn predictions(&self) -> Predictions {
+        self.predictions
+    }
+
     fn check_classes(&self, classes: usize) -> Result<(), Error> {
         self.alpha.check_classes(classes)?;
         check_weight_count(self.weights, classes)
@@ -340,7 +362,7 @@ impl ClassLoss for SoftmaxFocal<'_> {
 
     #[inline(always)] // the caller sums `out` right away: kept in registers, not memory
     fn terms(&self, pixel: &Pixel<'_>, out: &mut [f32]) {
-        let lsm = pixel.log_softmax();
+        let lsm = pixel.log_softmax(self.predictions);
         match pixel.label() {
             // Only the labelled class has a non-zero term: one log-softmax, one power. Written
             // by a select per entry, not an indexed store: the caller adds `out` as a vector.
@@ -359,12 +381,12 @@ impl ClassLoss for SoftmaxFocal<'_> {
     }
 
     fn term_into(&self, pixel: &Pixel<'_>, c: usize, out: &mut [f32; 1]) {
-        let lsm = pixel.log_softmax();
+        let lsm = pixel.log_softmax(self.predictions);
         out[0] = self.term(pixel, &lsm, c, pixel.target(c));
     }
 
     fn for_each_term(&self, pixel: &Pixel<'_>, mut f: impl FnMut(usize, f32)) {
-        let lsm = pixel.log_softmax();
+        let lsm = pixel.log_softmax(self.predictions);
         for c in 0..pixel.classes() {
             f(c, self.term(pixel, &lsm, c, pixel.target(c)));
         }
@@ -439,6 +461,10 @@ impl sealed::Sealed for OneVsRestFocal<'_> {}
 impl ClassLoss for OneVsRestFocal<'_> {
     const SOFTMAX: bool = false;
 
+    fn predictions(&self) -> Predictions {
+        Predictions::Logits
+    }
+
     fn check_classes(&self, classes: usize) -> Result<(), Error> {
         self.alpha.check_classes(classes)?;
         check_weight_count(self.weights, classes)
@@ -496,8 +522,13 @@ impl<L: ClassLoss, const CAP: usize> ClassLossAccumulator<L, CAP> {
         scores: &[f32],
         targets: Targets<'_>,
     ) -> Result<(), Error> {
-        let Some(shape) =
-            checked_chunk(self.classes, layout, scores, &targets, Predictions::Logits)?
+        let Some(shape) = checked_chunk(
+            self.classes,
+            layout,
+            scores,
+            &targets,
+            self.loss.predictions(),
+        )?
         else {
             return Ok(());
         };

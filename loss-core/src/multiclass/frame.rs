@@ -32,11 +32,11 @@
 //! therefore bit-identical to the three accumulators fed the same chunks (proved by a property
 //! test over shapes, layouts, target kinds, `ignore_index`, extreme scores and chunkings).
 //!
-//! # Probabilities in, focal on their logarithm
-//! A softmax focal loss of probabilities is computed on `ln p` (`softmax(ln p) = p`), while the
-//! statistics and decisions use `p` itself.
-//! [`SegmentationAccumulator::push_with_focal_scores`] takes both tensors, so one walk serves
-//! the loss (on the first) and the statistics and counts (on the second).
+//! # Probabilities in
+//! With [`SoftmaxFocal::with_predictions`](super::SoftmaxFocal::with_predictions)
+//! (`Probabilities`) and statistics without activation, the same walk serves probabilities:
+//! the loss renormalises `p` (`e_c = p_c / p_max`, no exponential) and the statistics and
+//! decisions use `p` itself.
 //!
 //! # State
 //! `O(CAP)`: one `DetSum<CAP>` of class-loss sums, `CAP` `DetSum<3>` of statistics and `CAP`
@@ -60,7 +60,7 @@ use super::shape::{
 use crate::dice::OverlapStats;
 use crate::elementwise::check_buffer;
 use crate::sum::DetSum;
-use crate::{Error, Operand};
+use crate::{Error, Predictions};
 
 /// Class-loss sums, per-class overlap statistics and confusion counts of pixels arriving in
 /// chunks, each pixel visited once and its log-softmax computed once (see the
@@ -137,7 +137,7 @@ impl<L: ClassLoss, const CAP: usize> SegmentationAccumulator<L, CAP> {
     ///
     /// # Errors
     /// [`Error::ShapeMismatch`] (scores not whole pixels, targets of another size),
-    /// [`Error::OutOfRange`] (targets, or scores when the statistics take them as
+    /// [`Error::OutOfRange`] (targets, or scores when the statistics or the loss take them as
     /// probabilities), [`Error::LabelOutOfRange`]; the accumulator is then unchanged.
     pub fn push(
         &mut self,
@@ -145,49 +145,14 @@ impl<L: ClassLoss, const CAP: usize> SegmentationAccumulator<L, CAP> {
         scores: &[f32],
         targets: Targets<'_>,
     ) -> Result<(), Error> {
-        self.push_inner(layout, scores, None, targets)
-    }
-
-    /// As [`SegmentationAccumulator::push`], but the loss sees `focal_scores` (same length and
-    /// layout) while the statistics and decisions see `scores`: e.g. `ln p` for a softmax
-    /// focal loss of probabilities `p`.
-    ///
-    /// # Errors
-    /// As [`SegmentationAccumulator::push`]; [`Error::ShapeMismatch`] naming the predictions
-    /// when `focal_scores` has another length.
-    pub fn push_with_focal_scores(
-        &mut self,
-        layout: Layout,
-        scores: &[f32],
-        focal_scores: &[f32],
-        targets: Targets<'_>,
-    ) -> Result<(), Error> {
-        if focal_scores.len() != scores.len() {
-            return Err(Error::ShapeMismatch {
-                operand: Operand::Predictions,
-                expected: scores.len(),
-                found: focal_scores.len(),
-            });
-        }
-        self.push_inner(layout, scores, Some(focal_scores), targets)
-    }
-
-    fn push_inner(
-        &mut self,
-        layout: Layout,
-        scores: &[f32],
-        focal_scores: Option<&[f32]>,
-        targets: Targets<'_>,
-    ) -> Result<(), Error> {
         // The strictest of the three accumulators' checks; targets are checked once.
-        let Some(shape) = checked_chunk(
-            self.classes,
-            layout,
-            scores,
-            &targets,
-            self.overlap.predictions(),
-        )?
-        else {
+        let loss_space = self.loss.as_ref().map(ClassLoss::predictions);
+        let checked = if loss_space == Some(Predictions::Probabilities) {
+            Predictions::Probabilities
+        } else {
+            self.overlap.predictions()
+        };
+        let Some(shape) = checked_chunk(self.classes, layout, scores, &targets, checked)? else {
             return Ok(());
         };
         let Self {
@@ -199,32 +164,25 @@ impl<L: ClassLoss, const CAP: usize> SegmentationAccumulator<L, CAP> {
             counts,
             ..
         } = self;
-        let (loss, overlap, decision) = (*loss, *overlap, *decision);
-        // `loss_pixel` is the pixel the loss reads (over `focal_scores` when given), `pixel`
-        // the one the statistics and counts read.
-        let context = (loss.as_ref(), overlap, decision);
+        let context = (loss.as_ref(), *overlap, *decision);
         let mut sums = (loss_sums, stats, counts);
-        // The softmax of a pixel is computed once, in blocks, for whichever reader needs it:
-        // the statistics (softmax activation) and the loss when both read `scores`, or the
-        // loss alone over `focal_scores` (a softmax loss: one-vs-rest needs none). Each walk
-        // calls `visit_pixel` directly: one call site per walk keeps everything inlined.
-        let softmax_stats = overlap.activation == Activation::Softmax;
-        match focal_scores {
-            None if softmax_stats || (context.0.is_some() && L::SOFTMAX) => {
-                for_each_pixel_with_softmax(&shape, 0, scores, &targets, |p| {
-                    visit_pixel(context, &mut sums, p, p);
-                });
-            }
-            None => for_each_pixel(&shape, 0, scores, &targets, |p| {
-                visit_pixel(context, &mut sums, p, p);
+        // The softmax of a pixel is computed once, in blocks, for its readers: the statistics
+        // (softmax activation, on logits) and a softmax loss (in its own space; when the two
+        // differ, the loss computes its own). Each walk calls `visit_pixel` directly: one call
+        // site per walk keeps everything inlined.
+        let space = if overlap.activation == Activation::Softmax {
+            Some(Predictions::Logits)
+        } else if L::SOFTMAX {
+            loss_space
+        } else {
+            None
+        };
+        match space {
+            Some(space) => for_each_pixel_with_softmax(&shape, 0, scores, &targets, space, |p| {
+                visit_pixel(context, &mut sums, p);
             }),
-            Some(f) if L::SOFTMAX && !softmax_stats => {
-                for_each_pixel_with_softmax(&shape, 0, f, &targets, |p| {
-                    visit_pixel(context, &mut sums, p, &p.with_scores(scores));
-                });
-            }
-            Some(f) => for_each_pixel(&shape, 0, scores, &targets, |p| {
-                visit_pixel(context, &mut sums, &p.with_scores(f), p);
+            None => for_each_pixel(&shape, 0, scores, &targets, |p| {
+                visit_pixel(context, &mut sums, p);
             }),
         }
         Ok(())
@@ -345,17 +303,16 @@ type Sums<'s, const CAP: usize> = (
     &'s mut [ConfusionCounts; CAP],
 );
 
-/// One pixel's loss terms (read from `loss_pixel`), statistics and counts (from `pixel`).
+/// One pixel's loss terms, statistics and counts.
 #[inline(always)]
 fn visit_pixel<L: ClassLoss, const CAP: usize>(
     (loss, overlap, decision): (Option<&L>, ClassOverlap, Decision),
     (loss_sums, stats, counts): &mut Sums<'_, CAP>,
-    loss_pixel: &Pixel<'_>,
     pixel: &Pixel<'_>,
 ) {
     if let Some(loss) = loss {
         let mut terms = [0.0f32; CAP];
-        loss.terms(loss_pixel, &mut terms);
+        loss.terms(pixel, &mut terms);
         loss_sums.add(terms);
     }
     add_pixel(overlap, pixel, stats);

@@ -247,7 +247,8 @@ pub(crate) fn add_pixel<const CAP: usize>(
     pixel: &Pixel<'_>,
     sums: &mut [DetSum<3>; CAP],
 ) {
-    let lsm = (overlap.activation == Activation::Softmax).then(|| pixel.log_softmax());
+    let lsm =
+        (overlap.activation == Activation::Softmax).then(|| pixel.log_softmax(Predictions::Logits));
     for (c, sum) in sums.iter_mut().enumerate().take(pixel.classes()) {
         let x = pixel.score(c);
         let p = match (overlap.activation, &lsm) {

@@ -285,63 +285,50 @@ impl<'a> Pixel<'a> {
         }
     }
 
-    /// The log-softmax of the pixel's scores (see [`LogSoftmax`]).
+    /// The log-softmax of the pixel's scores read as `space` (see [`LogSoftmax`]): the cached
+    /// one when it was computed for that space.
     #[inline]
-    pub fn log_softmax(&self) -> LogSoftmax {
+    pub fn log_softmax(&self, space: Predictions) -> LogSoftmax {
         match self.log_softmax {
-            Some(lsm) => lsm,
-            None => LogSoftmax::new(self),
+            Some(lsm) if lsm.space == space => lsm,
+            _ => LogSoftmax::new(self, space),
         }
     }
 
-    /// `exp(x_c - max)`: cached, or computed.
+    /// `e_c` in the space of `lsm`: cached (when cached for that space), or computed.
     #[inline]
-    fn shifted_exp(&self, lsm: &LogSoftmax, c: usize) -> f32 {
-        match self.exps.get(c) {
-            Some(&e) => e,
-            None => libm::expf(self.score(c) - lsm.max),
+    fn shifted(&self, lsm: &LogSoftmax, c: usize) -> f32 {
+        match (self.log_softmax, self.exps.get(c)) {
+            (Some(cached), Some(&e)) if cached.space == lsm.space => e,
+            _ => lsm.shift(self.score(c)),
         }
     }
 
-    /// The softmax probability of class `c`: `exp(x_c - max) / Σ_k exp(x_k - max)` (at
-    /// infinite or NaN scores, `exp` of the log-softmax's limit).
+    /// The softmax probability of class `c`, `e_c / Σ_k e_k` (at the limits, `exp` of the
+    /// log-softmax).
     #[inline]
     pub fn probability(&self, lsm: &LogSoftmax, c: usize) -> f32 {
-        if lsm.max.is_finite() {
-            self.shifted_exp(lsm, c) / lsm.sum
+        if lsm.regular() {
+            self.shifted(lsm, c) / lsm.sum
         } else {
             libm::expf(lsm.at(self.score(c)))
         }
     }
 
-    /// `1 - p_c` without cancellation: `Σ_{k ≠ c} exp(x_k - max) / Σ_k exp(x_k - max)`, the
-    /// numerator `rest` for the winning class and `Σ - exp(x_c - max) >= 1` for the others (at
-    /// infinite or NaN scores, `-expm1` of the log-softmax's limit).
+    /// `1 - p_c` without cancellation: `Σ_{k ≠ c} e_k / Σ_k e_k`, the numerator `rest` for the
+    /// winning class and `Σ - e_c >= 1` for the others (at the limits, `-expm1` of the
+    /// log-softmax).
     #[inline]
     pub fn complement(&self, lsm: &LogSoftmax, c: usize) -> f32 {
-        if lsm.max.is_finite() {
+        if lsm.regular() {
             let others = if c == lsm.winner {
                 lsm.rest
             } else {
-                lsm.sum - self.shifted_exp(lsm, c)
+                lsm.sum - self.shifted(lsm, c)
             };
             others / lsm.sum
         } else {
             -libm::expm1f(lsm.at(self.score(c)))
-        }
-    }
-
-    /// The same pixel (position, target) over another score tensor of the same shape.
-    #[inline]
-    pub(crate) fn with_scores<'b>(&self, scores: &'b [f32]) -> Pixel<'b>
-    where
-        'a: 'b,
-    {
-        Pixel {
-            scores,
-            log_softmax: None,
-            exps: &[],
-            ..*self
         }
     }
 
@@ -360,18 +347,30 @@ impl<'a> Pixel<'a> {
     }
 }
 
-/// `log softmax(x)_c = (x_c - m) - log1p(Σ_{k ≠ k*} exp(x_k - m))` with `m = x_{k*} = max_k x_k`
-/// (`k*` the first class at the maximum), so no exponent overflows and the winner's `-log p` keeps
-/// its relative accuracy; at infinite scores it takes the limit (the `+inf` classes share the mass
-/// equally; all `-inf` is uniform). NaN anywhere gives NaN for every class.
+/// The softmax of one pixel in a form that keeps every quantity accurate. With `m = x_{k*}` the
+/// highest score (`k*` the first class reaching it) and `e_c` the scores relative to it,
+///
+/// ```text
+/// logits         e_c = exp(x_c - m)   log p_c = (x_c - m) - log1p(rest)
+/// probabilities  e_c = x_c / m        log p_c = ln(x_c / m) - log1p(rest)   (p_c = x_c / Σ x)
+/// ```
+///
+/// with `rest = Σ_{k ≠ k*} e_k` (so `Σ_k e_k = 1 + rest`): no exponent overflows, and
+/// `log1p(rest)` keeps the winner's `-log p` accurate when it is tiny. Probabilities are
+/// renormalised by their sum (Keras's categorical losses), which is the softmax of their
+/// logarithms. At the limits: the classes at a `+inf` logit share the mass equally, all `-inf`
+/// logits or all-zero probabilities give the uniform distribution, and NaN anywhere gives NaN
+/// for every class.
 #[derive(Debug, Clone, Copy)]
 #[doc(hidden)]
 pub struct LogSoftmax {
+    space: Predictions,
+    /// `m`; the limits are marked by `sum` NaN (with `max` NaN for a NaN score).
     max: f32,
     log_sum: f32,
-    /// `-ln(count of classes at +inf)`, or `-ln(C)` when every score is `-inf`.
+    /// `-ln(count of classes at m)` at the limits (`+inf` ties, or every class at `m`).
     log_share: f32,
-    /// `Σ_{k ≠ k*} exp(x_k - m)` and `1 + rest`, the denominators of `p_c` and `1 - p_c`.
+    /// `Σ_{k ≠ k*} e_k` and `1 + rest`, the denominators of `p_c` and `1 - p_c`.
     rest: f32,
     sum: f32,
     winner: usize,
@@ -379,6 +378,7 @@ pub struct LogSoftmax {
 
 impl LogSoftmax {
     const NAN: Self = Self {
+        space: Predictions::Logits,
         max: f32::NAN,
         log_sum: f32::NAN,
         log_share: f32::NAN,
@@ -387,17 +387,43 @@ impl LogSoftmax {
         winner: 0,
     };
 
-    fn new(p: &Pixel<'_>) -> Self {
+    fn new(p: &Pixel<'_>, space: Predictions) -> Self {
         let (max, winner) = Self::max_and_winner(p);
+        let shift = Self {
+            space,
+            max,
+            ..Self::NAN
+        };
         let mut rest = 0.0f32;
-        if max.is_finite() {
+        if Self::is_regular(space, max) {
             for (c, x) in p.scores().enumerate() {
                 if c != winner {
-                    rest += libm::expf(x - max);
+                    rest += shift.shift(x);
                 }
             }
         }
-        Self::from_sum(p, max, winner, rest, libm::log1pf)
+        Self::from_sum(p, space, max, winner, rest, libm::log1pf)
+    }
+
+    /// Whether `max` leaves the softmax away from its limits.
+    #[inline]
+    fn is_regular(space: Predictions, max: f32) -> bool {
+        max.is_finite() && (space == Predictions::Logits || max > 0.0)
+    }
+
+    /// Away from the limits (where `probability` and `complement` use `e_c`).
+    #[inline]
+    fn regular(&self) -> bool {
+        !self.sum.is_nan()
+    }
+
+    /// `e_c` of score `x`: `exp(x - m)` or `x / m`.
+    #[inline]
+    fn shift(&self, x: f32) -> f32 {
+        match self.space {
+            Predictions::Logits => libm::expf(x - self.max),
+            Predictions::Probabilities => x / self.max,
+        }
     }
 
     /// The maximum score and the first class reaching it; NaN never wins a comparison, so
@@ -413,24 +439,24 @@ impl LogSoftmax {
         (max, winner)
     }
 
-    /// The log-softmax from `max`, `winner` and `rest = Σ_{k ≠ winner} exp(x_k - max)` (in
-    /// class order; unused unless `max` is finite), `log1p` applied to `rest` by `log_1p`
-    /// (`libm::log1pf` or an already computed value).
+    /// The log-softmax from `max`, `winner` and `rest = Σ_{k ≠ winner} e_k` (in class order;
+    /// unused at the limits), `log1p` applied to `rest` by `log_1p` (`libm::log1pf` or an
+    /// already computed value).
     #[inline]
     fn from_sum(
         p: &Pixel<'_>,
+        space: Predictions,
         max: f32,
         winner: usize,
         rest: f32,
         log_1p: impl FnOnce(f32) -> f32,
     ) -> Self {
-        if max.is_finite() {
-            // Σ_k exp(x_k - m) = 1 + rest: log1p(rest) keeps `-log p` of the winning class
-            // accurate when it is tiny, where `log(1 + rest)` would round it to 0 (or to a
-            // few ulp of 1). Every term is in [0, 1]: only a NaN score makes the sum NaN, and
-            // then every class is NaN (checked here rather than by a test per score).
+        if Self::is_regular(space, max) {
+            // Every term is in [0, 1]: only a NaN score makes the sum NaN, and then every
+            // class is NaN (checked here rather than by a test per score).
             if !rest.is_nan() {
                 return Self {
+                    space,
                     max,
                     log_sum: log_1p(rest),
                     log_share: 0.0,
@@ -440,27 +466,36 @@ impl LogSoftmax {
                 };
             }
         } else if !p.scores().any(f32::is_nan) {
-            // An infinite maximum, or every score -inf.
+            // An infinite maximum, every logit -inf, or every probability 0.
             let ties = p.scores().filter(|&x| x == max).count();
             return Self {
+                space,
                 max,
                 log_sum: 0.0,
                 log_share: -libm::logf(ties as f32),
+                winner,
                 ..Self::NAN
             };
         }
-        Self::NAN
+        Self {
+            space,
+            winner,
+            ..Self::NAN
+        }
     }
 
     /// `log p_c` for score `x` of the same pixel.
     #[inline]
     pub fn at(&self, x: f32) -> f32 {
-        if self.max.is_finite() {
-            (x - self.max) - self.log_sum
+        if self.regular() {
+            match self.space {
+                Predictions::Logits => (x - self.max) - self.log_sum,
+                Predictions::Probabilities => libm::logf(x / self.max) - self.log_sum,
+            }
         } else if self.max.is_nan() {
             f32::NAN
-        } else if self.max == f32::NEG_INFINITY || x == f32::INFINITY {
-            // Every score is -inf (uniform), or x is one of the classes tied at +inf.
+        } else if x == self.max {
+            // One of the classes tied at +inf, or every class at m (uniform).
             self.log_share
         } else {
             f32::NEG_INFINITY
@@ -573,8 +608,8 @@ pub(crate) fn for_each_pixel(
 /// stack.
 const SOFTMAX_SCRATCH: usize = if lanes::VECTOR { 256 } else { 16 };
 
-/// As [`for_each_pixel`], each pixel handed over with its log-softmax and its
-/// `exp(x_c - max)` already computed: in blocks of pixels, every `expf` of a block in one
+/// As [`for_each_pixel`], each pixel handed over with its log-softmax (scores read as `space`)
+/// and its `e_c` already computed: in blocks of pixels, every `expf` of a block in one
 /// [`lanes::exp`] and every `log1pf` in one [`lanes::ln_1p`]. The same bits as the pixel's own
 /// [`Pixel::log_softmax`], [`Pixel::probability`] and [`Pixel::complement`] (the lanes are
 /// `libm`'s bits, and the sums run in the same order); ignored pixels are computed and skipped.
@@ -583,6 +618,7 @@ pub(crate) fn for_each_pixel_with_softmax(
     n: usize,
     scores: &[f32],
     targets: &Targets<'_>,
+    space: Predictions,
     mut f: impl FnMut(&Pixel<'_>),
 ) {
     let classes = shape.classes;
@@ -616,10 +652,15 @@ pub(crate) fn for_each_pixel_with_softmax(
                 let pixel = pixel_at(s);
                 (*max, *winner) = LogSoftmax::max_and_winner(&pixel);
                 for (e, x) in e.iter_mut().zip(pixel.scores()) {
-                    *e = x - *max;
+                    *e = match space {
+                        Predictions::Logits => x - *max,
+                        Predictions::Probabilities => x / *max,
+                    };
                 }
             }
-            lanes::exp(exps.get_mut(..len * classes).unwrap_or(&mut []));
+            if space == Predictions::Logits {
+                lanes::exp(exps.get_mut(..len * classes).unwrap_or(&mut []));
+            }
             let block = exps.chunks_exact(classes).zip(&winners).take(len);
             for ((rest, log_sum), (e, &winner)) in rests.iter_mut().zip(&mut log_sums).zip(block) {
                 *rest = 0.0;
@@ -654,9 +695,9 @@ pub(crate) fn for_each_pixel_with_softmax(
                 log_sums.get(i),
                 exps.get(i * classes..(i + 1) * classes),
             ) {
-                let lsm = LogSoftmax::from_sum(&pixel, max, winner, rest, |_| log_sum);
+                let lsm = LogSoftmax::from_sum(&pixel, space, max, winner, rest, |_| log_sum);
                 pixel.log_softmax = Some(lsm);
-                pixel.exps = if lsm.max.is_finite() { e } else { &[] };
+                pixel.exps = if lsm.regular() { e } else { &[] };
             }
             // The one call of `f`, so that it is inlined and the pixel stays in registers.
             f(&pixel);
@@ -747,6 +788,8 @@ mod tests {
             max,
             log_sum: libm::log1pf(rest),
             log_share: 0.0,
+            rest,
+            sum: 1.0 + rest,
             ..LogSoftmax::NAN
         }
     }
@@ -791,7 +834,7 @@ mod tests {
                         log_softmax: None,
                         exps: &[],
                     };
-                    let (new, old) = (pixel.log_softmax(), reference(&pixel));
+                    let (new, old) = (pixel.log_softmax(Predictions::Logits), reference(&pixel));
                     for c in 0..classes {
                         let x = pixel.score(c);
                         assert_eq!(
@@ -826,13 +869,24 @@ mod tests {
             state
         };
         // Up to 300 classes: past the scratch, where each consumer computes for itself.
-        for classes in [1, 2, 3, 4, 5, 7, 64, 255, 256, 257, 300] {
+        let spaces = [Predictions::Logits, Predictions::Probabilities];
+        for (classes, space) in [1, 2, 3, 4, 5, 7, 64, 255, 256, 257, 300]
+            .into_iter()
+            .flat_map(|c| spaces.map(|s| (c, s)))
+        {
             for layout in [Layout::ChannelsFirst, Layout::ChannelsLast] {
                 let spatial = 1 + next() as usize % 200;
                 let scores: Vec<f32> = (0..2 * classes * spatial)
                     .map(|_| match next() % 16 {
                         r @ 0..=7 if next() % 8 == 0 => specials[r as usize],
                         _ => (next() >> 8) as f32 / 65_536.0 - 128.0,
+                    })
+                    // Probabilities: [0, 1], with zeros (whole pixels of them too) and ones.
+                    .map(|x| match space {
+                        Predictions::Logits => x,
+                        Predictions::Probabilities if x.is_nan() => x,
+                        Predictions::Probabilities if classes < 4 && x < 0.0 => 0.0,
+                        Predictions::Probabilities => (x / 128.0).clamp(0.0, 1.0),
                     })
                     .collect();
                 let labels: Vec<i32> = (0..2 * spatial)
@@ -846,7 +900,7 @@ mod tests {
                         own.push((p.address(), p.label().unwrap_or(usize::MAX)));
                     });
                     let mut visited = 0;
-                    for_each_pixel_with_softmax(&shape, n, &scores, &targets, |cached| {
+                    let walk = |cached: &Pixel<'_>| {
                         let ((base, stride), label) = own[visited];
                         let plain = Pixel {
                             scores: &scores,
@@ -857,9 +911,10 @@ mod tests {
                             log_softmax: None,
                             exps: &[],
                         };
+                        assert_eq!(cached.log_softmax.is_some(), classes <= SOFTMAX_SCRATCH);
                         assert_eq!(cached.address(), plain.address());
                         assert_eq!(cached.label(), plain.label());
-                        let (a, b) = (cached.log_softmax(), plain.log_softmax());
+                        let (a, b) = (cached.log_softmax(space), plain.log_softmax(space));
                         for c in 0..classes {
                             let x = plain.score(c);
                             let pairs = [
@@ -876,7 +931,8 @@ mod tests {
                             }
                         }
                         visited += 1;
-                    });
+                    };
+                    for_each_pixel_with_softmax(&shape, n, &scores, &targets, space, walk);
                     assert_eq!(visited, own.len());
                 }
             }
