@@ -16,12 +16,15 @@ const TORCHVISION: &str =
 const MONAI_DICE: &str = r#"{"function":"monai.losses.DiceLoss","params":{"sigmoid":true,"to_onehot_y":true,"include_background":false}}"#;
 const MONAI_FOCAL: &str = r#"{"function":"monai.losses.FocalLoss","params":{"use_softmax":true,"to_onehot_y":true,"alpha":0.25}}"#;
 const KERAS_DICE: &str = r#"{"function":"keras.losses.Dice","params":{}}"#;
+const KERAS_FOCAL: &str = r#"{"function":"keras.losses.CategoricalFocalCrossentropy","params":{}}"#;
 
 const LOGITS: [f32; 12] = [
     2.5, -1.0, 0.25, -3.0, 4.0, 0.0, -0.5, 1.5, -2.0, 3.0, 0.75, -1.25,
 ];
 const MASK: [f32; 12] = [1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0];
 const PROBS: [f32; 12] = [0.9, 0.1, 0.8, 0.0, 1.0, 0.3, 0.2, 0.7, 0.05, 0.95, 0.6, 0.4];
+/// `LABELS` one-hot over 3 classes, pixel by pixel (channels-last).
+const ONE_HOT: [f32; 12] = [1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0];
 /// Class indices for 2 samples x 2 pixels (MONAI) and 1 sample x 4 pixels (softmax focal).
 const LABELS: [u8; 4] = [0, 2, 1, 2];
 
@@ -78,6 +81,27 @@ fn keras_dice(input: &[f32], target: &[f32]) -> Result<f32, loss_core::Error> {
     Ok(value)
 }
 
+#[rustfmt::skip] // `translate` output, then the reduction its last comment asks for
+fn keras_categorical_focal(input: &[f32], target: &[f32]) -> Result<f32, loss_core::Error> {
+    const N: usize = 1;
+    const C: usize = 3;
+    const SPATIAL: usize = 4;
+    use loss_core::{Predictions, Reduction};
+    use loss_core::multiclass::{ClassLoss, ClassAlpha, Layout, Shape, SoftmaxFocal, Targets};
+    // Sizes of your tensors: batch N, classes C, pixels per sample SPATIAL.
+
+    let loss = SoftmaxFocal::new(2.0, ClassAlpha::Uniform(0.25), None)?.with_predictions(Predictions::Probabilities).with_probability_clip(1e-7, 0.9999999)?;
+    let shape = Shape::new(N, C, SPATIAL, Layout::ChannelsLast)?;
+    let mut value = [0.0f32; N * C * SPATIAL];
+    loss.loss_elementwise(&shape, &input, Targets::dense(&target), &mut value)?;
+    // Keras: sum each pixel's C terms, then Reduction::Mean over the pixels.
+    let mut rows = [0.0f32; N * SPATIAL];
+    for (row, terms) in rows.iter_mut().zip(value.chunks(C)) {
+        *row = terms.iter().fold(0.0, |a, &t| a + t);
+    }
+    Reduction::Mean.reduce(&rows)
+}
+
 /// `translate`'s output without its comment header, line by line, without indentation.
 fn translated(request: &str) -> Vec<String> {
     loss_tools::batch::translate(request)
@@ -91,7 +115,13 @@ fn translated(request: &str) -> Vec<String> {
 #[test]
 fn the_pasted_code_is_what_translate_prints() {
     let source: Vec<String> = SOURCE.lines().map(|l| l.trim().to_owned()).collect();
-    for request in [TORCHVISION, MONAI_DICE, MONAI_FOCAL, KERAS_DICE] {
+    for request in [
+        TORCHVISION,
+        MONAI_DICE,
+        MONAI_FOCAL,
+        KERAS_DICE,
+        KERAS_FOCAL,
+    ] {
         let code = translated(request);
         assert!(
             source.windows(code.len()).any(|w| w == code.as_slice()),
@@ -159,6 +189,16 @@ fn translated_code_gives_the_batch_bits() {
                 [
                     ("y_pred", Tensor::f32(vec![3, 4], PROBS.to_vec())),
                     ("y_true", Tensor::f32(vec![3, 4], MASK.to_vec())),
+                ],
+            ),
+        ),
+        (
+            keras_categorical_focal(&PROBS, &ONE_HOT).unwrap(),
+            evaluate_with(
+                KERAS_FOCAL,
+                [
+                    ("y_pred", Tensor::f32(vec![4, 3], PROBS.to_vec())),
+                    ("y_true", Tensor::f32(vec![4, 3], ONE_HOT.to_vec())),
                 ],
             ),
         ),

@@ -90,7 +90,7 @@ pub fn binary_focal(p: &mut Params<'_>) -> Result<Plan, String> {
 }
 
 /// `CategoricalFocalCrossentropy`: softmax focal over the last axis with alpha on every class
-/// (no `1 - alpha`), probabilities renormalised by their sum (as `ln p` logits), label
+/// (no `1 - alpha`), probabilities renormalised by their sum, label
 /// smoothing `t (1 - s) + s / C`, summed over classes per row.
 pub fn categorical_focal(p: &mut Params<'_>) -> Result<Plan, String> {
     let alpha = match p.scalar_or_list("alpha")? {
@@ -106,18 +106,18 @@ pub fn categorical_focal(p: &mut Params<'_>) -> Result<Plan, String> {
     Ok(Plan::ClassFocal(ClassFocalPlan {
         names: NAMES,
         layout: Layout::ChannelsLast,
-        kind: FocalKind::Softmax,
+        kind: if from_logits {
+            FocalKind::Softmax
+        } else {
+            FocalKind::SoftmaxOnProbabilities
+        },
         gamma,
         alpha,
         weights: None,
         targets: TargetSpec::Dense,
         ignore_index: None,
         drop_background: false,
-        prepare: if from_logits {
-            Prepare::None
-        } else {
-            Prepare::Log(0.0)
-        },
+        prepare: Prepare::None,
         clip: Some((EPSILON, 1.0 - EPSILON)),
         smoothing,
         reduce: FocalReduce::Rows(reduce, axis),

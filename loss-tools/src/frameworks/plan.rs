@@ -141,7 +141,7 @@ pub enum Prepare {
     /// (smp `from_logits=False`, binary and multilabel).
     Logit(f32),
     /// `ln p`, `p` clamped to `[eps, 1 - eps]` when `eps > 0`: probabilities into a softmax loss,
-    /// which renormalises them (smp multiclass, Keras categorical).
+    /// which renormalises them (smp multiclass, which clamps before renormalising).
     Log(f32),
 }
 
@@ -252,6 +252,8 @@ pub enum AlphaSpec {
 pub enum FocalKind {
     /// Softmax over the classes.
     Softmax,
+    /// Probabilities renormalised by their sum (`SoftmaxFocal::with_predictions`).
+    SoftmaxOnProbabilities,
     /// One sigmoid focal per class, with a soft-target form.
     OneVsRest(loss_core::focal::SoftTargets),
 }
@@ -1056,9 +1058,12 @@ impl ClassFocalPlan {
         };
         let err = |e| core(e, names);
         match self.kind {
-            FocalKind::Softmax => {
+            FocalKind::Softmax | FocalKind::SoftmaxOnProbabilities => {
                 let mut loss =
                     SoftmaxFocal::new(self.gamma, alpha, weights.as_deref()).map_err(err)?;
+                if self.kind == FocalKind::SoftmaxOnProbabilities {
+                    loss = loss.with_predictions(loss_core::Predictions::Probabilities);
+                }
                 if let Some((min, max)) = self.clip {
                     loss = loss.with_probability_clip(min, max).map_err(err)?;
                 }

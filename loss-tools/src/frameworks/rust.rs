@@ -164,7 +164,7 @@ fn imports(body: &str) -> String {
             })
             .collect()
     };
-    let mut root = names(&["Reduction"]);
+    let mut root = names(&["Predictions", "Reduction"]);
     // Trait methods: the binary losses' `loss*` calls and the class losses' batch functions.
     if !names(&["SigmoidFocal", "BinaryFocal"]).is_empty() {
         root.insert(0, "ElementLoss");
@@ -397,6 +397,11 @@ impl ClassFocalPlan {
         let loss = match self.kind {
             FocalKind::Softmax => format!(
                 "SoftmaxFocal::new({}, {alpha}, {})?",
+                f(self.gamma),
+                weights(&self.weights)
+            ),
+            FocalKind::SoftmaxOnProbabilities => format!(
+                "SoftmaxFocal::new({}, {alpha}, {})?.with_predictions(Predictions::Probabilities)",
                 f(self.gamma),
                 weights(&self.weights)
             ),
