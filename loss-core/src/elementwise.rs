@@ -47,39 +47,35 @@ fn surely_in_unit(values: &[f32]) -> bool {
     flags & OUTSIDE == 0
 }
 
-/// The index of the first value for which `bad` holds. Blocks of 256 are screened without an
-/// early exit, which vectorises; only a block that fails is searched.
-#[inline]
-pub(crate) fn first_where(values: &[f32], bad: impl Fn(f32) -> bool) -> Option<usize> {
-    let mut start = 0;
-    for block in values.chunks(256) {
-        if block.iter().fold(false, |any, &v| any | bad(v)) {
-            return block.iter().position(|&v| bad(v)).map(|i| start + i);
-        }
-        start += block.len();
-    }
-    None
+/// Whether `v` is outside `[0, 1]` (NaN is not).
+#[allow(clippy::manual_range_contains)] // `!contains` would call NaN outside
+const fn outside(v: f32) -> bool {
+    v < 0.0 || v > 1.0
 }
 
-/// The index of the first value outside `[0, 1]` (NaN is not outside).
-#[allow(clippy::manual_range_contains)] // `!contains` would call NaN outside
+/// The index of the first value outside `[0, 1]`: the branch-free screen of
+/// [`surely_in_unit`], and a search only when it raises an alarm.
 pub(crate) fn first_outside(values: &[f32]) -> Option<usize> {
-    first_where(values, |v| v < 0.0 || v > 1.0)
+    if surely_in_unit(values) {
+        return None;
+    }
+    values.iter().position(|&v| outside(v))
 }
 
 /// The error for slices whose [`range_flag`]s raised an alarm, if it is not a false one.
 #[cold]
 #[inline(never)]
 fn range_error(predictions: &[f32], targets: &[f32], kind: Predictions) -> Result<(), Error> {
+    // The screen has already raised an alarm: search.
     if kind == Predictions::Probabilities
-        && let Some(index) = first_outside(predictions)
+        && let Some(index) = predictions.iter().position(|&v| outside(v))
     {
         return Err(Error::OutOfRange {
             operand: Operand::Predictions,
             index,
         });
     }
-    if let Some(index) = first_outside(targets) {
+    if let Some(index) = targets.iter().position(|&v| outside(v)) {
         return Err(Error::OutOfRange {
             operand: Operand::Targets,
             index,
@@ -298,10 +294,6 @@ impl<L: ElementLoss> LossAccumulator<L> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn outside(v: f32) -> bool {
-        first_outside(&[v]).is_some()
-    }
 
     /// The fast flag never misses a value outside `[0, 1]`, and raises false alarms only for
     /// `-0` and positive NaNs: checked on every exponent with several mantissas and signs, and

@@ -414,8 +414,8 @@ fn nan_propagates() {
 }
 
 proptest! {
-    /// The block screen of `first_non_finite` finds what a plain search finds, wherever the
-    /// first non-finite value sits (block edges included) and whatever its bits.
+    /// The screen of `first_non_finite` finds what a plain search finds, wherever the
+    /// first non-finite value sits and whatever its bits.
     #[test]
     fn first_non_finite_is_the_first(
         len in 0usize..1200,

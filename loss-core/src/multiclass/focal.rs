@@ -39,7 +39,7 @@
 
 use super::shape::{
     Layout, LogSoftmax, Pixel, Shape, Targets, check_classes, checked_chunk, for_each_pixel,
-    validate,
+    for_each_pixel_with_softmax, validate,
 };
 use crate::Error;
 use crate::elementwise::{Predictions, check_buffer};
@@ -157,6 +157,12 @@ pub trait ClassLoss: sealed::Sealed + Copy {
     /// What the scores are: logits, or probabilities the softmax loss renormalises.
     #[doc(hidden)]
     fn predictions(&self) -> Predictions;
+
+    /// The space of the softmax the terms read, if any (so that walks compute it in blocks).
+    #[doc(hidden)]
+    fn softmax(&self) -> Option<Predictions> {
+        Self::SOFTMAX.then(|| self.predictions())
+    }
     #[doc(hidden)]
     fn terms(&self, pixel: &Pixel<'_>, out: &mut [f32]);
 
@@ -177,15 +183,21 @@ pub trait ClassLoss: sealed::Sealed + Copy {
         validate(shape, scores, &targets, self.predictions())?;
         check_buffer(shape.elements(), out)?;
         out.iter_mut().take(shape.elements()).for_each(|o| *o = 0.0);
-        for n in 0..shape.batch() {
-            for_each_pixel(shape, n, scores, &targets, |pixel| {
-                let (base, stride) = pixel.address();
-                self.for_each_term(pixel, |c, term| {
-                    if let Some(o) = out.get_mut(base + c * stride) {
-                        *o = term;
-                    }
-                });
+        let mut write = |pixel: &Pixel<'_>| {
+            let (base, stride) = pixel.address();
+            self.for_each_term(pixel, |c, term| {
+                if let Some(o) = out.get_mut(base + c * stride) {
+                    *o = term;
+                }
             });
+        };
+        for n in 0..shape.batch() {
+            match self.softmax() {
+                Some(space) => {
+                    for_each_pixel_with_softmax(shape, n, scores, &targets, space, &mut write);
+                }
+                None => for_each_pixel(shape, n, scores, &targets, &mut write),
+            }
         }
         Ok(())
     }
@@ -538,11 +550,15 @@ impl<L: ClassLoss, const CAP: usize> ClassLossAccumulator<L, CAP> {
 
     fn accumulate(&mut self, shape: &Shape, n: usize, scores: &[f32], targets: &Targets<'_>) {
         let (loss, sums) = (&self.loss, &mut self.sums);
-        for_each_pixel(shape, n, scores, targets, |pixel| {
+        let add = |pixel: &Pixel<'_>| {
             let mut terms = [0.0f32; CAP];
             loss.terms(pixel, &mut terms);
             sums.add(terms);
-        });
+        };
+        match loss.softmax() {
+            Some(space) => for_each_pixel_with_softmax(shape, n, scores, targets, space, add),
+            None => for_each_pixel(shape, n, scores, targets, add),
+        }
     }
 
     /// Pixels accumulated (ignored pixels excluded).

@@ -34,7 +34,8 @@
 //! `1 - (2 Σ_c w_c tp_c + s_nr) / (Σ_c w_c (P_c + T_c) + s_dr)`.
 
 use super::shape::{
-    Layout, Pixel, Shape, Targets, check_classes, checked_chunk, for_each_pixel, validate,
+    Layout, Pixel, Shape, Targets, check_classes, checked_chunk, for_each_pixel,
+    for_each_pixel_with_softmax, validate,
 };
 use crate::Error;
 use crate::activation::sigmoid;
@@ -200,9 +201,12 @@ impl<const CAP: usize> ClassStatsAccumulator<CAP> {
 
     fn accumulate(&mut self, shape: &Shape, n: usize, scores: &[f32], targets: &Targets<'_>) {
         let (overlap, sums) = (self.overlap, &mut self.sums);
-        for_each_pixel(shape, n, scores, targets, |pixel| {
-            add_pixel(overlap, pixel, sums);
-        });
+        let add = |pixel: &Pixel<'_>| add_pixel(overlap, pixel, sums);
+        if overlap.activation == Activation::Softmax {
+            for_each_pixel_with_softmax(shape, n, scores, targets, Predictions::Logits, add);
+        } else {
+            for_each_pixel(shape, n, scores, targets, add);
+        }
     }
 
     /// Pixels accumulated (ignored pixels excluded).

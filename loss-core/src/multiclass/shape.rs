@@ -606,7 +606,7 @@ pub(crate) fn for_each_pixel(
 /// Floats of scratch for [`for_each_pixel_with_softmax`]: on vector hosts enough pixels per
 /// block for [`lanes`] to pay off; elsewhere (one `libm` call per value anyway) a few, to save
 /// stack.
-const SOFTMAX_SCRATCH: usize = if lanes::VECTOR { 256 } else { 16 };
+const SOFTMAX_SCRATCH: usize = if lanes::VECTOR { 256 } else { 8 };
 
 /// As [`for_each_pixel`], each pixel handed over with its log-softmax (scores read as `space`)
 /// and its `e_c` already computed: in blocks of pixels, every `expf` of a block in one
@@ -622,9 +622,12 @@ pub(crate) fn for_each_pixel_with_softmax(
     mut f: impl FnMut(&Pixel<'_>),
 ) {
     let classes = shape.classes;
+    if classes == 0 {
+        return; // validated shapes have classes; this also rules out `chunks_exact(0)` panics
+    }
     // More classes than scratch: blocks of one pixel, each consumer computing what it needs.
     let cached = classes <= SOFTMAX_SCRATCH;
-    let per_block = SOFTMAX_SCRATCH.checked_div(classes).unwrap_or(0).max(1);
+    let per_block = (SOFTMAX_SCRATCH / classes).max(1);
     let mut exps = [0.0f32; SOFTMAX_SCRATCH];
     let mut maxes = [0.0f32; SOFTMAX_SCRATCH];
     let mut winners = [0usize; SOFTMAX_SCRATCH];
