@@ -298,7 +298,7 @@ impl<'a> Pixel<'a> {
     /// `e_c` in the space of `lsm`: cached (when cached for that space), or computed.
     #[inline]
     fn shifted(&self, lsm: &LogSoftmax, c: usize) -> f32 {
-        match (self.log_softmax, self.exps.get(c)) {
+        match (&self.log_softmax, self.exps.get(c)) {
             (Some(cached), Some(&e)) if cached.space == lsm.space => e,
             _ => lsm.shift(self.score(c)),
         }
@@ -603,10 +603,18 @@ pub(crate) fn for_each_pixel(
     }
 }
 
-/// Floats of scratch for [`for_each_pixel_with_softmax`]: on vector hosts enough pixels per
-/// block for [`lanes`] to pay off; elsewhere (one `libm` call per value anyway) a few, to save
-/// stack.
-const SOFTMAX_SCRATCH: usize = if lanes::VECTOR { 256 } else { 8 };
+/// Floats of scratch for [`for_each_pixel_with_softmax`], measured per target (docs/embedded.md):
+/// on vector hosts enough pixels per block for [`lanes`] to pay off; with soft float, where an
+/// `expf` costs hundreds of instructions, two 4-class pixels, so that each `e_c` is computed
+/// once; with a hardware FPU (`eabihf`) none: there recomputing `e_c` costs less than the block
+/// bookkeeping, and the stack stays small.
+const SOFTMAX_SCRATCH: usize = if lanes::VECTOR {
+    256
+} else if cfg!(target_abi = "eabihf") {
+    0
+} else {
+    8
+};
 
 /// As [`for_each_pixel`], each pixel handed over with its log-softmax (scores read as `space`)
 /// and its `e_c` already computed: in blocks of pixels, every `expf` of a block in one
@@ -621,6 +629,9 @@ pub(crate) fn for_each_pixel_with_softmax(
     space: Predictions,
     mut f: impl FnMut(&Pixel<'_>),
 ) {
+    if SOFTMAX_SCRATCH == 0 {
+        return for_each_pixel(shape, n, scores, targets, f);
+    }
     let classes = shape.classes;
     if classes == 0 {
         return; // validated shapes have classes; this also rules out `chunks_exact(0)` panics
