@@ -41,10 +41,11 @@
 //! # State
 //! `O(CAP)`: one `DetSum<CAP>` of class-loss sums, `CAP` `DetSum<3>` of statistics and `CAP`
 //! [`ConfusionCounts`], no heap; chunks are whole pixels of one sample, as for the other
-//! accumulators, and any split gives the same bits. `push` with a softmax also holds one
-//! block of scratch on the stack: 256 floats of `exp(x_c - max)` plus four per-pixel arrays of
-//! as many entries (about 5 KiB) on vector hosts, 16 (about 300 B) on the microcontrollers,
-//! where `libm` runs one value at a time anyway.
+//! accumulators, and any split gives the same bits. A walk with a softmax (here and in the
+//! separate accumulators) also holds one block of scratch on the stack: 256 floats of
+//! `exp(x_c - max)` plus four per-pixel arrays of as many entries (about 5 KiB) on vector hosts,
+//! 8 floats (160 B) with soft float, none with a hardware FPU (docs/embedded.md has the
+//! measurements behind these sizes).
 //!
 //! [`ClassLossAccumulator`]: super::ClassLossAccumulator
 //! [`ClassStatsAccumulator`]: super::ClassStatsAccumulator
