@@ -2,7 +2,6 @@
 //! computation shares.
 
 use crate::elementwise::{Predictions, first_outside};
-use crate::lanes;
 use crate::{Error, Operand};
 
 /// Where the class axis sits in memory.
@@ -603,24 +602,44 @@ pub(crate) fn for_each_pixel(
     }
 }
 
-/// Floats of scratch for [`for_each_pixel_with_softmax`], measured per target (docs/embedded.md):
-/// on vector hosts enough pixels per block for [`lanes`] to pay off; with soft float, where an
-/// `expf` costs hundreds of instructions, two 4-class pixels, so that each `e_c` is computed
-/// once; with a hardware FPU (`eabihf`) none: there recomputing `e_c` costs less than the block
-/// bookkeeping, and the stack stays small.
-const SOFTMAX_SCRATCH: usize = if lanes::VECTOR {
-    256
-} else if cfg!(target_abi = "eabihf") {
-    0
-} else {
-    8
-};
+/// Floats of scratch for [`for_each_pixel_with_softmax`], measured per target
+/// (docs/embedded.md): on vector hosts enough pixels per block for [`crate::lanes`] to pay off;
+/// with soft float, where an `expf` costs hundreds of instructions, two 4-class pixels, so that
+/// each `e_c` is computed once.
+#[cfg(not(all(
+    target_abi = "eabihf",
+    not(any(target_arch = "x86_64", target_arch = "x86", target_arch = "aarch64"))
+)))]
+const SOFTMAX_SCRATCH: usize = if crate::lanes::VECTOR { 256 } else { 8 };
+
+/// With a hardware FPU and no vector unit (the Cortex-M4F), recomputing `e_c` costs less than
+/// the block bookkeeping (docs/embedded.md), so the walk keeps no block there: each consumer
+/// computes what it needs, the same bits.
+#[cfg(all(
+    target_abi = "eabihf",
+    not(any(target_arch = "x86_64", target_arch = "x86", target_arch = "aarch64"))
+))]
+pub(crate) fn for_each_pixel_with_softmax(
+    shape: &Shape,
+    n: usize,
+    scores: &[f32],
+    targets: &Targets<'_>,
+    _space: Predictions,
+    f: impl FnMut(&Pixel<'_>),
+) {
+    for_each_pixel(shape, n, scores, targets, f);
+}
 
 /// As [`for_each_pixel`], each pixel handed over with its log-softmax (scores read as `space`)
 /// and its `e_c` already computed: in blocks of pixels, every `expf` of a block in one
-/// [`lanes::exp`] and every `log1pf` in one [`lanes::ln_1p`]. The same bits as the pixel's own
-/// [`Pixel::log_softmax`], [`Pixel::probability`] and [`Pixel::complement`] (the lanes are
-/// `libm`'s bits, and the sums run in the same order); ignored pixels are computed and skipped.
+/// [`crate::lanes::exp`] and every `log1pf` in one [`crate::lanes::ln_1p`]. The same bits as the
+/// pixel's own [`Pixel::log_softmax`], [`Pixel::probability`] and [`Pixel::complement`] (the
+/// lanes are `libm`'s bits, and the sums run in the same order); ignored pixels are computed and
+/// skipped.
+#[cfg(not(all(
+    target_abi = "eabihf",
+    not(any(target_arch = "x86_64", target_arch = "x86", target_arch = "aarch64"))
+)))]
 pub(crate) fn for_each_pixel_with_softmax(
     shape: &Shape,
     n: usize,
@@ -629,9 +648,6 @@ pub(crate) fn for_each_pixel_with_softmax(
     space: Predictions,
     mut f: impl FnMut(&Pixel<'_>),
 ) {
-    if SOFTMAX_SCRATCH == 0 {
-        return for_each_pixel(shape, n, scores, targets, f);
-    }
     let classes = shape.classes;
     if classes == 0 {
         return; // validated shapes have classes; this also rules out `chunks_exact(0)` panics
@@ -673,7 +689,7 @@ pub(crate) fn for_each_pixel_with_softmax(
                 }
             }
             if space == Predictions::Logits {
-                lanes::exp(exps.get_mut(..len * classes).unwrap_or(&mut []));
+                crate::lanes::exp(exps.get_mut(..len * classes).unwrap_or(&mut []));
             }
             let block = exps.chunks_exact(classes).zip(&winners).take(len);
             for ((rest, log_sum), (e, &winner)) in rests.iter_mut().zip(&mut log_sums).zip(block) {
@@ -685,7 +701,7 @@ pub(crate) fn for_each_pixel_with_softmax(
                 }
                 *log_sum = *rest;
             }
-            lanes::ln_1p(log_sums.get_mut(..len).unwrap_or(&mut []));
+            crate::lanes::ln_1p(log_sums.get_mut(..len).unwrap_or(&mut []));
         }
         for i in 0..len {
             let s = start + i;
