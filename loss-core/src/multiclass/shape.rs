@@ -331,8 +331,12 @@ impl<'a> Pixel<'a> {
         }
     }
 
-    /// The first class with the highest score; NaN scores never win.
+    /// The first class with the highest score; NaN scores never win (the log-softmax's winner,
+    /// the same rule, when it is cached).
     pub fn argmax(&self) -> usize {
+        if let Some(lsm) = &self.log_softmax {
+            return lsm.winner;
+        }
         let mut best = 0;
         let mut best_score = f32::NEG_INFINITY;
         for c in 0..self.classes {
@@ -943,6 +947,7 @@ mod tests {
                         };
                         assert_eq!(cached.log_softmax.is_some(), classes <= SOFTMAX_SCRATCH);
                         assert_eq!(cached.address(), plain.address());
+                        assert_eq!(cached.argmax(), plain.argmax());
                         assert_eq!(cached.label(), plain.label());
                         let (a, b) = (cached.log_softmax(space), plain.log_softmax(space));
                         for c in 0..classes {
