@@ -374,33 +374,36 @@ impl ClassLoss for SoftmaxFocal<'_> {
 
     #[inline(always)] // the caller sums `out` right away: kept in registers, not memory
     fn terms(&self, pixel: &Pixel<'_>, out: &mut [f32]) {
-        let lsm = pixel.log_softmax(self.predictions);
+        let mut slot = None;
+        let lsm = pixel.log_softmax(self.predictions, &mut slot);
         match pixel.label() {
             // Only the labelled class has a non-zero term: one log-softmax, one power. Written
             // by a select per entry, not an indexed store: the caller adds `out` as a vector.
             Some(k) => {
-                let term = self.term(pixel, &lsm, k, 1.0);
+                let term = self.term(pixel, lsm, k, 1.0);
                 for (c, o) in out.iter_mut().enumerate() {
                     *o = if c == k { term } else { 0.0 };
                 }
             }
             None => {
                 for (c, o) in out.iter_mut().enumerate().take(pixel.classes()) {
-                    *o = self.term(pixel, &lsm, c, pixel.target(c));
+                    *o = self.term(pixel, lsm, c, pixel.target(c));
                 }
             }
         }
     }
 
     fn term_into(&self, pixel: &Pixel<'_>, c: usize, out: &mut [f32; 1]) {
-        let lsm = pixel.log_softmax(self.predictions);
-        out[0] = self.term(pixel, &lsm, c, pixel.target(c));
+        let mut slot = None;
+        let lsm = pixel.log_softmax(self.predictions, &mut slot);
+        out[0] = self.term(pixel, lsm, c, pixel.target(c));
     }
 
     fn for_each_term(&self, pixel: &Pixel<'_>, mut f: impl FnMut(usize, f32)) {
-        let lsm = pixel.log_softmax(self.predictions);
+        let mut slot = None;
+        let lsm = pixel.log_softmax(self.predictions, &mut slot);
         for c in 0..pixel.classes() {
-            f(c, self.term(pixel, &lsm, c, pixel.target(c)));
+            f(c, self.term(pixel, lsm, c, pixel.target(c)));
         }
     }
 }

@@ -251,11 +251,12 @@ pub(crate) fn add_pixel<const CAP: usize>(
     pixel: &Pixel<'_>,
     sums: &mut [DetSum<3>; CAP],
 ) {
-    let lsm =
-        (overlap.activation == Activation::Softmax).then(|| pixel.log_softmax(Predictions::Logits));
+    let mut slot = None;
+    let lsm = (overlap.activation == Activation::Softmax)
+        .then(|| pixel.log_softmax(Predictions::Logits, &mut slot));
     for (c, sum) in sums.iter_mut().enumerate().take(pixel.classes()) {
         let x = pixel.score(c);
-        let p = match (overlap.activation, &lsm) {
+        let p = match (overlap.activation, lsm) {
             (Activation::Softmax, Some(lsm)) => pixel.probability(lsm, c),
             (Activation::Sigmoid, _) => sigmoid(x),
             (Activation::Tanh, _) => libm::tanhf(x),

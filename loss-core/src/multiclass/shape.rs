@@ -214,7 +214,7 @@ pub struct Pixel<'a> {
     target: PixelTarget<'a>,
     /// The log-softmax, when a caller that needs it for several statistics computed it once
     /// (`frame`); [`Pixel::log_softmax`] then returns it instead of recomputing the same bits.
-    log_softmax: Option<LogSoftmax>,
+    log_softmax: Option<&'a LogSoftmax>,
     /// `exp(x_c - max)` of every class, computed with the cached log-softmax (else empty, and
     /// each is computed when asked for: the same bits).
     exps: &'a [f32],
@@ -285,12 +285,17 @@ impl<'a> Pixel<'a> {
     }
 
     /// The log-softmax of the pixel's scores read as `space` (see [`LogSoftmax`]): the cached
-    /// one when it was computed for that space.
+    /// one when it was computed for that space, borrowed (a copy of a just-written cache stalls
+    /// on store forwarding, every pixel), else one computed into `slot`.
     #[inline]
-    pub fn log_softmax(&self, space: Predictions) -> LogSoftmax {
+    pub fn log_softmax<'s>(
+        &'s self,
+        space: Predictions,
+        slot: &'s mut Option<LogSoftmax>,
+    ) -> &'s LogSoftmax {
         match self.log_softmax {
             Some(lsm) if lsm.space == space => lsm,
-            _ => LogSoftmax::new(self, space),
+            _ => slot.insert(LogSoftmax::new(self, space)),
         }
     }
 
@@ -717,11 +722,12 @@ pub(crate) fn for_each_pixel_with_softmax(
                     None => continue,
                 },
             };
-            let mut pixel = Pixel {
+            let pixel = Pixel {
                 target,
                 ..pixel_at(s)
             };
-            if let (true, Some(&max), Some(&winner), Some(&rest), Some(&log_sum), Some(e)) = (
+            let lsm;
+            let pixel = match (
                 cached,
                 maxes.get(i),
                 winners.get(i),
@@ -729,10 +735,16 @@ pub(crate) fn for_each_pixel_with_softmax(
                 log_sums.get(i),
                 exps.get(i * classes..(i + 1) * classes),
             ) {
-                let lsm = LogSoftmax::from_sum(&pixel, space, max, winner, rest, |_| log_sum);
-                pixel.log_softmax = Some(lsm);
-                pixel.exps = if lsm.regular() { e } else { &[] };
-            }
+                (true, Some(&max), Some(&winner), Some(&rest), Some(&log_sum), Some(e)) => {
+                    lsm = LogSoftmax::from_sum(&pixel, space, max, winner, rest, |_| log_sum);
+                    Pixel {
+                        log_softmax: Some(&lsm),
+                        exps: if lsm.regular() { e } else { &[] },
+                        ..pixel
+                    }
+                }
+                _ => pixel,
+            };
             // The one call of `f`, so that it is inlined and the pixel stays in registers.
             f(&pixel);
         }
@@ -868,7 +880,11 @@ mod tests {
                         log_softmax: None,
                         exps: &[],
                     };
-                    let (new, old) = (pixel.log_softmax(Predictions::Logits), reference(&pixel));
+                    let mut slot = None;
+                    let (new, old) = (
+                        pixel.log_softmax(Predictions::Logits, &mut slot),
+                        reference(&pixel),
+                    );
                     for c in 0..classes {
                         let x = pixel.score(c);
                         assert_eq!(
@@ -949,7 +965,9 @@ mod tests {
                         assert_eq!(cached.address(), plain.address());
                         assert_eq!(cached.argmax(), plain.argmax());
                         assert_eq!(cached.label(), plain.label());
-                        let (a, b) = (cached.log_softmax(space), plain.log_softmax(space));
+                        let (mut slot_a, mut slot_b) = (None, None);
+                        let a = cached.log_softmax(space, &mut slot_a);
+                        let b = plain.log_softmax(space, &mut slot_b);
                         for c in 0..classes {
                             let x = plain.score(c);
                             let pairs = [
