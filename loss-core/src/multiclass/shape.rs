@@ -972,8 +972,8 @@ mod tests {
                             let x = plain.score(c);
                             let pairs = [
                                 (a.at(x), b.at(x)),
-                                (cached.probability(&a, c), plain.probability(&b, c)),
-                                (cached.complement(&a, c), plain.complement(&b, c)),
+                                (cached.probability(a, c), plain.probability(b, c)),
+                                (cached.complement(a, c), plain.complement(b, c)),
                             ];
                             for (got, want) in pairs {
                                 assert_eq!(
