@@ -64,13 +64,14 @@ fn two_to(n: i32) -> f32 {
     f32::from_bits((n.wrapping_add(0x7f) as u32).wrapping_shl(23))
 }
 
+/// `1.5 · 2^23`: adding it to `|v| < 2^22` rounds `v` to an integer, held in the low bits.
+const MAGIC: f32 = 12_582_912.0;
+
 /// `(v as i32) as f32` (truncation) for `|v| < 2^22`, without the saturating float-to-int
-/// conversion, which does not vectorise: rounding by the magic constant `1.5 · 2^23` gives the
-/// nearest integer, stepped towards zero when it overshoots. Other `v` give garbage that
-/// callers select away.
+/// conversion, which does not vectorise: rounding by [`MAGIC`] gives the nearest integer,
+/// stepped towards zero when it overshoots. Other `v` give garbage that callers select away.
 #[inline(always)]
 fn truncate(v: f32) -> f32 {
-    const MAGIC: f32 = 12_582_912.0;
     let nearest = (v + MAGIC) - MAGIC;
     let abs = |a: f32| f32::from_bits(a.to_bits() & 0x7fff_ffff);
     let toward_zero = pick(v < 0.0, nearest + 1.0, nearest - 1.0);
@@ -78,10 +79,10 @@ fn truncate(v: f32) -> f32 {
 }
 
 /// The integer value of `t`, an integer-valued float with `|t| < 2^22`, from the bits of
-/// `t + 1.5 · 2^23` (no float-to-int conversion).
+/// `t + MAGIC` (no float-to-int conversion).
 #[inline(always)]
 fn integer(t: f32) -> i32 {
-    ((t + 12_582_912.0).to_bits() as i32).wrapping_sub(0x4b40_0000)
+    ((t + MAGIC).to_bits() as i32).wrapping_sub(MAGIC.to_bits() as i32)
 }
 
 // libm's constants, by their bits.
