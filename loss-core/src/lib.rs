@@ -34,6 +34,8 @@
 //! - [`multiclass`]: softmax and one-vs-rest focal, per-class dice family, generalized dice and
 //!   confusion metrics on NCHW or NHWC data with dense or label-map targets, streaming with
 //!   `O(C)` state.
+//! - [`lanes`]: `libm`'s `expf`, `logf` and `log1pf` over slices, vectorised on the host, with
+//!   libm's bits.
 //! - [`monitor`]: edge model monitoring: per-frame signals with and without labels, windows,
 //!   baselines, drift detection and an alarm state (optionally driving a GPIO).
 //!
@@ -41,8 +43,10 @@
 //! - **Summation order** is fixed and documented in [`sum`]: four interleaved lanes in blocks
 //!   of 64, folded pairwise, blocks added with Neumaier compensation. It depends only on the
 //!   element index, never on the target or the chunking.
-//! - **No FMA contraction**, no target-specific path; transcendental functions come from
-//!   [`libm`](https://docs.rs/libm) (pure Rust, identical on every target).
+//! - **No FMA contraction**; transcendental functions come from [`libm`](https://docs.rs/libm)
+//!   (pure Rust, identical on every target). On vector hosts [`lanes`] evaluates libm's `expf`,
+//!   `logf` and `log1pf` several values at a time with libm's own operations, bit-identical on
+//!   all 2³² inputs (the boards call libm), so no result depends on the target.
 //! - **Bad input is an [`Error`]**, never a panic: length mismatch, empty input, too-small
 //!   buffers, parameters out of range (checked when the loss is built), targets or probabilities
 //!   outside `[0, 1]`.
