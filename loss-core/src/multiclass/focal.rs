@@ -38,8 +38,7 @@
 //! and the mean over pixels (Keras, cross-entropy: [`ClassLossAccumulator::mean_per_pixel`]).
 
 use super::shape::{
-    Layout, LogSoftmax, Pixel, Shape, Targets, check_classes, checked_chunk, for_each_pixel,
-    for_each_pixel_with_softmax, validate,
+    Layout, LogSoftmax, Pixel, Shape, Targets, check_classes, checked_chunk, validate, walk_pixels,
 };
 use crate::Error;
 use crate::elementwise::{Predictions, check_buffer};
@@ -146,11 +145,6 @@ mod sealed {
 ///
 /// Implemented by [`SoftmaxFocal`] and [`OneVsRestFocal`]; sealed.
 pub trait ClassLoss: sealed::Sealed + Copy {
-    /// Whether the terms read the pixel's softmax (so that a caller computing it for blocks
-    /// of pixels hands it over).
-    #[doc(hidden)]
-    const SOFTMAX: bool;
-
     #[doc(hidden)]
     fn check_classes(&self, classes: usize) -> Result<(), Error>;
 
@@ -160,9 +154,7 @@ pub trait ClassLoss: sealed::Sealed + Copy {
 
     /// The space of the softmax the terms read, if any (so that walks compute it in blocks).
     #[doc(hidden)]
-    fn softmax(&self) -> Option<Predictions> {
-        Self::SOFTMAX.then(|| self.predictions())
-    }
+    fn softmax(&self) -> Option<Predictions>;
     #[doc(hidden)]
     fn terms(&self, pixel: &Pixel<'_>, out: &mut [f32]);
 
@@ -192,12 +184,7 @@ pub trait ClassLoss: sealed::Sealed + Copy {
             });
         };
         for n in 0..shape.batch() {
-            match self.softmax() {
-                Some(space) => {
-                    for_each_pixel_with_softmax(shape, n, scores, &targets, space, &mut write);
-                }
-                None => for_each_pixel(shape, n, scores, &targets, &mut write),
-            }
+            walk_pixels(shape, n, scores, &targets, self.softmax(), &mut write);
         }
         Ok(())
     }
@@ -361,10 +348,12 @@ impl<'w> SoftmaxFocal<'w> {
 impl sealed::Sealed for SoftmaxFocal<'_> {}
 
 impl ClassLoss for SoftmaxFocal<'_> {
-    const SOFTMAX: bool = true;
-
     fn predictions(&self) -> Predictions {
         self.predictions
+    }
+
+    fn softmax(&self) -> Option<Predictions> {
+        Some(self.predictions)
     }
 
     fn check_classes(&self, classes: usize) -> Result<(), Error> {
@@ -474,10 +463,12 @@ impl<'w> OneVsRestFocal<'w> {
 impl sealed::Sealed for OneVsRestFocal<'_> {}
 
 impl ClassLoss for OneVsRestFocal<'_> {
-    const SOFTMAX: bool = false;
-
     fn predictions(&self) -> Predictions {
         Predictions::Logits
+    }
+
+    fn softmax(&self) -> Option<Predictions> {
+        None
     }
 
     fn check_classes(&self, classes: usize) -> Result<(), Error> {
@@ -558,10 +549,7 @@ impl<L: ClassLoss, const CAP: usize> ClassLossAccumulator<L, CAP> {
             loss.terms(pixel, &mut terms);
             sums.add(terms);
         };
-        match loss.softmax() {
-            Some(space) => for_each_pixel_with_softmax(shape, n, scores, targets, space, add),
-            None => for_each_pixel(shape, n, scores, targets, add),
-        }
+        walk_pixels(shape, n, scores, targets, loss.softmax(), add);
     }
 
     /// Pixels accumulated (ignored pixels excluded).

@@ -53,11 +53,8 @@
 
 use super::focal::ClassLoss;
 use super::metrics::{ConfusionCounts, Decision};
-use super::overlap::{Activation, ClassOverlap, add_pixel};
-use super::shape::{
-    Layout, Pixel, Targets, check_classes, checked_chunk, for_each_pixel,
-    for_each_pixel_with_softmax,
-};
+use super::overlap::{ClassOverlap, add_pixel};
+use super::shape::{Layout, Pixel, Targets, check_classes, checked_chunk, walk_pixels};
 use crate::dice::OverlapStats;
 use crate::elementwise::check_buffer;
 use crate::sum::DetSum;
@@ -168,24 +165,14 @@ impl<L: ClassLoss, const CAP: usize> SegmentationAccumulator<L, CAP> {
         let context = (loss.as_ref(), *overlap, *decision);
         let mut sums = (loss_sums, stats, counts);
         // The softmax of a pixel is computed once, in blocks, for its readers: the statistics
-        // (softmax activation, on logits) and a softmax loss (in its own space; when the two
-        // differ, the loss computes its own). Each walk calls `visit_pixel` directly: one call
-        // site per walk keeps everything inlined.
-        let space = if overlap.activation == Activation::Softmax {
-            Some(Predictions::Logits)
-        } else if L::SOFTMAX {
-            loss_space
-        } else {
-            None
-        };
-        match space {
-            Some(space) => for_each_pixel_with_softmax(&shape, 0, scores, &targets, space, |p| {
-                visit_pixel(context, &mut sums, p);
-            }),
-            None => for_each_pixel(&shape, 0, scores, &targets, |p| {
-                visit_pixel(context, &mut sums, p);
-            }),
-        }
+        // (softmax activation, on logits) or else a softmax loss (in its own space; when the
+        // two differ, the loss computes its own).
+        let softmax = overlap
+            .softmax()
+            .or_else(|| loss.as_ref().and_then(ClassLoss::softmax));
+        walk_pixels(&shape, 0, scores, &targets, softmax, |p| {
+            visit_pixel(context, &mut sums, p);
+        });
         Ok(())
     }
 

@@ -34,8 +34,7 @@
 //! `1 - (2 Σ_c w_c tp_c + s_nr) / (Σ_c w_c (P_c + T_c) + s_dr)`.
 
 use super::shape::{
-    Layout, Pixel, Shape, Targets, check_classes, checked_chunk, for_each_pixel,
-    for_each_pixel_with_softmax, validate,
+    Layout, Pixel, Shape, Targets, check_classes, checked_chunk, validate, walk_pixels,
 };
 use crate::Error;
 use crate::activation::sigmoid;
@@ -140,6 +139,11 @@ impl ClassOverlap {
         acc.stats(out)
     }
 
+    /// The space of the softmax the statistics read, if any.
+    pub(crate) fn softmax(&self) -> Option<Predictions> {
+        (self.activation == Activation::Softmax).then_some(Predictions::Logits)
+    }
+
     pub(crate) const fn predictions(&self) -> Predictions {
         match self.activation {
             Activation::None => Predictions::Probabilities,
@@ -201,12 +205,9 @@ impl<const CAP: usize> ClassStatsAccumulator<CAP> {
 
     fn accumulate(&mut self, shape: &Shape, n: usize, scores: &[f32], targets: &Targets<'_>) {
         let (overlap, sums) = (self.overlap, &mut self.sums);
-        let add = |pixel: &Pixel<'_>| add_pixel(overlap, pixel, sums);
-        if overlap.activation == Activation::Softmax {
-            for_each_pixel_with_softmax(shape, n, scores, targets, Predictions::Logits, add);
-        } else {
-            for_each_pixel(shape, n, scores, targets, add);
-        }
+        walk_pixels(shape, n, scores, targets, overlap.softmax(), |pixel| {
+            add_pixel(overlap, pixel, sums);
+        });
     }
 
     /// Pixels accumulated (ignored pixels excluded).

@@ -611,7 +611,7 @@ pub(crate) fn for_each_pixel(
     }
 }
 
-/// Floats of scratch for [`for_each_pixel_with_softmax`], measured per target
+/// Floats of scratch for [`walk_pixels`], measured per target
 /// (docs/embedded.md): on vector hosts enough pixels per block for [`crate::lanes`] to pay off;
 /// with soft float, where an `expf` costs hundreds of instructions, two 4-class pixels, so that
 /// each `e_c` is computed once.
@@ -628,41 +628,45 @@ const SOFTMAX_SCRATCH: usize = if crate::lanes::VECTOR { 256 } else { 8 };
     target_abi = "eabihf",
     not(any(target_arch = "x86_64", target_arch = "x86", target_arch = "aarch64"))
 ))]
-pub(crate) fn for_each_pixel_with_softmax(
+pub(crate) fn walk_pixels(
     shape: &Shape,
     n: usize,
     scores: &[f32],
     targets: &Targets<'_>,
-    _space: Predictions,
+    _softmax: Option<Predictions>,
     f: impl FnMut(&Pixel<'_>),
 ) {
     for_each_pixel(shape, n, scores, targets, f);
 }
 
-/// As [`for_each_pixel`], each pixel handed over with its log-softmax (scores read as `space`)
-/// and its `e_c` already computed: in blocks of pixels, every `expf` of a block in one
-/// [`crate::lanes::exp`] and every `log1pf` in one [`crate::lanes::ln_1p`]. The same bits as the
-/// pixel's own [`Pixel::log_softmax`], [`Pixel::probability`] and [`Pixel::complement`] (the
-/// lanes are `libm`'s bits, and the sums run in the same order); ignored pixels are computed and
-/// skipped.
+/// The walk of every multi-class reader that may need a softmax: as [`for_each_pixel`], and
+/// when `softmax` names a space, each pixel handed over with its log-softmax (scores read in
+/// that space) and its `e_c` already computed: in blocks of pixels, every `expf` of a block in
+/// one [`crate::lanes::exp`] and every `log1pf` in one [`crate::lanes::ln_1p`]. The same bits
+/// as the pixel's own [`Pixel::log_softmax`], [`Pixel::probability`] and [`Pixel::complement`]
+/// (the lanes are `libm`'s bits, and the sums run in the same order); ignored pixels are
+/// computed and skipped. `f` is called from one place, so that it is inlined and the pixel
+/// stays in registers.
 #[cfg(not(all(
     target_abi = "eabihf",
     not(any(target_arch = "x86_64", target_arch = "x86", target_arch = "aarch64"))
 )))]
-pub(crate) fn for_each_pixel_with_softmax(
+pub(crate) fn walk_pixels(
     shape: &Shape,
     n: usize,
     scores: &[f32],
     targets: &Targets<'_>,
-    space: Predictions,
+    softmax: Option<Predictions>,
     mut f: impl FnMut(&Pixel<'_>),
 ) {
     let classes = shape.classes;
     if classes == 0 {
         return; // validated shapes have classes; this also rules out `chunks_exact(0)` panics
     }
-    // More classes than scratch: blocks of one pixel, each consumer computing what it needs.
-    let cached = classes <= SOFTMAX_SCRATCH;
+    // No softmax, or more classes than scratch: blocks of one pixel, each consumer computing
+    // what it needs.
+    let space = softmax.unwrap_or(Predictions::Logits);
+    let cached = softmax.is_some() && classes <= SOFTMAX_SCRATCH;
     let per_block = (SOFTMAX_SCRATCH / classes).max(1);
     let mut exps = [0.0f32; SOFTMAX_SCRATCH];
     let mut maxes = [0.0f32; SOFTMAX_SCRATCH];
@@ -745,7 +749,6 @@ pub(crate) fn for_each_pixel_with_softmax(
                 }
                 _ => pixel,
             };
-            // The one call of `f`, so that it is inlined and the pixel stays in registers.
             f(&pixel);
         }
         start += len;
@@ -985,7 +988,7 @@ mod tests {
                         }
                         visited += 1;
                     };
-                    for_each_pixel_with_softmax(&shape, n, &scores, &targets, space, walk);
+                    walk_pixels(&shape, n, &scores, &targets, Some(space), walk);
                     assert_eq!(visited, own.len());
                 }
             }
