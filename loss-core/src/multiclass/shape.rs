@@ -304,7 +304,7 @@ impl<'a> Pixel<'a> {
     fn shifted(&self, lsm: &LogSoftmax, c: usize) -> f32 {
         match (&self.log_softmax, self.exps.get(c)) {
             (Some(cached), Some(&e)) if cached.space == lsm.space => e,
-            _ => lsm.shift(self.score(c)),
+            _ => LogSoftmax::shift(lsm.space, lsm.max, self.score(c)),
         }
     }
 
@@ -397,16 +397,11 @@ impl LogSoftmax {
 
     fn new(p: &Pixel<'_>, space: Predictions) -> Self {
         let (max, winner) = Self::max_and_winner(p);
-        let shift = Self {
-            space,
-            max,
-            ..Self::NAN
-        };
         let mut rest = 0.0f32;
         if Self::is_regular(space, max) {
             for (c, x) in p.scores().enumerate() {
                 if c != winner {
-                    rest += shift.shift(x);
+                    rest += Self::shift(space, max, x);
                 }
             }
         }
@@ -425,12 +420,12 @@ impl LogSoftmax {
         !self.sum.is_nan()
     }
 
-    /// `e_c` of score `x`: `exp(x - m)` or `x / m`.
+    /// `e_c` of score `x` relative to the highest score `max`: `exp(x - max)` or `x / max`.
     #[inline]
-    fn shift(&self, x: f32) -> f32 {
-        match self.space {
-            Predictions::Logits => libm::expf(x - self.max),
-            Predictions::Probabilities => x / self.max,
+    fn shift(space: Predictions, max: f32, x: f32) -> f32 {
+        match space {
+            Predictions::Logits => libm::expf(x - max),
+            Predictions::Probabilities => x / max,
         }
     }
 
