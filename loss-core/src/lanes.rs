@@ -22,7 +22,7 @@
 
 /// Whether this target evaluates the branch-free forms (several values at a time), rather
 /// than `libm` one value at a time (targets without vector units).
-pub const VECTOR: bool = cfg!(any(
+pub(crate) const VECTOR: bool = cfg!(any(
     target_arch = "x86_64",
     target_arch = "x86",
     target_arch = "aarch64"

@@ -6,7 +6,7 @@
 //!
 //! # Order
 //! Value `i` of the stream (counting from the first value ever pushed) is added to lane
-//! `i % LANES` of the current block. A block holds [`BLOCK`] values; when it is full its lanes
+//! `i % LANES` of the current block (`LANES = 4`). A block holds `BLOCK = 64` values; when it is full its lanes
 //! are folded pairwise, `(l0 + l1) + (l2 + l3)`, and the block sum is added to a Neumaier
 //! (improved Kahan) compensated total. Reading the value folds the partial block the same way
 //! and adds it to a copy of the total. Because lane and block membership depend only on the
@@ -25,7 +25,7 @@
 //!
 //! # Speed
 //! The lane and the place in the block are derived from the count, so nothing but the lanes
-//! changes per value. The bulk paths used by the losses add whole groups of [`LANES`] values
+//! changes per value. The bulk paths used by the losses add whole groups of `LANES` values
 //! with the lanes in registers and update the count once per call; block folding and the
 //! per-quantity updates are written out for each `K` in use, because at `opt-level = "s"` a
 //! loop over `k` stays a loop and forces the lanes to memory. These are the same operations in
@@ -37,9 +37,9 @@
 //! compensation term is dropped once the total is not finite.
 
 /// Interleaved lanes per block (a power of two).
-pub const LANES: usize = 4;
+pub(crate) const LANES: usize = 4;
 /// Values per block (a multiple of [`LANES`]).
-pub const BLOCK: usize = 64;
+pub(crate) const BLOCK: usize = 64;
 
 /// A Neumaier compensated sum of block sums.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -164,7 +164,7 @@ fn add_groups<A: Copy, B: Copy, const K: usize>(
 
 /// Deterministic running sums of `K` quantities (see the [module docs](self) for the order).
 ///
-/// Fixed size (`K * (4 * LANES + 8) + 8` bytes), no heap, `Copy` so that a caller can keep a
+/// Fixed size (`K * (4 * 4 + 8) + 8` bytes), no heap, `Copy` so that a caller can keep a
 /// snapshot or roll back. The lane and the place in the block are `count % LANES` and
 /// `count % BLOCK`, so the state is the partial lanes, the block totals and the count.
 #[derive(Debug, Clone, Copy, PartialEq)]

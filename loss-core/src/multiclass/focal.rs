@@ -1,51 +1,15 @@
-//! Multi-class focal losses: softmax focal ([`SoftmaxFocal`]) and one-vs-rest sigmoid focal
-//! ([`OneVsRestFocal`]).
-//!
-//! # Softmax focal
-//! With `log p_c = log_softmax(x)_c` over the class axis (stable, see the private `shape`
-//! module) and the weight `w_c = alpha_c · weight_c`:
-//!
-//! ```text
-//! term_c = w_c (1 - p_c)^gamma (-log p_c) t_c           (Lin et al. 2017, eq. 5, per class)
-//! ```
-//!
-//! `p_c` itself is never rounded to 1 and subtracted: with `e_k = exp(x_k - max)`,
-//! `1 - p_c = Σ_{k ≠ c} e_k / Σ_k e_k`, which keeps its relative accuracy when `p_c` is close to
-//! 1 (see the private `shape` module). `gamma = 0` with no weights is cross-entropy. This is MONAI's
-//! `FocalLoss(use_softmax=True)`, kornia's `focal_loss` and (per pixel, summed over classes)
-//! Keras's `CategoricalFocalCrossentropy` on logits.
-//!
-//! # One-vs-rest sigmoid focal
-//! Each class is a binary problem: `term_c = SigmoidFocal(alpha_c, gamma)(x_c, t_c) ·
-//! weight_c` (see [`crate::focal`]). This is MONAI's default `FocalLoss` and smp's
-//! multilabel focal.
-//!
-//! # Alpha per framework ([`ClassAlpha`])
-//! | framework | softmax | one-vs-rest |
-//! |---|---|---|
-//! | MONAI `alpha=a` | `Background(a)`: `[1-a, a, a, …]` | `Uniform(a)` on every class |
-//! | kornia `alpha=a` | `Background(a)` | — |
-//! | Keras categorical `alpha=a` / list | `Uniform(a)` / `PerClass(list)` (no `1-a` counterpart) | — |
-//! | MONAI ≥ 1.6 alpha list | `PerClass(list)` | `Positives(list)`: `alpha_c` on positives, 1 on negatives |
-//! | none | `None` | `None` |
-//!
-//! `weights` multiply on top of alpha (MONAI's and kornia's `weight`).
-//!
-//! # Reductions
-//! [`ClassLossAccumulator`] keeps one sum per class; the frameworks normalise differently and
-//! each has its own method: the sum ([`ClassLossAccumulator::total`]), the mean over every
-//! `pixel × class` element (MONAI and kornia `mean`: [`ClassLossAccumulator::mean_per_element`]),
-//! and the mean over pixels (Keras, cross-entropy: [`ClassLossAccumulator::mean_per_pixel`]).
+//! Multi-class focal losses. Documented in the [module docs](super#focal-losses).
 
-use super::shape::{
-    Layout, LogSoftmax, Pixel, Shape, Targets, check_classes, checked_chunk, validate, walk_pixels,
-};
+use super::pixel::{LogSoftmax, Pixel};
+use super::shape::{Layout, Shape, check_classes, checked_chunk, validate};
+use super::targets::Targets;
+use super::walk::walk_pixels;
 use crate::Error;
 use crate::elementwise::{Predictions, check_buffer};
-use crate::focal::{Power, SigmoidFocal, SoftTargets, check_alpha};
+use crate::focal::{Power, SigmoidFocal, SoftTargets, check_alpha, weighted};
 use crate::sum::DetSum;
 
-/// How alpha is spread over the classes (see the [module docs](self)).
+/// How alpha is spread over the classes (see the [module docs](super#focal-losses)).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum ClassAlpha<'w> {
@@ -123,18 +87,6 @@ fn check_weight_count(weights: Option<&[f32]>, classes: usize) -> Result<(), Err
 
 fn weight_at(weights: Option<&[f32]>, c: usize) -> f32 {
     weights.and_then(|w| w.get(c)).copied().unwrap_or(1.0)
-}
-
-/// `weight * term`, except that a zero weight removes the term even when it is infinite: the
-/// weighted term is 0 for every finite score, so 0 is also its limit at `±inf` (the rule of the
-/// binary losses in [`crate::focal`]). NaN still propagates.
-#[inline]
-fn weighted(weight: f32, term: f32) -> f32 {
-    if weight == 0.0 && term.is_infinite() {
-        0.0
-    } else {
-        weight * term
-    }
 }
 
 mod sealed {
@@ -230,7 +182,7 @@ pub trait ClassLoss: sealed::Sealed + Copy {
     }
 }
 
-/// Softmax focal loss over the class axis (see the [module docs](self)).
+/// Softmax focal loss over the class axis (see the [module docs](super#focal-losses)).
 ///
 /// # Examples
 /// ```
@@ -398,7 +350,7 @@ impl ClassLoss for SoftmaxFocal<'_> {
 }
 
 /// One-vs-rest sigmoid focal loss: a binary [`SigmoidFocal`] per class (see the
-/// [module docs](self)).
+/// [module docs](super#focal-losses)).
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct OneVsRestFocal<'w> {

@@ -1,60 +1,12 @@
-//! One pass over segmentation output for everything an evaluation reports: the class-loss sums
-//! of a [`ClassLoss`], the soft overlap statistics of a [`ClassOverlap`] and the confusion
-//! counts of a [`Decision`], from each pixel visited once.
-//!
-//! # Why
-//! Running [`ClassLossAccumulator`], [`ClassStatsAccumulator`] and [`ConfusionAccumulator`]
-//! side by side walks every pixel three times, validates every chunk three times and, with a
-//! softmax focal loss and softmax statistics, computes each pixel's softmax twice. The softmax
-//! is most of the work: for `C` classes, `C` values `e_c = exp(x_c - max)` and one
-//! `log1p(Σ_{c ≠ winner} e_c)`. [`SegmentationAccumulator`] computes them once per pixel and
-//! hands them to both, and computes them for blocks of pixels at a time: every `expf` of a
-//! block in one call of [`crate::lanes::exp`] and every `log1pf` in one
-//! [`crate::lanes::ln_1p`], which vectorise and give `libm`'s bits.
-//!
-//! # Same bits as the separate accumulators
-//! Per pixel, with `e_c = exp(x_c - max)`, `S = Σ_c e_c` and `log p_c = log_softmax(x)_c` (the
-//! private `shape` module's stable forms):
-//!
-//! ```text
-//! loss    term_c = the ClassLoss's term (softmax focal: w_c (1 - p_c)^gamma (-log p_c) t_c,
-//!                  1 - p_c as Σ_{k ≠ c} e_k / S); one DetSum<CAP> of the C terms
-//! overlap p_c    = e_c / S | sigmoid(x_c) | tanhf(x_c) | x_c;  per class a DetSum<3> of
-//!                  [p_c t_c or min(p_c, t_c), p_c or p_c², t_c or t_c²]
-//! counts  argmax (first highest score, NaN never wins) or score >= threshold, against the
-//!         labelled class / the first highest dense target / t_c >= 0.5
-//! ```
-//!
-//! These are the formulas of the three accumulators, evaluated with the same operations in the
-//! same order (the lanes give `libm`'s bits for every input), and every value enters its
-//! [`DetSum`] at the same index; the softmax is a pure function of the pixel's scores, so
-//! computing it once gives the bits each accumulator computes for itself. The results are
-//! therefore bit-identical to the three accumulators fed the same chunks (proved by a property
-//! test over shapes, layouts, target kinds, `ignore_index`, extreme scores and chunkings).
-//!
-//! # Probabilities in
-//! With [`SoftmaxFocal::with_predictions`](super::SoftmaxFocal::with_predictions)
-//! (`Probabilities`) and statistics without activation, the same walk serves probabilities:
-//! the loss renormalises `p` (`e_c = p_c / p_max`, no exponential) and the statistics and
-//! decisions use `p` itself.
-//!
-//! # State
-//! `O(CAP)`: one `DetSum<CAP>` of class-loss sums, `CAP` `DetSum<3>` of statistics and `CAP`
-//! [`ConfusionCounts`], no heap; chunks are whole pixels of one sample, as for the other
-//! accumulators, and any split gives the same bits. A walk with a softmax (here and in the
-//! separate accumulators) also holds one block of scratch on the stack: 256 floats of
-//! `exp(x_c - max)` plus four per-pixel arrays of as many entries (about 5 KiB) on vector hosts,
-//! 8 floats (160 B) with soft float, none with a hardware FPU (docs/embedded.md has the
-//! measurements behind these sizes).
-//!
-//! [`ClassLossAccumulator`]: super::ClassLossAccumulator
-//! [`ClassStatsAccumulator`]: super::ClassStatsAccumulator
-//! [`ConfusionAccumulator`]: super::ConfusionAccumulator
+//! One pass over segmentation output for every statistic of an evaluation. Documented in the [module docs](super#one-pass-over-a-frame).
 
 use super::focal::ClassLoss;
 use super::metrics::{ConfusionCounts, Decision};
 use super::overlap::{ClassOverlap, add_pixel};
-use super::shape::{Layout, Pixel, Targets, check_classes, checked_chunk, walk_pixels};
+use super::pixel::Pixel;
+use super::shape::{Layout, check_classes, checked_chunk};
+use super::targets::Targets;
+use super::walk::walk_pixels;
 use crate::dice::OverlapStats;
 use crate::elementwise::check_buffer;
 use crate::sum::DetSum;
@@ -62,7 +14,7 @@ use crate::{Error, Predictions};
 
 /// Class-loss sums, per-class overlap statistics and confusion counts of pixels arriving in
 /// chunks, each pixel visited once and its log-softmax computed once (see the
-/// [module docs](self)). `CAP` is the class capacity.
+/// [module docs](super#one-pass-over-a-frame)). `CAP` is the class capacity.
 ///
 /// # Examples
 /// ```

@@ -1,17 +1,9 @@
-//! Hard metrics for monitoring a deployed model: confusion counts per class and the scores
-//! derived from them.
-//!
-//! Predictions become hard decisions by [`Decision::Argmax`] (multi-class: the first class
-//! with the highest score; NaN never wins) or [`Decision::Threshold`] (per class, one-vs-rest:
-//! `score >= threshold`). Targets are a label map (class `k` is the truth for its pixel) or
-//! dense (the truth for class `c` is `t_c >= 0.5`; with `Argmax`, the first class with the
-//! highest target). Counts are `u64`: at 10⁹ pixels a second they last 584 years, so they
-//! cannot overflow in practice.
-//!
-//! A score whose denominator is zero (e.g. recall of a class that never occurs) is `None`;
-//! [`macro_average`] then applies an explicit [`Undefined`] policy.
+//! Confusion counts per class and the metrics derived from them. Documented in the [module docs](super#confusion-metrics).
 
-use super::shape::{Layout, Pixel, Targets, check_classes, checked_chunk, for_each_pixel};
+use super::pixel::Pixel;
+use super::shape::{Layout, check_classes, checked_chunk};
+use super::targets::Targets;
+use super::walk::for_each_pixel;
 use crate::Error;
 use crate::elementwise::Predictions;
 

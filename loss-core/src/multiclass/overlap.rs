@@ -1,41 +1,9 @@
-//! Per-class soft overlap statistics (dice, Jaccard, Tversky, generalized dice) and their
-//! reductions.
-//!
-//! # Statistics
-//! For each class `c` and the probabilities `p_c` (the scores as given, `sigmoid(x_c)`,
-//! `softmax(x)_c` or `tanh(x_c)`, computed on the fly and never stored) and targets `t_c`
-//! (dense, or 1 for the labelled class): `tp_c = Σ p_c t_c` (or `Σ min(p_c, t_c)`, see
-//! [`Intersection`]), `P_c = Σ p_c` (`Σ p_c²` squared), `T_c = Σ t_c` (`Σ t_c²`), as
-//! [`OverlapStats`]. Any framework's reduction is composed from these: per
-//! sample ([`ClassOverlap::class_stats`]) or pooled over the batch
-//! ([`ClassOverlap::pooled_class_stats`], MONAI `batch=True`, smp).
-//!
-//! # Scores and reductions
-//! A [`crate::dice::OverlapLoss`] turns each class's statistics into a loss; a
-//! [`ClassReduction`] chooses the classes (`include_background`), the class weights and how
-//! they apply, the empty-class policy and mean or sum.
-//!
-//! # Empty classes ([`EmptyClass`]): a class whose target is empty (`T_c = 0`)
-//! | framework | behaviour | policy |
-//! |---|---|---|
-//! | MONAI Dice/Tversky/GDL | whatever the smoothing gives (`1 - s_nr/s_dr` = 0 when nothing is predicted either; ≈ 1 with false positives) | `Formula` |
-//! | Keras `Dice` / kornia macro dice | epsilon only in the denominator: loss 1 | `Formula` (with `smooth_nr = 0`) |
-//! | smp Dice/Jaccard/Tversky | masked: loss 0 even with false positives, still counted in the mean | `Zero` |
-//! | torchmetrics `dice_score` | NaN, left out of the mean (`nanmean`) | `Skip` |
-//!
-//! # Class weights ([`Weighting`])
-//! `Multiply` is MONAI's `weight`: `loss_c · w_c`, then the plain mean. `Normalize` is smp's
-//! `class_weights` and kornia's macro `weight`: `Σ w_c loss_c / Σ w_c`.
-//!
-//! # Generalized dice ([`GeneralizedDice`], Sudre et al. 2017, <https://arxiv.org/abs/1707.03237>)
-//! `w_c = 1/T_c²` (`Square`), `1/T_c` (`Simple`) or 1 (`Uniform`); an absent class's infinite
-//! weight is replaced by the largest finite weight of the sample, as MONAI does (so with every
-//! class absent all weights are 0 and the loss is `1 - s_nr/s_dr`); then
-//! `1 - (2 Σ_c w_c tp_c + s_nr) / (Σ_c w_c (P_c + T_c) + s_dr)`.
+//! Per-class soft overlap statistics and their reductions. Documented in the [module docs](super#dice-family).
 
-use super::shape::{
-    Layout, Pixel, Shape, Targets, check_classes, checked_chunk, validate, walk_pixels,
-};
+use super::pixel::Pixel;
+use super::shape::{Layout, Shape, check_classes, checked_chunk, validate};
+use super::targets::Targets;
+use super::walk::walk_pixels;
 use crate::Error;
 use crate::activation::sigmoid;
 use crate::dice::{OverlapLoss, OverlapStats};
@@ -283,7 +251,7 @@ pub(crate) fn add_pixel<const CAP: usize>(
     }
 }
 
-/// What a class with an empty target contributes (see the [module docs](self)).
+/// What a class with an empty target contributes (see the [module docs](super#dice-family)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum EmptyClass {
@@ -296,7 +264,7 @@ pub enum EmptyClass {
     Skip,
 }
 
-/// How class weights apply (see the [module docs](self)).
+/// How class weights apply (see the [module docs](super#dice-family)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Weighting {
@@ -307,7 +275,7 @@ pub enum Weighting {
     Normalize,
 }
 
-/// How per-(sample, class) losses become one number (see the [module docs](self)).
+/// How per-(sample, class) losses become one number (see the [module docs](super#dice-family)).
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ClassReduction<'w> {
@@ -460,7 +428,7 @@ pub enum WeightType {
     Uniform,
 }
 
-/// Generalized dice loss (see the [module docs](self)).
+/// Generalized dice loss (see the [module docs](super#dice-family)).
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct GeneralizedDice {

@@ -1,0 +1,162 @@
+//! [`BinaryFocal`]: binary focal loss from clamped probabilities.
+
+use super::{Power, SoftTargets, check_alpha, weighted};
+use crate::Error;
+use crate::elementwise::{ElementLoss, Predictions};
+
+/// Binary focal loss from probabilities with a clamp (the seed article's `FocalLoss`, Keras's
+/// `BinaryFocalCrossentropy`).
+///
+/// # Examples
+/// ```
+/// use loss_core::{ElementLoss, Reduction, focal::BinaryFocal};
+/// let fl = BinaryFocal::seed();
+/// // p_t = 0.05 for a positive: 0.25 * 0.95^2 * -ln(0.05)
+/// let loss = fl.loss(&[0.05], &[1.0], Reduction::Sum)?;
+/// assert!((loss - 0.25 * 0.95f32 * 0.95 * 2.995_732_3).abs() < 1e-6);
+/// # Ok::<(), loss_core::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct BinaryFocal {
+    alpha: Option<f32>,
+    power: Power,
+    clamp_min: f32,
+    clamp_max: f32,
+    soft_targets: SoftTargets,
+    clamp_logs_only: bool,
+}
+
+impl BinaryFocal {
+    /// The seed article's `FocalLoss`: alpha 0.25, gamma 2, clamp `[1e-3, 0.999]` applied to
+    /// `p` everywhere, separate positive and negative terms.
+    pub const fn seed() -> Self {
+        Self {
+            alpha: Some(0.25),
+            power: Power {
+                gamma: 2.0,
+                integer: Some(2),
+            },
+            clamp_min: 1e-3,
+            clamp_max: 0.999,
+            soft_targets: SoftTargets::Kornia,
+            clamp_logs_only: false,
+        }
+    }
+
+    /// Keras 3 `BinaryFocalCrossentropy` on probabilities: the cross-entropy uses `p` clipped
+    /// to `[1e-7, 1 - 1e-7]`, the focal factor `(1 - p_t)^gamma` the unclipped `p`, and soft
+    /// targets (label smoothing) the torchvision form. `alpha` is `Some` only with
+    /// `apply_class_balancing=True`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming `"alpha"` or `"gamma"`.
+    pub fn keras(alpha: Option<f32>, gamma: f32) -> Result<Self, Error> {
+        let mut s = Self::new(alpha, gamma, 1e-7, 1.0 - 1e-7)?;
+        s.soft_targets = SoftTargets::Torchvision;
+        s.clamp_logs_only = true;
+        Ok(s)
+    }
+
+    /// Any `alpha` in `[0, 1]` (or `None`), `gamma >= 0` and clamp bounds with
+    /// `0 <= clamp_min < clamp_max <= 1` (`0, 1` disables the clamp; a probability of exactly 0
+    /// or 1 on the wrong side then gives `+inf`). Soft targets use separate positive and
+    /// negative terms, as the seed article does.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming `"alpha"`, `"gamma"` or `"clamp"`.
+    pub fn new(
+        alpha: Option<f32>,
+        gamma: f32,
+        clamp_min: f32,
+        clamp_max: f32,
+    ) -> Result<Self, Error> {
+        check_alpha(alpha)?;
+        let power = Power::new(gamma)?;
+        if !(0.0 <= clamp_min && clamp_min < clamp_max && clamp_max <= 1.0) {
+            return Err(Error::InvalidParameter("clamp"));
+        }
+        Ok(Self {
+            alpha,
+            power,
+            clamp_min,
+            clamp_max,
+            soft_targets: SoftTargets::Kornia,
+            clamp_logs_only: false,
+        })
+    }
+
+    /// The same loss with another soft-target definition: `Torchvision` (`(1 - p_t)^gamma`
+    /// times the cross-entropy) or `Kornia` (separate terms, the default).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming `"soft_targets"` for `Monai` and `Smp`, which are
+    /// defined on logits only.
+    pub fn with_soft_targets(mut self, soft_targets: SoftTargets) -> Result<Self, Error> {
+        if matches!(soft_targets, SoftTargets::Monai | SoftTargets::Smp) {
+            return Err(Error::InvalidParameter("soft_targets"));
+        }
+        self.soft_targets = soft_targets;
+        Ok(self)
+    }
+
+    /// The positive-class weight, if any.
+    pub const fn alpha(&self) -> Option<f32> {
+        self.alpha
+    }
+
+    /// The focusing exponent.
+    pub const fn gamma(&self) -> f32 {
+        self.power.gamma
+    }
+
+    /// The clamp bounds `(min, max)`.
+    pub const fn clamp(&self) -> (f32, f32) {
+        (self.clamp_min, self.clamp_max)
+    }
+
+    /// The soft-target definition.
+    pub const fn soft_targets(&self) -> SoftTargets {
+        self.soft_targets
+    }
+
+    /// Whether the clamp applies to the logarithms only (Keras) rather than to `p` everywhere.
+    pub const fn clamp_logs_only(&self) -> bool {
+        self.clamp_logs_only
+    }
+}
+
+impl ElementLoss for BinaryFocal {
+    const PREDICTIONS: Predictions = Predictions::Probabilities;
+
+    #[inline]
+    fn element(&self, p: f32, t: f32) -> f32 {
+        // Written out rather than `clamp` so that NaN stays NaN.
+        let clamped = if p < self.clamp_min {
+            self.clamp_min
+        } else if p > self.clamp_max {
+            self.clamp_max
+        } else {
+            p
+        };
+        // `pf` feeds the focal factor, `clamped` the logarithms.
+        let pf = if self.clamp_logs_only { p } else { clamped };
+        let (a_pos, a_neg) = self.alpha.map_or((1.0, 1.0), |a| (a, 1.0 - a));
+        let log_p = || libm::logf(clamped);
+        let log_not_p = || libm::log1pf(-clamped);
+        let pos = || -(self.power.of(1.0 - pf, || libm::log1pf(-pf)) * log_p());
+        let neg = || -(self.power.of(pf, || libm::logf(pf)) * log_not_p());
+        if t == 1.0 {
+            weighted(a_pos, pos())
+        } else if t == 0.0 {
+            weighted(a_neg, neg())
+        } else if self.soft_targets == SoftTargets::Torchvision {
+            let q = pf * (1.0 - t) + (1.0 - pf) * t;
+            let ce = -(t * log_p() + (1.0 - t) * log_not_p());
+            let alpha_t = self.alpha.map_or(1.0, |a| a * t + (1.0 - a) * (1.0 - t));
+            alpha_t * (self.power.of(q, || libm::logf(q)) * ce)
+        } else {
+            weighted(a_pos * t, pos()) + weighted(a_neg * (1.0 - t), neg())
+        }
+    }
+}

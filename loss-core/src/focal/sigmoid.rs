@@ -1,0 +1,118 @@
+//! [`SigmoidFocal`]: binary focal loss from logits, torchvision semantics.
+
+use super::{Power, SoftTargets, check_alpha, weighted};
+use crate::Error;
+use crate::activation::Logit;
+use crate::elementwise::{ElementLoss, Predictions};
+
+/// Binary focal loss from logits, torchvision semantics (see the [module docs](super)).
+///
+/// # Examples
+/// ```
+/// use loss_core::{ElementLoss, Reduction, focal::SigmoidFocal};
+/// // torchvision.ops.sigmoid_focal_loss(x, t, alpha=0.25, gamma=2, reduction="mean")
+/// let fl = SigmoidFocal::torchvision();
+/// let logits = [-2.0, -0.5, 0.0, 0.5, 2.0, 4.0];
+/// let targets = [0.0, 1.0, 1.0, 0.0, 1.0, 0.0];
+/// let mean = fl.loss(&logits, &targets, Reduction::Mean)?;
+/// assert!((mean - 0.554_786_2).abs() < 1e-6);
+/// # Ok::<(), loss_core::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct SigmoidFocal {
+    pub(super) alpha: Option<f32>,
+    pub(super) power: Power,
+    pub(super) soft_targets: SoftTargets,
+}
+
+impl SigmoidFocal {
+    /// torchvision's defaults: `alpha = 0.25`, `gamma = 2`.
+    pub const fn torchvision() -> Self {
+        Self {
+            alpha: Some(0.25),
+            power: Power {
+                gamma: 2.0,
+                integer: Some(2),
+            },
+            soft_targets: SoftTargets::Torchvision,
+        }
+    }
+
+    /// Any `alpha` in `[0, 1]` (or `None`: no weighting) and `gamma >= 0`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming `"alpha"` or `"gamma"` (negative, NaN or infinite).
+    pub fn new(alpha: Option<f32>, gamma: f32) -> Result<Self, Error> {
+        check_alpha(alpha)?;
+        Ok(Self {
+            alpha,
+            power: Power::new(gamma)?,
+            soft_targets: SoftTargets::Torchvision,
+        })
+    }
+
+    /// Assembles a loss from validated parts (the per-class losses build one per class).
+    pub(crate) const fn from_parts(
+        alpha: Option<f32>,
+        power: Power,
+        soft_targets: SoftTargets,
+    ) -> Self {
+        Self {
+            alpha,
+            power,
+            soft_targets,
+        }
+    }
+
+    /// The same loss with another soft-target definition.
+    #[must_use]
+    pub const fn with_soft_targets(mut self, soft_targets: SoftTargets) -> Self {
+        self.soft_targets = soft_targets;
+        self
+    }
+
+    /// The positive-class weight, if any.
+    pub const fn alpha(&self) -> Option<f32> {
+        self.alpha
+    }
+
+    /// The focusing exponent.
+    pub const fn gamma(&self) -> f32 {
+        self.power.gamma
+    }
+
+    /// The soft-target definition.
+    pub const fn soft_targets(&self) -> SoftTargets {
+        self.soft_targets
+    }
+
+    /// Unweighted focal loss of a hard positive with margin `m` (`m = x` for `t = 1`,
+    /// `m = -x` for `t = 0`): `sigmoid(-m)^gamma * softplus(-m)`.
+    #[inline]
+    fn hard(&self, s: &Logit, positive: bool) -> f32 {
+        if positive {
+            self.power.of(s.sigmoid_neg(), || -s.softplus()) * s.softplus_neg()
+        } else {
+            self.power.of(s.sigmoid(), || -s.softplus_neg()) * s.softplus()
+        }
+    }
+}
+
+impl ElementLoss for SigmoidFocal {
+    const PREDICTIONS: Predictions = Predictions::Logits;
+
+    #[inline]
+    fn element(&self, x: f32, t: f32) -> f32 {
+        if t == 1.0 {
+            weighted(self.alpha.unwrap_or(1.0), self.hard(&Logit::new(x), true))
+        } else if t == 0.0 {
+            weighted(
+                self.alpha.map_or(1.0, |a| 1.0 - a),
+                self.hard(&Logit::new(x), false),
+            )
+        } else {
+            self.soft(x, t)
+        }
+    }
+}
