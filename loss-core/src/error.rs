@@ -76,6 +76,14 @@ pub enum Error {
         /// Classes the accumulator can hold.
         capacity: usize,
     },
+    /// A counted quantized prediction code dequantizes outside `[0, 1]` where probabilities
+    /// are expected (see [`quantized`](crate::quantized)); the data may be logits.
+    CodeOutOfRange {
+        /// The code.
+        code: i32,
+    },
+    /// An accumulator of integer counts would pass `u32::MAX` elements.
+    CountOverflow,
     /// A per-class weight list does not have one weight per class.
     WeightCount {
         /// Classes the weights must cover.
@@ -116,6 +124,11 @@ impl fmt::Display for Error {
                     "{len} elements cannot be split into {samples} equal samples"
                 )
             }
+            Self::CodeOutOfRange { code } => write!(
+                f,
+                "prediction code {code} dequantizes outside [0, 1] (are these logits?)"
+            ),
+            Self::CountOverflow => f.write_str("more than 4294967295 elements in one accumulator"),
             Self::OutOfRange { operand, index } => {
                 write!(f, "{operand}[{index}] is outside [0, 1]")
             }

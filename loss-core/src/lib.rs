@@ -34,6 +34,9 @@
 //! - [`multiclass`]: softmax and one-vs-rest focal, per-class dice family, generalized dice and
 //!   confusion metrics on NCHW or NHWC data with dense or label-map targets, streaming with
 //!   `O(C)` state.
+//! - [`quantized`]: the binary losses and metrics on `i8` / `u8` model outputs (TFLite's
+//!   scale and zero point) with byte, `bool` or bit-packed masks: one integer pass that counts
+//!   codes, then per-code terms computed once.
 //! - [`lanes`]: `libm`'s `expf`, `logf` and `log1pf` over slices, vectorised on the host, with
 //!   libm's bits.
 //! - [`monitor`]: edge model monitoring: per-frame signals with and without labels, windows,
@@ -86,6 +89,7 @@ pub mod focal;
 pub mod lanes;
 pub mod monitor;
 pub mod multiclass;
+pub mod quantized;
 pub mod sum;
 
 pub use activation::sigmoid;

@@ -1,0 +1,187 @@
+//! [`CodeCounts`]: how often each prediction code meets each hard target.
+
+use core::marker::PhantomData;
+
+use super::{Code, Mask, Quantization};
+use crate::Error;
+use crate::multiclass::ConfusionCounts;
+
+/// Bins: 256 codes for target 0, then 256 for target 1.
+pub(crate) const BINS: usize = 512;
+
+/// The bin of code bin `code` (its byte) with target `t` (0 or 1).
+#[inline(always)]
+pub(crate) const fn bin(t: u8, code: usize) -> usize {
+    ((t as usize & 1) << 8) | (code & 0xff)
+}
+
+/// Counts of every (target, code) pair seen: the sufficient statistics of every binary loss
+/// and metric on quantized predictions with hard targets (see the [module docs](super)).
+///
+/// 2 KiB of `u32` counts plus the total; `Copy`, no heap. Pushing is integer work only (a load
+/// and an increment per element), exact, and independent of order and tiling: any split of the
+/// data, in any order, gives the same counts, and [`CodeCounts::merge`] adds two frames' counts.
+///
+/// # Examples
+/// ```
+/// use loss_core::quantized::{CodeCounts, Mask};
+/// let mut counts = CodeCounts::<u8>::new();
+/// counts.push(&[0, 200, 255, 200], Mask::bytes(&[0, 1, 1, 0]))?;
+/// assert_eq!(counts.count(), 4);
+/// assert_eq!(counts.get(200, true), 1);
+/// assert_eq!(counts.get(200, false), 1);
+/// # Ok::<(), loss_core::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeCounts<C> {
+    bins: [u32; BINS],
+    total: u32,
+    code: PhantomData<C>,
+}
+
+impl<C: Code> Default for CodeCounts<C> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<C: Code> CodeCounts<C> {
+    /// No elements counted.
+    pub const fn new() -> Self {
+        Self {
+            bins: [0; BINS],
+            total: 0,
+            code: PhantomData,
+        }
+    }
+
+    /// Counts a chunk: one code and one target per element. An empty chunk changes nothing.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] (also for a bit mask with too few bytes),
+    /// [`Error::OutOfRange`] for a mask byte other than 0 or 1 (the index is within this
+    /// chunk), [`Error::CountOverflow`] past `u32::MAX` elements; the counts are then
+    /// unchanged.
+    pub fn push(&mut self, codes: &[C], targets: Mask<'_>) -> Result<(), Error> {
+        targets.check_len(codes.len())?;
+        let added = u32::try_from(codes.len())
+            .ok()
+            .filter(|&n| n <= u32::MAX - self.total)
+            .ok_or(Error::CountOverflow)?;
+        match targets {
+            Mask::Bytes(t) => {
+                // The mask is checked by OR-ing it into a flag as it is counted; a bad byte
+                // (rare) undoes the counts and is then searched for.
+                if self.tally(codes, t.iter().copied(), 1) > 1 {
+                    self.tally(codes, t.iter().copied(), 1u32.wrapping_neg());
+                    return targets.check_values();
+                }
+            }
+            Mask::Bools(t) => {
+                self.tally(codes, t.iter().map(|&b| u8::from(b)), 1);
+            }
+            Mask::Bits { bytes, .. } => self.tally_bits(codes, bytes),
+        }
+        self.total += added;
+        Ok(())
+    }
+
+    /// Adds `step` (1, or `-1` to undo) to the bin of every pair; returns the OR of the targets.
+    #[inline(always)]
+    fn tally(&mut self, codes: &[C], targets: impl Iterator<Item = u8>, step: u32) -> u8 {
+        let mut flags = 0;
+        for (&c, t) in codes.iter().zip(targets) {
+            flags |= t;
+            if let Some(n) = self.bins.get_mut(bin(t, c.bin())) {
+                *n = n.wrapping_add(step);
+            }
+        }
+        flags
+    }
+
+    /// Counts codes against a bit-packed mask (least significant bit first).
+    #[inline(always)]
+    fn tally_bits(&mut self, codes: &[C], bytes: &[u8]) {
+        for (chunk, &byte) in codes.chunks(8).zip(bytes) {
+            let mut bits = byte;
+            for &c in chunk {
+                if let Some(n) = self.bins.get_mut(bin(bits, c.bin())) {
+                    *n = n.wrapping_add(1);
+                }
+                bits >>= 1;
+            }
+        }
+    }
+
+    /// Adds the counts of `other` (another tile, frame or worker): exact, so the order of
+    /// merging never matters.
+    ///
+    /// # Errors
+    /// [`Error::CountOverflow`] past `u32::MAX` elements; `self` is then unchanged.
+    pub fn merge(&mut self, other: &Self) -> Result<(), Error> {
+        if other.total > u32::MAX - self.total {
+            return Err(Error::CountOverflow);
+        }
+        for (n, m) in self.bins.iter_mut().zip(&other.bins) {
+            *n += m;
+        }
+        self.total += other.total;
+        Ok(())
+    }
+
+    /// Elements counted.
+    pub const fn count(&self) -> u64 {
+        self.total as u64
+    }
+
+    /// How often `code` met target `target`.
+    pub fn get(&self, code: C, target: bool) -> u32 {
+        self.bins
+            .get(bin(u8::from(target), code.bin()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Forgets every count.
+    pub fn reset(&mut self) {
+        *self = Self::new();
+    }
+
+    /// The counted bins, as `(target, code bin, count)` with `count > 0`, in bin order.
+    pub(crate) fn nonzero(&self) -> impl Iterator<Item = (u8, usize, u32)> + '_ {
+        (0..BINS)
+            .zip(&self.bins)
+            .filter(|&(_, &n)| n > 0)
+            .map(|(b, &n)| (u8::from(b >= 256), b & 0xff, n))
+    }
+
+    /// The confusion counts of the hard decision "positive when the dequantized prediction is
+    /// at least `threshold`" (a probability, or a logit: 0 is p = 0.5), as
+    /// [`Decision::Threshold`](crate::multiclass::Decision::Threshold) decides.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming `"zero_point"` (not a code of `C`) or `"threshold"`
+    /// (NaN).
+    pub fn confusion(
+        &self,
+        quantization: Quantization,
+        threshold: f32,
+    ) -> Result<ConfusionCounts, Error> {
+        quantization.check::<C>()?;
+        if threshold.is_nan() {
+            return Err(Error::InvalidParameter("threshold"));
+        }
+        let mut c = ConfusionCounts::default();
+        for (t, code, n) in self.nonzero() {
+            let predicted = quantization.of_bin::<C>(code) >= threshold;
+            let slot = match (predicted, t == 1) {
+                (true, true) => &mut c.true_positives,
+                (true, false) => &mut c.false_positives,
+                (false, true) => &mut c.false_negatives,
+                (false, false) => &mut c.true_negatives,
+            };
+            *slot += u64::from(n);
+        }
+        Ok(c)
+    }
+}
