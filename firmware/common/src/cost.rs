@@ -14,9 +14,10 @@ use loss_core::multiclass::{
     Activation, ClassAlpha, ClassLossAccumulator, ClassOverlap, ClassReduction,
     ClassStatsAccumulator, Layout, SoftmaxFocal, Targets,
 };
-use loss_core::{ElementLoss, Reduction};
+use loss_core::quantized::{CodeCounts, Mask, Quantization, QuantizedFocal, QuantizedOverlap};
+use loss_core::{ElementLoss, Predictions, Reduction};
 
-use crate::data::{C, LABELS, LOGITS, PROBABILITIES, TARGETS};
+use crate::data::{C, CODES, LABELS, LOGITS, MASK, MASK_BITS, PROBABILITIES, TARGETS};
 
 /// Start of a measured window (its first instruction is the marker).
 #[unsafe(no_mangle)]
@@ -85,6 +86,63 @@ fn dice_c4(n: usize) -> u32 {
             bits(ClassReduction::monai().reduce(&OverlapLoss::dice(), &stats, C))
         }
         Err(_) => 0,
+    }
+}
+
+/// The int8 kernels' quantization: logits in about `[-6, 6]`, as a model's output layer.
+const INT8: Quantization = match Quantization::new(0.046_875, -2) {
+    Ok(q) => q,
+    Err(_) => panic!("invalid quantization"), // evaluated at compile time
+};
+
+/// Counts `n` codes against the byte mask or the bit mask. The per-code tables are built in
+/// both windows (`n = 0` and `n = N`), so their cost cancels: it is paid once, not per frame.
+fn int8_counts(n: usize, bits: bool) -> CodeCounts<i8> {
+    let mut counts = CodeCounts::new();
+    let mask = if bits {
+        Mask::bits(&MASK_BITS[..n.div_ceil(8)], n)
+    } else {
+        Mask::bytes(&MASK[..n])
+    };
+    let _ = counts.push(&CODES[..n], mask);
+    counts
+}
+
+fn int8_focal(n: usize, bits: bool) -> u32 {
+    match QuantizedFocal::<i8>::new(&SigmoidFocal::torchvision(), INT8) {
+        Ok(focal) => self::bits(focal.loss(&int8_counts(n, bits), Reduction::Mean)),
+        Err(_) => 0,
+    }
+}
+
+fn int8_focal_bytes(n: usize) -> u32 {
+    int8_focal(n, false)
+}
+
+fn int8_focal_bits(n: usize) -> u32 {
+    int8_focal(n, true)
+}
+
+fn int8_dice(n: usize) -> u32 {
+    let dice = OverlapLoss::dice().with_predictions(Predictions::Logits);
+    match QuantizedOverlap::<i8>::new(&dice, INT8) {
+        Ok(dice) => bits(dice.loss(&int8_counts(n, false))),
+        Err(_) => 0,
+    }
+}
+
+/// One count, both losses: what a firmware evaluating a frame does.
+fn int8_focal_and_dice_bits(n: usize) -> u32 {
+    let dice = OverlapLoss::dice().with_predictions(Predictions::Logits);
+    match (
+        QuantizedFocal::<i8>::new(&SigmoidFocal::torchvision(), INT8),
+        QuantizedOverlap::<i8>::new(&dice, INT8),
+    ) {
+        (Ok(focal), Ok(dice)) => {
+            let counts = int8_counts(n, true);
+            bits(focal.loss(&counts, Reduction::Mean)) ^ bits(dice.loss(&counts))
+        }
+        _ => 0,
     }
 }
 
@@ -168,6 +226,10 @@ pub static KERNELS: &[Kernel] = &[
     ("dice, one channel", dice),
     ("softmax focal, C = 4", softmax_focal_c4),
     ("dice, C = 4 (softmax)", dice_c4),
+    ("int8 binary focal, logits, gamma 2, u8 mask", int8_focal_bytes),
+    ("int8 binary focal, logits, gamma 2, bit mask", int8_focal_bits),
+    ("int8 dice, logits, u8 mask", int8_dice),
+    ("int8 focal + dice, logits, bit mask", int8_focal_and_dice_bits),
     (
         "baseline: binary focal, logits, gamma 2",
         baseline_focal_gamma2,

@@ -61,6 +61,39 @@ const fn labels(seed: u32) -> [u8; N / C] {
     out
 }
 
+const fn codes(seed: u32) -> [i8; N] {
+    let mut out = [0i8; N];
+    let (mut i, mut s) = (0, seed);
+    while i < N {
+        s = xorshift(s);
+        out[i] = (s >> 8) as u8 as i8;
+        i += 1;
+    }
+    out
+}
+
+/// The 0/1 bytes of [`TARGETS`].
+const fn mask_bytes() -> [u8; N] {
+    let mut out = [0u8; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = TARGETS[i] as u8;
+        i += 1;
+    }
+    out
+}
+
+/// [`MASK`] packed eight to a byte, least significant bit first.
+const fn mask_bits() -> [u8; N / 8] {
+    let mut out = [0u8; N / 8];
+    let mut i = 0;
+    while i < N {
+        out[i / 8] |= MASK[i] << (i % 8);
+        i += 1;
+    }
+    out
+}
+
 /// Logits in `[-6, 6)`.
 pub static LOGITS: [f32; N] = logits(0x1234_5678);
 /// Probabilities in `[0, 1)`.
@@ -69,3 +102,9 @@ pub static PROBABILITIES: [f32; N] = probabilities(0x0BAD_F00D);
 pub static TARGETS: [f32; N] = hard_targets(0x5EED_5EED);
 /// A label map of `N / C` pixels for the `C`-class kernels (scores: [`LOGITS`], NHWC).
 pub static LABELS: [u8; N / C] = labels(0x0C1A_55E5);
+/// Uniform `i8` codes (every code about equally often: the most distinct per-code terms).
+pub static CODES: [i8; N] = codes(0x00C0_DE5E);
+/// [`TARGETS`] as 0/1 bytes.
+pub static MASK: [u8; N] = mask_bytes();
+/// [`MASK`] bit-packed.
+pub static MASK_BITS: [u8; N / 8] = mask_bits();

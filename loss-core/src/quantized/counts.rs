@@ -6,13 +6,13 @@ use super::{Code, Mask, Quantization};
 use crate::Error;
 use crate::multiclass::ConfusionCounts;
 
-/// Bins: 256 codes for target 0, then 256 for target 1.
-pub(crate) const BINS: usize = 512;
+/// Bins: `(code byte) * 2 + target`, so each code's two counts sit side by side.
+const BINS: usize = 512;
 
-/// The bin of code bin `code` (its byte) with target `t` (0 or 1).
+/// The bin of the code whose byte is `code` with target `t` (0 or 1; higher bits ignored).
 #[inline(always)]
-pub(crate) const fn bin(t: u8, code: usize) -> usize {
-    ((t as usize & 1) << 8) | (code & 0xff)
+const fn bin(t: u8, code: usize) -> usize {
+    ((code & 0xff) << 1) | (t as usize & 1)
 }
 
 /// Counts of every (target, code) pair seen: the sufficient statistics of every binary loss
@@ -147,12 +147,14 @@ impl<C: Code> CodeCounts<C> {
         *self = Self::new();
     }
 
-    /// The counted bins, as `(target, code bin, count)` with `count > 0`, in bin order.
-    pub(crate) fn nonzero(&self) -> impl Iterator<Item = (u8, usize, u32)> + '_ {
-        (0..BINS)
-            .zip(&self.bins)
-            .filter(|&(_, &n)| n > 0)
-            .map(|(b, &n)| (u8::from(b >= 256), b & 0xff, n))
+    /// The counts by code byte: `[target 0, target 1]` for each.
+    pub(crate) fn by_code(&self) -> &[[u32; 2]; 256] {
+        // `[u32; 512]` and `[[u32; 2]; 256]` are the same layout, seen as pairs.
+        self.bins
+            .as_chunks::<2>()
+            .0
+            .try_into()
+            .unwrap_or(&[[0; 2]; 256])
     }
 
     /// The confusion counts of the hard decision "positive when the dequantized prediction is
@@ -172,15 +174,15 @@ impl<C: Code> CodeCounts<C> {
             return Err(Error::InvalidParameter("threshold"));
         }
         let mut c = ConfusionCounts::default();
-        for (t, code, n) in self.nonzero() {
-            let predicted = quantization.of_bin::<C>(code) >= threshold;
-            let slot = match (predicted, t == 1) {
-                (true, true) => &mut c.true_positives,
-                (true, false) => &mut c.false_positives,
-                (false, true) => &mut c.false_negatives,
-                (false, false) => &mut c.true_negatives,
-            };
-            *slot += u64::from(n);
+        for (code, &[negatives, positives]) in self.by_code().iter().enumerate() {
+            let (negatives, positives) = (u64::from(negatives), u64::from(positives));
+            if quantization.of_bin::<C>(code) >= threshold {
+                c.true_positives += positives;
+                c.false_positives += negatives;
+            } else {
+                c.false_negatives += positives;
+                c.true_negatives += negatives;
+            }
         }
         Ok(c)
     }

@@ -2,7 +2,6 @@
 
 use core::marker::PhantomData;
 
-use super::counts::{BINS, bin};
 use super::{Code, CodeCounts, Mask, Quantization};
 use crate::elementwise::{ElementLoss, Predictions, check_buffer};
 use crate::sum::{DetSum, Reduction};
@@ -17,8 +16,9 @@ use crate::{Error, Operand};
 /// [`Error::CodeOutOfRange`] when the loss is read.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct QuantizedFocal<C> {
-    /// The f32 kernel's term of each bin (NaN for a code outside the loss's domain).
-    terms: [f32; BINS],
+    /// The f32 kernel's terms `[target 0, target 1]` by code byte (NaN for a code outside
+    /// the loss's domain).
+    terms: [[f32; 2]; 256],
     quantization: Quantization,
     code: PhantomData<C>,
 }
@@ -30,12 +30,11 @@ impl<C: Code> QuantizedFocal<C> {
     /// [`Error::InvalidParameter`] naming `"zero_point"` if it is not a code of `C`.
     pub fn new<L: ElementLoss>(loss: &L, quantization: Quantization) -> Result<Self, Error> {
         quantization.check::<C>()?;
-        let mut terms = [f32::NAN; BINS];
-        for (b, term) in terms.iter_mut().enumerate() {
-            let v = quantization.of_bin::<C>(b & 0xff);
-            let in_domain = L::PREDICTIONS == Predictions::Logits || (0.0..=1.0).contains(&v);
-            if in_domain {
-                *term = loss.element(v, if b >= 256 { 1.0 } else { 0.0 });
+        let mut terms = [[f32::NAN; 2]; 256];
+        for (code, pair) in terms.iter_mut().enumerate() {
+            let v = quantization.of_bin::<C>(code);
+            if L::PREDICTIONS == Predictions::Logits || (0.0..=1.0).contains(&v) {
+                *pair = [loss.element(v, 0.0), loss.element(v, 1.0)];
             }
         }
         Ok(Self {
@@ -50,28 +49,30 @@ impl<C: Code> QuantizedFocal<C> {
         self.quantization
     }
 
-    /// The loss of everything in `counts`, reduced: `Σ n · term` over the counted bins in bin
-    /// order (each product rounded once, summed by [`DetSum`]); the mean divides by the count.
+    /// The loss of everything in `counts`, reduced: per code the products `n₀ · term₀` and
+    /// `n₁ · term₁` (each rounded once), summed over the codes in byte order by [`DetSum`], the
+    /// two sums then added; the mean divides by the count.
     ///
     /// # Errors
     /// [`Error::EmptyInput`] if nothing was counted; [`Error::CodeOutOfRange`] for a counted
     /// code outside the domain (probabilities only).
     pub fn loss(&self, counts: &CodeCounts<C>, reduction: Reduction) -> Result<f32, Error> {
-        let mut sum = DetSum::<1>::new();
-        for (t, code, n) in counts.nonzero() {
-            let term = self.terms.get(bin(t, code)).copied().unwrap_or(f32::NAN);
-            if term.is_nan() {
-                return Err(Error::CodeOutOfRange {
-                    code: C::of_bin(code),
-                });
-            }
-            // `u32 as f32` rounds to nearest: exact up to 2^24 per bin.
-            sum.add([n as f32 * term]);
-        }
         if counts.count() == 0 {
             return Err(Error::EmptyInput);
         }
-        let [total] = sum.value();
+        let mut sum = DetSum::<2>::new();
+        sum.extend_pairs_unrolled(counts.by_code(), &self.terms, |n, term| {
+            [weighted(n[0], term[0]), weighted(n[1], term[1])]
+        });
+        let [negatives, positives] = sum.value();
+        let total = negatives + positives;
+        // Every term in the domain is a number (`+inf` at most), so a NaN total means a code
+        // outside it was counted: find it (the error path only).
+        if total.is_nan() {
+            return Err(out_of_domain::<C>(counts, |code| {
+                self.terms.get(code).is_none_or(|t| t[0].is_nan())
+            }));
+        }
         Ok(match reduction {
             Reduction::Sum => total,
             // `u64 as f32` rounds to nearest: exact up to 2^24 elements.
@@ -99,8 +100,12 @@ impl<C: Code> QuantizedFocal<C> {
         }
         check_buffer(codes.len(), out)?;
         let term = |i: usize, c: &C| {
-            let t = targets.get(i).unwrap_or(0);
-            self.terms.get(bin(t, c.bin())).copied().unwrap_or(f32::NAN)
+            let t = usize::from(targets.get(i).unwrap_or(0));
+            self.terms
+                .get(c.bin())
+                .and_then(|pair| pair.get(t))
+                .copied()
+                .unwrap_or(f32::NAN)
         };
         if let Some(index) = codes
             .iter()
@@ -116,5 +121,30 @@ impl<C: Code> QuantizedFocal<C> {
             *o = term(i, c);
         }
         Ok(())
+    }
+}
+
+/// `n · term` rounded once, and 0 for an uncounted code whatever its term (`0 · inf` would be
+/// NaN).
+#[inline(always)]
+pub(super) fn weighted(n: u32, term: f32) -> f32 {
+    // `u32 as f32` rounds to nearest: exact up to 2^24.
+    if n == 0 { 0.0 } else { n as f32 * term }
+}
+
+/// [`Error::CodeOutOfRange`] for the first counted code (in byte order) that `invalid` rejects.
+pub(super) fn out_of_domain<C: Code>(
+    counts: &CodeCounts<C>,
+    invalid: impl Fn(usize) -> bool,
+) -> Error {
+    let counted = |code: usize| {
+        counts
+            .by_code()
+            .get(code)
+            .is_some_and(|&[a, b]| a > 0 || b > 0)
+    };
+    let code = (0..256).find(|&code| counted(code) && invalid(code));
+    Error::CodeOutOfRange {
+        code: C::of_bin(code.unwrap_or(0)),
     }
 }

@@ -2,6 +2,7 @@
 
 use core::marker::PhantomData;
 
+use super::focal::{out_of_domain, weighted};
 use super::{Code, CodeCounts, Quantization};
 use crate::Error;
 use crate::activation::sigmoid;
@@ -55,31 +56,30 @@ impl<C: Code> QuantizedOverlap<C> {
     /// [`Error::EmptyInput`] if nothing was counted; [`Error::CodeOutOfRange`] for a counted
     /// code outside `[0, 1]` (probabilities only).
     pub fn stats(&self, counts: &CodeCounts<C>) -> Result<OverlapStats, Error> {
-        let mut sum = DetSum::<3>::new();
-        for (t, code, n) in counts.nonzero() {
-            let p = self.probabilities.get(code).copied().unwrap_or(f32::NAN);
-            if p.is_nan() {
-                return Err(Error::CodeOutOfRange {
-                    code: C::of_bin(code),
-                });
-            }
-            // `u32 as f32` rounds to nearest: exact up to 2^24 per bin.
-            let count = n as f32;
-            let predicted = count * if self.loss.squared() { p * p } else { p };
-            sum.add(if t == 1 {
-                [count * p, predicted, count]
-            } else {
-                [0.0, predicted, 0.0]
-            });
-        }
         if counts.count() == 0 {
             return Err(Error::EmptyInput);
         }
-        let [intersection, prediction_sum, target_sum] = sum.value();
+        let squared = self.loss.squared();
+        let mut sum = DetSum::<2>::new();
+        let mut positives = 0u64;
+        sum.extend_pairs_unrolled(counts.by_code(), &self.probabilities, |[n0, n1], p| {
+            positives += u64::from(n1);
+            let predicted = if squared { p * p } else { p };
+            // `n0 + n1 <= u32::MAX`: the counts' total is bounded by it.
+            [weighted(n1, p), weighted(n0.wrapping_add(n1), predicted)]
+        });
+        let [intersection, prediction_sum] = sum.value();
+        // The probabilities in the domain are numbers: NaN means a code outside it was counted.
+        if prediction_sum.is_nan() {
+            return Err(out_of_domain::<C>(counts, |code| {
+                self.probabilities.get(code).is_none_or(|p| p.is_nan())
+            }));
+        }
         Ok(OverlapStats {
             intersection,
             prediction_sum,
-            target_sum,
+            // `u64 as f32` rounds to nearest: exact up to 2^24, as the f32 path's `Σ t`.
+            target_sum: positives as f32,
             count: counts.count(),
         })
     }
