@@ -4,7 +4,7 @@
 Runs torchvision, MONAI, segmentation_models_pytorch, kornia, Keras 3 (torch backend) and the
 seed article's snippets on a deterministic parameter grid and writes one JSON Lines file per
 function under `tests/data/frameworks/`, plus `versions.json`. Each line is a `loss-tools batch`
-request (issue 4's format) with the framework's answer attached:
+request with the framework's answer attached:
 
     {"id", "function", "params", "inputs": {name: {"shape", "data", ["dtype": "int64"]}},
      "expected": {"shape", "data"}, ["expected_f64": {"shape", "data"}]}
@@ -50,9 +50,9 @@ import seed_losses  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 OUT_DIR = REPO / "tests" / "data" / "frameworks"
-DEFAULT_ANCHORS = REPO.parent / "shared" / "reference" / "anchor-cases.json"
+DEFAULT_ANCHORS = REPO / "tests" / "data" / "anchor-cases.json"
 
-# Tolerance of issue 4: |a - b| <= 1e-5 |b| + 1e-6.
+# The parity tolerance (docs/framework-vectors.md): |a - b| <= 1e-5 |b| + 1e-6.
 RTOL, ATOL = 1e-5, 1e-6
 
 
@@ -245,7 +245,7 @@ def call(runner: Runner, params, inputs, dtype) -> tuple[np.ndarray | None, str 
 
 
 def close(a: float, b: float) -> bool:
-    """Issue 4's tolerance with `b` as the truth; NaN matches NaN, infinities match exactly."""
+    """The parity tolerance with `b` as the truth; NaN matches NaN, infinities match exactly."""
     if math.isnan(a) or math.isnan(b):
         return math.isnan(a) and math.isnan(b)
     if math.isinf(a) or math.isinf(b):
@@ -478,7 +478,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--check", action="store_true", help="regenerate in memory and compare with the committed files")
     ap.add_argument("--check-anchors", nargs="?", const=DEFAULT_ANCHORS, type=Path, metavar="JSON",
-                    help="run the upstream anchor cases (default: ../shared/reference/anchor-cases.json)")
+                    help="run the upstream anchor cases (default: tests/data/anchor-cases.json)")
     ap.add_argument("--only", action="append", metavar="FUNCTION", help="limit to these functions (repeatable); with it nothing is written")
     args = ap.parse_args()
     if args.check_anchors:

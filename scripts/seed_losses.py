@@ -1,12 +1,11 @@
 """The seed article's four loss snippets, transcribed as the article writes them.
 
-Source: the article the project grew from ("Focal Loss tuning and Dice implementation", section
-4; read closely in `seed/notes.md` of the shared material). Only what the flattened text lost is
-restored, and each restoration is named:
+Source: the article the project grew from ("Focal Loss tuning and Dice implementation", its
+code snippets). Only what the flattened text lost is restored, and each restoration is named:
 
 - `FocalLoss`: the default `sampling=mean` lost its quotes ("mean"); `sampling` "none" stands for
   the article's `None`. `clamp_min` / `clamp_max` name the article's literals 1e-3 and .999 so
-  they can be varied (issue 4). For any other `sampling` the article's `forward` falls off its
+  they can be varied. For any other `sampling` the article's `forward` falls off its
   `if/elif` chain and returns Python `None`; here that is a `ValueError`, since `None` is no loss.
 - `DiceLoss`: the line `loss = 1 - loss.sum() / N` is the well-known original of this snippet
   (the flattened text fused it with a comment marker); `smooth` (1 in the article) is a

@@ -8,6 +8,9 @@
 //!   one linking only binary focal + dice, per board, and the stack use of each entry point.
 //! - `cargo xtask cost`: instructions per element, counted exactly by a QEMU TCG plugin
 //!   (`xtask/insncount.c`) between two marker functions, with the `powf` / `logf` baseline.
+//! - `cargo xtask lint`: `cargo fmt --check` of the firmware workspace and clippy with
+//!   `-D warnings` for each board, with the board's own target (the firmware is not built for
+//!   the host, so the root's `cargo clippy --workspace` cannot see it).
 //!
 //! Nothing is installed silently: a missing tool is named with the command that installs it,
 //! and `--install` runs those commands.
@@ -21,7 +24,7 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(about = "Firmware on QEMU: on-target tests, size and instruction counts")]
+#[command(about = "Firmware on QEMU: on-target tests, size and instruction counts; firmware lints")]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -47,6 +50,12 @@ enum Cmd {
     /// Instructions per element per board, with the libm baseline.
     Cost {
         /// Install what is missing.
+        #[arg(long)]
+        install: bool,
+    },
+    /// Format check and clippy (`-D warnings`) of the firmware, each board for its own target.
+    Lint {
+        /// Install what is missing (rustup components and targets).
         #[arg(long)]
         install: bool,
     },
@@ -140,8 +149,56 @@ fn on_path(program: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// What a command needs, as (what, present, install command).
-fn requirements(need_gcc: bool) -> Vec<(String, bool, Vec<String>)> {
+/// A tool a command needs: what it is, whether it is present, the commands that install it.
+type Requirement = (String, bool, Vec<String>);
+
+/// The boards' Rust targets.
+fn target_requirements() -> Vec<Requirement> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+        .unwrap_or_default();
+    BOARDS
+        .iter()
+        .map(|b| {
+            (
+                format!("Rust target {}", b.target),
+                installed.lines().any(|l| l.trim() == b.target),
+                vec![format!("rustup target add {}", b.target)],
+            )
+        })
+        .collect()
+}
+
+/// What `lint` needs: rustfmt, clippy and the boards' targets.
+fn lint_requirements() -> Vec<Requirement> {
+    let works = |args: &[&str]| {
+        Command::new("cargo")
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let mut reqs = vec![
+        (
+            "rustfmt".to_string(),
+            works(&["fmt", "--version"]),
+            vec!["rustup component add rustfmt".to_string()],
+        ),
+        (
+            "clippy".to_string(),
+            works(&["clippy", "--version"]),
+            vec!["rustup component add clippy".to_string()],
+        ),
+    ];
+    reqs.extend(target_requirements());
+    reqs
+}
+
+/// What `qemu`, `size` and `cost` need (`cost` also gcc).
+fn requirements(need_gcc: bool) -> Vec<Requirement> {
     let sudo = if on_path("id")
         && Command::new("id")
             .arg("-u")
@@ -152,11 +209,6 @@ fn requirements(need_gcc: bool) -> Vec<(String, bool, Vec<String>)> {
     } else {
         ""
     };
-    let installed = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
-        .unwrap_or_default();
     let mut reqs = vec![
         (
             "qemu-system-arm and qemu-system-riscv32 (QEMU 7.2 from Debian)".to_string(),
@@ -179,13 +231,7 @@ fn requirements(need_gcc: bool) -> Vec<(String, bool, Vec<String>)> {
             vec!["rustup component add llvm-tools".to_string()],
         ),
     ];
-    for b in &BOARDS {
-        reqs.push((
-            format!("Rust target {}", b.target),
-            installed.lines().any(|l| l.trim() == b.target),
-            vec![format!("rustup target add {}", b.target)],
-        ));
-    }
+    reqs.extend(target_requirements());
     if need_gcc {
         reqs.push((
             "gcc (builds the instruction-counting plugin)".to_string(),
@@ -200,11 +246,8 @@ fn requirements(need_gcc: bool) -> Vec<(String, bool, Vec<String>)> {
 }
 
 /// Checks the tools; installs the missing ones with `install`, else names them and fails.
-fn ensure_tools(install: bool, need_gcc: bool) -> Result<(), String> {
-    let missing: Vec<_> = requirements(need_gcc)
-        .into_iter()
-        .filter(|r| !r.1)
-        .collect();
+fn ensure_tools(install: bool, requirements: Vec<Requirement>) -> Result<(), String> {
+    let missing: Vec<_> = requirements.into_iter().filter(|r| !r.1).collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -232,13 +275,22 @@ fn ensure_tools(install: bool, need_gcc: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// `cargo` in a directory of the firmware workspace, which has its own settings: the root's
+/// RUSTFLAGS would replace the board's linker scripts, and a CARGO_TARGET_DIR would move the
+/// ELFs away from `firmware/target/`, where the other commands look for them.
+fn firmware_cargo(dir: &Path) -> Command {
+    let mut cargo = Command::new("cargo");
+    cargo
+        .current_dir(dir)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_TARGET_DIR");
+    cargo
+}
+
 /// `cargo build --release` of one board's firmware (every binary).
 fn build(board: &Board) -> Result<(), String> {
-    let status = Command::new("cargo")
+    let status = firmware_cargo(&firmware().join(board.name))
         .args(["build", "--release", "--quiet"])
-        .current_dir(firmware().join(board.name))
-        // The root's RUSTFLAGS would replace the board's linker scripts.
-        .env_remove("RUSTFLAGS")
         .status()
         .map_err(|e| format!("cargo: {e}"))?;
     if status.success() {
@@ -349,7 +401,7 @@ fn describe(code: Option<i32>) -> String {
 }
 
 fn qemu(install: bool, only: Option<&str>) -> Result<(u64, u64), String> {
-    ensure_tools(install, false)?;
+    ensure_tools(install, requirements(false))?;
     let (mut passed_all, mut failed_all) = (0, 0);
     for board in BOARDS.iter().filter(|b| only.is_none_or(|o| o == b.name)) {
         println!("{} ({}):", board.name, board.title);
@@ -497,7 +549,7 @@ fn footprint(elf: &Path) -> Result<(u64, u64), String> {
 }
 
 fn size(install: bool) -> Result<(), String> {
-    ensure_tools(install, false)?;
+    ensure_tools(install, requirements(false))?;
     println!(
         "Flash (code + rodata + data) and static RAM (data + bss), bytes; release, opt-level s, LTO."
     );
@@ -593,7 +645,7 @@ fn symbol(elf: &Path, name: &str) -> Result<String, String> {
 const COST_N: f64 = 4096.0;
 
 fn cost(install: bool) -> Result<(), String> {
-    ensure_tools(install, true)?;
+    ensure_tools(install, requirements(true))?;
     let plugin = plugin()?;
     let mut table: Vec<(String, Vec<f64>)> = Vec::new();
     for (bi, board) in BOARDS.iter().enumerate() {
@@ -689,6 +741,56 @@ fn cost(install: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// `cargo fmt --check` of the firmware workspace, then clippy with `-D warnings` from each
+/// board's directory, whose `.cargo/config.toml` selects the board's target. Runs every check
+/// and returns whether all passed.
+fn lint(install: bool) -> Result<bool, String> {
+    ensure_tools(install, lint_requirements())?;
+    let mut checks: Vec<(String, PathBuf, Vec<&str>)> = vec![(
+        "firmware: cargo fmt --all -- --check".to_string(),
+        firmware(),
+        vec!["fmt", "--all", "--", "--check"],
+    )];
+    for board in &BOARDS {
+        checks.push((
+            format!(
+                "firmware/{}: cargo clippy --release --all-targets -- -D warnings ({})",
+                board.name, board.target
+            ),
+            firmware().join(board.name),
+            vec![
+                "clippy",
+                "--release",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ));
+    }
+    let mut failed = Vec::new();
+    for (what, dir, args) in &checks {
+        println!("{what}");
+        let ok = firmware_cargo(dir)
+            .args(args)
+            .status()
+            .map_err(|e| format!("cargo: {e}"))?
+            .success();
+        if !ok {
+            failed.push(what.as_str());
+        }
+    }
+    for what in &failed {
+        println!("FAIL {what}");
+    }
+    println!(
+        "{} passed, {} failed",
+        checks.len() - failed.len(),
+        failed.len()
+    );
+    Ok(failed.is_empty())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -697,6 +799,7 @@ fn main() -> ExitCode {
         }
         Cmd::Size { install } => size(install).map(|()| true),
         Cmd::Cost { install } => cost(install).map(|()| true),
+        Cmd::Lint { install } => lint(install),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

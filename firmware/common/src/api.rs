@@ -74,14 +74,29 @@ pub fn min() -> u32 {
 
 /// Every public entry point of `loss-core` (the `Display` impls excepted: `core::fmt` is not
 /// what a firmware logs with).
-#[allow(clippy::too_many_lines)]
 pub fn full() -> u32 {
     let (x, p, t) = (black_box(&X[..]), black_box(&P[..]), black_box(&T[..]));
     let gamma = black_box(2.0f32);
     let mut out = [0.0f32; 16];
-    let mut h = 0u32;
+    let mut h = binary_focal(x, p, t, gamma, &mut out);
+    h ^= dice_family(x, p, t, &mut out);
+    h ^= sums(x, p, t);
+    // Multi-class: 4 pixels x 4 classes, channels-last, dense and label-map targets.
+    if let Ok(shape) = Shape::new(1, 4, 4, Layout::ChannelsLast) {
+        h ^= (shape.batch() + shape.classes() + shape.spatial() + shape.elements() + shape.pixels())
+            as u32;
+        h ^= class_losses(&shape, x, t, gamma, &mut out);
+        let mut stats = [OverlapStats::default(); 4];
+        h ^= class_overlap(&shape, x, p, t, &mut stats);
+        h ^= class_reductions(&stats, &mut out);
+        h ^= confusion(x);
+    }
+    h
+}
 
-    // Binary focal, every constructor and option.
+/// Binary focal, every constructor and option.
+fn binary_focal(x: &[f32], p: &[f32], t: &[f32], gamma: f32, out: &mut [f32]) -> u32 {
+    let mut h = 0u32;
     let mut focals = [SigmoidFocal::torchvision(); 4];
     for (i, soft) in [
         SoftTargets::Torchvision,
@@ -96,7 +111,7 @@ pub fn full() -> u32 {
         }
     }
     for f in &focals {
-        h ^= element_paths(f, x, t, &mut out);
+        h ^= element_paths(f, x, t, out);
         h ^= f.gamma().to_bits() ^ f.alpha().map_or(0, f32::to_bits);
         h ^= f.soft_targets() as u32;
     }
@@ -104,11 +119,15 @@ pub fn full() -> u32 {
         BinaryFocal::seed(),
         BinaryFocal::new(None, gamma, 0.0, 1.0).unwrap_or(BinaryFocal::seed()),
     ] {
-        h ^= element_paths(&b, p, t, &mut out);
+        h ^= element_paths(&b, p, t, out);
         h ^= b.gamma().to_bits() ^ b.clamp().0.to_bits() ^ b.alpha().map_or(0, f32::to_bits);
     }
+    h
+}
 
-    // The dice family.
+/// The dice family: every preset, squared, smoothed, on probabilities and on logits.
+fn dice_family(x: &[f32], p: &[f32], t: &[f32], out: &mut [f32]) -> u32 {
+    let mut h = 0u32;
     let tversky = OverlapLoss::tversky(black_box(0.3), 0.7).unwrap_or(OverlapLoss::dice());
     for base in [
         OverlapLoss::dice(),
@@ -120,105 +139,137 @@ pub fn full() -> u32 {
         let squared = base.with_squared(true).unwrap_or(base);
         let smooth = base.with_smoothing(black_box(1.0), 1.0).unwrap_or(base);
         for l in [base, squared, smooth] {
-            h ^= overlap_paths(&l, p, t, &mut out);
-            h ^= overlap_paths(&l.with_predictions(Predictions::Logits), x, t, &mut out);
+            h ^= overlap_paths(&l, p, t, out);
+            h ^= overlap_paths(&l.with_predictions(Predictions::Logits), x, t, out);
             h ^= l.smoothing().0.to_bits() ^ u32::from(l.squared());
             h ^= l.predictions() as u32
                 ^ matches!(l.overlap(), loss_core::dice::Overlap::Dice) as u32;
         }
     }
+    h
+}
 
-    // Reductions, the deterministic sum, non-finite scan.
-    h ^= word(Reduction::Mean.reduce(x)) ^ word(Reduction::Sum.reduce(p));
+/// Reductions, the deterministic sum, non-finite scan.
+fn sums(x: &[f32], p: &[f32], t: &[f32]) -> u32 {
+    let mut h = word(Reduction::Mean.reduce(x)) ^ word(Reduction::Sum.reduce(p));
     let mut sum = DetSum::<3>::new();
     sum.extend(x.iter().zip(t).map(|(&a, &b)| [a, b, a * b]));
     sum.add([1.0, 2.0, 3.0]);
     h ^= sum.value()[0].to_bits() ^ sum.count() as u32;
-    h ^= loss_core::first_non_finite(x).map_or(0, |i| i as u32);
+    h ^ loss_core::first_non_finite(x).map_or(0, |i| i as u32)
+}
 
-    // Multi-class: 4 pixels x 4 classes, channels-last, dense and label-map targets.
-    let labels = black_box(&LABELS[..]);
-    if let Ok(shape) = Shape::new(1, 4, 4, Layout::ChannelsLast) {
-        h ^= (shape.batch() + shape.classes() + shape.spatial() + shape.elements() + shape.pixels())
-            as u32;
-        let dense = Targets::dense(t);
-        let map = Targets::labels(labels).with_ignore_index(255);
-        let wide: [u16; 4] = [0, 1, 2, 3];
-        let wide = Targets::labels(black_box(&wide[..]));
-        let int: [i32; 4] = [3, 2, 1, 0];
-        let int = Targets::labels(black_box(&int[..]));
-        h ^= u32::from(map.is_label_map());
-        let softmax = SoftmaxFocal::new(gamma, ClassAlpha::Background(0.25), None)
-            .unwrap_or(SoftmaxFocal::cross_entropy());
-        let weights = [1.0f32, 2.0, 1.0, 0.5];
-        let ovr = OneVsRestFocal::new(gamma, ClassAlpha::Uniform(0.25), Some(&weights))
-            .map(|l| l.with_soft_targets(SoftTargets::Monai));
-        for targets in [dense, map, wide, int] {
-            h ^= unit(softmax.loss_elementwise(&shape, x, targets, &mut out));
-            h ^= unit(softmax.class_sums::<4>(&shape, x, targets, &mut out));
-            if let Ok(ovr) = ovr {
-                h ^= unit(ovr.loss_elementwise(&shape, x, targets, &mut out));
-                h ^= unit(ovr.class_sums::<4>(&shape, x, targets, &mut out));
-            }
+/// The label map of the multi-class calls (`u8`, 255 ignored).
+fn label_map() -> Targets<'static> {
+    Targets::labels(black_box(&LABELS[..])).with_ignore_index(255)
+}
+
+/// Softmax and one-vs-rest focal with every kind of target, and the class-loss accumulator.
+fn class_losses(shape: &Shape, x: &[f32], t: &[f32], gamma: f32, out: &mut [f32]) -> u32 {
+    let map = label_map();
+    let wide: [u16; 4] = [0, 1, 2, 3];
+    let int: [i32; 4] = [3, 2, 1, 0];
+    let mut h = u32::from(map.is_label_map());
+    let softmax = SoftmaxFocal::new(gamma, ClassAlpha::Background(0.25), None)
+        .unwrap_or(SoftmaxFocal::cross_entropy());
+    let weights = [1.0f32, 2.0, 1.0, 0.5];
+    let ovr = OneVsRestFocal::new(gamma, ClassAlpha::Uniform(0.25), Some(&weights))
+        .map(|l| l.with_soft_targets(SoftTargets::Monai));
+    for targets in [
+        Targets::dense(t),
+        map,
+        Targets::labels(black_box(&wide[..])),
+        Targets::labels(black_box(&int[..])),
+    ] {
+        h ^= unit(softmax.loss_elementwise(shape, x, targets, out));
+        h ^= unit(softmax.class_sums::<4>(shape, x, targets, out));
+        if let Ok(ovr) = ovr {
+            h ^= unit(ovr.loss_elementwise(shape, x, targets, out));
+            h ^= unit(ovr.class_sums::<4>(shape, x, targets, out));
         }
-        if let Ok(mut acc) = ClassLossAccumulator::<_, 4>::new(softmax, 4) {
-            h ^= unit(acc.push(Layout::ChannelsLast, x, map));
-            h ^= acc.pixels() as u32 ^ acc.classes() as u32 ^ acc.total().to_bits();
-            h ^= word(acc.mean_per_element()) ^ word(acc.mean_per_pixel());
-            h ^= unit(acc.class_sums(&mut out));
+    }
+    if let Ok(mut acc) = ClassLossAccumulator::<_, 4>::new(softmax, 4) {
+        h ^= unit(acc.push(Layout::ChannelsLast, x, map));
+        h ^= acc.pixels() as u32 ^ acc.classes() as u32 ^ acc.total().to_bits();
+        h ^= word(acc.mean_per_element()) ^ word(acc.mean_per_pixel());
+        h ^= unit(acc.class_sums(out));
+        acc.reset();
+    }
+    h
+}
+
+/// Per-class overlap statistics with every activation, one-shot, pooled and streaming; leaves
+/// the last statistics in `stats`.
+fn class_overlap(
+    shape: &Shape,
+    x: &[f32],
+    p: &[f32],
+    t: &[f32],
+    stats: &mut [OverlapStats; 4],
+) -> u32 {
+    let (map, dense) = (label_map(), Targets::dense(t));
+    let mut h = 0u32;
+    for activation in [
+        Activation::None,
+        Activation::Sigmoid,
+        Activation::Softmax,
+        Activation::Tanh,
+    ] {
+        let overlap = ClassOverlap {
+            activation,
+            ..ClassOverlap::default()
+        };
+        let scores = if activation == Activation::None { p } else { x };
+        h ^= unit(overlap.class_stats::<4>(shape, scores, map, stats));
+        h ^= unit(overlap.pooled_class_stats::<4>(shape, scores, dense, stats));
+        if let Ok(mut acc) = ClassStatsAccumulator::<4>::new(overlap, 4) {
+            h ^= unit(acc.push(Layout::ChannelsLast, scores, map)) ^ acc.pixels() as u32;
+            h ^= unit(acc.stats(stats));
             acc.reset();
         }
-        let mut stats = [OverlapStats::default(); 4];
-        for activation in [
-            Activation::None,
-            Activation::Sigmoid,
-            Activation::Softmax,
-            Activation::Tanh,
-        ] {
-            let overlap = ClassOverlap {
-                activation,
-                ..ClassOverlap::default()
-            };
-            let scores = if activation == Activation::None { p } else { x };
-            h ^= unit(overlap.class_stats::<4>(&shape, scores, map, &mut stats));
-            h ^= unit(overlap.pooled_class_stats::<4>(&shape, scores, dense, &mut stats));
-            if let Ok(mut acc) = ClassStatsAccumulator::<4>::new(overlap, 4) {
-                h ^= unit(acc.push(Layout::ChannelsLast, scores, map)) ^ acc.pixels() as u32;
-                h ^= unit(acc.stats(&mut stats));
-                acc.reset();
+    }
+    h
+}
+
+/// Class reductions and generalized dice (every weight type) of per-class statistics.
+fn class_reductions(stats: &[OverlapStats; 4], out: &mut [f32]) -> u32 {
+    let mut h = 0u32;
+    let dice = OverlapLoss::dice();
+    for reduction in [ClassReduction::monai(), ClassReduction::default()] {
+        h ^= word(reduction.reduce(&dice, stats, 4));
+        h ^= reduction
+            .losses(&dice, stats, 4, out)
+            .map_or(0, |n| n as u32);
+    }
+    for wt in [WeightType::Square, WeightType::Simple, WeightType::Uniform] {
+        let g = GeneralizedDice::new(wt, 1e-5, 1e-5).unwrap_or(GeneralizedDice::monai());
+        h ^= word(g.loss(stats));
+    }
+    h
+}
+
+/// Confusion counts (argmax and threshold) and every hard metric.
+fn confusion(x: &[f32]) -> u32 {
+    let mut h = 0u32;
+    for decision in [Decision::Argmax, Decision::Threshold(0.0)] {
+        if let Ok(mut acc) = ConfusionAccumulator::<4>::new(decision, 4) {
+            h ^= unit(acc.push(Layout::ChannelsLast, x, label_map()));
+            let counts = acc.counts();
+            for m in [
+                Metric::Dice,
+                Metric::Iou,
+                Metric::Precision,
+                Metric::Recall,
+                Metric::Specificity,
+            ] {
+                h ^= macro_average(counts, m, 0, Undefined::Skip).map_or(0, f32::to_bits);
+                h ^= counts
+                    .first()
+                    .and_then(|c| c.metric(m))
+                    .map_or(0, f32::to_bits);
             }
-        }
-        let dice = OverlapLoss::dice();
-        for reduction in [ClassReduction::monai(), ClassReduction::default()] {
-            h ^= word(reduction.reduce(&dice, &stats, 4));
-            h ^= reduction
-                .losses(&dice, &stats, 4, &mut out)
-                .map_or(0, |n| n as u32);
-        }
-        for wt in [WeightType::Square, WeightType::Simple, WeightType::Uniform] {
-            let g = GeneralizedDice::new(wt, 1e-5, 1e-5).unwrap_or(GeneralizedDice::monai());
-            h ^= word(g.loss(&stats));
-        }
-        for decision in [Decision::Argmax, Decision::Threshold(0.0)] {
-            if let Ok(mut acc) = ConfusionAccumulator::<4>::new(decision, 4) {
-                h ^= unit(acc.push(Layout::ChannelsLast, x, map));
-                let counts = acc.counts();
-                for m in [
-                    Metric::Dice,
-                    Metric::Iou,
-                    Metric::Precision,
-                    Metric::Recall,
-                    Metric::Specificity,
-                ] {
-                    h ^= macro_average(counts, m, 0, Undefined::Skip).map_or(0, f32::to_bits);
-                    h ^= counts
-                        .first()
-                        .and_then(|c| c.metric(m))
-                        .map_or(0, f32::to_bits);
-                }
-                h ^= counts.first().map_or(0, |c| c.support() as u32);
-                acc.reset();
-            }
+            h ^= counts.first().map_or(0, |c| c.support() as u32);
+            acc.reset();
         }
     }
     h
