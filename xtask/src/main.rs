@@ -380,6 +380,39 @@ fn run_qemu(board: &Board, bin: &str, defmt: bool, extra: &[String]) -> Result<R
     }
 }
 
+/// Builds and runs `firmware/quickstart` (docs/firmware.md) on the board; its checks count as
+/// the board's: the tally of its `quickstart: N passed, N failed` line, or one failure.
+fn quickstart(board: &Board) -> Result<(u64, u64), String> {
+    let status = firmware_cargo(&firmware().join("quickstart"))
+        .args(["build", "--release", "--quiet"])
+        .status()
+        .map_err(|e| format!("cargo: {e}"))?;
+    if !status.success() {
+        println!("  FAIL quickstart: build");
+        return Ok((0, 1));
+    }
+    let run = run_qemu(board, "quickstart", true, &[])?;
+    match tally(&run.log) {
+        Some((p, f)) if run.ok() && f == 0 => {
+            println!("  ok   quickstart (docs/firmware.md): {p} passed, {f} failed");
+            Ok((p, f))
+        }
+        Some((p, f)) => {
+            println!(
+                "  FAIL quickstart: {p} passed, {f} failed ({})",
+                describe(run.code)
+            );
+            print!("{}", indent(&run.log));
+            Ok((p, f.max(1)))
+        }
+        None => {
+            println!("  FAIL quickstart: no tally ({})", describe(run.code));
+            print!("{}", indent(&run.log));
+            Ok((0, 1))
+        }
+    }
+}
+
 /// The last `N passed, N failed` line of a log.
 fn tally(log: &str) -> Option<(u64, u64)> {
     log.lines().rev().find_map(|line| {
@@ -470,6 +503,12 @@ fn qemu(install: bool, only: Option<&str>) -> Result<(u64, u64), String> {
                     print!("{}", indent(&run.log));
                 }
             }
+        }
+        // The quick-start firmware targets the nRF51 of the micro:bit, the M0 board's chip.
+        if board.name == "m0" {
+            let (p, f) = quickstart(board)?;
+            passed += p;
+            failed += f;
         }
         println!("{passed} passed, {failed} failed");
         passed_all += passed;

@@ -226,10 +226,19 @@ pub static KERNELS: &[Kernel] = &[
     ("dice, one channel", dice),
     ("softmax focal, C = 4", softmax_focal_c4),
     ("dice, C = 4 (softmax)", dice_c4),
-    ("int8 binary focal, logits, gamma 2, u8 mask", int8_focal_bytes),
-    ("int8 binary focal, logits, gamma 2, bit mask", int8_focal_bits),
+    (
+        "int8 binary focal, logits, gamma 2, u8 mask",
+        int8_focal_bytes,
+    ),
+    (
+        "int8 binary focal, logits, gamma 2, bit mask",
+        int8_focal_bits,
+    ),
     ("int8 dice, logits, u8 mask", int8_dice),
-    ("int8 focal + dice, logits, bit mask", int8_focal_and_dice_bits),
+    (
+        "int8 focal + dice, logits, bit mask",
+        int8_focal_and_dice_bits,
+    ),
     (
         "baseline: binary focal, logits, gamma 2",
         baseline_focal_gamma2,

@@ -9,12 +9,6 @@ use crate::multiclass::ConfusionCounts;
 /// Bins: `(code byte) * 2 + target`, so each code's two counts sit side by side.
 const BINS: usize = 512;
 
-/// The bin of the code whose byte is `code` with target `t` (0 or 1; higher bits ignored).
-#[inline(always)]
-const fn bin(t: u8, code: usize) -> usize {
-    ((code & 0xff) << 1) | (t as usize & 1)
-}
-
 /// Counts of every (target, code) pair seen: the sufficient statistics of every binary loss
 /// and metric on quantized predictions with hard targets (see the [module docs](super)).
 ///
@@ -72,13 +66,13 @@ impl<C: Code> CodeCounts<C> {
             Mask::Bytes(t) => {
                 // The mask is checked by OR-ing it into a flag as it is counted; a bad byte
                 // (rare) undoes the counts and is then searched for.
-                if self.tally(codes, t.iter().copied(), 1) > 1 {
-                    self.tally(codes, t.iter().copied(), 1u32.wrapping_neg());
+                if self.tally_bytes(codes, t, |t| t, 1) & 0xfefe_fefe != 0 {
+                    self.tally_bytes(codes, t, |t| t, 1u32.wrapping_neg());
                     return targets.check_values();
                 }
             }
             Mask::Bools(t) => {
-                self.tally(codes, t.iter().map(|&b| u8::from(b)), 1);
+                self.tally_bytes(codes, t, u8::from, 1);
             }
             Mask::Bits { bytes, .. } => self.tally_bits(codes, bytes),
         }
@@ -86,29 +80,67 @@ impl<C: Code> CodeCounts<C> {
         Ok(())
     }
 
-    /// Adds `step` (1, or `-1` to undo) to the bin of every pair; returns the OR of the targets.
+    /// Adds `step` to the bin of code byte `code & 0xff` and target `t & 1`.
     #[inline(always)]
-    fn tally(&mut self, codes: &[C], targets: impl Iterator<Item = u8>, step: u32) -> u8 {
+    fn bump(&mut self, code: u32, t: u32, step: u32) {
+        let bin = ((code & 0xff) << 1) | (t & 1);
+        if let Some(n) = self.bins.get_mut(bin as usize) {
+            *n = n.wrapping_add(step);
+        }
+    }
+
+    /// Adds `step` (1, or `-1` to undo) to the bin of every pair, the mask read one byte per
+    /// element; returns the OR of the mask bytes (as a word). Four elements per step, with the
+    /// codes and the mask read as words.
+    #[inline(always)]
+    fn tally_bytes<T: Copy>(
+        &mut self,
+        codes: &[C],
+        mask: &[T],
+        byte: impl Fn(T) -> u8,
+        step: u32,
+    ) -> u32 {
+        let (code_words, code_tail) = codes.as_chunks::<4>();
+        let (mask_words, mask_tail) = mask.as_chunks::<4>();
         let mut flags = 0;
-        for (&c, t) in codes.iter().zip(targets) {
+        for (c, t) in code_words.iter().zip(mask_words) {
+            let c = u32::from_le_bytes(c.map(C::byte));
+            let t = u32::from_le_bytes(t.map(&byte));
             flags |= t;
-            if let Some(n) = self.bins.get_mut(bin(t, c.bin())) {
-                *n = n.wrapping_add(step);
-            }
+            self.bump(c, t, step);
+            self.bump(c >> 8, t >> 8, step);
+            self.bump(c >> 16, t >> 16, step);
+            self.bump(c >> 24, t >> 24, step);
+        }
+        for (&c, &t) in code_tail.iter().zip(mask_tail) {
+            let t = u32::from(byte(t));
+            flags |= t;
+            self.bump(u32::from(c.byte()), t, step);
         }
         flags
     }
 
-    /// Counts codes against a bit-packed mask (least significant bit first).
+    /// Counts codes against a bit-packed mask (least significant bit first): eight elements
+    /// per mask byte, the codes read as words.
     #[inline(always)]
     fn tally_bits(&mut self, codes: &[C], bytes: &[u8]) {
-        for (chunk, &byte) in codes.chunks(8).zip(bytes) {
-            let mut bits = byte;
-            for &c in chunk {
-                if let Some(n) = self.bins.get_mut(bin(bits, c.bin())) {
-                    *n = n.wrapping_add(1);
-                }
-                bits >>= 1;
+        let (groups, tail) = codes.as_chunks::<8>();
+        for (c, &t) in groups.iter().zip(bytes) {
+            let t = u32::from(t);
+            let lo = u32::from_le_bytes([c[0], c[1], c[2], c[3]].map(C::byte));
+            let hi = u32::from_le_bytes([c[4], c[5], c[6], c[7]].map(C::byte));
+            self.bump(lo, t, 1);
+            self.bump(lo >> 8, t >> 1, 1);
+            self.bump(lo >> 16, t >> 2, 1);
+            self.bump(lo >> 24, t >> 3, 1);
+            self.bump(hi, t >> 4, 1);
+            self.bump(hi >> 8, t >> 5, 1);
+            self.bump(hi >> 16, t >> 6, 1);
+            self.bump(hi >> 24, t >> 7, 1);
+        }
+        if let Some(&t) = bytes.get(groups.len()) {
+            for (j, &c) in tail.iter().enumerate() {
+                self.bump(u32::from(c.byte()), u32::from(t) >> j, 1);
             }
         }
     }
@@ -136,10 +168,12 @@ impl<C: Code> CodeCounts<C> {
 
     /// How often `code` met target `target`.
     pub fn get(&self, code: C, target: bool) -> u32 {
-        self.bins
-            .get(bin(u8::from(target), code.bin()))
-            .copied()
-            .unwrap_or(0)
+        self.by_code()
+            .get(usize::from(code.byte()))
+            .map_or(
+                0,
+                |&[negatives, positives]| if target { positives } else { negatives },
+            )
     }
 
     /// Forgets every count.

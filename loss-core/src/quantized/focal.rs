@@ -102,7 +102,7 @@ impl<C: Code> QuantizedFocal<C> {
         let term = |i: usize, c: &C| {
             let t = usize::from(targets.get(i).unwrap_or(0));
             self.terms
-                .get(c.bin())
+                .get(usize::from(c.byte()))
                 .and_then(|pair| pair.get(t))
                 .copied()
                 .unwrap_or(f32::NAN)

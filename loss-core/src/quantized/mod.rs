@@ -98,9 +98,9 @@ pub trait Code: sealed::Sealed + Copy {
     const MIN: i32;
     /// The largest code.
     const MAX: i32;
-    /// The code's bin in a table of 256: its byte.
-    fn bin(self) -> usize;
-    /// The code held in bin `bin` (the inverse of [`Code::bin`]).
+    /// The code's byte: its place in a table of 256.
+    fn byte(self) -> u8;
+    /// The code whose byte is `bin` (the inverse of [`Code::byte`]).
     fn of_bin(bin: usize) -> i32;
 }
 
@@ -108,8 +108,8 @@ impl Code for i8 {
     const MIN: i32 = -128;
     const MAX: i32 = 127;
     #[inline(always)]
-    fn bin(self) -> usize {
-        usize::from(self.cast_unsigned())
+    fn byte(self) -> u8 {
+        self.cast_unsigned()
     }
     #[inline]
     fn of_bin(bin: usize) -> i32 {
@@ -121,8 +121,8 @@ impl Code for u8 {
     const MIN: i32 = 0;
     const MAX: i32 = 255;
     #[inline(always)]
-    fn bin(self) -> usize {
-        usize::from(self)
+    fn byte(self) -> u8 {
+        self
     }
     #[inline]
     fn of_bin(bin: usize) -> i32 {
@@ -164,7 +164,7 @@ impl Quantization {
     /// `scale * (q - zero_point)`, rounded once (TFLite's `Dequantize`).
     #[inline]
     pub fn dequantize<C: Code>(&self, code: C) -> f32 {
-        self.of_bin::<C>(code.bin())
+        self.of_bin::<C>(usize::from(code.byte()))
     }
 
     /// The dequantized value of bin `bin`.
