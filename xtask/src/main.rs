@@ -413,12 +413,14 @@ fn quickstart(board: &Board) -> Result<(u64, u64), String> {
     }
 }
 
-/// The last `N passed, N failed` line of a log.
+/// The last `[label:] N passed, N failed` line of a log.
 fn tally(log: &str) -> Option<(u64, u64)> {
     log.lines().rev().find_map(|line| {
         let line = line.trim();
         let (p, rest) = line.split_once(" passed, ")?;
         let f = rest.strip_suffix(" failed")?;
+        // A label may stand before the count (`quickstart: 5 passed, 0 failed`).
+        let p = p.rsplit([' ', ':']).next()?;
         Some((p.trim().parse().ok()?, f.trim().parse().ok()?))
     })
 }
