@@ -46,6 +46,10 @@ enum Cmd {
         /// Install what is missing.
         #[arg(long)]
         install: bool,
+        /// The release profile's `opt-level` for this run (`s`, as the firmware is built, or
+        /// `z`, `2`, `3`); the stack figures are always at `s`.
+        #[arg(long, default_value = "s")]
+        opt_level: String,
     },
     /// Instructions per element per board, with the libm baseline.
     Cost {
@@ -300,6 +304,22 @@ fn build(board: &Board) -> Result<(), String> {
     }
 }
 
+/// Builds one binary of the board with the release profile's `opt-level` set to `opt_level`;
+/// whether it linked (a no-panic proof binary does not where a panic path survives).
+fn build_bin_at(board: &Board, bin: &str, opt_level: &str) -> Result<bool, String> {
+    let opt_level = match opt_level {
+        "s" | "z" => format!("\"{opt_level}\""),
+        _ => opt_level.to_string(),
+    };
+    let status = firmware_cargo(&firmware().join(board.name))
+        .args(["build", "--release", "--quiet", "--bin", bin, "--config"])
+        .arg(format!("profile.release.opt-level={opt_level}"))
+        .stderr(Stdio::null())
+        .status()
+        .map_err(|e| format!("cargo: {e}"))?;
+    Ok(status.success())
+}
+
 /// Output and exit code of one QEMU run.
 struct Run {
     /// Decoded defmt log (or raw semihosting output for non-defmt firmware).
@@ -482,6 +502,16 @@ fn qemu(install: bool, only: Option<&str>) -> Result<(u64, u64), String> {
                 ("stack", true, "stack probe"),
                 ("api-full", false, "whole API, link-time no-panic proof"),
                 (
+                    "api-stream",
+                    false,
+                    "streamed binary focal + dice, link-time no-panic proof",
+                ),
+                (
+                    "api-int8-hard",
+                    false,
+                    "int8 binary focal + dice, bit mask, link-time no-panic proof",
+                ),
+                (
                     "api-min",
                     false,
                     "binary focal + dice, link-time no-panic proof",
@@ -589,10 +619,10 @@ fn footprint(elf: &Path) -> Result<(u64, u64), String> {
     Ok((flash, ram))
 }
 
-fn size(install: bool) -> Result<(), String> {
+fn size(install: bool, opt_level: &str) -> Result<(), String> {
     ensure_tools(install, requirements(false))?;
     println!(
-        "Flash (code + rodata + data) and static RAM (data + bss), bytes; release, opt-level s, LTO."
+        "Flash (code + rodata + data) and static RAM (data + bss), bytes; release, opt-level {opt_level}, LTO."
     );
     println!(
         "\"loss-core\" = the firmware minus the same skeleton without loss-core (api-base).\n"
@@ -601,20 +631,33 @@ fn size(install: bool) -> Result<(), String> {
     println!("|---|---|---:|---:|---:|");
     let mut stacks = Vec::new();
     for board in &BOARDS {
-        build(board)?;
-        let (base_flash, _) = footprint(&elf(board, "api-base"))?;
+        let mut base_flash = None;
         for (bin, what) in [
-            ("api-full", "whole API"),
-            ("api-min", "binary focal + dice"),
             ("api-base", "skeleton only"),
+            ("api-full", "whole API"),
+            ("api-min", "binary focal + dice, one-shot"),
+            ("api-stream", "binary focal + dice, streamed"),
+            ("api-both", "binary focal + dice, one-shot and streamed"),
+            ("api-int8-hard", "int8 binary focal + dice, hard (bit) mask"),
+            ("api-monitor", "monitor, 4 signals"),
         ] {
+            if !build_bin_at(board, bin, opt_level)? {
+                println!(
+                    "| {} | {what} (`{bin}`) | does not link: a panic path survives | | |",
+                    board.name
+                );
+                continue;
+            }
             let (flash, ram) = footprint(&elf(board, bin))?;
+            let base = *base_flash.get_or_insert(flash);
             println!(
                 "| {} | {what} (`{bin}`) | {flash} | {ram} | {} |",
                 board.name,
-                flash.saturating_sub(base_flash)
+                flash.saturating_sub(base)
             );
         }
+        // The stack probe runs as the firmware is built (opt-level s).
+        build(board)?;
         let run = run_qemu(board, "stack", true, &[])?;
         if !run.ok() {
             return Err(format!(
@@ -838,7 +881,7 @@ fn main() -> ExitCode {
         Cmd::Qemu { install, board } => {
             qemu(install, board.as_deref()).map(|(_, failed)| failed == 0)
         }
-        Cmd::Size { install } => size(install).map(|()| true),
+        Cmd::Size { install, opt_level } => size(install, &opt_level).map(|()| true),
         Cmd::Cost { install } => cost(install).map(|()| true),
         Cmd::Lint { install } => lint(install),
     };

@@ -7,11 +7,13 @@ use core::hint::black_box;
 
 use loss_core::dice::{OverlapLoss, OverlapStats};
 use loss_core::focal::{BinaryFocal, SigmoidFocal, SoftTargets};
+use loss_core::monitor::{Monitor, Signal, SignalConfig};
 use loss_core::multiclass::{
     Activation, ClassAlpha, ClassLoss, ClassLossAccumulator, ClassOverlap, ClassReduction,
     ClassStatsAccumulator, ConfusionAccumulator, Decision, GeneralizedDice, Layout, Metric,
     OneVsRestFocal, Shape, SoftmaxFocal, Targets, Undefined, WeightType, macro_average,
 };
+use loss_core::quantized::{CodeCounts, Mask, Quantization, QuantizedFocal, QuantizedOverlap};
 use loss_core::sum::DetSum;
 use loss_core::{ElementLoss, Error, Predictions, Reduction};
 
@@ -70,6 +72,66 @@ pub fn min() -> u32 {
         .with_predictions(Predictions::Logits)
         .loss(x, t);
     word(focal) ^ word(dice)
+}
+
+/// Binary focal from logits and dice, streamed: the accumulators of [`min`].
+pub fn streaming() -> u32 {
+    let (x, t) = (black_box(&X[..]), black_box(&T[..]));
+    let mut focal = SigmoidFocal::torchvision().accumulator();
+    let mut dice = OverlapLoss::dice()
+        .with_predictions(Predictions::Logits)
+        .accumulator();
+    let mut h = 0;
+    for (x, t) in x.chunks(4).zip(t.chunks(4)) {
+        h ^= unit(focal.push(x, t)) ^ unit(dice.push(x, t));
+    }
+    h ^ word(focal.finish(Reduction::Mean)) ^ word(dice.finish())
+}
+
+static CODES: [i8; 16] = [
+    -128, 127, 3, -40, 90, -7, 0, 64, -64, 12, 33, -99, 100, -1, 1, 55,
+];
+static BITS: [u8; 2] = [0b1011_0101, 0b0110_1001];
+
+/// Binary focal from int8 logits and dice against a bit-packed (hard) mask: the quantized
+/// path of a small monitoring firmware.
+pub fn int8_hard() -> u32 {
+    let q = Quantization::new(black_box(0.0625), black_box(-3));
+    let (codes, bits) = (black_box(&CODES[..]), black_box(&BITS[..]));
+    let dice = OverlapLoss::dice().with_predictions(Predictions::Logits);
+    let (Ok(q), Ok(len)) = (q, black_box(Ok::<usize, Error>(16))) else {
+        return 0;
+    };
+    match (
+        QuantizedFocal::<i8>::new(&SigmoidFocal::torchvision(), q),
+        QuantizedOverlap::<i8>::new(&dice, q),
+    ) {
+        (Ok(focal), Ok(dice)) => {
+            let mut counts = CodeCounts::<i8>::new();
+            let h = unit(counts.push(codes, Mask::bits(bits, len)));
+            h ^ word(focal.loss(&counts, Reduction::Mean)) ^ word(dice.loss(&counts))
+        }
+        _ => 1,
+    }
+}
+
+/// The monitor on four signals (values from anywhere: here, inputs it cannot see through).
+pub fn monitor() -> u32 {
+    let configs = [
+        SignalConfig::new(Signal::Loss).learning(8),
+        SignalConfig::new(Signal::Dice(1)).learning(8),
+        SignalConfig::new(Signal::Iou(1)).learning(8),
+        SignalConfig::new(Signal::Area(1)).learning(8),
+    ];
+    let Ok(mut monitor) = Monitor::<4, 16>::new(configs) else {
+        return 1;
+    };
+    let mut h = 0;
+    for (i, &x) in black_box(&X[..]).iter().enumerate() {
+        let level = monitor.observe(&[Some(x), Some(x * 0.5), None, Some(x)], |_| h ^= 1);
+        h ^= (level as u32) << (i % 8);
+    }
+    h
 }
 
 /// Every public entry point of `loss-core` (the `Display` impls excepted: `core::fmt` is not

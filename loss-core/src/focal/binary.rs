@@ -129,7 +129,9 @@ impl BinaryFocal {
 impl ElementLoss for BinaryFocal {
     const PREDICTIONS: Predictions = Predictions::Probabilities;
 
-    #[inline]
+    // Always inlined: a caller with a constant hard target (the quantized tables, the
+    // element loop of a hard mask) then links no soft-target code.
+    #[inline(always)]
     fn element(&self, p: f32, t: f32) -> f32 {
         // Written out rather than `clamp` so that NaN stays NaN.
         let clamped = if p < self.clamp_min {

@@ -102,7 +102,9 @@ impl SigmoidFocal {
 impl ElementLoss for SigmoidFocal {
     const PREDICTIONS: Predictions = Predictions::Logits;
 
-    #[inline]
+    // Always inlined: a caller with a constant hard target (the quantized tables, the
+    // element loop of a hard mask) then links no soft-target code.
+    #[inline(always)]
     fn element(&self, x: f32, t: f32) -> f32 {
         if t == 1.0 {
             weighted(self.alpha.unwrap_or(1.0), self.hard(&Logit::new(x), true))

@@ -56,28 +56,53 @@ impl<C: Code> CodeCounts<C> {
     /// [`Error::OutOfRange`] for a mask byte other than 0 or 1 (the index is within this
     /// chunk), [`Error::CountOverflow`] past `u32::MAX` elements; the counts are then
     /// unchanged.
+    // Always inlined, each kind of mask in a function of its own: a firmware links only the
+    // kinds it passes.
+    #[inline(always)]
     pub fn push(&mut self, codes: &[C], targets: Mask<'_>) -> Result<(), Error> {
-        targets.check_len(codes.len())?;
-        let added = u32::try_from(codes.len())
-            .ok()
-            .filter(|&n| n <= u32::MAX - self.total)
-            .ok_or(Error::CountOverflow)?;
         match targets {
-            Mask::Bytes(t) => {
-                // The mask is checked by OR-ing it into a flag as it is counted; a bad byte
-                // (rare) undoes the counts and is then searched for.
-                if self.tally_bytes(codes, t, |t| t, 1) & 0xfefe_fefe != 0 {
-                    self.tally_bytes(codes, t, |t| t, 1u32.wrapping_neg());
-                    return targets.check_values();
-                }
-            }
-            Mask::Bools(t) => {
-                self.tally_bytes(codes, t, u8::from, 1);
-            }
-            Mask::Bits { bytes, .. } => self.tally_bits(codes, bytes),
+            Mask::Bytes(t) => self.push_bytes(codes, t),
+            Mask::Bools(t) => self.push_bools(codes, t),
+            Mask::Bits { bytes, len } => self.push_bits(codes, bytes, len),
+        }
+    }
+
+    #[inline(never)]
+    fn push_bytes(&mut self, codes: &[C], mask: &[u8]) -> Result<(), Error> {
+        let added = self.room(codes, Mask::Bytes(mask))?;
+        // The mask is checked by OR-ing it into a flag as it is counted; a bad byte (rare)
+        // undoes the counts and is then searched for.
+        if self.tally_bytes(codes, mask, |t| t, 1) & 0xfefe_fefe != 0 {
+            self.tally_bytes(codes, mask, |t| t, 1u32.wrapping_neg());
+            return Mask::Bytes(mask).check_values();
         }
         self.total += added;
         Ok(())
+    }
+
+    #[inline(never)]
+    fn push_bools(&mut self, codes: &[C], mask: &[bool]) -> Result<(), Error> {
+        let added = self.room(codes, Mask::Bools(mask))?;
+        self.tally_bytes(codes, mask, u8::from, 1);
+        self.total += added;
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn push_bits(&mut self, codes: &[C], bytes: &[u8], len: usize) -> Result<(), Error> {
+        let added = self.room(codes, Mask::bits(bytes, len))?;
+        self.tally_bits(codes, bytes);
+        self.total += added;
+        Ok(())
+    }
+
+    /// The checks of every push: one target per code, and room in the counts.
+    fn room(&self, codes: &[C], targets: Mask<'_>) -> Result<u32, Error> {
+        targets.check_len(codes.len())?;
+        u32::try_from(codes.len())
+            .ok()
+            .filter(|&n| n <= u32::MAX - self.total)
+            .ok_or(Error::CountOverflow)
     }
 
     /// Adds `step` to the bin of code byte `code & 0xff` and target `t & 1`.
