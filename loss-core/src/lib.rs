@@ -112,3 +112,8 @@ pub fn first_non_finite(values: &[f32]) -> Option<usize> {
     }
     values.iter().position(|v| !v.is_finite())
 }
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeExamples;

@@ -61,7 +61,7 @@ impl<C: Code> QuantizedFocal<C> {
             return Err(Error::EmptyInput);
         }
         let mut sum = DetSum::<2>::new();
-        sum.extend_pairs_unrolled(counts.by_code(), &self.terms, |n, term| {
+        sum.extend_pairs(counts.by_code(), &self.terms, |n, term| {
             [weighted(n[0], term[0]), weighted(n[1], term[1])]
         });
         let [negatives, positives] = sum.value();

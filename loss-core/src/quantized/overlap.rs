@@ -62,7 +62,7 @@ impl<C: Code> QuantizedOverlap<C> {
         let squared = self.loss.squared();
         let mut sum = DetSum::<2>::new();
         let mut positives = 0u64;
-        sum.extend_pairs_unrolled(counts.by_code(), &self.probabilities, |[n0, n1], p| {
+        sum.extend_pairs(counts.by_code(), &self.probabilities, |[n0, n1], p| {
             positives += u64::from(n1);
             let predicted = if squared { p * p } else { p };
             // `n0 + n1 <= u32::MAX`: the counts' total is bounded by it.
