@@ -126,7 +126,7 @@ impl OverlapLoss {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] naming `"alpha"` or `"beta"` if negative or not finite.
-    pub fn tversky(alpha: f32, beta: f32) -> Result<Self, Error> {
+    pub const fn tversky(alpha: f32, beta: f32) -> Result<Self, Error> {
         if !(alpha.is_finite() && alpha >= 0.0) {
             return Err(Error::InvalidParameter("alpha"));
         }
@@ -158,7 +158,7 @@ impl OverlapLoss {
     /// # Errors
     /// [`Error::InvalidParameter`] naming `"smooth_nr"` or `"smooth_dr"` if negative or not
     /// finite.
-    pub fn with_smoothing(mut self, smooth_nr: f32, smooth_dr: f32) -> Result<Self, Error> {
+    pub const fn with_smoothing(mut self, smooth_nr: f32, smooth_dr: f32) -> Result<Self, Error> {
         if !(smooth_nr.is_finite() && smooth_nr >= 0.0) {
             return Err(Error::InvalidParameter("smooth_nr"));
         }
@@ -174,7 +174,7 @@ impl OverlapLoss {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] naming `"squared"` for Tversky, which has no squared form.
-    pub fn with_squared(mut self, squared: bool) -> Result<Self, Error> {
+    pub const fn with_squared(mut self, squared: bool) -> Result<Self, Error> {
         if squared && matches!(self.overlap, Overlap::Tversky { .. }) {
             return Err(Error::InvalidParameter("squared"));
         }
@@ -187,7 +187,7 @@ impl OverlapLoss {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] naming `"denominator_floor"` if negative or not finite.
-    pub fn with_denominator_floor(mut self, floor: f32) -> Result<Self, Error> {
+    pub const fn with_denominator_floor(mut self, floor: f32) -> Result<Self, Error> {
         if !(floor.is_finite() && floor >= 0.0) {
             return Err(Error::InvalidParameter("denominator_floor"));
         }

@@ -51,11 +51,15 @@ impl BinaryFocal {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] naming `"alpha"` or `"gamma"`.
-    pub fn keras(alpha: Option<f32>, gamma: f32) -> Result<Self, Error> {
-        let mut s = Self::new(alpha, gamma, 1e-7, 1.0 - 1e-7)?;
-        s.soft_targets = SoftTargets::Torchvision;
-        s.clamp_logs_only = true;
-        Ok(s)
+    pub const fn keras(alpha: Option<f32>, gamma: f32) -> Result<Self, Error> {
+        match Self::new(alpha, gamma, 1e-7, 1.0 - 1e-7) {
+            Ok(mut s) => {
+                s.soft_targets = SoftTargets::Torchvision;
+                s.clamp_logs_only = true;
+                Ok(s)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Any `alpha` in `[0, 1]` (or `None`), `gamma >= 0` and clamp bounds with
@@ -65,14 +69,19 @@ impl BinaryFocal {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] naming `"alpha"`, `"gamma"` or `"clamp"`.
-    pub fn new(
+    pub const fn new(
         alpha: Option<f32>,
         gamma: f32,
         clamp_min: f32,
         clamp_max: f32,
     ) -> Result<Self, Error> {
-        check_alpha(alpha)?;
-        let power = Power::new(gamma)?;
+        if let Err(e) = check_alpha(alpha) {
+            return Err(e);
+        }
+        let power = match Power::new(gamma) {
+            Ok(power) => power,
+            Err(e) => return Err(e),
+        };
         if !(0.0 <= clamp_min && clamp_min < clamp_max && clamp_max <= 1.0) {
             return Err(Error::InvalidParameter("clamp"));
         }
@@ -92,7 +101,7 @@ impl BinaryFocal {
     /// # Errors
     /// [`Error::InvalidParameter`] naming `"soft_targets"` for `Monai` and `Smp`, which are
     /// defined on logits only.
-    pub fn with_soft_targets(mut self, soft_targets: SoftTargets) -> Result<Self, Error> {
+    pub const fn with_soft_targets(mut self, soft_targets: SoftTargets) -> Result<Self, Error> {
         if matches!(soft_targets, SoftTargets::Monai | SoftTargets::Smp) {
             return Err(Error::InvalidParameter("soft_targets"));
         }

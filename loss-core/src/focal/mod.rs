@@ -120,9 +120,9 @@ pub enum SoftTargets {
     Smp,
 }
 
-pub(crate) fn check_alpha(alpha: Option<f32>) -> Result<(), Error> {
+pub(crate) const fn check_alpha(alpha: Option<f32>) -> Result<(), Error> {
     match alpha {
-        Some(a) if !(0.0..=1.0).contains(&a) => Err(Error::InvalidParameter("alpha")),
+        Some(a) if !(a >= 0.0 && a <= 1.0) => Err(Error::InvalidParameter("alpha")),
         _ => Ok(()),
     }
 }

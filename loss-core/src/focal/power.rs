@@ -22,11 +22,16 @@ impl Power {
         integer: Some(0),
     };
 
-    pub(crate) fn new(gamma: f32) -> Result<Self, Error> {
+    pub(crate) const fn new(gamma: f32) -> Result<Self, Error> {
         if !(gamma.is_finite() && gamma >= 0.0) {
             return Err(Error::InvalidParameter("gamma"));
         }
-        let integer = (gamma <= 255.0 && gamma == libm::truncf(gamma)).then_some(gamma as u8);
+        // `as u8` truncates in [0, 255]: equal back only for an integer.
+        let integer = if gamma <= 255.0 && (gamma as u8) as f32 == gamma {
+            Some(gamma as u8)
+        } else {
+            None
+        };
         Ok(Self { gamma, integer })
     }
 

@@ -41,15 +41,31 @@ impl SigmoidFocal {
 
     /// Any `alpha` in `[0, 1]` (or `None`: no weighting) and `gamma >= 0`.
     ///
+    /// A configured loss can live in a `const` or `static`; the checks then run at compile
+    /// time:
+    /// ```
+    /// use loss_core::focal::SigmoidFocal;
+    /// const FOCAL: SigmoidFocal = match SigmoidFocal::new(Some(0.5), 1.5) {
+    ///     Ok(loss) => loss,
+    ///     Err(_) => panic!("invalid focal parameters"),
+    /// };
+    /// assert_eq!(FOCAL.gamma(), 1.5);
+    /// ```
+    ///
     /// # Errors
     /// [`Error::InvalidParameter`] naming `"alpha"` or `"gamma"` (negative, NaN or infinite).
-    pub fn new(alpha: Option<f32>, gamma: f32) -> Result<Self, Error> {
-        check_alpha(alpha)?;
-        Ok(Self {
-            alpha,
-            power: Power::new(gamma)?,
-            soft_targets: SoftTargets::Torchvision,
-        })
+    pub const fn new(alpha: Option<f32>, gamma: f32) -> Result<Self, Error> {
+        if let Err(e) = check_alpha(alpha) {
+            return Err(e);
+        }
+        match Power::new(gamma) {
+            Ok(power) => Ok(Self {
+                alpha,
+                power,
+                soft_targets: SoftTargets::Torchvision,
+            }),
+            Err(e) => Err(e),
+        }
     }
 
     /// Assembles a loss from validated parts (the per-class losses build one per class).
