@@ -142,6 +142,13 @@ pub trait ElementLoss: Copy {
     /// NaN out.
     fn element(&self, prediction: f32, target: f32) -> f32;
 
+    /// [`ElementLoss::element`] for a hard target (1 if `positive`, else 0), the same bits,
+    /// without the soft-target code (which the quantized tables and hard masks never need).
+    #[doc(hidden)]
+    fn hard_element(&self, prediction: f32, positive: bool) -> f32 {
+        self.element(prediction, if positive { 1.0 } else { 0.0 })
+    }
+
     /// The loss over all elements, reduced.
     ///
     /// # Errors

@@ -129,6 +129,13 @@ impl fmt::Display for Error {
                 "prediction code {code} dequantizes outside [0, 1] (are these logits?)"
             ),
             Self::CountOverflow => f.write_str("more than 4294967295 elements in one accumulator"),
+            Self::OutOfRange {
+                operand: Operand::Predictions,
+                index,
+            } => write!(
+                f,
+                "predictions[{index}] is outside [0, 1]: probabilities were expected (are these logits?)"
+            ),
             Self::OutOfRange { operand, index } => {
                 write!(f, "{operand}[{index}] is outside [0, 1]")
             }

@@ -290,3 +290,20 @@ fn bad_input_is_an_error_and_leaves_the_counts_unchanged() {
     assert_eq!(focal.loss(&empty, Reduction::Mean), Err(Error::EmptyInput));
     assert_eq!(dice.loss(&empty), Err(Error::EmptyInput));
 }
+
+#[test]
+fn a_probability_out_of_range_says_the_data_may_be_logits() {
+    let e = OverlapLoss::dice()
+        .loss(&[0.5, 3.0], &[1.0, 0.0])
+        .unwrap_err();
+    assert_eq!(
+        e,
+        Error::OutOfRange {
+            operand: Operand::Predictions,
+            index: 1
+        }
+    );
+    assert!(e.to_string().contains("logits"), "{e}");
+    let q = Error::CodeOutOfRange { code: -5 };
+    assert!(q.to_string().contains("logits"), "{q}");
+}

@@ -135,14 +135,11 @@ impl BinaryFocal {
     }
 }
 
-impl ElementLoss for BinaryFocal {
-    const PREDICTIONS: Predictions = Predictions::Probabilities;
-
-    // Always inlined: a caller with a constant hard target (the quantized tables, the
-    // element loop of a hard mask) then links no soft-target code.
+impl BinaryFocal {
+    /// `p` clamped for the logarithms, and the `p` the focal factor reads (unclamped for
+    /// Keras). Written out rather than `clamp` so that NaN stays NaN.
     #[inline(always)]
-    fn element(&self, p: f32, t: f32) -> f32 {
-        // Written out rather than `clamp` so that NaN stays NaN.
+    fn clamped(&self, p: f32) -> (f32, f32) {
         let clamped = if p < self.clamp_min {
             self.clamp_min
         } else if p > self.clamp_max {
@@ -150,24 +147,57 @@ impl ElementLoss for BinaryFocal {
         } else {
             p
         };
-        // `pf` feeds the focal factor, `clamped` the logarithms.
-        let pf = if self.clamp_logs_only { p } else { clamped };
-        let (a_pos, a_neg) = self.alpha.map_or((1.0, 1.0), |a| (a, 1.0 - a));
-        let log_p = || libm::logf(clamped);
-        let log_not_p = || libm::log1pf(-clamped);
-        let pos = || -(self.power.of(1.0 - pf, || libm::log1pf(-pf)) * log_p());
-        let neg = || -(self.power.of(pf, || libm::logf(pf)) * log_not_p());
-        if t == 1.0 {
-            weighted(a_pos, pos())
-        } else if t == 0.0 {
-            weighted(a_neg, neg())
-        } else if self.soft_targets == SoftTargets::Torchvision {
+        (clamped, if self.clamp_logs_only { p } else { clamped })
+    }
+
+    /// `(alpha, 1 - alpha)`, or no weighting.
+    #[inline(always)]
+    fn weights(&self) -> (f32, f32) {
+        self.alpha.map_or((1.0, 1.0), |a| (a, 1.0 - a))
+    }
+
+    /// The unweighted terms of a positive, `-(1 - p)^gamma log p`, and of a negative,
+    /// `-p^gamma log(1 - p)`.
+    #[inline(always)]
+    fn positive_term(&self, clamped: f32, pf: f32) -> f32 {
+        -(self.power.of(1.0 - pf, || libm::log1pf(-pf)) * libm::logf(clamped))
+    }
+
+    #[inline(always)]
+    fn negative_term(&self, clamped: f32, pf: f32) -> f32 {
+        -(self.power.of(pf, || libm::logf(pf)) * libm::log1pf(-clamped))
+    }
+}
+
+impl ElementLoss for BinaryFocal {
+    const PREDICTIONS: Predictions = Predictions::Probabilities;
+
+    #[inline]
+    fn element(&self, p: f32, t: f32) -> f32 {
+        if t == 1.0 || t == 0.0 {
+            return self.hard_element(p, t == 1.0);
+        }
+        let (clamped, pf) = self.clamped(p);
+        let (a_pos, a_neg) = self.weights();
+        if self.soft_targets == SoftTargets::Torchvision {
             let q = pf * (1.0 - t) + (1.0 - pf) * t;
-            let ce = -(t * log_p() + (1.0 - t) * log_not_p());
+            let ce = -(t * libm::logf(clamped) + (1.0 - t) * libm::log1pf(-clamped));
             let alpha_t = self.alpha.map_or(1.0, |a| a * t + (1.0 - a) * (1.0 - t));
             alpha_t * (self.power.of(q, || libm::logf(q)) * ce)
         } else {
-            weighted(a_pos * t, pos()) + weighted(a_neg * (1.0 - t), neg())
+            weighted(a_pos * t, self.positive_term(clamped, pf))
+                + weighted(a_neg * (1.0 - t), self.negative_term(clamped, pf))
+        }
+    }
+
+    #[inline]
+    fn hard_element(&self, p: f32, positive: bool) -> f32 {
+        let (clamped, pf) = self.clamped(p);
+        let (a_pos, a_neg) = self.weights();
+        if positive {
+            weighted(a_pos, self.positive_term(clamped, pf))
+        } else {
+            weighted(a_neg, self.negative_term(clamped, pf))
         }
     }
 }

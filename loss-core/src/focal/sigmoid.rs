@@ -118,19 +118,22 @@ impl SigmoidFocal {
 impl ElementLoss for SigmoidFocal {
     const PREDICTIONS: Predictions = Predictions::Logits;
 
-    // Always inlined: a caller with a constant hard target (the quantized tables, the
-    // element loop of a hard mask) then links no soft-target code.
-    #[inline(always)]
+    #[inline]
     fn element(&self, x: f32, t: f32) -> f32 {
-        if t == 1.0 {
-            weighted(self.alpha.unwrap_or(1.0), self.hard(&Logit::new(x), true))
-        } else if t == 0.0 {
-            weighted(
-                self.alpha.map_or(1.0, |a| 1.0 - a),
-                self.hard(&Logit::new(x), false),
-            )
+        if t == 1.0 || t == 0.0 {
+            self.hard_element(x, t == 1.0)
         } else {
             self.soft(x, t)
         }
+    }
+
+    #[inline]
+    fn hard_element(&self, x: f32, positive: bool) -> f32 {
+        let weight = if positive {
+            self.alpha.unwrap_or(1.0)
+        } else {
+            self.alpha.map_or(1.0, |a| 1.0 - a)
+        };
+        weighted(weight, self.hard(&Logit::new(x), positive))
     }
 }

@@ -34,7 +34,7 @@ impl<C: Code> QuantizedFocal<C> {
         for (code, pair) in terms.iter_mut().enumerate() {
             let v = quantization.of_bin::<C>(code);
             if L::PREDICTIONS == Predictions::Logits || (0.0..=1.0).contains(&v) {
-                *pair = [loss.element(v, 0.0), loss.element(v, 1.0)];
+                *pair = [loss.hard_element(v, false), loss.hard_element(v, true)];
             }
         }
         Ok(Self {
