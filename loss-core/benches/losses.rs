@@ -6,9 +6,9 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use loss_core::Predictions;
 use loss_core::dice::OverlapLoss;
 use loss_core::focal::{BinaryFocal, SigmoidFocal, SoftTargets};
-use loss_core::{ElementLoss, Predictions, Reduction};
 
 const N: usize = 4 << 20;
 
@@ -41,9 +41,7 @@ fn losses(c: &mut Criterion) {
         ("sigmoid focal gamma 2", focal(2.0)),
         ("sigmoid focal gamma 0.5", focal(0.5)),
     ] {
-        g.bench_function(name, |b| {
-            b.iter(|| fl.loss(black_box(&x), black_box(&t), Reduction::Mean))
-        });
+        g.bench_function(name, |b| b.iter(|| fl.loss(black_box(&x), black_box(&t))));
     }
     // Label smoothing 0.1 (targets 0.05 / 0.95): the double-word soft-target paths.
     let smooth: Vec<f32> = t.iter().map(|&v| 0.9 * v + 0.05).collect();
@@ -55,12 +53,12 @@ fn losses(c: &mut Criterion) {
         ),
     ] {
         g.bench_function(name, |b| {
-            b.iter(|| fl.loss(black_box(&x), black_box(&smooth), Reduction::Mean))
+            b.iter(|| fl.loss(black_box(&x), black_box(&smooth)))
         });
     }
     let bf = BinaryFocal::seed();
     g.bench_function("binary focal (probabilities) gamma 2", |b| {
-        b.iter(|| bf.loss(black_box(&p), black_box(&t), Reduction::Mean))
+        b.iter(|| bf.loss(black_box(&p), black_box(&t)))
     });
     let dice = OverlapLoss::dice();
     g.bench_function("dice probabilities", |b| {

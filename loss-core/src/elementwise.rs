@@ -128,97 +128,186 @@ pub(crate) fn check_buffer(needed: usize, out: &[f32]) -> Result<(), Error> {
     Ok(())
 }
 
-/// A loss defined element by element, `loss_i = f(prediction_i, target_i)`, then reduced.
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for crate::focal::SigmoidFocal {}
+    impl Sealed for crate::focal::BinaryFocal {}
+}
+
+/// A loss defined element by element, `loss_i = f(prediction_i, target_i)`, then reduced with
+/// its own [`Reduction`].
 ///
 /// Implemented by [`SigmoidFocal`](crate::focal::SigmoidFocal) and
-/// [`BinaryFocal`](crate::focal::BinaryFocal). The provided methods are the only ways to
-/// evaluate one: they validate the input, then share [`LossAccumulator`], so `loss`,
-/// `loss_per_sample` and any chunked use of the accumulator give bit-identical results.
-pub trait ElementLoss: Copy {
+/// [`BinaryFocal`](crate::focal::BinaryFocal); sealed. Their `loss`, `loss_elementwise`,
+/// `loss_per_sample` and `accumulator` are inherent methods (nothing to import), the same
+/// functions as the trait's provided methods, which serve code generic over the losses. They
+/// validate the input, then share [`LossAccumulator`]'s summation, so every way of evaluating
+/// a loss gives the same bits.
+pub trait ElementLoss: sealed::Sealed + Copy {
     /// What the predictions are.
     const PREDICTIONS: Predictions;
 
-    /// The loss of one element. Inputs are assumed valid (see [`ElementLoss::loss`]); NaN in,
-    /// NaN out.
+    /// The loss of one element. Inputs are assumed valid; NaN in, NaN out.
     fn element(&self, prediction: f32, target: f32) -> f32;
 
     /// [`ElementLoss::element`] for a hard target (1 if `positive`, else 0), the same bits,
-    /// without the soft-target code (which the quantized tables and hard masks never need).
+    /// without the soft-target code (which the quantized tables never need).
     #[doc(hidden)]
     fn hard_element(&self, prediction: f32, positive: bool) -> f32 {
         self.element(prediction, if positive { 1.0 } else { 0.0 })
     }
 
-    /// The loss over all elements, reduced.
+    /// How the loss reduces its elements.
+    fn reduction(&self) -> Reduction;
+
+    /// The same loss reduced with `reduction`.
+    #[must_use]
+    fn with_reduction(self, reduction: Reduction) -> Self;
+
+    /// The loss over all elements, reduced (for code generic over the losses; each loss also
+    /// has it as an inherent method, documented there).
     ///
     /// # Errors
-    /// - [`Error::LengthMismatch`] if the slices differ in length;
-    /// - [`Error::EmptyInput`] if they are empty;
-    /// - [`Error::OutOfRange`] for a target (or a probability) outside `[0, 1]`.
-    fn loss(
-        &self,
-        predictions: &[f32],
-        targets: &[f32],
-        reduction: Reduction,
-    ) -> Result<f32, Error> {
-        // The operations of `accumulator()`, `push` and `finish`, in one stack frame.
-        validate(predictions, targets, Self::PREDICTIONS)?;
-        reduction.finish(&sum_elements(self, predictions, targets))
+    /// As the losses' `loss`.
+    fn loss(&self, predictions: &[f32], targets: &[f32]) -> Result<f32, Error> {
+        loss(self, predictions, targets)
     }
 
-    /// The unreduced loss (`reduction="none"`), one value per element, written to
-    /// `out[..predictions.len()]`.
+    /// The unreduced loss, one value per element (see the losses' `loss_elementwise`).
     ///
     /// # Errors
-    /// As [`ElementLoss::loss`], plus [`Error::BufferTooSmall`]. On error `out` is untouched.
+    /// As the losses' `loss_elementwise`.
     fn loss_elementwise(
         &self,
         predictions: &[f32],
         targets: &[f32],
         out: &mut [f32],
     ) -> Result<(), Error> {
-        validate(predictions, targets, Self::PREDICTIONS)?;
-        if predictions.is_empty() {
-            return Err(Error::EmptyInput);
-        }
-        check_buffer(predictions.len(), out)?;
-        for ((o, &p), &t) in out.iter_mut().zip(predictions).zip(targets) {
-            *o = self.element(p, t);
-        }
-        Ok(())
+        loss_elementwise(self, predictions, targets, out)
     }
 
-    /// The loss of each of `samples` equal-length samples (a batch laid out sample after
-    /// sample), reduced within the sample, written to `out[..samples]`.
+    /// The loss of each of `samples` equal-length samples (see the losses'
+    /// `loss_per_sample`).
     ///
     /// # Errors
-    /// As [`ElementLoss::loss`], plus [`Error::SampleCountMismatch`] and
-    /// [`Error::BufferTooSmall`]. On error `out` is untouched.
+    /// As the losses' `loss_per_sample`.
     fn loss_per_sample(
         &self,
         predictions: &[f32],
         targets: &[f32],
         samples: usize,
-        reduction: Reduction,
         out: &mut [f32],
     ) -> Result<(), Error> {
-        validate(predictions, targets, Self::PREDICTIONS)?;
-        let n = sample_len(predictions.len(), samples)?;
-        check_buffer(samples, out)?;
-        for ((o, p), t) in out
-            .iter_mut()
-            .zip(predictions.chunks_exact(n))
-            .zip(targets.chunks_exact(n))
-        {
-            *o = reduction.finish(&sum_elements(self, p, t))?;
-        }
-        Ok(())
+        loss_per_sample(self, predictions, targets, samples, out)
     }
 
     /// A streaming accumulator for this loss.
     fn accumulator(&self) -> LossAccumulator<Self> {
         LossAccumulator::new(*self)
     }
+}
+
+/// The inherent methods every [`ElementLoss`] shares, written once.
+macro_rules! element_loss_methods {
+    ($loss:ty) => {
+        impl $loss {
+            /// The loss over all elements, reduced with the loss's [`Reduction`].
+            ///
+            /// # Errors
+            /// - [`Error::LengthMismatch`] if the slices differ in length;
+            /// - [`Error::EmptyInput`] if they are empty;
+            /// - [`Error::OutOfRange`] for a target (or a probability) outside `[0, 1]`.
+            pub fn loss(&self, predictions: &[f32], targets: &[f32]) -> Result<f32, Error> {
+                crate::elementwise::loss(self, predictions, targets)
+            }
+
+            /// The unreduced loss (`reduction="none"`), one value per element, written to
+            /// `out[..predictions.len()]`.
+            ///
+            /// # Errors
+            /// As [`Self::loss`], plus [`Error::BufferTooSmall`]. On error `out` is untouched.
+            pub fn loss_elementwise(
+                &self,
+                predictions: &[f32],
+                targets: &[f32],
+                out: &mut [f32],
+            ) -> Result<(), Error> {
+                crate::elementwise::loss_elementwise(self, predictions, targets, out)
+            }
+
+            /// The loss of each of `samples` equal-length samples (a batch laid out sample
+            /// after sample), each reduced with the loss's [`Reduction`], written to
+            /// `out[..samples]`.
+            ///
+            /// # Errors
+            /// As [`Self::loss`], plus [`Error::SampleCountMismatch`] and
+            /// [`Error::BufferTooSmall`]. On error `out` is untouched.
+            pub fn loss_per_sample(
+                &self,
+                predictions: &[f32],
+                targets: &[f32],
+                samples: usize,
+                out: &mut [f32],
+            ) -> Result<(), Error> {
+                crate::elementwise::loss_per_sample(self, predictions, targets, samples, out)
+            }
+
+            /// A streaming accumulator for this loss.
+            pub const fn accumulator(&self) -> crate::LossAccumulator<Self> {
+                crate::LossAccumulator::new(*self)
+            }
+        }
+    };
+}
+pub(crate) use element_loss_methods;
+
+/// The losses' `loss`: the operations of `accumulator()`, `push` and `finish`, in one
+/// stack frame.
+pub(crate) fn loss<L: ElementLoss>(
+    loss: &L,
+    predictions: &[f32],
+    targets: &[f32],
+) -> Result<f32, Error> {
+    validate(predictions, targets, L::PREDICTIONS)?;
+    loss.reduction()
+        .finish(&sum_elements(loss, predictions, targets))
+}
+
+pub(crate) fn loss_elementwise<L: ElementLoss>(
+    loss: &L,
+    predictions: &[f32],
+    targets: &[f32],
+    out: &mut [f32],
+) -> Result<(), Error> {
+    validate(predictions, targets, L::PREDICTIONS)?;
+    if predictions.is_empty() {
+        return Err(Error::EmptyInput);
+    }
+    check_buffer(predictions.len(), out)?;
+    for ((o, &p), &t) in out.iter_mut().zip(predictions).zip(targets) {
+        *o = loss.element(p, t);
+    }
+    Ok(())
+}
+
+pub(crate) fn loss_per_sample<L: ElementLoss>(
+    loss: &L,
+    predictions: &[f32],
+    targets: &[f32],
+    samples: usize,
+    out: &mut [f32],
+) -> Result<(), Error> {
+    validate(predictions, targets, L::PREDICTIONS)?;
+    let n = sample_len(predictions.len(), samples)?;
+    check_buffer(samples, out)?;
+    for ((o, p), t) in out
+        .iter_mut()
+        .zip(predictions.chunks_exact(n))
+        .zip(targets.chunks_exact(n))
+    {
+        *o = loss.reduction().finish(&sum_elements(loss, p, t))?;
+    }
+    Ok(())
 }
 
 /// The deterministic sum of `loss.element` over validated slices (always inlined: a frame of
@@ -232,18 +321,18 @@ fn sum_elements<L: ElementLoss>(loss: &L, predictions: &[f32], targets: &[f32]) 
 
 /// Streams an [`ElementLoss`] over data that arrives in chunks of any size.
 ///
-/// The result is bit-identical to the one-shot [`ElementLoss::loss`] on the concatenated data,
+/// The result is bit-identical to the one-shot `loss` on the concatenated data,
 /// for every chunking (see [`crate::sum`]). The state is fixed-size and `Copy`.
 ///
 /// # Examples
 /// ```
-/// use loss_core::{ElementLoss, Reduction, focal::SigmoidFocal};
+/// use loss_core::focal::SigmoidFocal;
 /// let fl = SigmoidFocal::torchvision();
 /// let (logits, targets) = ([2.0, -1.0, 0.5, 3.0], [1.0, 0.0, 1.0, 0.0]);
 /// let mut acc = fl.accumulator();
 /// acc.push(&logits[..1], &targets[..1])?;
 /// acc.push(&logits[1..], &targets[1..])?;
-/// assert_eq!(acc.finish(Reduction::Mean)?, fl.loss(&logits, &targets, Reduction::Mean)?);
+/// assert_eq!(acc.finish()?, fl.loss(&logits, &targets)?);
 /// # Ok::<(), loss_core::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -283,13 +372,13 @@ impl<L: ElementLoss> LossAccumulator<L> {
         self.sum.count()
     }
 
-    /// The reduced loss of everything pushed so far. The accumulator is not consumed, so a
-    /// monitor can read a running value and keep streaming.
+    /// The loss of everything pushed so far, reduced with the loss's [`Reduction`]. The
+    /// accumulator is not consumed, so a monitor can read a running value and keep streaming.
     ///
     /// # Errors
     /// [`Error::EmptyInput`] if nothing has been pushed.
-    pub fn finish(&self, reduction: Reduction) -> Result<f32, Error> {
-        reduction.finish(&self.sum)
+    pub fn finish(&self) -> Result<f32, Error> {
+        self.loss.reduction().finish(&self.sum)
     }
 
     /// Forgets everything pushed, keeping the loss parameters.

@@ -6,12 +6,12 @@
 //! Cortex-M4F, RISC-V, the host), so a host-side snapshot proves what the device computes.
 //!
 //! ```
-//! use loss_core::{ElementLoss, Reduction, dice::OverlapLoss, focal::SigmoidFocal};
+//! use loss_core::{dice::OverlapLoss, focal::SigmoidFocal};
 //! let logits = [3.0, -2.0, 0.5, -4.0];
 //! let mask = [1.0, 0.0, 1.0, 0.0];
 //!
 //! // torchvision.ops.sigmoid_focal_loss(logits, mask, reduction="mean")
-//! let focal = SigmoidFocal::torchvision().loss(&logits, &mask, Reduction::Mean)?;
+//! let focal = SigmoidFocal::torchvision().loss(&logits, &mask)?;
 //! // monai.losses.DiceLoss(sigmoid=True) on one channel
 //! let dice = OverlapLoss::dice()
 //!     .with_predictions(loss_core::Predictions::Logits)
@@ -27,8 +27,9 @@
 //! - [`dice`]: dice, Jaccard and Tversky on one channel ([`dice::OverlapLoss`]) with MONAI's
 //!   `smooth_nr` / `smooth_dr`, squared denominators, logits or probabilities, and the seed
 //!   article's two dice variants as presets.
-//! - Reductions: [`Reduction::Mean`] / [`Reduction::Sum`], `none` through
-//!   [`ElementLoss::loss_elementwise`], per-sample results through `loss_per_sample`.
+//! - Reductions: [`Reduction::Mean`] / [`Reduction::Sum`], chosen with the loss
+//!   (`with_reduction`), `none` through `loss_elementwise`, per-sample results through
+//!   `loss_per_sample`.
 //! - Streaming: [`LossAccumulator`] and [`dice::OverlapAccumulator`] take data in chunks of
 //!   any size and give results bit-identical to the one-shot calls.
 //! - [`multiclass`]: softmax and one-vs-rest focal, per-class dice family, generalized dice and

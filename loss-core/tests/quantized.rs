@@ -6,7 +6,7 @@ use loss_core::multiclass::{ConfusionAccumulator, Decision, Layout, Targets};
 use loss_core::quantized::{
     Code, CodeCounts, Mask, Quantization, QuantizedFocal, QuantizedOverlap,
 };
-use loss_core::{ElementLoss, Error, Operand, Predictions, Reduction};
+use loss_core::{Error, Operand, Predictions, Reduction};
 
 /// A seeded xorshift stream.
 struct Rng(u32);
@@ -108,11 +108,13 @@ fn losses_agree_with_the_f32_path() {
             c.push(&codes, Mask::bytes(&mask)).unwrap();
             c
         };
-        let focal = SigmoidFocal::torchvision();
-        let quantized = QuantizedFocal::new(&focal, q).unwrap();
         for reduction in [Reduction::Mean, Reduction::Sum] {
-            let want = focal.loss(&x, &t, reduction).unwrap();
-            let got = quantized.loss(&counts, reduction).unwrap();
+            let focal = SigmoidFocal::torchvision().with_reduction(reduction);
+            let want = focal.loss(&x, &t).unwrap();
+            let got = QuantizedFocal::new(&focal, q)
+                .unwrap()
+                .loss(&counts)
+                .unwrap();
             assert!((got - want).abs() <= 2e-6 * want.abs(), "{n}: {got} {want}");
         }
         for dice in [
@@ -150,10 +152,10 @@ fn probabilities_from_u8_codes() {
     let mut counts = CodeCounts::<u8>::new();
     counts.push(&codes, Mask::bytes(&mask)).unwrap();
     let seed = BinaryFocal::seed();
-    let want = seed.loss(&p, &t, Reduction::Mean).unwrap();
+    let want = seed.loss(&p, &t).unwrap();
     let got = QuantizedFocal::new(&seed, q)
         .unwrap()
-        .loss(&counts, Reduction::Mean)
+        .loss(&counts)
         .unwrap();
     assert!((got - want).abs() <= 2e-6 * want, "{got} {want}");
     let dice = OverlapLoss::dice();
@@ -272,10 +274,7 @@ fn bad_input_is_an_error_and_leaves_the_counts_unchanged() {
     let dice = QuantizedOverlap::<i8>::new(&OverlapLoss::dice(), q).unwrap();
     let mut counts = CodeCounts::<i8>::new();
     counts.push(&[10, -5, 20], Mask::bytes(&[1, 0, 0])).unwrap();
-    assert_eq!(
-        focal.loss(&counts, Reduction::Mean),
-        Err(Error::CodeOutOfRange { code: -5 })
-    );
+    assert_eq!(focal.loss(&counts), Err(Error::CodeOutOfRange { code: -5 }));
     assert_eq!(dice.loss(&counts), Err(Error::CodeOutOfRange { code: -5 }));
     let mut out = [0.0; 3];
     assert_eq!(
@@ -287,7 +286,7 @@ fn bad_input_is_an_error_and_leaves_the_counts_unchanged() {
     );
     assert_eq!(out, [0.0; 3]);
     let empty = CodeCounts::<i8>::new();
-    assert_eq!(focal.loss(&empty, Reduction::Mean), Err(Error::EmptyInput));
+    assert_eq!(focal.loss(&empty), Err(Error::EmptyInput));
     assert_eq!(dice.loss(&empty), Err(Error::EmptyInput));
 }
 

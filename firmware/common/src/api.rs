@@ -15,7 +15,7 @@ use loss_core::multiclass::{
 };
 use loss_core::quantized::{CodeCounts, Mask, Quantization, QuantizedFocal, QuantizedOverlap};
 use loss_core::sum::DetSum;
-use loss_core::{ElementLoss, Error, Predictions, Reduction};
+use loss_core::{Error, Predictions, Reduction};
 
 static X: [f32; 16] = [
     -3.0, 2.5, 0.1, -0.7, 8.0, -8.0, 1.5, -1.5, 0.0, 4.0, -4.0, 2.0, -2.0, 0.5, -0.5, 3.0,
@@ -40,16 +40,21 @@ fn unit(r: Result<(), Error>) -> u32 {
     u32::from(r.is_err())
 }
 
-fn element_paths<L: ElementLoss>(loss: &L, x: &[f32], t: &[f32], out: &mut [f32]) -> u32 {
-    let mut h = word(loss.loss(x, t, Reduction::Mean)) ^ word(loss.loss(x, t, Reduction::Sum));
-    h ^= unit(loss.loss_elementwise(x, t, out));
-    h ^= unit(loss.loss_per_sample(x, t, 2, Reduction::Mean, out));
-    let mut acc = loss.accumulator();
-    h ^= unit(acc.push(x.get(..5).unwrap_or(x), t.get(..5).unwrap_or(t)));
-    h ^= unit(acc.push(x.get(5..).unwrap_or(x), t.get(5..).unwrap_or(t)));
-    h ^= acc.count() as u32 ^ word(acc.finish(Reduction::Mean));
-    acc.reset();
-    h ^ word(acc.finish(Reduction::Sum))
+/// Every path of a binary focal loss (the methods are inherent, so this is a macro).
+macro_rules! element_paths {
+    ($loss:expr, $x:expr, $t:expr, $out:expr) => {{
+        let (loss, x, t, out) = ($loss, $x, $t, $out);
+        let sum = loss.with_reduction(Reduction::Sum);
+        let mut h = word(loss.loss(x, t)) ^ word(sum.loss(x, t));
+        h ^= unit(loss.loss_elementwise(x, t, out));
+        h ^= unit(loss.loss_per_sample(x, t, 2, out));
+        let mut acc = loss.accumulator();
+        h ^= unit(acc.push(x.get(..5).unwrap_or(x), t.get(..5).unwrap_or(t)));
+        h ^= unit(acc.push(x.get(5..).unwrap_or(x), t.get(5..).unwrap_or(t)));
+        h ^= acc.count() as u32 ^ word(acc.finish());
+        acc.reset();
+        h ^ word(sum.accumulator().finish())
+    }};
 }
 
 fn overlap_paths(loss: &OverlapLoss, x: &[f32], t: &[f32], out: &mut [f32]) -> u32 {
@@ -67,7 +72,7 @@ fn overlap_paths(loss: &OverlapLoss, x: &[f32], t: &[f32], out: &mut [f32]) -> u
 /// Binary focal from logits and dice: what a small monitoring firmware needs.
 pub fn min() -> u32 {
     let (x, t) = (black_box(&X[..]), black_box(&T[..]));
-    let focal = SigmoidFocal::torchvision().loss(x, t, Reduction::Mean);
+    let focal = SigmoidFocal::torchvision().loss(x, t);
     let dice = OverlapLoss::dice()
         .with_predictions(Predictions::Logits)
         .loss(x, t);
@@ -85,7 +90,7 @@ pub fn streaming() -> u32 {
     for (x, t) in x.chunks(4).zip(t.chunks(4)) {
         h ^= unit(focal.push(x, t)) ^ unit(dice.push(x, t));
     }
-    h ^ word(focal.finish(Reduction::Mean)) ^ word(dice.finish())
+    h ^ word(focal.finish()) ^ word(dice.finish())
 }
 
 static CODES: [i8; 16] = [
@@ -109,7 +114,7 @@ pub fn int8_hard() -> u32 {
         (Ok(focal), Ok(dice)) => {
             let mut counts = CodeCounts::<i8>::new();
             let h = unit(counts.push(codes, Mask::bits(bits, len)));
-            h ^ word(focal.loss(&counts, Reduction::Mean)) ^ word(dice.loss(&counts))
+            h ^ word(focal.loss(&counts)) ^ word(dice.loss(&counts))
         }
         _ => 1,
     }
@@ -173,7 +178,7 @@ fn binary_focal(x: &[f32], p: &[f32], t: &[f32], gamma: f32, out: &mut [f32]) ->
         }
     }
     for f in &focals {
-        h ^= element_paths(f, x, t, out);
+        h ^= element_paths!(f, x, t, &mut *out);
         h ^= f.gamma().to_bits() ^ f.alpha().map_or(0, f32::to_bits);
         h ^= f.soft_targets() as u32;
     }
@@ -181,7 +186,7 @@ fn binary_focal(x: &[f32], p: &[f32], t: &[f32], gamma: f32, out: &mut [f32]) ->
         BinaryFocal::seed(),
         BinaryFocal::new(None, gamma, 0.0, 1.0).unwrap_or(BinaryFocal::seed()),
     ] {
-        h ^= element_paths(&b, p, t, out);
+        h ^= element_paths!(b, p, t, &mut *out);
         h ^= b.gamma().to_bits() ^ b.clamp().0.to_bits() ^ b.alpha().map_or(0, f32::to_bits);
     }
     h

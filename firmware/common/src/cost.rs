@@ -8,6 +8,7 @@
 
 use core::hint::black_box;
 
+use loss_core::Predictions;
 use loss_core::dice::OverlapLoss;
 use loss_core::focal::SigmoidFocal;
 use loss_core::multiclass::{
@@ -15,7 +16,6 @@ use loss_core::multiclass::{
     ClassStatsAccumulator, Layout, SoftmaxFocal, Targets,
 };
 use loss_core::quantized::{CodeCounts, Mask, Quantization, QuantizedFocal, QuantizedOverlap};
-use loss_core::{ElementLoss, Predictions, Reduction};
 
 use crate::data::{C, CODES, LABELS, LOGITS, MASK, MASK_BITS, PROBABILITIES, TARGETS};
 
@@ -41,12 +41,12 @@ fn bits(r: Result<f32, loss_core::Error>) -> u32 {
 
 fn focal_gamma2(n: usize) -> u32 {
     let fl = SigmoidFocal::torchvision();
-    bits(fl.loss(&LOGITS[..n], &TARGETS[..n], Reduction::Mean))
+    bits(fl.loss(&LOGITS[..n], &TARGETS[..n]))
 }
 
 fn focal_gamma_half(n: usize) -> u32 {
     let fl = SigmoidFocal::new(Some(0.25), black_box(0.5)).unwrap_or(SigmoidFocal::torchvision());
-    bits(fl.loss(&LOGITS[..n], &TARGETS[..n], Reduction::Mean))
+    bits(fl.loss(&LOGITS[..n], &TARGETS[..n]))
 }
 
 fn dice(n: usize) -> u32 {
@@ -110,7 +110,7 @@ fn int8_counts(n: usize, bits: bool) -> CodeCounts<i8> {
 
 fn int8_focal(n: usize, bits: bool) -> u32 {
     match QuantizedFocal::<i8>::new(&SigmoidFocal::torchvision(), INT8) {
-        Ok(focal) => self::bits(focal.loss(&int8_counts(n, bits), Reduction::Mean)),
+        Ok(focal) => self::bits(focal.loss(&int8_counts(n, bits))),
         Err(_) => 0,
     }
 }
@@ -140,7 +140,7 @@ fn int8_focal_and_dice_bits(n: usize) -> u32 {
     ) {
         (Ok(focal), Ok(dice)) => {
             let counts = int8_counts(n, true);
-            bits(focal.loss(&counts, Reduction::Mean)) ^ bits(dice.loss(&counts))
+            bits(focal.loss(&counts)) ^ bits(dice.loss(&counts))
         }
         _ => 0,
     }

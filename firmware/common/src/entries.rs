@@ -10,7 +10,7 @@ use loss_core::multiclass::{
     ClassStatsAccumulator, ConfusionAccumulator, Decision, GeneralizedDice, Layout, OneVsRestFocal,
     Shape, SoftmaxFocal, Targets,
 };
-use loss_core::{ElementLoss, Predictions, Reduction};
+use loss_core::{Predictions, Reduction};
 
 use crate::data::{C, LABELS, LOGITS, PROBABILITIES, TARGETS};
 
@@ -46,34 +46,34 @@ fn labels() -> Targets<'static> {
 }
 
 fn sigmoid_focal_mean() -> u32 {
-    bits(SigmoidFocal::torchvision().loss(x(), t(), Reduction::Mean))
+    bits(SigmoidFocal::torchvision().loss(x(), t()))
 }
 fn sigmoid_focal_gamma_half() -> u32 {
     let l = SigmoidFocal::new(Some(0.25), 0.5).unwrap_or(SigmoidFocal::torchvision());
-    bits(l.loss(x(), t(), Reduction::Mean))
+    bits(l.loss(x(), t()))
 }
 fn sigmoid_focal_kornia_soft() -> u32 {
     let l = SigmoidFocal::torchvision().with_soft_targets(SoftTargets::Kornia);
-    bits(l.loss(x(), p(), Reduction::Sum))
+    bits(l.with_reduction(Reduction::Sum).loss(x(), p()))
 }
 fn sigmoid_focal_elementwise() -> u32 {
     ok(SigmoidFocal::torchvision().loss_elementwise(x(), t(), out_buffer()))
 }
 fn sigmoid_focal_per_sample() -> u32 {
-    ok(SigmoidFocal::torchvision().loss_per_sample(x(), t(), 4, Reduction::Mean, out_buffer()))
+    ok(SigmoidFocal::torchvision().loss_per_sample(x(), t(), 4, out_buffer()))
 }
 fn sigmoid_focal_stream() -> u32 {
     let mut acc = SigmoidFocal::torchvision().accumulator();
     let _ = acc.push(&x()[..100], &t()[..100]);
     let _ = acc.push(&x()[100..], &t()[100..]);
-    bits(acc.finish(Reduction::Mean))
+    bits(acc.finish())
 }
 fn binary_focal_mean() -> u32 {
-    bits(BinaryFocal::seed().loss(p(), t(), Reduction::Mean))
+    bits(BinaryFocal::seed().loss(p(), t()))
 }
 fn binary_focal_gamma_half() -> u32 {
     let l = BinaryFocal::new(Some(0.25), 0.5, 1e-3, 0.999).unwrap_or(BinaryFocal::seed());
-    bits(l.loss(p(), t(), Reduction::Mean))
+    bits(l.loss(p(), t()))
 }
 fn dice_loss() -> u32 {
     bits(OverlapLoss::dice().loss(p(), t()))

@@ -14,7 +14,7 @@ use loss_core::focal::SigmoidFocal;
 use loss_core::monitor::{Level, Monitor, Signal, SignalConfig};
 use loss_core::multiclass::Metric;
 use loss_core::quantized::{CodeCounts, Mask, Quantization, QuantizedFocal, QuantizedOverlap};
-use loss_core::{ElementLoss, Error, Predictions, Reduction};
+use loss_core::{Error, Predictions};
 
 /// The frame: 64 x 64 pixels, one binary channel.
 const SIDE: usize = 64;
@@ -80,7 +80,7 @@ fn run() -> Result<u32, Error> {
         for (tile, bits) in output.chunks(TILE).zip(mask.chunks(TILE / 8)) {
             counts.push(tile, Mask::bits(bits, tile.len()))?;
         }
-        let focal_mean = focal.loss(&counts, Reduction::Mean)?;
+        let focal_mean = focal.loss(&counts)?;
         let dice_value = dice.loss(&counts)?;
         // Hard metrics: positive where the logit is at least 0 (p >= 0.5).
         let confusion = counts.confusion(OUTPUT, 0.0)?;
@@ -153,7 +153,7 @@ fn check_against_f32(
         from_bytes.push(codes, Mask::bytes(&bytes))?;
     }
     let close = |a: f32, b: f32| (a - b).abs() <= 1e-5 * b.abs().max(1e-3);
-    let focal_ok = close(focal_mean, fa.finish(Reduction::Mean)?);
+    let focal_ok = close(focal_mean, fa.finish()?);
     let dice_ok = close(dice, da.finish()?);
     // A bad mask byte is an error and leaves the counts as they were.
     let before = from_bytes;

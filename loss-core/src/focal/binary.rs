@@ -1,18 +1,18 @@
 //! [`BinaryFocal`]: binary focal loss from clamped probabilities.
 
 use super::{Power, SoftTargets, check_alpha, weighted};
-use crate::Error;
-use crate::elementwise::{ElementLoss, Predictions};
+use crate::elementwise::{ElementLoss, Predictions, element_loss_methods};
+use crate::{Error, Reduction};
 
 /// Binary focal loss from probabilities with a clamp (the seed article's `FocalLoss`, Keras's
 /// `BinaryFocalCrossentropy`).
 ///
 /// # Examples
 /// ```
-/// use loss_core::{ElementLoss, Reduction, focal::BinaryFocal};
+/// use loss_core::{Reduction, focal::BinaryFocal};
 /// let fl = BinaryFocal::seed();
 /// // p_t = 0.05 for a positive: 0.25 * 0.95^2 * -ln(0.05)
-/// let loss = fl.loss(&[0.05], &[1.0], Reduction::Sum)?;
+/// let loss = fl.with_reduction(Reduction::Sum).loss(&[0.05], &[1.0])?;
 /// assert!((loss - 0.25 * 0.95f32 * 0.95 * 2.995_732_3).abs() < 1e-6);
 /// # Ok::<(), loss_core::Error>(())
 /// ```
@@ -25,7 +25,10 @@ pub struct BinaryFocal {
     clamp_max: f32,
     soft_targets: SoftTargets,
     clamp_logs_only: bool,
+    reduction: Reduction,
 }
+
+element_loss_methods!(BinaryFocal);
 
 impl BinaryFocal {
     /// The seed article's `FocalLoss`: alpha 0.25, gamma 2, clamp `[1e-3, 0.999]` applied to
@@ -41,6 +44,7 @@ impl BinaryFocal {
             clamp_max: 0.999,
             soft_targets: SoftTargets::Kornia,
             clamp_logs_only: false,
+            reduction: Reduction::Mean,
         }
     }
 
@@ -92,6 +96,7 @@ impl BinaryFocal {
             clamp_max,
             soft_targets: SoftTargets::Kornia,
             clamp_logs_only: false,
+            reduction: Reduction::Mean,
         })
     }
 
@@ -107,6 +112,19 @@ impl BinaryFocal {
         }
         self.soft_targets = soft_targets;
         Ok(self)
+    }
+
+    /// The same loss reduced with `reduction` (the default is the mean; `"none"` is
+    /// [`Self::loss_elementwise`]).
+    #[must_use]
+    pub const fn with_reduction(mut self, reduction: Reduction) -> Self {
+        self.reduction = reduction;
+        self
+    }
+
+    /// How the loss reduces its elements.
+    pub const fn reduction(&self) -> Reduction {
+        self.reduction
     }
 
     /// The positive-class weight, if any.
@@ -188,6 +206,14 @@ impl ElementLoss for BinaryFocal {
             weighted(a_pos * t, self.positive_term(clamped, pf))
                 + weighted(a_neg * (1.0 - t), self.negative_term(clamped, pf))
         }
+    }
+
+    fn reduction(&self) -> Reduction {
+        self.reduction
+    }
+
+    fn with_reduction(self, reduction: Reduction) -> Self {
+        Self::with_reduction(self, reduction)
     }
 
     #[inline]

@@ -1,21 +1,24 @@
 //! [`SigmoidFocal`]: binary focal loss from logits, torchvision semantics.
 
 use super::{Power, SoftTargets, check_alpha, weighted};
-use crate::Error;
 use crate::activation::Logit;
-use crate::elementwise::{ElementLoss, Predictions};
+use crate::elementwise::{ElementLoss, Predictions, element_loss_methods};
+use crate::{Error, Reduction};
 
 /// Binary focal loss from logits, torchvision semantics (see the [module docs](super)).
 ///
 /// # Examples
 /// ```
-/// use loss_core::{ElementLoss, Reduction, focal::SigmoidFocal};
+/// use loss_core::{Reduction, focal::SigmoidFocal};
 /// // torchvision.ops.sigmoid_focal_loss(x, t, alpha=0.25, gamma=2, reduction="mean")
 /// let fl = SigmoidFocal::torchvision();
 /// let logits = [-2.0, -0.5, 0.0, 0.5, 2.0, 4.0];
 /// let targets = [0.0, 1.0, 1.0, 0.0, 1.0, 0.0];
-/// let mean = fl.loss(&logits, &targets, Reduction::Mean)?;
+/// let mean = fl.loss(&logits, &targets)?;
 /// assert!((mean - 0.554_786_2).abs() < 1e-6);
+/// // reduction="sum"
+/// let sum = fl.with_reduction(Reduction::Sum).loss(&logits, &targets)?;
+/// assert!((sum - 6.0 * mean).abs() < 1e-5);
 /// # Ok::<(), loss_core::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -24,7 +27,10 @@ pub struct SigmoidFocal {
     pub(super) alpha: Option<f32>,
     pub(super) power: Power,
     pub(super) soft_targets: SoftTargets,
+    pub(super) reduction: Reduction,
 }
+
+element_loss_methods!(SigmoidFocal);
 
 impl SigmoidFocal {
     /// torchvision's defaults: `alpha = 0.25`, `gamma = 2`.
@@ -36,6 +42,7 @@ impl SigmoidFocal {
                 integer: Some(2),
             },
             soft_targets: SoftTargets::Torchvision,
+            reduction: Reduction::Mean,
         }
     }
 
@@ -63,6 +70,7 @@ impl SigmoidFocal {
                 alpha,
                 power,
                 soft_targets: SoftTargets::Torchvision,
+                reduction: Reduction::Mean,
             }),
             Err(e) => Err(e),
         }
@@ -78,7 +86,16 @@ impl SigmoidFocal {
             alpha,
             power,
             soft_targets,
+            reduction: Reduction::Mean,
         }
+    }
+
+    /// The same loss reduced with `reduction` (torchvision's `reduction="mean"` or `"sum"`;
+    /// `"none"` is [`Self::loss_elementwise`]). The default is the mean.
+    #[must_use]
+    pub const fn with_reduction(mut self, reduction: Reduction) -> Self {
+        self.reduction = reduction;
+        self
     }
 
     /// The same loss with another soft-target definition.
@@ -125,6 +142,14 @@ impl ElementLoss for SigmoidFocal {
         } else {
             self.soft(x, t)
         }
+    }
+
+    fn reduction(&self) -> Reduction {
+        self.reduction
+    }
+
+    fn with_reduction(self, reduction: Reduction) -> Self {
+        Self::with_reduction(self, reduction)
     }
 
     #[inline]

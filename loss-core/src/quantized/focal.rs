@@ -19,6 +19,7 @@ pub struct QuantizedFocal<C> {
     /// The f32 kernel's terms `[target 0, target 1]` by code byte (NaN for a code outside
     /// the loss's domain).
     terms: [[f32; 2]; 256],
+    reduction: Reduction,
     quantization: Quantization,
     code: PhantomData<C>,
 }
@@ -39,6 +40,7 @@ impl<C: Code> QuantizedFocal<C> {
         }
         Ok(Self {
             terms,
+            reduction: loss.reduction(),
             quantization,
             code: PhantomData,
         })
@@ -49,14 +51,14 @@ impl<C: Code> QuantizedFocal<C> {
         self.quantization
     }
 
-    /// The loss of everything in `counts`, reduced: per code the products `n₀ · term₀` and
+    /// The loss of everything in `counts`, reduced with the loss's [`Reduction`]: per code the products `n₀ · term₀` and
     /// `n₁ · term₁` (each rounded once), summed over the codes in byte order by [`DetSum`], the
     /// two sums then added; the mean divides by the count.
     ///
     /// # Errors
     /// [`Error::EmptyInput`] if nothing was counted; [`Error::CodeOutOfRange`] for a counted
     /// code outside the domain (probabilities only).
-    pub fn loss(&self, counts: &CodeCounts<C>, reduction: Reduction) -> Result<f32, Error> {
+    pub fn loss(&self, counts: &CodeCounts<C>) -> Result<f32, Error> {
         if counts.count() == 0 {
             return Err(Error::EmptyInput);
         }
@@ -73,7 +75,7 @@ impl<C: Code> QuantizedFocal<C> {
                 self.terms.get(code).is_none_or(|t| t[0].is_nan())
             }));
         }
-        Ok(match reduction {
+        Ok(match self.reduction {
             Reduction::Sum => total,
             // `u64 as f32` rounds to nearest: exact up to 2^24 elements.
             Reduction::Mean => total / counts.count() as f32,

@@ -49,7 +49,6 @@
 //!
 //! # Example
 //! ```
-//! use loss_core::Reduction;
 //! use loss_core::dice::OverlapLoss;
 //! use loss_core::focal::SigmoidFocal;
 //! use loss_core::quantized::{CodeCounts, Mask, Quantization, QuantizedFocal, QuantizedOverlap};
@@ -68,7 +67,7 @@
 //! let mut counts = CodeCounts::<i8>::new();
 //! counts.push(&logits[..8], Mask::bits(&mask[..1], 8))?;
 //! counts.push(&logits[8..], Mask::bits(&mask[1..], 2))?;
-//! let focal_mean = focal.loss(&counts, Reduction::Mean)?;
+//! let focal_mean = focal.loss(&counts)?; // the loss's reduction: the mean
 //! let dice_loss = dice.loss(&counts)?;
 //! assert!(focal_mean > 0.0 && (0.0..1.0).contains(&dice_loss));
 //! # Ok::<(), loss_core::Error>(())
