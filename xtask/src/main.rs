@@ -305,19 +305,29 @@ fn build(board: &Board) -> Result<(), String> {
 }
 
 /// Builds one binary of the board with the release profile's `opt-level` set to `opt_level`;
-/// whether it linked (a no-panic proof binary does not where a panic path survives).
+/// whether it linked. A no-panic-proof binary does not link where a panic path survives (its
+/// panic handler calls an undefined symbol); any other failure is an error.
 fn build_bin_at(board: &Board, bin: &str, opt_level: &str) -> Result<bool, String> {
     let opt_level = match opt_level {
         "s" | "z" => format!("\"{opt_level}\""),
         _ => opt_level.to_string(),
     };
-    let status = firmware_cargo(&firmware().join(board.name))
+    let out = firmware_cargo(&firmware().join(board.name))
         .args(["build", "--release", "--quiet", "--bin", bin, "--config"])
         .arg(format!("profile.release.opt-level={opt_level}"))
-        .stderr(Stdio::null())
-        .status()
+        .output()
         .map_err(|e| format!("cargo: {e}"))?;
-    Ok(status.success())
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.success() {
+        Ok(true)
+    } else if stderr.contains("loss_core_firmware_contains_a_panic_path") {
+        Ok(false)
+    } else {
+        Err(format!(
+            "building {bin} for {} failed:\n{stderr}",
+            board.name
+        ))
+    }
 }
 
 /// Output and exit code of one QEMU run.
