@@ -674,7 +674,7 @@ fn labelled_signals_equal_the_separate_accumulators() {
     let mut rng = Rng(5);
     let scores: Vec<f32> = (0..3 * 200).map(|_| (2.0 * rng.normal()) as f32).collect();
     let labels: Vec<u8> = (0..200).map(|_| (rng.next_u64() % 3) as u8).collect();
-    let focal = SoftmaxFocal::new(2.0, ClassAlpha::Background(0.25), None).unwrap();
+    let focal = SoftmaxFocal::new(ClassAlpha::Background(0.25), 2.0, None).unwrap();
     let mut both = LabelledSignals::<_, 3>::new(focal, Decision::Argmax, 3).unwrap();
     let mut loss = ClassLossAccumulator::<_, 3>::new(focal, 3).unwrap();
     let mut confusion = ConfusionAccumulator::<3>::new(Decision::Argmax, 3).unwrap();

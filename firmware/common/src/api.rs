@@ -237,10 +237,10 @@ fn class_losses(shape: &Shape, x: &[f32], t: &[f32], gamma: f32, out: &mut [f32]
     let wide: [u16; 4] = [0, 1, 2, 3];
     let int: [i32; 4] = [3, 2, 1, 0];
     let mut h = u32::from(map.is_label_map());
-    let softmax = SoftmaxFocal::new(gamma, ClassAlpha::Background(0.25), None)
+    let softmax = SoftmaxFocal::new(ClassAlpha::Background(0.25), gamma, None)
         .unwrap_or(SoftmaxFocal::cross_entropy());
     let weights = [1.0f32, 2.0, 1.0, 0.5];
-    let ovr = OneVsRestFocal::new(gamma, ClassAlpha::Uniform(0.25), Some(&weights))
+    let ovr = OneVsRestFocal::new(ClassAlpha::Uniform(0.25), gamma, Some(&weights))
         .map(|l| l.with_soft_targets(SoftTargets::Monai));
     for targets in [
         Targets::dense(t),

@@ -54,7 +54,7 @@ fn dice(n: usize) -> u32 {
 }
 
 fn softmax_focal_c4(n: usize) -> u32 {
-    let fl = SoftmaxFocal::new(2.0, ClassAlpha::Background(0.25), None)
+    let fl = SoftmaxFocal::new(ClassAlpha::Background(0.25), 2.0, None)
         .unwrap_or(SoftmaxFocal::cross_entropy());
     match ClassLossAccumulator::<_, C>::new(fl, C) {
         Ok(mut acc) => {

@@ -102,7 +102,7 @@ fn reduce() -> u32 {
     bits(Reduction::Mean.reduce(x()))
 }
 fn softmax_focal_stream() -> u32 {
-    let l = SoftmaxFocal::new(2.0, ClassAlpha::Background(0.25), None)
+    let l = SoftmaxFocal::new(ClassAlpha::Background(0.25), 2.0, None)
         .unwrap_or(SoftmaxFocal::cross_entropy());
     match ClassLossAccumulator::<_, C>::new(l, C) {
         Ok(mut acc) => {
@@ -119,7 +119,7 @@ fn softmax_focal_elementwise() -> u32 {
 }
 fn one_vs_rest_focal_class_sums() -> u32 {
     let Some(shape) = shape() else { return 0 };
-    match OneVsRestFocal::new(2.0, ClassAlpha::Uniform(0.25), None) {
+    match OneVsRestFocal::new(ClassAlpha::Uniform(0.25), 2.0, None) {
         Ok(l) => ok(l.class_sums::<C>(&shape, x(), labels(), out_buffer())),
         Err(_) => 0,
     }

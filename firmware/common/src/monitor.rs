@@ -69,7 +69,7 @@ pub struct FrameReport {
 /// # Errors
 /// Whatever `loss-core` reports (nothing, for this well-formed input).
 pub fn run(frames: usize, mut report: impl FnMut(&FrameReport)) -> Result<(), Error> {
-    let focal = SoftmaxFocal::new(2.0, ClassAlpha::Background(0.25), None)?;
+    let focal = SoftmaxFocal::new(ClassAlpha::Background(0.25), 2.0, None)?;
     let overlap = ClassOverlap {
         activation: Activation::Softmax,
         ..ClassOverlap::default()

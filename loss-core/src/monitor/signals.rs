@@ -417,7 +417,7 @@ pub struct Labelled<const CAP: usize> {
 /// ```
 /// use loss_core::monitor::LabelledSignals;
 /// use loss_core::multiclass::{ClassAlpha, Decision, Layout, SoftmaxFocal, Targets};
-/// let focal = SoftmaxFocal::new(2.0, ClassAlpha::None, None)?;
+/// let focal = SoftmaxFocal::new(ClassAlpha::None, 2.0, None)?;
 /// let mut s = LabelledSignals::<_, 2>::new(focal, Decision::Argmax, 2)?;
 /// let labels: [u8; 2] = [0, 1];
 /// s.push(Layout::ChannelsLast, &[3.0, 0.0, 0.0, 3.0], Targets::labels(&labels))?;

@@ -188,7 +188,7 @@ pub trait ClassLoss: sealed::Sealed + Copy {
 /// ```
 /// use loss_core::multiclass::{ClassAlpha, ClassLossAccumulator, Layout, SoftmaxFocal, Targets};
 /// // MONAI FocalLoss(use_softmax=True, gamma=2, alpha=0.25) on 2 pixels of 3 classes (NHWC).
-/// let fl = SoftmaxFocal::new(2.0, ClassAlpha::Background(0.25), None)?;
+/// let fl = SoftmaxFocal::new(ClassAlpha::Background(0.25), 2.0, None)?;
 /// let scores = [2.0, 0.5, -1.0, /* pixel 2 */ 0.0, 0.1, 3.0];
 /// let labels: [u8; 2] = [0, 2];
 /// let mut acc = ClassLossAccumulator::<_, 4>::new(fl, 3)?;
@@ -208,14 +208,15 @@ pub struct SoftmaxFocal<'w> {
 }
 
 impl<'w> SoftmaxFocal<'w> {
-    /// Softmax focal loss with `gamma >= 0`, an alpha spread and optional per-class weights.
+    /// Softmax focal loss with an alpha spread, `gamma >= 0` and optional per-class weights
+    /// (alpha before gamma, as in every loss of this crate).
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] naming `"gamma"`, `"alpha"` (outside `[0, 1]`, or a
     /// negative list entry) or `"weights"` (negative or not finite).
     pub fn new(
-        gamma: f32,
         alpha: ClassAlpha<'w>,
+        gamma: f32,
         weights: Option<&'w [f32]>,
     ) -> Result<Self, Error> {
         if matches!(alpha, ClassAlpha::Positives(_)) {
@@ -361,15 +362,15 @@ pub struct OneVsRestFocal<'w> {
 }
 
 impl<'w> OneVsRestFocal<'w> {
-    /// One-vs-rest focal loss with `gamma >= 0`, alpha per class (`Uniform` or `PerClass`, each
-    /// in `[0, 1]`) and optional per-class weights.
+    /// One-vs-rest focal loss with alpha per class (`Uniform` or `PerClass`, each in `[0, 1]`),
+    /// `gamma >= 0` and optional per-class weights.
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] naming `"gamma"`, `"alpha"` (including `Background`, which
     /// has no meaning without a softmax) or `"weights"`.
     pub fn new(
-        gamma: f32,
         alpha: ClassAlpha<'w>,
+        gamma: f32,
         weights: Option<&'w [f32]>,
     ) -> Result<Self, Error> {
         match alpha {

@@ -24,7 +24,7 @@ use crate::{Error, Predictions};
 /// };
 /// // MONAI FocalLoss(use_softmax=True, gamma=2) and DiceLoss(softmax=True), and argmax
 /// // confusion counts, over 2 pixels of 3 classes (NHWC).
-/// let focal = SoftmaxFocal::new(2.0, ClassAlpha::None, None)?;
+/// let focal = SoftmaxFocal::new(ClassAlpha::None, 2.0, None)?;
 /// let overlap = ClassOverlap { activation: Activation::Softmax, ..ClassOverlap::default() };
 /// let mut acc = SegmentationAccumulator::<_, 4>::new(Some(focal), overlap, Decision::Argmax, 3)?;
 /// let scores = [2.0, 0.5, -1.0, /* pixel 2 */ 0.0, 0.1, 3.0];

@@ -77,17 +77,18 @@ pub enum Undefined {
     Value(f32),
 }
 
-/// The unweighted mean of `metric` over the classes from `first_class` on (1 drops the
-/// background), with the [`Undefined`] policy; `None` if no class is left to average.
+/// The unweighted mean of `metric` over the classes, class 0 (the background) left out
+/// unless `include_background` (MONAI's name and default: `true`), with the [`Undefined`]
+/// policy; `None` if no class is left to average.
 pub fn macro_average(
     counts: &[ConfusionCounts],
     metric: Metric,
-    first_class: usize,
+    include_background: bool,
     undefined: Undefined,
 ) -> Option<f32> {
     let mut sum = 0.0f64;
     let mut n = 0u32;
-    for c in counts.iter().skip(first_class) {
+    for c in counts.iter().skip(usize::from(!include_background)) {
         let value = match (c.metric(metric), undefined) {
             (Some(v), _) | (None, Undefined::Value(v)) => v,
             (None, Undefined::Skip) => continue,

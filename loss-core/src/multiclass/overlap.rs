@@ -435,6 +435,7 @@ pub struct GeneralizedDice {
     weight_type: WeightType,
     smooth_nr: f32,
     smooth_dr: f32,
+    include_background: bool,
 }
 
 impl GeneralizedDice {
@@ -444,6 +445,7 @@ impl GeneralizedDice {
             weight_type: WeightType::Square,
             smooth_nr: 1e-5,
             smooth_dr: 1e-5,
+            include_background: true,
         }
     }
 
@@ -463,7 +465,21 @@ impl GeneralizedDice {
             weight_type,
             smooth_nr,
             smooth_dr,
+            include_background: true,
         })
+    }
+
+    /// The same loss with class 0 (the background) left out unless `include_background`
+    /// (MONAI's `include_background`, `true` by default).
+    #[must_use]
+    pub const fn with_include_background(mut self, include_background: bool) -> Self {
+        self.include_background = include_background;
+        self
+    }
+
+    /// Whether class 0 counts.
+    pub const fn include_background(&self) -> bool {
+        self.include_background
     }
 
     /// The class weights.
@@ -485,11 +501,14 @@ impl GeneralizedDice {
     }
 
     /// The loss of one sample (or of pooled statistics) from its classes' statistics, in
-    /// class order (drop the background entry first to exclude it).
+    /// class order (class 0 left out unless [`GeneralizedDice::include_background`]).
     ///
     /// # Errors
-    /// [`Error::EmptyInput`] for no classes.
+    /// [`Error::EmptyInput`] for no classes (left).
     pub fn loss(&self, classes: &[OverlapStats]) -> Result<f32, Error> {
+        let classes = classes
+            .get(usize::from(!self.include_background)..)
+            .unwrap_or(&[]);
         if classes.is_empty() {
             return Err(Error::EmptyInput);
         }
