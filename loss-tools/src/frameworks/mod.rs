@@ -15,11 +15,11 @@ mod kornia;
 mod monai;
 mod params;
 mod plan;
-mod rust;
 mod seed;
 mod smp;
 mod tensor;
 mod torchvision;
+mod translate;
 
 pub use params::Params;
 pub use plan::Plan;

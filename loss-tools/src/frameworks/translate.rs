@@ -1,4 +1,5 @@
-//! [`Plan::rust`]: the `loss-core` code that reproduces a plan on a device.
+//! [`Plan::rust`]: the `loss-core` code that reproduces a plan on a device (what
+//! `loss-tools translate` prints).
 
 use std::fmt::Write;
 

@@ -20,13 +20,13 @@
 //! configuration and the number of state changes is reported (0 unless the set itself drifts).
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use loss_core::Predictions;
 use loss_core::monitor::{Direction, FrameSignals, Monitor, Signal, SignalConfig};
 use serde_json::json;
 
+use super::Failure;
 use crate::input::{LayoutArg, geometry};
 use crate::io::npy::Data;
 use crate::io::{self, Raw, Source, shape_text};
@@ -104,25 +104,18 @@ pub struct Calibration {
 }
 
 /// Runs the command.
-pub fn run(args: &MonitorBaselineArgs) -> ExitCode {
-    match calibrate(args) {
-        Ok(c) => {
-            if args.format != Format::Json {
-                print!("{}", rust_code(&c));
-            }
-            if args.format == Format::Both {
-                println!();
-            }
-            if args.format != Format::Rust {
-                println!("{:#}", to_json(&c));
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
+pub fn run(args: &MonitorBaselineArgs) -> Result<(), Failure> {
+    let c = calibrate(args)?;
+    if args.format != Format::Json {
+        print!("{}", rust_code(&c));
     }
+    if args.format == Format::Both {
+        println!();
+    }
+    if args.format != Format::Rust {
+        println!("{:#}", to_json(&c));
+    }
+    Ok(())
 }
 
 fn parse_signal(name: &str, classes: usize) -> Result<Signal, String> {

@@ -22,17 +22,18 @@
 //! precision (solid) and recall (dashed).
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::Args;
 use loss_core::ElementLoss;
 use loss_core::focal::{BinaryFocal, SigmoidFocal};
 use serde_json::json;
 
-use crate::eval::{Format, first_error_in_order, progress};
-use crate::input::{self, InputArgs, Pair, TargetData};
-use crate::report::{Table, num, round, write_atomically};
-use crate::sample;
+use super::Failure;
+use super::eval::{Format, first_error_in_order, progress};
+use crate::input::{self, InputArgs, Pair, TargetData, sample};
+use crate::io::atomic::write_atomically;
+use crate::output::plot;
+use crate::output::table::{Table, num, round};
 
 /// Options of `loss-tools sweep`.
 #[derive(Debug, Clone, Args)]
@@ -429,7 +430,7 @@ fn sweep(a: &SweepArgs) -> Result<(), String> {
     let pts = points(&acc, a);
     let text = render(a, &names, &pts, &acc, results.len())?;
     if let Some(prefix) = &a.plot {
-        crate::plot::sweep(prefix, &pts_for_plot(&pts), &a.gammas)?;
+        plot::sweep(prefix, &pts_for_plot(&pts), &a.gammas)?;
     }
     match &a.output {
         Some(path) => write_atomically(path, text.as_bytes())?,
@@ -438,9 +439,9 @@ fn sweep(a: &SweepArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn pts_for_plot(pts: &[Point]) -> Vec<crate::plot::SweepPoint> {
+fn pts_for_plot(pts: &[Point]) -> Vec<plot::SweepPoint> {
     pts.iter()
-        .map(|p| crate::plot::SweepPoint {
+        .map(|p| plot::SweepPoint {
             alpha: f64::from(p.alpha),
             gamma: p.gamma,
             share: p.share,
@@ -452,12 +453,6 @@ fn pts_for_plot(pts: &[Point]) -> Vec<crate::plot::SweepPoint> {
 }
 
 /// Runs `loss-tools sweep`.
-pub fn run(args: &SweepArgs) -> ExitCode {
-    match sweep(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+pub fn run(args: &SweepArgs) -> Result<(), Failure> {
+    Ok(sweep(args)?)
 }

@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use loss_core::multiclass::Layout;
 
+pub mod sample;
+
 use crate::io::npy::Data;
 use crate::io::{self, Raw, Source, shape_text};
-use crate::sample;
 
 /// Where the predictions and targets come from.
 #[derive(Debug, Clone, Args)]

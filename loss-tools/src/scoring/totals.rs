@@ -16,7 +16,7 @@ use loss_core::multiclass::{
 use loss_core::{ElementLoss, Predictions, Reduction};
 
 use crate::input::{Pair, TargetData};
-use crate::spec::{Convention, Focal, Overlap, Spec};
+use crate::scoring::spec::{Convention, Focal, Overlap, Spec};
 
 /// What one class accumulated.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]

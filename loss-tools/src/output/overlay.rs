@@ -11,8 +11,8 @@
 use std::path::Path;
 
 use crate::input::{Pair, TargetData};
+use crate::io::atomic::write_atomically;
 use crate::io::png;
-use crate::report::write_atomically;
 
 const TP: [u8; 3] = [0, 200, 80];
 const FP: [u8; 3] = [230, 40, 40];

@@ -7,7 +7,6 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::{Args, ValueEnum};
@@ -15,12 +14,13 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use serde_json::json;
 
-use crate::evaluate::{self, ClassRow, OverallRow, Totals};
-use crate::input::{self, InputArgs, Job, TargetData};
-use crate::overlay;
-use crate::report::{Table, num, round, write_atomically};
-use crate::sample;
-use crate::spec::{LossArgs, Spec};
+use super::Failure;
+use crate::input::{self, InputArgs, Job, TargetData, sample};
+use crate::io::atomic::write_atomically;
+use crate::output::overlay;
+use crate::output::table::{Table, num, round};
+use crate::scoring::spec::{LossArgs, Spec};
+use crate::scoring::totals::{self as evaluate, ClassRow, OverallRow, Totals};
 
 /// `--format` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -72,7 +72,7 @@ impl EvalArgs {
             },
             loss: LossArgs {
                 loss: None,
-                convention: crate::spec::Convention::Monai,
+                convention: crate::scoring::spec::Convention::Monai,
                 alpha: None,
                 gamma: None,
                 beta: None,
@@ -187,29 +187,13 @@ pub fn first_error_in_order<T: Send>(
 }
 
 /// Runs `loss-tools eval`.
-pub fn run(args: &EvalArgs) -> ExitCode {
-    match report(args) {
-        Ok(text) => {
-            let written = match &args.output {
-                Some(path) => write_atomically(path, text.as_bytes()),
-                None => {
-                    print!("{text}");
-                    Ok(())
-                }
-            };
-            match written {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
+pub fn run(args: &EvalArgs) -> Result<(), Failure> {
+    let text = report(args)?;
+    match &args.output {
+        Some(path) => write_atomically(path, text.as_bytes())?,
+        None => print!("{text}"),
     }
+    Ok(())
 }
 
 /// The whole report as text, or the first error (in file order).

@@ -9,13 +9,12 @@
 //! per-element value times the count (f64), so any count is exact. The article uses log base
 //! 10; the natural-log column is what a framework computes; the shares are base-free.
 
-use std::process::ExitCode;
-
 use clap::Args;
 use loss_core::focal::BinaryFocal;
 use loss_core::{ElementLoss, Reduction};
 
-use crate::report::Table;
+use super::Failure;
+use crate::output::table::Table;
 
 /// Options of `loss-tools explain` (defaults: the article's example).
 #[derive(Debug, Clone, Args)]
@@ -178,17 +177,10 @@ fn render(a: &ExplainArgs) -> Result<String, String> {
 }
 
 /// Runs `loss-tools explain`.
-pub fn run(args: &ExplainArgs) -> ExitCode {
-    match render(args) {
-        Ok(text) => {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+pub fn run(args: &ExplainArgs) -> Result<(), Failure> {
+    let text = render(args)?;
+    print!("{text}");
+    Ok(())
 }
 
 #[cfg(test)]

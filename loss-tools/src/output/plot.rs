@@ -10,8 +10,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
+use crate::io::atomic::write_atomically;
 use crate::io::png;
-use crate::report::write_atomically;
 
 /// One grid point of the sweep, as plotted.
 #[derive(Debug, Clone, Copy)]
