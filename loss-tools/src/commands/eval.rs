@@ -1,21 +1,17 @@
 //! `loss-tools eval` (and the no-argument sample report): losses and metrics of model outputs
 //! against masks, per class and overall, as a table, JSON or CSV.
 //!
-//! Files are decoded and evaluated in parallel (rayon), one pair per worker at a time, so
-//! memory is bounded by a few files whatever the size of the dataset; per-file results are
-//! combined in file order, so the output does not depend on scheduling.
+//! Files are decoded and evaluated in parallel ([`input::each_pair`]), one pair per worker at a
+//! time, so memory is bounded by a few files whatever the size of the dataset; per-file results
+//! are combined in file order, so the output does not depend on scheduling.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rayon::prelude::*;
 use serde_json::json;
 
 use super::Failure;
-use crate::input::{self, InputArgs, Job, TargetData, sample};
+use crate::input::{self, InputArgs, Pair, TargetData};
 use crate::io::atomic::write_atomically;
 use crate::output::overlay;
 use crate::output::table::{Table, num, round};
@@ -98,23 +94,7 @@ struct FileResult {
     totals: Totals,
 }
 
-/// A progress bar on stderr, drawn only when stderr is a terminal and there is more than one
-/// file (so redirected output and snapshots never contain it).
-pub fn progress(len: usize) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::hidden());
-    if len > 1 && std::io::stderr().is_terminal() {
-        bar.set_draw_target(ProgressDrawTarget::stderr());
-        if let Ok(style) = ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} files  {elapsed} elapsed, {eta} left",
-        ) {
-            bar.set_style(style);
-        }
-    }
-    bar
-}
-
-fn one(job: &Job, args: &EvalArgs) -> Result<FileResult, String> {
-    let pair = input::load(job, &args.input)?;
+fn one(pair: Pair, args: &EvalArgs) -> Result<FileResult, String> {
     let classes = pair.geometry.classes;
     let spec = Spec::new(&args.loss, classes).map_err(|e| format!("{}: {e}", pair.name))?;
     if matches!(pair.targets, TargetData::Dense(_)) && args.input.ignore_index.is_some() {
@@ -149,43 +129,6 @@ fn one(job: &Job, args: &EvalArgs) -> Result<FileResult, String> {
     })
 }
 
-/// Runs `f` on every job in parallel and returns the results in job order, or the error of
-/// the first failing job in that order. After a failure, jobs later in the order are skipped
-/// (an earlier job may still fail and win), so a bad file stops a long run early and the
-/// reported error does not depend on scheduling.
-pub fn first_error_in_order<T: Send>(
-    jobs: &[Job],
-    f: impl Fn(&Job) -> Result<T, String> + Sync,
-    bar: &ProgressBar,
-) -> Result<Vec<T>, String> {
-    let first_failure = AtomicUsize::new(usize::MAX);
-    let results: Vec<Option<Result<T, String>>> = jobs
-        .par_iter()
-        .enumerate()
-        .map(|(i, job)| {
-            if i > first_failure.load(Ordering::Relaxed) {
-                return None;
-            }
-            let r = f(job);
-            if r.is_err() {
-                first_failure.fetch_min(i, Ordering::Relaxed);
-            }
-            bar.inc(1);
-            Some(r)
-        })
-        .collect();
-    let mut out = Vec::with_capacity(results.len());
-    for r in results {
-        match r {
-            Some(Ok(v)) => out.push(v),
-            Some(Err(e)) => return Err(e),
-            // Skipped only after a failure at a lower index, which the loop meets first.
-            None => return Err("internal error: a job was skipped without a failure".into()),
-        }
-    }
-    Ok(out)
-}
-
 /// Runs `loss-tools eval`.
 pub fn run(args: &EvalArgs) -> Result<(), Failure> {
     let text = report(args)?;
@@ -203,9 +146,7 @@ fn report(args: &EvalArgs) -> Result<String, String> {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
     }
-    let bar = progress(jobs.len());
-    let files = first_error_in_order(&jobs, |job| one(job, args), &bar)?;
-    bar.finish_and_clear();
+    let files = input::each_pair(&jobs, &args.input, |pair| one(pair, args))?;
     let classes = files.first().map_or(0, |f| f.classes);
     if let Some(f) = files.iter().find(|f| f.classes != classes) {
         return Err(format!(
@@ -216,7 +157,7 @@ fn report(args: &EvalArgs) -> Result<String, String> {
         ));
     }
     let spec = Spec::new(&args.loss, classes)?;
-    let names = class_names(args, classes)?;
+    let names = input::class_names(&args.input, classes)?;
     let mut total = Totals::default();
     for f in &files {
         total.merge(&f.totals);
@@ -239,26 +180,6 @@ fn report(args: &EvalArgs) -> Result<String, String> {
         Format::Table => table(args, &spec, &files, &rows, &overall, &per_file),
         Format::Json => to_json(args, &spec, &files, &rows, &overall, &per_file),
         Format::Csv => to_csv(&rows, &overall, &per_file)?,
-    })
-}
-
-fn class_names(args: &EvalArgs, classes: usize) -> Result<Vec<String>, String> {
-    if let Some(names) = &args.input.class_names {
-        if names.len() != classes {
-            return Err(format!(
-                "--class-names gives {} names for {classes} classes",
-                names.len()
-            ));
-        }
-        return Ok(names.clone());
-    }
-    if args.input.predictions.is_none() && classes == sample::CLASS_NAMES.len() {
-        return Ok(sample::CLASS_NAMES.map(String::from).to_vec());
-    }
-    Ok(if classes == 1 {
-        vec!["foreground".into()]
-    } else {
-        (0..classes).map(|c| format!("class {c}")).collect()
     })
 }
 

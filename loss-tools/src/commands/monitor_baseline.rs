@@ -27,6 +27,7 @@ use loss_core::monitor::{Direction, FrameSignals, Monitor, Signal, SignalConfig}
 use serde_json::json;
 
 use super::Failure;
+use crate::input::files::list_dir;
 use crate::input::{LayoutArg, geometry};
 use crate::io::npy::Data;
 use crate::io::{self, Raw, Source, shape_text};
@@ -147,13 +148,7 @@ fn parse_signal(name: &str, classes: usize) -> Result<Signal, String> {
 }
 
 fn files(dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let mut files = std::fs::read_dir(dir)
-        .map_err(|e| format!("{}: cannot list: {e}", dir.display()))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.is_file())
-        .collect::<Vec<_>>();
-    files.sort();
+    let files = list_dir(dir)?;
     if files.is_empty() {
         return Err(format!("{}: no files", dir.display()));
     }

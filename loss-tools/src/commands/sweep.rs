@@ -29,8 +29,8 @@ use loss_core::focal::{BinaryFocal, SigmoidFocal};
 use serde_json::json;
 
 use super::Failure;
-use super::eval::{Format, first_error_in_order, progress};
-use crate::input::{self, InputArgs, Pair, TargetData, sample};
+use super::eval::Format;
+use crate::input::{self, InputArgs, Pair, TargetData};
 use crate::io::atomic::write_atomically;
 use crate::output::plot;
 use crate::output::table::{Table, num, round};
@@ -394,17 +394,10 @@ fn sweep(a: &SweepArgs) -> Result<(), String> {
         return Err(format!("--threshold {}: must be in (0, 1)", a.threshold));
     }
     let jobs = input::jobs(&a.input)?;
-    let bar = progress(jobs.len());
-    let results = first_error_in_order(
-        &jobs,
-        |job| {
-            let pair = input::load(job, &a.input)?;
-            let acc = accumulate(&pair, a).map_err(|e| format!("{}: {e}", pair.name))?;
-            Ok((pair.geometry.classes, acc))
-        },
-        &bar,
-    )?;
-    bar.finish_and_clear();
+    let results = input::each_pair(&jobs, &a.input, |pair| {
+        let acc = accumulate(&pair, a).map_err(|e| format!("{}: {e}", pair.name))?;
+        Ok((pair.geometry.classes, acc))
+    })?;
     let classes = results.first().map_or(0, |r| r.0);
     if results.iter().any(|r| r.0 != classes) {
         return Err("the files have different class counts".into());
@@ -413,18 +406,7 @@ fn sweep(a: &SweepArgs) -> Result<(), String> {
     for (_, r) in &results {
         acc.merge(r);
     }
-    let all: Vec<String> = match &a.input.class_names {
-        Some(n) if n.len() == classes => n.clone(),
-        Some(n) => {
-            return Err(format!(
-                "--class-names gives {} names for {classes} classes",
-                n.len()
-            ));
-        }
-        None if a.input.predictions.is_none() => sample::CLASS_NAMES.map(String::from).to_vec(),
-        None if classes == 1 => vec!["foreground".into()],
-        None => (0..classes).map(|c| format!("class {c}")).collect(),
-    };
+    let all = input::class_names(&a.input, classes)?;
     let first = usize::from(!a.include_background && classes > 1);
     let names = all.get(first..).unwrap_or(&[]).to_vec();
     let pts = points(&acc, a);

@@ -17,7 +17,6 @@
 //! `loss-tools sample --check` can verify the committed files on any machine.
 //! (The `sample` subcommand itself is in `commands/sample.rs`.)
 
-use crate::input::Job;
 use crate::io::{Source, npy, png};
 
 /// Class names of the sample.
@@ -27,17 +26,19 @@ const PRED_NAME: &str = "loss-tools/data/sample_pred.npy";
 const MASK_NAME: &str = "loss-tools/data/sample_mask.png";
 const SIZE: usize = 64;
 
-/// The built-in sample as an `eval` job.
-pub fn job() -> Job {
-    Job {
-        predictions: Source::Embedded {
-            name: PRED_NAME,
-            bytes: include_bytes!("../../data/sample_pred.npy"),
-        },
-        targets: Source::Embedded {
-            name: MASK_NAME,
-            bytes: include_bytes!("../../data/sample_mask.png"),
-        },
+/// The built-in sample's predictions.
+pub fn predictions() -> Source {
+    Source::Embedded {
+        name: PRED_NAME,
+        bytes: include_bytes!("../../data/sample_pred.npy"),
+    }
+}
+
+/// The built-in sample's mask.
+pub fn mask() -> Source {
+    Source::Embedded {
+        name: MASK_NAME,
+        bytes: include_bytes!("../../data/sample_mask.png"),
     }
 }
 
