@@ -29,11 +29,10 @@ use loss_core::focal::{BinaryFocal, SigmoidFocal};
 use serde_json::json;
 
 use super::Failure;
-use super::eval::Format;
 use crate::input::{self, InputArgs, Pair, TargetData};
 use crate::io::atomic::write_atomically;
-use crate::output::plot;
 use crate::output::table::{Table, num, round};
+use crate::output::{Format, plot};
 
 /// Options of `loss-tools sweep`.
 #[derive(Debug, Clone, Args)]

@@ -1,6 +1,21 @@
-//! What the commands produce besides their numbers: plain-text tables and fixed-precision
-//! numbers ([`table`]), the sweep plot ([`plot`]) and the eval overlays ([`overlay`]).
+//! What the commands show: the `eval` report ([`eval_report`]), plain-text tables and
+//! fixed-precision numbers ([`table`]), the sweep plot ([`plot`]) and the eval overlays
+//! ([`overlay`]).
 
+pub mod eval_report;
 pub mod overlay;
 pub mod plot;
 pub mod table;
+
+use clap::ValueEnum;
+
+/// `--format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A readable table.
+    Table,
+    /// One JSON document.
+    Json,
+    /// CSV: one row per class, then the overall row, then one row per file.
+    Csv,
+}

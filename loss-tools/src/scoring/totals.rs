@@ -1,22 +1,22 @@
 //! The numbers of `eval`: per-class focal sums, soft overlap statistics and confusion counts of
-//! one prediction/target pair, all computed by `loss-core`, and their combination over files.
+//! one prediction/target pair, all computed by `loss-core`, and their combination over files
+//! (the report's rows are made from them in [`super::summary`]).
 //!
 //! Everything is pooled: a class's statistics are summed over every pixel of every sample of
 //! every file (MONAI `batch=True`, smp's convention), so a directory gives dataset-level
 //! numbers. Per-file values come from `loss-core` in f32; they are combined in f64 in file
 //! order, so the result does not depend on which thread finished first.
 
-use loss_core::dice::{OverlapLoss, OverlapStats};
+use loss_core::dice::OverlapStats;
 use loss_core::focal::{BinaryFocal, SigmoidFocal, SoftTargets};
 use loss_core::multiclass::{
-    Activation, ClassOverlap, ClassReduction, ConfusionAccumulator, ConfusionCounts, Decision,
-    EmptyClass, Layout, Metric, SegmentationAccumulator, SoftmaxFocal, Targets, Undefined,
-    Weighting, macro_average,
+    Activation, ClassOverlap, ConfusionAccumulator, ConfusionCounts, Decision, Layout,
+    SegmentationAccumulator, SoftmaxFocal, Targets,
 };
 use loss_core::{ElementLoss, Predictions, Reduction};
 
+use super::spec::{Convention, Focal, Spec};
 use crate::input::{Pair, TargetData};
-use crate::scoring::spec::{Convention, Focal, Overlap, Spec};
 
 /// What one class accumulated.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -59,8 +59,8 @@ impl Totals {
     }
 }
 
-/// Evaluates one pair.
-pub fn evaluate(
+/// What `loss-core` computes from one pair; errors name the prediction file.
+pub fn of_pair(
     pair: &Pair,
     spec: &Spec,
     from_logits: bool,
@@ -114,12 +114,6 @@ fn sigmoid_focal_sum(
     Ok(f64::from(sum))
 }
 
-fn overlap_loss(spec: &Spec) -> OverlapLoss {
-    match spec.overlap {
-        Overlap::PerClass(l) | Overlap::Generalized(_, l) => l,
-    }
-}
-
 fn binary(
     pair: &Pair,
     spec: &Spec,
@@ -148,7 +142,7 @@ fn binary(
     let stats = if p.is_empty() {
         OverlapStats::default()
     } else {
-        overlap_loss(spec)
+        spec.overlap_loss()
             .with_predictions(kind)
             .stats(&p, &t)
             .map_err(core)?
@@ -185,66 +179,13 @@ fn multi<const CAP: usize>(
     from_logits: bool,
     ignore: Option<i32>,
 ) -> Result<Totals, String> {
-    let g = pair.geometry;
-    let (classes, spatial) = (g.classes, g.spatial());
-    let block = classes * spatial;
-    let sample_targets = |n: usize| -> Targets<'_> {
-        match &pair.targets {
-            TargetData::Labels(l) => {
-                let t = Targets::labels(l.get(n * spatial..(n + 1) * spatial).unwrap_or(&[]));
-                match ignore {
-                    Some(i) => t.with_ignore_index(i),
-                    None => t,
-                }
-            }
-            TargetData::Dense(d) => {
-                Targets::dense(d.get(n * block..(n + 1) * block).unwrap_or(&[]))
-            }
-        }
-    };
-    fn sample_scores(s: &[f32], block: usize, n: usize) -> &[f32] {
-        s.get(n * block..(n + 1) * block).unwrap_or(&[])
-    }
     let softmax = matches!(spec.focal, Focal::Softmax { .. });
     if from_logits && softmax && spec.threshold.is_some() {
         return Err("--threshold with softmax logits: give probabilities, or use argmax".into());
     }
-    let mut acc = vec![ClassAcc::default(); classes];
-    let activation = match (from_logits, softmax) {
-        (false, _) => Activation::None,
-        (true, true) => Activation::Softmax,
-        (true, false) => Activation::Sigmoid,
-    };
-    let overlap = ClassOverlap {
-        activation,
-        ..ClassOverlap::default()
-    };
-    let decision = decision(spec, from_logits)?;
-
-    // One pass over every pixel: focal terms (softmax focal), overlap statistics and confusion
-    // counts, the log-softmax of a pixel computed once for the focal and the statistics.
-    // Probabilities: the softmax focal renormalises them (p / Σ p, Keras's categorical focal;
-    // Keras also clips the result to [1e-7, 1 - 1e-7]); the statistics and decisions use p.
-    let softmax_focal = match spec.focal {
-        Focal::Softmax { alpha, .. } => {
-            let mut fl = SoftmaxFocal::new(spec.gamma, alpha, None).map_err(core)?;
-            if !from_logits {
-                fl = fl.with_predictions(Predictions::Probabilities);
-                if matches!(spec.clamp, Some((_, _, true))) {
-                    fl = fl.with_probability_clip(1e-7, 1.0 - 1e-7).map_err(core)?;
-                }
-            }
-            Some(fl)
-        }
-        Focal::Sigmoid { .. } => None,
-    };
-    let mut frame =
-        SegmentationAccumulator::<_, CAP>::new(softmax_focal, overlap, decision, classes)
-            .map_err(core)?;
-    for n in 0..g.batch {
-        let s = sample_scores(&pair.scores, block, n);
-        frame.push(g.layout, s, sample_targets(n)).map_err(core)?;
-    }
+    let mut acc = vec![ClassAcc::default(); pair.geometry.classes];
+    let softmax_focal = softmax_focal(spec, from_logits)?;
+    let frame = one_pass::<CAP>(pair, spec, softmax_focal, from_logits, ignore)?;
     if softmax_focal.is_some() {
         let mut sums = [0.0f32; CAP];
         frame.class_sums(&mut sums).map_err(core)?;
@@ -252,34 +193,9 @@ fn multi<const CAP: usize>(
             x.focal_sum = f64::from(s);
         }
     }
-
-    // One-vs-rest sigmoid focal: one binary focal loss per channel and sample.
     if let Focal::Sigmoid { alpha } = spec.focal {
-        let (mut p, mut t) = (Vec::with_capacity(spatial), Vec::with_capacity(spatial));
-        for (c, x) in acc.iter_mut().enumerate() {
-            for n in 0..g.batch {
-                p.clear();
-                t.clear();
-                for s in 0..spatial {
-                    let score = pair.scores.get(g.index(n, c, s)).copied();
-                    let target = match &pair.targets {
-                        TargetData::Labels(l) => match l.get(n * spatial + s) {
-                            Some(&v) if Some(v) == ignore => None,
-                            Some(&v) => Some(if v as usize == c { 1.0 } else { 0.0 }),
-                            None => None,
-                        },
-                        TargetData::Dense(d) => d.get(g.index(n, c, s)).copied(),
-                    };
-                    if let (Some(score), Some(target)) = (score, target) {
-                        p.push(score);
-                        t.push(target);
-                    }
-                }
-                x.focal_sum += sigmoid_focal_sum(spec, alpha, from_logits, &p, &t)?;
-            }
-        }
+        add_one_vs_rest_focal(&mut acc, pair, spec, alpha, from_logits, ignore)?;
     }
-
     let mut stats = [OverlapStats::default(); CAP];
     frame.stats(&mut stats).map_err(core)?;
     for ((x, s), k) in acc.iter_mut().zip(stats).zip(frame.counts()) {
@@ -296,133 +212,110 @@ fn multi<const CAP: usize>(
     })
 }
 
-/// One row of the report.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct ClassRow {
-    /// Class name.
-    pub class: String,
-    /// Pixels of this class in the targets.
-    pub support: u64,
-    /// Pixels predicted as this class.
-    pub predicted: u64,
-    /// Mean focal term of this class per pixel.
-    pub focal: f64,
-    /// The soft overlap loss of this class (NaN when skipped).
-    pub overlap_loss: f64,
-    /// Hard dice (F1).
-    pub dice: Option<f64>,
-    /// Hard IoU.
-    pub iou: Option<f64>,
-    /// Hard precision.
-    pub precision: Option<f64>,
-    /// Hard recall.
-    pub recall: Option<f64>,
-}
-
-/// The overall numbers.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct OverallRow {
-    /// Pixels evaluated.
-    pub pixels: u64,
-    /// The focal loss.
-    pub focal: f64,
-    /// The overlap loss (reduced over classes; generalized dice when chosen).
-    pub overlap_loss: Option<f64>,
-    /// Macro-averaged hard dice.
-    pub dice: Option<f64>,
-    /// Macro-averaged IoU.
-    pub iou: Option<f64>,
-    /// Macro-averaged precision.
-    pub precision: Option<f64>,
-    /// Macro-averaged recall.
-    pub recall: Option<f64>,
-    /// Share of pixels whose decision is right (argmax only).
-    pub accuracy: Option<f64>,
-}
-
-fn f32_stats(a: &ClassAcc) -> OverlapStats {
-    OverlapStats {
-        intersection: a.stats[0] as f32,
-        prediction_sum: a.stats[1] as f32,
-        target_sum: a.stats[2] as f32,
-        count: 0,
-    }
-}
-
-/// Per-class rows and the overall row of some totals.
-pub fn summarise(t: &Totals, spec: &Spec, names: &[String]) -> (Vec<ClassRow>, OverallRow) {
-    let loss = overlap_loss(spec);
-    let classes = t.classes.len();
-    let m = |k: &ConfusionCounts, metric| k.metric(metric).map(f64::from);
-    let rows = t
-        .classes
-        .iter()
-        .enumerate()
-        .map(|(c, a)| {
-            let s = f32_stats(a);
-            let overlap_loss = match spec.empty {
-                _ if s.target_sum != 0.0 => f64::from(loss.loss_from(&s)),
-                EmptyClass::Formula => f64::from(loss.loss_from(&s)),
-                EmptyClass::Zero => 0.0,
-                EmptyClass::Skip => f64::NAN,
-            };
-            ClassRow {
-                class: names
-                    .get(c)
-                    .cloned()
-                    .unwrap_or_else(|| format!("class {c}")),
-                support: a.counts.support(),
-                predicted: a.counts.true_positives + a.counts.false_positives,
-                focal: if t.pixels == 0 {
-                    f64::NAN
-                } else {
-                    a.focal_sum / t.pixels as f64
-                },
-                overlap_loss,
-                dice: m(&a.counts, Metric::Dice),
-                iou: m(&a.counts, Metric::Iou),
-                precision: m(&a.counts, Metric::Precision),
-                recall: m(&a.counts, Metric::Recall),
-            }
-        })
-        .collect();
-    let first = usize::from(!spec.include_background && classes > 1);
-    let stats: Vec<OverlapStats> = t.classes.iter().map(f32_stats).collect();
-    let overlap_loss = match spec.overlap {
-        Overlap::PerClass(l) => ClassReduction {
-            include_background: spec.include_background,
-            weights: None,
-            weighting: Weighting::Multiply,
-            empty: spec.empty,
-            reduction: Reduction::Mean,
-        }
-        .reduce(&l, &stats, classes)
-        .ok(),
-        Overlap::Generalized(gd, _) => gd.loss(stats.get(first..).unwrap_or(&[])).ok(),
-    }
-    .map(f64::from);
-    let total: f64 = t.classes.iter().map(|a| a.focal_sum).sum();
-    let per = match spec.focal {
-        Focal::Softmax {
-            per_pixel: true, ..
-        } => 1.0,
-        _ => classes as f64,
+/// One pass over every pixel of a multi-class pair: focal terms (softmax focal, if given),
+/// overlap statistics and confusion counts, the log-softmax of a pixel computed once for the
+/// focal and the statistics.
+fn one_pass<const CAP: usize>(
+    pair: &Pair,
+    spec: &Spec,
+    softmax_focal: Option<SoftmaxFocal<'static>>,
+    from_logits: bool,
+    ignore: Option<i32>,
+) -> Result<SegmentationAccumulator<SoftmaxFocal<'static>, CAP>, String> {
+    let g = pair.geometry;
+    let block = g.classes * g.spatial();
+    let softmax = matches!(spec.focal, Focal::Softmax { .. });
+    let activation = match (from_logits, softmax) {
+        (false, _) => Activation::None,
+        (true, true) => Activation::Softmax,
+        (true, false) => Activation::Sigmoid,
     };
-    let counts: Vec<ConfusionCounts> = t.classes.iter().map(|a| a.counts).collect();
-    let avg = |metric| macro_average(&counts, metric, first, Undefined::Skip).map(f64::from);
-    let accuracy = (spec.threshold.is_none() && t.pixels > 0)
-        .then(|| counts.iter().map(|k| k.true_positives).sum::<u64>() as f64 / t.pixels as f64);
-    (
-        rows,
-        OverallRow {
-            pixels: t.pixels,
-            focal: total / (t.pixels as f64 * per),
-            overlap_loss,
-            dice: avg(Metric::Dice),
-            iou: avg(Metric::Iou),
-            precision: avg(Metric::Precision),
-            recall: avg(Metric::Recall),
-            accuracy,
-        },
-    )
+    let overlap = ClassOverlap {
+        activation,
+        ..ClassOverlap::default()
+    };
+    let decision = decision(spec, from_logits)?;
+    let mut frame =
+        SegmentationAccumulator::<_, CAP>::new(softmax_focal, overlap, decision, g.classes)
+            .map_err(core)?;
+    for n in 0..g.batch {
+        let s = pair.scores.get(n * block..(n + 1) * block).unwrap_or(&[]);
+        frame
+            .push(g.layout, s, sample_targets(pair, ignore, n))
+            .map_err(core)?;
+    }
+    Ok(frame)
+}
+
+/// The softmax focal loss the spec asks for, if any. Probabilities: it renormalises them
+/// (p / Σ p, Keras's categorical focal; Keras also clips the result to [1e-7, 1 - 1e-7]); the
+/// statistics and decisions use p.
+fn softmax_focal(spec: &Spec, from_logits: bool) -> Result<Option<SoftmaxFocal<'static>>, String> {
+    Ok(match spec.focal {
+        Focal::Softmax { alpha, .. } => {
+            let mut fl = SoftmaxFocal::new(spec.gamma, alpha, None).map_err(core)?;
+            if !from_logits {
+                fl = fl.with_predictions(Predictions::Probabilities);
+                if matches!(spec.clamp, Some((_, _, true))) {
+                    fl = fl.with_probability_clip(1e-7, 1.0 - 1e-7).map_err(core)?;
+                }
+            }
+            Some(fl)
+        }
+        Focal::Sigmoid { .. } => None,
+    })
+}
+
+/// The targets of sample `n` of a pair.
+fn sample_targets(pair: &Pair, ignore: Option<i32>, n: usize) -> Targets<'_> {
+    let spatial = pair.geometry.spatial();
+    let block = pair.geometry.classes * spatial;
+    match &pair.targets {
+        TargetData::Labels(l) => {
+            let t = Targets::labels(l.get(n * spatial..(n + 1) * spatial).unwrap_or(&[]));
+            match ignore {
+                Some(i) => t.with_ignore_index(i),
+                None => t,
+            }
+        }
+        TargetData::Dense(d) => Targets::dense(d.get(n * block..(n + 1) * block).unwrap_or(&[])),
+    }
+}
+
+/// One-vs-rest sigmoid focal: adds one binary focal loss per channel and sample to each class's
+/// focal sum.
+fn add_one_vs_rest_focal(
+    acc: &mut [ClassAcc],
+    pair: &Pair,
+    spec: &Spec,
+    alpha: Option<f32>,
+    from_logits: bool,
+    ignore: Option<i32>,
+) -> Result<(), String> {
+    let g = pair.geometry;
+    let spatial = g.spatial();
+    let (mut p, mut t) = (Vec::with_capacity(spatial), Vec::with_capacity(spatial));
+    for (c, x) in acc.iter_mut().enumerate() {
+        for n in 0..g.batch {
+            p.clear();
+            t.clear();
+            for s in 0..spatial {
+                let score = pair.scores.get(g.index(n, c, s)).copied();
+                let target = match &pair.targets {
+                    TargetData::Labels(l) => match l.get(n * spatial + s) {
+                        Some(&v) if Some(v) == ignore => None,
+                        Some(&v) => Some(if v as usize == c { 1.0 } else { 0.0 }),
+                        None => None,
+                    },
+                    TargetData::Dense(d) => d.get(g.index(n, c, s)).copied(),
+                };
+                if let (Some(score), Some(target)) = (score, target) {
+                    p.push(score);
+                    t.push(target);
+                }
+            }
+            x.focal_sum += sigmoid_focal_sum(spec, alpha, from_logits, &p, &t)?;
+        }
+    }
+    Ok(())
 }
