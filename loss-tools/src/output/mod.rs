@@ -1,10 +1,11 @@
-//! What the commands show: the `eval` report ([`eval_report`]), plain-text tables and
-//! fixed-precision numbers ([`table`]), the sweep plot ([`plot`]) and the eval overlays
-//! ([`overlay`]).
+//! What the commands show: the `eval` and `sweep` reports ([`eval_report`],
+//! [`sweep_report`]), plain-text tables and fixed-precision numbers ([`table`]), the sweep plot
+//! ([`plot`]) and the eval overlays ([`overlay`]).
 
 pub mod eval_report;
 pub mod overlay;
 pub mod plot;
+pub mod sweep_report;
 pub mod table;
 
 use clap::ValueEnum;
