@@ -3,10 +3,12 @@
 //! which the `dejavu` crate compiles into the binary, so the PNG renders the same on a
 //! headless machine without system fonts.
 
+use std::ops::Range;
 use std::path::Path;
 use std::sync::Once;
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
@@ -57,6 +59,7 @@ fn colour(i: usize) -> RGBColor {
 
 type Err = Box<dyn std::error::Error>;
 
+/// The three panels under one title.
 fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     pts: &[SweepPoint],
@@ -71,7 +74,6 @@ where
         (FONT, 22).into_font(),
     )?;
     let panels = root.split_evenly((1, 3));
-    let series = |g: f32| pts.iter().filter(move |p| p.gamma == g);
     let (amin, amax) = pts
         .iter()
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
@@ -82,29 +84,63 @@ where
     } else {
         amin - 0.5..amax + 0.5
     };
+    share_panel(&panels[0], pts, gammas, span.clone())?;
+    loss_panel(&panels[1], pts, gammas, span.clone())?;
+    precision_recall_panel(&panels[2], pts, gammas, span)?;
+    root.present()?;
+    Ok(())
+}
 
-    // Panel 1: positives' share.
-    let mut c = ChartBuilder::on(&panels[0])
-        .caption("positives' share of the loss", (FONT, 17))
+/// The points of one gamma.
+fn series(pts: &[SweepPoint], g: f32) -> impl Iterator<Item = &SweepPoint> + Clone {
+    pts.iter().filter(move |p| p.gamma == g)
+}
+
+/// A panel with alpha across `span` and `0..1` up.
+fn unit_panel<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    caption: &str,
+    span: Range<f64>,
+) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, Err>
+where
+    DB::ErrorType: 'static,
+{
+    let mut c = ChartBuilder::on(area)
+        .caption(caption, (FONT, 17))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(50)
-        .build_cartesian_2d(span.clone(), 0.0..1.0)?;
+        .build_cartesian_2d(span, 0.0..1.0)?;
     c.configure_mesh()
         .x_desc("alpha")
         .label_style((FONT, 13))
         .axis_desc_style((FONT, 14))
         .draw()?;
+    Ok(c)
+}
+
+/// Panel 1: the positives' share, with the legend of the gammas.
+fn share_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    pts: &[SweepPoint],
+    gammas: &[f32],
+    span: Range<f64>,
+) -> Result<(), Err>
+where
+    DB::ErrorType: 'static,
+{
+    let mut c = unit_panel(area, "positives' share of the loss", span)?;
     for (i, &g) in gammas.iter().enumerate() {
         let col = colour(i);
         c.draw_series(LineSeries::new(
-            series(g).filter_map(|p| p.share.map(|s| (p.alpha, s))),
+            series(pts, g).filter_map(|p| p.share.map(|s| (p.alpha, s))),
             col.stroke_width(2),
         ))?
         .label(format!("gamma {g}"))
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2)));
         c.draw_series(
-            series(g).filter_map(|p| p.share.map(|s| Circle::new((p.alpha, s), 3, col.filled()))),
+            series(pts, g)
+                .filter_map(|p| p.share.map(|s| Circle::new((p.alpha, s), 3, col.filled()))),
         )?;
     }
     c.configure_series_labels()
@@ -113,8 +149,19 @@ where
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()?;
+    Ok(())
+}
 
-    // Panel 2: mean loss, log scale.
+/// Panel 2: the mean loss, log scale.
+fn loss_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    pts: &[SweepPoint],
+    gammas: &[f32],
+    span: Range<f64>,
+) -> Result<(), Err>
+where
+    DB::ErrorType: 'static,
+{
     let positive: Vec<f64> = pts
         .iter()
         .map(|p| p.loss)
@@ -127,12 +174,12 @@ where
     } else {
         (1e-6, 1.0)
     };
-    let mut c = ChartBuilder::on(&panels[1])
+    let mut c = ChartBuilder::on(area)
         .caption("mean focal loss (log scale)", (FONT, 17))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(60)
-        .build_cartesian_2d(span.clone(), (lo..hi).log_scale())?;
+        .build_cartesian_2d(span, (lo..hi).log_scale())?;
     c.configure_mesh()
         .x_desc("alpha")
         .y_label_formatter(&|v| format!("{v:.0e}"))
@@ -141,40 +188,40 @@ where
         .draw()?;
     for (i, &g) in gammas.iter().enumerate() {
         let col = colour(i);
-        let line = || series(g).filter(|p| p.loss > 0.0 && p.loss.is_finite());
+        let line = || series(pts, g).filter(|p| p.loss > 0.0 && p.loss.is_finite());
         c.draw_series(LineSeries::new(
             line().map(|p| (p.alpha, p.loss)),
             col.stroke_width(2),
         ))?;
         c.draw_series(line().map(|p| Circle::new((p.alpha, p.loss), 3, col.filled())))?;
     }
+    Ok(())
+}
 
-    // Panel 3: weighted precision (solid) and recall (dashed).
-    let mut c = ChartBuilder::on(&panels[2])
-        .caption("weighted precision (solid) / recall (dashed)", (FONT, 17))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(50)
-        .build_cartesian_2d(span, 0.0..1.0)?;
-    c.configure_mesh()
-        .x_desc("alpha")
-        .label_style((FONT, 13))
-        .axis_desc_style((FONT, 14))
-        .draw()?;
+/// Panel 3: weighted precision (solid) and recall (dashed).
+fn precision_recall_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    pts: &[SweepPoint],
+    gammas: &[f32],
+    span: Range<f64>,
+) -> Result<(), Err>
+where
+    DB::ErrorType: 'static,
+{
+    let mut c = unit_panel(area, "weighted precision (solid) / recall (dashed)", span)?;
     for (i, &g) in gammas.iter().enumerate() {
         let col = colour(i);
         c.draw_series(LineSeries::new(
-            series(g).filter_map(|p| p.precision.map(|v| (p.alpha, v))),
+            series(pts, g).filter_map(|p| p.precision.map(|v| (p.alpha, v))),
             col.stroke_width(2),
         ))?;
         c.draw_series(DashedLineSeries::new(
-            series(g).filter_map(|p| p.recall.map(|v| (p.alpha, v))),
+            series(pts, g).filter_map(|p| p.recall.map(|v| (p.alpha, v))),
             6,
             4,
             col.stroke_width(2),
         ))?;
     }
-    root.present()?;
     Ok(())
 }
 
