@@ -34,7 +34,7 @@ use crate::input::{self, InputArgs};
 use crate::io::atomic::write_atomically;
 use crate::output::sweep_report::SweepReport;
 use crate::output::{Format, plot};
-use crate::scoring::grid::{Acc, Grid, Point};
+use crate::scoring::grid::{Acc, Grid};
 
 /// Options of `loss-tools sweep`.
 #[derive(Debug, Clone, Args)]
@@ -111,7 +111,7 @@ pub fn run(a: &SweepArgs) -> Result<(), Failure> {
     }
     .render(a.format)?;
     if let Some(prefix) = &a.plot {
-        plot::sweep(prefix, &pts_for_plot(&points), &a.gammas)?;
+        plot::sweep(prefix, &points, &a.gammas)?;
     }
     match &a.output {
         Some(path) => write_atomically(path, text.as_bytes())?,
@@ -139,18 +139,4 @@ fn check(a: &SweepArgs) -> Result<(), String> {
         return Err(format!("--threshold {}: must be in (0, 1)", a.threshold));
     }
     Ok(())
-}
-
-/// The points as the plot takes them.
-fn pts_for_plot(pts: &[Point]) -> Vec<plot::SweepPoint> {
-    pts.iter()
-        .map(|p| plot::SweepPoint {
-            alpha: f64::from(p.alpha),
-            gamma: p.gamma,
-            share: p.share,
-            loss: p.mean,
-            precision: p.precision,
-            recall: p.recall,
-        })
-        .collect()
 }

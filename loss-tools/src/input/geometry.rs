@@ -89,40 +89,22 @@ pub fn geometry(shape: &[usize], layout: LayoutArg) -> Result<(Geometry, String)
         (LayoutArg::Nhwc, &[h, w, c]) => (make(1, c, h, w, last), "HWC"),
         (LayoutArg::Nhwc, &[n, h, w, c]) => (make(n, c, h, w, last), "NHWC"),
         (LayoutArg::Auto, &[a, h, b]) => {
-            let (g, name) = if a <= b {
-                (make(1, a, h, b, first), "CHW")
-            } else {
-                (make(1, b, a, h, last), "HWC")
-            };
-            let why = if a == b {
-                "ambiguous, assumed"
-            } else {
-                "guessed"
-            };
-            return check(g).map(|g| {
-                (
-                    g,
-                    format!("{name} ({why} from shape {dims}: the class axis is the smaller end; --layout overrides)"),
-                )
-            });
+            return guessed(
+                1,
+                [a, h, b],
+                ["CHW", "HWC"],
+                "the class axis is the smaller end",
+                &dims,
+            );
         }
         (LayoutArg::Auto, &[n, a, h, b]) => {
-            let (g, name) = if a <= b {
-                (make(n, a, h, b, first), "NCHW")
-            } else {
-                (make(n, b, a, h, last), "NHWC")
-            };
-            let why = if a == b {
-                "ambiguous, assumed"
-            } else {
-                "guessed"
-            };
-            return check(g).map(|g| {
-                (
-                    g,
-                    format!("{name} ({why} from shape {dims}: the class axis is the smaller of dims 1 and 3; --layout overrides)"),
-                )
-            });
+            return guessed(
+                n,
+                [a, h, b],
+                ["NCHW", "NHWC"],
+                "the class axis is the smaller of dims 1 and 3",
+                &dims,
+            );
         }
         (LayoutArg::Hw, _) => return Err(format!("--layout hw needs a 2-D array, got {dims}")),
         _ => {
@@ -132,6 +114,47 @@ pub fn geometry(shape: &[usize], layout: LayoutArg) -> Result<(Geometry, String)
         }
     };
     check(g.0).map(|geo| (geo, format!("{} (--layout)", g.1)))
+}
+
+/// `--layout auto` on `n` samples of `a × h × b`: the class axis is the smaller of `a` (channels
+/// first, `names[0]`) and `b` (channels last, `names[1]`); the note says so and why (`rule`).
+fn guessed(
+    n: usize,
+    [a, h, b]: [usize; 3],
+    names: [&str; 2],
+    rule: &str,
+    dims: &str,
+) -> Result<(Geometry, String), String> {
+    let (g, name) = if a <= b {
+        let g = Geometry {
+            batch: n,
+            classes: a,
+            height: h,
+            width: b,
+            layout: Layout::ChannelsFirst,
+        };
+        (g, names[0])
+    } else {
+        let g = Geometry {
+            batch: n,
+            classes: b,
+            height: a,
+            width: h,
+            layout: Layout::ChannelsLast,
+        };
+        (g, names[1])
+    };
+    let why = if a == b {
+        "ambiguous, assumed"
+    } else {
+        "guessed"
+    };
+    check(g).map(|g| {
+        (
+            g,
+            format!("{name} ({why} from shape {dims}: {rule}; --layout overrides)"),
+        )
+    })
 }
 
 fn check(g: Geometry) -> Result<Geometry, String> {

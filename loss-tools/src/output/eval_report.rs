@@ -107,17 +107,8 @@ impl EvalReport<'_> {
 
     /// One row per class, then the overall row.
     fn class_table(&self) -> String {
-        let mut t = Table::new(&[
-            "class",
-            "support",
-            "predicted",
-            "focal",
-            "overlap loss",
-            "dice",
-            "IoU",
-            "precision",
-            "recall",
-        ]);
+        let mut t =
+            Table::new(&[&["class", "support", "predicted"][..], &LOSS_AND_METRICS].concat());
         for r in self.rows {
             let mut row = vec![
                 r.class.clone(),
@@ -153,16 +144,7 @@ impl EvalReport<'_> {
 
     /// One overall row per file.
     fn per_file_table(&self) -> String {
-        let mut t = Table::new(&[
-            "file",
-            "pixels",
-            "focal",
-            "overlap loss",
-            "dice",
-            "IoU",
-            "precision",
-            "recall",
-        ]);
+        let mut t = Table::new(&[&["file", "pixels"][..], &LOSS_AND_METRICS].concat());
         for (name, o) in self.per_file {
             let mut row = vec![name.clone(), o.pixels.to_string()];
             row.extend(overall_cells(o, 4));
@@ -253,6 +235,16 @@ impl EvalReport<'_> {
         String::from_utf8(bytes).map_err(|e| e.to_string())
     }
 }
+
+/// The table's columns of [`loss_and_metric_cells`].
+const LOSS_AND_METRICS: [&str; 6] = [
+    "focal",
+    "overlap loss",
+    "dice",
+    "IoU",
+    "precision",
+    "recall",
+];
 
 /// A row's focal and overlap loss (6 decimals) and its dice, IoU, precision and recall
 /// (`digits` decimals), as cells.

@@ -14,23 +14,7 @@ use plotters::style::FontStyle;
 
 use crate::io::atomic::write_atomically;
 use crate::io::png;
-
-/// One grid point of the sweep, as plotted.
-#[derive(Debug, Clone, Copy)]
-pub struct SweepPoint {
-    /// Alpha.
-    pub alpha: f64,
-    /// Gamma.
-    pub gamma: f32,
-    /// Positives' share of the loss.
-    pub share: Option<f64>,
-    /// Mean loss.
-    pub loss: f64,
-    /// Weighted precision.
-    pub precision: Option<f64>,
-    /// Weighted recall.
-    pub recall: Option<f64>,
-}
+use crate::scoring::grid::Point;
 
 const SIZE: (u32, u32) = (1500, 480);
 const FONT: &str = "sans-serif";
@@ -62,7 +46,7 @@ type Err = Box<dyn std::error::Error>;
 /// The three panels under one title.
 fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    pts: &[SweepPoint],
+    pts: &[Point],
     gammas: &[f32],
 ) -> Result<(), Err>
 where
@@ -77,156 +61,166 @@ where
     let (amin, amax) = pts
         .iter()
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
-            (a.min(p.alpha), b.max(p.alpha))
+            (a.min(alpha(p)), b.max(alpha(p)))
         });
     let span = if amax > amin {
         amin..amax
     } else {
         amin - 0.5..amax + 0.5
     };
-    share_panel(&panels[0], pts, gammas, span.clone())?;
-    loss_panel(&panels[1], pts, gammas, span.clone())?;
-    precision_recall_panel(&panels[2], pts, gammas, span)?;
+    let sweep = Sweep { pts, gammas, span };
+    sweep.share_panel(&panels[0])?;
+    sweep.loss_panel(&panels[1])?;
+    sweep.precision_recall_panel(&panels[2])?;
     root.present()?;
     Ok(())
 }
 
-/// The points of one gamma.
-fn series(pts: &[SweepPoint], g: f32) -> impl Iterator<Item = &SweepPoint> + Clone {
-    pts.iter().filter(move |p| p.gamma == g)
+/// A point's alpha, the x of every panel.
+fn alpha(p: &Point) -> f64 {
+    f64::from(p.alpha)
 }
 
-/// A panel with alpha across `span` and `0..1` up.
-fn unit_panel<'a, DB: DrawingBackend>(
-    area: &'a DrawingArea<DB, Shift>,
-    caption: &str,
+/// What every panel shows: the points, one line per gamma, against alpha over `span`.
+struct Sweep<'a> {
+    pts: &'a [Point],
+    gammas: &'a [f32],
     span: Range<f64>,
-) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, Err>
-where
-    DB::ErrorType: 'static,
-{
-    let mut c = ChartBuilder::on(area)
-        .caption(caption, (FONT, 17))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(50)
-        .build_cartesian_2d(span, 0.0..1.0)?;
-    c.configure_mesh()
-        .x_desc("alpha")
-        .label_style((FONT, 13))
-        .axis_desc_style((FONT, 14))
-        .draw()?;
-    Ok(c)
 }
 
-/// Panel 1: the positives' share, with the legend of the gammas.
-fn share_panel<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    pts: &[SweepPoint],
-    gammas: &[f32],
-    span: Range<f64>,
-) -> Result<(), Err>
-where
-    DB::ErrorType: 'static,
-{
-    let mut c = unit_panel(area, "positives' share of the loss", span)?;
-    for (i, &g) in gammas.iter().enumerate() {
-        let col = colour(i);
-        c.draw_series(LineSeries::new(
-            series(pts, g).filter_map(|p| p.share.map(|s| (p.alpha, s))),
-            col.stroke_width(2),
-        ))?
-        .label(format!("gamma {g}"))
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2)));
-        c.draw_series(
-            series(pts, g)
-                .filter_map(|p| p.share.map(|s| Circle::new((p.alpha, s), 3, col.filled()))),
-        )?;
+impl Sweep<'_> {
+    /// The points of one gamma.
+    fn series(&self, g: f32) -> impl Iterator<Item = &Point> + Clone {
+        self.pts.iter().filter(move |p| p.gamma == g)
     }
-    c.configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font((FONT, 13))
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()?;
-    Ok(())
-}
 
-/// Panel 2: the mean loss, log scale.
-fn loss_panel<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    pts: &[SweepPoint],
-    gammas: &[f32],
-    span: Range<f64>,
-) -> Result<(), Err>
-where
-    DB::ErrorType: 'static,
-{
-    let positive: Vec<f64> = pts
-        .iter()
-        .map(|p| p.loss)
-        .filter(|v| *v > 0.0 && v.is_finite())
-        .collect();
-    let lo = positive.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = positive.iter().copied().fold(0.0, f64::max);
-    let (lo, hi) = if lo.is_finite() && hi > lo {
-        (lo / 1.5, hi * 1.5)
-    } else {
-        (1e-6, 1.0)
-    };
-    let mut c = ChartBuilder::on(area)
-        .caption("mean focal loss (log scale)", (FONT, 17))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(span, (lo..hi).log_scale())?;
-    c.configure_mesh()
-        .x_desc("alpha")
-        .y_label_formatter(&|v| format!("{v:.0e}"))
-        .label_style((FONT, 13))
-        .axis_desc_style((FONT, 14))
-        .draw()?;
-    for (i, &g) in gammas.iter().enumerate() {
-        let col = colour(i);
-        let line = || series(pts, g).filter(|p| p.loss > 0.0 && p.loss.is_finite());
-        c.draw_series(LineSeries::new(
-            line().map(|p| (p.alpha, p.loss)),
-            col.stroke_width(2),
-        ))?;
-        c.draw_series(line().map(|p| Circle::new((p.alpha, p.loss), 3, col.filled())))?;
+    /// A panel with alpha across and `0..1` up.
+    fn unit_panel<'b, DB: DrawingBackend>(
+        &self,
+        area: &'b DrawingArea<DB, Shift>,
+        caption: &str,
+    ) -> Result<ChartContext<'b, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, Err>
+    where
+        DB::ErrorType: 'static,
+    {
+        let mut c = ChartBuilder::on(area)
+            .caption(caption, (FONT, 17))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(self.span.clone(), 0.0..1.0)?;
+        c.configure_mesh()
+            .x_desc("alpha")
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 14))
+            .draw()?;
+        Ok(c)
     }
-    Ok(())
-}
 
-/// Panel 3: weighted precision (solid) and recall (dashed).
-fn precision_recall_panel<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    pts: &[SweepPoint],
-    gammas: &[f32],
-    span: Range<f64>,
-) -> Result<(), Err>
-where
-    DB::ErrorType: 'static,
-{
-    let mut c = unit_panel(area, "weighted precision (solid) / recall (dashed)", span)?;
-    for (i, &g) in gammas.iter().enumerate() {
-        let col = colour(i);
-        c.draw_series(LineSeries::new(
-            series(pts, g).filter_map(|p| p.precision.map(|v| (p.alpha, v))),
-            col.stroke_width(2),
-        ))?;
-        c.draw_series(DashedLineSeries::new(
-            series(pts, g).filter_map(|p| p.recall.map(|v| (p.alpha, v))),
-            6,
-            4,
-            col.stroke_width(2),
-        ))?;
+    /// Panel 1: the positives' share, with the legend of the gammas.
+    fn share_panel<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), Err>
+    where
+        DB::ErrorType: 'static,
+    {
+        let mut c = self.unit_panel(area, "positives' share of the loss")?;
+        for (i, &g) in self.gammas.iter().enumerate() {
+            let col = colour(i);
+            c.draw_series(LineSeries::new(
+                self.series(g)
+                    .filter_map(|p| p.share.map(|s| (alpha(p), s))),
+                col.stroke_width(2),
+            ))?
+            .label(format!("gamma {g}"))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2)));
+            c.draw_series(
+                self.series(g)
+                    .filter_map(|p| p.share.map(|s| Circle::new((alpha(p), s), 3, col.filled()))),
+            )?;
+        }
+        c.configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .label_font((FONT, 13))
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()?;
+        Ok(())
     }
-    Ok(())
+
+    /// Panel 2: the mean loss, log scale.
+    fn loss_panel<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), Err>
+    where
+        DB::ErrorType: 'static,
+    {
+        let positive: Vec<f64> = self
+            .pts
+            .iter()
+            .map(|p| p.mean)
+            .filter(|v| *v > 0.0 && v.is_finite())
+            .collect();
+        let lo = positive.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = positive.iter().copied().fold(0.0, f64::max);
+        let (lo, hi) = if lo.is_finite() && hi > lo {
+            (lo / 1.5, hi * 1.5)
+        } else {
+            (1e-6, 1.0)
+        };
+        let mut c = ChartBuilder::on(area)
+            .caption("mean focal loss (log scale)", (FONT, 17))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(self.span.clone(), (lo..hi).log_scale())?;
+        c.configure_mesh()
+            .x_desc("alpha")
+            .y_label_formatter(&|v| format!("{v:.0e}"))
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 14))
+            .draw()?;
+        for (i, &g) in self.gammas.iter().enumerate() {
+            let col = colour(i);
+            let line = || {
+                self.series(g)
+                    .filter(|p| p.mean > 0.0 && p.mean.is_finite())
+            };
+            c.draw_series(LineSeries::new(
+                line().map(|p| (alpha(p), p.mean)),
+                col.stroke_width(2),
+            ))?;
+            c.draw_series(line().map(|p| Circle::new((alpha(p), p.mean), 3, col.filled())))?;
+        }
+        Ok(())
+    }
+
+    /// Panel 3: weighted precision (solid) and recall (dashed).
+    fn precision_recall_panel<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+    ) -> Result<(), Err>
+    where
+        DB::ErrorType: 'static,
+    {
+        let mut c = self.unit_panel(area, "weighted precision (solid) / recall (dashed)")?;
+        for (i, &g) in self.gammas.iter().enumerate() {
+            let col = colour(i);
+            c.draw_series(LineSeries::new(
+                self.series(g)
+                    .filter_map(|p| p.precision.map(|v| (alpha(p), v))),
+                col.stroke_width(2),
+            ))?;
+            c.draw_series(DashedLineSeries::new(
+                self.series(g)
+                    .filter_map(|p| p.recall.map(|v| (alpha(p), v))),
+                6,
+                4,
+                col.stroke_width(2),
+            ))?;
+        }
+        Ok(())
+    }
 }
 
 /// Writes `PREFIX.svg` and `PREFIX.png`.
-pub fn sweep(prefix: &Path, pts: &[SweepPoint], gammas: &[f32]) -> Result<(), String> {
+pub fn sweep(prefix: &Path, pts: &[Point], gammas: &[f32]) -> Result<(), String> {
     register_font()?;
     if let Some(dir) = prefix.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)

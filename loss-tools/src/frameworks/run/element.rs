@@ -102,18 +102,8 @@ impl ElementPlan {
             .collect();
         self.prepare.apply(&mut preds);
         if let Ignore::Remove(_) = self.ignore {
-            preds = preds
-                .iter()
-                .zip(keep)
-                .filter(|(_, k)| **k)
-                .map(|(p, _)| *p)
-                .collect();
-            targets = targets
-                .iter()
-                .zip(keep)
-                .filter(|(_, k)| **k)
-                .map(|(t, _)| *t)
-                .collect();
+            preds = kept(&preds, keep);
+            targets = kept(&targets, keep);
         }
         (preds, targets)
     }
@@ -175,6 +165,16 @@ impl ElementPlan {
             }
         })
     }
+}
+
+/// The values whose `keep` is true.
+fn kept(values: &[f32], keep: &[bool]) -> Vec<f32> {
+    values
+        .iter()
+        .zip(keep)
+        .filter(|(_, k)| **k)
+        .map(|(v, _)| *v)
+        .collect()
 }
 
 /// The channel (dim 1) of every element of a `(B, C, ...)` tensor, checking that the per-channel
