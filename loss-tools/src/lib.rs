@@ -1,8 +1,7 @@
-//! Host-side companions of `loss-core`: f64 reference implementations (the oracle the tests
-//! compare against) and the pieces of the `loss-tools` command line.
+//! Host-side companions of `loss-core`: the pieces of the `loss-tools` command line that other
+//! crates use too (the framework mappings, the batch interface and the golden vectors). The f64
+//! oracles the tests compare against live beside the tests, in `loss-tests`.
 
 pub mod batch;
 pub mod frameworks;
 pub mod golden;
-pub mod oracle;
-pub mod oracle_multiclass;

@@ -1,24 +1,29 @@
-//! `loss-tools`: the command line of the project. Each subcommand lives in its own module;
-//! this file only parses and dispatches. With no subcommand it prints the report of the
-//! built-in sample (`loss-tools eval` on `loss-tools/data/`).
+//! `loss-tools`: the command line of the project. This file parses the arguments, dispatches to
+//! the subcommand and reports its failure, if any: the one place that prints errors and picks
+//! the exit code. With no subcommand it prints the report of the built-in sample
+//! (`loss-tools eval` on `loss-tools/data/`).
+//!
+//! - `commands/`: one module per subcommand, each returning `Result<(), Failure>`;
+//! - `input/`: which files, how predictions and targets pair up and are understood, and the
+//!   built-in sample;
+//! - `scoring/`: the losses and metrics `eval` computes with `loss-core`;
+//! - `output/`: tables, the sweep plot, the overlays;
+//! - `io/`: file formats (`.npy`, PNG, raw float32) and atomic writes.
+//!
+//! The framework mappings (`batch`, `translate`) and the golden vectors are in the library
+//! (`lib.rs`), which the cross-crate tests use too.
 
-mod batch_cmd;
-mod eval;
-mod evaluate;
-mod explain;
+mod commands;
 mod input;
 mod io;
-mod monitor_baseline;
-mod overlay;
-mod plot;
-mod report;
-mod sample;
-mod spec;
-mod sweep;
+mod output;
+mod scoring;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+use commands::{batch, eval, explain, monitor_baseline, sample, sweep, translate, vectors};
 
 /// Focal and dice losses on the host: reference output, golden vectors, evaluation.
 #[derive(Debug, Parser)]
@@ -43,69 +48,36 @@ enum Command {
     Sample(sample::SampleArgs),
     /// Framework parity: JSON Lines requests naming a framework loss (torchvision, MONAI, smp,
     /// kornia, Keras, the seed article) in, one JSON response per line out.
-    Batch(batch_cmd::BatchArgs),
+    Batch(batch::BatchArgs),
     /// The loss-core code that reproduces one framework request, for firmware.
-    Translate(batch_cmd::TranslateArgs),
+    Translate(translate::TranslateArgs),
     /// Baselines and thresholds for `loss_core::monitor` from a directory of validation
     /// outputs, printed as Rust code (a `const` for firmware) and JSON.
     MonitorBaseline(monitor_baseline::MonitorBaselineArgs),
     /// Write the golden vectors (`tests/golden/vectors.rs`) from this build of loss-core.
-    Vectors {
-        /// Only check that the committed file is current; exit 1 if it is stale.
-        #[arg(long)]
-        check: bool,
-        /// The file to write or check.
-        #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../", "tests/golden/vectors.rs"))]
-        path: std::path::PathBuf,
-    },
-}
-
-/// `loss-tools vectors [--check]`.
-fn vectors(check: bool, path: &std::path::Path) -> ExitCode {
-    let fresh = loss_tools::golden::render();
-    if check {
-        match std::fs::read_to_string(path) {
-            Ok(current) if current == fresh => {
-                println!("{} is current", path.display());
-                ExitCode::SUCCESS
-            }
-            Ok(_) => {
-                eprintln!(
-                    "{} is stale: run `cargo run -p loss-tools -- vectors`",
-                    path.display()
-                );
-                ExitCode::FAILURE
-            }
-            Err(e) => {
-                eprintln!("cannot read {}: {e}", path.display());
-                ExitCode::FAILURE
-            }
-        }
-    } else {
-        match std::fs::write(path, &fresh) {
-            Ok(()) => {
-                println!("wrote {} ({} bytes)", path.display(), fresh.len());
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("cannot write {}: {e}", path.display());
-                ExitCode::FAILURE
-            }
-        }
-    }
+    Vectors(vectors::VectorsArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let result = match cli.command {
         None => eval::run(&eval::EvalArgs::sample_report()),
         Some(Command::Eval(args)) => eval::run(&args),
         Some(Command::Explain(args)) => explain::run(&args),
         Some(Command::Sweep(args)) => sweep::run(&args),
         Some(Command::Sample(args)) => sample::run(&args),
-        Some(Command::Vectors { check, path }) => vectors(check, &path),
+        Some(Command::Vectors(args)) => vectors::run(&args),
         Some(Command::MonitorBaseline(args)) => monitor_baseline::run(&args),
-        Some(Command::Batch(args)) => batch_cmd::run_batch(&args),
-        Some(Command::Translate(args)) => batch_cmd::run_translate(&args),
+        Some(Command::Batch(args)) => batch::run(&args),
+        Some(Command::Translate(args)) => translate::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            for line in &failure.lines {
+                eprintln!("{line}");
+            }
+            failure.exit_code
+        }
     }
 }

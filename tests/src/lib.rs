@@ -1,5 +1,6 @@
 //! Shared helpers for the cross-crate tests: the accuracy rule of issue 2, worst-error
-//! bookkeeping, the input sweeps and seeded random data.
+//! bookkeeping, the input sweeps and seeded random data, and the f64 oracles ([`oracle`]) the
+//! tests compare `loss-core` against.
 //!
 //! # The accuracy rule (elementwise)
 //! For an exact (f64 oracle) value `v` and the f32 result `r`:
@@ -11,6 +12,8 @@
 //! | `< 1e-30` | `|r - v| <= 1e-30` |
 //! | `±inf` | `r` is the same infinity |
 //! | NaN | `r` is NaN |
+
+pub mod oracle;
 
 use std::fmt;
 

@@ -1,5 +1,5 @@
 //! `loss_core::multiclass` (and `BinaryFocal::keras`) against the f64 oracle
-//! (`loss_tools::oracle_multiclass`) over seeded random batches: N 1-4, C 1-8, 1-4096 pixels
+//! (`loss_tests::oracle::multiclass`) over seeded random batches: N 1-4, C 1-8, 1-4096 pixels
 //! (log-uniform), both layouts, dense (one-hot or soft) and `u8` / `u16` / `i32` label targets
 //! with and without `ignore_index`, logits with extremes (±1e4, ±88, ±30, ±17, ±inf), gamma in
 //! {0, 0.5, 1, 2, 5}.
@@ -32,7 +32,7 @@ use loss_core::multiclass::{
     WeightType, Weighting, macro_average,
 };
 use loss_core::{ElementLoss, Predictions, Reduction};
-use loss_tools::oracle_multiclass as o;
+use loss_tests::oracle::multiclass as o;
 use proptest::prelude::RngExt;
 use proptest::test_runner::{RngAlgorithm, TestRng};
 

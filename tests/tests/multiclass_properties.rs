@@ -22,7 +22,7 @@ use loss_core::multiclass::{
     ConfusionAccumulator, Decision, Intersection, Layout, OneVsRestFocal, Shape, SoftmaxFocal,
     Targets,
 };
-use loss_tools::oracle_multiclass as o;
+use loss_tests::oracle::multiclass as o;
 use proptest::prelude::*;
 use proptest::test_runner::{RngAlgorithm, TestRng};
 

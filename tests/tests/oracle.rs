@@ -1,4 +1,4 @@
-//! Every binary loss-core function against the f64 oracle (`loss_tools::oracle`), with the
+//! Every binary loss-core function against the f64 oracle (`loss_tests::oracle`), with the
 //! accuracy rule of issue 2 (see `loss_tests`): elementwise over sweeps of extreme and
 //! ordinary inputs, and reduced over 10^6 random elements.
 //!
@@ -8,10 +8,10 @@
 use loss_core::dice::{OverlapLoss, OverlapStats};
 use loss_core::focal::{BinaryFocal, SigmoidFocal, SoftTargets};
 use loss_core::{ElementLoss, Predictions, Reduction};
+use loss_tests::oracle;
 use loss_tests::{
     ALPHAS, GAMMAS, REL, TARGETS, Worst, logit_sweep, probability_sweep, rel_error, rng,
 };
-use loss_tools::oracle;
 use proptest::prelude::RngExt;
 
 const FORMS: [SoftTargets; 3] = [

@@ -5,7 +5,7 @@ use loss_core::dice::OverlapLoss;
 use loss_core::focal::{BinaryFocal, SigmoidFocal, SoftTargets};
 use loss_core::{ElementLoss, Error, Operand, Predictions, Reduction};
 use loss_tests::measure;
-use loss_tools::oracle;
+use loss_tests::oracle;
 use proptest::prelude::*;
 
 const FORMS: [SoftTargets; 3] = [

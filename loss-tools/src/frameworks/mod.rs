@@ -9,17 +9,22 @@
 //! inputs. [`Plan::rust`] renders the same configuration as `loss-core` code for firmware.
 //! Unknown parameters and unsupported values are errors naming the parameter; nothing is
 //! silently ignored. `docs/conventions.md` tabulates the mappings.
+//!
+//! One module per framework maps its parameters (`torchvision`, `monai`, `smp`, `kornia`,
+//! `keras`, `seed`, with `params` and `tensor` for reading requests); `plan` holds the plan
+//! types, `run/` runs them and `translate` prints them.
 
 mod keras;
 mod kornia;
 mod monai;
 mod params;
 mod plan;
-mod rust;
+mod run;
 mod seed;
 mod smp;
 mod tensor;
 mod torchvision;
+mod translate;
 
 pub use params::Params;
 pub use plan::Plan;

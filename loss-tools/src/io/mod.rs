@@ -1,6 +1,8 @@
-//! Reading model outputs and masks: `.npy` (via `npyz`), PNG label masks (via `png`) and raw
-//! little-endian float32 with a shape given on the command line.
+//! Files: reading model outputs and masks (`.npy` via `npyz`, PNG label masks via `png`, raw
+//! little-endian float32 with a shape given on the command line), encoding PNG and `.npy`, and
+//! replacing files atomically ([`atomic`]).
 
+pub mod atomic;
 pub mod npy;
 pub mod png;
 

@@ -20,13 +20,14 @@
 //! configuration and the number of state changes is reported (0 unless the set itself drifts).
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use loss_core::Predictions;
-use loss_core::monitor::{Direction, FrameSignals, Monitor, Signal, SignalConfig};
+use loss_core::monitor::{Direction, FrameSignals, LabelFree, Monitor, Signal, SignalConfig};
 use serde_json::json;
 
+use super::Failure;
+use crate::input::files::list_dir;
 use crate::input::{LayoutArg, geometry};
 use crate::io::npy::Data;
 use crate::io::{self, Raw, Source, shape_text};
@@ -104,25 +105,18 @@ pub struct Calibration {
 }
 
 /// Runs the command.
-pub fn run(args: &MonitorBaselineArgs) -> ExitCode {
-    match calibrate(args) {
-        Ok(c) => {
-            if args.format != Format::Json {
-                print!("{}", rust_code(&c));
-            }
-            if args.format == Format::Both {
-                println!();
-            }
-            if args.format != Format::Rust {
-                println!("{:#}", to_json(&c));
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
+pub fn run(args: &MonitorBaselineArgs) -> Result<(), Failure> {
+    let c = calibrate(args)?;
+    if args.format != Format::Json {
+        print!("{}", rust_code(&c));
     }
+    if args.format == Format::Both {
+        println!();
+    }
+    if args.format != Format::Rust {
+        println!("{:#}", to_json(&c));
+    }
+    Ok(())
 }
 
 fn parse_signal(name: &str, classes: usize) -> Result<Signal, String> {
@@ -154,13 +148,7 @@ fn parse_signal(name: &str, classes: usize) -> Result<Signal, String> {
 }
 
 fn files(dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let mut files = std::fs::read_dir(dir)
-        .map_err(|e| format!("{}: cannot list: {e}", dir.display()))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.is_file())
-        .collect::<Vec<_>>();
-    files.sort();
+    let files = list_dir(dir)?;
     if files.is_empty() {
         return Err(format!("{}: no files", dir.display()));
     }
@@ -175,6 +163,45 @@ pub fn calibrate(args: &MonitorBaselineArgs) -> Result<Calibration, String> {
     if !(args.min_std.is_finite() && args.min_std > 0.0) {
         return Err("--min-std must be positive".into());
     }
+    let Frames {
+        frames,
+        channels,
+        description,
+    } = read_frames(args)?;
+    let classes = channels.max(2);
+    let names = args.signals.clone().unwrap_or_else(|| {
+        let mut v: Vec<String> = ["entropy", "confidence", "consistency"]
+            .map(String::from)
+            .to_vec();
+        v.extend((1..classes).map(|c| format!("area:{c}")));
+        v
+    });
+    let mut signals = Vec::new();
+    for name in names {
+        let signal = parse_signal(&name, classes)?;
+        let values = validation_values(&frames, signal, &name)?;
+        signals.push(calibrate_signal(signal, name, values, args.min_std));
+    }
+    Ok(Calibration {
+        frames: frames.len(),
+        classes,
+        description,
+        signals,
+    })
+}
+
+/// The validation frames' signals, in file and sample order.
+struct Frames {
+    /// One per frame.
+    frames: Vec<LabelFree<CAP>>,
+    /// Channels of the model outputs.
+    channels: usize,
+    /// `64x64 frames, NCHW ...`, for the header.
+    description: String,
+}
+
+/// Computes the signals of every frame of every file, each frame against the previous one.
+fn read_frames(args: &MonitorBaselineArgs) -> Result<Frames, String> {
     let predictions = if args.from_logits {
         Predictions::Logits
     } else {
@@ -228,47 +255,43 @@ pub fn calibrate(args: &MonitorBaselineArgs) -> Result<Calibration, String> {
     let Some((channels, _, description)) = first else {
         return Err("no frames".into());
     };
-    let classes = channels.max(2);
-    let names = args.signals.clone().unwrap_or_else(|| {
-        let mut v: Vec<String> = ["entropy", "confidence", "consistency"]
-            .map(String::from)
-            .to_vec();
-        v.extend((1..classes).map(|c| format!("area:{c}")));
-        v
-    });
-    let mut signals = Vec::new();
-    for name in names {
-        let signal = parse_signal(&name, classes)?;
-        let values: Vec<f32> = frames
-            .iter()
-            .filter_map(|f| match signal {
-                Signal::Entropy => Some(f.entropy),
-                Signal::Confidence => Some(f.confidence),
-                Signal::Consistency => f.consistency,
-                Signal::ConsistencyIou => f.consistency_iou,
-                Signal::Area(c) => f.area(usize::from(c)),
-                _ => None,
-            })
-            .collect();
-        if values.len() < 2 {
-            return Err(format!(
-                "{name}: {} value(s) in the validation set; at least 2 are needed",
-                values.len()
-            ));
-        }
-        if let Some(v) = values.iter().find(|v| !v.is_finite()) {
-            return Err(format!(
-                "{name}: the validation set gives {v}: non-finite model outputs"
-            ));
-        }
-        signals.push(calibrate_signal(signal, name, values, args.min_std));
-    }
-    Ok(Calibration {
-        frames: frames.len(),
-        classes,
+    Ok(Frames {
+        frames,
+        channels,
         description,
-        signals,
     })
+}
+
+/// The values of `signal` over the validation frames (where it was measured): at least two, all
+/// finite.
+fn validation_values(
+    frames: &[LabelFree<CAP>],
+    signal: Signal,
+    name: &str,
+) -> Result<Vec<f32>, String> {
+    let values: Vec<f32> = frames
+        .iter()
+        .filter_map(|f| match signal {
+            Signal::Entropy => Some(f.entropy),
+            Signal::Confidence => Some(f.confidence),
+            Signal::Consistency => f.consistency,
+            Signal::ConsistencyIou => f.consistency_iou,
+            Signal::Area(c) => f.area(usize::from(c)),
+            _ => None,
+        })
+        .collect();
+    if values.len() < 2 {
+        return Err(format!(
+            "{name}: {} value(s) in the validation set; at least 2 are needed",
+            values.len()
+        ));
+    }
+    if let Some(v) = values.iter().find(|v| !v.is_finite()) {
+        return Err(format!(
+            "{name}: the validation set gives {v}: non-finite model outputs"
+        ));
+    }
+    Ok(values)
 }
 
 fn calibrate_signal(signal: Signal, name: String, values: Vec<f32>, min_std: f32) -> Calibrated {

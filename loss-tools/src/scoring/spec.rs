@@ -141,95 +141,9 @@ pub struct Spec {
 impl Spec {
     /// Builds the settings for data with `classes` channels.
     pub fn new(a: &LossArgs, classes: usize) -> Result<Self, String> {
-        use Convention as C;
         let conv = a.convention;
-        let focal_name = match a.loss {
-            Some(l @ (LossName::Focal | LossName::SoftmaxFocal)) => l,
-            _ if classes == 1 => LossName::Focal,
-            _ => LossName::SoftmaxFocal,
-        };
-        if focal_name == LossName::SoftmaxFocal && classes == 1 {
-            return Err("--loss softmax-focal needs at least 2 classes; use --loss focal".into());
-        }
-        let overlap_name = match a.loss {
-            Some(
-                l @ (LossName::Dice
-                | LossName::Jaccard
-                | LossName::Tversky
-                | LossName::GeneralizedDice),
-            ) => l,
-            _ => LossName::Dice,
-        };
-        let is_focal = matches!(
-            a.loss,
-            None | Some(LossName::Focal | LossName::SoftmaxFocal)
-        );
-        let focal_alpha = if is_focal { a.alpha } else { None };
-        let gamma = a.gamma.unwrap_or(2.0);
-        let focal = match focal_name {
-            LossName::SoftmaxFocal => {
-                let default = match conv {
-                    C::Monai | C::Smp => None,
-                    C::Torchvision | C::Kornia | C::Seed | C::Keras => Some(0.25),
-                };
-                let alpha = match (focal_alpha.or(default), conv) {
-                    (None, _) => ClassAlpha::None,
-                    (Some(x), C::Keras) => ClassAlpha::Uniform(x),
-                    (Some(x), _) => ClassAlpha::Background(x),
-                };
-                Focal::Softmax {
-                    alpha,
-                    per_pixel: conv == C::Keras,
-                }
-            }
-            _ => {
-                let default = match conv {
-                    C::Monai | C::Smp | C::Keras => None,
-                    C::Torchvision | C::Kornia | C::Seed => Some(0.25),
-                };
-                Focal::Sigmoid {
-                    alpha: focal_alpha.or(default),
-                }
-            }
-        };
-        if let Some(x) = focal_alpha
-            && !(0.0..=1.0).contains(&x)
-        {
-            return Err(format!("--alpha {x}: a focal alpha must be in [0, 1]"));
-        }
-        if !(gamma.is_finite() && gamma >= 0.0) {
-            return Err(format!("--gamma {gamma}: must be finite and >= 0"));
-        }
-        let clamp = match conv {
-            C::Seed => Some((1e-3, 0.999, false)),
-            C::Keras => Some((1e-7, 1.0 - 1e-7, true)),
-            _ => None,
-        };
-        let (nr, dr) = match conv {
-            C::Monai | C::Torchvision => (1e-5, 1e-5),
-            C::Smp | C::Keras => (0.0, 1e-7),
-            C::Kornia => (0.0, 1e-8),
-            C::Seed => (1.0, 1.0),
-        };
-        let (nr, dr) = (a.smooth_nr.unwrap_or(nr), a.smooth_dr.unwrap_or(dr));
-        let bad = |e: loss_core::Error| format!("{e}");
-        let base = match overlap_name {
-            LossName::Jaccard => OverlapLoss::jaccard(),
-            LossName::Tversky => {
-                OverlapLoss::tversky(a.alpha.unwrap_or(0.5), a.beta.unwrap_or(0.5)).map_err(bad)?
-            }
-            _ => OverlapLoss::dice(),
-        }
-        .with_smoothing(nr, dr)
-        .map_err(bad)?;
-        let overlap = if overlap_name == LossName::GeneralizedDice {
-            Overlap::Generalized(
-                GeneralizedDice::new(WeightType::Square, nr, dr).map_err(bad)?,
-                base,
-            )
-        } else {
-            Overlap::PerClass(base)
-        };
+        let (focal, gamma) = focal(a, classes)?;
+        let overlap = overlap(a)?;
         if let Some(t) = a.threshold
             && !(t > 0.0 && t < 1.0)
         {
@@ -239,9 +153,9 @@ impl Spec {
             convention: conv,
             focal,
             gamma,
-            clamp,
+            clamp: clamp(conv),
             overlap,
-            empty: if conv == C::Smp {
+            empty: if conv == Convention::Smp {
                 EmptyClass::Zero
             } else {
                 EmptyClass::Formula
@@ -249,6 +163,13 @@ impl Spec {
             include_background: !a.exclude_background,
             threshold: a.threshold.or((classes == 1).then_some(0.5)),
         })
+    }
+
+    /// The per-class overlap loss (for generalized dice: dice with the same smoothing).
+    pub fn overlap_loss(&self) -> OverlapLoss {
+        match self.overlap {
+            Overlap::PerClass(l) | Overlap::Generalized(_, l) => l,
+        }
     }
 
     /// The focal loss's name and parameters, for the report.
@@ -321,4 +242,105 @@ impl Spec {
             }
         )
     }
+}
+
+/// The focal loss for data with `classes` channels, and its gamma.
+fn focal(a: &LossArgs, classes: usize) -> Result<(Focal, f32), String> {
+    use Convention as C;
+    let conv = a.convention;
+    let focal_name = match a.loss {
+        Some(l @ (LossName::Focal | LossName::SoftmaxFocal)) => l,
+        _ if classes == 1 => LossName::Focal,
+        _ => LossName::SoftmaxFocal,
+    };
+    if focal_name == LossName::SoftmaxFocal && classes == 1 {
+        return Err("--loss softmax-focal needs at least 2 classes; use --loss focal".into());
+    }
+    let is_focal = matches!(
+        a.loss,
+        None | Some(LossName::Focal | LossName::SoftmaxFocal)
+    );
+    let focal_alpha = if is_focal { a.alpha } else { None };
+    let gamma = a.gamma.unwrap_or(2.0);
+    let focal = match focal_name {
+        LossName::SoftmaxFocal => {
+            let default = match conv {
+                C::Monai | C::Smp => None,
+                C::Torchvision | C::Kornia | C::Seed | C::Keras => Some(0.25),
+            };
+            let alpha = match (focal_alpha.or(default), conv) {
+                (None, _) => ClassAlpha::None,
+                (Some(x), C::Keras) => ClassAlpha::Uniform(x),
+                (Some(x), _) => ClassAlpha::Background(x),
+            };
+            Focal::Softmax {
+                alpha,
+                per_pixel: conv == C::Keras,
+            }
+        }
+        _ => {
+            let default = match conv {
+                C::Monai | C::Smp | C::Keras => None,
+                C::Torchvision | C::Kornia | C::Seed => Some(0.25),
+            };
+            Focal::Sigmoid {
+                alpha: focal_alpha.or(default),
+            }
+        }
+    };
+    if let Some(x) = focal_alpha
+        && !(0.0..=1.0).contains(&x)
+    {
+        return Err(format!("--alpha {x}: a focal alpha must be in [0, 1]"));
+    }
+    if !(gamma.is_finite() && gamma >= 0.0) {
+        return Err(format!("--gamma {gamma}: must be finite and >= 0"));
+    }
+    Ok((focal, gamma))
+}
+
+/// The clamp of probabilities of a convention's sigmoid focal loss: `(min, max, logs_only)`.
+fn clamp(conv: Convention) -> Option<(f32, f32, bool)> {
+    match conv {
+        Convention::Seed => Some((1e-3, 0.999, false)),
+        Convention::Keras => Some((1e-7, 1.0 - 1e-7, true)),
+        _ => None,
+    }
+}
+
+/// The overlap loss, with the convention's smoothing unless the options give it.
+fn overlap(a: &LossArgs) -> Result<Overlap, String> {
+    use Convention as C;
+    let overlap_name = match a.loss {
+        Some(
+            l
+            @ (LossName::Dice | LossName::Jaccard | LossName::Tversky | LossName::GeneralizedDice),
+        ) => l,
+        _ => LossName::Dice,
+    };
+    let (nr, dr) = match a.convention {
+        C::Monai | C::Torchvision => (1e-5, 1e-5),
+        C::Smp | C::Keras => (0.0, 1e-7),
+        C::Kornia => (0.0, 1e-8),
+        C::Seed => (1.0, 1.0),
+    };
+    let (nr, dr) = (a.smooth_nr.unwrap_or(nr), a.smooth_dr.unwrap_or(dr));
+    let bad = |e: loss_core::Error| format!("{e}");
+    let base = match overlap_name {
+        LossName::Jaccard => OverlapLoss::jaccard(),
+        LossName::Tversky => {
+            OverlapLoss::tversky(a.alpha.unwrap_or(0.5), a.beta.unwrap_or(0.5)).map_err(bad)?
+        }
+        _ => OverlapLoss::dice(),
+    }
+    .with_smoothing(nr, dr)
+    .map_err(bad)?;
+    Ok(if overlap_name == LossName::GeneralizedDice {
+        Overlap::Generalized(
+            GeneralizedDice::new(WeightType::Square, nr, dr).map_err(bad)?,
+            base,
+        )
+    } else {
+        Overlap::PerClass(base)
+    })
 }

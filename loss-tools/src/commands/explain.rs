@@ -9,13 +9,12 @@
 //! per-element value times the count (f64), so any count is exact. The article uses log base
 //! 10; the natural-log column is what a framework computes; the shares are base-free.
 
-use std::process::ExitCode;
-
 use clap::Args;
 use loss_core::focal::BinaryFocal;
 use loss_core::{ElementLoss, Reduction};
 
-use crate::report::Table;
+use super::Failure;
+use crate::output::table::Table;
 
 /// Options of `loss-tools explain` (defaults: the article's example).
 #[derive(Debug, Clone, Args)]
@@ -75,6 +74,32 @@ fn element(loss: &BinaryFocal, p: f32, t: f32) -> Result<f64, String> {
 
 /// The report text.
 fn render(a: &ExplainArgs) -> Result<String, String> {
+    let losses = losses(a)?;
+    let article = a.is_article();
+    let mut out = intro(a);
+    out.push_str(&table(a, &losses, article).render());
+    out.push('\n');
+    out.push_str(if article {
+        ARTICLE_NOTES
+    } else {
+        "The article column applies to its own example only (no options).\n"
+    });
+    Ok(out)
+}
+
+/// The losses of one element of each kind, from `loss-core`.
+struct Losses {
+    /// Cross-entropy of a negative.
+    ce_neg: f64,
+    /// Cross-entropy of a positive.
+    ce_pos: f64,
+    /// Focal loss of a negative.
+    fl_neg: f64,
+    /// Focal loss of a positive.
+    fl_pos: f64,
+}
+
+fn losses(a: &ExplainArgs) -> Result<Losses, String> {
     for (name, v) in [
         ("--pt-negative", a.pt_negative),
         ("--pt-positive", a.pt_positive),
@@ -88,16 +113,38 @@ fn render(a: &ExplainArgs) -> Result<String, String> {
     let ce = BinaryFocal::new(None, 0.0, 0.0, 1.0).map_err(bad)?;
     // A negative has target 0 and foreground probability 1 - p_t.
     let p_neg = 1.0 - a.pt_negative;
+    Ok(Losses {
+        ce_neg: element(&ce, p_neg, 0.0)?,
+        ce_pos: element(&ce, a.pt_positive, 1.0)?,
+        fl_neg: element(&fl, p_neg, 0.0)?,
+        fl_pos: element(&fl, a.pt_positive, 1.0)?,
+    })
+}
+
+/// What the example is.
+fn intro(a: &ExplainArgs) -> String {
+    let (pn, pp) = (a.pt_negative, a.pt_positive);
+    format!(
+        "Cross-entropy (CE) against focal loss (FL, alpha {}, gamma {}) on {} easy negatives \
+         (p_t {pn}) and {} hard positives (p_t {pp}).\nPer-element losses from loss-core \
+         BinaryFocal (clamp off); CE is the same loss with no alpha and gamma 0.\n\n",
+        a.alpha, a.gamma, a.negatives, a.positives
+    )
+}
+
+/// Our figures beside the article's (`-` where the example is not the article's).
+fn table(a: &ExplainArgs, l: &Losses, article: bool) -> Table {
+    let Losses {
+        ce_neg,
+        ce_pos,
+        fl_neg,
+        fl_pos,
+    } = *l;
     let (nn, np) = (a.negatives as f64, a.positives as f64);
-    let ce_neg = element(&ce, p_neg, 0.0)?;
-    let ce_pos = element(&ce, a.pt_positive, 1.0)?;
-    let fl_neg = element(&fl, p_neg, 0.0)?;
-    let fl_pos = element(&fl, a.pt_positive, 1.0)?;
     let share = |pos: f64, neg: f64| pos / (pos + neg);
     let ce_share = share(ce_pos * np, ce_neg * nn);
     let fl_share = share(fl_pos * np, fl_neg * nn);
     let ln10 = std::f64::consts::LN_10;
-    let article = a.is_article();
     let fig = |s: &str| if article { s.to_string() } else { "-".into() };
     let mut t = Table::new(&["quantity", "article", "ours (log10)", "ours (ln)"]);
     let mut row = |q: String, art: &str, ln_value: f64, base_free: bool| {
@@ -152,43 +199,24 @@ fn render(a: &ExplainArgs) -> Result<String, String> {
         fl_share / ce_share,
         true,
     );
-    let mut out = format!(
-        "Cross-entropy (CE) against focal loss (FL, alpha {}, gamma {}) on {} easy negatives \
-         (p_t {pn}) and {} hard positives (p_t {pp}).\nPer-element losses from loss-core \
-         BinaryFocal (clamp off); CE is the same loss with no alpha and gamma 0.\n\n",
-        a.alpha, a.gamma, a.negatives, a.positives
-    );
-    out.push_str(&t.render());
-    out.push('\n');
-    if article {
-        out.push_str(
-            "Notes on the article's figures (seed article, section 3):\n\
-             - Its logarithms are base 10 (0.02227 = -log10 0.95, 1.30102 = -log10 0.05); the\n  \
-             frameworks use ln. The shares do not depend on the base.\n\
-             - Its text says 10,000 negatives once, but its sums use 100,000, as here.\n\
-             - 4.1756 and 7.110 come from rounding -log10 0.95 to 0.02227 before multiplying;\n  \
-             unrounded they are 4.1768 and 7.1123.\n\
-             - p_t is the probability of the true class: the negatives' foreground probability\n  \
-             is 0.05, not 0.95.\n",
-        );
-    } else {
-        out.push_str("The article column applies to its own example only (no options).\n");
-    }
-    Ok(out)
+    t
 }
 
+/// What to know about the article's figures.
+const ARTICLE_NOTES: &str = "Notes on the article's figures (seed article, section 3):\n\
+     - Its logarithms are base 10 (0.02227 = -log10 0.95, 1.30102 = -log10 0.05); the\n  \
+     frameworks use ln. The shares do not depend on the base.\n\
+     - Its text says 10,000 negatives once, but its sums use 100,000, as here.\n\
+     - 4.1756 and 7.110 come from rounding -log10 0.95 to 0.02227 before multiplying;\n  \
+     unrounded they are 4.1768 and 7.1123.\n\
+     - p_t is the probability of the true class: the negatives' foreground probability\n  \
+     is 0.05, not 0.95.\n";
+
 /// Runs `loss-tools explain`.
-pub fn run(args: &ExplainArgs) -> ExitCode {
-    match render(args) {
-        Ok(text) => {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+pub fn run(args: &ExplainArgs) -> Result<(), Failure> {
+    let text = render(args)?;
+    print!("{text}");
+    Ok(())
 }
 
 #[cfg(test)]

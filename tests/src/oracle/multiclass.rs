@@ -38,7 +38,7 @@
 //! The functions assert that their inputs are consistent; they are for tests, not for
 //! untrusted data.
 
-use crate::oracle::weighted;
+use super::weighted;
 use loss_core::Reduction;
 use loss_core::dice::{Overlap, OverlapLoss};
 use loss_core::focal::SoftTargets;
@@ -269,7 +269,7 @@ pub fn softmax_focal_terms_clipped(
         .collect()
 }
 
-pub use crate::oracle::{sigmoid, sigmoid_focal, softplus};
+pub use super::{sigmoid, sigmoid_focal, softplus};
 
 /// The one-vs-rest focal terms of one pixel, one per class.
 pub fn one_vs_rest_terms(

@@ -15,13 +15,8 @@
 //! output is fixed by its definition, unlike library RNGs whose streams may change between
 //! versions) and `libm` for the transcendental functions (identical on every platform), so
 //! `loss-tools sample --check` can verify the committed files on any machine.
+//! (The `sample` subcommand itself is in `commands/sample.rs`.)
 
-use std::path::PathBuf;
-use std::process::ExitCode;
-
-use clap::Args;
-
-use crate::input::Job;
 use crate::io::{Source, npy, png};
 
 /// Class names of the sample.
@@ -31,70 +26,19 @@ const PRED_NAME: &str = "loss-tools/data/sample_pred.npy";
 const MASK_NAME: &str = "loss-tools/data/sample_mask.png";
 const SIZE: usize = 64;
 
-/// The built-in sample as an `eval` job.
-pub fn job() -> Job {
-    Job {
-        predictions: Source::Embedded {
-            name: PRED_NAME,
-            bytes: include_bytes!("../data/sample_pred.npy"),
-        },
-        targets: Source::Embedded {
-            name: MASK_NAME,
-            bytes: include_bytes!("../data/sample_mask.png"),
-        },
+/// The built-in sample's predictions.
+pub fn predictions() -> Source {
+    Source::Embedded {
+        name: PRED_NAME,
+        bytes: include_bytes!("../../data/sample_pred.npy"),
     }
 }
 
-/// `loss-tools sample`: regenerate or check the committed sample files.
-#[derive(Debug, Clone, Args)]
-pub struct SampleArgs {
-    /// Only check that the committed files equal what the generator produces.
-    #[arg(long)]
-    check: bool,
-    /// Directory of the sample files.
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/data"))]
-    dir: PathBuf,
-}
-
-/// Runs `loss-tools sample`.
-pub fn run(args: &SampleArgs) -> ExitCode {
-    let (pred, mask) = match generate() {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("error: cannot generate the sample: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let files = [("sample_pred.npy", pred), ("sample_mask.png", mask)];
-    let mut ok = true;
-    for (name, bytes) in files {
-        let path = args.dir.join(name);
-        if args.check {
-            match std::fs::read(&path) {
-                Ok(current) if current == bytes => println!("{} is current", path.display()),
-                Ok(_) => {
-                    eprintln!(
-                        "{} is stale: run `cargo run -p loss-tools -- sample`",
-                        path.display()
-                    );
-                    ok = false;
-                }
-                Err(e) => {
-                    eprintln!("cannot read {}: {e}", path.display());
-                    ok = false;
-                }
-            }
-        } else if let Err(e) = crate::report::write_atomically(&path, &bytes) {
-            eprintln!("error: {e}");
-            ok = false;
-        } else {
-            println!("wrote {} ({} bytes)", path.display(), bytes.len());
-        }
-    }
-    if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+/// The built-in sample's mask.
+pub fn mask() -> Source {
+    Source::Embedded {
+        name: MASK_NAME,
+        bytes: include_bytes!("../../data/sample_mask.png"),
     }
 }
 

@@ -16,6 +16,10 @@
 //! `losses/focal.py` line 277 for the three soft-target forms; MONAI `losses/dice.py`
 //! lines 195-196 and `losses/tversky.py` line 155 for the overlap losses; the seed article's
 //! `FocalLoss` for the clamped probability form. See `loss_core::focal` and `loss_core::dice`.
+//!
+//! The multi-class losses and metrics have their oracle in [`multiclass`].
+
+pub mod multiclass;
 
 use loss_core::focal::SoftTargets;
 

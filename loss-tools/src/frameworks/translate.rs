@@ -1,4 +1,5 @@
-//! [`Plan::rust`]: the `loss-core` code that reproduces a plan on a device.
+//! [`Plan::rust`]: the `loss-core` code that reproduces a plan on a device (what
+//! `loss-tools translate` prints).
 
 use std::fmt::Write;
 
@@ -255,7 +256,19 @@ impl Plan {
 impl ElementPlan {
     fn rust(&self, out: &mut String, value: &str) {
         let _ = writeln!(out, "use loss_core::{{ElementLoss, Reduction}};");
-        let (loss, prep) = match &self.loss {
+        let (loss, prep) = self.loss_code(out);
+        prepare(out, self.prepare);
+        smoothing_comment(out, self.smoothing);
+        ignore_comment(out, self.ignore);
+        out.push_str(&prep);
+        let _ = writeln!(out, "let loss = {loss};");
+        self.write_reduce(out, value);
+    }
+
+    /// The loss's constructor and the comment on what the host adds to it; writes the imports
+    /// it needs.
+    fn loss_code(&self, out: &mut String) -> (String, String) {
+        match &self.loss {
             BinaryLoss::Sigmoid(l) => {
                 let _ = writeln!(out, "use loss_core::focal::{{SigmoidFocal, SoftTargets}};");
                 (sigmoid_focal(l), String::new())
@@ -298,42 +311,11 @@ impl ElementPlan {
                     "// The seed's where/clamp code: add, per element, loss.loss_elementwise(&[1.0], &[1.0])\n// for negatives and loss.loss_elementwise(&[0.0], &[0.0]) for positives (the clamped\n// term of the other class), then reduce with Reduction::reduce.\n".to_owned(),
                 )
             }
-        };
-        prepare(out, self.prepare);
-        match self.smoothing {
-            Smoothing::None => {}
-            Smoothing::KerasBinary(s) => {
-                let _ = writeln!(
-                    out,
-                    "// Label smoothing: target = t * (1 - {0}) + 0.5 * {0}.",
-                    f(s)
-                );
-            }
-            Smoothing::Smp(s) => {
-                let _ = writeln!(
-                    out,
-                    "// Label smoothing: target = (1 - t) * {0} + t * (1 - {0}).",
-                    f(s)
-                );
-            }
         }
-        match self.ignore {
-            Ignore::None => {}
-            Ignore::ZeroKeep(i) => {
-                let _ = writeln!(
-                    out,
-                    "// Elements whose target is {i}: loss 0, still counted in the mean."
-                );
-            }
-            Ignore::Remove(i) => {
-                let _ = writeln!(
-                    out,
-                    "// Elements whose target is {i}: drop them from both slices."
-                );
-            }
-        }
-        out.push_str(&prep);
-        let _ = writeln!(out, "let loss = {loss};");
+    }
+
+    /// The reduction, into `value`.
+    fn write_reduce(&self, out: &mut String, value: &str) {
         let _ = match self.reduce {
             ElementReduce::Mean => writeln!(
                 out,
@@ -361,21 +343,65 @@ impl ElementPlan {
     }
 }
 
+/// The comment on a target smoothing.
+fn smoothing_comment(out: &mut String, smoothing: Smoothing) {
+    match smoothing {
+        Smoothing::None => {}
+        Smoothing::KerasBinary(s) => {
+            let _ = writeln!(
+                out,
+                "// Label smoothing: target = t * (1 - {0}) + 0.5 * {0}.",
+                f(s)
+            );
+        }
+        Smoothing::Smp(s) => {
+            let _ = writeln!(
+                out,
+                "// Label smoothing: target = (1 - t) * {0} + t * (1 - {0}).",
+                f(s)
+            );
+        }
+    }
+}
+
+/// The comment on ignored elements.
+fn ignore_comment(out: &mut String, ignore: Ignore) {
+    match ignore {
+        Ignore::None => {}
+        Ignore::ZeroKeep(i) => {
+            let _ = writeln!(
+                out,
+                "// Elements whose target is {i}: loss 0, still counted in the mean."
+            );
+        }
+        Ignore::Remove(i) => {
+            let _ = writeln!(
+                out,
+                "// Elements whose target is {i}: drop them from both slices."
+            );
+        }
+    }
+}
+
+/// A per-class alpha as code.
+fn class_alpha(alpha: &AlphaSpec) -> String {
+    match alpha {
+        AlphaSpec::None => "ClassAlpha::None".to_owned(),
+        AlphaSpec::Background(a) => format!("ClassAlpha::Background({})", f(*a)),
+        AlphaSpec::Uniform(a) => format!("ClassAlpha::Uniform({})", f(*a)),
+        AlphaSpec::PerClass(l) => format!(
+            "ClassAlpha::PerClass(&[{}])",
+            l.iter().map(|v| f(*v)).collect::<Vec<_>>().join(", ")
+        ),
+        AlphaSpec::Positives(l) => format!(
+            "ClassAlpha::Positives(&[{}])",
+            l.iter().map(|v| f(*v)).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
 impl ClassFocalPlan {
     fn rust(&self, out: &mut String, value: &str) {
-        let alpha = match &self.alpha {
-            AlphaSpec::None => "ClassAlpha::None".to_owned(),
-            AlphaSpec::Background(a) => format!("ClassAlpha::Background({})", f(*a)),
-            AlphaSpec::Uniform(a) => format!("ClassAlpha::Uniform({})", f(*a)),
-            AlphaSpec::PerClass(l) => format!(
-                "ClassAlpha::PerClass(&[{}])",
-                l.iter().map(|v| f(*v)).collect::<Vec<_>>().join(", ")
-            ),
-            AlphaSpec::Positives(l) => format!(
-                "ClassAlpha::Positives(&[{}])",
-                l.iter().map(|v| f(*v)).collect::<Vec<_>>().join(", ")
-            ),
-        };
         let _ = writeln!(
             out,
             "use loss_core::multiclass::{{ClassAlpha, ClassLoss, ClassLossAccumulator, Layout, OneVsRestFocal, Shape, SoftmaxFocal, Targets}};\nuse loss_core::focal::SoftTargets;\n{SHAPE}"
@@ -394,6 +420,13 @@ impl ClassFocalPlan {
                 f(self.smoothing)
             );
         }
+        let _ = writeln!(out, "let loss = {};", self.loss_code());
+        self.write_reduce(out, value);
+    }
+
+    /// The loss's constructor.
+    fn loss_code(&self) -> String {
+        let alpha = class_alpha(&self.alpha);
         let loss = match self.kind {
             FocalKind::Softmax => format!(
                 "SoftmaxFocal::new({}, {alpha}, {})?",
@@ -412,11 +445,14 @@ impl ClassFocalPlan {
                 soft(s)
             ),
         };
-        let loss = match self.clip {
+        match self.clip {
             Some((min, max)) => format!("{loss}.with_probability_clip({}, {})?", f(min), f(max)),
             None => loss,
-        };
-        let _ = writeln!(out, "let loss = {loss};");
+        }
+    }
+
+    /// The reduction, into `value`.
+    fn write_reduce(&self, out: &mut String, value: &str) {
         let targets = targets(self.targets, self.ignore_index);
         let _ = match &self.reduce {
             FocalReduce::Elementwise | FocalReduce::Rows(..) => writeln!(
@@ -459,6 +495,15 @@ impl ClassFocalPlan {
     }
 }
 
+/// How many statistics a plan computes and the `ClassOverlap` method computing them.
+fn stats_call(pooled: bool) -> (&'static str, &'static str) {
+    if pooled {
+        ("C", "pooled_class_stats")
+    } else {
+        ("N * C", "class_stats")
+    }
+}
+
 fn class_reduction(
     include_background: bool,
     w: &Option<ScalarOrList>,
@@ -488,12 +533,7 @@ impl OverlapPlan {
             out,
             "use loss_core::dice::{{OverlapLoss, OverlapStats}};\nuse loss_core::multiclass::{{Activation, ClassOverlap, ClassReduction, EmptyClass, Intersection, Layout, Shape, Targets, Weighting}};\nuse loss_core::Reduction;\n{SHAPE}"
         );
-        let groups = if self.pooled { "C" } else { "N * C" };
-        let call = if self.pooled {
-            "pooled_class_stats"
-        } else {
-            "class_stats"
-        };
+        let (groups, call) = stats_call(self.pooled);
         let _ = writeln!(
             out,
             "let shape = Shape::new(N, C, SPATIAL, {})?;\nlet overlap = {};\nlet loss = {};\nlet mut stats = [OverlapStats::default(); {groups}];\noverlap.{call}::<C>(&shape, &input, {}, &mut stats)?;",
@@ -564,12 +604,7 @@ impl GeneralizedPlan {
             WeightType::Uniform => "WeightType::Uniform",
         };
         let (nr, dr) = self.loss_smoothing();
-        let groups = if self.pooled { "C" } else { "N * C" };
-        let call = if self.pooled {
-            "pooled_class_stats"
-        } else {
-            "class_stats"
-        };
+        let (groups, call) = stats_call(self.pooled);
         let first = usize::from(!self.include_background);
         let _ = writeln!(
             out,

@@ -1,0 +1,190 @@
+//! `loss-tools eval` (and the no-argument sample report): losses and metrics of model outputs
+//! against masks, per class and overall, as a table, JSON or CSV.
+//!
+//! The way of a number, in [`report`]: the jobs the arguments name ([`input::jobs`]); each pair
+//! decoded and evaluated in parallel ([`input::each_pair`], [`evaluate_file`], with
+//! [`totals::of_pair`]), one pair per worker at a time, so memory is bounded by a few files
+//! whatever the size of the dataset; the per-file totals pooled in file order, so the output
+//! does not depend on scheduling; the report's rows ([`summarise`]); the text
+//! ([`EvalReport::render`]).
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::Failure;
+use crate::input::{self, InputArgs, Pair, TargetData};
+use crate::io::atomic::write_atomically;
+use crate::output::eval_report::{EvalReport, PairInfo};
+use crate::output::{Format, overlay};
+use crate::scoring::spec::{Convention, LossArgs, Spec};
+use crate::scoring::summary::{OverallRow, summarise};
+use crate::scoring::totals::{self, Totals};
+
+/// Options of `loss-tools eval`.
+#[derive(Debug, Clone, Args)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    loss: LossArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Write the report to this file (atomically: an existing file is replaced only when the
+    /// whole report is ready) instead of stdout.
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Write one PNG per image into this directory: true positives green, false positives red,
+    /// false negatives blue (see `docs/tools.md`).
+    #[arg(long)]
+    overlay: Option<PathBuf>,
+    /// Overlays for this class only (its TP / FP / FN) instead of all classes.
+    #[arg(long, requires = "overlay")]
+    overlay_class: Option<usize>,
+}
+
+impl EvalArgs {
+    /// The arguments of `loss-tools` with no subcommand: the built-in sample.
+    pub fn sample_report() -> Self {
+        Self {
+            input: InputArgs {
+                predictions: None,
+                targets: None,
+                from_logits: false,
+                layout: input::LayoutArg::Auto,
+                shape: None,
+                ignore_index: None,
+                class_names: None,
+                allow_nonfinite: false,
+            },
+            loss: LossArgs {
+                loss: None,
+                convention: Convention::Monai,
+                alpha: None,
+                gamma: None,
+                beta: None,
+                smooth_nr: None,
+                smooth_dr: None,
+                threshold: None,
+                exclude_background: false,
+            },
+            format: Format::Table,
+            output: None,
+            overlay: None,
+            overlay_class: None,
+        }
+    }
+}
+
+/// What one file gave.
+struct FileResult {
+    pair: PairInfo,
+    classes: usize,
+    totals: Totals,
+}
+
+/// Runs `loss-tools eval`.
+pub fn run(args: &EvalArgs) -> Result<(), Failure> {
+    let text = report(args)?;
+    match &args.output {
+        Some(path) => write_atomically(path, text.as_bytes())?,
+        None => print!("{text}"),
+    }
+    Ok(())
+}
+
+/// The whole report as text, or the first error (in file order).
+fn report(args: &EvalArgs) -> Result<String, String> {
+    let jobs = input::jobs(&args.input)?;
+    if let Some(dir) = &args.overlay {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
+    }
+    let files = input::each_pair(&jobs, &args.input, |pair| evaluate_file(pair, args))?;
+    let classes = class_count(&files)?;
+    let spec = Spec::new(&args.loss, classes)?;
+    let names = input::class_names(&args.input, classes)?;
+    let mut total = Totals::default();
+    for f in &files {
+        total.merge(&f.totals);
+    }
+    let (rows, overall) = summarise(&total, &spec, &names);
+    let per_file: Vec<(String, OverallRow)> = if files.len() > 1 {
+        files
+            .iter()
+            .map(|f| {
+                (
+                    f.pair.predictions.clone(),
+                    summarise(&f.totals, &spec, &names).1,
+                )
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    EvalReport {
+        spec: &spec,
+        from_logits: args.input.from_logits,
+        ignore_index: args.input.ignore_index,
+        pairs: files.iter().map(|f| &f.pair).collect(),
+        rows: &rows,
+        overall: &overall,
+        per_file: &per_file,
+    }
+    .render(args.format)
+}
+
+/// The totals of one pair (and its overlays, if asked for).
+fn evaluate_file(pair: Pair, args: &EvalArgs) -> Result<FileResult, String> {
+    let classes = pair.geometry.classes;
+    let spec = Spec::new(&args.loss, classes).map_err(|e| format!("{}: {e}", pair.name))?;
+    if matches!(pair.targets, TargetData::Dense(_)) && args.input.ignore_index.is_some() {
+        return Err(format!(
+            "{}: --ignore-index applies to label maps; these targets are dense",
+            pair.target_name
+        ));
+    }
+    let totals = totals::of_pair(
+        &pair,
+        &spec,
+        args.input.from_logits,
+        args.input.ignore_index,
+    )?;
+    if let Some(dir) = &args.overlay {
+        overlay::write(
+            &pair,
+            dir,
+            args.overlay_class,
+            spec.threshold.unwrap_or(0.5),
+            args.input.from_logits,
+            args.input.ignore_index,
+        )
+        .map_err(|e| format!("{}: overlay: {e}", pair.name))?;
+    }
+    Ok(FileResult {
+        pair: PairInfo {
+            predictions: pair.name,
+            predictions_kind: pair.prediction_kind,
+            targets: pair.target_name,
+            targets_kind: pair.target_kind,
+            layout: pair.layout_note,
+        },
+        classes,
+        totals,
+    })
+}
+
+/// The class count every file shares.
+fn class_count(files: &[FileResult]) -> Result<usize, String> {
+    let classes = files.first().map_or(0, |f| f.classes);
+    if let Some(f) = files.iter().find(|f| f.classes != classes) {
+        return Err(format!(
+            "{}: {} classes, but {} has {classes}",
+            f.pair.predictions,
+            f.classes,
+            files.first().map_or("", |f| f.pair.predictions.as_str())
+        ));
+    }
+    Ok(classes)
+}

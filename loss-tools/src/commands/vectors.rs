@@ -1,0 +1,41 @@
+//! `loss-tools vectors [--check]`: writes the golden vectors that [`loss_tools::golden`] renders
+//! from this build of `loss-core` (`tests/golden/vectors.rs`), or checks that the committed file
+//! is current.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::Failure;
+
+/// Options of `loss-tools vectors`.
+#[derive(Debug, Clone, Args)]
+pub struct VectorsArgs {
+    /// Only check that the committed file is current; exit 1 if it is stale.
+    #[arg(long)]
+    check: bool,
+    /// The file to write or check.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../", "tests/golden/vectors.rs"))]
+    path: PathBuf,
+}
+
+/// Runs `loss-tools vectors`.
+pub fn run(args: &VectorsArgs) -> Result<(), Failure> {
+    let fresh = loss_tools::golden::render();
+    let path = args.path.display();
+    if args.check {
+        let current = std::fs::read_to_string(&args.path)
+            .map_err(|e| Failure::message(format!("cannot read {path}: {e}")))?;
+        if current != fresh {
+            return Err(Failure::message(format!(
+                "{path} is stale: run `cargo run -p loss-tools -- vectors`"
+            )));
+        }
+        println!("{path} is current");
+    } else {
+        std::fs::write(&args.path, &fresh)
+            .map_err(|e| Failure::message(format!("cannot write {path}: {e}")))?;
+        println!("wrote {path} ({} bytes)", fresh.len());
+    }
+    Ok(())
+}
