@@ -49,13 +49,13 @@ enum Command {
     /// Baselines and thresholds for `loss_core::monitor` from a directory of validation
     /// outputs, printed as Rust code (a `const` for firmware) and JSON.
     MonitorBaseline(monitor_baseline::MonitorBaselineArgs),
-    /// Write the golden vectors (`tests/golden/vectors.rs`) from this build of loss-core.
+    /// Write the golden vectors (`golden/src/vectors.rs`) from this build of loss-core.
     Vectors {
         /// Only check that the committed file is current; exit 1 if it is stale.
         #[arg(long)]
         check: bool,
         /// The file to write or check.
-        #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../", "tests/golden/vectors.rs"))]
+        #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../", "golden/src/vectors.rs"))]
         path: std::path::PathBuf,
     },
 }
