@@ -7,8 +7,8 @@ use loss_core::{
     focal::{BinaryFocal, SigmoidFocal},
     multiclass::{
         ClassLoss, ClassLossAccumulator, ClassReduction, ClassStatsAccumulator,
-        ConfusionAccumulator, GeneralizedDice, Metric, OneVsRestFocal, Shape, SoftmaxFocal,
-        Targets, Undefined, macro_average,
+        ConfusionAccumulator, Decision, GeneralizedDice, Metric, OneVsRestFocal, Shape,
+        SoftmaxFocal, Targets, Undefined, macro_average,
     },
     sum::DetSum,
 };
@@ -409,9 +409,9 @@ impl<'a> MultiData<'a> {
                 );
                 Targets::dense(self.dense.get(s..e.min(self.dense.len())).unwrap_or(&[]))
             }
-            LabelKind::U8 => Targets::labels(pixels(&self.u8s[..self.len], start, len)),
-            LabelKind::U16 => Targets::labels(pixels(&self.u16s[..self.len], start, len)),
-            LabelKind::I32 => Targets::labels(pixels(&self.i32s[..self.len], start, len)),
+            LabelKind::U8 => Targets::labels(pixels(&self.u8s, self.len, start, len)),
+            LabelKind::U16 => Targets::labels(pixels(&self.u16s, self.len, start, len)),
+            LabelKind::I32 => Targets::labels(pixels(&self.i32s, self.len, start, len)),
         };
         match self.ignore {
             Some(i) => t.with_ignore_index(i),
@@ -420,8 +420,9 @@ impl<'a> MultiData<'a> {
     }
 }
 
-fn pixels<T>(all: &[T], start: usize, len: usize) -> &[T] {
-    let end = start.saturating_add(len).min(all.len());
+/// Labels `start..start + len` of the first `count` in `all` (clamped, never out of bounds).
+fn pixels<T>(all: &[T], count: usize, start: usize, len: usize) -> &[T] {
+    let end = start.saturating_add(len).min(count).min(all.len());
     all.get(start.min(end)..end).unwrap_or(&[])
 }
 
@@ -610,46 +611,61 @@ fn run_multi(
             Ok(())
         }
         MultiLoss::Confusion { decision } => {
-            let mut acc = ConfusionAccumulator::<MULTI_CAP>::new(decision, c)?;
-            let chunks: &'static [u16] = match *op {
-                Op::Stream { chunks, .. } => chunks,
-                _ => &[u16::MAX - 1],
-            };
-            for (start, len) in chunk_plan(chunks, shape.pixels()) {
-                if len == usize::MAX {
-                    continue;
-                }
-                let s = scores.get(start * c..(start + len) * c).unwrap_or(&[]);
-                acc.push(shape.layout(), s, data.targets(start, len))?;
-            }
-            const METRICS: [Metric; 5] = [
-                Metric::Dice,
-                Metric::Iou,
-                Metric::Precision,
-                Metric::Recall,
-                Metric::Specificity,
-            ];
-            // `None` (undefined metric) is written as the bits of -inf, which no metric takes.
-            let nan = f32::NEG_INFINITY.to_bits();
-            for k in acc.counts() {
-                out.word(k.true_positives as u32);
-                out.word(k.false_positives as u32);
-                out.word(k.false_negatives as u32);
-                out.word(k.true_negatives as u32);
-                out.word(k.support() as u32);
-                for m in METRICS {
-                    out.word(k.metric(m).map_or(nan, f32::to_bits));
-                }
-            }
-            for m in METRICS {
-                for (first, undefined) in [(0, Undefined::Skip), (1, Undefined::Value(0.0))] {
-                    let v = macro_average(acc.counts(), m, first, undefined);
-                    out.word(v.map_or(nan, f32::to_bits));
-                }
-            }
-            Ok(())
+            confusion_multi(decision, shape, op, scores, data, out)
         }
     }
+}
+
+/// The metrics a confusion case reports, per class and macro-averaged.
+const METRICS: [Metric; 5] = [
+    Metric::Dice,
+    Metric::Iou,
+    Metric::Precision,
+    Metric::Recall,
+    Metric::Specificity,
+];
+
+/// Confusion counts and the metrics of every class, then their macro averages.
+fn confusion_multi(
+    decision: Decision,
+    shape: &Shape,
+    op: &Op,
+    scores: &[f32],
+    data: &MultiData<'_>,
+    out: &mut Words<'_>,
+) -> Result<(), Error> {
+    let c = shape.classes();
+    let mut acc = ConfusionAccumulator::<MULTI_CAP>::new(decision, c)?;
+    let chunks: &'static [u16] = match *op {
+        Op::Stream { chunks, .. } => chunks,
+        _ => &[u16::MAX - 1],
+    };
+    for (start, len) in chunk_plan(chunks, shape.pixels()) {
+        if len == usize::MAX {
+            continue;
+        }
+        let s = scores.get(start * c..(start + len) * c).unwrap_or(&[]);
+        acc.push(shape.layout(), s, data.targets(start, len))?;
+    }
+    // `None` (undefined metric) is written as the bits of -inf, which no metric takes.
+    let nan = f32::NEG_INFINITY.to_bits();
+    for k in acc.counts() {
+        out.word(k.true_positives as u32);
+        out.word(k.false_positives as u32);
+        out.word(k.false_negatives as u32);
+        out.word(k.true_negatives as u32);
+        out.word(k.support() as u32);
+        for m in METRICS {
+            out.word(k.metric(m).map_or(nan, f32::to_bits));
+        }
+    }
+    for m in METRICS {
+        for (first, undefined) in [(0, Undefined::Skip), (1, Undefined::Value(0.0))] {
+            let v = macro_average(acc.counts(), m, first, undefined);
+            out.word(v.map_or(nan, f32::to_bits));
+        }
+    }
+    Ok(())
 }
 
 /// Runs `case` and compares with its expectation; `Ok(())` on a match, else the computed
