@@ -54,7 +54,7 @@ enum Command {
     /// Baselines and thresholds for `loss_core::monitor` from a directory of validation
     /// outputs, printed as Rust code (a `const` for firmware) and JSON.
     MonitorBaseline(monitor_baseline::MonitorBaselineArgs),
-    /// Write the golden vectors (`tests/golden/vectors.rs`) from this build of loss-core.
+    /// Write the golden vectors (`golden/src/vectors.rs`) from this build of loss-core.
     Vectors(vectors::VectorsArgs),
 }
 

@@ -1,28 +1,17 @@
-//! The committed golden vectors (`tests/golden/vectors.rs`) are current and hold on the host.
+//! The committed golden vectors (`golden/src/vectors.rs`) are current and hold on the host.
 //!
-//! The firmware under `firmware/` compiles the same two files and checks every case on the
-//! device; this test makes sure what it checks against is what this `loss-core` computes.
-
-#[allow(
-    missing_docs,
-    dead_code,
-    clippy::approx_constant,
-    clippy::excessive_precision
-)]
-mod golden {
-    include!("../golden/eval.rs");
-    include!("../golden/vectors.rs");
-}
+//! The firmware under `firmware/` depends on the same `golden` crate and checks every case on
+//! the device; this test makes sure what it checks against is what this `loss-core` computes.
 
 use golden::{CASES, Expected, MAX_SCRATCH, MAX_WORDS};
 
 #[test]
 fn committed_vectors_are_current() {
-    let committed = include_str!("../golden/vectors.rs");
+    let committed = include_str!("../../golden/src/vectors.rs");
     let fresh = loss_tools::golden::render();
     assert!(
         committed == fresh,
-        "tests/golden/vectors.rs is stale (loss-core or the generator changed): \
+        "golden/src/vectors.rs is stale (loss-core or the generator changed): \
          run `cargo run -p loss-tools -- vectors` and commit the result"
     );
 }

@@ -1,22 +1,10 @@
-//! The golden vectors on the device: every case of `tests/golden/vectors.rs`, computed here by
-//! the same evaluator the host used (`tests/golden/eval.rs`) and compared bit for bit.
+//! The golden vectors on the device: every case of the `golden` crate (`golden/src/vectors.rs`),
+//! computed here by the same evaluator the host used and compared bit for bit.
 
-#[allow(
-    missing_docs,
-    dead_code,
-    clippy::approx_constant,
-    clippy::excessive_precision,
-    clippy::unreadable_literal
-)]
-mod vectors {
-    include!("../../../tests/golden/eval.rs");
-    include!("../../../tests/golden/vectors.rs");
-}
-
-use vectors::{CASES, Expected, MAX_SCRATCH, MAX_WORDS, check};
+use golden::{CASES, Expected, MAX_SCRATCH, MAX_WORDS, check};
 
 /// Number of golden cases compiled in.
-pub const CASE_COUNT: usize = vectors::CASE_COUNT;
+pub const CASE_COUNT: usize = golden::CASE_COUNT;
 
 /// Runs every case; logs each mismatch (case name, expected and computed values) and returns
 /// `(passed, failed)`.

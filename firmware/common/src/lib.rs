@@ -3,7 +3,7 @@
 //! Each board crate (`m4`, `m0`, `rv32`) provides the entry point, exit, fault handling and
 //! stack painting; the binaries in `common/bins/` combine them with the modules here:
 //!
-//! - [`golden`]: every golden vector of `tests/golden/` recomputed on the device, bit for bit;
+//! - [`golden`]: every golden vector of the `golden` crate recomputed on the device, bit for bit;
 //! - [`api`]: bodies that link the whole public API, or only binary focal + dice, for the
 //!   size figures and the link-time no-panic proof;
 //! - [`entries`]: one call per public entry point, for stack painting;

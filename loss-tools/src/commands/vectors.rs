@@ -1,5 +1,5 @@
 //! `loss-tools vectors [--check]`: writes the golden vectors that [`loss_tools::golden`] renders
-//! from this build of `loss-core` (`tests/golden/vectors.rs`), or checks that the committed file
+//! from this build of `loss-core` (`golden/src/vectors.rs`), or checks that the committed file
 //! is current.
 
 use std::path::PathBuf;
@@ -15,7 +15,7 @@ pub struct VectorsArgs {
     #[arg(long)]
     check: bool,
     /// The file to write or check.
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../", "tests/golden/vectors.rs"))]
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../", "golden/src/vectors.rs"))]
     path: PathBuf,
 }
 

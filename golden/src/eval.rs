@@ -1,272 +1,22 @@
-// Golden-vector case types and the evaluator that runs one case through `loss-core`.
-//
-// This file is `include!`d, together with the generated `vectors.rs`, by three consumers:
-// `loss-tools` (which computes the expected bits on the host and writes `vectors.rs`), the host
-// test `tests/tests/golden.rs`, and every firmware under `firmware/` (which recomputes each case
-// on the device). It is `no_std`, allocation-free and panic-free, so the device runs exactly the
-// code the host ran. Include it inside a module:
-//
-// ```ignore
-// mod golden {
-//     include!("../golden/eval.rs");
-//     include!("../golden/vectors.rs");
-// }
-// ```
-//
-// Comparison rule: bits must be equal, except that any NaN matches any NaN. IEEE 754 leaves
-// the sign and payload of a NaN result unspecified, and the targets really differ there (x86
-// returns a negative default NaN for `inf - inf`, RISC-V always returns the canonical
-// `0x7fc0_0000`); every non-NaN result, including `±0` and `±inf`, must match bit for bit.
+//! The evaluator: runs one [`Case`](crate::Case) through the public API of `loss-core` and
+//! collects its output words.
 
-#[allow(unused_imports)]
 use loss_core::{
-    ElementLoss, Error, Operand, Predictions, Reduction,
+    ElementLoss, Error, Predictions, Reduction,
     dice::{OverlapLoss, OverlapStats},
-    focal::{BinaryFocal, SigmoidFocal, SoftTargets},
+    focal::{BinaryFocal, SigmoidFocal},
     multiclass::{
-        Activation, ClassAlpha, ClassLoss, ClassLossAccumulator, ClassOverlap, ClassReduction,
-        ClassStatsAccumulator, ConfusionAccumulator, Decision, EmptyClass, GeneralizedDice,
-        Intersection, Layout, Metric, OneVsRestFocal, Shape, SoftmaxFocal, Targets, Undefined,
-        WeightType, Weighting, macro_average,
+        ClassLoss, ClassLossAccumulator, ClassReduction, ClassStatsAccumulator,
+        ConfusionAccumulator, Decision, GeneralizedDice, Metric, OneVsRestFocal, Shape,
+        SoftmaxFocal, Targets, Undefined, macro_average,
     },
     sum::DetSum,
 };
 
-/// Class capacity of the multi-class accumulators in the golden cases.
-pub const MULTI_CAP: usize = 8;
-/// Most pixels of a multi-class case (label maps are converted into buffers this long).
-pub const MAX_PIXELS: usize = 128;
-
-/// Which dice-family loss an [`Spec::Overlap`] case builds.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum OverlapBase {
-    /// `OverlapLoss::dice()`.
-    Dice,
-    /// `OverlapLoss::jaccard()`.
-    Jaccard,
-    /// `OverlapLoss::tversky(alpha, beta)`.
-    Tversky {
-        /// Weight of false positives.
-        alpha: f32,
-        /// Weight of false negatives.
-        beta: f32,
-    },
-    /// `OverlapLoss::seed_torch_dice()`.
-    SeedTorch,
-    /// `OverlapLoss::seed_keras_dice()`.
-    SeedKeras,
-}
-
-/// What a case computes: a loss configuration built through the public constructors, or one of
-/// the crate's free-standing tools.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Spec {
-    /// `SigmoidFocal::new(alpha, gamma)?.with_soft_targets(soft)`.
-    SigmoidFocal {
-        /// Positive-class weight.
-        alpha: Option<f32>,
-        /// Focusing exponent.
-        gamma: f32,
-        /// Soft-target convention.
-        soft: SoftTargets,
-    },
-    /// `SigmoidFocal::torchvision()`.
-    SigmoidFocalTorchvision,
-    /// `BinaryFocal::new(alpha, gamma, clamp_min, clamp_max)?`.
-    BinaryFocal {
-        /// Positive-class weight.
-        alpha: Option<f32>,
-        /// Focusing exponent.
-        gamma: f32,
-        /// Lower clamp bound.
-        clamp_min: f32,
-        /// Upper clamp bound.
-        clamp_max: f32,
-    },
-    /// `BinaryFocal::seed()`.
-    BinaryFocalSeed,
-    /// `BinaryFocal::keras(alpha, gamma)?.with_soft_targets(soft)?`.
-    BinaryFocalKeras {
-        /// Positive-class weight.
-        alpha: Option<f32>,
-        /// Focusing exponent.
-        gamma: f32,
-        /// Soft-target convention.
-        soft: SoftTargets,
-    },
-    /// `loss_core::sigmoid` of each prediction (only with [`Op::Elementwise`]).
-    Sigmoid,
-    /// A multi-class loss or metric on `N x C x spatial` scores.
-    Multi {
-        /// What is computed.
-        loss: MultiLoss,
-        /// Samples.
-        batch: usize,
-        /// Classes.
-        classes: usize,
-        /// Pixels per sample.
-        spatial: usize,
-        /// Memory layout of the scores (and of dense targets).
-        layout: Layout,
-        /// How the targets slice is read: dense values, or a label map of this integer type
-        /// (the labels are stored as exact small integers in the `f32` targets).
-        labels: LabelKind,
-        /// `Targets::with_ignore_index`.
-        ignore: Option<i32>,
-    },
-    /// A dice-family loss, then `with_smoothing`, `with_squared`, `with_predictions`.
-    Overlap {
-        /// The base constructor.
-        base: OverlapBase,
-        /// `Some((smooth_nr, smooth_dr))` calls `with_smoothing`.
-        smoothing: Option<(f32, f32)>,
-        /// `with_squared(squared)`.
-        squared: bool,
-        /// `with_predictions(predictions)`.
-        predictions: Predictions,
-    },
-    /// `Reduction::reduce` over the predictions (targets unused).
-    Reduce,
-    /// `DetSum::<3>` over `[p, t, p - t]`.
-    DetSum3,
-    /// `first_non_finite` of the predictions.
-    FirstNonFinite,
-}
-
-/// How the targets of a multi-class case are passed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LabelKind {
-    /// `Targets::dense`.
-    Dense,
-    /// `Targets::labels::<u8>`.
-    U8,
-    /// `Targets::labels::<u16>`.
-    U16,
-    /// `Targets::labels::<i32>`.
-    I32,
-}
-
-/// The multi-class computations.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum MultiLoss {
-    /// `SoftmaxFocal::new(gamma, alpha, weights)`.
-    Softmax {
-        /// Focusing exponent.
-        gamma: f32,
-        /// Alpha spread.
-        alpha: ClassAlpha<'static>,
-        /// Per-class weights.
-        weights: Option<&'static [f32]>,
-    },
-    /// `SoftmaxFocal::new(gamma, alpha, weights)?.with_predictions(Probabilities)`.
-    SoftmaxOnProbabilities {
-        /// Focusing exponent.
-        gamma: f32,
-        /// Alpha spread.
-        alpha: ClassAlpha<'static>,
-        /// Per-class weights.
-        weights: Option<&'static [f32]>,
-    },
-    /// `OneVsRestFocal::new(gamma, alpha, weights)?.with_soft_targets(soft)`.
-    OneVsRest {
-        /// Focusing exponent.
-        gamma: f32,
-        /// Alpha spread.
-        alpha: ClassAlpha<'static>,
-        /// Per-class weights.
-        weights: Option<&'static [f32]>,
-        /// Soft-target convention.
-        soft: SoftTargets,
-    },
-    /// Per-class overlap statistics, then a dice-family loss reduced over classes.
-    Overlap {
-        /// Statistics options.
-        overlap: ClassOverlap,
-        /// The per-class loss.
-        base: OverlapBase,
-        /// The class reduction (weights borrowed for `'static`).
-        reduction: ClassReduction<'static>,
-    },
-    /// Generalized dice on pooled statistics.
-    GeneralizedDice {
-        /// Statistics options.
-        overlap: ClassOverlap,
-        /// Class weights.
-        weight_type: WeightType,
-    },
-    /// Confusion counts and metrics.
-    Confusion {
-        /// How a pixel's predicted classes are decided.
-        decision: Decision,
-    },
-}
-
-/// How a case drives its [`Spec`].
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Op {
-    /// One-shot loss with a reduction (dice-family losses have no reduction: always `Mean`).
-    /// Output: the value (for `FirstNonFinite`: the index, or `u32::MAX` for none).
-    Loss(Reduction),
-    /// `loss_elementwise` into a buffer of `capacity` values. Output: the `n` values.
-    Elementwise {
-        /// Output buffer length handed to the call.
-        capacity: usize,
-    },
-    /// `loss_per_sample` into a buffer of `capacity` values. Output: one value per sample,
-    /// then (dice family) `reduction.reduce` of them.
-    PerSample {
-        /// Number of samples.
-        samples: usize,
-        /// Reduction within a sample (element losses) or over samples (dice family).
-        reduction: Reduction,
-        /// Output buffer length handed to the call.
-        capacity: usize,
-    },
-    /// Streaming: chunk lengths are taken cyclically from `chunks` until the data is used up;
-    /// [`BAD_CHUNK`] pushes a length mismatch that must be rejected without changing the state.
-    /// Output: the running result after every push that left data in the accumulator, then
-    /// the count (and for dice-family losses the final statistics).
-    Stream {
-        /// Chunk lengths, used cyclically.
-        chunks: &'static [u16],
-        /// Reduction of the running value.
-        reduction: Reduction,
-    },
-    /// Dice family: `stats`, then `score` and `loss_from`. Output: `[tp, P, T, count, score,
-    /// loss]`.
-    Stats,
-}
-
-/// A chunk "length" that makes [`Op::Stream`] push mismatched slices, which must be rejected.
-pub const BAD_CHUNK: u16 = u16::MAX;
-/// Output word recorded when a [`BAD_CHUNK`] push was rejected and left the state unchanged.
-pub const REJECTED: u32 = 0x0BAD_C0DE;
-
-/// What the host computed.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Expected {
-    /// The output words (`f32::to_bits`, or counts and indices).
-    Bits(&'static [u32]),
-    /// The call returned this error.
-    Err(Error),
-}
-
-/// One golden vector.
-#[derive(Debug, Clone, Copy)]
-pub struct Case {
-    /// Unique, human-readable name.
-    pub name: &'static str,
-    /// What to compute.
-    pub spec: Spec,
-    /// How to drive it.
-    pub op: Op,
-    /// Predictions (logits or probabilities).
-    pub predictions: &'static [f32],
-    /// Targets.
-    pub targets: &'static [f32],
-    /// The host's result.
-    pub expected: Expected,
-}
+use crate::{
+    BAD_CHUNK, Case, Expected, LabelKind, MAX_PIXELS, MULTI_CAP, MultiLoss, Op, OverlapBase,
+    REJECTED, Spec,
+};
 
 /// Collects output words; never panics (words past the end are counted, not stored, so a
 /// too-small buffer shows up as a length mismatch).
@@ -352,22 +102,19 @@ fn chunk_plan(chunks: &'static [u16], n: usize) -> impl Iterator<Item = (usize, 
     let mut start = 0usize;
     let mut steps = 0usize;
     let limit = n.saturating_add(chunks.len()).saturating_mul(2);
-    chunks
-        .iter()
-        .cycle()
-        .map_while(move |&c| {
-            steps += 1;
-            if start >= n && steps > chunks.len() || steps > limit {
-                return None;
-            }
-            if c == BAD_CHUNK {
-                return Some((start, usize::MAX));
-            }
-            let len = usize::from(c).min(n - start.min(n));
-            let s = start;
-            start += len;
-            Some((s, len))
-        })
+    chunks.iter().cycle().map_while(move |&c| {
+        steps += 1;
+        if start >= n && steps > chunks.len() || steps > limit {
+            return None;
+        }
+        if c == BAD_CHUNK {
+            return Some((start, usize::MAX));
+        }
+        let len = usize::from(c).min(n - start.min(n));
+        let s = start;
+        start += len;
+        Some((s, len))
+    })
 }
 
 fn stream_element<L: ElementLoss + PartialEq>(
@@ -386,7 +133,11 @@ fn stream_element<L: ElementLoss + PartialEq>(
                 predictions.get(start..start + 1).unwrap_or(&[]),
                 targets.get(start..start).unwrap_or(&[]),
             );
-            out.word(if bad.is_err() && acc == before { REJECTED } else { 0 });
+            out.word(if bad.is_err() && acc == before {
+                REJECTED
+            } else {
+                0
+            });
             continue;
         }
         let range = start..start + len;
@@ -480,7 +231,11 @@ fn run_overlap(
                         predictions.get(start..start + 1).unwrap_or(&[]),
                         targets.get(start..start).unwrap_or(&[]),
                     );
-                    out.word(if bad.is_err() && acc == before { REJECTED } else { 0 });
+                    out.word(if bad.is_err() && acc == before {
+                        REJECTED
+                    } else {
+                        0
+                    });
                     continue;
                 }
                 let range = start..start + len;
@@ -534,7 +289,7 @@ fn run_tools(
 }
 
 /// Runs one case: builds the loss through the public API and drives it as `op` says.
-/// `scratch` must hold the largest `capacity` of any case (`MAX_SCRATCH` in `vectors.rs`).
+/// `scratch` must hold the largest `capacity` of any case ([`MAX_SCRATCH`](crate::MAX_SCRATCH)).
 ///
 /// # Errors
 /// Whatever `loss-core` returned.
@@ -568,14 +323,9 @@ pub fn evaluate(
             let loss = BinaryFocal::new(alpha, gamma, clamp_min, clamp_max)?;
             run_element(loss, op, predictions, targets, scratch, out)
         }
-        Spec::BinaryFocalSeed => run_element(
-            BinaryFocal::seed(),
-            op,
-            predictions,
-            targets,
-            scratch,
-            out,
-        ),
+        Spec::BinaryFocalSeed => {
+            run_element(BinaryFocal::seed(), op, predictions, targets, scratch, out)
+        }
         Spec::Overlap {
             base,
             smoothing,
@@ -659,9 +409,9 @@ impl<'a> MultiData<'a> {
                 );
                 Targets::dense(self.dense.get(s..e.min(self.dense.len())).unwrap_or(&[]))
             }
-            LabelKind::U8 => Targets::labels(pixels(&self.u8s[..self.len], start, len)),
-            LabelKind::U16 => Targets::labels(pixels(&self.u16s[..self.len], start, len)),
-            LabelKind::I32 => Targets::labels(pixels(&self.i32s[..self.len], start, len)),
+            LabelKind::U8 => Targets::labels(pixels(&self.u8s, self.len, start, len)),
+            LabelKind::U16 => Targets::labels(pixels(&self.u16s, self.len, start, len)),
+            LabelKind::I32 => Targets::labels(pixels(&self.i32s, self.len, start, len)),
         };
         match self.ignore {
             Some(i) => t.with_ignore_index(i),
@@ -670,8 +420,9 @@ impl<'a> MultiData<'a> {
     }
 }
 
-fn pixels<T>(all: &[T], start: usize, len: usize) -> &[T] {
-    let end = start.saturating_add(len).min(all.len());
+/// Labels `start..start + len` of the first `count` in `all` (clamped, never out of bounds).
+fn pixels<T>(all: &[T], count: usize, start: usize, len: usize) -> &[T] {
+    let end = start.saturating_add(len).min(count).min(all.len());
     all.get(start.min(end)..end).unwrap_or(&[])
 }
 
@@ -860,46 +611,61 @@ fn run_multi(
             Ok(())
         }
         MultiLoss::Confusion { decision } => {
-            let mut acc = ConfusionAccumulator::<MULTI_CAP>::new(decision, c)?;
-            let chunks: &'static [u16] = match *op {
-                Op::Stream { chunks, .. } => chunks,
-                _ => &[u16::MAX - 1],
-            };
-            for (start, len) in chunk_plan(chunks, shape.pixels()) {
-                if len == usize::MAX {
-                    continue;
-                }
-                let s = scores.get(start * c..(start + len) * c).unwrap_or(&[]);
-                acc.push(shape.layout(), s, data.targets(start, len))?;
-            }
-            const METRICS: [Metric; 5] = [
-                Metric::Dice,
-                Metric::Iou,
-                Metric::Precision,
-                Metric::Recall,
-                Metric::Specificity,
-            ];
-            // `None` (undefined metric) is written as the bits of -inf, which no metric takes.
-            let nan = f32::NEG_INFINITY.to_bits();
-            for k in acc.counts() {
-                out.word(k.true_positives as u32);
-                out.word(k.false_positives as u32);
-                out.word(k.false_negatives as u32);
-                out.word(k.true_negatives as u32);
-                out.word(k.support() as u32);
-                for m in METRICS {
-                    out.word(k.metric(m).map_or(nan, f32::to_bits));
-                }
-            }
-            for m in METRICS {
-                for (first, undefined) in [(0, Undefined::Skip), (1, Undefined::Value(0.0))] {
-                    let v = macro_average(acc.counts(), m, first, undefined);
-                    out.word(v.map_or(nan, f32::to_bits));
-                }
-            }
-            Ok(())
+            confusion_multi(decision, shape, op, scores, data, out)
         }
     }
+}
+
+/// The metrics a confusion case reports, per class and macro-averaged.
+const METRICS: [Metric; 5] = [
+    Metric::Dice,
+    Metric::Iou,
+    Metric::Precision,
+    Metric::Recall,
+    Metric::Specificity,
+];
+
+/// Confusion counts and the metrics of every class, then their macro averages.
+fn confusion_multi(
+    decision: Decision,
+    shape: &Shape,
+    op: &Op,
+    scores: &[f32],
+    data: &MultiData<'_>,
+    out: &mut Words<'_>,
+) -> Result<(), Error> {
+    let c = shape.classes();
+    let mut acc = ConfusionAccumulator::<MULTI_CAP>::new(decision, c)?;
+    let chunks: &'static [u16] = match *op {
+        Op::Stream { chunks, .. } => chunks,
+        _ => &[u16::MAX - 1],
+    };
+    for (start, len) in chunk_plan(chunks, shape.pixels()) {
+        if len == usize::MAX {
+            continue;
+        }
+        let s = scores.get(start * c..(start + len) * c).unwrap_or(&[]);
+        acc.push(shape.layout(), s, data.targets(start, len))?;
+    }
+    // `None` (undefined metric) is written as the bits of -inf, which no metric takes.
+    let nan = f32::NEG_INFINITY.to_bits();
+    for k in acc.counts() {
+        out.word(k.true_positives as u32);
+        out.word(k.false_positives as u32);
+        out.word(k.false_negatives as u32);
+        out.word(k.true_negatives as u32);
+        out.word(k.support() as u32);
+        for m in METRICS {
+            out.word(k.metric(m).map_or(nan, f32::to_bits));
+        }
+    }
+    for m in METRICS {
+        for (first, undefined) in [(0, Undefined::Skip), (1, Undefined::Value(0.0))] {
+            let v = macro_average(acc.counts(), m, first, undefined);
+            out.word(v.map_or(nan, f32::to_bits));
+        }
+    }
+    Ok(())
 }
 
 /// Runs `case` and compares with its expectation; `Ok(())` on a match, else the computed

@@ -1,0 +1,244 @@
+//! The case types: what a golden case computes ([`Spec`]), how it drives it ([`Op`]), its inputs
+//! and what the host computed ([`Expected`]).
+
+use loss_core::{
+    Error, Predictions, Reduction,
+    focal::SoftTargets,
+    multiclass::{ClassAlpha, ClassOverlap, ClassReduction, Decision, Layout, WeightType},
+};
+
+/// Class capacity of the multi-class accumulators in the golden cases.
+pub const MULTI_CAP: usize = 8;
+/// Most pixels of a multi-class case (label maps are converted into buffers this long).
+pub const MAX_PIXELS: usize = 128;
+
+/// Which dice-family loss an [`Spec::Overlap`] case builds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum OverlapBase {
+    /// `OverlapLoss::dice()`.
+    Dice,
+    /// `OverlapLoss::jaccard()`.
+    Jaccard,
+    /// `OverlapLoss::tversky(alpha, beta)`.
+    Tversky {
+        /// Weight of false positives.
+        alpha: f32,
+        /// Weight of false negatives.
+        beta: f32,
+    },
+    /// `OverlapLoss::seed_torch_dice()`.
+    SeedTorch,
+    /// `OverlapLoss::seed_keras_dice()`.
+    SeedKeras,
+}
+
+/// What a case computes: a loss configuration built through the public constructors, or one of
+/// the crate's free-standing tools.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Spec {
+    /// `SigmoidFocal::new(alpha, gamma)?.with_soft_targets(soft)`.
+    SigmoidFocal {
+        /// Positive-class weight.
+        alpha: Option<f32>,
+        /// Focusing exponent.
+        gamma: f32,
+        /// Soft-target convention.
+        soft: SoftTargets,
+    },
+    /// `SigmoidFocal::torchvision()`.
+    SigmoidFocalTorchvision,
+    /// `BinaryFocal::new(alpha, gamma, clamp_min, clamp_max)?`.
+    BinaryFocal {
+        /// Positive-class weight.
+        alpha: Option<f32>,
+        /// Focusing exponent.
+        gamma: f32,
+        /// Lower clamp bound.
+        clamp_min: f32,
+        /// Upper clamp bound.
+        clamp_max: f32,
+    },
+    /// `BinaryFocal::seed()`.
+    BinaryFocalSeed,
+    /// `BinaryFocal::keras(alpha, gamma)?.with_soft_targets(soft)?`.
+    BinaryFocalKeras {
+        /// Positive-class weight.
+        alpha: Option<f32>,
+        /// Focusing exponent.
+        gamma: f32,
+        /// Soft-target convention.
+        soft: SoftTargets,
+    },
+    /// `loss_core::sigmoid` of each prediction (only with [`Op::Elementwise`]).
+    Sigmoid,
+    /// A multi-class loss or metric on `N x C x spatial` scores.
+    Multi {
+        /// What is computed.
+        loss: MultiLoss,
+        /// Samples.
+        batch: usize,
+        /// Classes.
+        classes: usize,
+        /// Pixels per sample.
+        spatial: usize,
+        /// Memory layout of the scores (and of dense targets).
+        layout: Layout,
+        /// How the targets slice is read: dense values, or a label map of this integer type
+        /// (the labels are stored as exact small integers in the `f32` targets).
+        labels: LabelKind,
+        /// `Targets::with_ignore_index`.
+        ignore: Option<i32>,
+    },
+    /// A dice-family loss, then `with_smoothing`, `with_squared`, `with_predictions`.
+    Overlap {
+        /// The base constructor.
+        base: OverlapBase,
+        /// `Some((smooth_nr, smooth_dr))` calls `with_smoothing`.
+        smoothing: Option<(f32, f32)>,
+        /// `with_squared(squared)`.
+        squared: bool,
+        /// `with_predictions(predictions)`.
+        predictions: Predictions,
+    },
+    /// `Reduction::reduce` over the predictions (targets unused).
+    Reduce,
+    /// `DetSum::<3>` over `[p, t, p - t]`.
+    DetSum3,
+    /// `first_non_finite` of the predictions.
+    FirstNonFinite,
+}
+
+/// How the targets of a multi-class case are passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabelKind {
+    /// `Targets::dense`.
+    Dense,
+    /// `Targets::labels::<u8>`.
+    U8,
+    /// `Targets::labels::<u16>`.
+    U16,
+    /// `Targets::labels::<i32>`.
+    I32,
+}
+
+/// The multi-class computations.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MultiLoss {
+    /// `SoftmaxFocal::new(gamma, alpha, weights)`.
+    Softmax {
+        /// Focusing exponent.
+        gamma: f32,
+        /// Alpha spread.
+        alpha: ClassAlpha<'static>,
+        /// Per-class weights.
+        weights: Option<&'static [f32]>,
+    },
+    /// `SoftmaxFocal::new(gamma, alpha, weights)?.with_predictions(Probabilities)`.
+    SoftmaxOnProbabilities {
+        /// Focusing exponent.
+        gamma: f32,
+        /// Alpha spread.
+        alpha: ClassAlpha<'static>,
+        /// Per-class weights.
+        weights: Option<&'static [f32]>,
+    },
+    /// `OneVsRestFocal::new(gamma, alpha, weights)?.with_soft_targets(soft)`.
+    OneVsRest {
+        /// Focusing exponent.
+        gamma: f32,
+        /// Alpha spread.
+        alpha: ClassAlpha<'static>,
+        /// Per-class weights.
+        weights: Option<&'static [f32]>,
+        /// Soft-target convention.
+        soft: SoftTargets,
+    },
+    /// Per-class overlap statistics, then a dice-family loss reduced over classes.
+    Overlap {
+        /// Statistics options.
+        overlap: ClassOverlap,
+        /// The per-class loss.
+        base: OverlapBase,
+        /// The class reduction (weights borrowed for `'static`).
+        reduction: ClassReduction<'static>,
+    },
+    /// Generalized dice on pooled statistics.
+    GeneralizedDice {
+        /// Statistics options.
+        overlap: ClassOverlap,
+        /// Class weights.
+        weight_type: WeightType,
+    },
+    /// Confusion counts and metrics.
+    Confusion {
+        /// How a pixel's predicted classes are decided.
+        decision: Decision,
+    },
+}
+
+/// How a case drives its [`Spec`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Op {
+    /// One-shot loss with a reduction (dice-family losses have no reduction: always `Mean`).
+    /// Output: the value (for `FirstNonFinite`: the index, or `u32::MAX` for none).
+    Loss(Reduction),
+    /// `loss_elementwise` into a buffer of `capacity` values. Output: the `n` values.
+    Elementwise {
+        /// Output buffer length handed to the call.
+        capacity: usize,
+    },
+    /// `loss_per_sample` into a buffer of `capacity` values. Output: one value per sample,
+    /// then (dice family) `reduction.reduce` of them.
+    PerSample {
+        /// Number of samples.
+        samples: usize,
+        /// Reduction within a sample (element losses) or over samples (dice family).
+        reduction: Reduction,
+        /// Output buffer length handed to the call.
+        capacity: usize,
+    },
+    /// Streaming: chunk lengths are taken cyclically from `chunks` until the data is used up;
+    /// [`BAD_CHUNK`] pushes a length mismatch that must be rejected without changing the state.
+    /// Output: the running result after every push that left data in the accumulator, then
+    /// the count (and for dice-family losses the final statistics).
+    Stream {
+        /// Chunk lengths, used cyclically.
+        chunks: &'static [u16],
+        /// Reduction of the running value.
+        reduction: Reduction,
+    },
+    /// Dice family: `stats`, then `score` and `loss_from`. Output: `[tp, P, T, count, score,
+    /// loss]`.
+    Stats,
+}
+
+/// A chunk "length" that makes [`Op::Stream`] push mismatched slices, which must be rejected.
+pub const BAD_CHUNK: u16 = u16::MAX;
+/// Output word recorded when a [`BAD_CHUNK`] push was rejected and left the state unchanged.
+pub const REJECTED: u32 = 0x0BAD_C0DE;
+
+/// What the host computed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Expected {
+    /// The output words (`f32::to_bits`, or counts and indices).
+    Bits(&'static [u32]),
+    /// The call returned this error.
+    Err(Error),
+}
+
+/// One golden vector.
+#[derive(Debug, Clone, Copy)]
+pub struct Case {
+    /// Unique, human-readable name.
+    pub name: &'static str,
+    /// What to compute.
+    pub spec: Spec,
+    /// How to drive it.
+    pub op: Op,
+    /// Predictions (logits or probabilities).
+    pub predictions: &'static [f32],
+    /// Targets.
+    pub targets: &'static [f32],
+    /// The host's result.
+    pub expected: Expected,
+}

@@ -1,0 +1,37 @@
+//! Golden vectors of `loss-core`: the contract between the host and the devices.
+//!
+//! A golden case names a loss configuration or tool ([`Spec`]), the way to drive it ([`Op`]),
+//! its inputs and the output words the host computed ([`Expected`]). [`CASES`] holds every case
+//! (the generated module `vectors.rs`, written by `loss-tools vectors`), and [`check`] runs one
+//! case through `loss-core` and compares the result with the host's.
+//!
+//! Three consumers share this crate:
+//! - `loss-tools` computes the expected bits on the host with [`evaluate`] and writes
+//!   `golden/src/vectors.rs` (`cargo run -p loss-tools -- vectors`);
+//! - the host test `tests/tests/golden.rs` checks that the committed file is current and that
+//!   every case holds;
+//! - every firmware under `firmware/` recomputes each case on the device.
+//!
+//! The crate is `no_std`, allocation-free and panic-free, so the device runs exactly the code
+//! the host ran.
+//!
+//! Comparison rule: bits must be equal, except that any NaN matches any NaN (see
+//! [`same_bits`]). IEEE 754 leaves the sign and payload of a NaN result unspecified, and the
+//! targets really differ there (x86 returns a negative default NaN for `inf - inf`, RISC-V
+//! always returns the canonical `0x7fc0_0000`); every non-NaN result, including `±0` and
+//! `±inf`, must match bit for bit.
+#![no_std]
+
+mod case;
+mod eval;
+// Generated: written by `loss-tools vectors` in its own layout, which the staleness test
+// compares byte for byte.
+#[rustfmt::skip]
+mod vectors;
+
+pub use case::{
+    BAD_CHUNK, Case, Expected, LabelKind, MAX_PIXELS, MULTI_CAP, MultiLoss, Op, OverlapBase,
+    REJECTED, Spec,
+};
+pub use eval::{Words, check, evaluate, matches, same_bits};
+pub use vectors::{CASE_COUNT, CASES, MAX_SCRATCH, MAX_WORDS};
