@@ -125,7 +125,7 @@ fn stream_element<L: ElementLoss + PartialEq>(
     targets: &[f32],
     out: &mut Words<'_>,
 ) -> Result<(), Error> {
-    let mut acc = loss.accumulator();
+    let mut acc = loss.with_reduction(reduction).accumulator();
     for (start, len) in chunk_plan(chunks, predictions.len()) {
         if len == usize::MAX {
             let before = acc;
@@ -146,7 +146,7 @@ fn stream_element<L: ElementLoss + PartialEq>(
             targets.get(range).unwrap_or(&[]),
         )?;
         if acc.count() > 0 {
-            out.float(acc.finish(reduction)?);
+            out.float(acc.finish()?);
         }
     }
     out.word(acc.count() as u32);
@@ -162,7 +162,7 @@ fn run_element<L: ElementLoss + PartialEq>(
     out: &mut Words<'_>,
 ) -> Result<(), Error> {
     match *op {
-        Op::Loss(r) => out.float(loss.loss(predictions, targets, r)?),
+        Op::Loss(r) => out.float(loss.with_reduction(r).loss(predictions, targets)?),
         Op::Elementwise { capacity } => {
             let buf = scratch.get_mut(..capacity).unwrap_or(&mut []);
             loss.loss_elementwise(predictions, targets, buf)?;
@@ -176,7 +176,8 @@ fn run_element<L: ElementLoss + PartialEq>(
             capacity,
         } => {
             let buf = scratch.get_mut(..capacity).unwrap_or(&mut []);
-            loss.loss_per_sample(predictions, targets, samples, reduction, buf)?;
+            loss.with_reduction(reduction)
+                .loss_per_sample(predictions, targets, samples, buf)?;
             for &v in buf.iter().take(samples) {
                 out.float(v);
             }
@@ -524,7 +525,7 @@ fn run_multi(
             alpha,
             weights,
         } => focal_multi(
-            SoftmaxFocal::new(gamma, alpha, weights)?,
+            SoftmaxFocal::new(alpha, gamma, weights)?,
             shape,
             op,
             scores,
@@ -537,7 +538,7 @@ fn run_multi(
             alpha,
             weights,
         } => focal_multi(
-            SoftmaxFocal::new(gamma, alpha, weights)?.with_predictions(Predictions::Probabilities),
+            SoftmaxFocal::new(alpha, gamma, weights)?.with_predictions(Predictions::Probabilities),
             shape,
             op,
             scores,
@@ -551,7 +552,7 @@ fn run_multi(
             weights,
             soft,
         } => focal_multi(
-            OneVsRestFocal::new(gamma, alpha, weights)?.with_soft_targets(soft),
+            OneVsRestFocal::new(alpha, gamma, weights)?.with_soft_targets(soft),
             shape,
             op,
             scores,
@@ -660,8 +661,10 @@ fn confusion_multi(
         }
     }
     for m in METRICS {
-        for (first, undefined) in [(0, Undefined::Skip), (1, Undefined::Value(0.0))] {
-            let v = macro_average(acc.counts(), m, first, undefined);
+        for (include_background, undefined) in
+            [(true, Undefined::Skip), (false, Undefined::Value(0.0))]
+        {
+            let v = macro_average(acc.counts(), m, include_background, undefined);
             out.word(v.map_or(nan, f32::to_bits));
         }
     }

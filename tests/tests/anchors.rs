@@ -4,7 +4,7 @@
 
 use loss_core::dice::OverlapLoss;
 use loss_core::focal::{BinaryFocal, SigmoidFocal, SoftTargets};
-use loss_core::{ElementLoss, Predictions, Reduction};
+use loss_core::{Predictions, Reduction};
 use serde_json::Value;
 
 const CASES: &str = include_str!("../data/anchor-cases.json");
@@ -208,14 +208,12 @@ fn monai_sigmoid_focal_one_vs_rest() {
             .expect("valid")
             .with_soft_targets(SoftTargets::Monai)
     };
-    let got = fl(None).loss(&x, &t, Reduction::Mean).expect("valid");
+    let got = fl(None).loss(&x, &t).expect("valid");
     assert_close(15, got, 0.34959, 1e-4, 1e-4);
     // 16: include_background=False drops channel 0 (the first 4 elements).
-    let got = fl(None)
-        .loss(&x[4..], &t[4..], Reduction::Mean)
-        .expect("valid");
+    let got = fl(None).loss(&x[4..], &t[4..]).expect("valid");
     assert_close(16, got, 0.36498, 1e-4, 1e-4);
-    let got = fl(Some(0.8)).loss(&x, &t, Reduction::Mean).expect("valid");
+    let got = fl(Some(0.8)).loss(&x, &t).expect("valid");
     assert_close(17, got, 0.08423, 1e-4, 1e-4);
 }
 
@@ -229,7 +227,7 @@ fn keras_binary_focal_crossentropy() {
     );
     let got = BinaryFocal::keras(None, 2.0)
         .expect("valid")
-        .loss(&p, &t, Reduction::Mean)
+        .loss(&p, &t)
         .expect("valid");
     assert_close(21, got, 0.268, 0.0, 5e-4);
     // 22: logits, gamma 3. Keras clips sigmoid(x) to [1e-7, 1 - 1e-7] in the cross-entropy;
@@ -241,7 +239,7 @@ fn keras_binary_focal_crossentropy() {
     );
     let got = SigmoidFocal::new(None, 3.0)
         .expect("valid")
-        .loss(&x, &t, Reduction::Mean)
+        .loss(&x, &t)
         .expect("valid");
     assert_close(22, got, 0.799, 0.0, 5e-4);
     // 23: docstring, class balancing alpha 0.25, printed to two decimals. The clip changes the
@@ -251,9 +249,7 @@ fn keras_binary_focal_crossentropy() {
         floats(&c["inputs"]["y_pred"]),
         floats(&c["inputs"]["y_true"]),
     );
-    let got = SigmoidFocal::torchvision()
-        .loss(&x, &t, Reduction::Mean)
-        .expect("valid");
+    let got = SigmoidFocal::torchvision().loss(&x, &t).expect("valid");
     assert_close(23, got, 0.51, 0.0, 5e-3);
 }
 
@@ -324,13 +320,16 @@ fn torchvision_reference_values() {
     for (got, want) in none.iter().zip(want) {
         assert_printed("none", *got, want, 7);
     }
-    let mean = fl.loss(&x, &t, Reduction::Mean).expect("valid");
+    let mean = fl.loss(&x, &t).expect("valid");
     assert_printed("mean", mean, 0.5547862152, 10);
-    let sum = fl.loss(&x, &t, Reduction::Sum).expect("valid");
+    let sum = fl
+        .with_reduction(Reduction::Sum)
+        .loss(&x, &t)
+        .expect("valid");
     assert_printed("sum", sum, 3.3287172909, 10);
     let bce = SigmoidFocal::new(None, 0.0)
         .expect("valid")
-        .loss(&x, &t, Reduction::Mean)
+        .loss(&x, &t)
         .expect("valid");
     assert_printed("bce", bce, 1.1522178498, 10);
 }
@@ -353,7 +352,10 @@ fn semantics_comparison_tables() {
             let fl = SigmoidFocal::new(None, 2.0)
                 .expect("valid")
                 .with_soft_targets(form);
-            let got = fl.loss(&[x], &[t], Reduction::Sum).expect("valid");
+            let got = fl
+                .with_reduction(Reduction::Sum)
+                .loss(&[x], &[t])
+                .expect("valid");
             assert_printed(&format!("{form:?} x={x} t={t}"), got, w, 6);
         }
     }
@@ -367,7 +369,8 @@ fn semantics_comparison_tables() {
         for form in forms {
             let got = SigmoidFocal::torchvision()
                 .with_soft_targets(form)
-                .loss(&[x], &[t], Reduction::Sum)
+                .with_reduction(Reduction::Sum)
+                .loss(&[x], &[t])
                 .expect("valid");
             assert_printed(&format!("{form:?} x={x} t={t}"), got, want, 7);
         }

@@ -223,7 +223,7 @@ impl Case {
             2 => ClassAlpha::Uniform(0.25),
             _ => ClassAlpha::PerClass(self.alphas()),
         };
-        let mut fl = SoftmaxFocal::new(gamma, alpha, Some(self.alphas())).unwrap();
+        let mut fl = SoftmaxFocal::new(alpha, gamma, Some(self.alphas())).unwrap();
         if self.probabilities {
             fl = fl.with_predictions(Predictions::Probabilities);
         }
@@ -247,7 +247,7 @@ impl Case {
             2 => SoftTargets::Kornia,
             _ => SoftTargets::Smp,
         };
-        OneVsRestFocal::new(gamma, alpha, None)
+        OneVsRestFocal::new(alpha, gamma, None)
             .unwrap()
             .with_soft_targets(soft)
     }
@@ -403,7 +403,7 @@ proptest! {
 }
 
 fn monai_softmax() -> (SoftmaxFocal<'static>, ClassOverlap) {
-    let fl = SoftmaxFocal::new(2.0, ClassAlpha::None, None).unwrap();
+    let fl = SoftmaxFocal::new(ClassAlpha::None, 2.0, None).unwrap();
     let overlap = ClassOverlap {
         activation: Activation::Softmax,
         ..ClassOverlap::default()
@@ -430,7 +430,7 @@ fn construction_errors_match_the_separate_accumulators() {
         Acc::new(None, overlap, Decision::Threshold(f32::NAN), 3).err(),
         Some(Error::InvalidParameter("threshold"))
     );
-    let weighted = SoftmaxFocal::new(2.0, ClassAlpha::PerClass(&[0.5, 0.5]), None).unwrap();
+    let weighted = SoftmaxFocal::new(ClassAlpha::PerClass(&[0.5, 0.5]), 2.0, None).unwrap();
     assert_eq!(
         Acc::new(Some(weighted), overlap, Decision::Argmax, 3).err(),
         Some(Error::WeightCount {

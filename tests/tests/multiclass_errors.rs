@@ -21,11 +21,11 @@ fn shape(n: usize, c: usize, s: usize, layout: Layout) -> Shape {
 }
 
 fn softmax() -> SoftmaxFocal<'static> {
-    SoftmaxFocal::new(2.0, ClassAlpha::Background(0.25), None).expect("valid")
+    SoftmaxFocal::new(ClassAlpha::Background(0.25), 2.0, None).expect("valid")
 }
 
 fn ovr() -> OneVsRestFocal<'static> {
-    OneVsRestFocal::new(2.0, ClassAlpha::Uniform(0.25), None).expect("valid")
+    OneVsRestFocal::new(ClassAlpha::Uniform(0.25), 2.0, None).expect("valid")
 }
 
 fn overlap(activation: Activation) -> ClassOverlap {
@@ -338,7 +338,7 @@ fn weights_of_the_wrong_length_or_sign() {
     };
     let losses: [&dyn Fn() -> Vec<Result<(), Error>>; 4] = [
         &|| {
-            let l = SoftmaxFocal::new(2.0, ClassAlpha::None, Some(&two)).expect("valid");
+            let l = SoftmaxFocal::new(ClassAlpha::None, 2.0, Some(&two)).expect("valid");
             let mut out = [0.0; 6];
             vec![
                 l.loss_elementwise(&s, &scores, t, &mut out),
@@ -347,7 +347,7 @@ fn weights_of_the_wrong_length_or_sign() {
             ]
         },
         &|| {
-            let l = SoftmaxFocal::new(2.0, ClassAlpha::PerClass(&two), None).expect("valid");
+            let l = SoftmaxFocal::new(ClassAlpha::PerClass(&two), 2.0, None).expect("valid");
             let mut out = [0.0; 6];
             vec![
                 l.loss_elementwise(&s, &scores, t, &mut out),
@@ -356,7 +356,7 @@ fn weights_of_the_wrong_length_or_sign() {
             ]
         },
         &|| {
-            let l = OneVsRestFocal::new(2.0, ClassAlpha::None, Some(&two)).expect("valid");
+            let l = OneVsRestFocal::new(ClassAlpha::None, 2.0, Some(&two)).expect("valid");
             let mut out = [0.0; 6];
             vec![
                 l.loss_elementwise(&s, &scores, t, &mut out),
@@ -365,7 +365,7 @@ fn weights_of_the_wrong_length_or_sign() {
             ]
         },
         &|| {
-            let l = OneVsRestFocal::new(2.0, ClassAlpha::PerClass(&two), None).expect("valid");
+            let l = OneVsRestFocal::new(ClassAlpha::PerClass(&two), 2.0, None).expect("valid");
             let mut out = [0.0; 6];
             vec![
                 l.loss_elementwise(&s, &scores, t, &mut out),
@@ -395,19 +395,19 @@ fn weights_of_the_wrong_length_or_sign() {
     for bad in [-1.0f32, f32::NAN, f32::INFINITY] {
         let w = [1.0, bad, 1.0];
         assert_eq!(
-            SoftmaxFocal::new(2.0, ClassAlpha::None, Some(&w)),
+            SoftmaxFocal::new(ClassAlpha::None, 2.0, Some(&w)),
             Err(Error::InvalidParameter("weights"))
         );
         assert_eq!(
-            OneVsRestFocal::new(2.0, ClassAlpha::None, Some(&w)).err(),
+            OneVsRestFocal::new(ClassAlpha::None, 2.0, Some(&w)).err(),
             Some(Error::InvalidParameter("weights"))
         );
         assert_eq!(
-            SoftmaxFocal::new(2.0, ClassAlpha::PerClass(&w), None),
+            SoftmaxFocal::new(ClassAlpha::PerClass(&w), 2.0, None),
             Err(Error::InvalidParameter("alpha"))
         );
         assert_eq!(
-            OneVsRestFocal::new(2.0, ClassAlpha::PerClass(&w), None).err(),
+            OneVsRestFocal::new(ClassAlpha::PerClass(&w), 2.0, None).err(),
             Some(Error::InvalidParameter("alpha"))
         );
         let red = ClassReduction {
@@ -419,7 +419,7 @@ fn weights_of_the_wrong_length_or_sign() {
             Err(Error::InvalidParameter("weights"))
         );
         assert_eq!(
-            SoftmaxFocal::new(bad, ClassAlpha::None, None),
+            SoftmaxFocal::new(ClassAlpha::None, bad, None),
             Err(Error::InvalidParameter("gamma"))
         );
         assert_eq!(
@@ -433,21 +433,21 @@ fn weights_of_the_wrong_length_or_sign() {
     }
     for bad in [-0.5f32, 1.5, f32::NAN] {
         assert_eq!(
-            SoftmaxFocal::new(2.0, ClassAlpha::Background(bad), None),
+            SoftmaxFocal::new(ClassAlpha::Background(bad), 2.0, None),
             Err(Error::InvalidParameter("alpha"))
         );
         assert_eq!(
-            OneVsRestFocal::new(2.0, ClassAlpha::Uniform(bad), None).err(),
+            OneVsRestFocal::new(ClassAlpha::Uniform(bad), 2.0, None).err(),
             Some(Error::InvalidParameter("alpha"))
         );
     }
     // One-vs-rest alphas are probabilities; Background has no meaning without a softmax.
     assert_eq!(
-        OneVsRestFocal::new(2.0, ClassAlpha::PerClass(&[0.5, 1.5, 0.5]), None).err(),
+        OneVsRestFocal::new(ClassAlpha::PerClass(&[0.5, 1.5, 0.5]), 2.0, None).err(),
         Some(Error::InvalidParameter("alpha"))
     );
     assert_eq!(
-        OneVsRestFocal::new(2.0, ClassAlpha::Background(0.25), None).err(),
+        OneVsRestFocal::new(ClassAlpha::Background(0.25), 2.0, None).err(),
         Some(Error::InvalidParameter("alpha"))
     );
 }
@@ -564,7 +564,15 @@ fn empty_and_degenerate_reductions() {
         ConfusionAccumulator::<CAP>::new(Decision::Threshold(f32::NAN), 2).err(),
         Some(Error::InvalidParameter("threshold"))
     );
-    assert_eq!(macro_average(&[], Metric::Dice, 0, Undefined::Skip), None);
+    assert_eq!(
+        macro_average(&[], Metric::Dice, true, Undefined::Skip),
+        None
+    );
+    let one = [ConfusionCounts::default()];
+    assert_eq!(
+        macro_average(&one, Metric::Dice, false, Undefined::Value(1.0)),
+        None
+    );
     assert_eq!(ConfusionCounts::default().metric(Metric::Recall), None);
 }
 
@@ -758,8 +766,8 @@ proptest! {
         let activation = [Activation::None, Activation::Sigmoid, Activation::Softmax, Activation::Tanh][usize::from(g.which % 4)];
         let o = ClassOverlap { activation, squared: g.which & 4 != 0, intersection: if g.which & 8 != 0 { Intersection::Min } else { Intersection::Product } };
         let decision = if g.which & 16 != 0 { Decision::Argmax } else { Decision::Threshold(g.threshold) };
-        let sm = SoftmaxFocal::new(g.gamma, alpha, weights);
-        let ov = OneVsRestFocal::new(g.gamma, alpha, weights);
+        let sm = SoftmaxFocal::new(alpha, g.gamma, weights);
+        let ov = OneVsRestFocal::new(alpha, g.gamma, weights);
         with_targets(&g, |t| {
             if let Ok(l) = sm {
                 let _ = l.loss_elementwise(&shape, &g.scores, t, &mut out);
@@ -818,8 +826,8 @@ proptest! {
             for k in &counts {
                 let _ = (k.metric(m), k.support());
             }
-            let _ = macro_average(&counts, m, g.classes, Undefined::Value(g.threshold));
-            let _ = macro_average(&counts, m, 0, Undefined::Skip);
+            let _ = macro_average(&counts, m, g.classes % 2 == 0, Undefined::Value(g.threshold));
+            let _ = macro_average(&counts, m, true, Undefined::Skip);
         }
     }
 }

@@ -496,7 +496,7 @@ fn softmax_focal_matches_oracle() {
         let weights = r.random_bool(0.5).then_some(weights.as_slice());
         // Keras's clip of the probabilities (`CategoricalFocalCrossentropy`) in some cases.
         let clip = r.random_bool(0.3).then_some((1e-7f32, 1.0 - 1e-7f32));
-        let mut loss = SoftmaxFocal::new(gamma, alpha, weights).expect("valid");
+        let mut loss = SoftmaxFocal::new(alpha, gamma, weights).expect("valid");
         if let Some((lo, hi)) = clip {
             loss = loss.with_probability_clip(lo, hi).expect("clip");
         }
@@ -570,7 +570,7 @@ fn one_vs_rest_focal_matches_oracle() {
             SoftTargets::Kornia,
             SoftTargets::Smp,
         ][r.random_range(0..4)];
-        let loss = OneVsRestFocal::new(gamma, alpha, weights)
+        let loss = OneVsRestFocal::new(alpha, gamma, weights)
             .expect("valid")
             .with_soft_targets(soft);
         let ctx = format!("gamma {gamma} {alpha:?} weights {weights:?} {soft:?}");
@@ -613,7 +613,7 @@ fn softmax_focal_gamma_zero_is_cross_entropy() {
             ClassLossAccumulator::<_, CAP>::new(SoftmaxFocal::cross_entropy(), case.dims.classes)
                 .expect("new");
         let mut out = vec![0.0f32; case.dims.elements()];
-        SoftmaxFocal::new(0.0, ClassAlpha::None, None)
+        SoftmaxFocal::new(ClassAlpha::None, 0.0, None)
             .expect("valid")
             .loss_elementwise(&case.shape, &finite, case.targets(), &mut out)
             .expect("elementwise");
@@ -870,12 +870,14 @@ fn overlap_statistics_and_losses_match_oracle() {
 
         let weight_type =
             [WeightType::Square, WeightType::Simple, WeightType::Uniform][r.random_range(0..3)];
-        let gdl = GeneralizedDice::new(weight_type, s_nr, s_dr).expect("gdl");
         let first = usize::from(r.random_bool(0.5) && classes > 1);
+        let gdl = GeneralizedDice::new(weight_type, s_nr, s_dr)
+            .expect("gdl")
+            .with_include_background(first == 0);
         if activation != Activation::Tanh {
             for n in 0..dims.batch {
+                let g = gdl.loss(&got[n * classes..(n + 1) * classes]).expect("gdl");
                 let row = n * classes + first..(n + 1) * classes;
-                let g = gdl.loss(&got[row.clone()]).expect("gdl");
                 let (s_nr, s_dr) = (f64::from(s_nr), f64::from(s_dr));
                 let formula = o::generalized_dice(weight_type, s_nr, s_dr, &own[row.clone()]);
                 let e = o::generalized_dice(weight_type, s_nr, s_dr, &exact[row]);
@@ -1058,8 +1060,9 @@ fn confusion_counts_and_metrics_match_oracle() {
                 Undefined::Value(0.0),
                 Undefined::Value(1.0),
             ] {
-                for first in [0, 1] {
-                    let g = macro_average(acc.counts(), m, first, undefined);
+                for include_background in [true, false] {
+                    let g = macro_average(acc.counts(), m, include_background, undefined);
+                    let first = usize::from(!include_background);
                     let e = o::macro_average(&exact, m, first, undefined);
                     match (g, e) {
                         (Some(g), Some(e)) => {
@@ -1126,7 +1129,7 @@ fn keras_binary_focal_matches_oracle() {
                 .iter()
                 .flat_map(|&p| targets.iter().map(move |&t| (p, t)))
                 .unzip();
-            let got = fl.loss(&ps, &ts, Reduction::Mean).expect("mean");
+            let got = fl.loss(&ps, &ts).expect("mean");
             let exact: Vec<f64> = ps
                 .iter()
                 .zip(&ts)

@@ -232,11 +232,11 @@ impl Params {
             ClassAlpha::Uniform(a) => ClassAlpha::Background(a),
             a => a,
         };
-        SoftmaxFocal::new(self.gamma, alpha, self.weights.as_deref()).expect("softmax focal")
+        SoftmaxFocal::new(alpha, self.gamma, self.weights.as_deref()).expect("softmax focal")
     }
 
     fn one_vs_rest(&self) -> OneVsRestFocal<'_> {
-        OneVsRestFocal::new(self.gamma, self.alpha(), self.weights.as_deref())
+        OneVsRestFocal::new(self.alpha(), self.gamma, self.weights.as_deref())
             .expect("one-vs-rest")
             .with_soft_targets(self.soft)
     }
@@ -544,9 +544,9 @@ proptest! {
         ce.loss_elementwise(&shape, &scores, targets, &mut want).expect("ce");
         // Background(0) weighs class 0 by 1 - 0 = 1 (and the others by 0): equal on class 0.
         for (loss, only_background) in [
-            (SoftmaxFocal::new(0.0, ClassAlpha::None, None).expect("loss"), false),
-            (SoftmaxFocal::new(0.0, ClassAlpha::Uniform(1.0), Some(&ones)).expect("loss"), false),
-            (SoftmaxFocal::new(0.0, ClassAlpha::Background(0.0), None).expect("loss"), true),
+            (SoftmaxFocal::new(ClassAlpha::None, 0.0, None).expect("loss"), false),
+            (SoftmaxFocal::new(ClassAlpha::Uniform(1.0), 0.0, Some(&ones)).expect("loss"), false),
+            (SoftmaxFocal::new(ClassAlpha::Background(0.0), 0.0, None).expect("loss"), true),
         ] {
             let mut got = vec![0.0; scores.len()];
             loss.loss_elementwise(&shape, &scores, targets, &mut got).expect("loss");

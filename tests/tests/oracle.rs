@@ -141,7 +141,10 @@ fn bce_is_focal_with_gamma_zero() {
     let ce = SigmoidFocal::new(None, 0.0).expect("valid");
     for &x in &xs {
         for &t in &TARGETS {
-            let r = ce.loss(&[x], &[t], Reduction::Sum).expect("valid");
+            let r = ce
+                .with_reduction(Reduction::Sum)
+                .loss(&[x], &[t])
+                .expect("valid");
             worst.check(r, oracle::bce_with_logits(x.into(), t.into()), || {
                 format!("x={x:e} t={t:e}")
             });
@@ -150,7 +153,10 @@ fn bce_is_focal_with_gamma_zero() {
     let ce = BinaryFocal::new(None, 0.0, 0.0, 1.0).expect("valid");
     for p in probability_sweep(&[]) {
         for &t in &TARGETS {
-            let r = ce.loss(&[p], &[t], Reduction::Sum).expect("valid");
+            let r = ce
+                .with_reduction(Reduction::Sum)
+                .loss(&[p], &[t])
+                .expect("valid");
             worst.check(r, oracle::bce(p.into(), t.into()), || {
                 format!("p={p:e} t={t:e}")
             });
@@ -211,11 +217,13 @@ fn check_reductions<L: ElementLoss>(
     let values: Vec<f64> = p.iter().zip(t).map(|(&p, &t)| exact(p, t)).collect();
     let sum = oracle::sum(values.iter().copied());
     let mean = oracle::mean(values.iter().copied()).expect("not empty");
-    let got_sum = loss.loss(p, t, Reduction::Sum).expect("valid");
-    let got_mean = loss.loss(p, t, Reduction::Mean).expect("valid");
-    let mut per = [0.0f32; 8];
-    loss.loss_per_sample(p, t, 8, Reduction::Mean, &mut per)
+    let got_sum = loss
+        .with_reduction(Reduction::Sum)
+        .loss(p, t)
         .expect("valid");
+    let got_mean = loss.loss(p, t).expect("valid");
+    let mut per = [0.0f32; 8];
+    loss.loss_per_sample(p, t, 8, &mut per).expect("valid");
     let mut worst = rel_error(got_sum, sum).max(rel_error(got_mean, mean));
     for (chunk, &got) in values.chunks(N / 8).zip(&per) {
         let m = oracle::mean(chunk.iter().copied()).expect("not empty");

@@ -109,10 +109,10 @@ proptest! {
     #[test]
     fn gamma_zero_is_bce(x in logit(), p in unit(), t in target(), form in form()) {
         let fl = SigmoidFocal::new(None, 0.0).expect("valid").with_soft_targets(form);
-        let v = fl.loss(&[x], &[t], Reduction::Sum).expect("valid");
+        let v = fl.with_reduction(Reduction::Sum).loss(&[x], &[t]).expect("valid");
         prop_assert!(close(v, oracle::bce_with_logits(x.into(), t.into())), "{v} at x={x} t={t}");
         let fl = BinaryFocal::new(None, 0.0, 0.0, 1.0).expect("valid");
-        let v = fl.loss(&[p], &[t], Reduction::Sum).expect("valid");
+        let v = fl.with_reduction(Reduction::Sum).loss(&[p], &[t]).expect("valid");
         prop_assert!(close(v, oracle::bce(p.into(), t.into())), "{v} at p={p} t={t}");
     }
 
@@ -230,22 +230,23 @@ proptest! {
         let bf = BinaryFocal::new(a, g, 1e-3, 0.999).expect("valid");
 
         fn check_element<L: ElementLoss>(l: L, pr: &[f32], t: &[f32], bounds: &[usize], samples: usize) -> Result<(), TestCaseError> {
-            let mut acc = l.accumulator();
-            for w in bounds.windows(2) {
-                acc.push(&pr[w[0]..w[1]], &t[w[0]..w[1]]).expect("valid");
-            }
             for r in [Reduction::Mean, Reduction::Sum] {
-                let one = l.loss(pr, t, r).expect("valid");
-                let streamed = acc.finish(r).expect("valid");
+                let l = l.with_reduction(r);
+                let mut acc = l.accumulator();
+                for w in bounds.windows(2) {
+                    acc.push(&pr[w[0]..w[1]], &t[w[0]..w[1]]).expect("valid");
+                }
+                let one = l.loss(pr, t).expect("valid");
+                let streamed = acc.finish().expect("valid");
                 prop_assert_eq!(one.to_bits(), streamed.to_bits(), "{:?}", r);
             }
             let len = pr.len() / samples * samples;
             if len > 0 {
                 let mut out = [0.0f32; 4];
-                l.loss_per_sample(&pr[..len], &t[..len], samples, Reduction::Mean, &mut out).expect("valid");
+                l.loss_per_sample(&pr[..len], &t[..len], samples, &mut out).expect("valid");
                 let m = len / samples;
                 for (i, &o) in out[..samples].iter().enumerate() {
-                    let one = l.loss(&pr[i * m..(i + 1) * m], &t[i * m..(i + 1) * m], Reduction::Mean).expect("valid");
+                    let one = l.loss(&pr[i * m..(i + 1) * m], &t[i * m..(i + 1) * m]).expect("valid");
                     prop_assert_eq!(one.to_bits(), o.to_bits());
                 }
             }
@@ -304,8 +305,8 @@ proptest! {
         let sf = SigmoidFocal::torchvision();
         let bf = BinaryFocal::seed();
         for (probabilities, r) in [
-            (false, sf.loss(&pred, &t, Reduction::Mean)),
-            (true, bf.loss(&pred, &t, Reduction::Sum)),
+            (false, sf.loss(&pred, &t)),
+            (true, bf.with_reduction(Reduction::Sum).loss(&pred, &t)),
             (false, OverlapLoss::dice().with_predictions(Predictions::Logits).loss(&pred, &t)),
             (true, OverlapLoss::jaccard().loss(&pred, &t)),
         ] {
@@ -326,7 +327,7 @@ proptest! {
             prop_assert_eq!(before.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), out.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
         }
         // Per sample: samples must divide the length, the buffer must hold `samples` values.
-        let r = bf.loss_per_sample(&pred, &t, samples, Reduction::Mean, &mut out);
+        let r = bf.loss_per_sample(&pred, &t, samples, &mut out);
         let r2 = OverlapLoss::dice().loss_per_sample(&pred, &t, samples, &mut out);
         let want = match expected(true) {
             Some(Error::EmptyInput) | None => {
@@ -388,9 +389,7 @@ fn tversky_has_no_squared_form() {
 #[test]
 fn empty_accumulators_are_errors() {
     assert_eq!(
-        SigmoidFocal::torchvision()
-            .accumulator()
-            .finish(Reduction::Mean),
+        SigmoidFocal::torchvision().accumulator().finish(),
         Err(Error::EmptyInput)
     );
     assert_eq!(
@@ -404,8 +403,8 @@ fn empty_accumulators_are_errors() {
 fn nan_propagates() {
     let nan = f32::NAN;
     for (p, t) in [(nan, 1.0), (nan, 0.0), (0.5, nan), (nan, 0.3)] {
-        let sf = SigmoidFocal::torchvision().loss(&[p], &[t], Reduction::Mean);
-        let bf = BinaryFocal::seed().loss(&[p], &[t], Reduction::Mean);
+        let sf = SigmoidFocal::torchvision().loss(&[p], &[t]);
+        let bf = BinaryFocal::seed().loss(&[p], &[t]);
         let dice = OverlapLoss::dice().loss(&[p], &[t]);
         for r in [sf, bf, dice] {
             assert!(r.is_ok_and(f32::is_nan), "{p} {t}: {r:?}");

@@ -18,7 +18,13 @@ fn sums<L: ElementLoss>(loss: L, prediction: f32) -> (f64, f64, f64) {
     let p = vec![prediction; NEGATIVES + POSITIVES];
     let mut t = vec![0.0f32; NEGATIVES];
     t.extend([1.0; POSITIVES]);
-    let sum = |p: &[f32], t: &[f32]| f64::from(loss.loss(p, t, Reduction::Sum).expect("valid"));
+    let sum = |p: &[f32], t: &[f32]| {
+        f64::from(
+            loss.with_reduction(Reduction::Sum)
+                .loss(p, t)
+                .expect("valid"),
+        )
+    };
     (
         sum(&p[NEGATIVES..], &t[NEGATIVES..]),
         sum(&p[..NEGATIVES], &t[..NEGATIVES]),

@@ -30,10 +30,9 @@ const LABELS: [u8; 4] = [0, 2, 1, 2];
 
 #[rustfmt::skip] // the body is `translate` output, checked verbatim below
 fn torchvision_mean(input: &[f32], target: &[f32]) -> Result<f32, loss_core::Error> {
-    use loss_core::{ElementLoss, Reduction};
     use loss_core::focal::{SigmoidFocal, SoftTargets};
     let loss = SigmoidFocal::new(Some(0.25), 2.0)?.with_soft_targets(SoftTargets::Torchvision);
-    let value = loss.loss(&input, &target, Reduction::Mean)?;
+    let value = loss.loss(&input, &target)?;
     Ok(value)
 }
 
@@ -65,7 +64,7 @@ fn monai_softmax_focal(input: &[f32], labels: &[u8]) -> Result<f32, loss_core::E
     use loss_core::multiclass::{ClassAlpha, ClassLossAccumulator, Layout, SoftmaxFocal, Targets};
     // Sizes of your tensors: batch N, classes C, pixels per sample SPATIAL.
 
-    let loss = SoftmaxFocal::new(2.0, ClassAlpha::Background(0.25), None)?;
+    let loss = SoftmaxFocal::new(ClassAlpha::Background(0.25), 2.0, None)?;
     let mut acc = ClassLossAccumulator::<_, C>::new(loss, C)?;
     // Push each sample (or any run of whole pixels of it) as it arrives:
     acc.push(Layout::ChannelsFirst, &input, Targets::labels(&labels))?;
@@ -90,7 +89,7 @@ fn keras_categorical_focal(input: &[f32], target: &[f32]) -> Result<f32, loss_co
     use loss_core::multiclass::{ClassLoss, ClassAlpha, Layout, Shape, SoftmaxFocal, Targets};
     // Sizes of your tensors: batch N, classes C, pixels per sample SPATIAL.
 
-    let loss = SoftmaxFocal::new(2.0, ClassAlpha::Uniform(0.25), None)?.with_predictions(Predictions::Probabilities).with_probability_clip(1e-7, 0.9999999)?;
+    let loss = SoftmaxFocal::new(ClassAlpha::Uniform(0.25), 2.0, None)?.with_predictions(Predictions::Probabilities).with_probability_clip(1e-7, 0.9999999)?;
     let shape = Shape::new(N, C, SPATIAL, Layout::ChannelsLast)?;
     let mut value = [0.0f32; N * C * SPATIAL];
     loss.loss_elementwise(&shape, &input, Targets::dense(&target), &mut value)?;

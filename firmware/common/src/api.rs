@@ -329,7 +329,7 @@ fn confusion(x: &[f32]) -> u32 {
                 Metric::Recall,
                 Metric::Specificity,
             ] {
-                h ^= macro_average(counts, m, 0, Undefined::Skip).map_or(0, f32::to_bits);
+                h ^= macro_average(counts, m, true, Undefined::Skip).map_or(0, f32::to_bits);
                 h ^= counts
                     .first()
                     .and_then(|c| c.metric(m))

@@ -2,13 +2,11 @@
 
 use core::marker::PhantomData;
 
-use super::focal::{out_of_domain, weighted};
 use super::{Code, CodeCounts, Quantization};
 use crate::Error;
 use crate::activation::sigmoid;
 use crate::dice::{OverlapLoss, OverlapStats};
 use crate::elementwise::Predictions;
-use crate::sum::DetSum;
 
 /// A dice-family loss ([`OverlapLoss`]: dice, Jaccard, Tversky, any smoothing, squared or not,
 /// on logits or probabilities) for quantized predictions and hard targets: the probability
@@ -60,24 +58,27 @@ impl<C: Code> QuantizedOverlap<C> {
             return Err(Error::EmptyInput);
         }
         let squared = self.loss.squared();
-        let mut sum = DetSum::<2>::new();
+        let (mut intersection, mut prediction_sum) = (ExactSum(0), ExactSum(0));
         let mut positives = 0u64;
-        sum.extend_pairs(counts.by_code(), &self.probabilities, |[n0, n1], p| {
-            positives += u64::from(n1);
-            let predicted = if squared { p * p } else { p };
+        for (code, (&[n0, n1], &p)) in counts.by_code().iter().zip(&self.probabilities).enumerate()
+        {
             // `n0 + n1 <= u32::MAX`: the counts' total is bounded by it.
-            [weighted(n1, p), weighted(n0.wrapping_add(n1), predicted)]
-        });
-        let [intersection, prediction_sum] = sum.value();
-        // The probabilities in the domain are numbers: NaN means a code outside it was counted.
-        if prediction_sum.is_nan() {
-            return Err(out_of_domain::<C>(counts, |code| {
-                self.probabilities.get(code).is_none_or(|p| p.is_nan())
-            }));
+            let n = n0.wrapping_add(n1);
+            if n == 0 {
+                continue;
+            }
+            if p.is_nan() {
+                return Err(Error::CodeOutOfRange {
+                    code: C::of_bin(code),
+                });
+            }
+            positives += u64::from(n1);
+            intersection.add(n1, p);
+            prediction_sum.add(n, if squared { p * p } else { p });
         }
         Ok(OverlapStats {
-            intersection,
-            prediction_sum,
+            intersection: intersection.value(),
+            prediction_sum: prediction_sum.value(),
             // `u64 as f32` rounds to nearest: exact up to 2^24, as the f32 path's `Σ t`.
             target_sum: positives as f32,
             count: counts.count(),
@@ -90,5 +91,87 @@ impl<C: Code> QuantizedOverlap<C> {
     /// As [`QuantizedOverlap::stats`].
     pub fn loss(&self, counts: &CodeCounts<C>) -> Result<f32, Error> {
         Ok(self.loss.loss_from(&self.stats(counts)?))
+    }
+}
+
+/// `Σ n p` for counts `n < 2^32` and probabilities `p` in `[0, 1]`, exactly, in fixed point:
+/// every product `n p` is an integer times `2^-149` that fits in 56 bits, so with the binary
+/// point at `2^-FRACTION` the sum of all of them (at most `2^32`) fits in a `u128`, and only
+/// the parts below `2^-FRACTION` (products under `2^-64`, i.e. `p < 2^-64 / n`) are dropped.
+/// The result is then rounded once to f32 (to nearest), so the statistics are correctly
+/// rounded whatever the order of the codes: the overlap losses' only roundings are their
+/// formula's. Integer work only, which soft-float targets do fastest.
+#[derive(Debug, Clone, Copy)]
+struct ExactSum(u128);
+
+impl ExactSum {
+    /// Bits below the binary point.
+    const FRACTION: i32 = 88;
+
+    fn add(&mut self, n: u32, p: f32) {
+        let bits = p.to_bits();
+        let biased = ((bits >> 23) & 0xff) as i32;
+        // p = mantissa * 2^exponent; subnormals have no implicit bit.
+        let (mantissa, exponent) = if biased == 0 {
+            (bits & 0x7f_ffff, -149)
+        } else {
+            ((bits & 0x7f_ffff) | 0x80_0000, biased - 150)
+        };
+        let product = u128::from(u64::from(n) * u64::from(mantissa));
+        let shift = exponent + Self::FRACTION;
+        let fixed = if shift >= 0 {
+            product.checked_shl(shift.unsigned_abs()).unwrap_or(0)
+        } else {
+            product.checked_shr(shift.unsigned_abs()).unwrap_or(0)
+        };
+        self.0 = self.0.wrapping_add(fixed);
+    }
+
+    /// The sum rounded to f32 (`u128 as f32` rounds to nearest; the scaling by a power of two
+    /// is exact above `2^-126`).
+    fn value(self) -> f32 {
+        const SCALE: f32 = 1.0 / (1u128 << ExactSum::FRACTION) as f32;
+        self.0 as f32 * SCALE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ExactSum;
+
+    /// Against f64, exact here: products of a count below 2^20 and a probability in [1/2, 1)
+    /// (or 1, or 0) have at most 44 significant bits within 21 binary orders, so their f64
+    /// sum is exact, and its rounding to f32 is the correctly rounded sum.
+    #[test]
+    fn sums_are_correctly_rounded() {
+        let mut state = 0x2545_f491_u32;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state
+        };
+        for _ in 0..200 {
+            let (mut exact, mut fixed) = (0.0f64, ExactSum(0));
+            for _ in 0..256 {
+                let n = next() >> 12;
+                let p = match next() % 8 {
+                    0 => 1.0,
+                    1 => 0.0,
+                    _ => 0.5 + (next() >> 9) as f32 / (1u32 << 24) as f32,
+                };
+                exact += f64::from(n) * f64::from(p);
+                fixed.add(n, p);
+            }
+            assert_eq!(fixed.value(), exact as f32);
+        }
+        // The extremes: the largest total, and subnormal and tiny probabilities.
+        let mut big = ExactSum(0);
+        big.add(u32::MAX, 1.0);
+        assert_eq!(big.value(), u32::MAX as f32);
+        let mut tiny = ExactSum(0);
+        tiny.add(3, 2.0f32.powi(-60));
+        tiny.add(1, f32::from_bits(1));
+        assert_eq!(tiny.value(), 3.0 * 2.0f32.powi(-60));
     }
 }

@@ -10,8 +10,8 @@
 //! 10; the natural-log column is what a framework computes; the shares are base-free.
 
 use clap::Args;
+use loss_core::Reduction;
 use loss_core::focal::BinaryFocal;
-use loss_core::{ElementLoss, Reduction};
 
 use super::Failure;
 use crate::output::table::Table;
@@ -67,7 +67,8 @@ fn sig(v: f64) -> String {
 }
 
 fn element(loss: &BinaryFocal, p: f32, t: f32) -> Result<f64, String> {
-    loss.loss(&[p], &[t], Reduction::Sum)
+    loss.with_reduction(Reduction::Sum)
+        .loss(&[p], &[t])
         .map(f64::from)
         .map_err(|e| e.to_string())
 }

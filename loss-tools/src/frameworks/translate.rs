@@ -165,11 +165,7 @@ fn imports(body: &str) -> String {
             })
             .collect()
     };
-    let mut root = names(&["Predictions", "Reduction"]);
-    // Trait methods: the binary losses' `loss*` calls and the class losses' batch functions.
-    if !names(&["SigmoidFocal", "BinaryFocal"]).is_empty() {
-        root.insert(0, "ElementLoss");
-    }
+    let root = names(&["Predictions", "Reduction"]);
     let mut multiclass = names(&[
         "Activation",
         "ClassAlpha",
@@ -255,7 +251,12 @@ impl Plan {
 
 impl ElementPlan {
     fn rust(&self, out: &mut String, value: &str) {
-        let _ = writeln!(out, "use loss_core::{{ElementLoss, Reduction}};");
+        if matches!(
+            self.reduce,
+            ElementReduce::Sum | ElementReduce::Axis(Some(_), _)
+        ) {
+            let _ = writeln!(out, "use loss_core::Reduction;");
+        }
         let (loss, prep) = self.loss_code(out);
         prepare(out, self.prepare);
         smoothing_comment(out, self.smoothing);
@@ -317,13 +318,10 @@ impl ElementPlan {
     /// The reduction, into `value`.
     fn write_reduce(&self, out: &mut String, value: &str) {
         let _ = match self.reduce {
-            ElementReduce::Mean => writeln!(
-                out,
-                "let {value} = loss.loss(&input, &target, Reduction::Mean)?;"
-            ),
+            ElementReduce::Mean => writeln!(out, "let {value} = loss.loss(&input, &target)?;"),
             ElementReduce::Sum => writeln!(
                 out,
-                "let {value} = loss.loss(&input, &target, Reduction::Sum)?;"
+                "let {value} = loss.with_reduction(Reduction::Sum).loss(&input, &target)?;"
             ),
             ElementReduce::None => writeln!(
                 out,
@@ -332,7 +330,7 @@ impl ElementPlan {
             ElementReduce::Axis(r, _) => {
                 let _ = writeln!(
                     out,
-                    "// One row per sample of the last axis (ROWS rows).\nlet mut rows = [0.0f32; ROWS];\nloss.loss_per_sample(&input, &target, ROWS, Reduction::Mean, &mut rows)?;"
+                    "// One row per sample of the last axis (ROWS rows).\nlet mut rows = [0.0f32; ROWS];\nloss.loss_per_sample(&input, &target, ROWS, &mut rows)?;"
                 );
                 match r {
                     Some(r) => writeln!(out, "let {value} = {}.reduce(&rows)?;", reduction(r)),
@@ -429,17 +427,17 @@ impl ClassFocalPlan {
         let alpha = class_alpha(&self.alpha);
         let loss = match self.kind {
             FocalKind::Softmax => format!(
-                "SoftmaxFocal::new({}, {alpha}, {})?",
+                "SoftmaxFocal::new({alpha}, {}, {})?",
                 f(self.gamma),
                 weights(&self.weights)
             ),
             FocalKind::SoftmaxOnProbabilities => format!(
-                "SoftmaxFocal::new({}, {alpha}, {})?.with_predictions(Predictions::Probabilities)",
+                "SoftmaxFocal::new({alpha}, {}, {})?.with_predictions(Predictions::Probabilities)",
                 f(self.gamma),
                 weights(&self.weights)
             ),
             FocalKind::OneVsRest(s) => format!(
-                "OneVsRestFocal::new({}, {alpha}, {})?.with_soft_targets({})",
+                "OneVsRestFocal::new({alpha}, {}, {})?.with_soft_targets({})",
                 f(self.gamma),
                 weights(&self.weights),
                 soft(s)
@@ -605,10 +603,14 @@ impl GeneralizedPlan {
         };
         let (nr, dr) = self.loss_smoothing();
         let (groups, call) = stats_call(self.pooled);
-        let first = usize::from(!self.include_background);
+        let background = if self.include_background {
+            ""
+        } else {
+            ".with_include_background(false)"
+        };
         let _ = writeln!(
             out,
-            "use loss_core::dice::OverlapStats;\nuse loss_core::multiclass::{{Activation, ClassOverlap, GeneralizedDice, Intersection, Layout, Shape, Targets, WeightType}};\n{SHAPE}let shape = Shape::new(N, C, SPATIAL, Layout::ChannelsFirst)?;\nlet overlap = {};\nlet loss = GeneralizedDice::new({w}, {}, {})?;\nlet mut stats = [OverlapStats::default(); {groups}];\noverlap.{call}::<C>(&shape, &input, {}, &mut stats)?;\n// One value per sample (row of C statistics), from class {first} on:\nlet {value} = loss.loss(&stats[{first}..C])?;{}",
+            "use loss_core::dice::OverlapStats;\nuse loss_core::multiclass::{{Activation, ClassOverlap, GeneralizedDice, Intersection, Layout, Shape, Targets, WeightType}};\n{SHAPE}let shape = Shape::new(N, C, SPATIAL, Layout::ChannelsFirst)?;\nlet overlap = {};\nlet loss = GeneralizedDice::new({w}, {}, {})?{background};\nlet mut stats = [OverlapStats::default(); {groups}];\noverlap.{call}::<C>(&shape, &input, {}, &mut stats)?;\n// One value per sample (row of C statistics):\nlet {value} = loss.loss(&stats[..C])?;{}",
             class_overlap(&self.overlap),
             f(nr),
             f(dr),

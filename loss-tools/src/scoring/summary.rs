@@ -109,7 +109,8 @@ fn class_row(c: usize, a: &ClassAcc, pixels: u64, spec: &Spec, names: &[String])
 /// The overall row: the losses reduced over the classes, the metrics macro-averaged.
 fn overall_row(t: &Totals, spec: &Spec) -> OverallRow {
     let classes = t.classes.len();
-    let first = usize::from(!spec.include_background && classes > 1);
+    // A single class is its own average: the background is left out only among several.
+    let include_background = spec.include_background || classes <= 1;
     let stats: Vec<OverlapStats> = t.classes.iter().map(f32_stats).collect();
     let overlap_loss = match spec.overlap {
         Overlap::PerClass(l) => ClassReduction {
@@ -121,7 +122,10 @@ fn overall_row(t: &Totals, spec: &Spec) -> OverallRow {
         }
         .reduce(&l, &stats, classes)
         .ok(),
-        Overlap::Generalized(gd, _) => gd.loss(stats.get(first..).unwrap_or(&[])).ok(),
+        Overlap::Generalized(gd, _) => gd
+            .with_include_background(include_background)
+            .loss(&stats)
+            .ok(),
     }
     .map(f64::from);
     let total: f64 = t.classes.iter().map(|a| a.focal_sum).sum();
@@ -132,7 +136,8 @@ fn overall_row(t: &Totals, spec: &Spec) -> OverallRow {
         _ => classes as f64,
     };
     let counts: Vec<ConfusionCounts> = t.classes.iter().map(|a| a.counts).collect();
-    let avg = |metric| macro_average(&counts, metric, first, Undefined::Skip).map(f64::from);
+    let avg =
+        |metric| macro_average(&counts, metric, include_background, Undefined::Skip).map(f64::from);
     let accuracy = (spec.threshold.is_none() && t.pixels > 0)
         .then(|| counts.iter().map(|k| k.true_positives).sum::<u64>() as f64 / t.pixels as f64);
     OverallRow {

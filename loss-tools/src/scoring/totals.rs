@@ -13,7 +13,7 @@ use loss_core::multiclass::{
     Activation, ClassOverlap, ConfusionAccumulator, ConfusionCounts, Decision, Layout,
     SegmentationAccumulator, SoftmaxFocal, Targets,
 };
-use loss_core::{ElementLoss, Predictions, Reduction};
+use loss_core::{Predictions, Reduction};
 
 use super::spec::{Convention, Focal, Spec};
 use crate::input::{Pair, TargetData};
@@ -101,7 +101,7 @@ fn sigmoid_focal_sum(
             Convention::Kornia | Convention::Seed => fl.with_soft_targets(SoftTargets::Kornia),
             _ => fl,
         };
-        fl.loss(p, t, Reduction::Sum).map_err(core)?
+        fl.with_reduction(Reduction::Sum).loss(p, t).map_err(core)?
     } else {
         let fl = match spec.clamp {
             Some((_, _, true)) => BinaryFocal::keras(alpha, spec.gamma),
@@ -109,7 +109,7 @@ fn sigmoid_focal_sum(
             None => BinaryFocal::new(alpha, spec.gamma, 0.0, 1.0),
         }
         .map_err(core)?;
-        fl.loss(p, t, Reduction::Sum).map_err(core)?
+        fl.with_reduction(Reduction::Sum).loss(p, t).map_err(core)?
     };
     Ok(f64::from(sum))
 }
@@ -253,7 +253,7 @@ fn one_pass<const CAP: usize>(
 fn softmax_focal(spec: &Spec, from_logits: bool) -> Result<Option<SoftmaxFocal<'static>>, String> {
     Ok(match spec.focal {
         Focal::Softmax { alpha, .. } => {
-            let mut fl = SoftmaxFocal::new(spec.gamma, alpha, None).map_err(core)?;
+            let mut fl = SoftmaxFocal::new(alpha, spec.gamma, None).map_err(core)?;
             if !from_logits {
                 fl = fl.with_predictions(Predictions::Probabilities);
                 if matches!(spec.clamp, Some((_, _, true))) {

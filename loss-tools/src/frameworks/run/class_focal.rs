@@ -66,7 +66,7 @@ impl ClassFocalPlan {
         match self.kind {
             FocalKind::Softmax | FocalKind::SoftmaxOnProbabilities => {
                 let mut loss =
-                    SoftmaxFocal::new(self.gamma, alpha, weights.as_deref()).map_err(err)?;
+                    SoftmaxFocal::new(alpha, self.gamma, weights.as_deref()).map_err(err)?;
                 if self.kind == FocalKind::SoftmaxOnProbabilities {
                     loss = loss.with_predictions(loss_core::Predictions::Probabilities);
                 }
@@ -87,7 +87,7 @@ impl ClassFocalPlan {
                 self.smp_class_means(&data)
             }
             FocalKind::OneVsRest(soft) => {
-                let loss = OneVsRestFocal::new(self.gamma, alpha, weights.as_deref())
+                let loss = OneVsRestFocal::new(alpha, self.gamma, weights.as_deref())
                     .map_err(err)?
                     .with_soft_targets(soft);
                 self.reduce_with(loss, &data, &full_shape)

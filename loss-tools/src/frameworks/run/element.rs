@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use loss_core::Reduction;
 use loss_core::focal::{BinaryFocal, SigmoidFocal};
-use loss_core::{ElementLoss, Reduction};
 
 use super::axes::{groups, normalise_axes};
 use super::{core, same_shape_inputs};

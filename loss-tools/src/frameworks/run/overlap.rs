@@ -239,10 +239,13 @@ impl GeneralizedPlan {
         let overlap = one_channel_activation(self.overlap, data.classes());
         let c = data.classes();
         let stats = class_stats(overlap, &data, self.pooled).map_err(err)?;
-        let first = usize::from(!self.include_background && c > 1);
+        // MONAI keeps the background when it is the only channel.
+        let loss = self
+            .loss
+            .with_include_background(self.include_background || c <= 1);
         let values = stats
             .chunks(c)
-            .map(|row| self.loss.loss(&row[first..]).map_err(err))
+            .map(|row| loss.loss(row).map_err(err))
             .collect::<Result<Vec<_>, _>>()?;
         match self.reduce {
             Some(r) => Ok(Tensor::scalar(r.reduce(&values).map_err(err)?)),
