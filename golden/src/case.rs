@@ -100,6 +100,20 @@ pub enum Spec {
         /// `with_predictions(predictions)`.
         predictions: Predictions,
     },
+    /// A binary loss or metric on quantized codes (the predictions hold the codes' values)
+    /// against a hard mask (the targets hold 0 or 1, or a bad byte).
+    Quantized {
+        /// What is computed.
+        loss: QuantLoss,
+        /// The quantization's scale.
+        scale: f32,
+        /// The quantization's zero point.
+        zero_point: i32,
+        /// `i8` or `u8` codes.
+        code: CodeKind,
+        /// How the mask is passed.
+        mask: MaskKind,
+    },
     /// `Reduction::reduce` over the predictions (targets unused).
     Reduce,
     /// `DetSum::<3>` over `[p, t, p - t]`.
@@ -241,4 +255,55 @@ pub struct Case {
     pub targets: &'static [f32],
     /// The host's result.
     pub expected: Expected,
+}
+
+/// Most elements of a quantized case.
+pub const MAX_CODES: usize = 512;
+
+/// What a [`Spec::Quantized`] case computes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum QuantLoss {
+    /// `QuantizedFocal` of `SigmoidFocal::new(alpha, gamma)`.
+    Focal {
+        /// Positive-class weight.
+        alpha: Option<f32>,
+        /// Focusing exponent.
+        gamma: f32,
+    },
+    /// `QuantizedFocal` of `BinaryFocal::seed()` (probabilities).
+    Seed,
+    /// `QuantizedOverlap` of a dice-family loss.
+    Overlap {
+        /// The score.
+        base: OverlapBase,
+        /// Squared denominators.
+        squared: bool,
+        /// Logits or probabilities.
+        predictions: Predictions,
+    },
+    /// `CodeCounts::confusion` at a threshold.
+    Confusion {
+        /// Positive from this dequantized value on.
+        threshold: f32,
+    },
+}
+
+/// The code type of a quantized case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeKind {
+    /// `i8`.
+    I8,
+    /// `u8`.
+    U8,
+}
+
+/// How a quantized case passes its mask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaskKind {
+    /// `Mask::bytes`.
+    Bytes,
+    /// `Mask::bools`.
+    Bools,
+    /// `Mask::bits`, least significant bit first.
+    Bits,
 }

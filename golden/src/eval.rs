@@ -31,14 +31,14 @@ impl<'a> Words<'a> {
         Self { buf, len: 0 }
     }
 
-    fn word(&mut self, w: u32) {
+    pub(crate) fn word(&mut self, w: u32) {
         if let Some(slot) = self.buf.get_mut(self.len) {
             *slot = w;
         }
         self.len = self.len.saturating_add(1);
     }
 
-    fn float(&mut self, v: f32) {
+    pub(crate) fn float(&mut self, v: f32) {
         self.word(v.to_bits());
     }
 
@@ -75,7 +75,7 @@ pub fn matches(expected: &Expected, got: &Result<&[u32], Error>) -> bool {
     }
 }
 
-fn build_overlap(
+pub(crate) fn build_overlap(
     base: OverlapBase,
     smoothing: Option<(f32, f32)>,
     squared: bool,
@@ -98,7 +98,7 @@ fn build_overlap(
 /// Yields `(start, len)` of successive chunks, cycling through `chunks`; [`BAD_CHUNK`] entries
 /// come out as `len == usize::MAX` and consume no data. Stops when the data is used up (after
 /// at most `n + chunks.len()` steps, so an all-zero pattern terminates).
-fn chunk_plan(chunks: &'static [u16], n: usize) -> impl Iterator<Item = (usize, usize)> {
+pub(crate) fn chunk_plan(chunks: &'static [u16], n: usize) -> impl Iterator<Item = (usize, usize)> {
     let mut start = 0usize;
     let mut steps = 0usize;
     let limit = n.saturating_add(chunks.len()).saturating_mul(2);
@@ -359,6 +359,24 @@ pub fn evaluate(
             let data = MultiData::new(labels, ignore, targets, classes);
             run_multi(&loss, &shape, op, predictions, &data, scratch, out)
         }
+        Spec::Quantized {
+            loss,
+            scale,
+            zero_point,
+            code,
+            mask,
+        } => crate::quantized::run_quantized(
+            loss,
+            scale,
+            zero_point,
+            code,
+            mask,
+            op,
+            predictions,
+            targets,
+            scratch,
+            out,
+        ),
         Spec::Reduce | Spec::DetSum3 | Spec::FirstNonFinite => {
             run_tools(spec, op, predictions, targets, out)
         }

@@ -24,14 +24,15 @@
 
 mod case;
 mod eval;
+mod quantized;
 // Generated: written by `loss-tools vectors` in its own layout, which the staleness test
 // compares byte for byte.
 #[rustfmt::skip]
 mod vectors;
 
 pub use case::{
-    BAD_CHUNK, Case, Expected, LabelKind, MAX_PIXELS, MULTI_CAP, MultiLoss, Op, OverlapBase,
-    REJECTED, Spec,
+    BAD_CHUNK, Case, CodeKind, Expected, LabelKind, MAX_CODES, MAX_PIXELS, MULTI_CAP, MaskKind,
+    MultiLoss, Op, OverlapBase, QuantLoss, REJECTED, Spec,
 };
 pub use eval::{Words, check, evaluate, matches, same_bits};
 pub use vectors::{CASE_COUNT, CASES, MAX_SCRATCH, MAX_WORDS};

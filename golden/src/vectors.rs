@@ -2,7 +2,10 @@
 // The cases of the `golden` crate (its case types are in `case.rs`, the evaluator in `eval.rs`).
 // `tests/tests/golden.rs` fails when this file is stale.
 
-use crate::{BAD_CHUNK, Case, Expected, LabelKind, MultiLoss, Op, OverlapBase, Spec};
+use crate::{
+    BAD_CHUNK, Case, CodeKind, Expected, LabelKind, MaskKind, MultiLoss, Op, OverlapBase, QuantLoss,
+    Spec,
+};
 use loss_core::{
     Error, Operand, Predictions, Reduction,
     focal::SoftTargets,
@@ -13,11 +16,11 @@ use loss_core::{
 };
 
 /// Number of cases.
-pub const CASE_COUNT: usize = 768;
+pub const CASE_COUNT: usize = 812;
 /// Largest output buffer any case hands to `loss-core`.
-pub const MAX_SCRATCH: usize = 200;
+pub const MAX_SCRATCH: usize = 340;
 /// Most output words of any case.
-pub const MAX_WORDS: usize = 192;
+pub const MAX_WORDS: usize = 340;
 
 static LOGITS_EXTREME_P: [f32; 36] = [
     10000.0, 10000.0, -10000.0, -10000.0, 88.0, 88.0, -88.0, -88.0,
@@ -801,6 +804,156 @@ static MC_BAD_LABEL_T: [f32; 48] = [
     0.0, 2.0, 0.0, 1.0, 2.0, 2.0, 3.0, 2.0,
     1.0, 2.0, 2.0, 2.0, 2.0, 0.0, 0.0, 1.0,
 ];
+static Q_I8_P: [f32; 340] = [
+    124.0, 123.0, -41.0, 20.0, -76.0, 81.0, -127.0, -95.0,
+    7.0, 86.0, -63.0, 27.0, 16.0, 44.0, -127.0, -65.0,
+    91.0, 127.0, 111.0, 9.0, -67.0, -47.0, 5.0, 6.0,
+    48.0, -91.0, -12.0, -121.0, 15.0, -87.0, -128.0, 99.0,
+    38.0, -124.0, 10.0, -75.0, -45.0, 116.0, -35.0, 88.0,
+    103.0, 37.0, 30.0, 119.0, -6.0, -53.0, 47.0, -22.0,
+    127.0, -69.0, -60.0, 125.0, -83.0, -81.0, -81.0, -104.0,
+    -17.0, -15.0, 50.0, -30.0, -7.0, -78.0, -106.0, -109.0,
+    84.0, -62.0, -127.0, -108.0, -57.0, 32.0, -99.0, -111.0,
+    -26.0, -38.0, -6.0, -126.0, 75.0, -83.0, -103.0, -105.0,
+    76.0, -106.0, -11.0, -113.0, 122.0, 26.0, -122.0, 79.0,
+    28.0, 112.0, -4.0, -88.0, -70.0, -87.0, -35.0, -120.0,
+    -92.0, -116.0, 89.0, 67.0, -107.0, 82.0, -44.0, -40.0,
+    -27.0, 78.0, -66.0, -56.0, 127.0, -123.0, 95.0, -52.0,
+    122.0, 110.0, -30.0, 92.0, -128.0, -56.0, -10.0, 71.0,
+    34.0, -31.0, 74.0, 96.0, 12.0, -43.0, -94.0, 23.0,
+    80.0, -101.0, -124.0, -127.0, -14.0, -119.0, -86.0, -82.0,
+    56.0, 36.0, -77.0, 64.0, -61.0, -112.0, -64.0, 52.0,
+    2.0, 87.0, -110.0, -2.0, 26.0, -80.0, -119.0, 69.0,
+    -71.0, 96.0, 40.0, -85.0, 118.0, 54.0, -37.0, -108.0,
+    95.0, 29.0, 93.0, 120.0, -24.0, -29.0, -73.0, -1.0,
+    49.0, 4.0, 41.0, 69.0, 0.0, 34.0, -98.0, -100.0,
+    -118.0, 55.0, 43.0, 31.0, -97.0, 35.0, 53.0, 23.0,
+    21.0, -34.0, 65.0, 108.0, -69.0, 70.0, -48.0, -65.0,
+    -33.0, -8.0, 102.0, -3.0, 39.0, -47.0, 79.0, 32.0,
+    60.0, 66.0, 98.0, 68.0, 94.0, 83.0, 45.0, -73.0,
+    -90.0, -25.0, -50.0, -74.0, 85.0, -13.0, -59.0, 13.0,
+    35.0, 68.0, 99.0, -125.0, 46.0, 58.0, -87.0, -28.0,
+    18.0, 101.0, 22.0, -54.0, -32.0, -47.0, 77.0, 43.0,
+    106.0, -113.0, 6.0, -84.0, 100.0, 61.0, -93.0, 104.0,
+    -72.0, 1.0, -21.0, 114.0, 58.0, 73.0, -79.0, 121.0,
+    105.0, -86.0, -127.0, 94.0, 125.0, 3.0, -41.0, 109.0,
+    -96.0, 35.0, -89.0, 33.0, 48.0, 94.0, 8.0, -68.0,
+    51.0, 47.0, -49.0, 42.0, -20.0, 90.0, -46.0, 0.0,
+    34.0, -36.0, 24.0, -122.0, -39.0, 41.0, 110.0, -115.0,
+    126.0, -117.0, 102.0, 92.0, -6.0, 72.0, -6.0, 88.0,
+    19.0, 97.0, 15.0, 117.0, 62.0, 77.0, -17.0, 113.0,
+    14.0, 75.0, -104.0, -16.0, 69.0, -6.0, 59.0, -5.0,
+    107.0, 115.0, 27.0, -42.0, 103.0, 92.0, 57.0, -9.0,
+    25.0, -89.0, -115.0, 63.0, -126.0, -55.0, 70.0, -102.0,
+    72.0, -123.0, -15.0, -58.0, -20.0, -14.0, -102.0, -23.0,
+    11.0, 112.0, 104.0, 9.0, -18.0, -114.0, -82.0, 17.0,
+    -51.0, 22.0, 78.0, -19.0,
+];
+static Q_I8_T: [f32; 340] = [
+    1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0,
+    1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0,
+    1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0,
+    1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0,
+    1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0,
+    1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0,
+    1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0,
+    0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0,
+    1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0,
+    0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0,
+    0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0,
+    1.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0,
+    0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0,
+    0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0,
+    1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0,
+    1.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0,
+    1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+    1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0,
+    1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0,
+    1.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0,
+    1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 0.0,
+    1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0,
+    0.0, 1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0,
+    1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0,
+    0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0,
+    1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0,
+    0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0,
+    1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 0.0, 0.0,
+    1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0,
+    1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0,
+    0.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0, 1.0,
+    1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 1.0,
+    0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 1.0, 0.0,
+    1.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0,
+    1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 1.0,
+    1.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0,
+    1.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0, 1.0,
+    1.0, 1.0, 0.0, 0.0, 1.0, 0.0, 1.0, 0.0,
+    1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0,
+    1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0,
+    1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+    1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0,
+    0.0, 1.0, 1.0, 0.0,
+];
+static Q_U8_P: [f32; 200] = [
+    237.0, 10.0, 41.0, 68.0, 114.0, 162.0, 69.0, 40.0,
+    23.0, 215.0, 101.0, 77.0, 154.0, 175.0, 159.0, 21.0,
+    85.0, 155.0, 236.0, 123.0, 88.0, 13.0, 154.0, 20.0,
+    27.0, 42.0, 147.0, 134.0, 97.0, 181.0, 114.0, 62.0,
+    172.0, 95.0, 29.0, 190.0, 157.0, 127.0, 175.0, 0.0,
+    118.0, 146.0, 100.0, 3.0, 100.0, 11.0, 105.0, 9.0,
+    183.0, 96.0, 113.0, 73.0, 233.0, 245.0, 164.0, 58.0,
+    3.0, 30.0, 105.0, 10.0, 216.0, 5.0, 102.0, 83.0,
+    181.0, 5.0, 116.0, 216.0, 188.0, 95.0, 154.0, 75.0,
+    65.0, 11.0, 101.0, 160.0, 3.0, 197.0, 40.0, 60.0,
+    114.0, 0.0, 34.0, 141.0, 237.0, 3.0, 8.0, 195.0,
+    185.0, 24.0, 60.0, 125.0, 149.0, 160.0, 182.0, 144.0,
+    113.0, 44.0, 79.0, 110.0, 218.0, 225.0, 104.0, 130.0,
+    206.0, 173.0, 85.0, 11.0, 184.0, 156.0, 223.0, 54.0,
+    114.0, 108.0, 4.0, 124.0, 56.0, 160.0, 137.0, 30.0,
+    30.0, 46.0, 134.0, 204.0, 14.0, 230.0, 154.0, 162.0,
+    209.0, 214.0, 231.0, 2.0, 108.0, 80.0, 26.0, 49.0,
+    102.0, 167.0, 119.0, 246.0, 143.0, 115.0, 81.0, 122.0,
+    226.0, 68.0, 196.0, 28.0, 7.0, 5.0, 104.0, 172.0,
+    163.0, 16.0, 181.0, 147.0, 198.0, 206.0, 63.0, 207.0,
+    217.0, 186.0, 11.0, 207.0, 194.0, 46.0, 212.0, 158.0,
+    137.0, 7.0, 81.0, 49.0, 53.0, 202.0, 154.0, 72.0,
+    248.0, 183.0, 254.0, 84.0, 82.0, 49.0, 253.0, 154.0,
+    244.0, 198.0, 49.0, 104.0, 212.0, 178.0, 49.0, 143.0,
+    166.0, 241.0, 172.0, 68.0, 151.0, 231.0, 59.0, 223.0,
+];
+static Q_U8_T: [f32; 200] = [
+    1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0,
+    0.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0,
+    0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 0.0,
+    0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0, 0.0,
+    1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0,
+    1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0,
+    1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0,
+    0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0,
+    1.0, 0.0, 1.0, 1.0, 1.0, 0.0, 1.0, 0.0,
+    0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0,
+    1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0,
+    1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0,
+    1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0,
+    1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0,
+    1.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0,
+    0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0,
+    1.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.0,
+    1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 1.0,
+    1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 1.0,
+    1.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0, 1.0,
+    1.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0,
+    1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0,
+    1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0, 1.0,
+    1.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0, 1.0,
+    1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0,
+];
+static Q_BAD_MASK_P: [f32; 8] = [
+    -3.0, 5.0, 127.0, -128.0, 0.0, 9.0, 1.0, 2.0,
+];
+static Q_BAD_MASK_T: [f32; 8] = [
+    0.0, 1.0, 1.0, 0.0, 0.0, 2.0, 1.0, 0.0,
+];
 
 const S0: Spec = Spec::SigmoidFocalTorchvision;
 const S1: Spec = Spec::SigmoidFocal { alpha: None, gamma: 0.0, soft: SoftTargets::Torchvision };
@@ -1044,6 +1197,31 @@ const S238: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha:
 const S239: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::None, weights: None }, batch: 1, classes: 12, spatial: 16, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
 const S240: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::None, weights: None }, batch: 1, classes: 0, spatial: 16, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
 const S241: Spec = Spec::Multi { loss: MultiLoss::Confusion { decision: Decision::Threshold(f32::NAN) }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+const S242: Spec = Spec::Quantized { loss: QuantLoss::Focal { alpha: Some(0.25), gamma: 2.0 }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bytes };
+const S243: Spec = Spec::Quantized { loss: QuantLoss::Focal { alpha: Some(0.25), gamma: 2.0 }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bools };
+const S244: Spec = Spec::Quantized { loss: QuantLoss::Focal { alpha: Some(0.25), gamma: 2.0 }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bits };
+const S245: Spec = Spec::Quantized { loss: QuantLoss::Focal { alpha: None, gamma: 0.5 }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bytes };
+const S246: Spec = Spec::Quantized { loss: QuantLoss::Focal { alpha: None, gamma: 0.5 }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bools };
+const S247: Spec = Spec::Quantized { loss: QuantLoss::Focal { alpha: None, gamma: 0.5 }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bits };
+const S248: Spec = Spec::Quantized { loss: QuantLoss::Focal { alpha: Some(1.0), gamma: 0.0 }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bytes };
+const S249: Spec = Spec::Quantized { loss: QuantLoss::Focal { alpha: Some(1.0), gamma: 0.0 }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bools };
+const S250: Spec = Spec::Quantized { loss: QuantLoss::Focal { alpha: Some(1.0), gamma: 0.0 }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bits };
+const S251: Spec = Spec::Quantized { loss: QuantLoss::Focal { alpha: Some(0.75), gamma: 5.0 }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bytes };
+const S252: Spec = Spec::Quantized { loss: QuantLoss::Focal { alpha: Some(0.75), gamma: 5.0 }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bools };
+const S253: Spec = Spec::Quantized { loss: QuantLoss::Focal { alpha: Some(0.75), gamma: 5.0 }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bits };
+const S254: Spec = Spec::Quantized { loss: QuantLoss::Seed, scale: 0.00390625, zero_point: 0, code: CodeKind::U8, mask: MaskKind::Bytes };
+const S255: Spec = Spec::Quantized { loss: QuantLoss::Overlap { base: OverlapBase::Dice, squared: false, predictions: Predictions::Probabilities }, scale: 0.00390625, zero_point: 0, code: CodeKind::U8, mask: MaskKind::Bytes };
+const S256: Spec = Spec::Quantized { loss: QuantLoss::Overlap { base: OverlapBase::Dice, squared: false, predictions: Predictions::Logits }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bits };
+const S257: Spec = Spec::Quantized { loss: QuantLoss::Overlap { base: OverlapBase::Dice, squared: true, predictions: Predictions::Logits }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bits };
+const S258: Spec = Spec::Quantized { loss: QuantLoss::Overlap { base: OverlapBase::Jaccard, squared: false, predictions: Predictions::Logits }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bits };
+const S259: Spec = Spec::Quantized { loss: QuantLoss::Overlap { base: OverlapBase::Tversky { alpha: 0.3, beta: 0.7 }, squared: false, predictions: Predictions::Logits }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bits };
+const S260: Spec = Spec::Quantized { loss: QuantLoss::Confusion { threshold: 0.0 }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bytes };
+const S261: Spec = Spec::Quantized { loss: QuantLoss::Confusion { threshold: 0.5 }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bytes };
+const S262: Spec = Spec::Quantized { loss: QuantLoss::Confusion { threshold: -100.0 }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bytes };
+const S263: Spec = Spec::Quantized { loss: QuantLoss::Focal { alpha: Some(0.25), gamma: 2.0 }, scale: 0.0625, zero_point: 128, code: CodeKind::I8, mask: MaskKind::Bytes };
+const S264: Spec = Spec::Quantized { loss: QuantLoss::Focal { alpha: Some(0.25), gamma: 2.0 }, scale: -1.0, zero_point: 0, code: CodeKind::I8, mask: MaskKind::Bytes };
+const S265: Spec = Spec::Quantized { loss: QuantLoss::Seed, scale: 0.0078125, zero_point: 0, code: CodeKind::I8, mask: MaskKind::Bits };
+const S266: Spec = Spec::Quantized { loss: QuantLoss::Overlap { base: OverlapBase::Dice, squared: false, predictions: Predictions::Probabilities }, scale: 0.0078125, zero_point: 0, code: CodeKind::I8, mask: MaskKind::Bits };
 
 /// Every golden case.
 pub static CASES: [Case; CASE_COUNT] = [
@@ -3461,4 +3639,106 @@ pub static CASES: [Case; CASE_COUNT] = [
     Case { name: "error/multiclass/too_many_classes", spec: S239, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Err(Error::TooManyClasses { classes: 12, capacity: 8 }) },
     Case { name: "error/multiclass/zero_classes", spec: S240, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Err(Error::InvalidParameter("classes")) },
     Case { name: "error/multiclass/nan_threshold", spec: S241, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Err(Error::InvalidParameter("threshold")) },
+    Case { name: "quantized/focal/a0.25/g2/Bytes/mean", spec: S242, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x3e7d74ce,]) },
+    Case { name: "quantized/focal/a0.25/g2/Bytes/sum", spec: S242, op: Op::Loss(Reduction::Sum), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x42a84f91,]) },
+    Case { name: "quantized/focal/a0.25/g2/Bools/mean", spec: S243, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x3e7d74ce,]) },
+    Case { name: "quantized/focal/a0.25/g2/Bools/sum", spec: S243, op: Op::Loss(Reduction::Sum), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x42a84f91,]) },
+    Case { name: "quantized/focal/a0.25/g2/Bits/mean", spec: S244, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x3e7d74ce,]) },
+    Case { name: "quantized/focal/a0.25/g2/Bits/sum", spec: S244, op: Op::Loss(Reduction::Sum), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x42a84f91,]) },
+    Case { name: "quantized/focal/anone/g0.5/Bytes/mean", spec: S245, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x3f087d72,]) },
+    Case { name: "quantized/focal/anone/g0.5/Bytes/sum", spec: S245, op: Op::Loss(Reduction::Sum), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x4335469c,]) },
+    Case { name: "quantized/focal/anone/g0.5/Bools/mean", spec: S246, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x3f087d72,]) },
+    Case { name: "quantized/focal/anone/g0.5/Bools/sum", spec: S246, op: Op::Loss(Reduction::Sum), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x4335469c,]) },
+    Case { name: "quantized/focal/anone/g0.5/Bits/mean", spec: S247, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x3f087d72,]) },
+    Case { name: "quantized/focal/anone/g0.5/Bits/sum", spec: S247, op: Op::Loss(Reduction::Sum), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x4335469c,]) },
+    Case { name: "quantized/focal/a1/g0/Bytes/mean", spec: S248, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x3e867faf,]) },
+    Case { name: "quantized/focal/a1/g0/Bytes/sum", spec: S248, op: Op::Loss(Reduction::Sum), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x42b2a194,]) },
+    Case { name: "quantized/focal/a1/g0/Bools/mean", spec: S249, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x3e867faf,]) },
+    Case { name: "quantized/focal/a1/g0/Bools/sum", spec: S249, op: Op::Loss(Reduction::Sum), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x42b2a194,]) },
+    Case { name: "quantized/focal/a1/g0/Bits/mean", spec: S250, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x3e867faf,]) },
+    Case { name: "quantized/focal/a1/g0/Bits/sum", spec: S250, op: Op::Loss(Reduction::Sum), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x42b2a194,]) },
+    Case { name: "quantized/focal/a0.75/g5/Bytes/mean", spec: S251, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x3e5c15ca,]) },
+    Case { name: "quantized/focal/a0.75/g5/Bytes/sum", spec: S251, op: Op::Loss(Reduction::Sum), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x42922678,]) },
+    Case { name: "quantized/focal/a0.75/g5/Bools/mean", spec: S252, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x3e5c15ca,]) },
+    Case { name: "quantized/focal/a0.75/g5/Bools/sum", spec: S252, op: Op::Loss(Reduction::Sum), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x42922678,]) },
+    Case { name: "quantized/focal/a0.75/g5/Bits/mean", spec: S253, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x3e5c15ca,]) },
+    Case { name: "quantized/focal/a0.75/g5/Bits/sum", spec: S253, op: Op::Loss(Reduction::Sum), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x42922678,]) },
+    Case { name: "quantized/focal/elementwise", spec: S244, op: Op::Elementwise { capacity: 340 }, predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[
+        0x2d25e49d, 0x40be5f60, 0x3a16aa6c, 0x3adba38e, 0x3f8d32ee, 0x32fe1c35, 0x2e9ecf45, 0x32f871be,
+        0x3c3aca33, 0x3247adb9, 0x3f621e83, 0x3f97fa30, 0x3f2e3b62, 0x37e52f0a, 0x2e9ecf45, 0x37007877,
+        0x319cc4af, 0x2cbd12b4, 0x2eed11a1, 0x3c0e1a38, 0x36b1b849, 0x39522f9a, 0x3c73575a, 0x3c557158,
+        0x375e4f6f, 0x33832ca3, 0x3d4f95f6, 0x2f7474e6, 0x3b6e34b6, 0x340a6c02, 0x2e83aabe, 0x308c4825,
+        0x38a74b3f, 0x2f0b53ac, 0x3bf716c0, 0x35a1a4d6, 0x3995b4dc, 0x40b3d076, 0x3ad1c9cc, 0x320961ca,
+        0x3004a563, 0x38c79bd0, 0x39a8540b, 0x2dd3bf07, 0x3dd58a0a, 0x388f87cd, 0x400ee6c6, 0x3c4f8445,
+        0x2cbd12b4, 0x3675ab28, 0x37a0d21a, 0x2d09897e, 0x3491f16e, 0x34d3d7e0, 0x34d3d7e0, 0x31b87fea,
+        0x3cd52754, 0x3d0c17a6, 0x4018f7a6, 0x3ea1402c, 0x3dbe88a8, 0x353920a8, 0x317dc0bc, 0x3110b06f,
+        0x3291177a, 0x375efa40, 0x2e9ecf45, 0x312e7d21, 0x380b030a, 0x396ed22e, 0x326b2706, 0x30c6f814,
+        0x3be1a034, 0x3ee494a3, 0x3dd58a0a, 0x2ebf8bff, 0x33c2973e, 0x3491f16e, 0x31de7adc, 0x3199000e,
+        0x406d1dc1, 0x3fcb5c6a, 0x3d6b8d36, 0x3088cca1, 0x2d715892, 0x3f919c9d, 0x2f4aaea2, 0x33389002,
+        0x39ec6585, 0x2ec48f3d, 0x3e051592, 0x33e5b46e, 0x3f8054bd, 0x340a6c02, 0x3ad1c9cc, 0x2f936b6e,
+        0x3359a337, 0x301bf710, 0x31e3e596, 0x34d78673, 0x31526c38, 0x32d2d244, 0x39b281ec, 0x3a331da2,
+        0x3bc0efa2, 0x335e6cf1, 0x3f6f478a, 0x3f4304a2, 0x2cbd12b4, 0x3fedbd22, 0x311451e8, 0x38abe348,
+        0x2d715892, 0x40aabe8f, 0x3b6f1eb6, 0x3182046e, 0x2e83aabe, 0x3826bb93, 0x3d8551ed, 0x344cefab,
+        0x3928d7e4, 0x3b4b4b60, 0x33ea73b1, 0x30f5ffe3, 0x3bb99d65, 0x39d4b3f2, 0x3315c24b, 0x3a878795,
+        0x331922f4, 0x3fc12c7d, 0x2f0b53ac, 0x2e9ecf45, 0x3d201502, 0x2fb1cd39, 0x3426d1b5, 0x34afd6c5,
+        0x364de6b2, 0x38ee0290, 0x3f8f533c, 0x353bfe71, 0x3f59499a, 0x30a4fb74, 0x371a6d06, 0x36d66d78,
+        0x3cb1c291, 0x4087a90e, 0x30eff452, 0x3e242f3c, 0x3a254f38, 0x3f95acb1, 0x2fb1cd39, 0x3494a35f,
+        0x3f827d49, 0x30f5ffe3, 0x3fee7b9c, 0x344907d6, 0x2dff6554, 0x40264823, 0x3a95af05, 0x312e7d21,
+        0x311451e8, 0x39c79407, 0x3157a831, 0x2daf8e53, 0x3c198856, 0x3b8c703e, 0x3f86ca16, 0x3e35a84a,
+        0x37395963, 0x3c8a63f9, 0x38444599, 0x3494a35f, 0x3e4878f7, 0x3928d7e4, 0x328dc38a, 0x324306a5,
+        0x2fd67192, 0x36777216, 0x38092bcd, 0x398dd69c, 0x32aaec30, 0x390dcd4c, 0x36b28f2b, 0x3a878795,
+        0x3abb4052, 0x3af7f6d4, 0x351c2f64, 0x2f4ff416, 0x3675ab28, 0x3476d635, 0x392ff26a, 0x37007877,
+        0x3b126081, 0x3da993a2, 0x301ff837, 0x3e140277, 0x388c1fbc, 0x39522f9a, 0x33389002, 0x396ed22e,
+        0x35c50467, 0x3501bde7, 0x30a92b28, 0x34b2fe56, 0x3132d950, 0x32aee62f, 0x400828e1, 0x35ea4716,
+        0x339e1db3, 0x3c03b768, 0x38f62f02, 0x35c29cda, 0x3270b806, 0x3d368184, 0x37c11276, 0x3ba0660c,
+        0x390dcd4c, 0x34b2fe56, 0x308c4825, 0x2ee7080a, 0x379fbc27, 0x360e795c, 0x340a6c02, 0x3ba4baaa,
+        0x3b166acd, 0x3040eb3f, 0x3a9f69cf, 0x386f9a3a, 0x3b2c9c86, 0x39522f9a, 0x33860539, 0x40016645,
+        0x2f973d46, 0x3088cca1, 0x3c557158, 0x34723e52, 0x3068a6d7, 0x35a3c770, 0x33348a04, 0x2fdbf9f0,
+        0x360cfed5, 0x3cc8ba73, 0x3c709912, 0x2e871f17, 0x360e795c, 0x340d3a95, 0x3519b3c0, 0x2d918ced,
+        0x2fb6662c, 0x3426d1b5, 0x2e9ecf45, 0x3132d950, 0x2d09897e, 0x3c9d08cf, 0x3a16aa6c, 0x2f2c6c5a,
+        0x32ce12af, 0x390dcd4c, 0x33be9528, 0x3fbf4dff, 0x375e4f6f, 0x40926944, 0x3c231975, 0x3693c34d,
+        0x3700b6f9, 0x3785462c, 0x39133433, 0x3ffc078c, 0x3c8b360c, 0x31bd04b8, 0x397af0de, 0x3e4878f7,
+        0x3928d7e4, 0x3ab14c24, 0x3a662608, 0x2f4aaea2, 0x3a54c1ea, 0x38444599, 0x2f0ef661, 0x3fdd99c3,
+        0x2ce40e35, 0x30015144, 0x301ff837, 0x3182046e, 0x3d5ae9a5, 0x4060830a, 0x3dd58a0a, 0x320961ca,
+        0x3b009fc1, 0x4096fecd, 0x3b6e34b6, 0x2e1a055c, 0x35882056, 0x33860539, 0x3cd52754, 0x2ea2f899,
+        0x3b8a582e, 0x33c2973e, 0x31b87fea, 0x3cf4a630, 0x3494a35f, 0x3dd58a0a, 0x35ecf5b7, 0x3deeb650,
+        0x2f7acd89, 0x40b24dda, 0x3a0bdbdd, 0x39fd43d6, 0x3004a563, 0x3182046e, 0x362b4b49, 0x3d968bd6,
+        0x3a432b57, 0x33be9528, 0x303c1a27, 0x35624016, 0x2ebf8bff, 0x3847e942, 0x3476d635, 0x320622fc,
+        0x342a2218, 0x2f280b99, 0x3d0c17a6, 0x37e7b908, 0x3c8b360c, 0x3d201502, 0x320622fc, 0x3c32a788,
+        0x3bd65fb8, 0x2ec48f3d, 0x2fdbf9f0, 0x3c0e1a38, 0x3cb95110, 0x3062dbe9, 0x3f99e273, 0x3b2f9f35,
+        0x38cdc1b4, 0x3a9f69cf, 0x335e6cf1, 0x3ca0c7ca,
+    ]) },
+    Case { name: "quantized/focal/stream/bits/0", spec: S244, op: Op::Stream { chunks: &[8, 0, 64, BAD_CHUNK, 16, 1000], reduction: Reduction::Mean }, predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[
+        0x3f61be8b, 0x3f61be8b, 0x3e938693, 0x0badc0de, 0x3ea1b336, 0x3e7d74ce, 0x00000154,
+    ]) },
+    Case { name: "quantized/focal/stream/bits/1", spec: S244, op: Op::Stream { chunks: &[40], reduction: Reduction::Mean }, predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[
+        0x3ec6df6b, 0x3e88577c, 0x3ea1ac55, 0x3ea7fa02, 0x3e8ab6c0, 0x3e793ea2, 0x3e7a69c2, 0x3e8476fe,
+        0x3e7d74ce, 0x00000154,
+    ]) },
+    Case { name: "quantized/focal/stream/bytes", spec: S242, op: Op::Stream { chunks: &[BAD_CHUNK, 5, 0, 100, BAD_CHUNK, 13], reduction: Reduction::Sum }, predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[
+        0x0badc0de, 0x40e1be8b, 0x40e1be8b, 0x41e7783e, 0x0badc0de, 0x42174ee7, 0x0badc0de, 0x421794e7,
+        0x421794e7, 0x42617b48, 0x0badc0de, 0x4269aab8, 0x0badc0de, 0x4269aab8, 0x4269aab8, 0x42a84f91,
+        0x00000154,
+    ]) },
+    Case { name: "quantized/seed/u8", spec: S254, op: Op::Loss(Reduction::Mean), predictions: &Q_U8_P, targets: &Q_U8_T, expected: Expected::Bits(&[0x3c9747f6,]) },
+    Case { name: "quantized/dice/u8", spec: S255, op: Op::Loss(Reduction::Mean), predictions: &Q_U8_P, targets: &Q_U8_T, expected: Expected::Bits(&[0x429c7000, 0x42b8a000, 0x42ec0000, 0x000000c8, 0x3e83283e,]) },
+    Case { name: "quantized/dice/logits", spec: S256, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x430ca5fd, 0x4330a6da, 0x43280000, 0x00000154, 0x3e3c3c24,]) },
+    Case { name: "quantized/dice/squared/logits", spec: S257, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x430ca5fd, 0x431c2b63, 0x43280000, 0x00000154, 0x3e076d98,]) },
+    Case { name: "quantized/jaccard/logits", spec: S258, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x430ca5fd, 0x4330a6da, 0x43280000, 0x00000154, 0x3e9f0186,]) },
+    Case { name: "quantized/tversky/logits", spec: S259, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x430ca5fd, 0x4330a6da, 0x43280000, 0x00000154, 0x3e33c1f8,]) },
+    Case { name: "quantized/dice/stream/bits", spec: S256, op: Op::Stream { chunks: &[8, 0, 64, BAD_CHUNK, 16, 1000], reduction: Reduction::Mean }, predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[
+        0x4034b149, 0x407aae5a, 0x40800000, 0x00000008, 0x3e92d234, 0x4034b149, 0x407aae5a, 0x40800000,
+        0x00000008, 0x3e92d234, 0x41bd7dda, 0x420043d3, 0x41e80000, 0x00000048, 0x3e659e78, 0x0badc0de,
+        0x41d64119, 0x42186467, 0x42080000, 0x00000058, 0x3e839f18, 0x430ca5fd, 0x4330a6da, 0x43280000,
+        0x00000154, 0x3e3c3c24, 0x00000154,
+    ]) },
+    Case { name: "quantized/confusion/0", spec: S260, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x00000096, 0x0000001a, 0x00000012, 0x00000092,]) },
+    Case { name: "quantized/confusion/0.5", spec: S261, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x00000093, 0x00000014, 0x00000015, 0x00000098,]) },
+    Case { name: "quantized/confusion/-100", spec: S262, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x000000a8, 0x000000ac, 0x00000000, 0x00000000,]) },
+    Case { name: "quantized/error/mask_byte", spec: S242, op: Op::Loss(Reduction::Mean), predictions: &Q_BAD_MASK_P, targets: &Q_BAD_MASK_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 5 }) },
+    Case { name: "quantized/error/mask_byte/stream", spec: S242, op: Op::Stream { chunks: &[7], reduction: Reduction::Mean }, predictions: &Q_BAD_MASK_P, targets: &Q_BAD_MASK_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 5 }) },
+    Case { name: "quantized/error/zero_point", spec: S263, op: Op::Loss(Reduction::Mean), predictions: &Q_BAD_MASK_P, targets: &Q_BAD_MASK_T, expected: Expected::Err(Error::InvalidParameter("zero_point")) },
+    Case { name: "quantized/error/scale", spec: S264, op: Op::Loss(Reduction::Mean), predictions: &Q_BAD_MASK_P, targets: &Q_BAD_MASK_T, expected: Expected::Err(Error::InvalidParameter("scale")) },
+    Case { name: "quantized/error/probabilities/seed", spec: S265, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Err(Error::CodeOutOfRange { code: -128 }) },
+    Case { name: "quantized/error/probabilities/dice", spec: S266, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Err(Error::CodeOutOfRange { code: -128 }) },
 ];

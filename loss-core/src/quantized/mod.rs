@@ -92,7 +92,7 @@ mod sealed {
 }
 
 /// The integer types a quantized tensor holds: `i8` and `u8`.
-pub trait Code: sealed::Sealed + Copy {
+pub trait Code: sealed::Sealed + Copy + Eq + core::fmt::Debug {
     /// The smallest code.
     const MIN: i32;
     /// The largest code.

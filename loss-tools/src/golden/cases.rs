@@ -2,6 +2,7 @@
 //! file).
 
 mod multiclass;
+mod quantized;
 
 use loss_core::{Predictions, Reduction, focal::SoftTargets};
 
@@ -137,6 +138,7 @@ pub fn case_specs(sets: &[InputSet]) -> Vec<CaseSpec> {
     binary_keras_cases(&mut cases);
     sigmoid_cases(&mut cases);
     multiclass::multiclass_cases(&mut cases);
+    quantized::quantized_cases(&mut cases);
     cases.cases
 }
 

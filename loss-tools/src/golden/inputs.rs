@@ -82,7 +82,43 @@ pub fn input_sets() -> Vec<InputSet> {
     reduction_and_non_finite_sets(&mut rng, &mut sets);
     bad_input_sets(&mut sets);
     multiclass_sets(&mut rng, &mut sets);
+    quantized_sets(&mut rng, &mut sets);
     sets
+}
+
+/// Quantized codes (as their values) with hard masks: every `i8` code at least once in a
+/// shuffled order, `u8` probability codes, and a mask with a bad byte.
+fn quantized_sets(rng: &mut Rng, sets: &mut Vec<InputSet>) {
+    let mut codes: Vec<f32> = (-128..128).map(|c| c as f32).collect();
+    codes.extend((0..84).map(|_| (rng.next() % 256) as f32 - 128.0));
+    for i in (1..codes.len()).rev() {
+        codes.swap(i, rng.next() as usize % (i + 1));
+    }
+    // Mostly the sign of the code, with label noise.
+    let mask = codes
+        .iter()
+        .map(|&c| f32::from(u8::from((c > 0.0) != rng.next().is_multiple_of(8))))
+        .collect();
+    sets.push(InputSet {
+        name: "q_i8",
+        predictions: codes,
+        targets: mask,
+    });
+    let codes: Vec<f32> = (0..200).map(|_| (rng.next() % 256) as f32).collect();
+    let mask = codes
+        .iter()
+        .map(|&c| f32::from(u8::from(c > 100.0)))
+        .collect();
+    sets.push(InputSet {
+        name: "q_u8",
+        predictions: codes,
+        targets: mask,
+    });
+    sets.push(InputSet {
+        name: "q_bad_mask",
+        predictions: vec![-3.0, 5.0, 127.0, -128.0, 0.0, 9.0, 1.0, 2.0],
+        targets: vec![0.0, 1.0, 1.0, 0.0, 0.0, 2.0, 1.0, 0.0],
+    });
 }
 
 /// Logits: the extremes with both labels, hard targets, soft targets.

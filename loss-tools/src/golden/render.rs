@@ -6,7 +6,7 @@ use loss_core::multiclass::{ClassAlpha, ClassOverlap, Decision};
 use loss_core::{Predictions, Reduction};
 
 use super::{CaseSpec, Evaluated, InputSet, max_scratch};
-use golden::{BAD_CHUNK, MultiLoss, Op, OverlapBase, Spec};
+use golden::{BAD_CHUNK, MultiLoss, Op, OverlapBase, QuantLoss, Spec};
 
 /// A Rust expression for `x` that parses back to the same bits.
 fn lit(x: f32) -> String {
@@ -107,9 +107,43 @@ fn spec_lit(spec: &Spec) -> String {
              layout: Layout::{layout:?}, labels: LabelKind::{labels:?}, ignore: {ignore:?} }}",
             multi_lit(&loss)
         ),
+        Spec::Quantized {
+            loss,
+            scale,
+            zero_point,
+            code,
+            mask,
+        } => format!(
+            "Spec::Quantized {{ loss: {}, scale: {}, zero_point: {zero_point}, code: CodeKind::{code:?}, mask: MaskKind::{mask:?} }}",
+            quant_lit(loss),
+            lit(scale)
+        ),
         Spec::Reduce => "Spec::Reduce".into(),
         Spec::DetSum3 => "Spec::DetSum3".into(),
         Spec::FirstNonFinite => "Spec::FirstNonFinite".into(),
+    }
+}
+
+fn quant_lit(loss: QuantLoss) -> String {
+    match loss {
+        QuantLoss::Focal { alpha, gamma } => format!(
+            "QuantLoss::Focal {{ alpha: {}, gamma: {} }}",
+            opt_lit(alpha),
+            lit(gamma)
+        ),
+        QuantLoss::Seed => "QuantLoss::Seed".into(),
+        QuantLoss::Overlap {
+            base,
+            squared,
+            predictions,
+        } => format!(
+            "QuantLoss::Overlap {{ base: {}, squared: {squared}, predictions: {} }}",
+            base_lit(base),
+            pred_lit(predictions)
+        ),
+        QuantLoss::Confusion { threshold } => {
+            format!("QuantLoss::Confusion {{ threshold: {} }}", lit(threshold))
+        }
     }
 }
 
@@ -287,6 +321,8 @@ fn error_lit(e: &loss_core::Error) -> String {
         Error::WeightCount { expected, found } => {
             format!("Error::WeightCount {{ expected: {expected}, found: {found} }}")
         }
+        Error::CodeOutOfRange { code } => format!("Error::CodeOutOfRange {{ code: {code} }}"),
+        Error::CountOverflow => "Error::CountOverflow".into(),
         // `Error` is non-exhaustive; a new variant must be added here before it can be golden.
         _ => panic!("golden: no literal for {e:?}"),
     }
@@ -307,7 +343,10 @@ const HEADER: &str = "\
 // The cases of the `golden` crate (its case types are in `case.rs`, the evaluator in `eval.rs`).
 // `tests/tests/golden.rs` fails when this file is stale.
 
-use crate::{BAD_CHUNK, Case, Expected, LabelKind, MultiLoss, Op, OverlapBase, Spec};
+use crate::{
+    BAD_CHUNK, Case, CodeKind, Expected, LabelKind, MaskKind, MultiLoss, Op, OverlapBase, QuantLoss,
+    Spec,
+};
 use loss_core::{
     Error, Operand, Predictions, Reduction,
     focal::SoftTargets,
