@@ -258,7 +258,7 @@ pub struct Case {
 }
 
 /// Most elements of a quantized case.
-pub const MAX_CODES: usize = 512;
+pub const MAX_CODES: usize = 256;
 
 /// What a [`Spec::Quantized`] case computes.
 #[derive(Debug, Clone, Copy, PartialEq)]

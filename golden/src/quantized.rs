@@ -58,7 +58,8 @@ impl QuantData {
     }
 }
 
-/// Runs one quantized case.
+/// Runs one quantized case (in a frame of its own: its buffers exist only while it runs).
+#[inline(never)]
 #[expect(
     clippy::too_many_arguments,
     reason = "the fields of Spec::Quantized and the evaluator's arguments, passed through"
@@ -89,6 +90,9 @@ pub(crate) fn run_quantized(
     }
 }
 
+/// What a case reports on a frame's counts.
+type Report<'r, C> = dyn Fn(&CodeCounts<C>, &mut Words<'_>) -> Result<(), Error> + 'r;
+
 /// One case's settings.
 struct Run<'a> {
     loss: QuantLoss,
@@ -97,59 +101,50 @@ struct Run<'a> {
     data: &'a QuantData,
 }
 
-/// The quantized losses a case builds.
-#[expect(
-    clippy::large_enum_variant,
-    reason = "built once per case on the stack; no heap to box into"
-)]
-enum Built<C> {
-    Focal(QuantizedFocal<C>),
-    Overlap(QuantizedOverlap<C>),
-    Confusion(f32),
-}
-
 impl Run<'_> {
-    fn build<C: Code>(&self, reduction: Reduction) -> Result<Built<C>, Error> {
-        Ok(match self.loss {
+    /// Builds the case's loss, then drives it: each loss is built in its own arm and used
+    /// there (its table is the largest thing on the stack; the M0 has 16 KiB of RAM).
+    fn go<C: Code>(
+        &self,
+        codes: &[C],
+        op: &Op,
+        scratch: &mut [f32],
+        out: &mut Words<'_>,
+    ) -> Result<(), Error> {
+        let reduction = match *op {
+            Op::Loss(r) | Op::Stream { reduction: r, .. } => r,
+            _ => Reduction::Mean,
+        };
+        match self.loss {
             QuantLoss::Focal { alpha, gamma } => {
                 let loss = SigmoidFocal::new(alpha, gamma)?.with_reduction(reduction);
-                Built::Focal(QuantizedFocal::new(&loss, self.q)?)
+                let focal = QuantizedFocal::new(&loss, self.q)?;
+                self.drive_focal(&focal, codes, op, scratch, out)
             }
-            QuantLoss::Seed => Built::Focal(QuantizedFocal::new(
-                &BinaryFocal::seed().with_reduction(reduction),
-                self.q,
-            )?),
+            QuantLoss::Seed => {
+                let focal =
+                    QuantizedFocal::new(&BinaryFocal::seed().with_reduction(reduction), self.q)?;
+                self.drive_focal(&focal, codes, op, scratch, out)
+            }
             QuantLoss::Overlap {
                 base,
                 squared,
                 predictions,
-            } => Built::Overlap(QuantizedOverlap::new(
-                &build_overlap(base, None, squared, predictions)?,
-                self.q,
-            )?),
-            QuantLoss::Confusion { threshold } => Built::Confusion(threshold),
-        })
-    }
-
-    /// Everything a built loss reports on `counts`.
-    fn report<C: Code>(
-        &self,
-        built: &Built<C>,
-        counts: &CodeCounts<C>,
-        out: &mut Words<'_>,
-    ) -> Result<(), Error> {
-        match built {
-            Built::Focal(focal) => out.float(focal.loss(counts)?),
-            Built::Overlap(overlap) => {
-                let s = overlap.stats(counts)?;
-                out.float(s.intersection);
-                out.float(s.prediction_sum);
-                out.float(s.target_sum);
-                out.word(s.count as u32);
-                out.float(overlap.loss(counts)?);
+            } => {
+                let loss = build_overlap(base, None, squared, predictions)?;
+                let overlap = QuantizedOverlap::new(&loss, self.q)?;
+                self.drive(codes, op, out, &|counts, out| {
+                    let s = overlap.stats(counts)?;
+                    out.float(s.intersection);
+                    out.float(s.prediction_sum);
+                    out.float(s.target_sum);
+                    out.word(s.count as u32);
+                    out.float(overlap.loss(counts)?);
+                    Ok(())
+                })
             }
-            Built::Confusion(threshold) => {
-                let k = counts.confusion(self.q, *threshold)?;
+            QuantLoss::Confusion { threshold } => self.drive(codes, op, out, &|counts, out| {
+                let k = counts.confusion(self.q, threshold)?;
                 for n in [
                     k.true_positives,
                     k.false_positives,
@@ -158,61 +153,76 @@ impl Run<'_> {
                 ] {
                     out.word(n as u32);
                 }
-            }
+                Ok(())
+            }),
         }
-        Ok(())
     }
 
-    fn go<C: Code>(
+    fn drive_focal<C: Code>(
         &self,
+        focal: &QuantizedFocal<C>,
         codes: &[C],
         op: &Op,
         scratch: &mut [f32],
         out: &mut Words<'_>,
     ) -> Result<(), Error> {
+        if let Op::Elementwise { capacity } = *op {
+            let buf = scratch.get_mut(..capacity).unwrap_or(&mut []);
+            focal.loss_elementwise(codes, self.data.mask(self.mask, 0, codes.len()), buf)?;
+            for &v in buf.iter().take(codes.len()) {
+                out.float(v);
+            }
+            return Ok(());
+        }
+        self.drive(codes, op, out, &|counts, out| {
+            out.float(focal.loss(counts)?);
+            Ok(())
+        })
+    }
+
+    /// Counts the codes as `op` says (at once, or tile by tile reporting after each tile) and
+    /// reports with `report`.
+    fn drive<C: Code>(
+        &self,
+        codes: &[C],
+        op: &Op,
+        out: &mut Words<'_>,
+        // `dyn`: one copy of the drive per code type, not one per loss (the M0's flash).
+        report: &Report<'_, C>,
+    ) -> Result<(), Error> {
+        let mut counts = CodeCounts::new();
         match *op {
-            Op::Loss(reduction) => {
-                let built = self.build::<C>(reduction)?;
-                let mut counts = CodeCounts::new();
+            Op::Loss(_) => {
                 counts.push(codes, self.data.mask(self.mask, 0, codes.len()))?;
-                self.report(&built, &counts, out)?;
+                report(&counts, out)
             }
-            Op::Elementwise { capacity } => {
-                let Built::Focal(focal) = self.build::<C>(Reduction::Mean)? else {
-                    return Err(Error::InvalidParameter("op"));
-                };
-                let buf = scratch.get_mut(..capacity).unwrap_or(&mut []);
-                focal.loss_elementwise(codes, self.data.mask(self.mask, 0, codes.len()), buf)?;
-                for &v in buf.iter().take(codes.len()) {
-                    out.float(v);
-                }
-            }
-            Op::Stream { chunks, reduction } => {
-                let built = self.build::<C>(reduction)?;
-                let mut counts = CodeCounts::new();
+            Op::Stream { chunks, .. } => {
                 for (start, len) in chunk_plan(chunks, codes.len()) {
                     if len == usize::MAX {
-                        // One code against an empty mask: rejected, the counts unchanged.
-                        let before = counts;
+                        // One code against an empty mask: rejected, its bins and the count
+                        // unchanged.
                         let one = codes.get(start..start + 1).unwrap_or(&[]);
+                        let seen = |counts: &CodeCounts<C>| {
+                            one.first().map_or((counts.count(), 0, 0), |&c| {
+                                (counts.count(), counts.get(c, false), counts.get(c, true))
+                            })
+                        };
+                        let before = seen(&counts);
                         let bad = counts.push(one, self.data.mask(self.mask, start, 0));
-                        out.word(if bad.is_err() && counts == before {
-                            REJECTED
-                        } else {
-                            0
-                        });
+                        let kept = bad.is_err() && seen(&counts) == before;
+                        out.word(if kept { REJECTED } else { 0 });
                         continue;
                     }
                     let chunk = codes.get(start..start + len).unwrap_or(&[]);
                     counts.push(chunk, self.data.mask(self.mask, start, len))?;
                     if counts.count() > 0 {
-                        self.report(&built, &counts, out)?;
+                        report(&counts, out)?;
                     }
                 }
                 out.word(counts.count() as u32);
+                Ok(())
             }
-            _ => return Err(Error::InvalidParameter("op")),
+            _ => Err(Error::InvalidParameter("op")),
         }
-        Ok(())
     }
 }

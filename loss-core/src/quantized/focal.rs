@@ -31,19 +31,15 @@ impl<C: Code> QuantizedFocal<C> {
     /// [`Error::InvalidParameter`] naming `"zero_point"` if it is not a code of `C`.
     pub fn new<L: ElementLoss>(loss: &L, quantization: Quantization) -> Result<Self, Error> {
         quantization.check::<C>()?;
-        let mut terms = [[f32::NAN; 2]; 256];
-        for (code, pair) in terms.iter_mut().enumerate() {
-            let v = quantization.of_bin::<C>(code);
-            if L::PREDICTIONS == Predictions::Logits || (0.0..=1.0).contains(&v) {
-                *pair = [loss.hard_element(v, false), loss.hard_element(v, true)];
-            }
-        }
-        Ok(Self {
-            terms,
+        // Filled in place: the table is the returned value (no second 2 KiB on the stack).
+        let mut focal = Self {
+            terms: [[f32::NAN; 2]; 256],
             reduction: loss.reduction(),
             quantization,
             code: PhantomData,
-        })
+        };
+        fill_terms(loss, quantization, C::of_bin, &mut focal.terms);
+        Ok(focal)
     }
 
     /// The quantization the terms were built for.
@@ -59,27 +55,13 @@ impl<C: Code> QuantizedFocal<C> {
     /// [`Error::EmptyInput`] if nothing was counted; [`Error::CodeOutOfRange`] for a counted
     /// code outside the domain (probabilities only).
     pub fn loss(&self, counts: &CodeCounts<C>) -> Result<f32, Error> {
-        if counts.count() == 0 {
-            return Err(Error::EmptyInput);
-        }
-        let mut sum = DetSum::<2>::new();
-        sum.extend_pairs(counts.by_code(), &self.terms, |n, term| {
-            [weighted(n[0], term[0]), weighted(n[1], term[1])]
-        });
-        let [negatives, positives] = sum.value();
-        let total = negatives + positives;
-        // Every term in the domain is a number (`+inf` at most), so a NaN total means a code
-        // outside it was counted: find it (the error path only).
-        if total.is_nan() {
-            return Err(out_of_domain::<C>(counts, |code| {
-                self.terms.get(code).is_none_or(|t| t[0].is_nan())
-            }));
-        }
-        Ok(match self.reduction {
-            Reduction::Sum => total,
-            // `u64 as f32` rounds to nearest: exact up to 2^24 elements.
-            Reduction::Mean => total / counts.count() as f32,
-        })
+        weigh_terms(
+            &self.terms,
+            self.reduction,
+            counts.by_code(),
+            counts.count(),
+            C::of_bin,
+        )
     }
 
     /// The unreduced loss (`reduction="none"`), one term per element, written to
@@ -135,18 +117,64 @@ pub(super) fn weighted(n: u32, term: f32) -> f32 {
 }
 
 /// [`Error::CodeOutOfRange`] for the first counted code (in byte order) that `invalid` rejects.
-pub(super) fn out_of_domain<C: Code>(
-    counts: &CodeCounts<C>,
+pub(super) fn out_of_domain(
+    by_code: &[[u32; 2]; 256],
+    code_of: fn(usize) -> i32,
     invalid: impl Fn(usize) -> bool,
 ) -> Error {
-    let counted = |code: usize| {
-        counts
-            .by_code()
-            .get(code)
-            .is_some_and(|&[a, b]| a > 0 || b > 0)
-    };
-    let code = (0..256).find(|&code| counted(code) && invalid(code));
+    let code = by_code
+        .iter()
+        .enumerate()
+        .find(|&(code, &[a, b])| (a > 0 || b > 0) && invalid(code))
+        .map_or(0, |(code, _)| code);
     Error::CodeOutOfRange {
-        code: C::of_bin(code.unwrap_or(0)),
+        code: code_of(code),
     }
+}
+
+/// The terms of every code, `code_of` giving the code of each byte (not generic over the code
+/// type, so a firmware with `i8` and `u8` tables links the kernel once per loss).
+fn fill_terms<L: ElementLoss>(
+    loss: &L,
+    quantization: Quantization,
+    code_of: fn(usize) -> i32,
+    terms: &mut [[f32; 2]; 256],
+) {
+    for (byte, pair) in terms.iter_mut().enumerate() {
+        let v = quantization.value(code_of(byte));
+        if L::PREDICTIONS == Predictions::Logits || (0.0..=1.0).contains(&v) {
+            *pair = [loss.hard_element(v, false), loss.hard_element(v, true)];
+        }
+    }
+}
+
+/// [`QuantizedFocal::loss`], not generic over the code type.
+fn weigh_terms(
+    terms: &[[f32; 2]; 256],
+    reduction: Reduction,
+    by_code: &[[u32; 2]; 256],
+    count: u64,
+    code_of: fn(usize) -> i32,
+) -> Result<f32, Error> {
+    if count == 0 {
+        return Err(Error::EmptyInput);
+    }
+    let mut sum = DetSum::<2>::new();
+    sum.extend_pairs(by_code, terms, |n, term| {
+        [weighted(n[0], term[0]), weighted(n[1], term[1])]
+    });
+    let [negatives, positives] = sum.value();
+    let total = negatives + positives;
+    // Every term in the domain is a number (`+inf` at most), so a NaN total means a code
+    // outside it was counted: find it (the error path only).
+    if total.is_nan() {
+        return Err(out_of_domain(by_code, code_of, |code| {
+            terms.get(code).is_none_or(|t| t[0].is_nan())
+        }));
+    }
+    Ok(match reduction {
+        Reduction::Sum => total,
+        // `u64 as f32` rounds to nearest: exact up to 2^24 elements.
+        Reduction::Mean => total / count as f32,
+    })
 }

@@ -168,8 +168,13 @@ impl Quantization {
 
     /// The dequantized value of bin `bin`.
     fn of_bin<C: Code>(&self, bin: usize) -> f32 {
+        self.value(C::of_bin(bin))
+    }
+
+    /// The dequantized value of `code`.
+    fn value(&self, code: i32) -> f32 {
         // `q - zero_point` is an integer of at most 9 bits: exact in f32.
-        self.scale * (C::of_bin(bin) - self.zero_point) as f32
+        self.scale * (code - self.zero_point) as f32
     }
 
     /// [`Error::InvalidParameter`]`("zero_point")` unless the zero point is a code of `C`.

@@ -31,20 +31,19 @@ impl<C: Code> QuantizedOverlap<C> {
     /// [`Error::InvalidParameter`] naming `"zero_point"` if it is not a code of `C`.
     pub fn new(loss: &OverlapLoss, quantization: Quantization) -> Result<Self, Error> {
         quantization.check::<C>()?;
-        let mut probabilities = [f32::NAN; 256];
-        for (b, p) in probabilities.iter_mut().enumerate() {
-            let v = quantization.of_bin::<C>(b);
-            match loss.predictions() {
-                Predictions::Logits => *p = sigmoid(v),
-                Predictions::Probabilities if (0.0..=1.0).contains(&v) => *p = v,
-                Predictions::Probabilities => {}
-            }
-        }
-        Ok(Self {
+        // Filled in place: the table is the returned value.
+        let mut overlap = Self {
             loss: *loss,
-            probabilities,
+            probabilities: [f32::NAN; 256],
             code: PhantomData,
-        })
+        };
+        fill_probabilities(
+            loss.predictions(),
+            quantization,
+            C::of_bin,
+            &mut overlap.probabilities,
+        );
+        Ok(overlap)
     }
 
     /// The overlap statistics of everything in `counts`: `Σ p t`, `Σ p` (or `Σ p²`) and
@@ -54,35 +53,13 @@ impl<C: Code> QuantizedOverlap<C> {
     /// [`Error::EmptyInput`] if nothing was counted; [`Error::CodeOutOfRange`] for a counted
     /// code outside `[0, 1]` (probabilities only).
     pub fn stats(&self, counts: &CodeCounts<C>) -> Result<OverlapStats, Error> {
-        if counts.count() == 0 {
-            return Err(Error::EmptyInput);
-        }
-        let squared = self.loss.squared();
-        let (mut intersection, mut prediction_sum) = (ExactSum(0), ExactSum(0));
-        let mut positives = 0u64;
-        for (code, (&[n0, n1], &p)) in counts.by_code().iter().zip(&self.probabilities).enumerate()
-        {
-            // `n0 + n1 <= u32::MAX`: the counts' total is bounded by it.
-            let n = n0.wrapping_add(n1);
-            if n == 0 {
-                continue;
-            }
-            if p.is_nan() {
-                return Err(Error::CodeOutOfRange {
-                    code: C::of_bin(code),
-                });
-            }
-            positives += u64::from(n1);
-            intersection.add(n1, p);
-            prediction_sum.add(n, if squared { p * p } else { p });
-        }
-        Ok(OverlapStats {
-            intersection: intersection.value(),
-            prediction_sum: prediction_sum.value(),
-            // `u64 as f32` rounds to nearest: exact up to 2^24, as the f32 path's `Σ t`.
-            target_sum: positives as f32,
-            count: counts.count(),
-        })
+        weigh_probabilities(
+            &self.probabilities,
+            self.loss.squared(),
+            counts.by_code(),
+            counts.count(),
+            C::of_bin,
+        )
     }
 
     /// The loss of everything in `counts` ([`OverlapLoss::loss_from`] of [`Self::stats`]).
@@ -92,6 +69,61 @@ impl<C: Code> QuantizedOverlap<C> {
     pub fn loss(&self, counts: &CodeCounts<C>) -> Result<f32, Error> {
         Ok(self.loss.loss_from(&self.stats(counts)?))
     }
+}
+
+/// The probability of every code, `code_of` giving the code of each byte (not generic over
+/// the code type).
+fn fill_probabilities(
+    predictions: Predictions,
+    quantization: Quantization,
+    code_of: fn(usize) -> i32,
+    probabilities: &mut [f32; 256],
+) {
+    for (byte, p) in probabilities.iter_mut().enumerate() {
+        let v = quantization.value(code_of(byte));
+        match predictions {
+            Predictions::Logits => *p = sigmoid(v),
+            Predictions::Probabilities if (0.0..=1.0).contains(&v) => *p = v,
+            Predictions::Probabilities => {}
+        }
+    }
+}
+
+/// [`QuantizedOverlap::stats`], not generic over the code type.
+fn weigh_probabilities(
+    probabilities: &[f32; 256],
+    squared: bool,
+    by_code: &[[u32; 2]; 256],
+    count: u64,
+    code_of: fn(usize) -> i32,
+) -> Result<OverlapStats, Error> {
+    if count == 0 {
+        return Err(Error::EmptyInput);
+    }
+    let (mut intersection, mut prediction_sum) = (ExactSum(0), ExactSum(0));
+    let mut positives = 0u64;
+    for (byte, (&[n0, n1], &p)) in by_code.iter().zip(probabilities).enumerate() {
+        // `n0 + n1 <= u32::MAX`: the counts' total is bounded by it.
+        let n = n0.wrapping_add(n1);
+        if n == 0 {
+            continue;
+        }
+        if p.is_nan() {
+            return Err(Error::CodeOutOfRange {
+                code: code_of(byte),
+            });
+        }
+        positives += u64::from(n1);
+        intersection.add(n1, p);
+        prediction_sum.add(n, if squared { p * p } else { p });
+    }
+    Ok(OverlapStats {
+        intersection: intersection.value(),
+        prediction_sum: prediction_sum.value(),
+        // `u64 as f32` rounds to nearest: exact up to 2^24, as the f32 path's `Σ t`.
+        target_sum: positives as f32,
+        count,
+    })
 }
 
 /// `Σ n p` for counts `n < 2^32` and probabilities `p` in `[0, 1]`, exactly, in fixed point:
