@@ -6,7 +6,7 @@ use loss_core::focal::{BinaryFocal, SigmoidFocal};
 use loss_core::quantized::{
     Code, CodeCounts, Mask, Quantization, QuantizedFocal, QuantizedOverlap,
 };
-use loss_core::{Error, Reduction};
+use loss_core::{ElementLoss, Error, Reduction};
 
 use crate::eval::{Words, build_overlap, chunk_plan};
 use crate::{CodeKind, MAX_CODES, MaskKind, Op, QuantLoss, REJECTED};
@@ -104,6 +104,9 @@ struct Run<'a> {
 impl Run<'_> {
     /// Builds the case's loss, then drives it: each loss is built in its own arm and used
     /// there (its table is the largest thing on the stack; the M0 has 16 KiB of RAM).
+    // Not inlined, nor are the arms: each keeps its 2 KiB table in a frame of its own, so only
+    // one is on the stack at a time (the M0 has 16 KiB of RAM).
+    #[inline(never)]
     fn go<C: Code>(
         &self,
         codes: &[C],
@@ -118,31 +121,22 @@ impl Run<'_> {
         match self.loss {
             QuantLoss::Focal { alpha, gamma } => {
                 let loss = SigmoidFocal::new(alpha, gamma)?.with_reduction(reduction);
-                let focal = QuantizedFocal::new(&loss, self.q)?;
-                self.drive_focal(&focal, codes, op, scratch, out)
+                self.focal_case(&loss, codes, op, scratch, out)
             }
             QuantLoss::Seed => {
-                let focal =
-                    QuantizedFocal::new(&BinaryFocal::seed().with_reduction(reduction), self.q)?;
-                self.drive_focal(&focal, codes, op, scratch, out)
+                let loss = BinaryFocal::seed().with_reduction(reduction);
+                self.focal_case(&loss, codes, op, scratch, out)
             }
             QuantLoss::Overlap {
                 base,
                 squared,
                 predictions,
-            } => {
-                let loss = build_overlap(base, None, squared, predictions)?;
-                let overlap = QuantizedOverlap::new(&loss, self.q)?;
-                self.drive(codes, op, out, &|counts, out| {
-                    let s = overlap.stats(counts)?;
-                    out.float(s.intersection);
-                    out.float(s.prediction_sum);
-                    out.float(s.target_sum);
-                    out.word(s.count as u32);
-                    out.float(overlap.loss(counts)?);
-                    Ok(())
-                })
-            }
+            } => self.overlap_case(
+                &build_overlap(base, None, squared, predictions)?,
+                codes,
+                op,
+                out,
+            ),
             QuantLoss::Confusion { threshold } => self.drive(codes, op, out, &|counts, out| {
                 let k = counts.confusion(self.q, threshold)?;
                 for n in [
@@ -156,6 +150,39 @@ impl Run<'_> {
                 Ok(())
             }),
         }
+    }
+
+    #[inline(never)]
+    fn focal_case<C: Code, L: ElementLoss>(
+        &self,
+        loss: &L,
+        codes: &[C],
+        op: &Op,
+        scratch: &mut [f32],
+        out: &mut Words<'_>,
+    ) -> Result<(), Error> {
+        let focal = QuantizedFocal::new(loss, self.q)?;
+        self.drive_focal(&focal, codes, op, scratch, out)
+    }
+
+    #[inline(never)]
+    fn overlap_case<C: Code>(
+        &self,
+        loss: &loss_core::dice::OverlapLoss,
+        codes: &[C],
+        op: &Op,
+        out: &mut Words<'_>,
+    ) -> Result<(), Error> {
+        let overlap = QuantizedOverlap::new(loss, self.q)?;
+        self.drive(codes, op, out, &|counts, out| {
+            let s = overlap.stats(counts)?;
+            out.float(s.intersection);
+            out.float(s.prediction_sum);
+            out.float(s.target_sum);
+            out.word(s.count as u32);
+            out.float(overlap.loss(counts)?);
+            Ok(())
+        })
     }
 
     fn drive_focal<C: Code>(
@@ -182,6 +209,7 @@ impl Run<'_> {
 
     /// Counts the codes as `op` says (at once, or tile by tile reporting after each tile) and
     /// reports with `report`.
+    #[inline(never)]
     fn drive<C: Code>(
         &self,
         codes: &[C],

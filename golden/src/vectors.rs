@@ -18,9 +18,9 @@ use loss_core::{
 /// Number of cases.
 pub const CASE_COUNT: usize = 798;
 /// Largest output buffer any case hands to `loss-core`.
-pub const MAX_SCRATCH: usize = 256;
+pub const MAX_SCRATCH: usize = 200;
 /// Most output words of any case.
-pub const MAX_WORDS: usize = 256;
+pub const MAX_WORDS: usize = 192;
 
 static LOGITS_EXTREME_P: [f32; 36] = [
     10000.0, 10000.0, -10000.0, -10000.0, 88.0, 88.0, -88.0, -88.0,
@@ -803,6 +803,20 @@ static MC_BAD_LABEL_T: [f32; 48] = [
     0.0, 1.0, 1.0, 3.0, 2.0, 0.0, 0.0, 0.0,
     0.0, 2.0, 0.0, 1.0, 2.0, 2.0, 3.0, 2.0,
     1.0, 2.0, 2.0, 2.0, 2.0, 0.0, 0.0, 1.0,
+];
+static Q_I8_SMALL_P: [f32; 40] = [
+    116.0, 96.0, 84.0, -19.0, 41.0, 93.0, -46.0, 35.0,
+    -96.0, -78.0, 73.0, -125.0, -118.0, 9.0, -34.0, -94.0,
+    48.0, -45.0, -32.0, -106.0, 112.0, 123.0, -50.0, -6.0,
+    -64.0, 59.0, 92.0, -9.0, 98.0, 11.0, 34.0, 51.0,
+    -39.0, 54.0, 58.0, 20.0, 18.0, 37.0, -120.0, 106.0,
+];
+static Q_I8_SMALL_T: [f32; 40] = [
+    0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0,
+    0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0,
+    1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 0.0,
+    0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0,
+    0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 1.0,
 ];
 static Q_I8_P: [f32; 256] = [
     116.0, 96.0, 84.0, -19.0, 41.0, 93.0, -46.0, 35.0,
@@ -3621,39 +3635,12 @@ pub static CASES: [Case; CASE_COUNT] = [
     Case { name: "quantized/focal/a0.75/g5/sum", spec: S245, op: Op::Loss(Reduction::Sum), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x42872808,]) },
     Case { name: "quantized/focal/Bools", spec: S246, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x3e8cd786,]) },
     Case { name: "quantized/focal/Bits", spec: S247, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x3e8cd786,]) },
-    Case { name: "quantized/focal/elementwise", spec: S247, op: Op::Elementwise { capacity: 256 }, predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[
+    Case { name: "quantized/focal/elementwise", spec: S247, op: Op::Elementwise { capacity: 40 }, predictions: &Q_I8_SMALL_P, targets: &Q_I8_SMALL_T, expected: Expected::Bits(&[
         0x40b3d076, 0x30f5ffe3, 0x40830657, 0x3ca0c7ca, 0x38444599, 0x3157a831, 0x397af0de, 0x390dcd4c,
         0x32ce12af, 0x353920a8, 0x340d3a95, 0x2ee7080a, 0x3fe3a8bf, 0x3c0e1a38, 0x3ec22627, 0x3315c24b,
         0x375e4f6f, 0x3995b4dc, 0x3eb1785c, 0x317dc0bc, 0x2ec48f3d, 0x2d481827, 0x38f62f02, 0x3dd58a0a,
         0x371a6d06, 0x35ecf5b7, 0x3182046e, 0x3d931cd3, 0x30a92b28, 0x3bd65fb8, 0x3fc5fe29, 0x401c4ee2,
         0x3a54c1ea, 0x3694a6d5, 0x360e795c, 0x3adba38e, 0x3b166acd, 0x38c79bd0, 0x2f936b6e, 0x2f973d46,
-        0x35863ec0, 0x3b009fc1, 0x3e35a84a, 0x3cd52754, 0x33860539, 0x3a95af05, 0x3d201502, 0x3ab14c24,
-        0x3c709912, 0x30a4fb74, 0x3e7247c2, 0x32aaec30, 0x396ed22e, 0x3847e942, 0x37c11276, 0x32aee62f,
-        0x3da993a2, 0x3d4f95f6, 0x2f0b53ac, 0x339e1db3, 0x301bf710, 0x344cefab, 0x40302daa, 0x355ef50e,
-        0x34ff3324, 0x3fa66a97, 0x3bf716c0, 0x3ff7ccdf, 0x2e871f17, 0x2ea2f899, 0x3270b806, 0x40016645,
-        0x3ea1402c, 0x3ec96098, 0x34d3d7e0, 0x379fbc27, 0x386f9a3a, 0x405a2b6c, 0x2f2c6c5a, 0x2d715892,
-        0x386a988d, 0x3e89f573, 0x3e242f3c, 0x39a8540b, 0x3e140277, 0x303c1a27, 0x353bfe71, 0x40bb5baa,
-        0x3a16aa6c, 0x364de6b2, 0x2eed11a1, 0x3d368184, 0x36b28f2b, 0x33832ca3, 0x2e9ecf45, 0x39b281ec,
-        0x32d2d244, 0x39c79407, 0x311451e8, 0x3be1a034, 0x39522f9a, 0x312e7d21, 0x3bb99d65, 0x3f59499a,
-        0x3a254f38, 0x319cc4af, 0x3088cca1, 0x301ff837, 0x35ea4716, 0x3e90ed13, 0x2ce40e35, 0x37395963,
-        0x31b87fea, 0x331922f4, 0x38cdc1b4, 0x3629b010, 0x3b4cb5c8, 0x36d5b60a, 0x3132d950, 0x35882056,
-        0x35a3c770, 0x2f7acd89, 0x3c198856, 0x3247adb9, 0x38ee0290, 0x35624016, 0x2d25e49d, 0x3c32a788,
-        0x37e52f0a, 0x3d6b8d36, 0x35c50467, 0x38abe348, 0x3fa87dfa, 0x3a432b57, 0x3a878795, 0x344907d6,
-        0x326b2706, 0x3fc12c7d, 0x32fe1c35, 0x39fd43d6, 0x320622fc, 0x30eff452, 0x3826bb93, 0x3b126081,
-        0x33348a04, 0x2daf8e53, 0x3b4b4b60, 0x3110b06f, 0x360cfed5, 0x39ec6585, 0x335e6cf1, 0x2f0ef661,
-        0x31526c38, 0x3068a6d7, 0x3f97fa30, 0x2dff6554, 0x39d4b3f2, 0x3a662608, 0x351c2f64, 0x30c6f814,
-        0x2f4aaea2, 0x3a7c7e10, 0x3cb95110, 0x38241f57, 0x30015144, 0x3fdb943c, 0x3e064065, 0x3b2f9f35,
-        0x37a0d21a, 0x3f4bf4de, 0x3ba0660c, 0x2e1a055c, 0x3fbf216b, 0x2f280b99, 0x2fdbf9f0, 0x31bd04b8,
-        0x3225a129, 0x36d66d78, 0x4060830a, 0x3e767b57, 0x3e995695, 0x33389002, 0x3785462c, 0x388f87cd,
-        0x3deeb650, 0x3040eb3f, 0x34d78673, 0x33ea73b1, 0x2f4ff416, 0x3b6e34b6, 0x3b8a582e, 0x3a9f69cf,
-        0x2fb1cd39, 0x3c557158, 0x2ebf8bff, 0x2f7474e6, 0x320961ca, 0x3ad1c9cc, 0x32f871be, 0x340a6c02,
-        0x3199000e, 0x371a7b5b, 0x3675ab28, 0x398dd69c, 0x3abb4052, 0x40b8578a, 0x3dbe88a8, 0x3a331da2,
-        0x2e600f77, 0x2cbd12b4, 0x33c2973e, 0x34723e52, 0x34afd6c5, 0x36777216, 0x4056fcda, 0x2fb6662c,
-        0x34b2fe56, 0x33a17ee1, 0x3426d1b5, 0x38a74b3f, 0x3c3aca33, 0x3948e33b, 0x2d09897e, 0x3004a563,
-        0x35c29cda, 0x3359a337, 0x408abda4, 0x404d6592, 0x3c73575a, 0x3e051592, 0x388c1fbc, 0x3e4878f7,
-        0x3c9d08cf, 0x3d8551ed, 0x36b1b849, 0x380b030a, 0x37bf5fbc, 0x3c8b360c, 0x364c3081, 0x3693c34d,
-        0x39133433, 0x3f939017, 0x30cc0013, 0x37399590, 0x35a1a4d6, 0x3cc8ba73, 0x3c4f8445, 0x31de7adc,
-        0x3f5db584, 0x3f9bfbad, 0x308c4825, 0x328dc38a, 0x3ba4baaa, 0x3f1efd13, 0x37007877, 0x3d0c17a6,
     ]) },
     Case { name: "quantized/focal/stream/bits/0", spec: S247, op: Op::Stream { chunks: &[8, 0, 64, BAD_CHUNK, 16, 1000], reduction: Reduction::Mean }, predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[
         0x3f9bbd84, 0x3f9bbd84, 0x3eb24e3c, 0x0badc0de, 0x3ecf4004, 0x3e8cd786, 0x00000100,

@@ -95,10 +95,16 @@ fn quantized_sets(rng: &mut Rng, sets: &mut Vec<InputSet>) {
         codes.swap(i, rng.next() as usize % (i + 1));
     }
     // Mostly the sign of the code, with label noise.
-    let mask = codes
+    let mask: Vec<f32> = codes
         .iter()
         .map(|&c| f32::from(u8::from((c > 0.0) != rng.next().is_multiple_of(8))))
         .collect();
+    // Its first 40 elements, for the elementwise output (the device's buffers are small).
+    sets.push(InputSet {
+        name: "q_i8_small",
+        predictions: codes[..40].to_vec(),
+        targets: mask[..40].to_vec(),
+    });
     sets.push(InputSet {
         name: "q_i8",
         predictions: codes,

@@ -24,7 +24,6 @@ const BIT_CHUNKINGS: [&[u16]; 2] = [&[8, 0, 64, BAD_CHUNK, 16, 1000], &[40]];
 /// counts on int8 / uint8 codes with byte, `bool` and bit masks; one-shot, elementwise and
 /// tiled; and their errors.
 pub(super) fn quantized_cases(cases: &mut Cases<'_>) {
-    let n = cases.len("q_i8");
     for (alpha, gamma) in [
         (Some(0.25), 2.0),
         (None, 0.5),
@@ -61,8 +60,10 @@ pub(super) fn quantized_cases(cases: &mut Cases<'_>) {
     cases.add(
         "quantized/focal/elementwise".into(),
         quantized(focal, MaskKind::Bits),
-        Op::Elementwise { capacity: n },
-        "q_i8",
+        Op::Elementwise {
+            capacity: cases.len("q_i8_small"),
+        },
+        "q_i8_small",
     );
     for (k, chunks) in BIT_CHUNKINGS.into_iter().enumerate() {
         cases.add(
