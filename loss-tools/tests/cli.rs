@@ -431,7 +431,7 @@ fn wrong_dtype() {
     let e = fails(dir.path(), &["eval", "int.npy", "bin.png"]);
     assert_eq!(
         e,
-        "error: int.npy: predictions must be float16 or float32, found <i8\n"
+        "error: int.npy: predictions must be float16/32/64, int8 or uint8, found <i8\n"
     );
     std::fs::write(
         dir.path().join("c.npy"),
@@ -666,5 +666,118 @@ fn a_directory_reports_its_first_bad_file() {
     assert!(
         e.starts_with("error: pred/c.npy: no target with the same name in mask"),
         "{e}"
+    );
+}
+
+/// A binary int8 logit map (one code per pixel of the 8x8 fixture) and its dequantized f32
+/// twin, computed as `loss_core::quantized` computes it.
+fn int8_fixture(dir: &Path) {
+    let mask: Vec<u8> = (0..64)
+        .map(|i| u8::from((2..6).contains(&(i % 8)) && i / 8 >= 3))
+        .collect();
+    let codes: Vec<i8> = mask
+        .iter()
+        .zip(values(9, 64))
+        .map(|(&m, n)| (if m == 1 { 40.0 } else { -50.0 } + 60.0 * n) as i8)
+        .collect();
+    let bytes: Vec<u8> = codes.iter().map(|&c| c.cast_unsigned()).collect();
+    std::fs::write(dir.join("q.npy"), npy("|i1", false, &[8, 8], &bytes)).unwrap();
+    let real: Vec<f32> = codes
+        .iter()
+        .map(|&c| 0.0625 * (i32::from(c) + 4) as f32)
+        .collect();
+    std::fs::write(
+        dir.join("f.npy"),
+        npy("<f4", false, &[8, 8], &f32_bytes(&real)),
+    )
+    .unwrap();
+}
+
+#[test]
+fn eval_int8_predictions_equal_their_dequantized_float32_twin() {
+    let dir = setup();
+    int8_fixture(dir.path());
+    let run = |args: &[&str]| {
+        let out = tool_in(dir.path()).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let table = |report: &str| {
+        report
+            .lines()
+            .skip_while(|l| !l.starts_with("class "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let common = ["bin.png", "--from-logits", "--convention", "torchvision"];
+    let q = run(&[
+        &["eval", "q.npy"][..],
+        &common,
+        &["--scale", "0.0625", "--zero-point", "-4"],
+    ]
+    .concat());
+    let f = run(&[&["eval", "f.npy"][..], &common].concat());
+    assert!(table(&q).contains("overall"), "{q}");
+    assert_eq!(table(&q), table(&f));
+    assert!(
+        q.contains("|i1 8x8, dequantized (scale 0.0625, zero point -4; TFLite affine"),
+        "the report says which path ran: {q}"
+    );
+}
+
+#[test]
+fn int8_predictions_need_a_valid_quantization() {
+    let dir = setup();
+    int8_fixture(dir.path());
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &[],
+            "error: q.npy: int8 predictions need --scale and --zero-point (the model's output quantization)\n",
+        ),
+        (
+            &["--scale", "0", "--zero-point", "0"],
+            "error: q.npy: --scale 0 (class 0) is not a finite number above 0\n",
+        ),
+        (
+            &["--scale", "0.1", "--zero-point", "200"],
+            "error: q.npy: --zero-point 200 (class 0) is not a code of |i1 (-128..=127)\n",
+        ),
+        (
+            &["--scale", "0.1,0.2", "--zero-point", "0"],
+            "error: q.npy: --scale has 2 values: give one, or one per class (1)\n",
+        ),
+        (
+            &["--scale", "0.1", "--zero-point", "-1,2,3"],
+            "error: q.npy: --zero-point has 3 values: give one, or one per class (1)\n",
+        ),
+        (
+            &["--scale", "nan", "--zero-point", "1"],
+            "error: q.npy: --scale NaN (class 0) is not a finite number above 0\n",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let args = [&["eval", "q.npy", "bin.png", "--from-logits"][..], extra].concat();
+        assert_eq!(fails(dir.path(), &args), expected, "{extra:?}");
+    }
+    let e = fails(
+        dir.path(),
+        &[
+            "eval",
+            "f.npy",
+            "bin.png",
+            "--from-logits",
+            "--scale",
+            "0.1",
+            "--zero-point",
+            "0",
+        ],
+    );
+    assert_eq!(
+        e,
+        "error: f.npy: --scale and --zero-point are for int8 / uint8 predictions, these are <f4\n"
     );
 }

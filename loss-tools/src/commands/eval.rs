@@ -57,6 +57,8 @@ impl EvalArgs {
                 ignore_index: None,
                 class_names: None,
                 allow_nonfinite: false,
+                scale: None,
+                zero_point: None,
             },
             loss: LossArgs {
                 loss: None,

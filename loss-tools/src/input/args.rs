@@ -33,4 +33,11 @@ pub struct InputArgs {
     /// Proceed when predictions hold NaN or infinity (otherwise an error naming the first).
     #[arg(long)]
     pub allow_nonfinite: bool,
+    /// Scale of int8 / uint8 predictions, TFLite's `real = scale * (q - zero_point)`: one value,
+    /// or one per class, comma separated.
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+    pub scale: Option<Vec<f32>>,
+    /// Zero point of int8 / uint8 predictions: one value, or one per class.
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+    pub zero_point: Option<Vec<i32>>,
 }

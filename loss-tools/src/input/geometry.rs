@@ -48,6 +48,14 @@ impl Geometry {
         }
     }
 
+    /// The class of a score index.
+    pub const fn class_of(&self, i: usize) -> usize {
+        match self.layout {
+            Layout::ChannelsFirst => i / self.spatial() % self.classes,
+            Layout::ChannelsLast => i % self.classes,
+        }
+    }
+
     /// `(n, c, y, x)` of a score index, for messages.
     pub fn position(&self, i: usize) -> String {
         let (n, c, s) = match self.layout {

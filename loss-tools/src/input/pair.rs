@@ -46,14 +46,27 @@ pub fn load(job: &Job, args: &InputArgs) -> Result<Pair, String> {
     let tname = job.targets.name();
     let raw = args.shape.as_deref().map_or(Raw::No, Raw::Shape);
     let pred = io::load(&job.predictions, raw).map_err(|e| format!("{pname}: {e}"))?;
-    let Data::Float(scores) = pred.data else {
-        return Err(format!(
-            "{pname}: predictions must be float16 or float32, found {}",
-            pred.kind.trim_start_matches(".npy ")
-        ));
-    };
     let (geometry, layout_note) =
         geometry(&pred.shape, args.layout).map_err(|e| format!("{pname}: {e}"))?;
+    let dtype = pred.kind.trim_start_matches(".npy ");
+    let (scores, quantized) = match pred.data {
+        Data::Float(_) if args.scale.is_some() || args.zero_point.is_some() => {
+            return Err(format!(
+                "{pname}: --scale and --zero-point are for int8 / uint8 predictions, these are {dtype}"
+            ));
+        }
+        Data::Float(scores) => (scores, String::new()),
+        Data::Int(codes) => {
+            let scores =
+                dequantize(&codes, dtype, &geometry, args).map_err(|e| format!("{pname}: {e}"))?;
+            let note = format!(
+                ", dequantized (scale {}, zero point {}; TFLite affine, as loss_core::quantized)",
+                list(args.scale.as_deref().unwrap_or(&[])),
+                list(args.zero_point.as_deref().unwrap_or(&[]))
+            );
+            (scores, note)
+        }
+    };
     if !args.allow_nonfinite
         && let Some(i) = loss_core::first_non_finite(&scores)
     {
@@ -88,7 +101,7 @@ pub fn load(job: &Job, args: &InputArgs) -> Result<Pair, String> {
         scores,
         geometry,
         layout_note,
-        prediction_kind: format!("{} {}", pred.kind, shape_text(&pred.shape)),
+        prediction_kind: format!("{} {}{quantized}", pred.kind, shape_text(&pred.shape)),
         target_kind,
         targets,
     })
@@ -170,4 +183,84 @@ fn shape_mismatch(target: &[usize], g: &Geometry, pred_shape: &[usize]) -> Strin
         g.height,
         g.width
     )
+}
+
+fn list<T: std::fmt::Display>(values: &[T]) -> String {
+    let items: Vec<String> = values.iter().map(ToString::to_string).collect();
+    items.join(",")
+}
+
+/// int8 / uint8 codes to f32 with `loss_core::quantized::Quantization::dequantize` (the bits a
+/// device gets), one quantization for the tensor or one per class.
+fn dequantize(
+    codes: &[i64],
+    dtype: &str,
+    geometry: &Geometry,
+    args: &InputArgs,
+) -> Result<Vec<f32>, String> {
+    use loss_core::quantized::Quantization;
+    let signed = match dtype.get(1..) {
+        Some("i1") => true,
+        Some("u1") => false,
+        _ => {
+            return Err(format!(
+                "predictions must be float16/32/64, int8 or uint8, found {dtype}"
+            ));
+        }
+    };
+    let (Some(scales), Some(zero_points)) = (&args.scale, &args.zero_point) else {
+        return Err(format!(
+            "{} predictions need --scale and --zero-point (the model's output quantization)",
+            if signed { "int8" } else { "uint8" }
+        ));
+    };
+    let classes = geometry.classes;
+    let per_class = |name: &str, n: usize| {
+        if n == 1 || n == classes {
+            Ok(())
+        } else {
+            Err(format!(
+                "--{name} has {n} values: give one, or one per class ({classes})"
+            ))
+        }
+    };
+    per_class("scale", scales.len())?;
+    per_class("zero-point", zero_points.len())?;
+    let range = if signed { -128..=127 } else { 0..=255 };
+    let mut quantizations = Vec::with_capacity(classes);
+    for c in 0..classes {
+        let scale = scales
+            .get(c)
+            .or(scales.first())
+            .copied()
+            .unwrap_or(f32::NAN);
+        let zero_point = zero_points
+            .get(c)
+            .or(zero_points.first())
+            .copied()
+            .unwrap_or(0);
+        let q = Quantization::new(scale, zero_point)
+            .map_err(|_| format!("--scale {scale} (class {c}) is not a finite number above 0"))?;
+        if !range.contains(&zero_point) {
+            return Err(format!(
+                "--zero-point {zero_point} (class {c}) is not a code of {dtype} ({}..={})",
+                range.start(),
+                range.end()
+            ));
+        }
+        quantizations.push(q);
+    }
+    codes
+        .iter()
+        .enumerate()
+        .map(|(i, &code)| {
+            let q = quantizations[geometry.class_of(i)];
+            if signed {
+                i8::try_from(code).map(|c| q.dequantize(c)).ok()
+            } else {
+                u8::try_from(code).map(|c| q.dequantize(c)).ok()
+            }
+            .ok_or_else(|| format!("code {code} at index {i} does not fit {dtype}"))
+        })
+        .collect()
 }
