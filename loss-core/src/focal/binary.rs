@@ -192,8 +192,12 @@ impl ElementLoss for BinaryFocal {
 
     #[inline]
     fn element(&self, p: f32, t: f32) -> f32 {
-        if t == 1.0 || t == 0.0 {
-            return self.hard_element(p, t == 1.0);
+        // One specialised copy of the hard kernel per label.
+        if t == 1.0 {
+            return self.hard_element(p, true);
+        }
+        if t == 0.0 {
+            return self.hard_element(p, false);
         }
         let (clamped, pf) = self.clamped(p);
         let (a_pos, a_neg) = self.weights();
@@ -216,7 +220,9 @@ impl ElementLoss for BinaryFocal {
         Self::with_reduction(self, reduction)
     }
 
-    #[inline]
+    // Always inlined into `element` (whose one call site in the element loop is inlined), so
+    // the hard-target kernel is laid out as one piece there.
+    #[inline(always)]
     fn hard_element(&self, p: f32, positive: bool) -> f32 {
         let (clamped, pf) = self.clamped(p);
         let (a_pos, a_neg) = self.weights();

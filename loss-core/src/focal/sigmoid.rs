@@ -137,8 +137,11 @@ impl ElementLoss for SigmoidFocal {
 
     #[inline]
     fn element(&self, x: f32, t: f32) -> f32 {
-        if t == 1.0 || t == 0.0 {
-            self.hard_element(x, t == 1.0)
+        // One specialised copy of the hard kernel per label.
+        if t == 1.0 {
+            self.hard_element(x, true)
+        } else if t == 0.0 {
+            self.hard_element(x, false)
         } else {
             self.soft(x, t)
         }
@@ -152,7 +155,9 @@ impl ElementLoss for SigmoidFocal {
         Self::with_reduction(self, reduction)
     }
 
-    #[inline]
+    // Always inlined into `element` (whose one call site in the element loop is inlined), so
+    // the hard-target kernel is laid out as one piece there.
+    #[inline(always)]
     fn hard_element(&self, x: f32, positive: bool) -> f32 {
         let weight = if positive {
             self.alpha.unwrap_or(1.0)
