@@ -100,7 +100,7 @@ fn weigh_probabilities(
     if count == 0 {
         return Err(Error::EmptyInput);
     }
-    let (mut intersection, mut prediction_sum) = (ExactSum(0), ExactSum(0));
+    let (mut intersection, mut prediction_sum) = (ExactSum::default(), ExactSum::default());
     let mut positives = 0u64;
     for (byte, (&[n0, n1], &p)) in by_code.iter().zip(probabilities).enumerate() {
         // `n0 + n1 <= u32::MAX`: the counts' total is bounded by it.
@@ -129,17 +129,27 @@ fn weigh_probabilities(
 /// `Σ n p` for counts `n < 2^32` and probabilities `p` in `[0, 1]`, exactly, in fixed point:
 /// every product `n p` is an integer times `2^-149` that fits in 56 bits, so with the binary
 /// point at `2^-FRACTION` the sum of all of them (at most `2^32`) fits in a `u128`, and only
-/// the parts below `2^-FRACTION` (products under `2^-64`, i.e. `p < 2^-64 / n`) are dropped.
+/// the parts below `2^-FRACTION` of a run (products under about `2^-64`) are dropped.
 /// The result is then rounded once to f32 (to nearest), so the statistics are correctly
 /// rounded whatever the order of the codes: the overlap losses' only roundings are their
 /// formula's. Integer work only, which soft-float targets do fastest.
-#[derive(Debug, Clone, Copy)]
-struct ExactSum(u128);
+#[derive(Debug, Clone, Copy, Default)]
+struct ExactSum {
+    /// The flushed runs, in fixed point.
+    total: u128,
+    /// `Σ n m` of the current run of probabilities sharing one binary exponent: below
+    /// `(Σ n) 2^24 <= 2^56`, so it never overflows.
+    run: u64,
+    /// The run's exponent (`p = m 2^exponent`).
+    exponent: i32,
+}
 
 impl ExactSum {
     /// Bits below the binary point.
     const FRACTION: i32 = 88;
 
+    /// Adds `n p`. Probabilities with the exponent of the previous one (neighbouring codes,
+    /// most of the time) only add an integer product to the run: no shift per code.
     fn add(&mut self, n: u32, p: f32) {
         let bits = p.to_bits();
         let biased = ((bits >> 23) & 0xff) as i32;
@@ -149,21 +159,32 @@ impl ExactSum {
         } else {
             ((bits & 0x7f_ffff) | 0x80_0000, biased - 150)
         };
-        let product = u128::from(u64::from(n) * u64::from(mantissa));
-        let shift = exponent + Self::FRACTION;
+        if exponent != self.exponent {
+            self.flush();
+            self.exponent = exponent;
+        }
+        self.run += u64::from(n) * u64::from(mantissa);
+    }
+
+    /// Moves the run into the fixed-point total.
+    fn flush(&mut self) {
+        let run = u128::from(self.run);
+        let shift = self.exponent + Self::FRACTION;
         let fixed = if shift >= 0 {
-            product.checked_shl(shift.unsigned_abs()).unwrap_or(0)
+            run.checked_shl(shift.unsigned_abs()).unwrap_or(0)
         } else {
-            product.checked_shr(shift.unsigned_abs()).unwrap_or(0)
+            run.checked_shr(shift.unsigned_abs()).unwrap_or(0)
         };
-        self.0 = self.0.wrapping_add(fixed);
+        self.total = self.total.wrapping_add(fixed);
+        self.run = 0;
     }
 
     /// The sum rounded to f32 (`u128 as f32` rounds to nearest; the scaling by a power of two
     /// is exact above `2^-126`).
-    fn value(self) -> f32 {
+    fn value(mut self) -> f32 {
         const SCALE: f32 = 1.0 / (1u128 << ExactSum::FRACTION) as f32;
-        self.0 as f32 * SCALE
+        self.flush();
+        self.total as f32 * SCALE
     }
 }
 
@@ -184,7 +205,7 @@ mod tests {
             state
         };
         for _ in 0..200 {
-            let (mut exact, mut fixed) = (0.0f64, ExactSum(0));
+            let (mut exact, mut fixed) = (0.0f64, ExactSum::default());
             for _ in 0..256 {
                 let n = next() >> 12;
                 let p = match next() % 8 {
@@ -198,10 +219,10 @@ mod tests {
             assert_eq!(fixed.value(), exact as f32);
         }
         // The extremes: the largest total, and subnormal and tiny probabilities.
-        let mut big = ExactSum(0);
+        let mut big = ExactSum::default();
         big.add(u32::MAX, 1.0);
         assert_eq!(big.value(), u32::MAX as f32);
-        let mut tiny = ExactSum(0);
+        let mut tiny = ExactSum::default();
         tiny.add(3, 2.0f32.powi(-60));
         tiny.add(1, f32::from_bits(1));
         assert_eq!(tiny.value(), 3.0 * 2.0f32.powi(-60));
