@@ -862,6 +862,12 @@ fn lint(install: bool) -> Result<bool, String> {
             ],
         ));
     }
+    checks.push((
+        "firmware/quickstart: cargo clippy --release -- -D warnings (thumbv6m-none-eabi)"
+            .to_string(),
+        firmware().join("quickstart"),
+        vec!["clippy", "--release", "--", "-D", "warnings"],
+    ));
     let mut failed = Vec::new();
     for (what, dir, args) in &checks {
         println!("{what}");

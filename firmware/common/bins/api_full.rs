@@ -6,12 +6,4 @@
 
 board::no_panic_proof!();
 
-static mut CHECKSUM: u32 = 0;
-
-#[board::entry]
-fn main() -> ! {
-    let h = fw_common::api::full();
-    // SAFETY: single-threaded; a volatile store keeps the result (and so the calls) alive.
-    unsafe { core::ptr::write_volatile(core::ptr::addr_of_mut!(CHECKSUM), h) };
-    board::exit(0)
-}
+fw_common::api_main!(fw_common::api::full);

@@ -5,6 +5,24 @@
 
 use core::hint::black_box;
 
+/// The `main` of an `api-*` binary: runs `$body` (a function of this module returning a
+/// checksum) and keeps its result alive with a volatile store, then exits 0.
+#[macro_export]
+macro_rules! api_main {
+    ($body:path) => {
+        static mut CHECKSUM: u32 = 0;
+
+        #[board::entry]
+        fn main() -> ! {
+            let h = $body();
+            // SAFETY: single-threaded; a volatile store keeps the result (and so the calls)
+            // alive.
+            unsafe { core::ptr::write_volatile(core::ptr::addr_of_mut!(CHECKSUM), h) };
+            board::exit(0)
+        }
+    };
+}
+
 use loss_core::dice::{OverlapLoss, OverlapStats};
 use loss_core::focal::{BinaryFocal, SigmoidFocal, SoftTargets};
 use loss_core::monitor::{Monitor, Signal, SignalConfig};
@@ -91,6 +109,11 @@ pub fn streaming() -> u32 {
         h ^= unit(focal.push(x, t)) ^ unit(dice.push(x, t));
     }
     h ^ word(focal.finish()) ^ word(dice.finish())
+}
+
+/// [`min`] and [`streaming`] in one firmware.
+pub fn both() -> u32 {
+    min() ^ streaming()
 }
 
 static CODES: [i8; 16] = [
