@@ -1,6 +1,7 @@
 //! The machinery shared by losses defined per element (focal losses): reductions, per-sample
 //! results, elementwise output and streaming, all through one deterministic summation.
 
+use crate::activation::{BLOCK, for_each_block};
 use crate::sum::{DetSum, Reduction};
 use crate::{Error, Operand};
 
@@ -142,6 +143,21 @@ pub trait ElementLoss: Copy {
     /// NaN out.
     fn element(&self, prediction: f32, target: f32) -> f32;
 
+    /// `out[i] = self.element(predictions[i], targets[i])` up to the shortest length, the same
+    /// bits, possibly several elements at a time (on vector hosts `SigmoidFocal` evaluates its
+    /// exponentials and logarithms a block at a time with [`crate::lanes`]).
+    ///
+    /// Sealed: the crate's own losses override it, and only the crate can call it (its last
+    /// parameter cannot be named outside), so no implementation can break the bit identity
+    /// of the provided methods.
+    #[doc(hidden)]
+    #[inline]
+    fn elements(&self, predictions: &[f32], targets: &[f32], out: &mut [f32], _: Sealed) {
+        for ((o, &p), &t) in out.iter_mut().zip(predictions).zip(targets) {
+            *o = self.element(p, t);
+        }
+    }
+
     /// The loss over all elements, reduced.
     ///
     /// # Errors
@@ -175,8 +191,12 @@ pub trait ElementLoss: Copy {
             return Err(Error::EmptyInput);
         }
         check_buffer(predictions.len(), out)?;
-        for ((o, &p), &t) in out.iter_mut().zip(predictions).zip(targets) {
-            *o = self.element(p, t);
+        if BLOCK == 0 {
+            for ((o, &p), &t) in out.iter_mut().zip(predictions).zip(targets) {
+                *o = self.element(p, t);
+            }
+        } else {
+            self.elements(predictions, targets, out, Sealed(()));
         }
         Ok(())
     }
@@ -214,13 +234,45 @@ pub trait ElementLoss: Copy {
     }
 }
 
+/// The type that seals [`ElementLoss::elements`]: public (it appears in a public trait) in a
+/// private module, so that nothing outside the crate can name it.
+mod sealed {
+    /// Proof that the caller is inside the crate.
+    #[derive(Debug, Clone, Copy)]
+    pub struct Sealed(pub(crate) ());
+}
+pub(crate) use sealed::Sealed;
+
 /// The deterministic sum of `loss.element` over validated slices (always inlined: a frame of
 /// its own would save the registers a second time).
 #[inline(always)]
 fn sum_elements<L: ElementLoss>(loss: &L, predictions: &[f32], targets: &[f32]) -> DetSum<1> {
     let mut sum = DetSum::new();
-    sum.extend_pairs(predictions, targets, |p, t| [loss.element(p, t)]);
+    add_elements(&mut sum, loss, predictions, targets);
     sum
+}
+
+/// Adds `loss.element` of every pair of validated slices to `sum`, in order. Where
+/// [`BLOCK`] is 0 (the boards) one element at a time; on vector hosts a block of losses at a
+/// time through [`ElementLoss::elements`], then summed: the same values added in the same
+/// order, so the same bits ([`crate::sum`]'s order depends only on the element index).
+#[inline(always)]
+fn add_elements<L: ElementLoss>(
+    sum: &mut DetSum<1>,
+    loss: &L,
+    predictions: &[f32],
+    targets: &[f32],
+) {
+    if BLOCK == 0 {
+        sum.extend_pairs(predictions, targets, |p, t| [loss.element(p, t)]);
+        return;
+    }
+    let mut losses = [0.0f32; BLOCK];
+    for_each_block(predictions, targets, |p, t| {
+        let losses = losses.get_mut(..p.len()).unwrap_or(&mut []);
+        loss.elements(p, t, losses, Sealed(()));
+        sum.extend_pairs_unrolled(losses, losses, |v, _| [v]);
+    });
 }
 
 /// Streams an [`ElementLoss`] over data that arrives in chunks of any size.
@@ -266,9 +318,7 @@ impl<L: ElementLoss> LossAccumulator<L> {
     }
 
     fn accumulate(&mut self, predictions: &[f32], targets: &[f32]) {
-        let loss = &self.loss;
-        self.sum
-            .extend_pairs(predictions, targets, |p, t| [loss.element(p, t)]);
+        add_elements(&mut self.sum, &self.loss, predictions, targets);
     }
 
     /// Elements pushed so far.
