@@ -17,16 +17,19 @@ It installs nothing. The frameworks come from PyPI's default index, in a virtual
 outside the repository (the wheels are large):
 
     python3 -m venv ../venv && ../venv/bin/pip install torch torchvision monai
-    ../venv/bin/python scripts/bench_frameworks.py [--runs 11]
+    ../venv/bin/python scripts/bench_frameworks.py [--rounds 5] [--runs 5]
 
 The Rust side is built as cargo builds it by default (x86-64: SSE2). RUSTFLAGS and
 CARGO_TARGET_DIR are passed through, e.g. RUSTFLAGS="-C target-cpu=native" for AVX2 (the same
 bits: Rust never fuses a multiply and an add).
 
-It prints the table of docs/performance.md: both sides' times in ns per element (medians of
-the thread's CPU time and of the wall time) and the ratios framework / loss-core (above 1:
-loss-core is faster), plus both loss values, which must agree (to float32 rounding; the int8
-loss is on the quantized logits, so it differs a little).
+The two sides alternate in rounds (loss-core, then the frameworks), so that each ratio
+compares times taken seconds apart. It prints the table of docs/performance.md: both sides'
+ns per element (the thread's CPU time: medians over the rounds, and the best round) and the
+ratio framework / loss-core (above 1: loss-core is faster): its median and range over the
+rounds, and the ratio of the best rounds; plus both loss values, which must agree (to float32
+rounding; the int8 loss is on the quantized logits, so it differs a little); then every case
+per round, CPU and wall time.
 """
 
 from __future__ import annotations
@@ -46,12 +49,13 @@ SIDE = 2048
 N = SIDE * SIDE
 
 
-def rust_side(runs: int, data_dir: str) -> dict[str, dict[str, float]]:
-    """Runs the example; returns {case: {wall_ns, cpu_ns, ms, min_ms, max_ms, value}}."""
+def rust_side(runs: int, data_dir: str | None) -> dict[str, dict[str, float]]:
+    """Runs the example (writing its data to `data_dir` if given); returns
+    {case: {wall_ns, cpu_ns, ms, min_ms, max_ms, value}}."""
     command = [
         "cargo", "run", "--release", "--quiet", "-p", "loss-core", "--example", "host_speed",
-        "--", "--runs", str(runs), "--dump", data_dir,
-    ]
+        "--", "--runs", str(runs),
+    ] + (["--dump", data_dir] if data_dir else [])
     print("$", " ".join(command), file=sys.stderr)
     out = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout
     cases = {}
@@ -82,75 +86,99 @@ def timed(runs: int, call) -> dict[str, float]:
     }
 
 
-def framework_side(runs: int, data_dir: str) -> dict[str, dict[str, float]]:
-    import numpy as np
-    import torch
-    import torchvision
-    import monai
-    from monai.losses import DiceLoss
-    from torchvision.ops import sigmoid_focal_loss
+class Frameworks:
+    """torchvision and MONAI on the example's data, one thread."""
 
-    torch.set_num_threads(1)
-    torch.set_grad_enabled(False)
-    shape = (1, 1, SIDE, SIDE)
-    x = torch.from_numpy(np.fromfile(Path(data_dir, "logits.f32"), dtype="<f4").reshape(shape))
-    t = torch.from_numpy(np.fromfile(Path(data_dir, "targets.f32"), dtype="<f4").reshape(shape))
-    assert x.numel() == N and t.numel() == N
-    dice = DiceLoss(sigmoid=True)
-    cases = {}
-    for name, call in [
-        ("torchvision.ops.sigmoid_focal_loss", lambda: sigmoid_focal_loss(x, t, reduction="mean")),
-        ("monai.losses.DiceLoss(sigmoid=True)", lambda: dice(x, t)),
-    ]:
-        cases[name] = timed(runs, call)
-    cases["versions"] = {  # type: ignore[assignment]
-        "torch": torch.__version__, "torchvision": torchvision.__version__,
-        "monai": monai.__version__, "threads": torch.get_num_threads(),
-    }
-    return cases
+    def __init__(self, data_dir: str) -> None:
+        import numpy as np
+        import torch
+        import torchvision
+        import monai
+        from monai.losses import DiceLoss
+        from torchvision.ops import sigmoid_focal_loss
+
+        torch.set_num_threads(1)
+        torch.set_grad_enabled(False)
+        shape = (1, 1, SIDE, SIDE)
+        x = np.fromfile(Path(data_dir, "logits.f32"), dtype="<f4").reshape(shape)
+        t = np.fromfile(Path(data_dir, "targets.f32"), dtype="<f4").reshape(shape)
+        x, t = torch.from_numpy(x), torch.from_numpy(t)
+        assert x.numel() == N and t.numel() == N
+        dice = DiceLoss(sigmoid=True)
+        self.calls = {
+            "torchvision.ops.sigmoid_focal_loss": lambda: sigmoid_focal_loss(
+                x, t, reduction="mean"),
+            "monai.losses.DiceLoss(sigmoid=True)": lambda: dice(x, t),
+        }
+        self.versions = {
+            "torch": torch.__version__, "torchvision": torchvision.__version__,
+            "monai": monai.__version__, "threads": torch.get_num_threads(),
+        }
+
+    def run(self, runs: int) -> dict[str, dict[str, float]]:
+        return {name: timed(runs, call) for name, call in self.calls.items()}
+
+
+ROWS = [
+    ("f32 binary focal, mean", "focal_f32", "torchvision.ops.sigmoid_focal_loss", 2.0),
+    ("dice on logits", "dice_logits_f32", "monai.losses.DiceLoss(sigmoid=True)", 1.0),
+    ("int8 focal (counts + table), mean", "focal_int8", "torchvision.ops.sigmoid_focal_loss",
+     15.0),
+]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=11, help="timed runs per case (median)")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="rounds, each timing loss-core then the frameworks (default 5)")
+    parser.add_argument("--runs", type=int, default=5,
+                        help="timed calls per case in a round (median; default 5)")
     args = parser.parse_args()
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
+    if args.runs < 1 or args.rounds < 1:
+        parser.error("--runs and --rounds must be at least 1")
+    # The two sides alternate, so that each ratio compares times taken a few seconds apart:
+    # on a shared machine the speed available to one thread drifts over minutes.
+    rounds = []
     with tempfile.TemporaryDirectory() as data_dir:
         rust = rust_side(args.runs, data_dir)
-        frameworks = framework_side(args.runs, data_dir)
-    versions = frameworks.pop("versions")
+        frameworks = Frameworks(data_dir)
+        for r in range(args.rounds):
+            if r > 0:
+                rust = rust_side(args.runs, None)
+            rounds.append((rust, frameworks.run(args.runs)))
     load = os.getloadavg()
-    print(f"# {N} elements ({SIDE} x {SIDE}), one thread, medians of {args.runs} runs; "
-          f"{platform.machine()}, {os.cpu_count()} CPUs, load average {load[0]:.1f} "
-          f"{load[1]:.1f} {load[2]:.1f}; "
-          + ", ".join(f"{k} {v}" for k, v in versions.items()))
-    print("# CPU = CPU time of the benchmarking thread (leaves out waiting for a core on a "
-          "shared machine); wall = elapsed time")
-    rows = [
-        ("f32 binary focal, mean", "focal_f32", "torchvision.ops.sigmoid_focal_loss", 2.0),
-        ("dice on logits", "dice_logits_f32", "monai.losses.DiceLoss(sigmoid=True)", 1.0),
-        ("int8 focal (counts + table), mean", "focal_int8",
-         "torchvision.ops.sigmoid_focal_loss", 15.0),
-    ]
+    print(f"# {N} elements ({SIDE} x {SIDE}), one thread; {args.rounds} rounds of loss-core then "
+          f"the frameworks, {args.runs} timed calls per case and round; {platform.machine()}, "
+          f"{os.cpu_count()} CPUs, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; "
+          + ", ".join(f"{k} {v}" for k, v in frameworks.versions.items()))
+    print("# ns/element: the thread's CPU time, each round's median; 'median' over the rounds, "
+          "'best' the fastest round (the least disturbed by the other work on the machine)")
+    print("# ratio: framework / loss-core; per round (median and range over the rounds), and of "
+          "the best rounds")
     print()
-    print("| case | loss-core ns/element (CPU / wall) | framework | framework ns/element "
-          "(CPU / wall) | ratio CPU | ratio wall | target | loss-core value | framework value |")
+    print("| case | loss-core ns/element, median (best) | framework | framework ns/element, "
+          "median (best) | ratio, median (range) | ratio of the best | target | loss-core value "
+          "| framework value |")
     print("|---|---:|---|---:|---:|---:|---|---:|---:|")
-    for label, case, framework, target in rows:
-        ours, theirs = rust[case], frameworks[framework]
-        ratio = {k: theirs[k] / ours[k] for k in ("cpu_ns", "wall_ns")}
-        verdict = "met" if min(ratio.values()) >= target else (
-            "not met" if max(ratio.values()) < target else "met by one measure only")
-        print(f"| {label} | {ours['cpu_ns']:.2f} / {ours['wall_ns']:.2f} | `{framework}` | "
-              f"{theirs['cpu_ns']:.2f} / {theirs['wall_ns']:.2f} | **{ratio['cpu_ns']:.2f}x** | "
-              f"{ratio['wall_ns']:.2f}x | >= {target:g}x: {verdict} | {ours['value']:.7g} | "
-              f"{theirs['value']:.7g} |")
+    med = statistics.median
+    for label, case, framework, target in ROWS:
+        ratios = [theirs[framework]["cpu_ns"] / ours[case]["cpu_ns"] for ours, theirs in rounds]
+        ours = [r[case]["cpu_ns"] for r, _ in rounds]
+        theirs = [f[framework]["cpu_ns"] for _, f in rounds]
+        ratio, best = med(ratios), min(theirs) / min(ours)
+        verdict = ", ".join(f"{what} {'met' if x >= target else 'not met'}"
+                            for what, x in [("median", ratio), ("best", best)])
+        print(f"| {label} | {med(ours):.2f} ({min(ours):.2f}) | `{framework}` | "
+              f"{med(theirs):.2f} ({min(theirs):.2f}) | **{ratio:.2f}x** ({min(ratios):.2f} - "
+              f"{max(ratios):.2f}) | **{best:.2f}x** | >= {target:g}x: {verdict} | "
+              f"{rounds[0][0][case]['value']:.7g} | {rounds[0][1][framework]['value']:.7g} |")
     print()
-    print("Every case, ns per element (CPU / wall medians), ms per call (wall: median, min - max):")
-    for name, r in list(rust.items()) + list(frameworks.items()):
-        print(f"  {name:<38} {r['cpu_ns']:7.3f} / {r['wall_ns']:7.3f}  "
-              f"{r['ms']:8.3f} ms ({r['min_ms']:.3f} - {r['max_ms']:.3f})")
+    print("Every case, ns per element, per round: CPU time / wall time (medians)")
+    names = list(rounds[0][0]) + list(rounds[0][1])
+    for name in names:
+        cells = [(r[name] if name in r else f[name]) for r, f in rounds]
+        print(f"  {name:<38} " + "  ".join(f"{c['cpu_ns']:6.2f} / {c['wall_ns']:6.2f}"
+                                            for c in cells))
     return 0
 
 
