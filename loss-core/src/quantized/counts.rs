@@ -15,8 +15,9 @@ pub(crate) const BINS: usize = 512;
 /// A histogram increments memory: when neighbouring elements hit the same bin (runs of one
 /// code, as in the saturated background of a segmentation map), each increment waits for the
 /// store of the previous one. Four histograms make consecutive elements independent. On the
-/// 2-core x86-64 VM of `docs/performance.md`, runs of 64 equal codes took 1.37 ns per element
-/// with one histogram and 0.74 with four; uniformly random codes 0.69 either way. The
+/// 2-core x86-64 VM of `docs/performance.md`, runs of 64 equal codes took 1.27-1.32 ns per
+/// element with one histogram and 0.77-0.81 with four; uniformly random codes about 0.7
+/// either way. The
 /// boards have no such forwarding stall worth the scratch (a Cortex-M load after a store
 /// just executes in order), so they count straight into the bins as before.
 const SPLIT: usize = if crate::lanes::VECTOR { 4 } else { 0 };
