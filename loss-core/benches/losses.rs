@@ -1,5 +1,5 @@
-//! Throughput of the binary losses over 4 M elements and of [`loss_core::lanes`] against
-//! `libm` (`cargo bench -p loss-core`); criterion
+//! Throughput of the binary losses over 4 M elements (f32, and int8 through the code counts)
+//! and of [`loss_core::lanes`] against `libm` (`cargo bench -p loss-core`); criterion
 //! reports elements per second, i.e. ns/element = 1e9 / throughput. Under `cargo test` each
 //! benchmark runs once as a smoke test.
 
@@ -9,6 +9,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use loss_core::Predictions;
 use loss_core::dice::OverlapLoss;
 use loss_core::focal::{BinaryFocal, SigmoidFocal, SoftTargets};
+use loss_core::quantized::{CodeCounts, Mask, Quantization, QuantizedFocal};
 
 const N: usize = 4 << 20;
 
@@ -67,6 +68,22 @@ fn losses(c: &mut Criterion) {
     let dice_logits = dice.with_predictions(Predictions::Logits);
     g.bench_function("dice logits", |b| {
         b.iter(|| dice_logits.loss(black_box(&x), black_box(&t)))
+    });
+    // int8 logits (scale 10/127) and a byte mask: count the codes, then the focal loss from
+    // the per-code table, which is built once, outside the timed part.
+    let quantization = Quantization::new(10.0 / 127.0, 0).expect("valid");
+    let codes: Vec<i8> = x.iter().map(|&v| (v * 12.7).round() as i8).collect();
+    let mask: Vec<u8> = t.iter().map(|&v| u8::from(v == 1.0)).collect();
+    let table = QuantizedFocal::<i8>::new(&focal(2.0), quantization).expect("valid");
+    let count = || {
+        let mut counts = CodeCounts::<i8>::new();
+        counts
+            .push(black_box(&codes), Mask::bytes(black_box(&mask)))
+            .map(|()| counts)
+    };
+    g.bench_function("int8 code counts (byte mask)", |b| b.iter(count));
+    g.bench_function("int8 sigmoid focal gamma 2 (counts + table)", |b| {
+        b.iter(|| table.loss(&count()?))
     });
     g.finish();
 }

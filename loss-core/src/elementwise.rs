@@ -1,6 +1,7 @@
 //! The machinery shared by losses defined per element (focal losses): reductions, per-sample
 //! results, elementwise output and streaming, all through one deterministic summation.
 
+use crate::activation::{BLOCK, for_each_block};
 use crate::sum::{DetSum, Reduction};
 use crate::{Error, Operand};
 
@@ -157,6 +158,18 @@ pub trait ElementLoss: sealed::Sealed + Copy {
         self.element(prediction, if positive { 1.0 } else { 0.0 })
     }
 
+    /// `out[i] = self.element(predictions[i], targets[i])` up to the shortest length, the same
+    /// bits, possibly several elements at a time (on vector hosts `SigmoidFocal` evaluates its
+    /// exponentials and logarithms a block at a time with [`crate::lanes`]). Only the crate can
+    /// call it (its last parameter cannot be named outside).
+    #[doc(hidden)]
+    #[inline]
+    fn elements(&self, predictions: &[f32], targets: &[f32], out: &mut [f32], _: Internal) {
+        for ((o, &p), &t) in out.iter_mut().zip(predictions).zip(targets) {
+            *o = self.element(p, t);
+        }
+    }
+
     /// How the loss reduces its elements.
     fn reduction(&self) -> Reduction;
 
@@ -284,8 +297,12 @@ pub(crate) fn loss_elementwise<L: ElementLoss>(
         return Err(Error::EmptyInput);
     }
     check_buffer(predictions.len(), out)?;
-    for ((o, &p), &t) in out.iter_mut().zip(predictions).zip(targets) {
-        *o = loss.element(p, t);
+    if BLOCK == 0 {
+        for ((o, &p), &t) in out.iter_mut().zip(predictions).zip(targets) {
+            *o = loss.element(p, t);
+        }
+    } else {
+        loss.elements(predictions, targets, out, Internal(()));
     }
     Ok(())
 }
@@ -315,9 +332,41 @@ pub(crate) fn loss_per_sample<L: ElementLoss>(
 #[inline(always)]
 fn sum_elements<L: ElementLoss>(loss: &L, predictions: &[f32], targets: &[f32]) -> DetSum<1> {
     let mut sum = DetSum::new();
-    sum.extend_pairs(predictions, targets, |p, t| [loss.element(p, t)]);
+    add_elements(&mut sum, loss, predictions, targets);
     sum
 }
+
+/// Adds `loss.element` of every pair of validated slices to `sum`, in order. Where
+/// [`BLOCK`] is 0 (the boards) one element at a time; on vector hosts a block of losses at a
+/// time through [`ElementLoss::elements`], then summed: the same values added in the same
+/// order, so the same bits ([`crate::sum`]'s order depends only on the element index).
+#[inline(always)]
+fn add_elements<L: ElementLoss>(
+    sum: &mut DetSum<1>,
+    loss: &L,
+    predictions: &[f32],
+    targets: &[f32],
+) {
+    if BLOCK == 0 {
+        sum.extend_pairs(predictions, targets, |p, t| [loss.element(p, t)]);
+        return;
+    }
+    let mut losses = [0.0f32; BLOCK];
+    for_each_block(predictions, targets, |p, t| {
+        let losses = losses.get_mut(..p.len()).unwrap_or(&mut []);
+        loss.elements(p, t, losses, Internal(()));
+        sum.extend_pairs_unrolled(losses, losses, |v, _| [v]);
+    });
+}
+
+/// The token that keeps [`ElementLoss::elements`] inside the crate: public (it appears in a
+/// public trait) in a private module, so that nothing outside the crate can name it.
+mod internal {
+    /// Proof that the caller is inside the crate.
+    #[derive(Debug, Clone, Copy)]
+    pub struct Internal(pub(crate) ());
+}
+pub(crate) use internal::Internal;
 
 /// Streams an [`ElementLoss`] over data that arrives in chunks of any size.
 ///
@@ -362,9 +411,7 @@ impl<L: ElementLoss> LossAccumulator<L> {
     }
 
     fn accumulate(&mut self, predictions: &[f32], targets: &[f32]) {
-        let loss = &self.loss;
-        self.sum
-            .extend_pairs(predictions, targets, |p, t| [loss.element(p, t)]);
+        add_elements(&mut self.sum, &self.loss, predictions, targets);
     }
 
     /// Elements pushed so far.

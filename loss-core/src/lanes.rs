@@ -3,7 +3,8 @@
 //!
 //! # Why
 //! A softmax over `C` classes needs `C` exponentials and a `log1p` per pixel, which is most of
-//! the work of the multi-class kernels. `libm` evaluates one value at a time, with branches on
+//! the work of the multi-class kernels; the binary kernels on logits need `exp(-|x|)` (and, for
+//! focal, its `log1p`) per element, and on vector hosts evaluate them for blocks of 256. `libm` evaluates one value at a time, with branches on
 //! the argument's range. The functions here are the same algorithms (FreeBSD's `e_expf.c`,
 //! `e_logf.c`, `s_log1pf.c`, as `libm` 0.2 ports them): the same IEEE-754 operations on the same values in
 //! the same order, with every branch replaced by computing both sides and selecting one. A
@@ -207,11 +208,11 @@ fn log1pf(x: f32) -> f32 {
         0.0
     };
     let f_u = f32::from_bits((iu & 0x007f_ffff) + 0x3f35_04f3) - 1.0;
-    let general = if direct {
-        log_tail(x, 0, Some(0.0))
-    } else {
-        log_tail(f_u, k_u, Some(c_u))
-    };
+    // libm's two paths are one formula on different inputs (the direct one is
+    // `log_tail(x, 0, Some(0.0))`): selecting the inputs evaluates the polynomial and its
+    // division once instead of twice.
+    let (f, k, c) = if direct { (x, 0, 0.0) } else { (f_u, k_u, c_u) };
+    let general = log_tail(f, k, Some(c));
     if small_or_negative && ix >= 0xbf80_0000 {
         // x <= -1 (and negative NaN): log1p(-1) = -inf, NaN below.
         if x == -1.0 { x / 0.0 } else { invalid(x) }

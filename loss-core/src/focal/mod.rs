@@ -89,9 +89,10 @@
 
 //!
 //! # Where the code is
-//! [`SigmoidFocal`] (hard targets) in `sigmoid.rs`, its double-word soft-target paths in
-//! `soft.rs` on the arithmetic of `dw.rs`; [`BinaryFocal`] in `binary.rs`; the focal factor
-//! `q^gamma` in `power.rs`.
+//! [`SigmoidFocal`] (hard targets, per element and, on vector hosts, in blocks whose
+//! `exp(-|x|)` and `log1p` go through [`crate::lanes`]: the same bits) in `sigmoid.rs`, its
+//! double-word soft-target paths in `soft.rs` on the arithmetic of `dw.rs`; [`BinaryFocal`] in
+//! `binary.rs`; the focal factor `q^gamma` in `power.rs`.
 
 mod binary;
 mod dw;

@@ -47,19 +47,37 @@ impl Power {
                 let q2 = q * q;
                 q2 * q2
             }
-            Some(n) => {
-                // Square and multiply, from the lowest bit: a fixed sequence for each n.
-                let (mut result, mut base, mut n) = (1.0, q, n);
-                while n > 0 {
-                    if n & 1 == 1 {
-                        result *= base;
-                    }
-                    base *= base;
-                    n >>= 1;
-                }
-                result
-            }
+            Some(n) => square_and_multiply(q, n),
             None => libm::expf(self.gamma * log_q()),
+        }
+    }
+
+    /// [`Power::of`] of every value of `q`, in place, bit for bit: each integer gamma's
+    /// sequence of products in a loop of its own (so that it vectorises), and for real gamma
+    /// `log_q` writes `log q` over `q` (`q` itself is not needed), then every `expf` in one
+    /// [`crate::lanes::exp`].
+    #[inline(always)]
+    pub(crate) fn of_each(&self, q: &mut [f32], log_q: impl FnOnce(&mut [f32])) {
+        #[inline(always)]
+        fn each(q: &mut [f32], f: impl Fn(f32) -> f32) {
+            q.iter_mut().for_each(|q| *q = f(*q));
+        }
+        match self.integer {
+            Some(0) => q.fill(1.0),
+            Some(1) => {}
+            Some(2) => each(q, |q| q * q),
+            Some(3) => each(q, |q| q * q * q),
+            Some(4) => each(q, |q| {
+                let q2 = q * q;
+                q2 * q2
+            }),
+            Some(n) => each(q, |q| square_and_multiply(q, n)),
+            None => {
+                log_q(q);
+                // `gamma * log q` (IEEE multiplication commutes, bit for bit).
+                q.iter_mut().for_each(|v| *v *= self.gamma);
+                crate::lanes::exp(q);
+            }
         }
     }
 
@@ -86,4 +104,18 @@ impl Power {
             None => q.ln().scale(self.gamma).exp(),
         }
     }
+}
+
+/// `q^n` by square and multiply, from the lowest bit: a fixed sequence for each `n`.
+#[inline]
+fn square_and_multiply(q: f32, n: u8) -> f32 {
+    let (mut result, mut base, mut n) = (1.0, q, n);
+    while n > 0 {
+        if n & 1 == 1 {
+            result *= base;
+        }
+        base *= base;
+        n >>= 1;
+    }
+    result
 }

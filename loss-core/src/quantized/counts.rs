@@ -9,6 +9,99 @@ use crate::multiclass::ConfusionCounts;
 /// Bins: `(code byte) * 2 + target`, so each code's two counts sit side by side.
 const BINS: usize = 512;
 
+/// One histogram of (target, code) counts.
+type Histogram = [u32; BINS];
+
+/// Histograms a long chunk is counted into on vector hosts, element `i` of each group of four
+/// into histogram `i % 4`, then added up (1 elsewhere: the counts themselves).
+///
+/// A histogram increments memory: when neighbouring elements hit the same bin (runs of one
+/// code, as in the saturated background of a segmentation map), each increment waits for the
+/// store of the previous one. Four histograms make neighbouring elements independent
+/// (docs/performance.md has the measurement). The boards have no such stall worth the
+/// scratch (a Cortex-M load after a store just executes in order): they count straight into
+/// the bins.
+const SPLIT: usize = if crate::lanes::VECTOR { 4 } else { 1 };
+
+/// The shortest chunk worth splitting: below it, clearing and adding up the `SPLIT`
+/// histograms (2 KiB each) costs more than the stalls it saves.
+const SPLIT_MIN: usize = 8192;
+
+/// Adds `step` to the bin of code byte `code & 0xff` and target `t & 1` of `histogram`.
+#[inline(always)]
+fn bump(histogram: &mut Histogram, code: u32, t: u32, step: u32) {
+    let bin = ((code & 0xff) << 1) | (t & 1);
+    if let Some(n) = histogram.get_mut(bin as usize) {
+        *n = n.wrapping_add(step);
+    }
+}
+
+/// Adds `step` (1, or `-1` to undo) to the bin of every pair, the mask read one byte per
+/// element, element `j` of each group of four into histogram `j % K`; returns the OR of the
+/// mask bytes (as a word). The codes and the mask are read as words.
+#[inline(always)]
+fn tally_bytes<C: Code, T: Copy, const K: usize>(
+    histograms: &mut [Histogram; K],
+    codes: &[C],
+    mask: &[T],
+    byte: impl Fn(T) -> u8,
+    step: u32,
+) -> u32 {
+    let (code_words, code_tail) = codes.as_chunks::<4>();
+    let (mask_words, mask_tail) = mask.as_chunks::<4>();
+    let mut flags = 0;
+    let mut to = |j: usize, code: u32, t: u32| {
+        if let Some(h) = histograms.get_mut(j % K) {
+            bump(h, code, t, step);
+        }
+    };
+    for (c, t) in code_words.iter().zip(mask_words) {
+        let c = u32::from_le_bytes(c.map(C::byte));
+        let t = u32::from_le_bytes(t.map(&byte));
+        flags |= t;
+        to(0, c, t);
+        to(1, c >> 8, t >> 8);
+        to(2, c >> 16, t >> 16);
+        to(3, c >> 24, t >> 24);
+    }
+    for (&c, &t) in code_tail.iter().zip(mask_tail) {
+        let t = u32::from(byte(t));
+        flags |= t;
+        to(0, u32::from(c.byte()), t);
+    }
+    flags
+}
+
+/// Counts codes against a bit-packed mask (least significant bit first): eight elements
+/// per mask byte, element `j` into histogram `j % K`, the codes read as words.
+#[inline(always)]
+fn tally_bits<C: Code, const K: usize>(histograms: &mut [Histogram; K], codes: &[C], bytes: &[u8]) {
+    let mut to = |j: usize, code: u32, t: u32| {
+        if let Some(h) = histograms.get_mut(j % K) {
+            bump(h, code, t, 1);
+        }
+    };
+    let (groups, tail) = codes.as_chunks::<8>();
+    for (c, &t) in groups.iter().zip(bytes) {
+        let t = u32::from(t);
+        let lo = u32::from_le_bytes([c[0], c[1], c[2], c[3]].map(C::byte));
+        let hi = u32::from_le_bytes([c[4], c[5], c[6], c[7]].map(C::byte));
+        to(0, lo, t);
+        to(1, lo >> 8, t >> 1);
+        to(2, lo >> 16, t >> 2);
+        to(3, lo >> 24, t >> 3);
+        to(4, hi, t >> 4);
+        to(5, hi >> 8, t >> 5);
+        to(6, hi >> 16, t >> 6);
+        to(7, hi >> 24, t >> 7);
+    }
+    if let Some(&t) = bytes.get(groups.len()) {
+        for (j, &c) in tail.iter().enumerate() {
+            to(j, u32::from(c.byte()), u32::from(t) >> j);
+        }
+    }
+}
+
 /// Counts of every (target, code) pair seen: the sufficient statistics of every binary loss
 /// and metric on quantized predictions with hard targets (see the [module docs](super)).
 ///
@@ -71,9 +164,24 @@ impl<C: Code> CodeCounts<C> {
     fn push_bytes(&mut self, codes: &[C], mask: &[u8]) -> Result<(), Error> {
         let added = self.room(codes, Mask::Bytes(mask))?;
         // The mask is checked by OR-ing it into a flag as it is counted; a bad byte (rare)
-        // undoes the counts and is then searched for.
-        if self.tally_bytes(codes, mask, |t| t, 1) & 0xfefe_fefe != 0 {
-            self.tally_bytes(codes, mask, |t| t, 1u32.wrapping_neg());
+        // drops the split counts or undoes the direct ones, and is then searched for.
+        let bad = |flags: u32| flags & 0xfefe_fefe != 0;
+        let rejected = if SPLIT > 1 && codes.len() >= SPLIT_MIN {
+            let mut split = [[0; BINS]; SPLIT];
+            let rejected = bad(tally_bytes(&mut split, codes, mask, |t| t, 1));
+            if !rejected {
+                self.add(&split);
+            }
+            rejected
+        } else {
+            let bins = core::array::from_mut(&mut self.bins);
+            let rejected = bad(tally_bytes(bins, codes, mask, |t| t, 1));
+            if rejected {
+                tally_bytes(bins, codes, mask, |t| t, 1u32.wrapping_neg());
+            }
+            rejected
+        };
+        if rejected {
             return Mask::Bytes(mask).check_values();
         }
         self.total += added;
@@ -83,7 +191,19 @@ impl<C: Code> CodeCounts<C> {
     #[inline(never)]
     fn push_bools(&mut self, codes: &[C], mask: &[bool]) -> Result<(), Error> {
         let added = self.room(codes, Mask::Bools(mask))?;
-        self.tally_bytes(codes, mask, u8::from, 1);
+        if SPLIT > 1 && codes.len() >= SPLIT_MIN {
+            let mut split = [[0; BINS]; SPLIT];
+            tally_bytes(&mut split, codes, mask, u8::from, 1);
+            self.add(&split);
+        } else {
+            tally_bytes(
+                core::array::from_mut(&mut self.bins),
+                codes,
+                mask,
+                u8::from,
+                1,
+            );
+        }
         self.total += added;
         Ok(())
     }
@@ -91,9 +211,24 @@ impl<C: Code> CodeCounts<C> {
     #[inline(never)]
     fn push_bits(&mut self, codes: &[C], bytes: &[u8], len: usize) -> Result<(), Error> {
         let added = self.room(codes, Mask::bits(bytes, len))?;
-        self.tally_bits(codes, bytes);
+        if SPLIT > 1 && codes.len() >= SPLIT_MIN {
+            let mut split = [[0; BINS]; SPLIT];
+            tally_bits(&mut split, codes, bytes);
+            self.add(&split);
+        } else {
+            tally_bits(core::array::from_mut(&mut self.bins), codes, bytes);
+        }
         self.total += added;
         Ok(())
+    }
+
+    /// Adds split histograms to the bins.
+    fn add(&mut self, split: &[Histogram]) {
+        for histogram in split {
+            for (n, m) in self.bins.iter_mut().zip(histogram) {
+                *n = n.wrapping_add(*m);
+            }
+        }
     }
 
     /// The checks of every push: one target per code, and room in the counts.
@@ -103,71 +238,6 @@ impl<C: Code> CodeCounts<C> {
             .ok()
             .filter(|&n| n <= u32::MAX - self.total)
             .ok_or(Error::CountOverflow)
-    }
-
-    /// Adds `step` to the bin of code byte `code & 0xff` and target `t & 1`.
-    #[inline(always)]
-    fn bump(&mut self, code: u32, t: u32, step: u32) {
-        let bin = ((code & 0xff) << 1) | (t & 1);
-        if let Some(n) = self.bins.get_mut(bin as usize) {
-            *n = n.wrapping_add(step);
-        }
-    }
-
-    /// Adds `step` (1, or `-1` to undo) to the bin of every pair, the mask read one byte per
-    /// element; returns the OR of the mask bytes (as a word). Four elements per step, with the
-    /// codes and the mask read as words.
-    #[inline(always)]
-    fn tally_bytes<T: Copy>(
-        &mut self,
-        codes: &[C],
-        mask: &[T],
-        byte: impl Fn(T) -> u8,
-        step: u32,
-    ) -> u32 {
-        let (code_words, code_tail) = codes.as_chunks::<4>();
-        let (mask_words, mask_tail) = mask.as_chunks::<4>();
-        let mut flags = 0;
-        for (c, t) in code_words.iter().zip(mask_words) {
-            let c = u32::from_le_bytes(c.map(C::byte));
-            let t = u32::from_le_bytes(t.map(&byte));
-            flags |= t;
-            self.bump(c, t, step);
-            self.bump(c >> 8, t >> 8, step);
-            self.bump(c >> 16, t >> 16, step);
-            self.bump(c >> 24, t >> 24, step);
-        }
-        for (&c, &t) in code_tail.iter().zip(mask_tail) {
-            let t = u32::from(byte(t));
-            flags |= t;
-            self.bump(u32::from(c.byte()), t, step);
-        }
-        flags
-    }
-
-    /// Counts codes against a bit-packed mask (least significant bit first): eight elements
-    /// per mask byte, the codes read as words.
-    #[inline(always)]
-    fn tally_bits(&mut self, codes: &[C], bytes: &[u8]) {
-        let (groups, tail) = codes.as_chunks::<8>();
-        for (c, &t) in groups.iter().zip(bytes) {
-            let t = u32::from(t);
-            let lo = u32::from_le_bytes([c[0], c[1], c[2], c[3]].map(C::byte));
-            let hi = u32::from_le_bytes([c[4], c[5], c[6], c[7]].map(C::byte));
-            self.bump(lo, t, 1);
-            self.bump(lo >> 8, t >> 1, 1);
-            self.bump(lo >> 16, t >> 2, 1);
-            self.bump(lo >> 24, t >> 3, 1);
-            self.bump(hi, t >> 4, 1);
-            self.bump(hi >> 8, t >> 5, 1);
-            self.bump(hi >> 16, t >> 6, 1);
-            self.bump(hi >> 24, t >> 7, 1);
-        }
-        if let Some(&t) = bytes.get(groups.len()) {
-            for (j, &c) in tail.iter().enumerate() {
-                self.bump(u32::from(c.byte()), u32::from(t) >> j, 1);
-            }
-        }
     }
 
     /// Adds the counts of `other` (another tile, frame or worker): exact, so the order of
@@ -244,5 +314,91 @@ impl<C: Code> CodeCounts<C> {
             }
         }
         Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Operand;
+
+    /// Codes with long runs (a saturated background) and noise, and a mask with runs.
+    fn frame(n: usize, seed: u32) -> (Vec<i8>, Vec<u8>) {
+        let mut state = seed | 1;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state
+        };
+        let codes = (0..n)
+            .map(|i| match (i / 300) % 3 {
+                0 => -128,
+                1 => (next() % 7) as i8,
+                _ => next() as u8 as i8,
+            })
+            .collect();
+        let mask = (0..n)
+            .map(|i| u8::from((i / 500) % 2 == 1 || next().is_multiple_of(9)))
+            .collect();
+        (codes, mask)
+    }
+
+    /// The split histograms of long chunks (vector hosts) and a plain per-element count give
+    /// the same counts, for every mask form and lengths around the split threshold.
+    #[test]
+    fn split_and_plain_counts_are_identical() {
+        for n in [
+            1,
+            7,
+            SPLIT_MIN - 1,
+            SPLIT_MIN,
+            SPLIT_MIN + 1,
+            SPLIT_MIN + 3,
+            20_001,
+        ] {
+            let (codes, mask) = frame(n, n as u32);
+            let bools: Vec<bool> = mask.iter().map(|&b| b == 1).collect();
+            let mut bits = vec![0u8; n.div_ceil(8)];
+            for (i, &b) in mask.iter().enumerate() {
+                bits[i / 8] |= b << (i % 8);
+            }
+            let mut want = [0u32; BINS];
+            for (&c, &t) in codes.iter().zip(&mask) {
+                want[usize::from(c.byte()) * 2 + usize::from(t)] += 1;
+            }
+            for targets in [
+                Mask::bytes(&mask),
+                Mask::bools(&bools),
+                Mask::bits(&bits, n),
+            ] {
+                let mut counts = CodeCounts::<i8>::new();
+                counts.push(&codes, targets).unwrap();
+                assert_eq!(counts.bins, want, "{n} elements, {targets:?}");
+                assert_eq!(counts.count(), n as u64);
+                // Twice: the second push adds to the first.
+                counts.push(&codes, targets).unwrap();
+                assert_eq!(counts.bins, want.map(|n| 2 * n));
+            }
+        }
+    }
+
+    #[test]
+    fn a_bad_byte_in_a_long_chunk_leaves_the_counts_unchanged() {
+        let (codes, mut mask) = frame(3 * SPLIT_MIN, 5);
+        let mut counts = CodeCounts::<i8>::new();
+        counts.push(&codes[..10], Mask::bytes(&mask[..10])).unwrap();
+        let before = counts;
+        mask[SPLIT_MIN + 17] = 2;
+        for n in [SPLIT_MIN + 18, 3 * SPLIT_MIN] {
+            assert_eq!(
+                counts.push(&codes[..n], Mask::bytes(&mask[..n])),
+                Err(Error::OutOfRange {
+                    operand: Operand::Targets,
+                    index: SPLIT_MIN + 17
+                })
+            );
+            assert_eq!(counts, before);
+        }
     }
 }
