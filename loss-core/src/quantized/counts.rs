@@ -12,21 +12,6 @@ const BINS: usize = 512;
 /// One histogram of (target, code) counts.
 type Histogram = [u32; BINS];
 
-/// Histograms a long chunk is counted into on vector hosts, element `i` of each group of four
-/// into histogram `i % 4`, then added up (1 elsewhere: the counts themselves).
-///
-/// A histogram increments memory: when neighbouring elements hit the same bin (runs of one
-/// code, as in the saturated background of a segmentation map), each increment waits for the
-/// store of the previous one. Four histograms make neighbouring elements independent
-/// (docs/performance.md has the measurement). The boards have no such stall worth the
-/// scratch (a Cortex-M load after a store just executes in order): they count straight into
-/// the bins.
-const SPLIT: usize = if crate::lanes::VECTOR { 4 } else { 1 };
-
-/// The shortest chunk worth splitting: below it, clearing and adding up the `SPLIT`
-/// histograms (2 KiB each) costs more than the stalls it saves.
-const SPLIT_MIN: usize = 8192;
-
 /// Adds `step` to the bin of code byte `code & 0xff` and target `t & 1` of `histogram`.
 #[inline(always)]
 fn bump(histogram: &mut Histogram, code: u32, t: u32, step: u32) {
@@ -164,24 +149,16 @@ impl<C: Code> CodeCounts<C> {
     fn push_bytes(&mut self, codes: &[C], mask: &[u8]) -> Result<(), Error> {
         let added = self.room(codes, Mask::Bytes(mask))?;
         // The mask is checked by OR-ing it into a flag as it is counted; a bad byte (rare)
-        // drops the split counts or undoes the direct ones, and is then searched for.
-        let bad = |flags: u32| flags & 0xfefe_fefe != 0;
-        let rejected = if SPLIT > 1 && codes.len() >= SPLIT_MIN {
-            let mut split = [[0; BINS]; SPLIT];
-            let rejected = bad(tally_bytes(&mut split, codes, mask, |t| t, 1));
-            if !rejected {
-                self.add(&split);
-            }
-            rejected
-        } else {
-            let bins = core::array::from_mut(&mut self.bins);
-            let rejected = bad(tally_bytes(bins, codes, mask, |t| t, 1));
-            if rejected {
-                tally_bytes(bins, codes, mask, |t| t, 1u32.wrapping_neg());
-            }
-            rejected
-        };
-        if rejected {
+        // undoes the counts and is then searched for.
+        //
+        // One histogram on every target. Repeated increments of one bin can wait on store
+        // forwarding, but four sub-histograms (element `i` into histogram `i % 4`, added up
+        // at the end) measured no faster on the x86-64 host of docs/performance.md with
+        // codes and mask read as words: within 5 %, either way, on random codes, runs of 64
+        // or 4096 equal codes and one code everywhere.
+        let bins = core::array::from_mut(&mut self.bins);
+        if tally_bytes(bins, codes, mask, |t| t, 1) & 0xfefe_fefe != 0 {
+            tally_bytes(bins, codes, mask, |t| t, 1u32.wrapping_neg());
             return Mask::Bytes(mask).check_values();
         }
         self.total += added;
@@ -191,19 +168,13 @@ impl<C: Code> CodeCounts<C> {
     #[inline(never)]
     fn push_bools(&mut self, codes: &[C], mask: &[bool]) -> Result<(), Error> {
         let added = self.room(codes, Mask::Bools(mask))?;
-        if SPLIT > 1 && codes.len() >= SPLIT_MIN {
-            let mut split = [[0; BINS]; SPLIT];
-            tally_bytes(&mut split, codes, mask, u8::from, 1);
-            self.add(&split);
-        } else {
-            tally_bytes(
-                core::array::from_mut(&mut self.bins),
-                codes,
-                mask,
-                u8::from,
-                1,
-            );
-        }
+        tally_bytes(
+            core::array::from_mut(&mut self.bins),
+            codes,
+            mask,
+            u8::from,
+            1,
+        );
         self.total += added;
         Ok(())
     }
@@ -211,24 +182,9 @@ impl<C: Code> CodeCounts<C> {
     #[inline(never)]
     fn push_bits(&mut self, codes: &[C], bytes: &[u8], len: usize) -> Result<(), Error> {
         let added = self.room(codes, Mask::bits(bytes, len))?;
-        if SPLIT > 1 && codes.len() >= SPLIT_MIN {
-            let mut split = [[0; BINS]; SPLIT];
-            tally_bits(&mut split, codes, bytes);
-            self.add(&split);
-        } else {
-            tally_bits(core::array::from_mut(&mut self.bins), codes, bytes);
-        }
+        tally_bits(core::array::from_mut(&mut self.bins), codes, bytes);
         self.total += added;
         Ok(())
-    }
-
-    /// Adds split histograms to the bins.
-    fn add(&mut self, split: &[Histogram]) {
-        for histogram in split {
-            for (n, m) in self.bins.iter_mut().zip(histogram) {
-                *n = n.wrapping_add(*m);
-            }
-        }
     }
 
     /// The checks of every push: one target per code, and room in the counts.
@@ -320,6 +276,9 @@ impl<C: Code> CodeCounts<C> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A chunk length well past the lengths of the unit examples.
+    const LONG: usize = 8192;
     use crate::Operand;
 
     /// Codes with long runs (a saturated background) and noise, and a mask with runs.
@@ -344,19 +303,10 @@ mod tests {
         (codes, mask)
     }
 
-    /// The split histograms of long chunks (vector hosts) and a plain per-element count give
-    /// the same counts, for every mask form and lengths around the split threshold.
+    /// Long chunk, every mask form: the counts of a plain per-element count.
     #[test]
-    fn split_and_plain_counts_are_identical() {
-        for n in [
-            1,
-            7,
-            SPLIT_MIN - 1,
-            SPLIT_MIN,
-            SPLIT_MIN + 1,
-            SPLIT_MIN + 3,
-            20_001,
-        ] {
+    fn counts_are_the_plain_per_element_counts() {
+        for n in [1, 7, LONG - 1, LONG, LONG + 1, LONG + 3, 20_001] {
             let (codes, mask) = frame(n, n as u32);
             let bools: Vec<bool> = mask.iter().map(|&b| b == 1).collect();
             let mut bits = vec![0u8; n.div_ceil(8)];
@@ -385,17 +335,17 @@ mod tests {
 
     #[test]
     fn a_bad_byte_in_a_long_chunk_leaves_the_counts_unchanged() {
-        let (codes, mut mask) = frame(3 * SPLIT_MIN, 5);
+        let (codes, mut mask) = frame(3 * LONG, 5);
         let mut counts = CodeCounts::<i8>::new();
         counts.push(&codes[..10], Mask::bytes(&mask[..10])).unwrap();
         let before = counts;
-        mask[SPLIT_MIN + 17] = 2;
-        for n in [SPLIT_MIN + 18, 3 * SPLIT_MIN] {
+        mask[LONG + 17] = 2;
+        for n in [LONG + 18, 3 * LONG] {
             assert_eq!(
                 counts.push(&codes[..n], Mask::bytes(&mask[..n])),
                 Err(Error::OutOfRange {
                     operand: Operand::Targets,
-                    index: SPLIT_MIN + 17
+                    index: LONG + 17
                 })
             );
             assert_eq!(counts, before);
