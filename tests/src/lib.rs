@@ -1,4 +1,4 @@
-//! Shared helpers for the cross-crate tests: the accuracy rule of issue 2, worst-error
+//! Shared helpers for the cross-crate tests: the accuracy rule of docs/numerics.md, worst-error
 //! bookkeeping, the input sweeps and seeded random data, and the f64 oracles ([`oracle`]) the
 //! tests compare `loss-core` against.
 //!
@@ -223,7 +223,7 @@ pub const TARGETS: [f32; 11] = [
     1.0 - f32::EPSILON / 2.0,
 ];
 
-/// Logits: the extremes of issue 2 (`±1e4`, `±88`, `±30`, `±inf`), the f32 extremes, both
+/// Logits: the extremes of the accuracy sweeps (`±1e4`, `±88`, `±30`, `±inf`), the f32 extremes, both
 /// sides of where `exp(-|x|)` leaves the normal range (`±87.3`) and underflows (`±103.9`), a
 /// logarithmic grid over `1e-8 ..= 1e4` (100 points a decade) with both signs, and a linear
 /// grid over `[-20, 20]`.

@@ -5,7 +5,7 @@
 //! {0, 0.5, 1, 2, 5}.
 //!
 //! # Tolerances
-//! - Elementwise values: issue 2's rule (relative 1e-6 where the exact value is >= 1e-6,
+//! - Elementwise values: the accuracy rule (relative 1e-6 where the exact value is >= 1e-6,
 //!   relative 2e-5 in `[1e-30, 1e-6)`, absolute 1e-30 below; infinities and NaN exact).
 //! - Sums (per-class sums, statistics, accumulator totals and means): the summation itself
 //!   within `1e-6 · Σ|term|` of the f64 sum of `loss-core`'s own f32 terms (equal to 1e-6

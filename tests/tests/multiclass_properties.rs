@@ -5,7 +5,7 @@
 //!   every batch function and accumulator;
 //! - label maps (`u8`, `u16`, `i32`) and the equivalent one-hot tensors give identical bits;
 //! - softmax focal with gamma 0 and no weights is cross-entropy (bit-identical to
-//!   `SoftmaxFocal::cross_entropy`, and within issue 2's rule of the oracle's `ln Σ exp` form);
+//!   `SoftmaxFocal::cross_entropy`, and within the accuracy rule of the oracle's `ln Σ exp` form);
 //! - `ignore_index` is bit-identical to removing those pixels;
 //! - streaming in chunks of whole pixels (any split, either layout per chunk) is bit-identical
 //!   to one push;
@@ -532,7 +532,7 @@ proptest! {
     }
 
     /// Softmax focal with gamma 0 and no alpha is cross-entropy, bit for bit, whatever the
-    /// neutral alpha and weights; and it is the oracle's `ln Σ exp` within issue 2's rule.
+    /// neutral alpha and weights; and it is the oracle's `ln Σ exp` within the accuracy rule.
     #[test]
     fn gamma_zero_is_cross_entropy(b in batch(true), layout in prop::sample::select(LAYOUTS.to_vec())) {
         let shape = b.shape(layout);

@@ -1,5 +1,5 @@
 //! Every binary loss-core function against the f64 oracle (`loss_tests::oracle`), with the
-//! accuracy rule of issue 2 (see `loss_tests`): elementwise over sweeps of extreme and
+//! accuracy rule of docs/numerics.md (see `loss_tests`): elementwise over sweeps of extreme and
 //! ordinary inputs, and reduced over 10^6 random elements.
 //!
 //! `cargo test -p loss-tests --test oracle -- --nocapture` prints the worst errors recorded in

@@ -193,7 +193,7 @@ pub fn mean(values: impl IntoIterator<Item = f64>) -> Option<f64> {
 mod tests {
     use super::*;
 
-    /// torchvision reference values (semantics.md §3, computed independently in f64).
+    /// torchvision reference values (computed independently in f64).
     #[test]
     fn torchvision_reference_values() {
         let x = [-2.0, -0.5, 0.0, 0.5, 2.0, 4.0];
@@ -225,7 +225,7 @@ mod tests {
 
     #[test]
     fn soft_target_table() {
-        // semantics.md §8b, gamma 2, no alpha.
+        // the soft-target comparison, gamma 2, no alpha.
         let rows = [
             (2.0, 0.3, [0.649738, 0.726917, 1.155596]),
             (-1.0, 0.7, [0.355620, 0.363180, 0.498105]),
