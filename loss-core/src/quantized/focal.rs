@@ -111,13 +111,13 @@ impl<C: Code> QuantizedFocal<C> {
 /// `n · term` rounded once, and 0 for an uncounted code whatever its term (`0 · inf` would be
 /// NaN).
 #[inline(always)]
-pub(super) fn weighted(n: u32, term: f32) -> f32 {
+fn weighted(n: u32, term: f32) -> f32 {
     // `u32 as f32` rounds to nearest: exact up to 2^24.
     if n == 0 { 0.0 } else { n as f32 * term }
 }
 
 /// [`Error::CodeOutOfRange`] for the first counted code (in byte order) that `invalid` rejects.
-pub(super) fn out_of_domain(
+fn out_of_domain(
     by_code: &[[u32; 2]; 256],
     code_of: fn(usize) -> i32,
     invalid: impl Fn(usize) -> bool,

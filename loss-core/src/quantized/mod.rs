@@ -27,11 +27,12 @@
 //!
 //! # Evaluation order and accuracy
 //! The counts are exact integers, so the result does not depend on the order of the elements,
-//! on how they were split into tiles, or on the target: the weighted sum runs over the 512 bins
-//! in bin order (the code's byte), each product `n · term` rounded once and summed with the
-//! crate's deterministic summation ([`crate::sum`]). It is therefore not the bits of
-//! "dequantize, then the f32 path" (whose sum runs in element order), but it is at least as
-//! accurate: the f32 path rounds once per element, this once per distinct code. The
+//! on how they were split into tiles, or on the target. Focal: per code the products
+//! `n₀ · term₀` and `n₁ · term₁`, each rounded once, summed over the codes in byte order with
+//! the crate's deterministic summation ([`crate::sum`]). Dice family: `Σ n p` summed exactly in
+//! fixed point and rounded once, so the statistics are correctly rounded. Neither is the bits
+//! of "dequantize, then the f32 path" (whose sums run in element order), but both are at least
+//! as accurate: the f32 path rounds once per element, these at most once per distinct code. The
 //! unreduced terms ([`QuantizedFocal::loss_elementwise`]) are exactly the f32 path's bits on the
 //! dequantized values. Counts convert to f32 exactly up to `2^24` per bin. Measured accuracy is
 //! in `docs/numerics.md`.
