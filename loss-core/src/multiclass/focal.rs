@@ -1,5 +1,6 @@
 //! Multi-class focal losses. Documented in the [module docs](super#focal-losses).
 
+use super::codes::{Readers, checked_codes, walk_codes};
 use super::pixel::{LogSoftmax, Pixel};
 use super::shape::{Layout, Shape, check_classes, checked_chunk, validate};
 use super::targets::Targets;
@@ -7,6 +8,7 @@ use super::walk::walk_pixels;
 use crate::Error;
 use crate::elementwise::{Predictions, check_buffer};
 use crate::focal::{Power, SigmoidFocal, SoftTargets, check_alpha, weighted};
+use crate::quantized::{ClassQuantization, Code};
 use crate::sum::DetSum;
 
 /// How alpha is spread over the classes (see the [module docs](super#focal-losses)).
@@ -440,6 +442,18 @@ impl ClassLoss for OneVsRestFocal<'_> {
     }
 }
 
+/// Adds one pixel's terms to the class sums.
+#[inline(always)]
+pub(super) fn add_terms<L: ClassLoss, const CAP: usize>(
+    loss: &L,
+    pixel: &Pixel<'_>,
+    sums: &mut DetSum<CAP>,
+) {
+    let mut terms = [0.0f32; CAP];
+    loss.terms(pixel, &mut terms);
+    sums.add(terms);
+}
+
 /// Streams a [`ClassLoss`] over pixels arriving in chunks, keeping one deterministic sum per
 /// class. `CAP` is the class capacity (the state is `O(CAP)`, independent of the image size).
 ///
@@ -495,14 +509,43 @@ impl<L: ClassLoss, const CAP: usize> ClassLossAccumulator<L, CAP> {
         Ok(())
     }
 
+    /// Adds a chunk of quantized scores, whole pixels as for [`Self::push`]: see the
+    /// [module docs](super#quantized-scores). An empty chunk changes nothing.
+    ///
+    /// # Errors
+    /// As [`Self::push`], plus [`Error::QuantizationCount`]; the accumulator is then
+    /// unchanged.
+    pub fn push_codes<C: Code>(
+        &mut self,
+        layout: Layout,
+        codes: &[C],
+        quantization: &ClassQuantization<'_, C>,
+        targets: Targets<'_>,
+    ) -> Result<(), Error> {
+        let space = self.loss.predictions();
+        let Some(shape) =
+            checked_codes(self.classes, layout, codes, quantization, &targets, space)?
+        else {
+            return Ok(());
+        };
+        let softmax = self.loss.softmax() == Some(Predictions::Logits);
+        let readers = Readers {
+            softmax,
+            log_softmax: softmax,
+            shift_invariant: softmax,
+        };
+        let (loss, sums) = (&self.loss, &mut self.sums);
+        walk_codes::<C, CAP>(&shape, codes, quantization, &targets, readers, |pixel| {
+            add_terms(loss, pixel, sums);
+        });
+        Ok(())
+    }
+
     fn accumulate(&mut self, shape: &Shape, n: usize, scores: &[f32], targets: &Targets<'_>) {
         let (loss, sums) = (&self.loss, &mut self.sums);
-        let add = |pixel: &Pixel<'_>| {
-            let mut terms = [0.0f32; CAP];
-            loss.terms(pixel, &mut terms);
-            sums.add(terms);
-        };
-        walk_pixels(shape, n, scores, targets, loss.softmax(), add);
+        walk_pixels(shape, n, scores, targets, loss.softmax(), |pixel| {
+            add_terms(loss, pixel, sums);
+        });
     }
 
     /// Pixels accumulated (ignored pixels excluded).

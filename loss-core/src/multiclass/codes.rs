@@ -1,0 +1,143 @@
+//! Quantized class scores: each pixel's codes become f32 scores on the fly, in a scratch of
+//! `CAP` floats, and the pixel is handed to the f32 readers. Documented in the
+//! [module docs](super#quantized-scores).
+
+use super::pixel::{LogSoftmax, Pixel, PixelTarget};
+use super::shape::{Layout, Shape, chunk_shape, validate_targets};
+use super::targets::Targets;
+use super::walk::target_of;
+use crate::quantized::{ClassQuantization, Code};
+use crate::{Error, Operand, Predictions};
+
+/// What the readers of a walk need from each pixel's codes.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Readers {
+    /// A reader takes the softmax of the logits.
+    pub(super) softmax: bool,
+    /// A reader takes the log-softmax (a softmax loss), not only probabilities and the winner.
+    pub(super) log_softmax: bool,
+    /// Every reader gives the same result for the pixel's logits shifted by a constant
+    /// (softmax on logits, argmax), so they may read `scale · (q_c - q_max)`.
+    pub(super) shift_invariant: bool,
+}
+
+/// A streamed chunk of codes of whole pixels of one sample, checked like
+/// [`checked_chunk`](super::shape::checked_chunk): its shape, or `None` for an empty chunk.
+/// Probabilities: every code must dequantize into `[0, 1]`.
+pub(super) fn checked_codes<C: Code>(
+    classes: usize,
+    layout: Layout,
+    codes: &[C],
+    quantization: &ClassQuantization<'_, C>,
+    targets: &Targets<'_>,
+    predictions: Predictions,
+) -> Result<Option<Shape>, Error> {
+    quantization.check_classes(classes)?;
+    let Some(shape) = chunk_shape(classes, layout, codes.len())? else {
+        return Ok(None);
+    };
+    if predictions == Predictions::Probabilities {
+        let class_of = |i: usize| match layout {
+            Layout::ChannelsLast => i.checked_rem(classes).unwrap_or(0),
+            Layout::ChannelsFirst => i.checked_div(shape.spatial).unwrap_or(0),
+        };
+        let inside =
+            |(i, &code): (usize, &C)| (0.0..=1.0).contains(&quantization.value(class_of(i), code));
+        if let Some(index) = codes.iter().enumerate().position(|e| !inside(e)) {
+            return Err(Error::OutOfRange {
+                operand: Operand::Predictions,
+                index,
+            });
+        }
+    }
+    validate_targets(&shape, targets)?;
+    Ok(Some(shape))
+}
+
+/// Visits the non-ignored pixels of a checked chunk in order, each with its scores in a
+/// scratch of `CAP` floats (dense targets too), so the pixel's address is `(0, 1)`.
+///
+/// The scores are the dequantized codes, or, when the quantization has a softmax table and
+/// every reader is shift-invariant and one takes the softmax, `x_c = scale · (q_c - q_max)`
+/// from the table with the log-softmax and `e_c = expf(x_c)` filled in from it: the bits the
+/// readers would compute from those scores themselves, without an `expf`.
+pub(super) fn walk_codes<C: Code, const CAP: usize>(
+    shape: &Shape,
+    codes: &[C],
+    quantization: &ClassQuantization<'_, C>,
+    targets: &Targets<'_>,
+    readers: Readers,
+    mut f: impl FnMut(&Pixel<'_>),
+) {
+    let classes = shape.classes.min(CAP);
+    let table = quantization
+        .table()
+        .filter(|_| readers.softmax && readers.shift_invariant);
+    let mut scores = [0.0f32; CAP];
+    let mut exps = [0.0f32; CAP];
+    let mut dense = [0.0f32; CAP];
+    for s in 0..shape.spatial {
+        let (base, stride) = shape.pixel_address(0, s);
+        let Some(target) = target_of(shape, 0, s, targets) else {
+            continue;
+        };
+        let code = |c: usize| codes.get(base + c * stride).copied();
+        let target = match target {
+            PixelTarget::Dense(d) => {
+                for (c, t) in dense.iter_mut().enumerate().take(classes) {
+                    *t = d.get(base + c * stride).copied().unwrap_or(f32::NAN);
+                }
+                PixelTarget::Dense(&dense)
+            }
+            class @ PixelTarget::Class(_) => class,
+        };
+        let pixel = |scores| Pixel {
+            scores,
+            base: 0,
+            stride: 1,
+            classes,
+            target,
+            log_softmax: None,
+            exps: &[],
+        };
+        let Some(table) = table else {
+            for (c, x) in scores.iter_mut().enumerate().take(classes) {
+                *x = code(c).map_or(f32::NAN, |q| quantization.value(c, q));
+            }
+            f(&pixel(&scores));
+            continue;
+        };
+        // The first highest code wins, as the first highest score does.
+        let (mut top, mut winner) = (i32::MIN, 0);
+        for c in 0..classes {
+            let q = code(c).map_or(i32::MIN, Code::get);
+            if q > top {
+                (top, winner) = (q, c);
+            }
+        }
+        let mut rest = 0.0f32;
+        for (c, (x, e)) in scores.iter_mut().zip(&mut exps).enumerate().take(classes) {
+            let d = code(c).map_or(0, |q| top - q.get());
+            let d = usize::try_from(d).unwrap_or(0);
+            *x = table.shifted.get(d).copied().unwrap_or(f32::NAN);
+            *e = table.exps.get(d).copied().unwrap_or(f32::NAN);
+            if c != winner {
+                rest += *e;
+            }
+        }
+        let plain = pixel(&scores);
+        let log_1p = |rest| {
+            if readers.log_softmax {
+                libm::log1pf(rest)
+            } else {
+                f32::NAN // no reader takes a logarithm
+            }
+        };
+        let lsm = LogSoftmax::from_sum(&plain, Predictions::Logits, 0.0, winner, rest, log_1p);
+        f(&Pixel {
+            log_softmax: Some(&lsm),
+            exps: exps.get(..classes).unwrap_or(&[]),
+            ..plain
+        });
+    }
+}
