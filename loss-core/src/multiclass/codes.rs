@@ -2,11 +2,13 @@
 //! `CAP` floats, and the pixel is handed to the f32 readers. Documented in the
 //! [module docs](super#quantized-scores).
 
+use super::focal::ClassLoss;
 use super::pixel::{LogSoftmax, Pixel, PixelTarget};
 use super::shape::{Layout, Shape, chunk_shape, validate_targets};
 use super::targets::Targets;
 use super::walk::target_of;
 use crate::quantized::{ClassQuantization, Code};
+use crate::sum::DetSum;
 use crate::{Error, Operand, Predictions};
 
 /// What the readers of a walk need from each pixel's codes.
@@ -140,4 +142,57 @@ pub(super) fn walk_codes<C: Code, const CAP: usize>(
             ..plain
         });
     }
+}
+
+/// A softmax loss on logits over label-map pixels, from the softmax table: per pixel only the
+/// labelled class has a term, and it needs only `x_k`, `e_k`, `rest` and `log1pf(rest)`. The
+/// bits of [`walk_codes`] feeding [`ClassLoss::terms`](super::ClassLoss) (the same operations
+/// of [`LogSoftmax`] and `Pixel::complement`, and the other classes' zero terms change no
+/// sum), without building the pixel. `None` when it does not apply (dense targets, or no
+/// table): then the caller walks.
+pub(super) fn softmax_label_sums<C: Code, L: ClassLoss, const CAP: usize>(
+    shape: &Shape,
+    codes: &[C],
+    quantization: &ClassQuantization<'_, C>,
+    targets: &Targets<'_>,
+    loss: &L,
+    sums: &mut DetSum<CAP>,
+) -> Option<()> {
+    let table = quantization.table()?;
+    if !targets.is_label_map() || loss.softmax() != Some(Predictions::Logits) {
+        return None;
+    }
+    let classes = shape.classes.min(CAP);
+    for s in 0..shape.spatial {
+        let Some(PixelTarget::Class(k)) = target_of(shape, 0, s, targets) else {
+            continue;
+        };
+        let (base, stride) = shape.pixel_address(0, s);
+        let code = |c: usize| codes.get(base + c * stride).map_or(0, |q| q.get());
+        let (mut top, mut winner) = (i32::MIN, 0);
+        for c in 0..classes {
+            let q = code(c);
+            if q > top {
+                (top, winner) = (q, c);
+            }
+        }
+        let entry = |c: usize| {
+            let d = usize::try_from(top - code(c)).unwrap_or(0);
+            let x = table.shifted.get(d).copied().unwrap_or(f32::NAN);
+            (x, table.exps.get(d).copied().unwrap_or(f32::NAN))
+        };
+        let mut rest = 0.0f32;
+        for c in 0..classes {
+            if c != winner {
+                rest += entry(c).1;
+            }
+        }
+        // `LogSoftmax::from_sum` with `max = 0.0`, then `at` and `Pixel::complement`.
+        let (x, e) = entry(k);
+        let (log_sum, sum) = (libm::log1pf(rest), 1.0 + rest);
+        let log_p = (x - 0.0) - log_sum;
+        let complement = || if k == winner { rest } else { sum - e } / sum;
+        sums.add_at(k, loss.softmax_term(k, log_p, complement));
+    }
+    Some(())
 }

@@ -1,6 +1,6 @@
 //! Multi-class focal losses. Documented in the [module docs](super#focal-losses).
 
-use super::codes::{Readers, checked_codes, walk_codes};
+use super::codes::{Readers, checked_codes, softmax_label_sums, walk_codes};
 use super::pixel::{LogSoftmax, Pixel};
 use super::shape::{Layout, Shape, check_classes, checked_chunk, validate};
 use super::targets::Targets;
@@ -159,6 +159,16 @@ pub trait ClassLoss: sealed::Sealed + Copy {
     #[doc(hidden)]
     fn term_into(&self, pixel: &Pixel<'_>, c: usize, out: &mut [f32; 1]);
 
+    /// For a loss that reads a softmax on logits: the term of class `c` with target 1 from
+    /// `log p_c` and `1 - p_c` (the walk over quantized codes computes both from its table).
+    /// Never called for other losses (NaN).
+    #[doc(hidden)]
+    #[inline]
+    fn softmax_term(&self, c: usize, log_p: f32, complement: impl FnOnce() -> f32) -> f32 {
+        let _ = (c, log_p, complement);
+        f32::NAN
+    }
+
     /// Per-(sample, class) sums, `out[n * C + c]`, each bit-identical to a
     /// [`ClassLossAccumulator`] fed that sample. `CAP` is the class capacity.
     ///
@@ -277,8 +287,15 @@ impl<'w> SoftmaxFocal<'w> {
         if t == 0.0 {
             return 0.0;
         }
-        let log_p = lsm.at(pixel.score(c));
-        let complement = || pixel.complement(lsm, c);
+        self.softmax_term(c, lsm.at(pixel.score(c)), || pixel.complement(lsm, c)) * t
+    }
+}
+
+impl sealed::Sealed for SoftmaxFocal<'_> {}
+
+impl ClassLoss for SoftmaxFocal<'_> {
+    #[inline(always)]
+    fn softmax_term(&self, c: usize, log_p: f32, complement: impl FnOnce() -> f32) -> f32 {
         let (log_p, q) = match self.clip {
             None => (log_p, complement()),
             // Clipped in log space, where `log p` is accurate at both ends: `logf(expf(log p))`
@@ -296,13 +313,9 @@ impl<'w> SoftmaxFocal<'w> {
             }
         };
         let w = self.alpha.at(c).unwrap_or(1.0) * weight_at(self.weights, c);
-        weighted(w, self.power.of(q, || libm::logf(q)) * -log_p) * t
+        weighted(w, self.power.of(q, || libm::logf(q)) * -log_p)
     }
-}
 
-impl sealed::Sealed for SoftmaxFocal<'_> {}
-
-impl ClassLoss for SoftmaxFocal<'_> {
     fn predictions(&self) -> Predictions {
         self.predictions
     }
@@ -535,9 +548,11 @@ impl<L: ClassLoss, const CAP: usize> ClassLossAccumulator<L, CAP> {
             shift_invariant: softmax,
         };
         let (loss, sums) = (&self.loss, &mut self.sums);
-        walk_codes::<C, CAP>(&shape, codes, quantization, &targets, readers, |pixel| {
-            add_terms(loss, pixel, sums);
-        });
+        if softmax_label_sums(&shape, codes, quantization, &targets, loss, sums).is_none() {
+            walk_codes::<C, CAP>(&shape, codes, quantization, &targets, readers, |pixel| {
+                add_terms(loss, pixel, sums);
+            });
+        }
         Ok(())
     }
 
