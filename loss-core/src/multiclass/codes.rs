@@ -163,36 +163,44 @@ pub(super) fn softmax_label_sums<C: Code, L: ClassLoss, const CAP: usize>(
         return None;
     }
     let classes = shape.classes.min(CAP);
+    let mut weights = [0.0f32; CAP];
+    for (c, w) in weights.iter_mut().enumerate() {
+        *w = loss.softmax_weight(c);
+    }
+    let mut q = [0i32; CAP];
     for s in 0..shape.spatial {
         let Some(PixelTarget::Class(k)) = target_of(shape, 0, s, targets) else {
             continue;
         };
         let (base, stride) = shape.pixel_address(0, s);
-        let code = |c: usize| codes.get(base + c * stride).map_or(0, |q| q.get());
+        for (c, q) in q.iter_mut().enumerate().take(classes) {
+            *q = codes.get(base + c * stride).map_or(0, |&code| code.get());
+        }
+        let q = q.get(..classes).unwrap_or(&[]);
         let (mut top, mut winner) = (i32::MIN, 0);
-        for c in 0..classes {
-            let q = code(c);
+        for (c, &q) in q.iter().enumerate() {
             if q > top {
                 (top, winner) = (q, c);
             }
         }
-        let entry = |c: usize| {
-            let d = usize::try_from(top - code(c)).unwrap_or(0);
-            let x = table.shifted.get(d).copied().unwrap_or(f32::NAN);
-            (x, table.exps.get(d).copied().unwrap_or(f32::NAN))
-        };
+        // `top - q` is in `0..=255`: the mask only spares the bounds check.
+        let at = |q: i32| ((top - q) & 0xFF) as usize;
         let mut rest = 0.0f32;
-        for c in 0..classes {
+        for (c, &q) in q.iter().enumerate() {
             if c != winner {
-                rest += entry(c).1;
+                rest += table.exps[at(q)];
             }
         }
+        let Some(&qk) = q.get(k) else {
+            continue; // labels were checked: never taken
+        };
         // `LogSoftmax::from_sum` with `max = 0.0`, then `at` and `Pixel::complement`.
-        let (x, e) = entry(k);
+        let (x, e) = (table.shifted[at(qk)], table.exps[at(qk)]);
         let (log_sum, sum) = (libm::log1pf(rest), 1.0 + rest);
         let log_p = (x - 0.0) - log_sum;
         let complement = || if k == winner { rest } else { sum - e } / sum;
-        sums.add_at(k, loss.softmax_term(k, log_p, complement));
+        let w = weights.get(k).copied().unwrap_or(f32::NAN);
+        sums.add_at(k, loss.softmax_term(w, log_p, complement));
     }
     Some(())
 }

@@ -159,13 +159,20 @@ pub trait ClassLoss: sealed::Sealed + Copy {
     #[doc(hidden)]
     fn term_into(&self, pixel: &Pixel<'_>, c: usize, out: &mut [f32; 1]);
 
-    /// For a loss that reads a softmax on logits: the term of class `c` with target 1 from
-    /// `log p_c` and `1 - p_c` (the walk over quantized codes computes both from its table).
-    /// Never called for other losses (NaN).
+    /// For a loss that reads a softmax on logits: the weight of class `c`, and the term with
+    /// target 1 from that weight, `log p_c` and `1 - p_c` (the walk over quantized codes
+    /// computes both from its table). Never called for other losses (NaN).
     #[doc(hidden)]
     #[inline]
-    fn softmax_term(&self, c: usize, log_p: f32, complement: impl FnOnce() -> f32) -> f32 {
-        let _ = (c, log_p, complement);
+    fn softmax_weight(&self, c: usize) -> f32 {
+        let _ = c;
+        f32::NAN
+    }
+
+    #[doc(hidden)]
+    #[inline]
+    fn softmax_term(&self, w: f32, log_p: f32, complement: impl FnOnce() -> f32) -> f32 {
+        let _ = (w, log_p, complement);
         f32::NAN
     }
 
@@ -287,7 +294,8 @@ impl<'w> SoftmaxFocal<'w> {
         if t == 0.0 {
             return 0.0;
         }
-        self.softmax_term(c, lsm.at(pixel.score(c)), || pixel.complement(lsm, c)) * t
+        let w = self.softmax_weight(c);
+        self.softmax_term(w, lsm.at(pixel.score(c)), || pixel.complement(lsm, c)) * t
     }
 }
 
@@ -295,7 +303,12 @@ impl sealed::Sealed for SoftmaxFocal<'_> {}
 
 impl ClassLoss for SoftmaxFocal<'_> {
     #[inline(always)]
-    fn softmax_term(&self, c: usize, log_p: f32, complement: impl FnOnce() -> f32) -> f32 {
+    fn softmax_weight(&self, c: usize) -> f32 {
+        self.alpha.at(c).unwrap_or(1.0) * weight_at(self.weights, c)
+    }
+
+    #[inline(always)]
+    fn softmax_term(&self, w: f32, log_p: f32, complement: impl FnOnce() -> f32) -> f32 {
         let (log_p, q) = match self.clip {
             None => (log_p, complement()),
             // Clipped in log space, where `log p` is accurate at both ends: `logf(expf(log p))`
@@ -312,7 +325,6 @@ impl ClassLoss for SoftmaxFocal<'_> {
                 }
             }
         };
-        let w = self.alpha.at(c).unwrap_or(1.0) * weight_at(self.weights, c);
         weighted(w, self.power.of(q, || libm::logf(q)) * -log_p)
     }
 
