@@ -183,19 +183,23 @@ pub(super) fn softmax_label_sums<C: Code, L: ClassLoss, const CAP: usize>(
                 (top, winner) = (q, c);
             }
         }
-        // `top - q` is in `0..=255`: the mask only spares the bounds check.
-        let at = |q: i32| ((top - q) & 0xFF) as usize;
+        // `top - q` is in `0..=255`; as a `u8` it indexes the tables without a bounds check.
+        let at = |q: i32| usize::from((top - q) as u8);
+        let exp = |q: i32| table.exps.get(at(q)).copied().unwrap_or(f32::NAN);
         let mut rest = 0.0f32;
         for (c, &q) in q.iter().enumerate() {
             if c != winner {
-                rest += table.exps[at(q)];
+                rest += exp(q);
             }
         }
         let Some(&qk) = q.get(k) else {
             continue; // labels were checked: never taken
         };
         // `LogSoftmax::from_sum` with `max = 0.0`, then `at` and `Pixel::complement`.
-        let (x, e) = (table.shifted[at(qk)], table.exps[at(qk)]);
+        let (x, e) = (
+            table.shifted.get(at(qk)).copied().unwrap_or(f32::NAN),
+            exp(qk),
+        );
         let (log_sum, sum) = (libm::log1pf(rest), 1.0 + rest);
         let log_p = (x - 0.0) - log_sum;
         let complement = || if k == winner { rest } else { sum - e } / sum;
