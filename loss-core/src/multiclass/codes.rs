@@ -7,7 +7,7 @@ use super::pixel::{LogSoftmax, Pixel, PixelTarget};
 use super::shape::{Layout, Shape, chunk_shape, validate_targets};
 use super::targets::Targets;
 use super::walk::target_of;
-use crate::quantized::{ClassQuantization, Code};
+use crate::quantized::{ClassQuantization, Code, SoftmaxTable};
 use crate::sum::DetSum;
 use crate::{Error, Operand, Predictions};
 
@@ -78,6 +78,7 @@ pub(super) fn walk_codes<C: Code, const CAP: usize>(
     let mut scores = [0.0f32; CAP];
     let mut exps = [0.0f32; CAP];
     let mut dense = [0.0f32; CAP];
+    let mut q = [0i32; CAP];
     for s in 0..shape.spatial {
         let (base, stride) = shape.pixel_address(0, s);
         let Some(target) = target_of(shape, 0, s, targets) else {
@@ -109,23 +110,9 @@ pub(super) fn walk_codes<C: Code, const CAP: usize>(
             f(&pixel(&scores));
             continue;
         };
-        // The first highest code wins, as the first highest score does.
-        let (mut top, mut winner) = (i32::MIN, 0);
-        for c in 0..classes {
-            let q = code(c).map_or(i32::MIN, Code::get);
-            if q > top {
-                (top, winner) = (q, c);
-            }
-        }
-        let mut rest = 0.0f32;
-        for (c, (x, e)) in scores.iter_mut().zip(&mut exps).enumerate().take(classes) {
-            let d = code(c).map_or(0, |q| top - q.get());
-            let d = usize::try_from(d).unwrap_or(0);
-            *x = table.shifted.get(d).copied().unwrap_or(f32::NAN);
-            *e = table.exps.get(d).copied().unwrap_or(f32::NAN);
-            if c != winner {
-                rest += *e;
-            }
+        let (top, winner, rest) = relative(codes, base, stride, table, &mut q[..classes]);
+        for ((x, e), &q) in scores.iter_mut().zip(&mut exps).zip(&q[..classes]) {
+            (*x, *e) = table.at(top - q);
         }
         let plain = pixel(&scores);
         let log_1p = |rest| {
@@ -173,33 +160,12 @@ pub(super) fn softmax_label_sums<C: Code, L: ClassLoss, const CAP: usize>(
             continue;
         };
         let (base, stride) = shape.pixel_address(0, s);
-        for (c, q) in q.iter_mut().enumerate().take(classes) {
-            *q = codes.get(base + c * stride).map_or(0, |&code| code.get());
-        }
-        let q = q.get(..classes).unwrap_or(&[]);
-        let (mut top, mut winner) = (i32::MIN, 0);
-        for (c, &q) in q.iter().enumerate() {
-            if q > top {
-                (top, winner) = (q, c);
-            }
-        }
-        // `top - q` is in `0..=255`; as a `u8` it indexes the tables without a bounds check.
-        let at = |q: i32| usize::from((top - q) as u8);
-        let exp = |q: i32| table.exps.get(at(q)).copied().unwrap_or(f32::NAN);
-        let mut rest = 0.0f32;
-        for (c, &q) in q.iter().enumerate() {
-            if c != winner {
-                rest += exp(q);
-            }
-        }
+        let (top, winner, rest) = relative(codes, base, stride, table, &mut q[..classes]);
         let Some(&qk) = q.get(k) else {
             continue; // labels were checked: never taken
         };
         // `LogSoftmax::from_sum` with `max = 0.0`, then `at` and `Pixel::complement`.
-        let (x, e) = (
-            table.shifted.get(at(qk)).copied().unwrap_or(f32::NAN),
-            exp(qk),
-        );
+        let (x, e) = table.at(top - qk);
         let (log_sum, sum) = (libm::log1pf(rest), 1.0 + rest);
         let log_p = (x - 0.0) - log_sum;
         let complement = || if k == winner { rest } else { sum - e } / sum;
@@ -207,4 +173,33 @@ pub(super) fn softmax_label_sums<C: Code, L: ClassLoss, const CAP: usize>(
         sums.add_at(k, loss.softmax_term(w, log_p, complement));
     }
     Some(())
+}
+
+/// Reads a pixel's codes (class `c` at `base + c · stride`) into `q`, and returns the highest
+/// code, the first class holding it (as the first highest score wins) and
+/// `rest = Σ_{c ≠ winner} e_c` in class order: the log-softmax's inputs.
+#[inline(always)]
+fn relative<C: Code>(
+    codes: &[C],
+    base: usize,
+    stride: usize,
+    table: &SoftmaxTable,
+    q: &mut [i32],
+) -> (i32, usize, f32) {
+    for (c, q) in q.iter_mut().enumerate() {
+        *q = codes.get(base + c * stride).map_or(0, |&code| code.get());
+    }
+    let (mut top, mut winner) = (i32::MIN, 0);
+    for (c, &q) in q.iter().enumerate() {
+        if q > top {
+            (top, winner) = (q, c);
+        }
+    }
+    let mut rest = 0.0f32;
+    for (c, &q) in q.iter().enumerate() {
+        if c != winner {
+            rest += table.at(top - q).1;
+        }
+    }
+    (top, winner, rest)
 }

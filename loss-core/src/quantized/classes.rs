@@ -31,8 +31,19 @@ enum Params<'q> {
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct SoftmaxTable {
-    pub(crate) shifted: [f32; 256],
-    pub(crate) exps: [f32; 256],
+    shifted: [f32; 256],
+    exps: [f32; 256],
+}
+
+impl SoftmaxTable {
+    /// `scale · (-d)` and its `expf`, for a code `d` below the pixel's highest (`0..=255`; as
+    /// a `u8` it indexes the tables without a bounds check).
+    #[inline(always)]
+    pub(crate) fn at(&self, d: i32) -> (f32, f32) {
+        let i = usize::from(d as u8);
+        let x = self.shifted.get(i).copied().unwrap_or(f32::NAN);
+        (x, self.exps.get(i).copied().unwrap_or(f32::NAN))
+    }
 }
 
 impl<C: Code> ClassQuantization<'static, C> {

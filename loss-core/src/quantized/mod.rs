@@ -81,6 +81,7 @@ mod mask;
 mod overlap;
 
 pub use classes::ClassQuantization;
+pub(crate) use classes::SoftmaxTable;
 pub use counts::CodeCounts;
 pub use focal::QuantizedFocal;
 pub use mask::Mask;
