@@ -47,7 +47,7 @@ fn one_line_error(cmd: Command) -> String {
 /// A `.npy` file (format 1.0) with a header dict and raw data.
 fn npy_with_header(dict: &str, data: &[u8]) -> Vec<u8> {
     let mut header = dict.as_bytes().to_vec();
-    while (10 + header.len() + 1) % 64 != 0 {
+    while !(10 + header.len() + 1).is_multiple_of(64) {
         header.push(b' ');
     }
     header.push(b'\n');

@@ -3,6 +3,8 @@
 //! replacing files atomically ([`atomic`]).
 
 pub mod atomic;
+#[cfg(test)]
+mod corpus;
 pub mod npy;
 pub mod png;
 

@@ -92,6 +92,34 @@ fn check_prelude(bytes: &[u8]) -> Result<(), String> {
             ));
         }
     }
+    declared_count(header)?;
+    Ok(())
+}
+
+/// Checks that the `shape` tuple of a header, if it can be read as integers, has a product
+/// that fits 64 bits (the header parser multiplies it unchecked). Anything else is left to the
+/// parser to judge.
+fn declared_count(header: &[u8]) -> Result<(), String> {
+    let text = String::from_utf8_lossy(header);
+    let Some(key) = text.find("'shape'").or_else(|| text.find("\"shape\"")) else {
+        return Ok(());
+    };
+    let rest = &text[key..];
+    let (Some(open), Some(close)) = (rest.find('('), rest.find(')')) else {
+        return Ok(());
+    };
+    let Some(inner) = rest.get(open + 1..close) else {
+        return Ok(());
+    };
+    let mut product = 1u64;
+    for dim in inner.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let Ok(d) = dim.trim_end_matches('L').parse::<u64>() else {
+            return Ok(());
+        };
+        product = product.checked_mul(d).ok_or_else(|| {
+            super::one_line(&format!("bad .npy header: shape ({inner}) overflows"), 200)
+        })?;
+    }
     Ok(())
 }
 
