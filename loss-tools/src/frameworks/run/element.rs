@@ -144,6 +144,7 @@ impl ElementPlan {
         let reduce = |r: Reduction, v: &[f32]| r.reduce(v).map_err(|e| core(e, &self.names));
         Ok(match self.reduce {
             ElementReduce::None => Tensor::f32(shape.to_vec(), losses),
+            ElementReduce::Flat => Tensor::f32(vec![losses.len()], losses),
             ElementReduce::Mean => Tensor::scalar(reduce(Reduction::Mean, &losses)?),
             ElementReduce::Sum => Tensor::scalar(reduce(Reduction::Sum, &losses)?),
             ElementReduce::Axis(r, axis) => {

@@ -94,10 +94,17 @@ impl OverlapPlan {
     }
 
     /// The class weights by class index: MONAI indexes `weight` after background removal,
-    /// loss-core by class.
+    /// loss-core by class. MONAI skips its weights altogether (length check included) when one channel is left.
     fn class_weights(&self, c: usize) -> Result<Option<Vec<f32>>, String> {
         let first = usize::from(!self.include_background && c > 1);
-        Ok(match resolve_weights(&self.weights, c - first, "weight")? {
+        if self.weighting == Weighting::Multiply && c - first == 1 {
+            return Ok(None);
+        }
+        let weights = resolve_weights(&self.weights, c - first, "weight")?;
+        if weights.as_ref().is_some_and(|w| w.iter().any(|v| *v < 0.0)) {
+            return Err("parameter `weight` must be no less than 0".to_owned());
+        }
+        Ok(match weights {
             Some(w) if first == 1 => Some(std::iter::once(1.0).chain(w).collect::<Vec<_>>()),
             w => w,
         })
@@ -139,7 +146,9 @@ impl OverlapPlan {
         } else {
             vec![b, c - first]
         };
-        shape.extend(std::iter::repeat_n(1, full.len().saturating_sub(2)));
+        if self.keep_spatial {
+            shape.extend(std::iter::repeat_n(1, full.len().saturating_sub(2)));
+        }
         Ok(Tensor::f32(shape, out))
     }
 
@@ -251,7 +260,12 @@ impl GeneralizedPlan {
             Some(r) => Ok(Tensor::scalar(r.reduce(&values).map_err(err)?)),
             None => {
                 let full = &input(inputs, names.prediction)?.shape;
-                let mut shape = vec![values.len(), 1];
+                // MONAI: (B, 1, 1, …); with `batch` the class sum leaves (1,), hence
+                // (1, 1, …) with one axis fewer than the input.
+                let mut shape = vec![values.len()];
+                if !self.pooled {
+                    shape.push(1);
+                }
                 shape.extend(std::iter::repeat_n(1, full.len().saturating_sub(2)));
                 Ok(Tensor::f32(shape, values))
             }
