@@ -12,7 +12,7 @@ use super::axes::{groups, normalise_axes};
 use super::class_data::ClassData;
 use super::{HOST_CLASSES, core, input, resolve_weights};
 use crate::frameworks::params::ScalarOrList;
-use crate::frameworks::plan::{AlphaSpec, ClassFocalPlan, FocalKind, FocalReduce};
+use crate::frameworks::plan::{AlphaSpec, ClassFocalPlan, FocalKind, FocalReduce, TargetSpec};
 use crate::frameworks::tensor::Tensor;
 
 /// Keras's categorical losses take the class axis; `loss-core` takes it first or last.
@@ -35,6 +35,16 @@ impl ClassFocalPlan {
             _ => self.layout,
         };
         let mut data = ClassData::read(inputs, names, layout, self.targets, self.ignore_index)?;
+        // MONAI ignores `to_onehot_y` with one channel and masks the dense target by value:
+        // not mapped (an error rather than a different number).
+        if self.ignore_index.is_some()
+            && self.targets == TargetSpec::LabelsWithChannel
+            && data.classes() == 1
+        {
+            return Err(
+                "parameter `ignore_index` is not supported with a single channel".to_owned(),
+            );
+        }
         if self.drop_background && data.classes() > 1 {
             data.drop_background()?;
         }

@@ -70,18 +70,19 @@ impl OverlapPlan {
 
     /// Dense binary targets with an ignore value (smp binary, multilabel): ignored elements
     /// vanish from every sum, as smp multiplies both tensors by the mask after activation. When
-    /// anything is ignored the activation is applied here, and the statistics get none.
+    /// anything is ignored a sigmoid is applied here and the statistics get none (a tanh maps
+    /// the zeroed scores to 0 itself).
     fn mask_ignored(&self, data: &mut ClassData, mut overlap: ClassOverlap) -> ClassOverlap {
         if let (Some(ignore), Some(dense)) = (self.ignore_index, data.dense.as_mut()) {
             let ignored: Vec<bool> = dense.iter().map(|&t| t == ignore as f32).collect();
             if ignored.iter().any(|&i| i) {
-                for p in data.scores.iter_mut() {
-                    *p = match overlap.activation {
-                        Activation::Sigmoid => loss_core::sigmoid(*p),
-                        _ => *p,
-                    };
+                // A zero score is a zero after tanh; no logit is a zero after sigmoid.
+                if overlap.activation == Activation::Sigmoid {
+                    for p in data.scores.iter_mut() {
+                        *p = loss_core::sigmoid(*p);
+                    }
+                    overlap.activation = Activation::None;
                 }
-                overlap.activation = Activation::None;
                 for ((p, t), i) in data.scores.iter_mut().zip(dense.iter_mut()).zip(&ignored) {
                     if *i {
                         *p = 0.0;
@@ -226,7 +227,8 @@ impl OverlapPlan {
             } else {
                 1.0 - score
             };
-            let loss = if s.target_sum > 0.0 { loss } else { 0.0 };
+            // smp multiplies by the mask: an infinite loss (`eps=0`) becomes NaN, not 0.
+            let loss = if s.target_sum > 0.0 { loss } else { loss * 0.0 };
             let w = weights.map_or(1.0, |w| w[k]);
             sum += loss * w;
             weight_sum += w;
