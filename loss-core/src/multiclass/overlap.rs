@@ -35,8 +35,8 @@ pub enum Intersection {
     Product,
     /// `Σ min(p, t) = (Σ p + Σ t - Σ |p - t|) / 2`: MONAI `soft_label=True` and smp ≥ 0.4.
     /// Equal to `Product` for hard targets; with soft targets it makes `p == t` a perfect
-    /// score. For negative scores (`Tanh`) it is MONAI's L1 form exactly: the intersection
-    /// `Σ (|p| + |t| - |p - t|) / 2` and the sums `Σ |p|`, `Σ |t|`.
+    /// score. For negative scores (`Tanh`) and without squares it is MONAI's L1 form exactly:
+    /// the intersection `Σ (|p| + |t| - |p - t|) / 2` and the sums `Σ |p|`, `Σ |t|`.
     Min,
 }
 
@@ -238,6 +238,10 @@ pub(crate) fn add_pixel<const CAP: usize>(
             // MONAI's L1 form `(|p| + |t| - |p - t|) / 2` with the sums `Σ |p|`, `Σ |t|`:
             // `min(|p|, |t|)` where the signs agree, else 0 (only `tanh` scores are negative;
             // for `p, t >= 0` this is `min(p, t)`). `min` would drop a NaN; keep it.
+            Intersection::Min if overlap.squared => {
+                let tp = if p.is_nan() || p < t { p } else { t };
+                (tp, p, t)
+            }
             Intersection::Min => {
                 let (ap, at) = (libm::fabsf(p), libm::fabsf(t));
                 let tp = if p.is_nan() || t.is_nan() {
