@@ -165,6 +165,9 @@ def monai_focal(g: Gen):
     g.add("ignore_index=class", {"to_onehot_y": True, "ignore_index": 1}, {"input": g.logits((1, 3, 3, 3)), "target": lab})
     g.add("error:weight<0", {"weight": [1.0, -1.0, 1.0]}, {"input": g.logits(s), "target": g.hard(s)}, True)
     g.add("error:weight-length", {"weight": [1.0, 2.0]}, {"input": g.logits(s), "target": g.hard(s)}, True)
+    g.add("weight-scalar,one-channel", {"weight": 2.5, "reduction": "none"}, {"input": g.logits((1, 1, 2, 2)), "target": g.hard((1, 1, 2, 2))})
+    g.add("error:weight-list,one-channel-left", {"weight": [2.0], "to_onehot_y": True, "include_background": False},
+          {"input": g.logits((1, 2, 2, 2)), "target": g.labels((1, 1, 2, 2), 2).astype(F32)}, True)
     g.add("error:alpha-length", {"alpha": [0.2, 0.8]}, {"input": g.logits(s), "target": g.hard(s)}, True)
     g.add("error:reduction", {"reduction": "median"}, {"input": g.logits(s), "target": g.hard(s)}, True)
     g.add("error:shape", {}, {"input": g.logits((1, 3, 2, 2)), "target": g.hard((1, 2, 2, 2))}, True)
@@ -220,6 +223,28 @@ def monai_dice(g: Gen):
     g.add("ignore_index=class", {"softmax": True, "to_onehot_y": True, "ignore_index": 0}, {"input": g.logits((1, 3, 3, 3)), "target": g.labels((1, 1, 3, 3), 3).astype(F32)})
     g.add("error:weight<0", {"weight": [1.0, -0.5, 1.0]}, {"input": g.probs(s), "target": g.hard(s)}, True)
     g.add("error:weight-length", {"weight": [1.0, 2.0]}, {"input": g.probs(s), "target": g.hard(s)}, True)
+    # one channel left: MONAI skips `weight` (its length and sign checks too)
+    g.add("weight-list,one-channel", {"weight": [3.0], "sigmoid": True, "reduction": "none"}, {"input": g.logits((2, 1, 3, 3)), "target": g.hard((2, 1, 3, 3))})
+    g.add("weight-scalar,one-channel-left", {"weight": 0.25, "softmax": True, "to_onehot_y": True, "include_background": False},
+          {"input": g.logits((2, 2, 3, 3)), "target": g.labels((2, 1, 3, 3), 2).astype(F32)})
+    g.add("weight-list,one-channel-left", {"weight": [4.0], "softmax": True, "to_onehot_y": True, "include_background": False, "reduction": "sum"},
+          {"input": g.logits((2, 2, 3, 3)), "target": g.labels((2, 1, 3, 3), 2).astype(F32)})
+    g.add("weight-wrong-length,one-channel", {"weight": [1.0, 2.0, -1.0]}, {"input": g.probs((1, 1, 3, 3)), "target": g.hard((1, 1, 3, 3))})
+    _monai_tanh(g)
+
+
+def _monai_tanh(g: Gen, batch_none: bool = True):
+    """`other_act=tanh`: scores in [-1, 1], sums that can be negative (MONAI divides by them),
+    and `soft_label=True` (MONAI's L1 form with |p|)."""
+    s = (2, 2, 3, 3)
+    neg = (g.logits(s) - 2.0).astype(F32)  # mostly negative scores: negative sums
+    g.add("tanh,negative-sums", {"other_act": "tanh", "reduction": "none"}, {"input": neg, "target": g.hard(s)})
+    g.add("tanh,negative-sums,soft_label", {"other_act": "tanh", "soft_label": True, "reduction": "none"}, {"input": neg.copy(), "target": g.hard(s)})
+    g.add("tanh,soft_label,soft-targets", {"other_act": "tanh", "soft_label": True}, {"input": g.logits(s), "target": g.soft(s)})
+    g.add("tanh,to_onehot_y,batch", {"other_act": "tanh", "to_onehot_y": True, "batch": True, "reduction": "none" if batch_none else "sum"},
+          {"input": g.logits((2, 3, 3, 3)), "target": g.labels((2, 1, 3, 3), 3).astype(F32)})
+    g.add("soft_label,soft-targets", {"soft_label": True, "reduction": "none"}, {"input": g.probs(s), "target": g.soft(s)})
+    g.add("soft_label,sigmoid,batch", {"soft_label": True, "sigmoid": True, "batch": True}, {"input": g.logits(s), "target": g.soft(s)})
 
 
 def monai_gdl(g: Gen):
@@ -235,6 +260,9 @@ def monai_gdl(g: Gen):
     g.add("all-classes-absent", {"to_onehot_y": True, "include_background": False, "smooth_nr": 1e-8, "smooth_dr": 1e-8},
           {"input": g.probs((2, 3, 2, 2)), "target": np.zeros((2, 1, 2, 2), F32)})
     g.add("error:w_type", {"w_type": "cubic"}, {"input": g.probs((1, 2, 2, 2)), "target": g.hard((1, 2, 2, 2))}, True)
+    _monai_tanh(g)
+    g.add("batch,none,3d", {"batch": True, "reduction": "none"}, {"input": g.probs((2, 2, 2, 2, 2)), "target": g.hard((2, 2, 2, 2, 2))})
+    g.add("batch,none,1d", {"batch": True, "reduction": "none", "sigmoid": True}, {"input": g.logits((2, 3, 4)), "target": g.hard((2, 3, 4))})
 
 
 def monai_tversky(g: Gen):
@@ -246,6 +274,10 @@ def monai_tversky(g: Gen):
     lab.reshape(-1)[[2, 3]] = 255
     g.add("ignore_index=255", {"softmax": True, "to_onehot_y": True, "ignore_index": 255, "alpha": 0.3, "beta": 0.7, "reduction": "none"},
           {"input": g.logits((1, 3, 3, 3)), "target": lab})
+    _monai_tanh(g)
+    g.add("none,3d", {"sigmoid": True, "reduction": "none"}, {"input": g.logits((2, 2, 2, 2, 2)), "target": g.hard((2, 2, 2, 2, 2))})
+    g.add("none,batch,no-background", {"softmax": True, "to_onehot_y": True, "batch": True, "include_background": False, "reduction": "none"},
+          {"input": g.logits((2, 3, 3, 3)), "target": g.labels((2, 1, 3, 3), 3).astype(F32)})
 
 
 def monai_dice_focal(g: Gen):
@@ -264,6 +296,29 @@ def monai_dice_focal(g: Gen):
     g.add("raw-f32", {"sigmoid": True}, {"input": g.raw((1, 2, 3, 3)), "target": g.hard((1, 2, 3, 3))})
     g.add("error:lambda<0", {"lambda_dice": -1.0}, {"input": g.logits(s), "target": g.hard(s)}, True)
     g.add("error:target-channels", {}, {"input": g.logits((1, 3, 2, 2)), "target": g.hard((1, 2, 2, 2))}, True)
+    # one channel left: the dice part skips `weight`, the focal part still applies a scalar
+    g.add("weight-scalar,one-channel-left", {"weight": 3.0, "sigmoid": True, "to_onehot_y": True, "include_background": False},
+          {"input": g.logits((2, 2, 3, 3)), "target": g.labels((2, 1, 3, 3), 2).astype(F32)})
+    g.add("weight-scalar,one-channel", {"weight": 0.5, "sigmoid": True, "reduction": "none"}, {"input": g.logits((1, 1, 3, 3)), "target": g.hard((1, 1, 3, 3))})
+    g.add("error:weight-list,one-channel-left", {"weight": [2.0], "sigmoid": True, "to_onehot_y": True, "include_background": False},
+          {"input": g.logits((1, 2, 2, 2)), "target": g.labels((1, 1, 2, 2), 2).astype(F32)}, True)
+    g.add("tanh", {"other_act": "tanh", "reduction": "none"}, {"input": (g.logits((1, 2, 3, 3)) - 2.0).astype(F32), "target": g.hard((1, 2, 3, 3))})
+    g.add("error:soft_label", {"soft_label": True, "sigmoid": True}, {"input": g.logits((1, 2, 2, 2)), "target": g.hard((1, 2, 2, 2))}, True)
+
+
+def monai_dice_ce(g: Gen):
+    s = (2, 3, 3, 3)
+    for act, red in itertools.product([{}, {"sigmoid": True}, {"softmax": True}], ["mean", "sum"]):
+        x = g.probs(s) if not act else g.logits(s)
+        g.add(f"{'+'.join(act) or 'probs'},{red}", dict(act, to_onehot_y=True, reduction=red), {"input": x, "target": g.labels((2, 1, 3, 3), 3).astype(F32)})
+    g.add("lambdas", {"softmax": True, "to_onehot_y": True, "lambda_dice": 0.5, "lambda_ce": 2.0}, {"input": g.logits(s), "target": g.labels((2, 1, 3, 3), 3).astype(F32)})
+    g.add("no-background,batch,jaccard", {"softmax": True, "to_onehot_y": True, "include_background": False, "batch": True, "jaccard": True},
+          {"input": g.logits(s), "target": g.labels((2, 1, 3, 3), 3).astype(F32)})
+    g.add("one-channel,bce", {"sigmoid": True}, {"input": g.logits((2, 1, 3, 3)), "target": g.hard((2, 1, 3, 3))})
+    g.add("one-channel,bce,sum", {"sigmoid": True, "reduction": "sum", "squared_pred": True}, {"input": g.logits((2, 1, 2, 2)), "target": g.hard((2, 1, 2, 2))})
+    g.add("tanh", {"other_act": "tanh", "to_onehot_y": True}, {"input": (g.logits(s) - 2.0).astype(F32), "target": g.labels((2, 1, 3, 3), 3).astype(F32)})
+    g.add("error:reduction-none", {"reduction": "none", "to_onehot_y": True, "softmax": True}, {"input": g.logits(s), "target": g.labels((2, 1, 3, 3), 3).astype(F32)}, True)
+    g.add("error:soft_label", {"soft_label": True, "softmax": True}, {"input": g.logits(s), "target": onehot_cf(g.labels((2, 3, 3), 3), 3)}, True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -368,6 +423,35 @@ def smp_focal(g: Gen):
     g.add("error:multilabel-ignore_index", {"mode": "multilabel", "ignore_index": -1}, {"y_pred": g.logits((1, 2, 2, 2)), "y_true": yi}, True)
     g.add("error:class_weights-binary", {"mode": "binary", "class_weights": [1.0]}, {"y_pred": g.logits((1, 1, 2, 2)), "y_true": g.hard((1, 1, 2, 2))}, True)
     g.add("error:mode", {"mode": "softmax"}, {"y_pred": g.logits((1, 2, 2, 2)), "y_true": g.hard((1, 2, 2, 2))}, True)
+    for mode in ["multiclass", "multilabel"]:
+        y = g.labels((2, 3, 2), 3) if mode == "multiclass" else g.hard((2, 3, 3, 2))
+        g.add(f"{mode},batchwise_mean", {"mode": mode, "reduction": "batchwise_mean"}, {"y_pred": g.logits((2, 3, 3, 2)), "y_true": y})
+    lab = g.labels((2, 2, 3), 3)
+    lab.reshape(-1)[[0, 5]] = 255
+    g.add("multiclass,batchwise_mean,ignore_index", {"mode": "multiclass", "reduction": "batchwise_mean", "ignore_index": 255}, {"y_pred": g.logits((2, 3, 2, 3)), "y_true": lab})
+    g.add("multilabel,batchwise_mean,normalized", {"mode": "multilabel", "reduction": "batchwise_mean", "normalized": True}, {"y_pred": g.logits((3, 2, 2, 2)), "y_true": g.hard((3, 2, 2, 2))})
+    g.add("multiclass,none,3d", {"mode": "multiclass", "reduction": "none"}, {"y_pred": g.logits((2, 3, 2, 2, 2)), "y_true": g.labels((2, 2, 2, 2), 3)})
+    pe = np.array([[[[0.0, 1.0], [1e-7, 1.0 - 2**-24]]]], F32)
+    g.add("from_logits=False,eps-default,probs-0-and-1", {"mode": "binary", "from_logits": False, "reduction": "none"}, {"y_pred": pe, "y_true": np.array([[[[1.0, 0.0], [1.0, 0.0]]]], F32)})
+    g.add("binary,none,3d-flat", {"mode": "binary", "reduction": "none"}, {"y_pred": g.logits((2, 1, 2, 3)), "y_true": g.hard((2, 1, 2, 3))})
+    g.add("error:class_weights,none", {"mode": "multiclass", "reduction": "none", "class_weights": [1.0, 2.0, 0.5]}, {"y_pred": g.logits((1, 3, 2, 2)), "y_true": g.labels((1, 2, 2), 3)}, True)
+
+
+def smp_soft_bce(g: Gen):
+    s = (2, 2, 3, 3)
+    for red, smooth in itertools.product(["mean", "sum", "none"], [None, 0.1]):
+        p = {"reduction": red}
+        if smooth is not None:
+            p["smooth_factor"] = smooth
+        g.add(f"reduction={red},smooth_factor={smooth}", p, {"y_pred": g.logits(s), "y_true": g.hard(s)})
+    y = g.hard(s)
+    y.reshape(-1)[[0, 4, 9]] = -100.0
+    g.add("ignore_index-default", {"reduction": "none"}, {"y_pred": g.logits(s), "y_true": y})
+    y = g.hard(s)
+    y.reshape(-1)[[1, 2]] = -1.0
+    g.add("ignore_index=-1,mean", {"ignore_index": -1}, {"y_pred": g.logits(s), "y_true": y})
+    g.add("soft-targets", {"smooth_factor": 0.2, "reduction": "none"}, {"y_pred": g.logits((1, 1, 2, 3)), "y_true": g.soft((1, 1, 2, 3))})
+    g.add("extreme-logits", {"reduction": "none"}, {"y_pred": g.extreme((1, 1, 4, 4)), "y_true": g.hard((1, 1, 4, 4))})
 
 
 # --------------------------------------------------------------------------------------------
@@ -624,10 +708,12 @@ GRIDS = {
     "monai.losses.GeneralizedDiceLoss": monai_gdl,
     "monai.losses.TverskyLoss": monai_tversky,
     "monai.losses.DiceFocalLoss": monai_dice_focal,
+    "monai.losses.DiceCELoss": monai_dice_ce,
     "segmentation_models_pytorch.losses.DiceLoss": smp_dice,
     "segmentation_models_pytorch.losses.JaccardLoss": smp_jaccard,
     "segmentation_models_pytorch.losses.TverskyLoss": smp_tversky,
     "segmentation_models_pytorch.losses.FocalLoss": smp_focal,
+    "segmentation_models_pytorch.losses.SoftBCEWithLogitsLoss": smp_soft_bce,
     "kornia.losses.binary_focal_loss_with_logits": kornia_binary_focal,
     "kornia.losses.focal_loss": kornia_focal,
     "kornia.losses.dice_loss": kornia_dice,

@@ -183,7 +183,7 @@ impl OverlapLoss {
     }
 
     /// The same loss with its denominator raised to at least `floor` (smp's
-    /// `clamp_min(eps)`); 0, the default, leaves it alone.
+    /// `clamp_min(eps)`); 0, the default, leaves it alone, negative values included.
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] naming `"denominator_floor"` if negative or not finite.
@@ -195,7 +195,7 @@ impl OverlapLoss {
         Ok(self)
     }
 
-    /// The smallest denominator the score divides by.
+    /// The smallest denominator the score divides by (0: no floor, any denominator is used).
     pub const fn denominator_floor(&self) -> f32 {
         self.denominator_floor
     }
@@ -244,8 +244,9 @@ impl OverlapLoss {
                 )
             }
         };
-        // Written out rather than `max` so that NaN stays NaN.
-        let denominator = if denominator < self.denominator_floor {
+        // Written out rather than `max` so that NaN stays NaN. Without a floor a negative
+        // denominator (tanh scores) is divided by as it is, as MONAI does.
+        let denominator = if self.denominator_floor > 0.0 && denominator < self.denominator_floor {
             self.denominator_floor
         } else {
             denominator

@@ -37,7 +37,8 @@ pub enum Intersection {
     Product,
     /// `Σ min(p, t) = (Σ p + Σ t - Σ |p - t|) / 2`: MONAI `soft_label=True` and smp ≥ 0.4.
     /// Equal to `Product` for hard targets; with soft targets it makes `p == t` a perfect
-    /// score.
+    /// score. For negative scores (`Tanh`) and without squares it is MONAI's L1 form exactly:
+    /// the intersection `Σ (|p| + |t| - |p - t|) / 2` and the sums `Σ |p|`, `Σ |t|`.
     Min,
 }
 
@@ -266,21 +267,33 @@ pub(crate) fn add_pixel<const CAP: usize>(
             _ => x,
         };
         let t = pixel.target(c);
-        let tp = match overlap.intersection {
-            Intersection::Product => p * t,
-            // `min` would drop a NaN; keep it.
+        let (tp, p_sum, t_sum) = match overlap.intersection {
+            Intersection::Product => (p * t, p, t),
+            // MONAI's L1 form `(|p| + |t| - |p - t|) / 2` with the sums `Σ |p|`, `Σ |t|`:
+            // `min(|p|, |t|)` where the signs agree, else 0 (only `tanh` scores are negative;
+            // for `p, t >= 0` this is `min(p, t)`). `min` would drop a NaN; keep it.
+            Intersection::Min if overlap.squared => {
+                let tp = if p.is_nan() || p < t { p } else { t };
+                (tp, p, t)
+            }
             Intersection::Min => {
-                if p.is_nan() || p < t {
-                    p
+                let (ap, at) = (libm::fabsf(p), libm::fabsf(t));
+                let tp = if p.is_nan() || t.is_nan() {
+                    p + t
+                } else if (p < 0.0) != (t < 0.0) {
+                    0.0
+                } else if ap < at {
+                    ap
                 } else {
-                    t
-                }
+                    at
+                };
+                (tp, ap, at)
             }
         };
         sum.add(if overlap.squared {
             [tp, p * p, t * t]
         } else {
-            [tp, p, t]
+            [tp, p_sum, t_sum]
         });
     }
 }

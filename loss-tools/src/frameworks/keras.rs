@@ -114,6 +114,7 @@ pub fn categorical_focal(p: &mut Params<'_>) -> Result<Plan, String> {
         gamma,
         alpha,
         weights: None,
+        list_weight_needs_classes: false,
         targets: TargetSpec::Dense,
         ignore_index: None,
         drop_background: false,

@@ -85,6 +85,7 @@ pub fn focal(p: &mut Params<'_>) -> Result<Plan, String> {
         gamma,
         alpha: alpha.map_or(AlphaSpec::None, AlphaSpec::Background),
         weights,
+        list_weight_needs_classes: false,
         targets: TargetSpec::Labels,
         ignore_index,
         drop_background: false,
@@ -129,6 +130,7 @@ pub fn dice(p: &mut Params<'_>) -> Result<Plan, String> {
         weight_stats: micro,
         ndim: Some(4),
         empty: EmptyClass::Formula,
+        keep_spatial: false,
         reduce: if micro {
             OverlapReduce::Micro
         } else {

@@ -1,4 +1,4 @@
-//! MONAI 1.5 losses: `FocalLoss`, `DiceLoss`, `GeneralizedDiceLoss`, `TverskyLoss`,
+//! MONAI 1.6 losses: `FocalLoss`, `DiceLoss`, `GeneralizedDiceLoss`, `TverskyLoss`,
 //! `DiceFocalLoss`, `DiceCELoss` (channel-first, `(B, C, ...)`).
 
 use loss_core::Reduction;
@@ -129,6 +129,7 @@ fn overlap_plan(
         ndim: None,
         empty: EmptyClass::Formula,
         reduce: OverlapReduce::Classes(reduce),
+        keep_spatial: true,
     })
 }
 
@@ -148,7 +149,8 @@ fn dice_plan(p: &mut Params<'_>) -> Result<OverlapPlan, String> {
     };
     let loss = base.with_smoothing(nr, dr).map_err(|e| param_error(p, e))?;
     let mut plan = overlap_plan(p, loss, squared)?;
-    plan.weights = weight(p)?;
+    // Checked when run: MONAI skips the weights (and their checks) with one channel left.
+    plan.weights = p.scalar_or_list("weight")?;
     Ok(plan)
 }
 
@@ -160,7 +162,10 @@ pub fn tversky(p: &mut Params<'_>) -> Result<Plan, String> {
     let loss = OverlapLoss::tversky(alpha, beta)
         .and_then(|l| l.with_smoothing(nr, dr))
         .map_err(|e| param_error(p, e))?;
-    Ok(Plan::Overlap(overlap_plan(p, loss, false)?))
+    let mut plan = overlap_plan(p, loss, false)?;
+    // `none` is the (B, C) (or, with `batch`, (C,)) score tensor itself.
+    plan.keep_spatial = false;
+    Ok(Plan::Overlap(plan))
 }
 
 /// `monai.losses.GeneralizedDiceLoss`.
@@ -225,6 +230,7 @@ pub fn focal(p: &mut Params<'_>) -> Result<Plan, String> {
         gamma,
         alpha,
         weights,
+        list_weight_needs_classes: true,
         targets,
         ignore_index: ignore,
         drop_background: !include_background,
@@ -264,6 +270,9 @@ fn lambda(p: &mut Params<'_>, key: &str) -> Result<f32, String> {
 /// `monai.losses.DiceFocalLoss`: `lambda_dice · DiceLoss + lambda_focal · FocalLoss`; the
 /// activation flags apply to the dice part only, the focal part is one-vs-rest on logits.
 pub fn dice_focal(p: &mut Params<'_>) -> Result<Plan, String> {
+    if p.has("soft_label") {
+        return Err(p.error("soft_label", "is not a parameter of DiceFocalLoss"));
+    }
     let dice = dice_plan(p)?;
     let gamma = p.f32("gamma", 2.0)?;
     let alpha = focal_alpha(p.scalar_or_list("alpha")?, false, dice.include_background);
@@ -285,6 +294,7 @@ pub fn dice_focal(p: &mut Params<'_>) -> Result<Plan, String> {
         gamma,
         alpha,
         weights: dice.weights.clone(),
+        list_weight_needs_classes: true,
         targets: dice.targets,
         ignore_index: None,
         drop_background: !dice.include_background,
@@ -302,6 +312,9 @@ pub fn dice_focal(p: &mut Params<'_>) -> Result<Plan, String> {
 /// `monai.losses.DiceCELoss`: `lambda_dice · DiceLoss + lambda_ce · CE`, CE on the logits
 /// (softmax cross-entropy for several channels, binary cross-entropy for one).
 pub fn dice_ce(p: &mut Params<'_>) -> Result<Plan, String> {
+    if p.has("soft_label") {
+        return Err(p.error("soft_label", "is not a parameter of DiceCELoss"));
+    }
     let dice = dice_plan(p)?;
     if dice.weights.is_some() {
         return Err(p.error("weight", "is not supported for DiceCELoss"));
@@ -323,6 +336,7 @@ pub fn dice_ce(p: &mut Params<'_>) -> Result<Plan, String> {
         gamma: 0.0,
         alpha: AlphaSpec::None,
         weights: None,
+        list_weight_needs_classes: true,
         targets: dice.targets,
         ignore_index: None,
         drop_background: false,

@@ -129,6 +129,8 @@ pub enum Ignore {
 pub enum ElementReduce {
     /// The input's shape.
     None,
+    /// A 1-D tensor of the losses, ignored elements removed (smp binary flattens its inputs).
+    Flat,
     /// Mean over every element.
     Mean,
     /// Sum over every element.
@@ -214,6 +216,10 @@ pub enum FocalReduce {
     ClassMeans {
         /// Sum instead of mean within a class.
         sum_each: bool,
+        /// With `sum_each`, divide each class's sum by the pixels of one sample (smp
+        /// `batchwise_mean` without `ignore_index`: a sum over the batch axis, then the mean
+        /// over the pixels).
+        batch_only: bool,
         /// Class weights of the final mean.
         weights: Option<Vec<f32>>,
         /// smp's `reduced_threshold` / `normalized` focal factor, if either is set.
@@ -238,6 +244,8 @@ pub struct ClassFocalPlan {
     pub alpha: AlphaSpec,
     /// Class weights.
     pub weights: Option<ScalarOrList>,
+    /// A per-class weight list is an error when one channel is left (MONAI `FocalLoss`).
+    pub list_weight_needs_classes: bool,
     /// How targets are read.
     pub targets: TargetSpec,
     /// Ignored label.
@@ -310,6 +318,9 @@ pub struct OverlapPlan {
     pub empty: EmptyClass,
     /// Reduction.
     pub reduce: OverlapReduce,
+    /// The `none` output has a size-1 axis per spatial axis: MONAI `DiceLoss` `(B, C, 1, …)`
+    /// (`(C, 1, …)` with `batch`); without, MONAI `TverskyLoss` `(B, C)` (`(C,)`).
+    pub keep_spatial: bool,
 }
 
 /// MONAI's generalized dice loss.

@@ -1,4 +1,4 @@
-//! segmentation_models_pytorch (current release, 0.5): `DiceLoss`, `JaccardLoss`,
+//! segmentation_models_pytorch 0.6: `DiceLoss`, `JaccardLoss`,
 //! `TverskyLoss`, `FocalLoss`, `SoftBCEWithLogitsLoss`.
 
 use loss_core::dice::OverlapLoss;
@@ -9,8 +9,8 @@ use loss_core::multiclass::{
 
 use super::params::Params;
 use super::plan::{
-    AlphaSpec, BinaryLoss, ClassFocalPlan, ElementPlan, FocalKind, FocalReduce, Ignore, Names,
-    OverlapPlan, OverlapReduce, Plan, Prepare, Smoothing, SmpModifier, TargetSpec,
+    AlphaSpec, BinaryLoss, ClassFocalPlan, ElementPlan, ElementReduce, FocalKind, FocalReduce,
+    Ignore, Names, OverlapPlan, OverlapReduce, Plan, Prepare, Smoothing, SmpModifier, TargetSpec,
 };
 use super::torchvision::{element_reduce, param_error};
 
@@ -107,6 +107,7 @@ pub fn overlap(p: &mut Params<'_>, kind: Kind) -> Result<Plan, String> {
         weight_stats: false,
         ndim: None,
         empty: EmptyClass::Zero,
+        keep_spatial: false,
         reduce: OverlapReduce::Smp {
             classes,
             log_loss,
@@ -142,7 +143,7 @@ pub fn focal(p: &mut Params<'_>) -> Result<Plan, String> {
         normalized,
     });
     let from_logits = p.bool("from_logits", true)?;
-    let eps = p.f32("eps", 1e-6)?;
+    let eps = p.f32("eps", 1e-7)?;
     let class_weights = match p.scalar_or_list("class_weights")? {
         None => None,
         Some(super::params::ScalarOrList::List(l)) => Some(l),
@@ -160,9 +161,19 @@ pub fn focal(p: &mut Params<'_>) -> Result<Plan, String> {
                 "is not supported in multilabel mode (smp fails on it)",
             ));
         }
-        // "none" and "batchwise_mean" reduce each class like "mean" and "sum" before smp's
-        // final mean over classes.
+        // "none" reduces each class like "mean" before smp's final mean over classes;
+        // "batchwise_mean" sums each class over the batch axis (`sum(0)`), which leaves the
+        // pixels to that mean, or, with `ignore_index` (kept elements flattened), everything.
         let sum_each = matches!(reduction, "sum" | "batchwise_mean");
+        let batch_only = reduction == "batchwise_mean" && ignore_index.is_none();
+        // Then smp's class losses are not one value per class, and the weights broadcast
+        // against their last axis (an error, or a meaningless number when the sizes agree).
+        if class_weights.is_some() && (reduction == "none" || batch_only) {
+            return Err(p.error(
+                "class_weights",
+                "is not supported with this reduction (smp multiplies them into per-element losses)",
+            ));
+        }
         return Ok(Plan::ClassFocal(ClassFocalPlan {
             names: NAMES,
             layout: Layout::ChannelsFirst,
@@ -170,6 +181,7 @@ pub fn focal(p: &mut Params<'_>) -> Result<Plan, String> {
             gamma,
             alpha: alpha.map_or(AlphaSpec::None, AlphaSpec::Uniform),
             weights: None,
+            list_weight_needs_classes: false,
             targets: if mode == "multiclass" {
                 TargetSpec::Labels
             } else {
@@ -182,6 +194,7 @@ pub fn focal(p: &mut Params<'_>) -> Result<Plan, String> {
             smoothing: 0.0,
             reduce: FocalReduce::ClassMeans {
                 sum_each,
+                batch_only,
                 weights: class_weights,
                 modifier,
             },
@@ -199,12 +212,13 @@ pub fn focal(p: &mut Params<'_>) -> Result<Plan, String> {
         prepare,
         smoothing: Smoothing::None,
         ignore: ignore_index.map_or(Ignore::None, Ignore::Remove),
-        // A flattened 1-D loss: `batchwise_mean` (`sum(0)`) is its sum.
-        reduce: element_reduce(if reduction == "batchwise_mean" {
-            "sum"
-        } else {
-            reduction
-        }),
+        // smp flattens both tensors: `none` is 1-D (the kept elements), `batchwise_mean`
+        // (`sum(0)`) is the sum.
+        reduce: match reduction {
+            "none" => ElementReduce::Flat,
+            "batchwise_mean" => ElementReduce::Sum,
+            r => element_reduce(r),
+        },
     }))
 }
 

@@ -323,7 +323,7 @@ impl ElementPlan {
                 out,
                 "let {value} = loss.with_reduction(Reduction::Sum).loss(&input, &target)?;"
             ),
-            ElementReduce::None => writeln!(
+            ElementReduce::None | ElementReduce::Flat => writeln!(
                 out,
                 "let mut {value} = [0.0f32; LEN];\nloss.loss_elementwise(&input, &target, &mut {value})?;"
             ),
@@ -476,6 +476,13 @@ impl ClassFocalPlan {
                     FocalReduce::PerElementMean => "acc.total() / (N * C * SPATIAL) as f32",
                     FocalReduce::Sum => "acc.total()",
                     FocalReduce::PerPixelMean => "acc.mean_per_pixel()?",
+                    FocalReduce::ClassMeans {
+                        sum_each: true,
+                        batch_only: true,
+                        ..
+                    } => {
+                        "{ let mut s = [0.0f32; C]; acc.class_sums(&mut s)?; s.iter().map(|v| v / SPATIAL as f32).sum::<f32>() / C as f32 }"
+                    }
                     FocalReduce::ClassMeans { sum_each: true, .. } => {
                         "{ let mut s = [0.0f32; C]; acc.class_sums(&mut s)?; s.iter().sum::<f32>() / C as f32 }"
                     }

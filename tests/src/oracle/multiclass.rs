@@ -16,8 +16,9 @@
 //! - **One-vs-rest sigmoid focal**: the binary focal loss from a logit per class with one of the
 //!   soft-target forms (torchvision, MONAI, kornia, smp), times `weight_c` (and `alpha_c` on
 //!   positives only for `ClassAlpha::Positives`, MONAI >= 1.6).
-//! - **Overlap statistics** per (sample, class): `tp = Σ p t` (or `Σ min(p, t)`), `P = Σ p`
-//!   (`Σ p²`), `T = Σ t` (`Σ t²`), with `p` the scores, `sigmoid`, `softmax` or `tanh`, and
+//! - **Overlap statistics** per (sample, class): `tp = Σ p t` (or MONAI's L1 form
+//!   `Σ (|p| + |t| - |p - t|) / 2` with `P = Σ |p|`, `T = Σ |t|`; `Σ min(p, t)` with squares),
+//!   `P = Σ p` (`Σ p²`), `T = Σ t` (`Σ t²`), with `p` the scores, `sigmoid`, `softmax` or `tanh`, and
 //!   targets dense or one-hot from the label; then dice, Jaccard (MONAI form) and Tversky
 //!   (`fp = P - tp`, `fn = T - tp`), the class reduction (background, weights multiplied or
 //!   normalised, empty-class policy, mean or sum) and the generalized dice loss with MONAI's
@@ -394,8 +395,21 @@ pub fn class_stats(
         let p = activate(&px.scores, activation);
         for (c, (&p, &t)) in p.iter().zip(&px.targets).enumerate() {
             let s = &mut out[px.sample * dims.classes + c];
+            // MONAI's L1 form (`Min` without squares): `(|p| + |t| - |p - t|) / 2` with the sums
+            // `Σ |p|`, `Σ |t|`, as `compute_tp_fp_fn` writes it.
+            let l1 = intersection == Intersection::Min && !squared;
             s.intersection.add(match intersection {
                 Intersection::Product => p * t,
+                // Its exact value, without the cancellation of the literal formula.
+                Intersection::Min if l1 => {
+                    if p.is_nan() || t.is_nan() {
+                        f64::NAN
+                    } else if (p < 0.0) == (t < 0.0) {
+                        p.abs().min(t.abs())
+                    } else {
+                        0.0
+                    }
+                }
                 Intersection::Min => {
                     if p.is_nan() {
                         p
@@ -404,8 +418,16 @@ pub fn class_stats(
                     }
                 }
             });
-            s.prediction_sum.add(if squared { p * p } else { p });
-            s.target_sum.add(if squared { t * t } else { t });
+            s.prediction_sum.add(match (squared, l1) {
+                (true, _) => p * p,
+                (false, true) => p.abs(),
+                (false, false) => p,
+            });
+            s.target_sum.add(match (squared, l1) {
+                (true, _) => t * t,
+                (false, true) => t.abs(),
+                (false, false) => t,
+            });
             s.count += 1;
         }
     }

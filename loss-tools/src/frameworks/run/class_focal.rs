@@ -11,7 +11,8 @@ use loss_core::multiclass::{
 use super::axes::{groups, normalise_axes};
 use super::class_data::ClassData;
 use super::{HOST_CLASSES, core, input, resolve_weights};
-use crate::frameworks::plan::{AlphaSpec, ClassFocalPlan, FocalKind, FocalReduce};
+use crate::frameworks::params::ScalarOrList;
+use crate::frameworks::plan::{AlphaSpec, ClassFocalPlan, FocalKind, FocalReduce, TargetSpec};
 use crate::frameworks::tensor::Tensor;
 
 /// Keras's categorical losses take the class axis; `loss-core` takes it first or last.
@@ -34,6 +35,16 @@ impl ClassFocalPlan {
             _ => self.layout,
         };
         let mut data = ClassData::read(inputs, names, layout, self.targets, self.ignore_index)?;
+        // MONAI ignores `to_onehot_y` with one channel and masks the dense target by value:
+        // not mapped (an error rather than a different number).
+        if self.ignore_index.is_some()
+            && self.targets == TargetSpec::LabelsWithChannel
+            && data.classes() == 1
+        {
+            return Err(
+                "parameter `ignore_index` is not supported with a single channel".to_owned(),
+            );
+        }
         if self.drop_background && data.classes() > 1 {
             data.drop_background()?;
         }
@@ -47,6 +58,15 @@ impl ClassFocalPlan {
             }
         }
         let classes = data.classes();
+        if self.list_weight_needs_classes
+            && classes == 1
+            && matches!(self.weights, Some(ScalarOrList::List(_)))
+        {
+            return Err(
+                "parameter `weight`: a per-class list is not supported for single-channel outputs"
+                    .to_owned(),
+            );
+        }
         let weights = resolve_weights(&self.weights, classes, "weight")?;
         let alpha_list;
         let alpha = match &self.alpha {
@@ -101,6 +121,7 @@ impl ClassFocalPlan {
     fn smp_class_means(&self, data: &ClassData) -> Result<Tensor, String> {
         let FocalReduce::ClassMeans {
             sum_each,
+            batch_only,
             weights,
             modifier: Some(m),
         } = &self.reduce
@@ -131,7 +152,8 @@ impl ClassFocalPlan {
             } else {
                 Reduction::Mean
             };
-            per_class.push(r.reduce(&losses).map_err(err)?);
+            let v = r.reduce(&losses).map_err(err)?;
+            per_class.push(if *batch_only { v / s as f32 } else { v });
         }
         Ok(Tensor::scalar(class_mean(
             per_class.into_iter(),
@@ -230,12 +252,19 @@ impl ClassFocalPlan {
             FocalReduce::Sum => acc.total(),
             FocalReduce::PerPixelMean => acc.mean_per_pixel().map_err(err)?,
             FocalReduce::ClassMeans {
-                sum_each, weights, ..
+                sum_each,
+                batch_only,
+                weights,
+                ..
             } => {
                 let mut sums = vec![0.0f32; c];
                 acc.class_sums(&mut sums).map_err(err)?;
                 let pixels = acc.pixels() as f32;
-                let per_class = sums.iter().map(|v| if *sum_each { *v } else { v / pixels });
+                let per_class = sums.iter().map(|v| match (*sum_each, *batch_only) {
+                    (true, true) => v / s as f32,
+                    (true, false) => *v,
+                    (false, _) => v / pixels,
+                });
                 class_mean(per_class, weights.as_ref(), c)?
             }
             FocalReduce::Elementwise | FocalReduce::Rows(..) | FocalReduce::MonaiSum => {

@@ -59,6 +59,10 @@ impl ElementPlan {
         let raw_targets = t.as_f32();
         let keep: Vec<bool> = raw_targets.iter().map(|&v| !self.ignored(v)).collect();
         let (preds, targets) = self.kernel_inputs(x.as_f32(), &raw_targets, &keep);
+        if preds.is_empty() && self.reduce == ElementReduce::Flat {
+            // smp: every element ignored leaves an empty 1-D tensor.
+            return Ok(Tensor::f32(vec![0], Vec::new()));
+        }
         let mut losses = self.losses(&x.shape, &preds, &targets)?;
         if let Ignore::ZeroKeep(_) = self.ignore {
             for (l, k) in losses.iter_mut().zip(&keep) {
@@ -144,6 +148,7 @@ impl ElementPlan {
         let reduce = |r: Reduction, v: &[f32]| r.reduce(v).map_err(|e| core(e, &self.names));
         Ok(match self.reduce {
             ElementReduce::None => Tensor::f32(shape.to_vec(), losses),
+            ElementReduce::Flat => Tensor::f32(vec![losses.len()], losses),
             ElementReduce::Mean => Tensor::scalar(reduce(Reduction::Mean, &losses)?),
             ElementReduce::Sum => Tensor::scalar(reduce(Reduction::Sum, &losses)?),
             ElementReduce::Axis(r, axis) => {

@@ -70,18 +70,19 @@ impl OverlapPlan {
 
     /// Dense binary targets with an ignore value (smp binary, multilabel): ignored elements
     /// vanish from every sum, as smp multiplies both tensors by the mask after activation. When
-    /// anything is ignored the activation is applied here, and the statistics get none.
+    /// anything is ignored a sigmoid is applied here and the statistics get none (a tanh maps
+    /// the zeroed scores to 0 itself).
     fn mask_ignored(&self, data: &mut ClassData, mut overlap: ClassOverlap) -> ClassOverlap {
         if let (Some(ignore), Some(dense)) = (self.ignore_index, data.dense.as_mut()) {
             let ignored: Vec<bool> = dense.iter().map(|&t| t == ignore as f32).collect();
             if ignored.iter().any(|&i| i) {
-                for p in data.scores.iter_mut() {
-                    *p = match overlap.activation {
-                        Activation::Sigmoid => loss_core::sigmoid(*p),
-                        _ => *p,
-                    };
+                // A zero score is a zero after tanh; no logit is a zero after sigmoid.
+                if overlap.activation == Activation::Sigmoid {
+                    for p in data.scores.iter_mut() {
+                        *p = loss_core::sigmoid(*p);
+                    }
+                    overlap.activation = Activation::None;
                 }
-                overlap.activation = Activation::None;
                 for ((p, t), i) in data.scores.iter_mut().zip(dense.iter_mut()).zip(&ignored) {
                     if *i {
                         *p = 0.0;
@@ -94,10 +95,17 @@ impl OverlapPlan {
     }
 
     /// The class weights by class index: MONAI indexes `weight` after background removal,
-    /// loss-core by class.
+    /// loss-core by class. MONAI skips its weights altogether (length check included) when one channel is left.
     fn class_weights(&self, c: usize) -> Result<Option<Vec<f32>>, String> {
         let first = usize::from(!self.include_background && c > 1);
-        Ok(match resolve_weights(&self.weights, c - first, "weight")? {
+        if self.weighting == Weighting::Multiply && c - first == 1 {
+            return Ok(None);
+        }
+        let weights = resolve_weights(&self.weights, c - first, "weight")?;
+        if weights.as_ref().is_some_and(|w| w.iter().any(|v| *v < 0.0)) {
+            return Err("parameter `weight` must be no less than 0".to_owned());
+        }
+        Ok(match weights {
             Some(w) if first == 1 => Some(std::iter::once(1.0).chain(w).collect::<Vec<_>>()),
             w => w,
         })
@@ -139,7 +147,9 @@ impl OverlapPlan {
         } else {
             vec![b, c - first]
         };
-        shape.extend(std::iter::repeat_n(1, full.len().saturating_sub(2)));
+        if self.keep_spatial {
+            shape.extend(std::iter::repeat_n(1, full.len().saturating_sub(2)));
+        }
         Ok(Tensor::f32(shape, out))
     }
 
@@ -217,7 +227,8 @@ impl OverlapPlan {
             } else {
                 1.0 - score
             };
-            let loss = if s.target_sum > 0.0 { loss } else { 0.0 };
+            // smp multiplies by the mask: an infinite loss (`eps=0`) becomes NaN, not 0.
+            let loss = if s.target_sum > 0.0 { loss } else { loss * 0.0 };
             let w = weights.map_or(1.0, |w| w[k]);
             sum += loss * w;
             weight_sum += w;
@@ -251,7 +262,12 @@ impl GeneralizedPlan {
             Some(r) => Ok(Tensor::scalar(r.reduce(&values).map_err(err)?)),
             None => {
                 let full = &input(inputs, names.prediction)?.shape;
-                let mut shape = vec![values.len(), 1];
+                // MONAI: (B, 1, 1, …); with `batch` the class sum leaves (1,), hence
+                // (1, 1, …) with one axis fewer than the input.
+                let mut shape = vec![values.len()];
+                if !self.pooled {
+                    shape.push(1);
+                }
                 shape.extend(std::iter::repeat_n(1, full.len().saturating_sub(2)));
                 Ok(Tensor::f32(shape, values))
             }
