@@ -31,15 +31,20 @@ impl<C: Code> QuantizedFocal<C> {
     /// [`Error::InvalidParameter`] naming `"zero_point"` if it is not a code of `C`.
     pub fn new<L: ElementLoss>(loss: &L, quantization: Quantization) -> Result<Self, Error> {
         quantization.check::<C>()?;
-        // Filled in place: the table is the returned value (no second 2 KiB on the stack).
-        let mut focal = Self {
-            terms: [[f32::NAN; 2]; 256],
+        // Filled in place: the table is in the returned value from the start, so it is
+        // neither a second 2 KiB on the stack nor copied (which would link `memcpy`).
+        let mut focal = Ok(Self {
+            // Zeros (a `memset`; a NaN template would be built and copied), every entry then
+            // written.
+            terms: [[0.0; 2]; 256],
             reduction: loss.reduction(),
             quantization,
             code: PhantomData,
-        };
-        fill_terms(loss, quantization, C::of_bin, &mut focal.terms);
-        Ok(focal)
+        });
+        if let Ok(focal) = &mut focal {
+            fill_terms(loss, quantization, C::of_bin, &mut focal.terms);
+        }
+        focal
     }
 
     /// The quantization the terms were built for.
@@ -142,9 +147,11 @@ fn fill_terms<L: ElementLoss>(
 ) {
     for (byte, pair) in terms.iter_mut().enumerate() {
         let v = quantization.value(code_of(byte));
-        if L::PREDICTIONS == Predictions::Logits || (0.0..=1.0).contains(&v) {
-            *pair = [loss.hard_element(v, false), loss.hard_element(v, true)];
-        }
+        *pair = if L::PREDICTIONS == Predictions::Logits || (0.0..=1.0).contains(&v) {
+            [loss.hard_element(v, false), loss.hard_element(v, true)]
+        } else {
+            [f32::NAN; 2]
+        };
     }
 }
 
