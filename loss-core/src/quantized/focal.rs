@@ -31,11 +31,10 @@ impl<C: Code> QuantizedFocal<C> {
     /// [`Error::InvalidParameter`] naming `"zero_point"` if it is not a code of `C`.
     pub fn new<L: ElementLoss>(loss: &L, quantization: Quantization) -> Result<Self, Error> {
         quantization.check::<C>()?;
-        // Filled in place: the table is in the returned value from the start, so it is
-        // neither a second 2 KiB on the stack nor copied (which would link `memcpy`).
+        // Built inside the `Ok` and filled there (no second 2 KiB on the stack); zeroed, not
+        // NaN-filled, and every entry then written: a NaN template costs flash (about 120 B
+        // on the M4F).
         let mut focal = Ok(Self {
-            // Zeros (a `memset`; a NaN template would be built and copied), every entry then
-            // written.
             terms: [[0.0; 2]; 256],
             reduction: loss.reduction(),
             quantization,

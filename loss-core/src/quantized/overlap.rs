@@ -31,11 +31,10 @@ impl<C: Code> QuantizedOverlap<C> {
     /// [`Error::InvalidParameter`] naming `"zero_point"` if it is not a code of `C`.
     pub fn new(loss: &OverlapLoss, quantization: Quantization) -> Result<Self, Error> {
         quantization.check::<C>()?;
-        // Filled in place: the table is in the returned value from the start (not copied).
+        // Built inside the `Ok` and filled there; zeroed, and every entry then written (as
+        // `QuantizedFocal::new`).
         let mut overlap = Ok(Self {
             loss: *loss,
-            // Zeros (a `memset`; a NaN template would be built and copied), every entry then
-            // written.
             probabilities: [0.0; 256],
             code: PhantomData,
         });
