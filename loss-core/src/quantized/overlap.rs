@@ -270,10 +270,8 @@ mod tests {
                 prediction_sum += f64::from(n[0] + n[1]) * f64::from(weight);
                 count += u64::from(n[0] + n[1]);
             }
-            let stats = weigh_probabilities(&probabilities, squared, &by_code, count, |b| {
-                b as i32
-            })
-            .unwrap();
+            let stats = weigh_probabilities(&probabilities, squared, &by_code, count, |b| b as i32)
+                .unwrap();
             assert_eq!(stats.intersection, intersection as f32);
             assert_eq!(stats.prediction_sum, prediction_sum as f32);
         }
