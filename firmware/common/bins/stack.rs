@@ -13,6 +13,7 @@ fn main() -> ! {
         "{=str}: stack use per entry point (bytes, callees included)",
         board::NAME
     );
+    fw_common::entries::setup();
     for &(name, f) in fw_common::entries::ENTRIES {
         let (result, bytes) = board::stack_usage(f);
         defmt::println!(

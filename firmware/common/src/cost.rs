@@ -169,6 +169,15 @@ fn int8_dice(n: usize) -> u32 {
     }
 }
 
+/// The count without a loss: the per-element part of every int8 row.
+fn int8_count_bytes(n: usize) -> u32 {
+    int8_counts(n, false).get(black_box(3), true)
+}
+
+fn int8_count_bits(n: usize) -> u32 {
+    int8_counts(n, true).get(black_box(3), true)
+}
+
 /// One count, both losses: what a firmware evaluating a frame does.
 fn int8_focal_and_dice_bits(n: usize) -> u32 {
     let dice = OverlapLoss::dice().with_predictions(Predictions::Logits);
@@ -273,6 +282,8 @@ pub static KERNELS: &[Kernel] = &[
         int8_focal_bits,
     ),
     ("int8 dice, logits, u8 mask", int8_dice),
+    ("int8 count alone, u8 mask", int8_count_bytes),
+    ("int8 count alone, bit mask", int8_count_bits),
     (
         "int8 focal + dice, logits, bit mask",
         int8_focal_and_dice_bits,

@@ -10,9 +10,10 @@ use loss_core::multiclass::{
     ClassStatsAccumulator, ConfusionAccumulator, Decision, GeneralizedDice, Layout, OneVsRestFocal,
     Shape, SoftmaxFocal, Targets,
 };
+use loss_core::quantized::{CodeCounts, Mask, Quantization, QuantizedFocal, QuantizedOverlap};
 use loss_core::{Predictions, Reduction};
 
-use crate::data::{C, LABELS, LOGITS, PROBABILITIES, TARGETS};
+use crate::data::{C, CODES, LABELS, LOGITS, MASK, MASK_BITS, PROBABILITIES, TARGETS};
 
 const LEN: usize = 256;
 
@@ -165,6 +166,89 @@ fn confusion_argmax() -> u32 {
     }
 }
 
+/// The quantized path's state, outside the stack as the output buffers are: the counts (2 KiB)
+/// and the tables (2 KiB and 1 KiB), built by [`setup`] before the probe. The constructors'
+/// own entries keep their returned value in their frame, so it is in their figures.
+struct Quantized {
+    counts: CodeCounts<i8>,
+    focal: Option<QuantizedFocal<i8>>,
+    dice: Option<QuantizedOverlap<i8>>,
+}
+fn quantized() -> &'static mut Quantized {
+    static mut STATE: Quantized = Quantized {
+        counts: CodeCounts::new(),
+        focal: None,
+        dice: None,
+    };
+    // SAFETY: single-threaded firmware, and each entry point takes the state once and drops
+    // it before returning, so no two `&mut` to it are ever alive together.
+    unsafe { &mut *core::ptr::addr_of_mut!(STATE) }
+}
+/// Builds the quantized tables that the `loss` entry points read (before any is probed).
+pub fn setup() {
+    let dice = OverlapLoss::dice().with_predictions(Predictions::Logits);
+    let q = quantized();
+    q.focal = QuantizedFocal::new(&SigmoidFocal::torchvision(), int8()).ok();
+    q.dice = QuantizedOverlap::new(&dice, int8()).ok();
+}
+/// [`MASK`] as `bool`s.
+static BOOLS: [bool; LEN] = {
+    let mut out = [false; LEN];
+    let mut i = 0;
+    while i < LEN {
+        out[i] = MASK[i] == 1;
+        i += 1;
+    }
+    out
+};
+fn codes() -> &'static [i8] {
+    black_box(&CODES[..LEN])
+}
+/// The cost kernels' quantization (`cost::INT8`).
+const INT8: Quantization = match Quantization::new(0.046_875, -2) {
+    Ok(q) => q,
+    Err(_) => panic!("invalid quantization"), // evaluated at compile time
+};
+fn int8() -> Quantization {
+    black_box(INT8)
+}
+fn int8_push_bytes() -> u32 {
+    let mask = Mask::bytes(black_box(&MASK[..LEN]));
+    ok(quantized().counts.push(codes(), mask))
+}
+fn int8_push_bools() -> u32 {
+    let mask = Mask::bools(black_box(&BOOLS[..]));
+    ok(quantized().counts.push(codes(), mask))
+}
+fn int8_push_bits() -> u32 {
+    let mask = Mask::bits(black_box(&MASK_BITS[..LEN / 8]), LEN);
+    ok(quantized().counts.push(codes(), mask))
+}
+fn int8_focal_new() -> u32 {
+    // The returned value (2 KiB) stays in this frame.
+    let focal = QuantizedFocal::<i8>::new(&SigmoidFocal::torchvision(), int8());
+    u32::from(black_box(&focal).is_ok())
+}
+fn int8_focal_loss() -> u32 {
+    let q = quantized();
+    q.focal.as_ref().map_or(0, |f| bits(f.loss(&q.counts)))
+}
+fn int8_dice_new() -> u32 {
+    let dice = OverlapLoss::dice().with_predictions(Predictions::Logits);
+    let dice = QuantizedOverlap::<i8>::new(&dice, int8());
+    u32::from(black_box(&dice).is_ok())
+}
+fn int8_dice_loss() -> u32 {
+    let q = quantized();
+    q.dice.as_ref().map_or(0, |d| bits(d.loss(&q.counts)))
+}
+fn int8_confusion() -> u32 {
+    let q = quantized();
+    q.counts
+        .confusion(int8(), black_box(0.0))
+        .map_or(0, |c| c.true_positives as u32)
+}
+
 /// An entry point: its name and a call of it.
 pub type Entry = (&'static str, fn() -> u32);
 
@@ -197,4 +281,12 @@ pub static ENTRIES: &[Entry] = &[
     ("ClassStatsAccumulator<4> push + stats", class_stats_stream),
     ("GeneralizedDice::loss", generalized_dice),
     ("ConfusionAccumulator<4> (argmax)", confusion_argmax),
+    ("CodeCounts::push (u8 mask)", int8_push_bytes),
+    ("CodeCounts::push (bool mask)", int8_push_bools),
+    ("CodeCounts::push (bit mask)", int8_push_bits),
+    ("QuantizedFocal::new (int8, 2 KiB table)", int8_focal_new),
+    ("QuantizedFocal::loss", int8_focal_loss),
+    ("QuantizedOverlap::new (int8, 1 KiB table)", int8_dice_new),
+    ("QuantizedOverlap::loss (dice)", int8_dice_loss),
+    ("CodeCounts::confusion", int8_confusion),
 ];

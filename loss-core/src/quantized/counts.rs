@@ -35,24 +35,32 @@ fn tally_bytes<C: Code, T: Copy, const K: usize>(
     let (code_words, code_tail) = codes.as_chunks::<4>();
     let (mask_words, mask_tail) = mask.as_chunks::<4>();
     let mut flags = 0;
-    let mut to = |j: usize, code: u32, t: u32| {
-        if let Some(h) = histograms.get_mut(j % K) {
-            bump(h, code, t, step);
+    let mut to_bin = |j: usize, bin: u32| {
+        if let Some(n) = histograms
+            .get_mut(j % K)
+            .and_then(|h| h.get_mut(bin as usize))
+        {
+            *n = n.wrapping_add(step);
         }
     };
     for (c, t) in code_words.iter().zip(mask_words) {
         let c = u32::from_le_bytes(c.map(C::byte));
         let t = u32::from_le_bytes(t.map(&byte));
         flags |= t;
-        to(0, c, t);
-        to(1, c >> 8, t >> 8);
-        to(2, c >> 16, t >> 16);
-        to(3, c >> 24, t >> 24);
+        // The four bins `(code << 1) | t` formed two at a time, each then one extraction:
+        // elements 0 and 2 at bits 0 and 16 of `even`, 1 and 3 at bits 7 and 23 of `odd`.
+        // (Eight elements per step spill registers on the M4F: more instructions.)
+        let even = ((c & 0x00ff_00ff) << 1) | (t & 0x0001_0001);
+        let odd = (c & 0xff00_ff00) | ((t & 0x0100_0100) >> 1);
+        to_bin(0, even & 0x1ff);
+        to_bin(1, (odd >> 7) & 0x1ff);
+        to_bin(2, even >> 16);
+        to_bin(3, odd >> 23);
     }
     for (&c, &t) in code_tail.iter().zip(mask_tail) {
         let t = u32::from(byte(t));
         flags |= t;
-        to(0, u32::from(c.byte()), t);
+        to_bin(0, (u32::from(c.byte()) << 1) | (t & 1));
     }
     flags
 }

@@ -31,19 +31,22 @@ impl<C: Code> QuantizedOverlap<C> {
     /// [`Error::InvalidParameter`] naming `"zero_point"` if it is not a code of `C`.
     pub fn new(loss: &OverlapLoss, quantization: Quantization) -> Result<Self, Error> {
         quantization.check::<C>()?;
-        // Filled in place: the table is the returned value.
-        let mut overlap = Self {
+        // Built inside the `Ok` and filled there; zeroed, and every entry then written (as
+        // `QuantizedFocal::new`).
+        let mut overlap = Ok(Self {
             loss: *loss,
-            probabilities: [f32::NAN; 256],
+            probabilities: [0.0; 256],
             code: PhantomData,
-        };
-        fill_probabilities(
-            loss.predictions(),
-            quantization,
-            C::of_bin,
-            &mut overlap.probabilities,
-        );
-        Ok(overlap)
+        });
+        if let Ok(overlap) = &mut overlap {
+            fill_probabilities(
+                loss.predictions(),
+                quantization,
+                C::of_bin,
+                &mut overlap.probabilities,
+            );
+        }
+        overlap
     }
 
     /// The overlap statistics of everything in `counts`: `Σ p t`, `Σ p` (or `Σ p²`) and
@@ -81,11 +84,11 @@ fn fill_probabilities(
 ) {
     for (byte, p) in probabilities.iter_mut().enumerate() {
         let v = quantization.value(code_of(byte));
-        match predictions {
-            Predictions::Logits => *p = sigmoid(v),
-            Predictions::Probabilities if (0.0..=1.0).contains(&v) => *p = v,
-            Predictions::Probabilities => {}
-        }
+        *p = match predictions {
+            Predictions::Logits => sigmoid(v),
+            Predictions::Probabilities if (0.0..=1.0).contains(&v) => v,
+            Predictions::Probabilities => f32::NAN,
+        };
     }
 }
 
@@ -100,30 +103,76 @@ fn weigh_probabilities(
     if count == 0 {
         return Err(Error::EmptyInput);
     }
-    let (mut intersection, mut prediction_sum) = (ExactSum::default(), ExactSum::default());
-    let mut positives = 0u64;
-    for (byte, (&[n0, n1], &p)) in by_code.iter().zip(probabilities).enumerate() {
-        // `n0 + n1 <= u32::MAX`: the counts' total is bounded by it.
-        let n = n0.wrapping_add(n1);
-        if n == 0 {
-            continue;
-        }
-        if p.is_nan() {
-            return Err(Error::CodeOutOfRange {
-                code: code_of(byte),
-            });
-        }
-        positives += u64::from(n1);
-        intersection.add(n1, p);
-        prediction_sum.add(n, if squared { p * p } else { p });
-    }
+    let Some(([intersection, sum], positives)) = weigh::<false>(probabilities, by_code) else {
+        // A counted code without a probability (NaN): the first in byte order (the error
+        // path only).
+        let byte = by_code
+            .iter()
+            .zip(probabilities)
+            .position(|(&[n0, n1], p)| (n0 > 0 || n1 > 0) && p.is_nan())
+            .unwrap_or(0);
+        return Err(Error::CodeOutOfRange {
+            code: code_of(byte),
+        });
+    };
+    // `Σ n p²`: a second pass (every probability is known to be valid now).
+    let prediction_sum = match squared {
+        false => sum,
+        true => weigh::<true>(probabilities, by_code).map_or(f32::NAN, |([_, sum], _)| sum),
+    };
     Ok(OverlapStats {
-        intersection: intersection.value(),
-        prediction_sum: prediction_sum.value(),
-        // `u64 as f32` rounds to nearest: exact up to 2^24, as the f32 path's `Σ t`.
+        intersection,
+        prediction_sum,
+        // `u32 as f32` rounds to nearest: exact up to 2^24, as the f32 path's `Σ t`.
         target_sum: positives as f32,
         count,
     })
+}
+
+/// `[Σ n₁ w, Σ (n₀ + n₁) w]` over the counted codes, each exact and rounded once
+/// ([`ExactSum`]), with `w = p` or `p²` (`SQUARE`), and `Σ n₁`; `None` if a counted code has
+/// no probability (NaN).
+///
+/// One pass over the codes in byte order: per counted code a load of `w`'s bits, a compare
+/// of their exponent with the current run's, and one integer multiply-add per sum into the
+/// runs (held in registers); the shifts into the fixed-point totals ([`ExactSum::fold`])
+/// happen once per run of equal exponents, not per code.
+fn weigh<const SQUARE: bool>(
+    probabilities: &[f32; 256],
+    by_code: &[[u32; 2]; 256],
+) -> Option<([f32; 2], u32)> {
+    let mut sums = [ExactSum::default(); 2];
+    // The current runs (`Σ n m`), their exponent (none yet: a value no `w` has) and what
+    // turns the bits of a `w` of the run into its mantissa.
+    let (mut run_1, mut run_n, mut exponent) = (0u64, 0u64, u32::MAX);
+    let mut to_mantissa = 0u32;
+    for (&[n0, n1], &p) in by_code.iter().zip(probabilities) {
+        // `n0 + n1 <= u32::MAX`: the counts' total is bounded by it.
+        let n = n0.wrapping_add(n1);
+        // Uncounted codes add nothing (a block rather than `continue`: LLVM then keeps one
+        // loop test per code).
+        if n != 0 {
+            let bits = if SQUARE { p * p } else { p }.to_bits();
+            // NaN never has the exponent of a run: the check is on the path that starts one.
+            if ExactSum::exponent(bits) != exponent {
+                if bits & 0x7fff_ffff > 0x7f80_0000 {
+                    return None;
+                }
+                ExactSum::fold(&mut sums, run_1, run_n, exponent);
+                (run_1, run_n, exponent) = (0, 0, ExactSum::exponent(bits));
+                // `bits - (exponent << 23)` is the fraction; the implicit bit adds `1 << 23`.
+                to_mantissa = (exponent << 23).wrapping_sub(1 << 23);
+            }
+            // The 24-bit mantissa with its implicit bit.
+            let mantissa = u64::from(bits.wrapping_sub(to_mantissa));
+            run_1 += u64::from(n1) * mantissa;
+            run_n += u64::from(n) * mantissa;
+        }
+    }
+    ExactSum::fold(&mut sums, run_1, run_n, exponent);
+    // At most the total count, which is a `u32`.
+    let positives = by_code.iter().fold(0u32, |s, n| s.wrapping_add(n[1]));
+    Some((sums.map(ExactSum::value), positives))
 }
 
 /// `Σ n p` for counts `n < 2^32` and probabilities `p` in `[0, 1]`, exactly, in fixed point:
@@ -133,70 +182,65 @@ fn weigh_probabilities(
 /// The result is then rounded once to f32 (to nearest), so the statistics are correctly
 /// rounded whatever the order of the codes: the overlap losses' only roundings are their
 /// formula's. Integer work only, which soft-float targets do fastest.
+///
+/// The caller gathers the products in runs of probabilities that share a biased exponent `k`
+/// (bits `23..31` of a non-negative f32): `p = m 2^(k - 150)` with the 24-bit mantissa `m`,
+/// and a run only adds `n m`, below `(Σ n) 2^24 <= 2^56`. A run of
+/// `k = 0` (subnormals and zero) lies wholly below `2^-FRACTION` (`Σ n m < 2^56` times
+/// `2^-150`), so it adds nothing whatever its mantissas: the implicit bit need not be told
+/// apart from a subnormal's.
 #[derive(Debug, Clone, Copy, Default)]
 struct ExactSum {
-    /// The flushed runs, in fixed point.
+    /// The folded runs, in fixed point.
     total: u128,
-    /// `Σ n m` of the current run of probabilities sharing one binary exponent: below
-    /// `(Σ n) 2^24 <= 2^56`, so it never overflows.
-    run: u64,
-    /// The run's exponent (`p = m 2^exponent`).
-    exponent: i32,
 }
 
 impl ExactSum {
     /// Bits below the binary point.
     const FRACTION: i32 = 88;
 
-    /// Adds `n p`. Probabilities with the exponent of the previous one (neighbouring codes,
-    /// most of the time) only add an integer product to the run: no shift per code.
-    fn add(&mut self, n: u32, p: f32) {
-        let bits = p.to_bits();
-        let biased = ((bits >> 23) & 0xff) as i32;
-        // p = mantissa * 2^exponent; subnormals have no implicit bit.
-        let (mantissa, exponent) = if biased == 0 {
-            (bits & 0x7f_ffff, -149)
-        } else {
-            ((bits & 0x7f_ffff) | 0x80_0000, biased - 150)
-        };
-        if exponent != self.exponent {
-            self.flush();
-            self.exponent = exponent;
-        }
-        self.run += u64::from(n) * u64::from(mantissa);
+    /// The biased exponent of the non-negative f32 `bits`.
+    #[inline(always)]
+    const fn exponent(bits: u32) -> u32 {
+        (bits >> 23) & 0xff
     }
 
-    /// Moves the run into the fixed-point total.
-    fn flush(&mut self) {
-        let run = u128::from(self.run);
-        let shift = self.exponent + Self::FRACTION;
-        let fixed = if shift >= 0 {
-            run.checked_shl(shift.unsigned_abs()).unwrap_or(0)
-        } else {
-            run.checked_shr(shift.unsigned_abs()).unwrap_or(0)
-        };
-        self.total = self.total.wrapping_add(fixed);
-        self.run = 0;
+    /// Adds a run to each sum: `Σ n m` of values with biased exponent `exponent`.
+    #[inline(never)]
+    fn fold(sums: &mut [Self; 2], run_1: u64, run_n: u64, exponent: u32) {
+        // `exponent <= 127` for a probability (at most 1), so `shift` is within `-62 ..= 65`;
+        // the initial `u32::MAX` (`-1`) comes with empty runs.
+        let shift = exponent.cast_signed() - 150 + Self::FRACTION;
+        for (sum, run) in sums.iter_mut().zip([run_1, run_n]) {
+            let run = u128::from(run);
+            let fixed = if shift >= 0 {
+                run.checked_shl(shift.unsigned_abs()).unwrap_or(0)
+            } else {
+                run.checked_shr(shift.unsigned_abs()).unwrap_or(0)
+            };
+            sum.total = sum.total.wrapping_add(fixed);
+        }
     }
 
     /// The sum rounded to f32 (`u128 as f32` rounds to nearest; the scaling by a power of two
     /// is exact above `2^-126`).
-    fn value(mut self) -> f32 {
+    fn value(self) -> f32 {
         const SCALE: f32 = 1.0 / (1u128 << ExactSum::FRACTION) as f32;
-        self.flush();
         self.total as f32 * SCALE
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::ExactSum;
+    use super::{ExactSum, weigh_probabilities};
 
-    /// Against f64, exact here: products of a count below 2^20 and a probability in [1/2, 1)
-    /// (or 1, or 0) have at most 44 significant bits within 21 binary orders, so their f64
-    /// sum is exact, and its rounding to f32 is the correctly rounded sum.
+    /// Statistics against f64, exact here: products of a count below 2^19 and a probability
+    /// in [1/4, 1) (or 1, or 0) have at most 43 significant bits, and their sums (below 2^28,
+    /// in steps of 2^-25) fit in f64's 53 bits, so the f64 sums are exact and their roundings
+    /// to f32 are the correctly rounded sums. Codes in runs of equal exponents and alone,
+    /// uncounted codes between them.
     #[test]
-    fn sums_are_correctly_rounded() {
+    fn statistics_are_correctly_rounded() {
         let mut state = 0x2545_f491_u32;
         let mut next = || {
             state ^= state << 13;
@@ -204,27 +248,54 @@ mod tests {
             state ^= state << 5;
             state
         };
-        for _ in 0..200 {
-            let (mut exact, mut fixed) = (0.0f64, ExactSum::default());
-            for _ in 0..256 {
-                let n = next() >> 12;
-                let p = match next() % 8 {
+        for round in 0..200 {
+            let squared = round % 2 == 1;
+            let mut probabilities = [0.0f32; 256];
+            let mut by_code = [[0u32; 2]; 256];
+            let (mut intersection, mut prediction_sum, mut count) = (0.0f64, 0.0f64, 0);
+            for (p, n) in probabilities.iter_mut().zip(&mut by_code) {
+                *p = match next() % 16 {
                     0 => 1.0,
                     1 => 0.0,
+                    2..6 => 0.25 + (next() >> 9) as f32 / (1u32 << 25) as f32,
                     _ => 0.5 + (next() >> 9) as f32 / (1u32 << 24) as f32,
                 };
-                exact += f64::from(n) * f64::from(p);
-                fixed.add(n, p);
+                *n = if next() % 4 == 0 {
+                    [0, 0]
+                } else {
+                    [next() >> 13, next() >> 13]
+                };
+                let weight = if squared { *p * *p } else { *p };
+                intersection += f64::from(n[1]) * f64::from(*p);
+                prediction_sum += f64::from(n[0] + n[1]) * f64::from(weight);
+                count += u64::from(n[0] + n[1]);
             }
-            assert_eq!(fixed.value(), exact as f32);
+            let stats = weigh_probabilities(&probabilities, squared, &by_code, count, |b| b as i32)
+                .unwrap();
+            assert_eq!(stats.intersection, intersection as f32);
+            assert_eq!(stats.prediction_sum, prediction_sum as f32);
         }
-        // The extremes: the largest total, and subnormal and tiny probabilities.
-        let mut big = ExactSum::default();
-        big.add(u32::MAX, 1.0);
-        assert_eq!(big.value(), u32::MAX as f32);
-        let mut tiny = ExactSum::default();
-        tiny.add(3, 2.0f32.powi(-60));
-        tiny.add(1, f32::from_bits(1));
-        assert_eq!(tiny.value(), 3.0 * 2.0f32.powi(-60));
+    }
+
+    /// The extremes: the largest total, and subnormal and tiny probabilities.
+    #[test]
+    fn extreme_sums() {
+        let sum = |terms: &[(u32, f32)]| {
+            let mut sums = [ExactSum::default(); 2];
+            for &(n, p) in terms {
+                let bits = p.to_bits();
+                let mantissa = (bits & 0x7f_ffff) | 0x80_0000;
+                let run = u64::from(n) * u64::from(mantissa);
+                ExactSum::fold(&mut sums, run, 0, ExactSum::exponent(bits));
+            }
+            sums[0].value()
+        };
+        assert_eq!(sum(&[(u32::MAX, 1.0)]), u32::MAX as f32);
+        assert_eq!(
+            sum(&[(3, 2.0f32.powi(-60)), (1, f32::from_bits(1))]),
+            3.0 * 2.0f32.powi(-60)
+        );
+        // A run of subnormals lies below 2^-FRACTION: dropped, as documented.
+        assert_eq!(sum(&[(u32::MAX, f32::from_bits(0x7f_ffff))]), 0.0);
     }
 }
