@@ -8,6 +8,7 @@
 
 use core::hint::black_box;
 
+use loss_core::Mask;
 use loss_core::Predictions;
 use loss_core::dice::OverlapLoss;
 use loss_core::focal::SigmoidFocal;
@@ -15,7 +16,7 @@ use loss_core::multiclass::{
     Activation, ClassAlpha, ClassLossAccumulator, ClassOverlap, ClassReduction,
     ClassStatsAccumulator, Layout, SoftmaxFocal, Targets,
 };
-use loss_core::quantized::{CodeCounts, Mask, Quantization, QuantizedFocal, QuantizedOverlap};
+use loss_core::quantized::{CodeCounts, Quantization, QuantizedFocal, QuantizedOverlap};
 
 use crate::data::{C, CODES, LABELS, LOGITS, MASK, MASK_BITS, PROBABILITIES, TARGETS};
 

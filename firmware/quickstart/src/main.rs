@@ -13,8 +13,8 @@ use loss_core::dice::OverlapLoss;
 use loss_core::focal::SigmoidFocal;
 use loss_core::monitor::{Level, Monitor, Signal, SignalConfig};
 use loss_core::multiclass::Metric;
-use loss_core::quantized::{CodeCounts, Mask, Quantization, QuantizedFocal, QuantizedOverlap};
-use loss_core::{Error, Predictions};
+use loss_core::quantized::{CodeCounts, Quantization, QuantizedFocal, QuantizedOverlap};
+use loss_core::{Error, Mask, Predictions};
 
 /// The frame: 64 x 64 pixels, one binary channel.
 const SIDE: usize = 64;
