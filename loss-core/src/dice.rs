@@ -44,7 +44,7 @@
 use crate::Error;
 use crate::activation::{self, sigmoid};
 use crate::elementwise::{Predictions, check_buffer, sample_len};
-use crate::mask::{BinaryTargets, Reader, Target, read_targets};
+use crate::mask::{BinaryTargets, Kernel, Reader, Target, read_targets};
 use crate::sum::DetSum;
 
 /// Which overlap score the loss is built on.
@@ -274,11 +274,17 @@ impl OverlapLoss {
         predictions: &[f32],
         targets: T,
     ) -> Result<OverlapStats, Error> {
-        read_targets!(targets, t => self.stats_of(predictions, t))
+        read_targets!(targets, t => self.stats_in(predictions, t))
     }
 
-    /// [`OverlapLoss::stats`] on one kind of targets: the operations of `accumulator()`,
-    /// `push` and `stats`, in one stack frame.
+    /// [`OverlapLoss::stats`] on one kind of targets, in one stack frame.
+    fn stats_in<R: Reader>(&self, predictions: &[f32], targets: R) -> Result<OverlapStats, Error> {
+        self.stats_of(predictions, targets)
+    }
+
+    /// The statistics of validated predictions and targets: the operations of
+    /// `accumulator()`, `push` and `stats`, inlined into the caller's frame.
+    #[inline(always)]
     fn stats_of<R: Reader>(&self, predictions: &[f32], targets: R) -> Result<OverlapStats, Error> {
         targets.validate(predictions, self.predictions)?;
         let mut sum = DetSum::new();
@@ -292,7 +298,12 @@ impl OverlapLoss {
     /// As [`OverlapLoss::stats`].
     #[inline(always)]
     pub fn loss<T: BinaryTargets>(&self, predictions: &[f32], targets: T) -> Result<f32, Error> {
-        Ok(self.loss_from(&self.stats(predictions, targets)?))
+        read_targets!(targets, t => self.loss_of(predictions, t))
+    }
+
+    /// [`OverlapLoss::loss`] on one kind of targets, in one stack frame.
+    fn loss_of<R: Reader>(&self, predictions: &[f32], targets: R) -> Result<f32, Error> {
+        Ok(self.loss_from(&self.stats_of(predictions, targets)?))
     }
 
     /// The loss of each of `samples` equal-length samples, written to `out[..samples]`; reduce
@@ -320,7 +331,7 @@ impl OverlapLoss {
         out: &mut [f32],
     ) -> Result<(), Error> {
         targets.validate(predictions, self.predictions)?;
-        let n = sample_len(predictions.len(), samples)?;
+        let n = sample_len(predictions.len(), samples)?.get();
         check_buffer(samples, out)?;
         let mut rest = targets;
         for (o, p) in out.iter_mut().zip(predictions.chunks_exact(n)) {
@@ -338,7 +349,7 @@ impl OverlapLoss {
     // Always inlined: a frame of its own would save the float registers a second time.
     #[inline(always)]
     fn add_to<R: Reader>(&self, sum: &mut DetSum<3>, predictions: &[f32], targets: R) {
-        targets.runs(predictions, |p, t| self.add_run(sum, p, t));
+        targets.runs(predictions, &mut AddStats { loss: self, sum });
     }
 
     /// [`OverlapLoss::add_to`] of one run; a hard target enters as `0.0` / `1.0`, so its terms
@@ -395,6 +406,19 @@ impl OverlapLoss {
             loss: *self,
             sum: DetSum::new(),
         }
+    }
+}
+
+/// [`OverlapLoss::add_run`] of each run.
+struct AddStats<'a> {
+    loss: &'a OverlapLoss,
+    sum: &'a mut DetSum<3>,
+}
+
+impl Kernel for AddStats<'_> {
+    #[inline(always)]
+    fn run<B: Target>(&mut self, predictions: &[f32], targets: &[B]) {
+        self.loss.add_run(self.sum, predictions, targets);
     }
 }
 

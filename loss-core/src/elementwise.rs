@@ -1,8 +1,10 @@
 //! The machinery shared by losses defined per element (focal losses): reductions, per-sample
 //! results, elementwise output and streaming, all through one deterministic summation.
 
+use core::num::NonZeroUsize;
+
 use crate::activation::{BLOCK, for_each_block};
-use crate::mask::{BinaryTargets, Reader, Target, read_targets};
+use crate::mask::{BinaryTargets, Kernel, Reader, Target, read_targets};
 use crate::sum::{DetSum, Reduction};
 use crate::{Error, Operand};
 
@@ -111,10 +113,11 @@ pub(crate) fn validate(
     range_error(predictions, targets, kind)
 }
 
-/// Splits `len` elements into `samples` equal parts; returns the part length.
-pub(crate) fn sample_len(len: usize, samples: usize) -> Result<usize, Error> {
-    match len.checked_div(samples) {
-        Some(n) if n > 0 && n * samples == len => Ok(n),
+/// Splits `len` elements into `samples` equal parts; returns the part length (non-zero, so
+/// that `chunks_exact` of it keeps no panic path, however the optimiser inlines the caller).
+pub(crate) fn sample_len(len: usize, samples: usize) -> Result<NonZeroUsize, Error> {
+    match len.checked_div(samples).and_then(NonZeroUsize::new) {
+        Some(n) if n.get() * samples == len => Ok(n),
         _ if len == 0 => Err(Error::EmptyInput),
         _ => Err(Error::SampleCountMismatch { len, samples }),
     }
@@ -331,15 +334,25 @@ fn loss_elementwise_of<L: ElementLoss, R: Reader>(
         return Err(Error::EmptyInput);
     }
     check_buffer(predictions.len(), out)?;
-    let mut rest = out;
-    targets.runs(predictions, |p, t| {
-        let (out, tail) = core::mem::take(&mut rest)
-            .split_at_mut_checked(p.len())
-            .unwrap_or((&mut [], &mut []));
-        rest = tail;
-        write_elements(loss, p, t, out);
-    });
+    targets.runs(predictions, &mut WriteElements { loss, out });
     Ok(())
+}
+
+/// [`write_elements`] of each run, into the rest of `out`.
+struct WriteElements<'a, L> {
+    loss: &'a L,
+    out: &'a mut [f32],
+}
+
+impl<L: ElementLoss> Kernel for WriteElements<'_, L> {
+    #[inline(always)]
+    fn run<B: Target>(&mut self, predictions: &[f32], targets: &[B]) {
+        let (out, rest) = core::mem::take(&mut self.out)
+            .split_at_mut_checked(predictions.len())
+            .unwrap_or((&mut [], &mut []));
+        self.out = rest;
+        write_elements(self.loss, predictions, targets, out);
+    }
 }
 
 /// `out[i] = loss.element(predictions[i], targets[i])` up to the shortest length. Where
@@ -389,7 +402,7 @@ fn loss_per_sample_of<L: ElementLoss, R: Reader>(
     out: &mut [f32],
 ) -> Result<(), Error> {
     targets.validate(predictions, L::PREDICTIONS)?;
-    let n = sample_len(predictions.len(), samples)?;
+    let n = sample_len(predictions.len(), samples)?.get();
     check_buffer(samples, out)?;
     let mut rest = targets;
     for (o, p) in out.iter_mut().zip(predictions.chunks_exact(n)) {
@@ -417,7 +430,20 @@ fn add_elements<L: ElementLoss, R: Reader>(
     predictions: &[f32],
     targets: R,
 ) {
-    targets.runs(predictions, |p, t| add_run(sum, loss, p, t));
+    targets.runs(predictions, &mut AddElements { sum, loss });
+}
+
+/// [`add_run`] of each run.
+struct AddElements<'a, L> {
+    sum: &'a mut DetSum<1>,
+    loss: &'a L,
+}
+
+impl<L: ElementLoss> Kernel for AddElements<'_, L> {
+    #[inline(always)]
+    fn run<B: Target>(&mut self, predictions: &[f32], targets: &[B]) {
+        add_run(self.sum, self.loss, predictions, targets);
+    }
 }
 
 /// Adds `loss.element` of every pair of a run to `sum`, in order. Where [`BLOCK`] is 0 (the

@@ -300,9 +300,17 @@ pub(crate) trait Reader: Copy {
     /// validated targets only).
     fn split_at(self, mid: usize) -> (Self, Self);
 
-    /// Calls `f` on consecutive runs of the predictions and their targets, in order, up to
-    /// the shorter length.
-    fn runs<'p>(self, predictions: &'p [f32], f: impl FnMut(&'p [f32], &[Self::Item]));
+    /// Calls `kernel` on consecutive runs of the predictions and their targets, in order, up
+    /// to the shorter length.
+    fn runs<K: Kernel>(self, predictions: &[f32], kernel: &mut K);
+}
+
+/// What an entry point does with each run of predictions and targets (a trait rather than a
+/// closure, so that it can be always inlined: the kernels' frames stay as they were before
+/// there were kinds of targets).
+pub(crate) trait Kernel {
+    /// Processes one run, in order after the previous ones.
+    fn run<B: Target>(&mut self, predictions: &[f32], targets: &[B]);
 }
 
 impl Reader for &[f32] {
@@ -319,8 +327,8 @@ impl Reader for &[f32] {
     }
 
     #[inline(always)]
-    fn runs<'p>(self, predictions: &'p [f32], mut f: impl FnMut(&'p [f32], &[f32])) {
-        f(predictions, self);
+    fn runs<K: Kernel>(self, predictions: &[f32], kernel: &mut K) {
+        kernel.run(predictions, self);
     }
 }
 
@@ -359,8 +367,8 @@ impl Reader for &[u8] {
     }
 
     #[inline(always)]
-    fn runs<'p>(self, predictions: &'p [f32], mut f: impl FnMut(&'p [f32], &[u8])) {
-        f(predictions, self);
+    fn runs<K: Kernel>(self, predictions: &[f32], kernel: &mut K) {
+        kernel.run(predictions, self);
     }
 }
 
@@ -378,8 +386,8 @@ impl Reader for &[bool] {
     }
 
     #[inline(always)]
-    fn runs<'p>(self, predictions: &'p [f32], mut f: impl FnMut(&'p [f32], &[bool])) {
-        f(predictions, self);
+    fn runs<K: Kernel>(self, predictions: &[f32], kernel: &mut K) {
+        kernel.run(predictions, self);
     }
 }
 
@@ -395,7 +403,7 @@ pub(crate) struct Bits<'a> {
 
 impl<'a> Bits<'a> {
     /// Elements unpacked at a time (bytes of stack).
-    const RUN: usize = 32;
+    const RUN: usize = 8;
 
     /// The `len` elements of `bytes`.
     pub(crate) const fn new(bytes: &'a [u8], len: usize) -> Self {
@@ -436,7 +444,7 @@ impl Reader for Bits<'_> {
     }
 
     #[inline(always)]
-    fn runs<'p>(self, predictions: &'p [f32], mut f: impl FnMut(&'p [f32], &[u8])) {
+    fn runs<K: Kernel>(self, predictions: &[f32], kernel: &mut K) {
         let predictions = predictions.get(..self.len).unwrap_or(predictions);
         let mut run = [0u8; Self::RUN];
         let mut i = self.start;
@@ -446,7 +454,7 @@ impl Reader for Bits<'_> {
                 *t = self.bytes.get(i / 8).map_or(0, |b| (b >> (i % 8)) & 1);
                 i += 1;
             }
-            f(p, run);
+            kernel.run(p, run);
         }
     }
 }
