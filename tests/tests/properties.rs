@@ -442,7 +442,7 @@ fn pack(mask: &[u8]) -> Vec<u8> {
         bytes[i / 8] |= m << (i % 8);
     }
     if let Some(last) = bytes.last_mut()
-        && mask.len() % 8 != 0
+        && !mask.len().is_multiple_of(8)
     {
         *last |= 0xff << (mask.len() % 8);
     }

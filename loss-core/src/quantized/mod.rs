@@ -1,5 +1,5 @@
 //! Losses and metrics on quantized model outputs: `i8` / `u8` codes with TFLite's affine
-//! parameters, and hard masks ([`Mask`](crate::Mask): bytes, `bool`s or bits), without a
+//! parameters, and hard masks ([`Mask`]: bytes, `bool`s or bits), without a
 //! dequantized buffer and without a transcendental function per element.
 //!
 //! # Convention
