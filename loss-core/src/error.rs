@@ -84,6 +84,13 @@ pub enum Error {
     },
     /// An accumulator of integer counts would pass `u32::MAX` elements.
     CountOverflow,
+    /// A per-class quantization list does not have one entry per class.
+    QuantizationCount {
+        /// Classes the list must cover.
+        expected: usize,
+        /// Entries given.
+        found: usize,
+    },
     /// A per-class weight list does not have one weight per class.
     WeightCount {
         /// Classes the weights must cover.
@@ -154,6 +161,12 @@ impl fmt::Display for Error {
                 f,
                 "{classes} classes exceed the accumulator's capacity of {capacity}"
             ),
+            Self::QuantizationCount { expected, found } => {
+                write!(
+                    f,
+                    "{found} quantization parameters given for {expected} classes"
+                )
+            }
             Self::WeightCount { expected, found } => {
                 write!(f, "{found} class weights given for {expected} classes")
             }

@@ -219,6 +219,21 @@ impl<const K: usize> DetSum<K> {
         }
     }
 
+    /// Adds `value` to quantity `k` and 0 to the others: the bits of [`DetSum::add`] with
+    /// those values (a lane starts at `+0.0` and so never holds `-0.0`, the one value adding
+    /// `+0.0` would change).
+    #[inline]
+    pub(crate) fn add_at(&mut self, k: usize, value: f32) {
+        let lane = self.position() % LANES;
+        if let Some(sum) = self.lanes.get_mut(lane).and_then(|lane| lane.get_mut(k)) {
+            *sum += value;
+        }
+        self.count = self.count.wrapping_add(1);
+        if self.position() == 0 {
+            self.close_block();
+        }
+    }
+
     /// Adds every item of `values`, in order.
     #[inline]
     pub fn extend(&mut self, values: impl IntoIterator<Item = [f32; K]>) {

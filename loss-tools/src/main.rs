@@ -19,6 +19,7 @@ mod io;
 mod output;
 mod scoring;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -37,12 +38,15 @@ struct Cli {
 enum Command {
     /// Losses and metrics of model outputs against masks (files or directories), per class and
     /// overall. Without inputs: the built-in sample.
+    #[command(allow_negative_numbers = true)]
     Eval(Box<eval::EvalArgs>),
     /// The seed article's worked example (cross-entropy against focal loss), recomputed beside
     /// the article's figures.
+    #[command(allow_negative_numbers = true)]
     Explain(explain::ExplainArgs),
     /// Grids of alpha and gamma on data: the positives' share of the focal loss, the loss per
     /// class, weighted precision and recall; table and SVG/PNG plot.
+    #[command(allow_negative_numbers = true)]
     Sweep(Box<sweep::SweepArgs>),
     /// Regenerate (or `--check`) the built-in sample in `loss-tools/data/`.
     Sample(sample::SampleArgs),
@@ -53,13 +57,18 @@ enum Command {
     Translate(translate::TranslateArgs),
     /// Baselines and thresholds for `loss_core::monitor` from a directory of validation
     /// outputs, printed as Rust code (a `const` for firmware) and JSON.
+    #[command(allow_negative_numbers = true)]
     MonitorBaseline(monitor_baseline::MonitorBaselineArgs),
     /// Write the golden vectors (`golden/src/vectors.rs`) from this build of loss-core.
     Vectors(vectors::VectorsArgs),
 }
 
+/// The longest line written to stderr, in characters; longer messages are cut.
+const MAX_MESSAGE: usize = 1000;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    io::atomic::remove_pending_on_signals();
     let result = match cli.command {
         None => eval::run(&eval::EvalArgs::sample_report()),
         Some(Command::Eval(args)) => eval::run(&args),
@@ -74,8 +83,11 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
+            // Every message one line of bounded length, whatever a file name or a library's
+            // message holds; a closed stderr is no reason to panic.
+            let mut err = std::io::stderr().lock();
             for line in &failure.lines {
-                eprintln!("{line}");
+                let _ = writeln!(err, "{}", io::one_line(line, MAX_MESSAGE));
             }
             failure.exit_code
         }

@@ -60,7 +60,9 @@ fn cli_unreadable_input_leaves_the_output_alone() {
         .output()
         .unwrap();
     assert_eq!(status.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&status.stderr).contains("cannot read no/such/file.jsonl"));
+    assert!(
+        String::from_utf8_lossy(&status.stderr).contains("error: no/such/file.jsonl: cannot read")
+    );
     assert_eq!(
         std::fs::read_to_string(&output).unwrap(),
         "previous content\n"

@@ -16,7 +16,9 @@ use loss_core::multiclass::{
     Activation, ClassAlpha, ClassLossAccumulator, ClassOverlap, ClassReduction,
     ClassStatsAccumulator, Layout, SoftmaxFocal, Targets,
 };
-use loss_core::quantized::{CodeCounts, Quantization, QuantizedFocal, QuantizedOverlap};
+use loss_core::quantized::{
+    ClassQuantization, CodeCounts, Quantization, QuantizedFocal, QuantizedOverlap,
+};
 
 use crate::data::{C, CODES, LABELS, LOGITS, MASK, MASK_BITS, PROBABILITIES, TARGETS};
 
@@ -88,6 +90,42 @@ fn dice_c4(n: usize) -> u32 {
         }
         Err(_) => 0,
     }
+}
+
+/// Softmax focal (C = 4) on int8 codes of one tensor quantization, as [`softmax_focal_c4`]
+/// on floats. The softmax table is built in both windows (`n = 0` and `n = N`), so its cost
+/// cancels: it is paid once, not per frame.
+fn int8_softmax_focal_c4(n: usize) -> u32 {
+    let fl = SoftmaxFocal::new(ClassAlpha::Background(0.25), 2.0, None)
+        .unwrap_or(SoftmaxFocal::cross_entropy());
+    let (Ok(quantization), Ok(mut acc)) = (
+        ClassQuantization::<i8>::per_tensor(INT8),
+        ClassLossAccumulator::<_, C>::new(fl, C),
+    ) else {
+        return 0;
+    };
+    let labels = Targets::labels(&LABELS[..n / C]);
+    let _ = acc.push_codes(Layout::ChannelsLast, &CODES[..n], &quantization, labels);
+    bits(acc.mean_per_element())
+}
+
+/// Dice over C = 4 softmax classes on int8 codes, as [`dice_c4`] on floats.
+fn int8_dice_c4(n: usize) -> u32 {
+    let overlap = ClassOverlap {
+        activation: Activation::Softmax,
+        ..ClassOverlap::default()
+    };
+    let mut stats = [loss_core::dice::OverlapStats::default(); C];
+    let (Ok(quantization), Ok(mut acc)) = (
+        ClassQuantization::<i8>::per_tensor(INT8),
+        ClassStatsAccumulator::<C>::new(overlap, C),
+    ) else {
+        return 0;
+    };
+    let labels = Targets::labels(&LABELS[..n / C]);
+    let _ = acc.push_codes(Layout::ChannelsLast, &CODES[..n], &quantization, labels);
+    let _ = acc.stats(&mut stats);
+    bits(ClassReduction::monai().reduce(&OverlapLoss::dice(), &stats, C))
 }
 
 /// The int8 kernels' quantization: logits in about `[-6, 6]`, as a model's output layer.
@@ -240,6 +278,8 @@ pub static KERNELS: &[Kernel] = &[
         "int8 focal + dice, logits, bit mask",
         int8_focal_and_dice_bits,
     ),
+    ("int8 softmax focal, C = 4", int8_softmax_focal_c4),
+    ("int8 dice, C = 4 (softmax)", int8_dice_c4),
     (
         "baseline: binary focal, logits, gamma 2",
         baseline_focal_gamma2,

@@ -1,5 +1,6 @@
 //! Multi-class focal losses. Documented in the [module docs](super#focal-losses).
 
+use super::codes::{Readers, checked_codes, softmax_label_sums, walk_codes};
 use super::pixel::{LogSoftmax, Pixel};
 use super::shape::{Layout, Shape, check_classes, checked_chunk, validate};
 use super::targets::Targets;
@@ -7,6 +8,7 @@ use super::walk::walk_pixels;
 use crate::Error;
 use crate::elementwise::{Predictions, check_buffer};
 use crate::focal::{Power, SigmoidFocal, SoftTargets, check_alpha, weighted};
+use crate::quantized::{ClassQuantization, Code};
 use crate::sum::DetSum;
 
 /// How alpha is spread over the classes (see the [module docs](super#focal-losses)).
@@ -157,6 +159,23 @@ pub trait ClassLoss: sealed::Sealed + Copy {
     #[doc(hidden)]
     fn term_into(&self, pixel: &Pixel<'_>, c: usize, out: &mut [f32; 1]);
 
+    /// For a loss that reads a softmax on logits: the weight of class `c`, and the term with
+    /// target 1 from that weight, `log p_c` and `1 - p_c` (the walk over quantized codes
+    /// computes both from its table). Never called for other losses (NaN).
+    #[doc(hidden)]
+    #[inline]
+    fn softmax_weight(&self, c: usize) -> f32 {
+        let _ = c;
+        f32::NAN
+    }
+
+    #[doc(hidden)]
+    #[inline]
+    fn softmax_term(&self, w: f32, log_p: f32, complement: impl FnOnce() -> f32) -> f32 {
+        let _ = (w, log_p, complement);
+        f32::NAN
+    }
+
     /// Per-(sample, class) sums, `out[n * C + c]`, each bit-identical to a
     /// [`ClassLossAccumulator`] fed that sample. `CAP` is the class capacity.
     ///
@@ -275,8 +294,21 @@ impl<'w> SoftmaxFocal<'w> {
         if t == 0.0 {
             return 0.0;
         }
-        let log_p = lsm.at(pixel.score(c));
-        let complement = || pixel.complement(lsm, c);
+        let w = self.softmax_weight(c);
+        self.softmax_term(w, lsm.at(pixel.score(c)), || pixel.complement(lsm, c)) * t
+    }
+}
+
+impl sealed::Sealed for SoftmaxFocal<'_> {}
+
+impl ClassLoss for SoftmaxFocal<'_> {
+    #[inline(always)]
+    fn softmax_weight(&self, c: usize) -> f32 {
+        self.alpha.at(c).unwrap_or(1.0) * weight_at(self.weights, c)
+    }
+
+    #[inline(always)]
+    fn softmax_term(&self, w: f32, log_p: f32, complement: impl FnOnce() -> f32) -> f32 {
         let (log_p, q) = match self.clip {
             None => (log_p, complement()),
             // Clipped in log space, where `log p` is accurate at both ends: `logf(expf(log p))`
@@ -293,14 +325,9 @@ impl<'w> SoftmaxFocal<'w> {
                 }
             }
         };
-        let w = self.alpha.at(c).unwrap_or(1.0) * weight_at(self.weights, c);
-        weighted(w, self.power.of(q, || libm::logf(q)) * -log_p) * t
+        weighted(w, self.power.of(q, || libm::logf(q)) * -log_p)
     }
-}
 
-impl sealed::Sealed for SoftmaxFocal<'_> {}
-
-impl ClassLoss for SoftmaxFocal<'_> {
     fn predictions(&self) -> Predictions {
         self.predictions
     }
@@ -440,6 +467,18 @@ impl ClassLoss for OneVsRestFocal<'_> {
     }
 }
 
+/// Adds one pixel's terms to the class sums.
+#[inline(always)]
+pub(super) fn add_terms<L: ClassLoss, const CAP: usize>(
+    loss: &L,
+    pixel: &Pixel<'_>,
+    sums: &mut DetSum<CAP>,
+) {
+    let mut terms = [0.0f32; CAP];
+    loss.terms(pixel, &mut terms);
+    sums.add(terms);
+}
+
 /// Streams a [`ClassLoss`] over pixels arriving in chunks, keeping one deterministic sum per
 /// class. `CAP` is the class capacity (the state is `O(CAP)`, independent of the image size).
 ///
@@ -495,14 +534,45 @@ impl<L: ClassLoss, const CAP: usize> ClassLossAccumulator<L, CAP> {
         Ok(())
     }
 
+    /// Adds a chunk of quantized scores, whole pixels as for [`Self::push`]: see the
+    /// [module docs](super#quantized-scores). An empty chunk changes nothing.
+    ///
+    /// # Errors
+    /// As [`Self::push`], plus [`Error::QuantizationCount`]; the accumulator is then
+    /// unchanged.
+    pub fn push_codes<C: Code>(
+        &mut self,
+        layout: Layout,
+        codes: &[C],
+        quantization: &ClassQuantization<'_, C>,
+        targets: Targets<'_>,
+    ) -> Result<(), Error> {
+        let space = self.loss.predictions();
+        let Some(shape) =
+            checked_codes(self.classes, layout, codes, quantization, &targets, space)?
+        else {
+            return Ok(());
+        };
+        let softmax = self.loss.softmax() == Some(Predictions::Logits);
+        let readers = Readers {
+            softmax,
+            log_softmax: softmax,
+            shift_invariant: softmax,
+        };
+        let (loss, sums) = (&self.loss, &mut self.sums);
+        if softmax_label_sums(&shape, codes, quantization, &targets, loss, sums).is_none() {
+            walk_codes::<C, CAP>(&shape, codes, quantization, &targets, readers, |pixel| {
+                add_terms(loss, pixel, sums);
+            });
+        }
+        Ok(())
+    }
+
     fn accumulate(&mut self, shape: &Shape, n: usize, scores: &[f32], targets: &Targets<'_>) {
         let (loss, sums) = (&self.loss, &mut self.sums);
-        let add = |pixel: &Pixel<'_>| {
-            let mut terms = [0.0f32; CAP];
-            loss.terms(pixel, &mut terms);
-            sums.add(terms);
-        };
-        walk_pixels(shape, n, scores, targets, loss.softmax(), add);
+        walk_pixels(shape, n, scores, targets, loss.softmax(), |pixel| {
+            add_terms(loss, pixel, sums);
+        });
     }
 
     /// Pixels accumulated (ignored pixels excluded).

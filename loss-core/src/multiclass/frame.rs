@@ -1,14 +1,16 @@
 //! One pass over segmentation output for every statistic of an evaluation. Documented in the [module docs](super#one-pass-over-a-frame).
 
+use super::codes::{Readers, checked_codes, walk_codes};
 use super::focal::ClassLoss;
-use super::metrics::{ConfusionCounts, Decision};
-use super::overlap::{ClassOverlap, add_pixel};
+use super::metrics::{ConfusionCounts, Decision, count};
+use super::overlap::{Activation, ClassOverlap, add_pixel};
 use super::pixel::Pixel;
 use super::shape::{Layout, check_classes, checked_chunk};
 use super::targets::Targets;
 use super::walk::walk_pixels;
 use crate::dice::OverlapStats;
 use crate::elementwise::check_buffer;
+use crate::quantized::{ClassQuantization, Code};
 use crate::sum::DetSum;
 use crate::{Error, Predictions};
 
@@ -96,12 +98,7 @@ impl<L: ClassLoss, const CAP: usize> SegmentationAccumulator<L, CAP> {
         targets: Targets<'_>,
     ) -> Result<(), Error> {
         // The strictest of the three accumulators' checks; targets are checked once.
-        let loss_space = self.loss.as_ref().map(ClassLoss::predictions);
-        let checked = if loss_space == Some(Predictions::Probabilities) {
-            Predictions::Probabilities
-        } else {
-            self.overlap.predictions()
-        };
+        let checked = self.checked_space();
         let Some(shape) = checked_chunk(self.classes, layout, scores, &targets, checked)? else {
             return Ok(());
         };
@@ -126,6 +123,54 @@ impl<L: ClassLoss, const CAP: usize> SegmentationAccumulator<L, CAP> {
             visit_pixel(context, &mut sums, p);
         });
         Ok(())
+    }
+
+    /// Adds a chunk of quantized scores, whole pixels as for [`Self::push`]: see the
+    /// [module docs](super#quantized-scores). An empty chunk changes nothing.
+    ///
+    /// # Errors
+    /// As [`Self::push`], plus [`Error::QuantizationCount`]; the accumulator is then
+    /// unchanged.
+    pub fn push_codes<C: Code>(
+        &mut self,
+        layout: Layout,
+        codes: &[C],
+        quantization: &ClassQuantization<'_, C>,
+        targets: Targets<'_>,
+    ) -> Result<(), Error> {
+        let space = self.checked_space();
+        let Some(shape) =
+            checked_codes(self.classes, layout, codes, quantization, &targets, space)?
+        else {
+            return Ok(());
+        };
+        let loss_softmax = self.loss.as_ref().map(ClassLoss::softmax);
+        let overlap_softmax = self.overlap.activation == Activation::Softmax;
+        // Shifted scores only when every reader is shift-invariant: the statistics with a
+        // softmax activation, a softmax loss on logits (or none), argmax decisions.
+        let shift_invariant = overlap_softmax
+            && matches!(loss_softmax, None | Some(Some(Predictions::Logits)))
+            && self.decision == Decision::Argmax;
+        let readers = Readers {
+            softmax: overlap_softmax || loss_softmax == Some(Some(Predictions::Logits)),
+            log_softmax: loss_softmax.is_some(),
+            shift_invariant,
+        };
+        let context = (self.loss.as_ref(), self.overlap, self.decision);
+        let mut sums = (&mut self.loss_sums, &mut self.stats, &mut self.counts);
+        walk_codes::<C, CAP>(&shape, codes, quantization, &targets, readers, |p| {
+            visit_pixel(context, &mut sums, p);
+        });
+        Ok(())
+    }
+
+    /// The space the chunk's scores are checked in: the strictest of the three readers'.
+    fn checked_space(&self) -> Predictions {
+        if self.loss.as_ref().map(ClassLoss::predictions) == Some(Predictions::Probabilities) {
+            Predictions::Probabilities
+        } else {
+            self.overlap.predictions()
+        }
     }
 
     /// Pixels accumulated (ignored pixels excluded).
@@ -257,40 +302,4 @@ fn visit_pixel<L: ClassLoss, const CAP: usize>(
     }
     add_pixel(overlap, pixel, stats);
     count(decision, pixel, counts);
-}
-
-/// One pixel's confusion counts: the rule of [`ConfusionAccumulator`](super::ConfusionAccumulator).
-#[inline(always)]
-fn count<const CAP: usize>(
-    decision: Decision,
-    pixel: &Pixel<'_>,
-    counts: &mut [ConfusionCounts; CAP],
-) {
-    let classes = pixel.classes();
-    let truth_class = pixel.label().unwrap_or_else(|| {
-        let mut best = 0;
-        for c in 1..classes {
-            if pixel.target(c) > pixel.target(best) {
-                best = c;
-            }
-        }
-        best
-    });
-    let predicted_class = match decision {
-        Decision::Argmax => pixel.argmax(),
-        Decision::Threshold(_) => 0,
-    };
-    for (c, k) in counts.iter_mut().enumerate().take(classes) {
-        let (predicted, truth) = match decision {
-            Decision::Argmax => (predicted_class == c, truth_class == c),
-            Decision::Threshold(t) => (pixel.score(c) >= t, pixel.target(c) >= 0.5),
-        };
-        let slot = match (predicted, truth) {
-            (true, true) => &mut k.true_positives,
-            (true, false) => &mut k.false_positives,
-            (false, true) => &mut k.false_negatives,
-            (false, false) => &mut k.true_negatives,
-        };
-        *slot += 1;
-    }
 }

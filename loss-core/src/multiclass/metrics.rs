@@ -1,11 +1,13 @@
 //! Confusion counts per class and the metrics derived from them. Documented in the [module docs](super#confusion-metrics).
 
+use super::codes::{Readers, checked_codes, walk_codes};
 use super::pixel::Pixel;
 use super::shape::{Layout, check_classes, checked_chunk};
 use super::targets::Targets;
 use super::walk::for_each_pixel;
 use crate::Error;
 use crate::elementwise::Predictions;
+use crate::quantized::{ClassQuantization, Code};
 
 /// Confusion counts of one class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -162,6 +164,36 @@ impl<const CAP: usize> ConfusionAccumulator<CAP> {
         Ok(())
     }
 
+    /// Adds a chunk of quantized scores, whole pixels as for [`Self::push`] (decided on the
+    /// dequantized scores). An empty chunk changes nothing.
+    ///
+    /// # Errors
+    /// As [`Self::push`], plus [`Error::QuantizationCount`]; the counts are then unchanged.
+    pub fn push_codes<C: Code>(
+        &mut self,
+        layout: Layout,
+        codes: &[C],
+        quantization: &ClassQuantization<'_, C>,
+        targets: Targets<'_>,
+    ) -> Result<(), Error> {
+        let space = Predictions::Logits;
+        let Some(shape) =
+            checked_codes(self.classes, layout, codes, quantization, &targets, space)?
+        else {
+            return Ok(());
+        };
+        let readers = Readers {
+            softmax: false,
+            log_softmax: false,
+            shift_invariant: false,
+        };
+        let (decision, counts) = (self.decision, &mut self.counts);
+        walk_codes::<C, CAP>(&shape, codes, quantization, &targets, readers, |pixel| {
+            count(decision, pixel, counts);
+        });
+        Ok(())
+    }
+
     /// The counts of each class.
     pub fn counts(&self) -> &[ConfusionCounts] {
         self.counts.get(..self.classes).unwrap_or(&[])
@@ -173,7 +205,10 @@ impl<const CAP: usize> ConfusionAccumulator<CAP> {
     }
 }
 
-fn count<const CAP: usize>(
+/// One pixel's confusion counts (shared with [`super::SegmentationAccumulator`], which must
+/// give the same counts).
+#[inline(always)]
+pub(super) fn count<const CAP: usize>(
     decision: Decision,
     pixel: &Pixel<'_>,
     counts: &mut [ConfusionCounts; CAP],
@@ -188,7 +223,10 @@ fn count<const CAP: usize>(
         }
         best
     });
-    let predicted_class = pixel.argmax();
+    let predicted_class = match decision {
+        Decision::Argmax => pixel.argmax(),
+        Decision::Threshold(_) => 0,
+    };
     for (c, k) in counts.iter_mut().enumerate().take(classes) {
         let (predicted, truth) = match decision {
             Decision::Argmax => (predicted_class == c, truth_class == c),

@@ -165,10 +165,41 @@
 //! 8 floats (160 B) with soft float, none with a hardware FPU (docs/embedded.md has the
 //! measurements behind these sizes).
 //!
+//! # Quantized scores
+//! An int8 / uint8 model hands over codes `q` with TFLite's affine parameters (see
+//! [`crate::quantized`]). Every accumulator, and [`SegmentationAccumulator`], takes them by
+//! `push_codes(layout, codes, &quantization, targets)` with a
+//! [`ClassQuantization`](crate::quantized::ClassQuantization): one [`Quantization`] for the
+//! tensor or one per class. No dequantized tensor is ever stored: each pixel's `C` codes become
+//! f32 scores in a scratch of `CAP` floats (three such arrays on the stack, with the `e_c`
+//! and dense targets) and the pixel goes to the same readers as `push`.
+//! What those scores are is the semantics:
+//!
+//! | quantization and readers | scores | result |
+//! |---|---|---|
+//! | per tensor; every reader shift-invariant (softmax focal on logits, softmax statistics, argmax) and one takes a softmax | `x_c = scale · (q_c − q_max)`, one rounding, from the table; `e_c = expf(x_c)` from the table | the bits of `push` on those scores |
+//! | otherwise (per class, one-vs-rest focal, sigmoid / tanh / no activation, thresholds, probabilities) | `scale_c · (q_c − zero_point_c)`, rounded once (TFLite's `Dequantize`) | the bits of `push` on the dequantized scores |
+//!
+//! The softmax is invariant under a shift of the logits, and within a pixel `q_c − q_max` is an
+//! integer in `−255..=0`, so the first row needs no exponential per score: 256 shifted scores
+//! and their `expf` are computed once, when the per-tensor [`ClassQuantization`] is built
+//! (2 KiB), and per pixel only `log1pf` of `Σ_{c ≠ winner} e_c` remains (for a softmax loss).
+//! It is also more accurate than dequantizing first: `x_c − x_max` of two dequantized scores
+//! rounds three times, the table once (measured in `docs/numerics.md`). A scale so large that
+//! `255 · scale` overflows has no table (second row). Probabilities (e.g. a quantized softmax
+//! output, `scale = 1/256`) must dequantize into `[0, 1]`, else [`Error::OutOfRange`] names the
+//! code's index; a per-class list of the wrong length is [`Error::QuantizationCount`].
+//!
+//! [`Quantization`]: crate::quantized::Quantization
+//! [`ClassQuantization`]: crate::quantized::ClassQuantization
+//! [`Error::OutOfRange`]: crate::Error::OutOfRange
+//! [`Error::QuantizationCount`]: crate::Error::QuantizationCount
+//!
 //! [`ClassLossAccumulator`]: ClassLossAccumulator
 //! [`ClassStatsAccumulator`]: ClassStatsAccumulator
 //! [`ConfusionAccumulator`]: ConfusionAccumulator
 
+mod codes;
 mod focal;
 mod frame;
 mod metrics;

@@ -1,5 +1,6 @@
 //! Per-class soft overlap statistics and their reductions. Documented in the [module docs](super#dice-family).
 
+use super::codes::{Readers, checked_codes, walk_codes};
 use super::pixel::Pixel;
 use super::shape::{Layout, Shape, check_classes, checked_chunk, validate};
 use super::targets::Targets;
@@ -8,6 +9,7 @@ use crate::Error;
 use crate::activation::sigmoid;
 use crate::dice::{OverlapLoss, OverlapStats};
 use crate::elementwise::{Predictions, check_buffer};
+use crate::quantized::{ClassQuantization, Code};
 use crate::sum::{DetSum, Reduction};
 
 /// How scores become probabilities.
@@ -168,6 +170,38 @@ impl<const CAP: usize> ClassStatsAccumulator<CAP> {
             return Ok(());
         };
         self.accumulate(&shape, 0, scores, &targets);
+        Ok(())
+    }
+
+    /// Adds a chunk of quantized scores, whole pixels as for [`Self::push`]: see the
+    /// [module docs](super#quantized-scores). An empty chunk changes nothing.
+    ///
+    /// # Errors
+    /// As [`Self::push`], plus [`Error::QuantizationCount`]; the accumulator is then
+    /// unchanged.
+    pub fn push_codes<C: Code>(
+        &mut self,
+        layout: Layout,
+        codes: &[C],
+        quantization: &ClassQuantization<'_, C>,
+        targets: Targets<'_>,
+    ) -> Result<(), Error> {
+        let (overlap, sums) = (self.overlap, &mut self.sums);
+        let space = overlap.predictions();
+        let Some(shape) =
+            checked_codes(self.classes, layout, codes, quantization, &targets, space)?
+        else {
+            return Ok(());
+        };
+        let softmax = overlap.activation == Activation::Softmax;
+        let readers = Readers {
+            softmax,
+            log_softmax: false,
+            shift_invariant: softmax,
+        };
+        walk_codes::<C, CAP>(&shape, codes, quantization, &targets, readers, |pixel| {
+            add_pixel(overlap, pixel, sums);
+        });
         Ok(())
     }
 

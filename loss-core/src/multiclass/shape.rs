@@ -117,6 +117,11 @@ pub(crate) fn validate(
             index,
         });
     }
+    validate_targets(shape, targets)
+}
+
+/// Checks targets against `shape`: their size, dense values in `[0, 1]`, labels.
+pub(crate) fn validate_targets(shape: &Shape, targets: &Targets<'_>) -> Result<(), Error> {
     let expected = if targets.is_dense() {
         shape.elements()
     } else {
@@ -185,22 +190,33 @@ pub(crate) fn checked_chunk(
     targets: &Targets<'_>,
     predictions: Predictions,
 ) -> Result<Option<Shape>, Error> {
-    if scores.is_empty() {
+    let Some(shape) = chunk_shape(classes, layout, scores.len())? else {
+        return Ok(None);
+    };
+    validate(&shape, scores, targets, predictions)?;
+    Ok(Some(shape))
+}
+
+/// The shape of a chunk of `len` scores of whole pixels, or `None` for an empty chunk.
+pub(crate) fn chunk_shape(
+    classes: usize,
+    layout: Layout,
+    len: usize,
+) -> Result<Option<Shape>, Error> {
+    if len == 0 {
         return Ok(None);
     }
     // `checked_div`: accumulators never hold zero classes, but a plain `/` would keep a
     // division-by-zero panic path in the firmware (the link-time no-panic proof finds it).
-    let Some(pixels) = scores.len().checked_div(classes) else {
+    let Some(pixels) = len.checked_div(classes) else {
         return Err(Error::InvalidParameter("classes"));
     };
-    if pixels * classes != scores.len() {
+    if pixels * classes != len {
         return Err(Error::ShapeMismatch {
             operand: Operand::Predictions,
             expected: (pixels + 1) * classes,
-            found: scores.len(),
+            found: len,
         });
     }
-    let shape = Shape::new(1, classes, pixels, layout)?;
-    validate(&shape, scores, targets, predictions)?;
-    Ok(Some(shape))
+    Shape::new(1, classes, pixels, layout).map(Some)
 }

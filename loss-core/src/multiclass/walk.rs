@@ -15,13 +15,8 @@ pub(crate) fn for_each_pixel(
 ) {
     for s in 0..shape.spatial {
         let (base, stride) = shape.pixel_address(n, s);
-        let target = match targets.data {
-            TargetData::Dense(d) => PixelTarget::Dense(d),
-            _ => match targets.label(n * shape.spatial + s) {
-                Some(l) if Some(l) == targets.ignore_index => continue,
-                Some(l) => PixelTarget::Class(usize::try_from(l).unwrap_or(usize::MAX)),
-                None => continue,
-            },
+        let Some(target) = target_of(shape, n, s, targets) else {
+            continue;
         };
         f(&Pixel {
             scores,
@@ -32,6 +27,24 @@ pub(crate) fn for_each_pixel(
             log_softmax: None,
             exps: &[],
         });
+    }
+}
+
+/// The target of pixel `s` of sample `n`, or `None` for an ignored pixel.
+#[inline(always)]
+pub(super) fn target_of<'t>(
+    shape: &Shape,
+    n: usize,
+    s: usize,
+    targets: &Targets<'t>,
+) -> Option<PixelTarget<'t>> {
+    match targets.data {
+        TargetData::Dense(d) => Some(PixelTarget::Dense(d)),
+        _ => match targets.label(n * shape.spatial + s) {
+            Some(l) if Some(l) == targets.ignore_index => None,
+            Some(l) => Some(PixelTarget::Class(usize::try_from(l).unwrap_or(usize::MAX))),
+            None => None,
+        },
     }
 }
 
@@ -127,13 +140,8 @@ pub(crate) fn walk_pixels(
         }
         for i in 0..len {
             let s = start + i;
-            let target = match targets.data {
-                TargetData::Dense(d) => PixelTarget::Dense(d),
-                _ => match targets.label(n * shape.spatial + s) {
-                    Some(l) if Some(l) == targets.ignore_index => continue,
-                    Some(l) => PixelTarget::Class(usize::try_from(l).unwrap_or(usize::MAX)),
-                    None => continue,
-                },
+            let Some(target) = target_of(shape, n, s, targets) else {
+                continue;
             };
             let pixel = Pixel {
                 target,

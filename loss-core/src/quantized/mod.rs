@@ -74,10 +74,13 @@
 //! # Ok::<(), loss_core::Error>(())
 //! ```
 
+mod classes;
 mod counts;
 mod focal;
 mod overlap;
 
+pub use classes::ClassQuantization;
+pub(crate) use classes::SoftmaxTable;
 pub use counts::CodeCounts;
 pub use focal::QuantizedFocal;
 pub use overlap::QuantizedOverlap;
@@ -101,6 +104,11 @@ pub trait Code: sealed::Sealed + Copy + Eq + core::fmt::Debug {
     fn byte(self) -> u8;
     /// The code whose byte is `bin` (the inverse of [`Code::byte`]).
     fn of_bin(bin: usize) -> i32;
+    /// The code as an integer.
+    #[inline(always)]
+    fn get(self) -> i32 {
+        Self::of_bin(usize::from(self.byte()))
+    }
 }
 
 impl Code for i8 {

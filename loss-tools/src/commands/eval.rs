@@ -8,13 +8,15 @@
 //! does not depend on scheduling; the report's rows ([`summarise`]); the text
 //! ([`EvalReport::render`]).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
 use super::Failure;
+use crate::input::files::refuse_overwriting_inputs;
 use crate::input::{self, InputArgs, Pair, TargetData};
 use crate::io::atomic::write_atomically;
+use crate::io::path_text;
 use crate::output::eval_report::{EvalReport, PairInfo};
 use crate::output::{Format, overlay};
 use crate::scoring::spec::{Convention, LossArgs, Spec};
@@ -91,7 +93,7 @@ pub fn run(args: &EvalArgs) -> Result<(), Failure> {
     let text = report(args)?;
     match &args.output {
         Some(path) => write_atomically(path, text.as_bytes())?,
-        None => print!("{text}"),
+        None => super::print(&text)?,
     }
     Ok(())
 }
@@ -99,9 +101,20 @@ pub fn run(args: &EvalArgs) -> Result<(), Failure> {
 /// The whole report as text, or the first error (in file order).
 fn report(args: &EvalArgs) -> Result<String, String> {
     let jobs = input::jobs(&args.input)?;
+    let files: Vec<(&str, &Path)> = args
+        .output
+        .iter()
+        .map(|p| ("--output", p.as_path()))
+        .collect();
+    let dirs: Vec<(&str, &Path)> = args
+        .overlay
+        .iter()
+        .map(|p| ("--overlay", p.as_path()))
+        .collect();
+    refuse_overwriting_inputs(&jobs, &files, &dirs)?;
     if let Some(dir) = &args.overlay {
         std::fs::create_dir_all(dir)
-            .map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
+            .map_err(|e| format!("{}: cannot create: {e}", path_text(dir)))?;
     }
     let files = input::each_pair(&jobs, &args.input, |pair| evaluate_file(pair, args))?;
     let classes = class_count(&files)?;

@@ -109,6 +109,12 @@ fn losses(a: &ExplainArgs) -> Result<Losses, String> {
             return Err(format!("{name} {v}: a probability in (0, 1]"));
         }
     }
+    if !(0.0..=1.0).contains(&a.alpha) {
+        return Err(format!("--alpha {}: must be in [0, 1]", a.alpha));
+    }
+    if !(a.gamma.is_finite() && a.gamma >= 0.0) {
+        return Err(format!("--gamma {}: must be finite and >= 0", a.gamma));
+    }
     let bad = |e: loss_core::Error| format!("{e}");
     let fl = BinaryFocal::new(Some(a.alpha), a.gamma, 0.0, 1.0).map_err(bad)?;
     let ce = BinaryFocal::new(None, 0.0, 0.0, 1.0).map_err(bad)?;
@@ -216,8 +222,7 @@ const ARTICLE_NOTES: &str = "Notes on the article's figures (seed article, secti
 /// Runs `loss-tools explain`.
 pub fn run(args: &ExplainArgs) -> Result<(), Failure> {
     let text = render(args)?;
-    print!("{text}");
-    Ok(())
+    super::print(&text)
 }
 
 #[cfg(test)]

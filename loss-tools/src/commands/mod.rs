@@ -11,7 +11,22 @@ pub mod sweep;
 pub mod translate;
 pub mod vectors;
 
+use std::io::{self, Write};
 use std::process::ExitCode;
+
+/// The exit code after the reader of standard output went away (`loss-tools eval | head -1`):
+/// 141, what a shell reports for a process ended by SIGPIPE.
+pub const CLOSED_PIPE: u8 = 141;
+
+/// Writes `text` to standard output and flushes it. A closed pipe ends the command quietly
+/// (nothing on stderr, exit code [`CLOSED_PIPE`]); any other failure, such as a full disk, is
+/// a one-line error.
+pub fn print(text: &str) -> Result<(), Failure> {
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::stdout(&e))
+}
 
 /// Why a command failed: the lines it leaves on stderr and the process's exit code.
 #[derive(Debug)]
@@ -26,6 +41,19 @@ impl Failure {
     /// An error: `error: {message}`, exit code 1.
     pub fn error(message: impl std::fmt::Display) -> Self {
         Self::message(format!("error: {message}"))
+    }
+
+    /// The failure to write standard output: quiet with exit code [`CLOSED_PIPE`] for a
+    /// closed pipe, else `error: standard output: cannot write: {e}`.
+    pub fn stdout(e: &io::Error) -> Self {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            Self {
+                lines: Vec::new(),
+                exit_code: ExitCode::from(CLOSED_PIPE),
+            }
+        } else {
+            Self::error(format!("standard output: cannot write: {e}"))
+        }
     }
 
     /// A line printed as it is (a check's finding, a summary), exit code 1.

@@ -107,16 +107,17 @@ pub struct Calibration {
 /// Runs the command.
 pub fn run(args: &MonitorBaselineArgs) -> Result<(), Failure> {
     let c = calibrate(args)?;
+    let mut text = String::new();
     if args.format != Format::Json {
-        print!("{}", rust_code(&c));
+        text.push_str(&rust_code(&c));
     }
     if args.format == Format::Both {
-        println!();
+        text.push('\n');
     }
     if args.format != Format::Rust {
-        println!("{:#}", to_json(&c));
+        text.push_str(&format!("{:#}\n", to_json(&c)));
     }
-    Ok(())
+    super::print(&text)
 }
 
 fn parse_signal(name: &str, classes: usize) -> Result<Signal, String> {
@@ -150,7 +151,7 @@ fn parse_signal(name: &str, classes: usize) -> Result<Signal, String> {
 fn files(dir: &Path) -> Result<Vec<PathBuf>, String> {
     let files = list_dir(dir)?;
     if files.is_empty() {
-        return Err(format!("{}: no files", dir.display()));
+        return Err(format!("{}: no files", crate::io::path_text(dir)));
     }
     Ok(files)
 }
@@ -211,12 +212,20 @@ fn read_frames(args: &MonitorBaselineArgs) -> Result<Frames, String> {
     let mut first: Option<(usize, usize, String)> = None;
     let mut mask = Vec::new();
     for path in files(&args.dir)? {
-        let name = path.display().to_string();
-        let loaded = io::load(&Source::File(path), Raw::No).map_err(|e| format!("{name}: {e}"))?;
+        let name = crate::io::path_text(&path);
+        let loaded =
+            io::load(&Source::File(path), Raw::No, None).map_err(|e| format!("{name}: {e}"))?;
         let Data::Float(scores) = loaded.data else {
             return Err(format!("{name}: model outputs must be floating point"));
         };
         let (g, note) = geometry(&loaded.shape, args.layout).map_err(|e| format!("{name}: {e}"))?;
+        if let Some(i) = loss_core::first_non_finite(&scores) {
+            return Err(format!(
+                "{name}: {} at index {i} ({}): model outputs must be finite",
+                scores.get(i).copied().unwrap_or(f32::NAN),
+                g.position(i)
+            ));
+        }
         let frame_len = g.classes * g.spatial();
         match &first {
             None => {

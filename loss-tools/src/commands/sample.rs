@@ -35,7 +35,7 @@ pub fn run(args: &SampleArgs) -> Result<(), Failure> {
             write(&path, &bytes)
         };
         match done {
-            Ok(line) => println!("{line}"),
+            Ok(line) => super::print(&format!("{line}\n"))?,
             Err(problem) => problems.push(problem),
         }
     }

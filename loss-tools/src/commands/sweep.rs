@@ -25,11 +25,12 @@
 //! ([`Grid::accumulate`]), pools the sums in file order, and turns them into one point per
 //! grid point ([`Grid::points`]) for the report ([`SweepReport`]) and the plot.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
 use super::Failure;
+use crate::input::files::refuse_overwriting_inputs;
 use crate::input::{self, InputArgs};
 use crate::io::atomic::write_atomically;
 use crate::output::sweep_report::SweepReport;
@@ -80,6 +81,23 @@ pub fn run(a: &SweepArgs) -> Result<(), Failure> {
         ignore_index: a.input.ignore_index,
     };
     let jobs = input::jobs(&a.input)?;
+    let plots: Vec<PathBuf> = a
+        .plot
+        .iter()
+        .flat_map(|p| {
+            [
+                plot::with_extension(p, ".svg"),
+                plot::with_extension(p, ".png"),
+            ]
+        })
+        .collect();
+    let files: Vec<(&str, &Path)> = a
+        .output
+        .iter()
+        .map(|p| ("--output", p.as_path()))
+        .chain(plots.iter().map(|p| ("--plot", p.as_path())))
+        .collect();
+    refuse_overwriting_inputs(&jobs, &files, &[])?;
     let results = input::each_pair(&jobs, &a.input, |pair| {
         let acc = grid
             .accumulate(&pair)
@@ -115,7 +133,7 @@ pub fn run(a: &SweepArgs) -> Result<(), Failure> {
     }
     match &a.output {
         Some(path) => write_atomically(path, text.as_bytes())?,
-        None => print!("{text}"),
+        None => super::print(&text)?,
     }
     Ok(())
 }

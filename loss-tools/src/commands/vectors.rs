@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::Failure;
+use crate::io::atomic::write_atomically;
+use crate::io::path_text;
 
 /// Options of `loss-tools vectors`.
 #[derive(Debug, Clone, Args)]
@@ -22,7 +24,7 @@ pub struct VectorsArgs {
 /// Runs `loss-tools vectors`.
 pub fn run(args: &VectorsArgs) -> Result<(), Failure> {
     let fresh = loss_tools::golden::render();
-    let path = args.path.display();
+    let path = path_text(&args.path);
     if args.check {
         let current = std::fs::read_to_string(&args.path)
             .map_err(|e| Failure::message(format!("cannot read {path}: {e}")))?;
@@ -31,11 +33,9 @@ pub fn run(args: &VectorsArgs) -> Result<(), Failure> {
                 "{path} is stale: run `cargo run -p loss-tools -- vectors`"
             )));
         }
-        println!("{path} is current");
+        super::print(&format!("{path} is current\n"))
     } else {
-        std::fs::write(&args.path, &fresh)
-            .map_err(|e| Failure::message(format!("cannot write {path}: {e}")))?;
-        println!("wrote {path} ({} bytes)", fresh.len());
+        write_atomically(&args.path, fresh.as_bytes())?;
+        super::print(&format!("wrote {path} ({} bytes)\n", fresh.len()))
     }
-    Ok(())
 }

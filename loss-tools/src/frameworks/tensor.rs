@@ -95,13 +95,24 @@ impl Tensor {
                 .iter()
                 .map(|d| {
                     d.as_u64()
-                        .map(|d| d as usize)
+                        .and_then(|d| usize::try_from(d).ok())
                         .ok_or_else(|| format!("input `{name}`: shape entry {d} is not a size"))
                 })
                 .collect::<Result<Vec<_>, _>>()?,
             None => nested_shape,
         };
-        let expected: usize = shape.iter().product();
+        // Checked: a product that overflows (even with a zero elsewhere in the shape) would
+        // wrap to a count that matches a short `data`.
+        let overflow = || format!("input `{name}`: shape {shape:?} overflows");
+        shape
+            .iter()
+            .filter(|&&d| d != 0)
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .ok_or_else(overflow)?;
+        let expected = shape
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .ok_or_else(overflow)?;
         if expected != flat.len() {
             return Err(format!(
                 "input `{name}`: shape {shape:?} needs {expected} values but `data` has {}",

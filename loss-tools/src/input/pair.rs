@@ -45,7 +45,13 @@ pub fn load(job: &Job, args: &InputArgs) -> Result<Pair, String> {
     let pname = job.predictions.name();
     let tname = job.targets.name();
     let raw = args.shape.as_deref().map_or(Raw::No, Raw::Shape);
-    let pred = io::load(&job.predictions, raw).map_err(|e| format!("{pname}: {e}"))?;
+    let pred = io::load(&job.predictions, raw, None).map_err(|e| format!("{pname}: {e}"))?;
+    // A target holds at most as many values as its predictions (a dense target as many, a
+    // label map one per pixel): larger files are refused before their data is decoded.
+    let max_values = match &pred.data {
+        Data::Float(v) => v.len(),
+        Data::Int(v) => v.len(),
+    };
     let (geometry, layout_note) =
         geometry(&pred.shape, args.layout).map_err(|e| format!("{pname}: {e}"))?;
     let dtype = pred.kind.trim_start_matches(".npy ");
@@ -90,7 +96,8 @@ pub fn load(job: &Job, args: &InputArgs) -> Result<Pair, String> {
     } else {
         Raw::No
     };
-    let target = io::load(&job.targets, raw_t).map_err(|e| format!("{tname}: {e}"))?;
+    let target =
+        io::load(&job.targets, raw_t, Some(max_values)).map_err(|e| format!("{tname}: {e}"))?;
     let target_kind = format!("{} {}", target.kind, shape_text(&target.shape));
     let targets = match_targets(&geometry, &pred.shape, target, args.ignore_index)
         .map_err(|e| format!("{tname}: {e}"))?;

@@ -160,7 +160,7 @@ mod tests {
     #[test]
     fn the_sample_is_imbalanced_like_real_data() {
         let (_, mask) = generate().unwrap();
-        let m = png::read_mask(&mask).unwrap();
+        let m = png::read_mask(&mask, None).unwrap();
         let share = |c| m.labels.iter().filter(|&&l| l == c).count() as f64 / 4096.0;
         assert!(share(0) > 0.75, "{}", share(0));
         for c in 1..4 {

@@ -30,14 +30,107 @@ pub enum Data {
     Int(Vec<i64>),
 }
 
-/// Decodes a whole `.npy` file held in memory. Errors are one-line descriptions of the
-/// problem (the caller adds the file name).
-pub fn parse(bytes: &[u8]) -> Result<Array, String> {
+/// The longest header accepted, NumPy's own limit for `np.load` (its `max_header_size`): a
+/// real header is a few hundred bytes.
+pub const MAX_HEADER: usize = 10_000;
+
+/// The deepest nesting of brackets accepted in a header (a real one has 2: the dict and the
+/// shape tuple).
+const MAX_NESTING: usize = 8;
+
+/// Checks the fixed part of a `.npy` file before the header is parsed: the magic, the version
+/// and the declared header length against [`MAX_HEADER`] and the file's size, and the header's
+/// nesting depth (the header parser recurses once per bracket).
+fn check_prelude(bytes: &[u8]) -> Result<(), String> {
     if !bytes.starts_with(b"\x93NUMPY") {
         return Err("not a .npy file (no \\x93NUMPY magic)".into());
     }
+    let (header_len, start) = match bytes.get(6..8) {
+        Some([1, 0]) => (
+            bytes
+                .get(8..10)
+                .map(|b| usize::from(u16::from_le_bytes([b[0], b[1]]))),
+            10,
+        ),
+        Some([2 | 3, 0]) => (
+            bytes
+                .get(8..12)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize),
+            12,
+        ),
+        Some([major, minor]) => {
+            return Err(format!(
+                "bad .npy header: format version {major}.{minor} (1.0, 2.0 or 3.0 expected)"
+            ));
+        }
+        _ => (None, 0),
+    };
+    let Some(header_len) = header_len else {
+        return Err("truncated: the file ends inside its .npy preamble".into());
+    };
+    if header_len > MAX_HEADER {
+        return Err(format!(
+            "bad .npy header: declares {header_len} header bytes, more than the {MAX_HEADER} NumPy reads"
+        ));
+    }
+    let Some(header) = bytes.get(start..start + header_len) else {
+        return Err(format!(
+            "truncated: declares {header_len} header bytes, file has {} after the preamble",
+            bytes.len().saturating_sub(start)
+        ));
+    };
+    let mut depth = 0usize;
+    for &b in header {
+        match b {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if depth > MAX_NESTING {
+            return Err(format!(
+                "bad .npy header: brackets nested more than {MAX_NESTING} deep"
+            ));
+        }
+    }
+    declared_count(header)?;
+    Ok(())
+}
+
+/// Checks that the `shape` tuple of a header, if it can be read as integers, has a product
+/// that fits 64 bits (the header parser multiplies it unchecked). Anything else is left to the
+/// parser to judge.
+fn declared_count(header: &[u8]) -> Result<(), String> {
+    let text = String::from_utf8_lossy(header);
+    let Some(key) = text.find("'shape'").or_else(|| text.find("\"shape\"")) else {
+        return Ok(());
+    };
+    let rest = &text[key..];
+    let (Some(open), Some(close)) = (rest.find('('), rest.find(')')) else {
+        return Ok(());
+    };
+    let Some(inner) = rest.get(open + 1..close) else {
+        return Ok(());
+    };
+    let mut product = 1u64;
+    for dim in inner.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let Ok(d) = dim.trim_end_matches('L').parse::<u64>() else {
+            return Ok(());
+        };
+        product = product.checked_mul(d).ok_or_else(|| {
+            super::one_line(&format!("bad .npy header: shape ({inner}) overflows"), 200)
+        })?;
+    }
+    Ok(())
+}
+
+/// Decodes a whole `.npy` file held in memory; with `max_values`, an array declaring more
+/// values is refused before its data is decoded. Errors are one-line descriptions of the
+/// problem (the caller adds the file name).
+pub fn parse(bytes: &[u8], max_values: Option<usize>) -> Result<Array, String> {
+    check_prelude(bytes)?;
     let mut rest = bytes;
-    let file = npyz::NpyFile::new(&mut rest).map_err(|e| format!("bad .npy header: {e}"))?;
+    let file = npyz::NpyFile::new(&mut rest)
+        .map_err(|e| format!("bad .npy header: {}", header_error(&e.to_string())))?;
     let dtype = file.dtype();
     let order = file.order();
     let shape = file
@@ -56,6 +149,13 @@ pub fn parse(bytes: &[u8]) -> Result<Array, String> {
         .try_fold(1usize, |a, &d| a.checked_mul(d))
         .ok_or("shape overflows")?;
     let needed = count.checked_mul(size).ok_or("shape overflows")?;
+    if let Some(max) = max_values
+        && count > max
+    {
+        return Err(format!(
+            "shape {shape:?} holds {count} values, more than the {max} of the predictions"
+        ));
+    }
     if rest.len() < needed {
         return Err(format!(
             "truncated: shape {shape:?} of {descr} needs {needed} data bytes, file has {}",
@@ -118,6 +218,29 @@ pub fn parse(bytes: &[u8]) -> Result<Array, String> {
         data,
         dtype: descr,
     })
+}
+
+/// The header parser's message in one line: its first line (the position) and its last (what
+/// was expected), without the excerpt of the header in between.
+fn header_error(message: &str) -> String {
+    let lines: Vec<&str> = message
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            !l.is_empty()
+                && !l.starts_with('|')
+                && !l
+                    .chars()
+                    .all(|c| c == '|' || c == '^' || c == '-' || c == ' ')
+        })
+        .collect();
+    let text = match lines.as_slice() {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [first, .., last] => format!("{first}: {}", last.trim_start_matches("= ")),
+    };
+    let text = text.replace(":  --> ", " at ").replace(": --> ", " at ");
+    super::one_line(&text, 200)
 }
 
 /// The unsigned words of width `N` bytes, as u64, in the given byte order.
@@ -193,6 +316,10 @@ pub fn write_f16(out: &mut impl Write, shape: &[u64], values: &[f32]) -> std::io
 mod tests {
     use super::*;
 
+    fn parse_all(bytes: &[u8]) -> Result<Array, String> {
+        parse(bytes, None)
+    }
+
     fn npy(descr: &str, fortran: bool, shape: &str, data: &[u8]) -> Vec<u8> {
         let dict = format!(
             "{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}",
@@ -229,16 +356,16 @@ mod tests {
             .flat_map(|&v| half::f16::from_f32(v).to_be_bytes())
             .collect();
         for (descr, bytes) in [("<f4", le), (">f4", be), ("<f2", h), (">f2", hb)] {
-            let a = parse(&npy(descr, false, "(2,)", &bytes)).unwrap();
+            let a = parse_all(&npy(descr, false, "(2,)", &bytes)).unwrap();
             assert_eq!(a.data, Data::Float(vec![1.5, -2.0]), "{descr}");
         }
     }
 
     #[test]
     fn sign_extends_integers() {
-        let a = parse(&npy("|i1", false, "(2,)", &[0xff, 3])).unwrap();
+        let a = parse_all(&npy("|i1", false, "(2,)", &[0xff, 3])).unwrap();
         assert_eq!(a.data, Data::Int(vec![-1, 3]));
-        let a = parse(&npy(">u2", false, "(1,)", &[1, 0])).unwrap();
+        let a = parse_all(&npy(">u2", false, "(1,)", &[1, 0])).unwrap();
         assert_eq!(a.data, Data::Int(vec![256]));
     }
 
@@ -249,17 +376,21 @@ mod tests {
             .iter()
             .flat_map(|v| v.to_le_bytes())
             .collect();
-        let a = parse(&npy("<i8", true, "(2, 3)", &data)).unwrap();
+        let a = parse_all(&npy("<i8", true, "(2, 3)", &data)).unwrap();
         assert_eq!(a.data, Data::Int(vec![0, 1, 2, 3, 4, 5]));
         assert_eq!(a.shape, vec![2, 3]);
     }
 
     #[test]
     fn reports_truncation_and_garbage() {
-        let e = parse(&npy("<f4", false, "(4,)", &[0; 12])).unwrap_err();
+        let e = parse_all(&npy("<f4", false, "(4,)", &[0; 12])).unwrap_err();
         assert!(e.starts_with("truncated"), "{e}");
-        assert!(parse(b"PK\x03\x04 zip").unwrap_err().contains("not a .npy"));
-        let e = parse(&npy("<c8", false, "(1,)", &[0; 8])).unwrap_err();
+        assert!(
+            parse_all(b"PK\x03\x04 zip")
+                .unwrap_err()
+                .contains("not a .npy")
+        );
+        let e = parse_all(&npy("<c8", false, "(1,)", &[0; 8])).unwrap_err();
         assert!(e.contains("unsupported dtype"), "{e}");
     }
 
@@ -268,13 +399,13 @@ mod tests {
         let mut good = Vec::new();
         write_f16(&mut good, &[2, 3], &[0.5; 6]).unwrap();
         for cut in 0..good.len() {
-            let _ = parse(&good[..cut]);
+            let _ = parse_all(&good[..cut]);
         }
         for i in 0..good.len() {
             for flip in [0x01u8, 0x80, 0xff] {
                 let mut bad = good.clone();
                 bad[i] ^= flip;
-                let _ = parse(&bad);
+                let _ = parse_all(&bad);
             }
         }
     }
@@ -283,6 +414,6 @@ mod tests {
     fn round_trips_the_writers() {
         let mut buf = Vec::new();
         write_f16(&mut buf, &[2, 1], &[0.25, 1.0]).unwrap();
-        assert_eq!(parse(&buf).unwrap().data, Data::Float(vec![0.25, 1.0]));
+        assert_eq!(parse_all(&buf).unwrap().data, Data::Float(vec![0.25, 1.0]));
     }
 }

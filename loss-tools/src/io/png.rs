@@ -20,15 +20,32 @@ pub struct Mask {
     pub kind: String,
 }
 
-/// Decodes a label mask held in memory.
-pub fn read_mask(bytes: &[u8]) -> Result<Mask, String> {
+/// The most a deflate stream can expand (its best case, runs of 258 bytes, is 1032 : 1), with a
+/// margin: a PNG declaring more pixel bytes than this times its size cannot hold them.
+const MAX_EXPANSION: usize = 1100;
+
+/// Decodes a label mask held in memory; with `max_pixels`, a mask declaring more pixels is
+/// refused before its data is decoded. A mask declaring more pixel data than its file can
+/// hold compressed is refused too.
+pub fn read_mask(bytes: &[u8], max_pixels: Option<usize>) -> Result<Mask, String> {
     if !bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
         return Err("not a PNG file".into());
     }
     let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
     // No expansion: palette indices and 16-bit values are what we want.
     decoder.set_transformations(Transformations::IDENTITY);
-    let mut reader = decoder.read_info().map_err(|e| format!("bad PNG: {e}"))?;
+    let mut reader = decoder
+        .read_info()
+        .map_err(|e| format!("bad PNG: {}", super::one_line(&e.to_string(), 200)))?;
+    let (declared_w, declared_h) = (reader.info().width, reader.info().height);
+    let pixels = u64::from(declared_w) * u64::from(declared_h);
+    if let Some(max) = max_pixels
+        && pixels > max as u64
+    {
+        return Err(format!(
+            "PNG of {declared_w}x{declared_h} pixels, more than the {max} of the predictions"
+        ));
+    }
     let (color, depth) = reader.output_color_type();
     if !matches!(color, ColorType::Grayscale | ColorType::Indexed) {
         return Err(format!(
@@ -38,10 +55,16 @@ pub fn read_mask(bytes: &[u8]) -> Result<Mask, String> {
     let size = reader
         .output_buffer_size()
         .ok_or("PNG too large for this machine")?;
+    if size > bytes.len().saturating_mul(MAX_EXPANSION) {
+        return Err(format!(
+            "PNG declares {declared_w}x{declared_h} pixels ({size} bytes), more than its {} bytes can hold",
+            bytes.len()
+        ));
+    }
     let mut buf = vec![0u8; size];
     let info = reader
         .next_frame(&mut buf)
-        .map_err(|e| format!("bad PNG data: {e}"))?;
+        .map_err(|e| format!("bad PNG data: {}", super::one_line(&e.to_string(), 200)))?;
     let (width, height) = (info.width as usize, info.height as usize);
     let bits = match depth {
         BitDepth::One => 1,
@@ -126,6 +149,10 @@ pub fn write_palette_mask(
 mod tests {
     use super::*;
 
+    fn read_mask_all(bytes: &[u8]) -> Result<Mask, String> {
+        read_mask(bytes, None)
+    }
+
     fn encode(color: ColorType, depth: BitDepth, w: u32, h: u32, data: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
         let mut e = png::Encoder::new(&mut out, w, h);
@@ -142,7 +169,7 @@ mod tests {
 
     #[test]
     fn reads_grey_8_and_16_bit() {
-        let m = read_mask(&encode(
+        let m = read_mask_all(&encode(
             ColorType::Grayscale,
             BitDepth::Eight,
             2,
@@ -151,7 +178,7 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(m.labels, vec![3, 255]);
-        let m = read_mask(&encode(
+        let m = read_mask_all(&encode(
             ColorType::Grayscale,
             BitDepth::Sixteen,
             2,
@@ -166,7 +193,7 @@ mod tests {
     #[test]
     fn reads_packed_palette_indices() {
         // 3 pixels of 4-bit indices 1, 2, 15 packed as 0x12, 0xf0.
-        let m = read_mask(&encode(
+        let m = read_mask_all(&encode(
             ColorType::Indexed,
             BitDepth::Four,
             3,
@@ -177,7 +204,7 @@ mod tests {
         assert_eq!(m.labels, vec![1, 2, 15]);
         let palette = [0u8; 12];
         let bytes = write_palette_mask(2, 2, &[0, 1, 2, 3], &palette).unwrap();
-        assert_eq!(read_mask(&bytes).unwrap().labels, vec![0, 1, 2, 3]);
+        assert_eq!(read_mask_all(&bytes).unwrap().labels, vec![0, 1, 2, 3]);
     }
 
     #[test]
@@ -186,14 +213,14 @@ mod tests {
         for cut in 0..good.len() {
             // Cut inside the header or the pixel data: an error; only the trailing IEND
             // chunk may be missing.
-            if let Ok(m) = read_mask(&good[..cut]) {
+            if let Ok(m) = read_mask_all(&good[..cut]) {
                 assert_eq!(m.labels, vec![0, 1, 2, 3, 4, 5], "cut at {cut}");
             }
         }
         for i in 8..good.len() {
             let mut bad = good.clone();
             bad[i] ^= 0x5a;
-            let _ = read_mask(&bad);
+            let _ = read_mask_all(&bad);
         }
     }
 
@@ -201,11 +228,11 @@ mod tests {
     fn rejects_colour_and_garbage() {
         let rgb = write_rgb(1, 1, &[1, 2, 3]).unwrap();
         assert!(
-            read_mask(&rgb)
+            read_mask_all(&rgb)
                 .unwrap_err()
                 .contains("greyscale or palette")
         );
-        assert_eq!(read_mask(b"GIF89a").unwrap_err(), "not a PNG file");
-        assert!(read_mask(&rgb[..rgb.len() - 20]).is_err());
+        assert_eq!(read_mask_all(b"GIF89a").unwrap_err(), "not a PNG file");
+        assert!(read_mask_all(&rgb[..rgb.len() - 20]).is_err());
     }
 }

@@ -219,18 +219,21 @@ impl Sweep<'_> {
     }
 }
 
+/// `PREFIX` with `ext` appended (`PREFIX.svg`).
+pub fn with_extension(prefix: &Path, ext: &str) -> std::path::PathBuf {
+    let mut p = prefix.as_os_str().to_owned();
+    p.push(ext);
+    std::path::PathBuf::from(p)
+}
+
 /// Writes `PREFIX.svg` and `PREFIX.png`.
 pub fn sweep(prefix: &Path, pts: &[Point], gammas: &[f32]) -> Result<(), String> {
     register_font()?;
     if let Some(dir) = prefix.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
-            .map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
+            .map_err(|e| format!("{}: cannot create: {e}", crate::io::path_text(dir)))?;
     }
-    let with_ext = |ext: &str| {
-        let mut p = prefix.as_os_str().to_owned();
-        p.push(ext);
-        std::path::PathBuf::from(p)
-    };
+    let with_ext = |ext: &str| with_extension(prefix, ext);
     let fail = |e: Err| format!("plot: {e}");
     let mut svg = String::new();
     {
