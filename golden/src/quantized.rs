@@ -3,10 +3,8 @@
 //! `loss_core::quantized` as `op` says.
 
 use loss_core::focal::{BinaryFocal, SigmoidFocal};
-use loss_core::quantized::{
-    Code, CodeCounts, Mask, Quantization, QuantizedFocal, QuantizedOverlap,
-};
-use loss_core::{ElementLoss, Error, Reduction};
+use loss_core::quantized::{Code, CodeCounts, Quantization, QuantizedFocal, QuantizedOverlap};
+use loss_core::{ElementLoss, Error, Mask, Reduction};
 
 use crate::eval::{Words, build_overlap, chunk_plan};
 use crate::{CodeKind, MAX_CODES, MaskKind, Op, QuantLoss, REJECTED};

@@ -6,10 +6,11 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use loss_core::Mask;
 use loss_core::Predictions;
 use loss_core::dice::OverlapLoss;
 use loss_core::focal::{BinaryFocal, SigmoidFocal, SoftTargets};
-use loss_core::quantized::{CodeCounts, Mask, Quantization, QuantizedFocal};
+use loss_core::quantized::{CodeCounts, Quantization, QuantizedFocal};
 
 const N: usize = 4 << 20;
 

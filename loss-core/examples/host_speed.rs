@@ -32,10 +32,11 @@
 use std::hint::black_box;
 use std::time::Instant;
 
+use loss_core::Mask;
 use loss_core::Predictions;
 use loss_core::dice::OverlapLoss;
 use loss_core::focal::SigmoidFocal;
-use loss_core::quantized::{CodeCounts, Mask, Quantization, QuantizedFocal};
+use loss_core::quantized::{CodeCounts, Quantization, QuantizedFocal};
 
 const SIDE: usize = 2048;
 const N: usize = SIDE * SIDE;

@@ -124,10 +124,10 @@ pub(crate) fn sigmoids(x: &[f32], p: &mut [f32]) {
 /// Calls `f` on consecutive blocks of at most [`BLOCK`] elements of `a` and `b` (up to the
 /// shorter length), in order. Only called where `BLOCK > 0`.
 #[inline(always)]
-pub(crate) fn for_each_block<'a, 'b>(
-    a: &'a [f32],
-    b: &'b [f32],
-    mut f: impl FnMut(&'a [f32], &'b [f32]),
+pub(crate) fn for_each_block<'a, 'b, A, B>(
+    a: &'a [A],
+    b: &'b [B],
+    mut f: impl FnMut(&'a [A], &'b [B]),
 ) {
     // `max(1)`: `chunks(0)` would panic; with `BLOCK = 0` this is never reached.
     for (a, b) in a.chunks(BLOCK.max(1)).zip(b.chunks(BLOCK.max(1))) {

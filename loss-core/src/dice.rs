@@ -43,7 +43,8 @@
 
 use crate::Error;
 use crate::activation::{self, sigmoid};
-use crate::elementwise::{Predictions, check_buffer, sample_len, validate};
+use crate::elementwise::{Predictions, check_buffer, sample_len};
+use crate::mask::{BinaryTargets, Kernel, Reader, Target, read_targets};
 use crate::sum::DetSum;
 
 /// Which overlap score the loss is built on.
@@ -261,11 +262,32 @@ impl OverlapLoss {
 
     /// The statistics of a whole slice.
     ///
+    /// `targets` are `f32` values (`&[f32]`, `&[f32; N]`) or a hard [`Mask`](crate::Mask) of
+    /// bytes, `bool`s or bits, which gives the bits of the `f32` targets `0.0` / `1.0` (see
+    /// [`BinaryTargets`]).
+    ///
     /// # Errors
-    /// [`Error::LengthMismatch`], [`Error::EmptyInput`], [`Error::OutOfRange`].
-    pub fn stats(&self, predictions: &[f32], targets: &[f32]) -> Result<OverlapStats, Error> {
-        // The operations of `accumulator()`, `push` and `stats`, in one stack frame.
-        validate(predictions, targets, self.predictions)?;
+    /// [`Error::LengthMismatch`] (also for a bit mask with too few bytes),
+    /// [`Error::EmptyInput`], [`Error::OutOfRange`] (also for a mask byte other than 0 or 1).
+    #[inline(always)]
+    pub fn stats<T: BinaryTargets>(
+        &self,
+        predictions: &[f32],
+        targets: T,
+    ) -> Result<OverlapStats, Error> {
+        read_targets!(targets, t => self.stats_in(predictions, t))
+    }
+
+    /// [`OverlapLoss::stats`] on one kind of targets, in one stack frame.
+    fn stats_in<R: Reader>(&self, predictions: &[f32], targets: R) -> Result<OverlapStats, Error> {
+        self.stats_of(predictions, targets)
+    }
+
+    /// The statistics of validated predictions and targets: the operations of
+    /// `accumulator()`, `push` and `stats`, inlined into the caller's frame.
+    #[inline(always)]
+    fn stats_of<R: Reader>(&self, predictions: &[f32], targets: R) -> Result<OverlapStats, Error> {
+        targets.validate(predictions, self.predictions)?;
         let mut sum = DetSum::new();
         self.add_to(&mut sum, predictions, targets);
         stats_of(&sum)
@@ -275,8 +297,14 @@ impl OverlapLoss {
     ///
     /// # Errors
     /// As [`OverlapLoss::stats`].
-    pub fn loss(&self, predictions: &[f32], targets: &[f32]) -> Result<f32, Error> {
-        Ok(self.loss_from(&self.stats(predictions, targets)?))
+    #[inline(always)]
+    pub fn loss<T: BinaryTargets>(&self, predictions: &[f32], targets: T) -> Result<f32, Error> {
+        read_targets!(targets, t => self.loss_of(predictions, t))
+    }
+
+    /// [`OverlapLoss::loss`] on one kind of targets, in one stack frame.
+    fn loss_of<R: Reader>(&self, predictions: &[f32], targets: R) -> Result<f32, Error> {
+        Ok(self.loss_from(&self.stats_of(predictions, targets)?))
     }
 
     /// The loss of each of `samples` equal-length samples, written to `out[..samples]`; reduce
@@ -285,21 +313,31 @@ impl OverlapLoss {
     /// # Errors
     /// As [`OverlapLoss::stats`], plus [`Error::SampleCountMismatch`] and
     /// [`Error::BufferTooSmall`]. On error `out` is untouched.
-    pub fn loss_per_sample(
+    #[inline(always)]
+    pub fn loss_per_sample<T: BinaryTargets>(
         &self,
         predictions: &[f32],
-        targets: &[f32],
+        targets: T,
         samples: usize,
         out: &mut [f32],
     ) -> Result<(), Error> {
-        validate(predictions, targets, self.predictions)?;
-        let n = sample_len(predictions.len(), samples)?;
+        read_targets!(targets, t => self.loss_per_sample_of(predictions, t, samples, out))
+    }
+
+    fn loss_per_sample_of<R: Reader>(
+        &self,
+        predictions: &[f32],
+        targets: R,
+        samples: usize,
+        out: &mut [f32],
+    ) -> Result<(), Error> {
+        targets.validate(predictions, self.predictions)?;
+        let n = sample_len(predictions.len(), samples)?.get();
         check_buffer(samples, out)?;
-        for ((o, p), t) in out
-            .iter_mut()
-            .zip(predictions.chunks_exact(n))
-            .zip(targets.chunks_exact(n))
-        {
+        let mut rest = targets;
+        for (o, p) in out.iter_mut().zip(predictions.chunks_exact(n)) {
+            let (t, tail) = rest.split_at(n);
+            rest = tail;
             let mut sum = DetSum::new();
             self.add_to(&mut sum, p, t);
             *o = self.loss_from(&stats_of(&sum)?);
@@ -307,16 +345,30 @@ impl OverlapLoss {
         Ok(())
     }
 
-    /// Adds the statistics of validated slices to `sum`: `[Σ p t, Σ p (or p²), Σ t (or t²)]`.
+    /// Adds the statistics of validated predictions and targets to `sum`:
+    /// `[Σ p t, Σ p (or p²), Σ t (or t²)]`.
     // Always inlined: a frame of its own would save the float registers a second time.
     #[inline(always)]
-    fn add_to(&self, sum: &mut DetSum<3>, predictions: &[f32], targets: &[f32]) {
+    fn add_to<R: Reader>(&self, sum: &mut DetSum<3>, predictions: &[f32], targets: R) {
+        targets.runs(predictions, &mut AddStats { loss: self, sum });
+    }
+
+    /// [`OverlapLoss::add_to`] of one run; a hard target enters as `0.0` / `1.0`, so its terms
+    /// are the bits of the `f32` target's.
+    #[inline(always)]
+    fn add_run<B: Target>(&self, sum: &mut DetSum<3>, predictions: &[f32], targets: &[B]) {
         match (self.predictions, self.squared) {
             (Predictions::Probabilities, false) => {
-                sum.extend_pairs_unrolled(predictions, targets, |p, t| [p * t, p, t]);
+                sum.extend_pairs_unrolled(predictions, targets, |p, t| {
+                    let t = t.value();
+                    [p * t, p, t]
+                });
             }
             (Predictions::Probabilities, true) => {
-                sum.extend_pairs_unrolled(predictions, targets, |p, t| [p * t, p * p, t * t]);
+                sum.extend_pairs_unrolled(predictions, targets, |p, t| {
+                    let t = t.value();
+                    [p * t, p * p, t * t]
+                });
             }
             (Predictions::Logits, squared) if activation::BLOCK > 0 => {
                 // Vector hosts: the sigmoids of a block at once (`lanes`), then the same sums
@@ -326,18 +378,24 @@ impl OverlapLoss {
                     let p = p.get_mut(..x.len()).unwrap_or(&mut []);
                     activation::sigmoids(x, p);
                     if squared {
-                        sum.extend_pairs_unrolled(p, t, |p, t| [p * t, p * p, t * t]);
+                        sum.extend_pairs_unrolled(p, t, |p, t| {
+                            let t = t.value();
+                            [p * t, p * p, t * t]
+                        });
                     } else {
-                        sum.extend_pairs_unrolled(p, t, |p, t| [p * t, p, t]);
+                        sum.extend_pairs_unrolled(p, t, |p, t| {
+                            let t = t.value();
+                            [p * t, p, t]
+                        });
                     }
                 });
             }
             (Predictions::Logits, false) => sum.extend_pairs(predictions, targets, |x, t| {
-                let p = sigmoid(x);
+                let (p, t) = (sigmoid(x), t.value());
                 [p * t, p, t]
             }),
             (Predictions::Logits, true) => sum.extend_pairs(predictions, targets, |x, t| {
-                let p = sigmoid(x);
+                let (p, t) = (sigmoid(x), t.value());
                 [p * t, p * p, t * t]
             }),
         }
@@ -352,6 +410,19 @@ impl OverlapLoss {
     }
 }
 
+/// [`OverlapLoss::add_run`] of each run.
+struct AddStats<'a> {
+    loss: &'a OverlapLoss,
+    sum: &'a mut DetSum<3>,
+}
+
+impl Kernel for AddStats<'_> {
+    #[inline(always)]
+    fn run<B: Target>(&mut self, predictions: &[f32], targets: &[B]) {
+        self.loss.add_run(self.sum, predictions, targets);
+    }
+}
+
 /// Streams the statistics of an [`OverlapLoss`] over chunks of any size; bit-identical to the
 /// one-shot [`OverlapLoss::loss`] for every chunking. Fixed-size, `Copy`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -362,19 +433,26 @@ pub struct OverlapAccumulator {
 }
 
 impl OverlapAccumulator {
-    /// Adds a chunk. An empty chunk is allowed and changes nothing.
+    /// Adds a chunk. An empty chunk is allowed and changes nothing. The targets are `f32`
+    /// values or a hard [`Mask`](crate::Mask), as in [`OverlapLoss::stats`]; chunks may mix
+    /// them.
     ///
     /// # Errors
     /// [`Error::LengthMismatch`] or [`Error::OutOfRange`] (index within this chunk); the
     /// accumulator is then unchanged.
-    pub fn push(&mut self, predictions: &[f32], targets: &[f32]) -> Result<(), Error> {
-        validate(predictions, targets, self.loss.predictions)?;
+    #[inline(always)]
+    pub fn push<T: BinaryTargets>(&mut self, predictions: &[f32], targets: T) -> Result<(), Error> {
+        read_targets!(targets, t => self.push_of(predictions, t))
+    }
+
+    fn push_of<R: Reader>(&mut self, predictions: &[f32], targets: R) -> Result<(), Error> {
+        targets.validate(predictions, self.loss.predictions)?;
         self.accumulate(predictions, targets);
         Ok(())
     }
 
     /// Adds a chunk that has been validated.
-    fn accumulate(&mut self, predictions: &[f32], targets: &[f32]) {
+    fn accumulate<R: Reader>(&mut self, predictions: &[f32], targets: R) {
         self.loss.add_to(&mut self.sum, predictions, targets);
     }
 

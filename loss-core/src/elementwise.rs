@@ -1,7 +1,10 @@
 //! The machinery shared by losses defined per element (focal losses): reductions, per-sample
 //! results, elementwise output and streaming, all through one deterministic summation.
 
+use core::num::NonZeroUsize;
+
 use crate::activation::{BLOCK, for_each_block};
+use crate::mask::{BinaryTargets, Kernel, Reader, Target, read_targets};
 use crate::sum::{DetSum, Reduction};
 use crate::{Error, Operand};
 
@@ -110,10 +113,11 @@ pub(crate) fn validate(
     range_error(predictions, targets, kind)
 }
 
-/// Splits `len` elements into `samples` equal parts; returns the part length.
-pub(crate) fn sample_len(len: usize, samples: usize) -> Result<usize, Error> {
-    match len.checked_div(samples) {
-        Some(n) if n > 0 && n * samples == len => Ok(n),
+/// Splits `len` elements into `samples` equal parts; returns the part length (non-zero, so
+/// that `chunks_exact` of it keeps no panic path, however the optimiser inlines the caller).
+pub(crate) fn sample_len(len: usize, samples: usize) -> Result<NonZeroUsize, Error> {
+    match len.checked_div(samples).and_then(NonZeroUsize::new) {
+        Some(n) if n.get() * samples == len => Ok(n),
         _ if len == 0 => Err(Error::EmptyInput),
         _ => Err(Error::SampleCountMismatch { len, samples }),
     }
@@ -182,7 +186,7 @@ pub trait ElementLoss: sealed::Sealed + Copy {
     ///
     /// # Errors
     /// As the losses' `loss`.
-    fn loss(&self, predictions: &[f32], targets: &[f32]) -> Result<f32, Error> {
+    fn loss<T: BinaryTargets>(&self, predictions: &[f32], targets: T) -> Result<f32, Error> {
         loss(self, predictions, targets)
     }
 
@@ -190,10 +194,10 @@ pub trait ElementLoss: sealed::Sealed + Copy {
     ///
     /// # Errors
     /// As the losses' `loss_elementwise`.
-    fn loss_elementwise(
+    fn loss_elementwise<T: BinaryTargets>(
         &self,
         predictions: &[f32],
-        targets: &[f32],
+        targets: T,
         out: &mut [f32],
     ) -> Result<(), Error> {
         loss_elementwise(self, predictions, targets, out)
@@ -204,10 +208,10 @@ pub trait ElementLoss: sealed::Sealed + Copy {
     ///
     /// # Errors
     /// As the losses' `loss_per_sample`.
-    fn loss_per_sample(
+    fn loss_per_sample<T: BinaryTargets>(
         &self,
         predictions: &[f32],
-        targets: &[f32],
+        targets: T,
         samples: usize,
         out: &mut [f32],
     ) -> Result<(), Error> {
@@ -226,11 +230,22 @@ macro_rules! element_loss_methods {
         impl $loss {
             /// The loss over all elements, reduced with the loss's [`Reduction`].
             ///
+            /// `targets` are `f32` values (`&[f32]`, `&[f32; N]`) or a hard
+            /// [`Mask`](crate::Mask) of bytes, `bool`s or bits, which gives the bits of the
+            /// `f32` targets `0.0` / `1.0` (see [`BinaryTargets`](crate::BinaryTargets)).
+            ///
             /// # Errors
-            /// - [`Error::LengthMismatch`] if the slices differ in length;
+            /// - [`Error::LengthMismatch`] if the predictions and targets differ in length (or
+            ///   a bit mask has too few bytes);
             /// - [`Error::EmptyInput`] if they are empty;
-            /// - [`Error::OutOfRange`] for a target (or a probability) outside `[0, 1]`.
-            pub fn loss(&self, predictions: &[f32], targets: &[f32]) -> Result<f32, Error> {
+            /// - [`Error::OutOfRange`] for a target (or a probability) outside `[0, 1]`, or a
+            ///   mask byte other than 0 or 1.
+            #[inline(always)]
+            pub fn loss<T: crate::BinaryTargets>(
+                &self,
+                predictions: &[f32],
+                targets: T,
+            ) -> Result<f32, Error> {
                 crate::elementwise::loss(self, predictions, targets)
             }
 
@@ -239,10 +254,11 @@ macro_rules! element_loss_methods {
             ///
             /// # Errors
             /// As [`Self::loss`], plus [`Error::BufferTooSmall`]. On error `out` is untouched.
-            pub fn loss_elementwise(
+            #[inline(always)]
+            pub fn loss_elementwise<T: crate::BinaryTargets>(
                 &self,
                 predictions: &[f32],
-                targets: &[f32],
+                targets: T,
                 out: &mut [f32],
             ) -> Result<(), Error> {
                 crate::elementwise::loss_elementwise(self, predictions, targets, out)
@@ -255,10 +271,11 @@ macro_rules! element_loss_methods {
             /// # Errors
             /// As [`Self::loss`], plus [`Error::SampleCountMismatch`] and
             /// [`Error::BufferTooSmall`]. On error `out` is untouched.
-            pub fn loss_per_sample(
+            #[inline(always)]
+            pub fn loss_per_sample<T: crate::BinaryTargets>(
                 &self,
                 predictions: &[f32],
-                targets: &[f32],
+                targets: T,
                 samples: usize,
                 out: &mut [f32],
             ) -> Result<(), Error> {
@@ -274,87 +291,181 @@ macro_rules! element_loss_methods {
 }
 pub(crate) use element_loss_methods;
 
-/// The losses' `loss`: the operations of `accumulator()`, `push` and `finish`, in one
-/// stack frame.
-pub(crate) fn loss<L: ElementLoss>(
+/// The losses' `loss`: one copy per kind of targets ([`read_targets`]).
+#[inline(always)]
+pub(crate) fn loss<L: ElementLoss, T: BinaryTargets>(
     loss: &L,
     predictions: &[f32],
-    targets: &[f32],
+    targets: T,
 ) -> Result<f32, Error> {
-    validate(predictions, targets, L::PREDICTIONS)?;
+    read_targets!(targets, t => loss_of(loss, predictions, t))
+}
+
+/// The losses' `loss` on one kind of targets: the operations of `accumulator()`, `push` and
+/// `finish`, in one stack frame.
+fn loss_of<L: ElementLoss, R: Reader>(
+    loss: &L,
+    predictions: &[f32],
+    targets: R,
+) -> Result<f32, Error> {
+    targets.validate(predictions, L::PREDICTIONS)?;
     loss.reduction()
         .finish(&sum_elements(loss, predictions, targets))
 }
 
-pub(crate) fn loss_elementwise<L: ElementLoss>(
+#[inline(always)]
+pub(crate) fn loss_elementwise<L: ElementLoss, T: BinaryTargets>(
     loss: &L,
     predictions: &[f32],
-    targets: &[f32],
+    targets: T,
     out: &mut [f32],
 ) -> Result<(), Error> {
-    validate(predictions, targets, L::PREDICTIONS)?;
+    read_targets!(targets, t => loss_elementwise_of(loss, predictions, t, out))
+}
+
+fn loss_elementwise_of<L: ElementLoss, R: Reader>(
+    loss: &L,
+    predictions: &[f32],
+    targets: R,
+    out: &mut [f32],
+) -> Result<(), Error> {
+    targets.validate(predictions, L::PREDICTIONS)?;
     if predictions.is_empty() {
         return Err(Error::EmptyInput);
     }
     check_buffer(predictions.len(), out)?;
-    if BLOCK == 0 {
-        for ((o, &p), &t) in out.iter_mut().zip(predictions).zip(targets) {
-            *o = loss.element(p, t);
-        }
-    } else {
-        loss.elements(predictions, targets, out, Internal(()));
-    }
+    targets.runs(predictions, &mut WriteElements { loss, out });
     Ok(())
 }
 
-pub(crate) fn loss_per_sample<L: ElementLoss>(
+/// [`write_elements`] of each run, into the rest of `out`.
+struct WriteElements<'a, L> {
+    loss: &'a L,
+    out: &'a mut [f32],
+}
+
+impl<L: ElementLoss> Kernel for WriteElements<'_, L> {
+    #[inline(always)]
+    fn run<B: Target>(&mut self, predictions: &[f32], targets: &[B]) {
+        let (out, rest) = core::mem::take(&mut self.out)
+            .split_at_mut_checked(predictions.len())
+            .unwrap_or((&mut [], &mut []));
+        self.out = rest;
+        write_elements(self.loss, predictions, targets, out);
+    }
+}
+
+/// `out[i] = loss.element(predictions[i], targets[i])` up to the shortest length. Where
+/// [`BLOCK`] is 0 (the boards) one element at a time; on vector hosts through
+/// [`ElementLoss::elements`], a block at a time for hard targets (read as `0.0` / `1.0`).
+#[inline(always)]
+fn write_elements<L: ElementLoss, B: Target>(
     loss: &L,
     predictions: &[f32],
-    targets: &[f32],
+    targets: &[B],
+    out: &mut [f32],
+) {
+    if BLOCK == 0 {
+        for ((o, &p), &t) in out.iter_mut().zip(predictions).zip(targets) {
+            *o = t.element(loss, p);
+        }
+        return;
+    }
+    let mut values = [0.0f32; BLOCK];
+    // `max(1)`: `chunks(0)` would panic; with `BLOCK = 0` this is never reached.
+    let size = BLOCK.max(1);
+    for ((p, t), out) in predictions
+        .chunks(size)
+        .zip(targets.chunks(size))
+        .zip(out.chunks_mut(size))
+    {
+        loss.elements(p, B::values(t, &mut values), out, Internal(()));
+    }
+}
+
+#[inline(always)]
+pub(crate) fn loss_per_sample<L: ElementLoss, T: BinaryTargets>(
+    loss: &L,
+    predictions: &[f32],
+    targets: T,
     samples: usize,
     out: &mut [f32],
 ) -> Result<(), Error> {
-    validate(predictions, targets, L::PREDICTIONS)?;
-    let n = sample_len(predictions.len(), samples)?;
+    read_targets!(targets, t => loss_per_sample_of(loss, predictions, t, samples, out))
+}
+
+fn loss_per_sample_of<L: ElementLoss, R: Reader>(
+    loss: &L,
+    predictions: &[f32],
+    targets: R,
+    samples: usize,
+    out: &mut [f32],
+) -> Result<(), Error> {
+    targets.validate(predictions, L::PREDICTIONS)?;
+    let n = sample_len(predictions.len(), samples)?.get();
     check_buffer(samples, out)?;
-    for ((o, p), t) in out
-        .iter_mut()
-        .zip(predictions.chunks_exact(n))
-        .zip(targets.chunks_exact(n))
-    {
+    let mut rest = targets;
+    for (o, p) in out.iter_mut().zip(predictions.chunks_exact(n)) {
+        let (t, tail) = rest.split_at(n);
+        rest = tail;
         *o = loss.reduction().finish(&sum_elements(loss, p, t))?;
     }
     Ok(())
 }
 
-/// The deterministic sum of `loss.element` over validated slices (always inlined: a frame of
-/// its own would save the registers a second time).
+/// The deterministic sum of `loss.element` over validated predictions and targets (always
+/// inlined: a frame of its own would save the registers a second time).
 #[inline(always)]
-fn sum_elements<L: ElementLoss>(loss: &L, predictions: &[f32], targets: &[f32]) -> DetSum<1> {
+fn sum_elements<L: ElementLoss, R: Reader>(loss: &L, predictions: &[f32], targets: R) -> DetSum<1> {
     let mut sum = DetSum::new();
     add_elements(&mut sum, loss, predictions, targets);
     sum
 }
 
-/// Adds `loss.element` of every pair of validated slices to `sum`, in order. Where
-/// [`BLOCK`] is 0 (the boards) one element at a time; on vector hosts a block of losses at a
-/// time through [`ElementLoss::elements`], then summed: the same values added in the same
-/// order, so the same bits ([`crate::sum`]'s order depends only on the element index).
+/// Adds `loss.element` of every validated pair to `sum`, in order.
 #[inline(always)]
-fn add_elements<L: ElementLoss>(
+fn add_elements<L: ElementLoss, R: Reader>(
     sum: &mut DetSum<1>,
     loss: &L,
     predictions: &[f32],
-    targets: &[f32],
+    targets: R,
+) {
+    targets.runs(predictions, &mut AddElements { sum, loss });
+}
+
+/// [`add_run`] of each run.
+struct AddElements<'a, L> {
+    sum: &'a mut DetSum<1>,
+    loss: &'a L,
+}
+
+impl<L: ElementLoss> Kernel for AddElements<'_, L> {
+    #[inline(always)]
+    fn run<B: Target>(&mut self, predictions: &[f32], targets: &[B]) {
+        add_run(self.sum, self.loss, predictions, targets);
+    }
+}
+
+/// Adds `loss.element` of every pair of a run to `sum`, in order. Where [`BLOCK`] is 0 (the
+/// boards) one element at a time (a hard target through the hard kernel only); on vector
+/// hosts a block of losses at a time through [`ElementLoss::elements`] (hard targets read as
+/// `0.0` / `1.0`), then summed: the same values added in the same order, so the same bits
+/// ([`crate::sum`]'s order depends only on the element index).
+#[inline(always)]
+fn add_run<L: ElementLoss, B: Target>(
+    sum: &mut DetSum<1>,
+    loss: &L,
+    predictions: &[f32],
+    targets: &[B],
 ) {
     if BLOCK == 0 {
-        sum.extend_pairs(predictions, targets, |p, t| [loss.element(p, t)]);
+        sum.extend_pairs(predictions, targets, |p, t| [t.element(loss, p)]);
         return;
     }
-    let mut losses = [0.0f32; BLOCK];
+    let (mut losses, mut values) = ([0.0f32; BLOCK], [0.0f32; BLOCK]);
     for_each_block(predictions, targets, |p, t| {
         let losses = losses.get_mut(..p.len()).unwrap_or(&mut []);
-        loss.elements(p, t, losses, Internal(()));
+        loss.elements(p, B::values(t, &mut values), losses, Internal(()));
         sum.extend_pairs_unrolled(losses, losses, |v, _| [v]);
     });
 }
@@ -399,18 +510,24 @@ impl<L: ElementLoss> LossAccumulator<L> {
         }
     }
 
-    /// Adds a chunk. An empty chunk is allowed and changes nothing.
+    /// Adds a chunk. An empty chunk is allowed and changes nothing. The targets are `f32`
+    /// values or a hard [`Mask`](crate::Mask), as in the losses' `loss`; chunks may mix them.
     ///
     /// # Errors
     /// [`Error::LengthMismatch`] or [`Error::OutOfRange`] (the index is within this chunk); the
     /// accumulator is then unchanged.
-    pub fn push(&mut self, predictions: &[f32], targets: &[f32]) -> Result<(), Error> {
-        validate(predictions, targets, L::PREDICTIONS)?;
+    #[inline(always)]
+    pub fn push<T: BinaryTargets>(&mut self, predictions: &[f32], targets: T) -> Result<(), Error> {
+        read_targets!(targets, t => self.push_of(predictions, t))
+    }
+
+    fn push_of<R: Reader>(&mut self, predictions: &[f32], targets: R) -> Result<(), Error> {
+        targets.validate(predictions, L::PREDICTIONS)?;
         self.accumulate(predictions, targets);
         Ok(())
     }
 
-    fn accumulate(&mut self, predictions: &[f32], targets: &[f32]) {
+    fn accumulate<R: Reader>(&mut self, predictions: &[f32], targets: R) {
         add_elements(&mut self.sum, &self.loss, predictions, targets);
     }
 

@@ -32,12 +32,16 @@
 //!   `loss_per_sample`.
 //! - Streaming: [`LossAccumulator`] and [`dice::OverlapAccumulator`] take data in chunks of
 //!   any size and give results bit-identical to the one-shot calls.
+//! - Targets ([`BinaryTargets`]): every binary entry point takes `f32` targets or a hard
+//!   [`Mask`] of bytes, `bool`s or bits (packed, least significant bit first), with the bits of
+//!   the `f32` targets `0.0` / `1.0`; a firmware that passes only masks links no soft-target
+//!   code.
 //! - [`multiclass`]: softmax and one-vs-rest focal, per-class dice family, generalized dice and
 //!   confusion metrics on NCHW or NHWC data with dense or label-map targets, streaming with
 //!   `O(C)` state.
 //! - [`quantized`]: the binary losses and metrics on `i8` / `u8` model outputs (TFLite's
-//!   scale and zero point) with byte, `bool` or bit-packed masks: one integer pass that counts
-//!   codes, then per-code terms computed once.
+//!   scale and zero point) with the same [`Mask`]s: one integer pass that counts codes, then
+//!   per-code terms computed once.
 //! - [`lanes`]: `libm`'s `expf`, `logf` and `log1pf` over slices, vectorised on the host, with
 //!   libm's bits.
 //! - [`monitor`]: edge model monitoring: per-frame signals with and without labels, windows,
@@ -84,6 +88,7 @@
 mod activation;
 mod elementwise;
 mod error;
+mod mask;
 
 pub mod dice;
 pub mod focal;
@@ -96,6 +101,7 @@ pub mod sum;
 pub use activation::sigmoid;
 pub use elementwise::{ElementLoss, LossAccumulator, Predictions};
 pub use error::{Error, Operand};
+pub use mask::{BinaryTargets, Mask};
 pub use sum::Reduction;
 
 /// The index of the first NaN or infinite value, for callers that want to reject non-finite

@@ -3,10 +3,8 @@
 use loss_core::dice::OverlapLoss;
 use loss_core::focal::{BinaryFocal, SigmoidFocal};
 use loss_core::multiclass::{ConfusionAccumulator, Decision, Layout, Targets};
-use loss_core::quantized::{
-    Code, CodeCounts, Mask, Quantization, QuantizedFocal, QuantizedOverlap,
-};
-use loss_core::{Error, Operand, Predictions, Reduction};
+use loss_core::quantized::{Code, CodeCounts, Quantization, QuantizedFocal, QuantizedOverlap};
+use loss_core::{Error, Mask, Operand, Predictions, Reduction};
 
 /// A seeded xorshift stream.
 struct Rng(u32);

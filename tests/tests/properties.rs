@@ -1,9 +1,11 @@
 //! Property tests of the binary losses: identities between losses, bounds, bit-identical
-//! streaming and per-sample results, and the documented error for every kind of bad input.
+//! streaming and per-sample results, hard masks with the bits of `f32` targets, and the
+//! documented error for every kind of bad input.
 
 use loss_core::dice::OverlapLoss;
+use loss_core::dice::OverlapStats;
 use loss_core::focal::{BinaryFocal, SigmoidFocal, SoftTargets};
-use loss_core::{ElementLoss, Error, Operand, Predictions, Reduction};
+use loss_core::{ElementLoss, Error, Mask, Operand, Predictions, Reduction};
 use loss_tests::measure;
 use loss_tests::oracle;
 use proptest::prelude::*;
@@ -429,5 +431,262 @@ proptest! {
         }
         let want = values.iter().position(|v| !v.is_finite());
         prop_assert_eq!(loss_core::first_non_finite(&values), want);
+    }
+}
+
+/// `mask` packed eight to a byte, least significant bit first; the unused bits of the last
+/// byte are set, so that a reader that looks past `len` gets them wrong.
+fn pack(mask: &[u8]) -> Vec<u8> {
+    let mut bytes = vec![0u8; mask.len().div_ceil(8)];
+    for (i, &m) in mask.iter().enumerate() {
+        bytes[i / 8] |= m << (i % 8);
+    }
+    if let Some(last) = bytes.last_mut()
+        && !mask.len().is_multiple_of(8)
+    {
+        *last |= 0xff << (mask.len() % 8);
+    }
+    bytes
+}
+
+/// The three kinds of mask over the same 0/1 values (`bools` and `bits` are the storage).
+fn masks<'a>(bytes: &'a [u8], bools: &'a [bool], bits: &'a [u8]) -> [Mask<'a>; 3] {
+    [
+        Mask::bytes(bytes),
+        Mask::bools(bools),
+        Mask::bits(bits, bytes.len()),
+    ]
+}
+
+/// The bits of a result, every NaN as one (the golden vectors' rule), errors as themselves.
+fn bits_of(r: Result<f32, Error>) -> Result<u32, Error> {
+    r.map(|v| {
+        if v.is_nan() {
+            f32::NAN.to_bits()
+        } else {
+            v.to_bits()
+        }
+    })
+}
+
+fn stats_bits(r: Result<OverlapStats, Error>) -> Result<[u32; 3], Error> {
+    r.map(|s| [s.intersection, s.prediction_sum, s.target_sum].map(f32::to_bits))
+}
+
+/// Every entry point of an element loss with each kind of mask gives the bits of the same call
+/// with `f32` targets `0.0` / `1.0`: `loss`, `loss_elementwise`, `loss_per_sample` (samples
+/// that start inside a byte of a bit mask), and the accumulator pushed in chunks whose kind of
+/// targets changes from chunk to chunk.
+fn check_element_masks<L: ElementLoss>(
+    l: L,
+    pr: &[f32],
+    m: &[u8],
+    bounds: &[usize],
+    samples: usize,
+) -> Result<(), TestCaseError> {
+    let t: Vec<f32> = m.iter().map(|&v| f32::from(v)).collect();
+    let bools: Vec<bool> = m.iter().map(|&v| v == 1).collect();
+    let bits = pack(m);
+    let n = pr.len();
+    for r in [Reduction::Mean, Reduction::Sum] {
+        let l = l.with_reduction(r);
+        let want = bits_of(l.loss(pr, &t));
+        for mask in masks(m, &bools, &bits) {
+            prop_assert_eq!(bits_of(l.loss(pr, mask)), want, "{:?} {:?}", r, mask);
+        }
+        let mut acc = l.accumulator();
+        for (k, w) in bounds.windows(2).enumerate() {
+            let (p, c) = (&pr[w[0]..w[1]], &m[w[0]..w[1]]);
+            let (cb, cp): (Vec<bool>, Vec<u8>) = (c.iter().map(|&v| v == 1).collect(), pack(c));
+            match k % 4 {
+                0 => acc.push(p, Mask::bits(&cp, c.len())),
+                1 => acc.push(p, Mask::bytes(c)),
+                2 => acc.push(p, &t[w[0]..w[1]]),
+                _ => acc.push(p, Mask::bools(&cb)),
+            }
+            .expect("valid");
+        }
+        if n > 0 {
+            prop_assert_eq!(bits_of(acc.finish()), want);
+        }
+    }
+    if n > 0 {
+        let mut want = vec![0.0f32; n];
+        l.loss_elementwise(pr, &t, &mut want).expect("valid");
+        for mask in masks(m, &bools, &bits) {
+            let mut got = vec![f32::NAN; n];
+            l.loss_elementwise(pr, mask, &mut got).expect("valid");
+            let b = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            prop_assert_eq!(b(&got), b(&want), "{:?}", mask);
+        }
+    }
+    let len = n / samples * samples;
+    if len > 0 {
+        let (pr, m) = (&pr[..len], &m[..len]);
+        let (bools, bits) = (&bools[..len], pack(m));
+        let mut want = [0.0f32; 4];
+        l.loss_per_sample(pr, &t[..len], samples, &mut want)
+            .expect("valid");
+        for mask in masks(m, bools, &bits) {
+            let mut got = [f32::NAN; 4];
+            l.loss_per_sample(pr, mask, samples, &mut got)
+                .expect("valid");
+            prop_assert_eq!(
+                &got.map(f32::to_bits)[..samples],
+                &want.map(f32::to_bits)[..samples],
+                "{:?}",
+                mask
+            );
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A hard mask (bytes, `bool`s, bits) gives exactly the bits of the same call with the
+    /// `f32` targets 0 / 1, for every binary entry point: both focal losses (every gamma and
+    /// alpha, every soft-target form, which hard targets never reach) and every overlap
+    /// configuration.
+    #[test]
+    fn hard_masks_give_the_bits_of_f32_targets(
+        x in prop::collection::vec(logit(), 0..400),
+        p in prop::collection::vec(unit(), 400),
+        m in prop::collection::vec(0u8..=1, 400),
+        cuts in prop::collection::vec(any::<usize>(), 0..8),
+        g in gamma(),
+        a in alpha(),
+        form in form(),
+        samples in 1usize..5,
+    ) {
+        let n = x.len();
+        let (p, m) = (&p[..n], &m[..n]);
+        let bounds = chunking(n, &cuts);
+        let sf = SigmoidFocal::new(a, g).expect("valid").with_soft_targets(form);
+        check_element_masks(sf, &x, m, &bounds, samples)?;
+        check_element_masks(BinaryFocal::new(a, g, 1e-3, 0.999).expect("valid"), p, m, &bounds, samples)?;
+        check_element_masks(BinaryFocal::keras(a, g).expect("valid"), p, m, &bounds, samples)?;
+
+        let t: Vec<f32> = m.iter().map(|&v| f32::from(v)).collect();
+        let bools: Vec<bool> = m.iter().map(|&v| v == 1).collect();
+        let bits = pack(m);
+        for l in overlap_configs() {
+            let pr = if l.predictions() == Predictions::Logits { &x[..] } else { p };
+            let want = stats_bits(l.stats(pr, &t));
+            let want_loss = bits_of(l.loss(pr, &t));
+            for mask in masks(m, &bools, &bits) {
+                prop_assert_eq!(stats_bits(l.stats(pr, mask)), want, "{:?} {:?}", l, mask);
+                prop_assert_eq!(bits_of(l.loss(pr, mask)), want_loss);
+            }
+            let mut acc = l.accumulator();
+            for (k, w) in bounds.windows(2).enumerate() {
+                let (pc, c) = (&pr[w[0]..w[1]], &m[w[0]..w[1]]);
+                let (cb, cp): (Vec<bool>, Vec<u8>) = (c.iter().map(|&v| v == 1).collect(), pack(c));
+                match k % 4 {
+                    0 => acc.push(pc, Mask::bools(&cb)),
+                    1 => acc.push(pc, &t[w[0]..w[1]]),
+                    2 => acc.push(pc, Mask::bits(&cp, c.len())),
+                    _ => acc.push(pc, Mask::bytes(c)),
+                }
+                .expect("valid");
+            }
+            prop_assert_eq!(stats_bits(acc.stats()), want);
+            let len = n / samples * samples;
+            if len > 0 {
+                let (pr, m) = (&pr[..len], &m[..len]);
+                let (bools, bits) = (&bools[..len], pack(m));
+                let mut want = [0.0f32; 4];
+                l.loss_per_sample(pr, &t[..len], samples, &mut want).expect("valid");
+                for mask in masks(m, bools, &bits) {
+                    let mut got = [f32::NAN; 4];
+                    l.loss_per_sample(pr, mask, samples, &mut got).expect("valid");
+                    prop_assert_eq!(&got.map(f32::to_bits)[..samples], &want.map(f32::to_bits)[..samples], "{:?}", mask);
+                }
+            }
+        }
+    }
+
+    /// Bad masks: a length mismatch, a bit mask with too few bytes, a probability outside
+    /// `[0, 1]`, a byte other than 0 or 1 (in that order of precedence) are the documented
+    /// errors at every entry point; `out` and the accumulators are then unchanged.
+    #[test]
+    fn bad_masks_are_the_documented_error(
+        pred in prop::collection::vec(prop_oneof![4 => unit(), 1 => any::<f32>()], 0..40),
+        m in prop::collection::vec(prop_oneof![8 => 0u8..=1, 1 => any::<u8>()], 0..40),
+        short in 0usize..3,
+        samples in 1usize..3,
+    ) {
+        let (np, nm) = (pred.len(), m.len());
+        let first_bad_byte = m.iter().position(|&b| b > 1);
+        let first_bad_p = pred.iter().position(|v| *v < 0.0 || *v > 1.0);
+        let expected = |probabilities: bool, bytes: bool| -> Option<Error> {
+            if np != nm {
+                Some(Error::LengthMismatch { predictions: np, targets: nm })
+            } else if let (true, Some(index)) = (probabilities, first_bad_p) {
+                Some(Error::OutOfRange { operand: Operand::Predictions, index })
+            } else if let (true, Some(index)) = (bytes, first_bad_byte) {
+                Some(Error::OutOfRange { operand: Operand::Targets, index })
+            } else if np == 0 {
+                Some(Error::EmptyInput)
+            } else {
+                None
+            }
+        };
+        let bools: Vec<bool> = m.iter().map(|&b| b & 1 == 1).collect();
+        let full = pack(&m.iter().map(|&b| b & 1).collect::<Vec<_>>());
+        // A bit mask `short` bytes too short (when it has bytes to lose) fails on its length.
+        let cut = full.len().saturating_sub(short);
+        let bits_error = (cut < full.len()).then_some(Error::LengthMismatch { predictions: nm, targets: cut * 8 });
+        let sf = SigmoidFocal::torchvision();
+        let bf = BinaryFocal::seed();
+        let dice = OverlapLoss::dice();
+        for (mask, bytes, early) in [
+            (Mask::bytes(&m), true, None),
+            (Mask::bools(&bools), false, None),
+            (Mask::bits(&full[..cut], nm), false, bits_error),
+        ] {
+            for (probabilities, r) in [
+                (false, sf.loss(&pred, mask)),
+                (true, bf.loss(&pred, mask)),
+                (false, dice.with_predictions(Predictions::Logits).loss(&pred, mask)),
+                (true, dice.loss(&pred, mask)),
+            ] {
+                match early.or(expected(probabilities, bytes)) {
+                    Some(e) => prop_assert_eq!(r, Err(e), "{:?}", mask),
+                    None => prop_assert!(r.is_ok()),
+                }
+            }
+            let want = early.or(expected(true, bytes));
+            let mut out = [7.0f32; 40];
+            let r = bf.loss_elementwise(&pred, mask, &mut out);
+            prop_assert_eq!(r.err(), want);
+            if r.is_err() {
+                prop_assert!(out.iter().all(|&v| v == 7.0));
+            }
+            let per_sample_ok = want.is_none() && np % samples == 0;
+            let r = bf.loss_per_sample(&pred, mask, samples, &mut out);
+            prop_assert_eq!(r.is_ok(), per_sample_ok);
+            let r2 = dice.loss_per_sample(&pred, mask, samples, &mut out);
+            prop_assert_eq!(r2.is_ok(), per_sample_ok);
+            if want.is_some() {
+                prop_assert_eq!(r.err(), want);
+                prop_assert_eq!(r2.err(), want);
+            }
+            // A rejected push leaves the accumulators as they were.
+            let mut focal = bf.accumulator();
+            let mut overlap = dice.accumulator();
+            focal.push(&[0.25], Mask::bytes(&[1])).expect("valid");
+            overlap.push(&[0.25], Mask::bytes(&[1])).expect("valid");
+            let (f0, o0) = (focal, overlap);
+            let (rf, ro) = (focal.push(&pred, mask), overlap.push(&pred, mask));
+            let want = want.filter(|e| *e != Error::EmptyInput);
+            prop_assert_eq!(rf.err(), want);
+            prop_assert_eq!(ro.err(), want);
+            if want.is_some() {
+                prop_assert_eq!(focal, f0);
+                prop_assert_eq!(overlap, o0);
+            }
+        }
     }
 }

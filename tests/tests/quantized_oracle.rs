@@ -7,10 +7,8 @@
 
 use loss_core::dice::OverlapLoss;
 use loss_core::focal::{BinaryFocal, SigmoidFocal};
-use loss_core::quantized::{
-    Code, CodeCounts, Mask, Quantization, QuantizedFocal, QuantizedOverlap,
-};
-use loss_core::{Predictions, Reduction};
+use loss_core::quantized::{Code, CodeCounts, Quantization, QuantizedFocal, QuantizedOverlap};
+use loss_core::{Mask, Predictions, Reduction};
 use loss_tests::oracle;
 
 /// A seeded xorshift stream.

@@ -29,6 +29,7 @@ const ONE_HOT: [f32; 12] = [1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.
 const LABELS: [u8; 4] = [0, 2, 1, 2];
 
 #[rustfmt::skip] // the body is `translate` output, checked verbatim below
+#[allow(clippy::needless_borrows_for_generic_args)] // `translate` borrows, as owned buffers need
 fn torchvision_mean(input: &[f32], target: &[f32]) -> Result<f32, loss_core::Error> {
     use loss_core::focal::{SigmoidFocal, SoftTargets};
     let loss = SigmoidFocal::new(Some(0.25), 2.0)?.with_soft_targets(SoftTargets::Torchvision);
@@ -73,6 +74,7 @@ fn monai_softmax_focal(input: &[f32], labels: &[u8]) -> Result<f32, loss_core::E
 }
 
 #[rustfmt::skip] // the body is `translate` output, checked verbatim below
+#[allow(clippy::needless_borrows_for_generic_args)] // `translate` borrows, as owned buffers need
 fn keras_dice(input: &[f32], target: &[f32]) -> Result<f32, loss_core::Error> {
     use loss_core::dice::OverlapLoss;
     let loss = OverlapLoss::dice().with_smoothing(0.0, 1e-7)?;

@@ -526,6 +526,11 @@ fn qemu(install: bool, only: Option<&str>) -> Result<(u64, u64), String> {
                     false,
                     "binary focal + dice, link-time no-panic proof",
                 ),
+                (
+                    "api-hard",
+                    false,
+                    "binary focal + dice, bit mask, link-time no-panic proof",
+                ),
             ] {
                 let run = run_qemu(board, bin, defmt, &[])?;
                 // The monitor's alarm must fire at the frame the firmware expects (the log
@@ -646,6 +651,7 @@ fn size(install: bool, opt_level: &str) -> Result<(), String> {
             ("api-base", "skeleton only"),
             ("api-full", "whole API"),
             ("api-min", "binary focal + dice, one-shot"),
+            ("api-hard", "binary focal + dice, one-shot, hard (bit) mask"),
             ("api-stream", "binary focal + dice, streamed"),
             ("api-both", "binary focal + dice, one-shot and streamed"),
             ("api-int8-hard", "int8 binary focal + dice, hard (bit) mask"),

@@ -1,5 +1,5 @@
 //! Bodies that link the public `loss-core` API, for the size figures and the link-time
-//! no-panic proof (`bins/api_full.rs`, `bins/api_min.rs`). Inputs pass through
+//! no-panic proof (`bins/api_full.rs`, `bins/api_min.rs`, ...). Inputs pass through
 //! `core::hint::black_box`, so the optimiser can neither fold the calls nor drop their error
 //! paths; results are folded into a checksum the binary stores.
 
@@ -31,9 +31,9 @@ use loss_core::multiclass::{
     ClassStatsAccumulator, ConfusionAccumulator, Decision, GeneralizedDice, Layout, Metric,
     OneVsRestFocal, Shape, SoftmaxFocal, Targets, Undefined, WeightType, macro_average,
 };
-use loss_core::quantized::{CodeCounts, Mask, Quantization, QuantizedFocal, QuantizedOverlap};
+use loss_core::quantized::{CodeCounts, Quantization, QuantizedFocal, QuantizedOverlap};
 use loss_core::sum::DetSum;
-use loss_core::{Error, Predictions, Reduction};
+use loss_core::{Error, Mask, Predictions, Reduction};
 
 static X: [f32; 16] = [
     -3.0, 2.5, 0.1, -0.7, 8.0, -8.0, 1.5, -1.5, 0.0, 4.0, -4.0, 2.0, -2.0, 0.5, -0.5, 3.0,
@@ -97,6 +97,20 @@ pub fn min() -> u32 {
     word(focal) ^ word(dice)
 }
 
+static BITS: [u8; 2] = [0b1011_0101, 0b0110_1001];
+
+/// [`min`] against a bit-packed (hard) mask instead of f32 targets: the f32 path of a small
+/// monitoring firmware whose masks are bits. It links no soft-target code.
+pub fn hard() -> u32 {
+    let (x, bits) = (black_box(&X[..]), black_box(&BITS[..]));
+    let mask = Mask::bits(bits, x.len());
+    let focal = SigmoidFocal::torchvision().loss(x, mask);
+    let dice = OverlapLoss::dice()
+        .with_predictions(Predictions::Logits)
+        .loss(x, mask);
+    word(focal) ^ word(dice)
+}
+
 /// Binary focal from logits and dice, streamed: the accumulators of [`min`].
 pub fn streaming() -> u32 {
     let (x, t) = (black_box(&X[..]), black_box(&T[..]));
@@ -119,7 +133,6 @@ pub fn both() -> u32 {
 static CODES: [i8; 16] = [
     -128, 127, 3, -40, 90, -7, 0, 64, -64, 12, 33, -99, 100, -1, 1, 55,
 ];
-static BITS: [u8; 2] = [0b1011_0101, 0b0110_1001];
 
 /// Binary focal from int8 logits and dice against a bit-packed (hard) mask: the quantized
 /// path of a small monitoring firmware.
@@ -170,6 +183,7 @@ pub fn full() -> u32 {
     let mut out = [0.0f32; 16];
     let mut h = binary_focal(x, p, t, gamma, &mut out);
     h ^= dice_family(x, p, t, &mut out);
+    h ^= masks(x, p, &mut out);
     h ^= sums(x, p, t);
     // Multi-class: 4 pixels x 4 classes, channels-last, dense and label-map targets.
     if let Ok(shape) = Shape::new(1, 4, 4, Layout::ChannelsLast) {
@@ -211,6 +225,53 @@ fn binary_focal(x: &[f32], p: &[f32], t: &[f32], gamma: f32, out: &mut [f32]) ->
     ] {
         h ^= element_paths!(b, p, t, &mut *out);
         h ^= b.gamma().to_bits() ^ b.clamp().0.to_bits() ^ b.alpha().map_or(0, f32::to_bits);
+    }
+    h
+}
+
+static BYTES: [u8; 16] = [1, 0, 1, 0, 1, 1, 0, 1, 1, 0, 0, 1, 0, 1, 1, 0];
+static BOOLS: [bool; 16] = [
+    true, false, true, false, true, true, false, true, true, false, false, true, false, true, true,
+    false,
+];
+
+/// Every binary entry point with each kind of hard mask.
+fn masks(x: &[f32], p: &[f32], out: &mut [f32]) -> u32 {
+    let (bytes, bools, bits) = (
+        black_box(&BYTES[..]),
+        black_box(&BOOLS[..]),
+        black_box(&BITS[..]),
+    );
+    let mut h = 0u32;
+    for mask in [
+        Mask::bytes(bytes),
+        Mask::bools(bools),
+        Mask::bits(bits, x.len()),
+    ] {
+        let focal = SigmoidFocal::torchvision();
+        h ^= word(focal.loss(x, mask)) ^ unit(focal.loss_elementwise(x, mask, out));
+        h ^= unit(focal.loss_per_sample(x, mask, 2, out));
+        let mut acc = focal.accumulator();
+        h ^= unit(acc.push(x, mask)) ^ word(acc.finish());
+        let seed = BinaryFocal::seed();
+        h ^= word(seed.loss(p, mask)) ^ unit(seed.loss_elementwise(p, mask, out));
+        h ^= unit(seed.loss_per_sample(p, mask, 4, out));
+        let mut acc = seed.accumulator();
+        h ^= unit(acc.push(p, mask)) ^ word(acc.finish());
+        for dice in [
+            OverlapLoss::dice(),
+            OverlapLoss::dice().with_predictions(Predictions::Logits),
+        ] {
+            let pr = if dice.predictions() == Predictions::Logits {
+                x
+            } else {
+                p
+            };
+            h ^= word(dice.loss(pr, mask)) ^ word(dice.stats(pr, mask).map(|s| s.target_sum));
+            h ^= unit(dice.loss_per_sample(pr, mask, 4, out));
+            let mut acc = dice.accumulator();
+            h ^= unit(acc.push(pr, mask)) ^ word(acc.finish());
+        }
     }
     h
 }

@@ -8,6 +8,7 @@
 
 use core::hint::black_box;
 
+use loss_core::Mask;
 use loss_core::Predictions;
 use loss_core::dice::OverlapLoss;
 use loss_core::focal::SigmoidFocal;
@@ -16,7 +17,7 @@ use loss_core::multiclass::{
     ClassStatsAccumulator, Layout, SoftmaxFocal, Targets,
 };
 use loss_core::quantized::{
-    ClassQuantization, CodeCounts, Mask, Quantization, QuantizedFocal, QuantizedOverlap,
+    ClassQuantization, CodeCounts, Quantization, QuantizedFocal, QuantizedOverlap,
 };
 
 use crate::data::{C, CODES, LABELS, LOGITS, MASK, MASK_BITS, PROBABILITIES, TARGETS};

@@ -1,5 +1,6 @@
 //! One call per public entry point, for stack painting (`bins/stack.rs`): each runs on 256
-//! elements (or 64 pixels x 4 classes) of the synthetic data and returns a checksum word.
+//! elements (or 64 pixels x 4 classes) of the synthetic data and returns a checksum word. The
+//! binary entry points also run with the same targets as a hard mask (bytes, bits).
 
 use core::hint::black_box;
 
@@ -10,8 +11,8 @@ use loss_core::multiclass::{
     ClassStatsAccumulator, ConfusionAccumulator, Decision, GeneralizedDice, Layout, OneVsRestFocal,
     Shape, SoftmaxFocal, Targets,
 };
-use loss_core::quantized::{CodeCounts, Mask, Quantization, QuantizedFocal, QuantizedOverlap};
-use loss_core::{Predictions, Reduction};
+use loss_core::quantized::{CodeCounts, Quantization, QuantizedFocal, QuantizedOverlap};
+use loss_core::{Mask, Predictions, Reduction};
 
 use crate::data::{C, CODES, LABELS, LOGITS, MASK, MASK_BITS, PROBABILITIES, TARGETS};
 
@@ -25,6 +26,14 @@ fn p() -> &'static [f32] {
 }
 fn t() -> &'static [f32] {
     black_box(&TARGETS[..LEN])
+}
+/// [`t`] as 0/1 bytes.
+fn bytes() -> Mask<'static> {
+    Mask::bytes(black_box(&MASK[..LEN]))
+}
+/// [`t`] bit-packed.
+fn packed() -> Mask<'static> {
+    Mask::bits(black_box(&MASK_BITS[..LEN / 8]), LEN)
 }
 fn bits(r: Result<f32, loss_core::Error>) -> u32 {
     r.map_or(u32::MAX, f32::to_bits)
@@ -248,6 +257,55 @@ fn int8_confusion() -> u32 {
         .confusion(int8(), black_box(0.0))
         .map_or(0, |c| c.true_positives as u32)
 }
+fn sigmoid_focal_bits() -> u32 {
+    bits(SigmoidFocal::torchvision().loss(x(), packed()))
+}
+fn sigmoid_focal_bytes() -> u32 {
+    bits(SigmoidFocal::torchvision().loss(x(), bytes()))
+}
+fn sigmoid_focal_elementwise_bits() -> u32 {
+    ok(SigmoidFocal::torchvision().loss_elementwise(x(), packed(), out_buffer()))
+}
+fn sigmoid_focal_per_sample_bits() -> u32 {
+    ok(SigmoidFocal::torchvision().loss_per_sample(x(), packed(), 4, out_buffer()))
+}
+fn sigmoid_focal_stream_bits() -> u32 {
+    let mut acc = SigmoidFocal::torchvision().accumulator();
+    let _ = acc.push(&x()[..96], Mask::bits(black_box(&MASK_BITS[..12]), 96));
+    let _ = acc.push(
+        &x()[96..],
+        Mask::bits(black_box(&MASK_BITS[12..LEN / 8]), LEN - 96),
+    );
+    bits(acc.finish())
+}
+fn binary_focal_bits() -> u32 {
+    bits(BinaryFocal::seed().loss(p(), packed()))
+}
+fn dice_bits() -> u32 {
+    bits(OverlapLoss::dice().loss(p(), packed()))
+}
+fn dice_bytes() -> u32 {
+    bits(OverlapLoss::dice().loss(p(), bytes()))
+}
+fn dice_logits_bits() -> u32 {
+    bits(
+        OverlapLoss::dice()
+            .with_predictions(Predictions::Logits)
+            .loss(x(), packed()),
+    )
+}
+fn dice_per_sample_bits() -> u32 {
+    ok(OverlapLoss::dice().loss_per_sample(p(), packed(), 4, out_buffer()))
+}
+fn dice_stream_bits() -> u32 {
+    let mut acc = OverlapLoss::dice().accumulator();
+    let _ = acc.push(&p()[..96], Mask::bits(black_box(&MASK_BITS[..12]), 96));
+    let _ = acc.push(
+        &p()[96..],
+        Mask::bits(black_box(&MASK_BITS[12..LEN / 8]), LEN - 96),
+    );
+    bits(acc.finish())
+}
 
 /// An entry point: its name and a call of it.
 pub type Entry = (&'static str, fn() -> u32);
@@ -270,6 +328,35 @@ pub static ENTRIES: &[Entry] = &[
     ("OverlapLoss::loss (tversky)", tversky_loss),
     ("OverlapLoss::loss_per_sample", dice_per_sample),
     ("OverlapAccumulator push + finish", dice_stream),
+    ("SigmoidFocal::loss (bit mask)", sigmoid_focal_bits),
+    ("SigmoidFocal::loss (u8 mask)", sigmoid_focal_bytes),
+    (
+        "SigmoidFocal::loss_elementwise (bit mask)",
+        sigmoid_focal_elementwise_bits,
+    ),
+    (
+        "SigmoidFocal::loss_per_sample (bit mask)",
+        sigmoid_focal_per_sample_bits,
+    ),
+    (
+        "LossAccumulator push + finish (bit mask)",
+        sigmoid_focal_stream_bits,
+    ),
+    ("BinaryFocal::loss (seed, bit mask)", binary_focal_bits),
+    ("OverlapLoss::loss (dice, bit mask)", dice_bits),
+    ("OverlapLoss::loss (dice, u8 mask)", dice_bytes),
+    (
+        "OverlapLoss::loss (dice, logits, bit mask)",
+        dice_logits_bits,
+    ),
+    (
+        "OverlapLoss::loss_per_sample (bit mask)",
+        dice_per_sample_bits,
+    ),
+    (
+        "OverlapAccumulator push + finish (bit mask)",
+        dice_stream_bits,
+    ),
     ("Reduction::reduce", reduce),
     (
         "ClassLossAccumulator<SoftmaxFocal, 4>",

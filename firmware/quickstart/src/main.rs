@@ -13,8 +13,8 @@ use loss_core::dice::OverlapLoss;
 use loss_core::focal::SigmoidFocal;
 use loss_core::monitor::{Level, Monitor, Signal, SignalConfig};
 use loss_core::multiclass::Metric;
-use loss_core::quantized::{CodeCounts, Mask, Quantization, QuantizedFocal, QuantizedOverlap};
-use loss_core::{Error, Predictions};
+use loss_core::quantized::{CodeCounts, Quantization, QuantizedFocal, QuantizedOverlap};
+use loss_core::{Error, Mask, Predictions};
 
 /// The frame: 64 x 64 pixels, one binary channel.
 const SIDE: usize = 64;
@@ -123,8 +123,8 @@ fn run() -> Result<u32, Error> {
 }
 
 /// The quantized results against the f32 path on the dequantized values, 64 at a time (no
-/// dequantized frame is ever held), and a bad mask rejected with the counts unchanged: three
-/// checks.
+/// dequantized frame is ever held) against the same bit mask, and a bad mask rejected with the
+/// counts unchanged: three checks.
 #[inline(never)] // its buffers exist only while it runs
 fn check_against_f32(
     output: &[i8],
@@ -136,14 +136,15 @@ fn check_against_f32(
     let focal_f32 = SigmoidFocal::torchvision();
     let dice_f32 = OverlapLoss::dice().with_predictions(Predictions::Logits);
     let (mut fa, mut da) = (focal_f32.accumulator(), dice_f32.accumulator());
-    let (mut x, mut t) = ([0.0f32; 64], [0.0f32; 64]);
+    let mut x = [0.0f32; 64];
     for (codes, bits) in output.chunks(64).zip(mask.chunks(8)) {
-        for (j, (&c, (x, t))) in codes.iter().zip(x.iter_mut().zip(t.iter_mut())).enumerate() {
+        let x = x.get_mut(..codes.len()).unwrap_or(&mut []);
+        for (x, &c) in x.iter_mut().zip(codes) {
             *x = OUTPUT.dequantize(c);
-            *t = f32::from((bits.get(j / 8).copied().unwrap_or(0) >> (j % 8)) & 1);
         }
-        fa.push(&x, &t)?;
-        da.push(&x, &t)?;
+        // The f32 losses take the bit mask as it is (the bits of 0.0 / 1.0 targets).
+        fa.push(x, Mask::bits(bits, x.len()))?;
+        da.push(x, Mask::bits(bits, x.len()))?;
     }
     let close = |a: f32, b: f32| (a - b).abs() <= 1e-5 * b.abs().max(1e-3);
     let focal_ok = close(focal_mean, fa.finish()?);

@@ -104,7 +104,8 @@ fn tally_bits<C: Code, const K: usize>(histograms: &mut [Histogram; K], codes: &
 ///
 /// # Examples
 /// ```
-/// use loss_core::quantized::{CodeCounts, Mask};
+/// use loss_core::Mask;
+/// use loss_core::quantized::CodeCounts;
 /// let mut counts = CodeCounts::<u8>::new();
 /// counts.push(&[0, 200, 255, 200], Mask::bytes(&[0, 1, 1, 0]))?;
 /// assert_eq!(counts.count(), 4);

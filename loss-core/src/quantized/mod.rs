@@ -1,6 +1,6 @@
 //! Losses and metrics on quantized model outputs: `i8` / `u8` codes with TFLite's affine
-//! parameters, and hard masks of bytes, `bool`s or bits, without a dequantized buffer and without
-//! a transcendental function per element.
+//! parameters, and hard masks ([`Mask`]: bytes, `bool`s or bits), without a
+//! dequantized buffer and without a transcendental function per element.
 //!
 //! # Convention
 //! A code `q` stands for `real = scale * (q - zero_point)` (TensorFlow Lite's affine
@@ -52,8 +52,8 @@
 //! ```
 //! use loss_core::dice::OverlapLoss;
 //! use loss_core::focal::SigmoidFocal;
-//! use loss_core::quantized::{CodeCounts, Mask, Quantization, QuantizedFocal, QuantizedOverlap};
-//! use loss_core::Predictions;
+//! use loss_core::quantized::{CodeCounts, Quantization, QuantizedFocal, QuantizedOverlap};
+//! use loss_core::{Mask, Predictions};
 //!
 //! // An int8 logit map as TFLite Micro returns it, and a bit-packed mask (LSB first).
 //! let q = Quantization::new(0.125, -8)?;
@@ -77,17 +77,16 @@
 mod classes;
 mod counts;
 mod focal;
-mod mask;
 mod overlap;
 
 pub use classes::ClassQuantization;
 pub(crate) use classes::SoftmaxTable;
 pub use counts::CodeCounts;
 pub use focal::QuantizedFocal;
-pub use mask::Mask;
 pub use overlap::QuantizedOverlap;
 
-use crate::Error;
+// The mask lives at the crate root (`loss_core::Mask`): the f32 losses take it too.
+use crate::{Error, Mask};
 
 mod sealed {
     pub trait Sealed {}
