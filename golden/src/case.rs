@@ -245,8 +245,8 @@ pub enum Expected {
 pub struct Case {
     /// Unique, human-readable name.
     pub name: &'static str,
-    /// What to compute.
-    pub spec: Spec,
+    /// What to compute (shared by the cases of one configuration: one copy in flash).
+    pub spec: &'static Spec,
     /// How to drive it.
     pub op: Op,
     /// Predictions (logits or probabilities).

@@ -701,7 +701,7 @@ pub fn check<'w>(
 ) -> Result<(), Result<&'w [u32], Error>> {
     let mut out = Words::new(words);
     let result = evaluate(
-        &case.spec,
+        case.spec,
         &case.op,
         case.predictions,
         case.targets,

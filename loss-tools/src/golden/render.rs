@@ -389,7 +389,8 @@ pub fn render_from(sets: &[InputSet], evaluated: &[Evaluated]) -> String {
     src
 }
 
-/// Each distinct configuration once, as a `const` the cases name, then the cases.
+/// Each distinct configuration once, as a `static` the cases point to (one copy in flash),
+/// then the cases.
 fn write_cases(src: &mut String, sets: &[InputSet], evaluated: &[Evaluated]) {
     let mut specs: Vec<String> = Vec::new();
     let spec_ids: Vec<usize> = evaluated
@@ -404,7 +405,7 @@ fn write_cases(src: &mut String, sets: &[InputSet], evaluated: &[Evaluated]) {
         .collect();
     src.push('\n');
     for (i, spec) in specs.iter().enumerate() {
-        let _ = writeln!(src, "const S{i}: Spec = {spec};");
+        let _ = writeln!(src, "static S{i}: Spec = {spec};");
     }
     src.push_str("\n/// Every golden case.\npub static CASES: [Case; CASE_COUNT] = [\n");
     for (e, spec_id) in evaluated.iter().zip(spec_ids) {
@@ -412,7 +413,7 @@ fn write_cases(src: &mut String, sets: &[InputSet], evaluated: &[Evaluated]) {
         let upper = set.name.to_uppercase();
         let _ = writeln!(
             src,
-            "    Case {{ name: {:?}, spec: S{spec_id}, op: {}, \
+            "    Case {{ name: {:?}, spec: &S{spec_id}, op: {}, \
              predictions: &{upper}_P, targets: &{upper}_T, expected: {} }},",
             e.case.name,
             op_lit(&e.case.op),
