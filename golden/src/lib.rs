@@ -22,7 +22,24 @@
 //! `±inf`, must match bit for bit.
 #![no_std]
 
+/// A case's name in the generated file: the literal, or nothing with the `nameless` feature.
+#[cfg(not(feature = "nameless"))]
+macro_rules! name {
+    ($name:literal) => {
+        $name
+    };
+}
+
+/// A case's name in the generated file: the literal, or nothing with the `nameless` feature.
+#[cfg(feature = "nameless")]
+macro_rules! name {
+    ($name:literal) => {
+        $crate::Name
+    };
+}
+
 mod case;
+mod codes;
 mod eval;
 mod quantized;
 // Generated: written by `loss-tools vectors` in its own layout, which the staleness test
@@ -31,8 +48,8 @@ mod quantized;
 mod vectors;
 
 pub use case::{
-    BAD_CHUNK, Case, CodeKind, Expected, LabelKind, MAX_CODES, MAX_PIXELS, MULTI_CAP, MaskKind,
-    MultiLoss, Op, OverlapBase, QuantLoss, REJECTED, Spec,
+    BAD_CHUNK, Case, ClassScales, CodeKind, Expected, LabelKind, MAX_CODES, MAX_PIXELS, MULTI_CAP,
+    MaskKind, MultiLoss, Name, Op, OverlapBase, QuantLoss, REJECTED, Spec,
 };
 pub use eval::{Words, check, evaluate, matches, same_bits};
 pub use vectors::{CASE_COUNT, CASES, MAX_SCRATCH, MAX_WORDS};
