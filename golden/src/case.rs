@@ -264,14 +264,14 @@ pub enum Expected {
     Err(Error),
 }
 
-/// A case's name: its text, or with the `nameless` feature nothing (the case is then known by
+/// A case's name: its text, or with `--cfg golden_nameless` nothing (the case is then known by
 /// its index in [`CASES`](crate::CASES), which names it on a build with names).
-#[cfg(not(feature = "nameless"))]
+#[cfg(not(golden_nameless))]
 pub type Name = &'static str;
 
-/// A case's name: with the `nameless` feature nothing, so no name takes flash; the case is
+/// A case's name: with `--cfg golden_nameless` nothing, so no name takes flash; the case is
 /// known by its index in [`CASES`](crate::CASES), which names it on a build with names.
-#[cfg(feature = "nameless")]
+#[cfg(golden_nameless)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Name;
 

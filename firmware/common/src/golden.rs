@@ -1,8 +1,8 @@
 //! The golden vectors on the device: every case of the `golden` crate (`golden/src/vectors.rs`),
 //! computed here by the same evaluator the host used and compared bit for bit.
 //!
-//! A failure is logged with the case's index in `golden::CASES` and its name; with the
-//! `nameless` feature (the M0, whose flash has no room for the names) with the index only, which
+//! A failure is logged with the case's index in `golden::CASES` and its name; built with
+//! `--cfg golden_nameless` (the M0, whose flash has no room for the names) with the index only, which
 //! names the case on any other board or on the host (`golden::CASES[index].name`).
 
 use golden::{CASES, Case, Expected, MAX_SCRATCH, MAX_WORDS, check};
@@ -10,12 +10,12 @@ use golden::{CASES, Case, Expected, MAX_SCRATCH, MAX_WORDS, check};
 /// Number of golden cases compiled in.
 pub const CASE_COUNT: usize = golden::CASE_COUNT;
 
-#[cfg(not(feature = "nameless"))]
+#[cfg(not(golden_nameless))]
 fn name(case: &Case) -> &'static str {
     case.name
 }
 
-#[cfg(feature = "nameless")]
+#[cfg(golden_nameless)]
 fn name(_: &Case) -> &'static str {
     "(see golden::CASES)"
 }
