@@ -114,6 +114,30 @@ pub enum Spec {
         /// How the mask is passed.
         mask: MaskKind,
     },
+    /// A multi-class loss or metric on quantized class scores (`push_codes`): the predictions
+    /// hold the codes' values (small integers, exact in `f32`), the targets as for
+    /// [`Spec::Multi`].
+    MultiCodes {
+        /// What is computed: focal (softmax, on probabilities, one-vs-rest), per-class
+        /// statistics with a class reduction, or confusion counts.
+        loss: MultiLoss,
+        /// Samples.
+        batch: usize,
+        /// Classes.
+        classes: usize,
+        /// Pixels per sample.
+        spatial: usize,
+        /// Memory layout of the codes.
+        layout: Layout,
+        /// How the targets slice is read.
+        labels: LabelKind,
+        /// `Targets::with_ignore_index`.
+        ignore: Option<i32>,
+        /// `i8` or `u8` codes.
+        code: CodeKind,
+        /// The quantization of the class scores.
+        scales: ClassScales,
+    },
     /// `Reduction::reduce` over the predictions (targets unused).
     Reduce,
     /// `DetSum::<3>` over `[p, t, p - t]`.
@@ -240,13 +264,24 @@ pub enum Expected {
     Err(Error),
 }
 
+/// A case's name: its text, or with `--cfg golden_nameless` nothing (the case is then known by
+/// its index in [`CASES`](crate::CASES), which names it on a build with names).
+#[cfg(not(golden_nameless))]
+pub type Name = &'static str;
+
+/// A case's name: with `--cfg golden_nameless` nothing, so no name takes flash; the case is
+/// known by its index in [`CASES`](crate::CASES), which names it on a build with names.
+#[cfg(golden_nameless)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Name;
+
 /// One golden vector.
 #[derive(Debug, Clone, Copy)]
 pub struct Case {
-    /// Unique, human-readable name.
-    pub name: &'static str,
-    /// What to compute.
-    pub spec: Spec,
+    /// Unique, human-readable name (see [`Name`]).
+    pub name: Name,
+    /// What to compute (shared by the cases of one configuration: one copy in flash).
+    pub spec: &'static Spec,
     /// How to drive it.
     pub op: Op,
     /// Predictions (logits or probabilities).
@@ -295,6 +330,21 @@ pub enum CodeKind {
     I8,
     /// `u8`.
     U8,
+}
+
+/// The quantization of a [`Spec::MultiCodes`] case's class scores.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ClassScales {
+    /// `ClassQuantization::per_tensor` (with its softmax table).
+    Tensor {
+        /// The scale.
+        scale: f32,
+        /// The zero point.
+        zero_point: i32,
+    },
+    /// `ClassQuantization::per_class`: `(scale, zero_point)` per class (at most
+    /// [`MULTI_CAP`]).
+    Class(&'static [(f32, i32)]),
 }
 
 /// How a quantized case passes its mask.

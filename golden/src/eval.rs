@@ -7,8 +7,8 @@ use loss_core::{
     focal::{BinaryFocal, SigmoidFocal},
     multiclass::{
         ClassLoss, ClassLossAccumulator, ClassReduction, ClassStatsAccumulator,
-        ConfusionAccumulator, Decision, GeneralizedDice, Metric, OneVsRestFocal, Shape,
-        SoftmaxFocal, Targets, Undefined, macro_average,
+        ConfusionAccumulator, ConfusionCounts, Decision, GeneralizedDice, Metric, OneVsRestFocal,
+        Shape, SoftmaxFocal, Targets, Undefined, macro_average,
     },
     sum::DetSum,
 };
@@ -377,6 +377,9 @@ pub fn evaluate(
             scratch,
             out,
         ),
+        Spec::MultiCodes { .. } => {
+            crate::codes::run_codes(spec, op, predictions, targets, scratch, out)
+        }
         Spec::Reduce | Spec::DetSum3 | Spec::FirstNonFinite => {
             run_tools(spec, op, predictions, targets, out)
         }
@@ -384,7 +387,7 @@ pub fn evaluate(
 }
 
 /// Targets of a multi-class case, with label maps converted to their integer type.
-struct MultiData<'a> {
+pub(crate) struct MultiData<'a> {
     kind: LabelKind,
     ignore: Option<i32>,
     dense: &'a [f32],
@@ -396,7 +399,12 @@ struct MultiData<'a> {
 }
 
 impl<'a> MultiData<'a> {
-    fn new(kind: LabelKind, ignore: Option<i32>, targets: &'a [f32], classes: usize) -> Self {
+    pub(crate) fn new(
+        kind: LabelKind,
+        ignore: Option<i32>,
+        targets: &'a [f32],
+        classes: usize,
+    ) -> Self {
         let mut d = Self {
             kind,
             ignore,
@@ -419,7 +427,7 @@ impl<'a> MultiData<'a> {
     }
 
     /// The targets of pixels `start..start + len` (all of them for `len == usize::MAX`).
-    fn targets(&self, start: usize, len: usize) -> Targets<'_> {
+    pub(crate) fn targets(&self, start: usize, len: usize) -> Targets<'_> {
         let t = match self.kind {
             LabelKind::Dense => {
                 let (s, e) = (
@@ -445,11 +453,11 @@ fn pixels<T>(all: &[T], count: usize, start: usize, len: usize) -> &[T] {
     all.get(start.min(end)..end).unwrap_or(&[])
 }
 
-fn overlap_loss(base: OverlapBase) -> Result<OverlapLoss, Error> {
+pub(crate) fn overlap_loss(base: OverlapBase) -> Result<OverlapLoss, Error> {
     build_overlap(base, None, false, Predictions::Probabilities)
 }
 
-fn stats_words(out: &mut Words<'_>, stats: &[OverlapStats]) {
+pub(crate) fn stats_words(out: &mut Words<'_>, stats: &[OverlapStats]) {
     for s in stats {
         out.float(s.intersection);
         out.float(s.prediction_sum);
@@ -458,7 +466,7 @@ fn stats_words(out: &mut Words<'_>, stats: &[OverlapStats]) {
     }
 }
 
-fn reduced_words(
+pub(crate) fn reduced_words(
     out: &mut Words<'_>,
     reduction: &ClassReduction<'_>,
     loss: &OverlapLoss,
@@ -666,9 +674,15 @@ fn confusion_multi(
         let s = scores.get(start * c..(start + len) * c).unwrap_or(&[]);
         acc.push(shape.layout(), s, data.targets(start, len))?;
     }
+    confusion_words(out, acc.counts());
+    Ok(())
+}
+
+/// Each class's counts and metrics, then their macro averages.
+pub(crate) fn confusion_words(out: &mut Words<'_>, counts: &[ConfusionCounts]) {
     // `None` (undefined metric) is written as the bits of -inf, which no metric takes.
     let nan = f32::NEG_INFINITY.to_bits();
-    for k in acc.counts() {
+    for k in counts {
         out.word(k.true_positives as u32);
         out.word(k.false_positives as u32);
         out.word(k.false_negatives as u32);
@@ -682,11 +696,10 @@ fn confusion_multi(
         for (include_background, undefined) in
             [(true, Undefined::Skip), (false, Undefined::Value(0.0))]
         {
-            let v = macro_average(acc.counts(), m, include_background, undefined);
+            let v = macro_average(counts, m, include_background, undefined);
             out.word(v.map_or(nan, f32::to_bits));
         }
     }
-    Ok(())
 }
 
 /// Runs `case` and compares with its expectation; `Ok(())` on a match, else the computed
@@ -701,7 +714,7 @@ pub fn check<'w>(
 ) -> Result<(), Result<&'w [u32], Error>> {
     let mut out = Words::new(words);
     let result = evaluate(
-        &case.spec,
+        case.spec,
         &case.op,
         case.predictions,
         case.targets,

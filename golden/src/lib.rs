@@ -15,6 +15,11 @@
 //! The crate is `no_std`, allocation-free and panic-free, so the device runs exactly the code
 //! the host ran.
 //!
+//! Built with `--cfg golden_nameless` (as `firmware/m0` builds it: a rustflag, not a feature,
+//! so `--all-features` builds keep the names), the cases carry no names ([`Name`] is then
+//! empty), which saves the M0 about 41 KB of its 256 KiB of flash; a case is then known by its
+//! index in [`CASES`], which names it on any other build.
+//!
 //! Comparison rule: bits must be equal, except that any NaN matches any NaN (see
 //! [`same_bits`]). IEEE 754 leaves the sign and payload of a NaN result unspecified, and the
 //! targets really differ there (x86 returns a negative default NaN for `inf - inf`, RISC-V
@@ -22,7 +27,24 @@
 //! `±inf`, must match bit for bit.
 #![no_std]
 
+/// A case's name in the generated file: the literal, or nothing with `--cfg golden_nameless`.
+#[cfg(not(golden_nameless))]
+macro_rules! name {
+    ($name:literal) => {
+        $name
+    };
+}
+
+/// A case's name in the generated file: the literal, or nothing with `--cfg golden_nameless`.
+#[cfg(golden_nameless)]
+macro_rules! name {
+    ($name:literal) => {
+        $crate::Name
+    };
+}
+
 mod case;
+mod codes;
 mod eval;
 mod quantized;
 // Generated: written by `loss-tools vectors` in its own layout, which the staleness test
@@ -31,8 +53,8 @@ mod quantized;
 mod vectors;
 
 pub use case::{
-    BAD_CHUNK, Case, CodeKind, Expected, LabelKind, MAX_CODES, MAX_PIXELS, MULTI_CAP, MaskKind,
-    MultiLoss, Op, OverlapBase, QuantLoss, REJECTED, Spec,
+    BAD_CHUNK, Case, ClassScales, CodeKind, Expected, LabelKind, MAX_CODES, MAX_PIXELS, MULTI_CAP,
+    MaskKind, MultiLoss, Name, Op, OverlapBase, QuantLoss, REJECTED, Spec,
 };
 pub use eval::{Words, check, evaluate, matches, same_bits};
 pub use vectors::{CASE_COUNT, CASES, MAX_SCRATCH, MAX_WORDS};

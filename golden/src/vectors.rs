@@ -3,8 +3,8 @@
 // `tests/tests/golden.rs` fails when this file is stale.
 
 use crate::{
-    BAD_CHUNK, Case, CodeKind, Expected, LabelKind, MaskKind, MultiLoss, Op, OverlapBase, QuantLoss,
-    Spec,
+    BAD_CHUNK, Case, ClassScales, CodeKind, Expected, LabelKind, MaskKind, MultiLoss, Op,
+    OverlapBase, QuantLoss, Spec,
 };
 use loss_core::{
     Error, Operand, Predictions, Reduction,
@@ -16,7 +16,7 @@ use loss_core::{
 };
 
 /// Number of cases.
-pub const CASE_COUNT: usize = 798;
+pub const CASE_COUNT: usize = 820;
 /// Largest output buffer any case hands to `loss-core`.
 pub const MAX_SCRATCH: usize = 200;
 /// Most output words of any case.
@@ -946,274 +946,394 @@ static Q_BAD_MASK_P: [f32; 8] = [
 static Q_BAD_MASK_T: [f32; 8] = [
     0.0, 1.0, 1.0, 0.0, 0.0, 2.0, 1.0, 0.0,
 ];
+static MCQ_I8_P: [f32; 192] = [
+    127.0, -128.0, 0.0, -4.0, 7.0, 7.0, 7.0, 7.0,
+    20.0, 50.0, -9.0, 50.0, 21.0, 14.0, -128.0, 50.0,
+    32.0, -35.0, -48.0, 45.0, -66.0, -66.0, 127.0, 49.0,
+    -52.0, -46.0, -31.0, 29.0, 18.0, 5.0, -26.0, -9.0,
+    -61.0, 49.0, 27.0, -10.0, -54.0, 60.0, -37.0, -4.0,
+    46.0, -11.0, -5.0, -29.0, -35.0, -42.0, 28.0, 46.0,
+    -49.0, -61.0, -38.0, 4.0, -51.0, 84.0, 58.0, -28.0,
+    -30.0, -49.0, -7.0, 2.0, -49.0, -36.0, 31.0, -2.0,
+    5.0, -60.0, -59.0, 40.0, 4.0, 16.0, 91.0, -4.0,
+    54.0, -4.0, -11.0, 48.0, 12.0, -38.0, -8.0, -3.0,
+    50.0, 83.0, 2.0, 54.0, -16.0, 37.0, 44.0, 21.0,
+    73.0, -51.0, -13.0, -62.0, 51.0, 9.0, -11.0, 33.0,
+    -25.0, -21.0, -40.0, -32.0, 61.0, -18.0, -65.0, 51.0,
+    -48.0, 47.0, -25.0, 56.0, 21.0, -49.0, -16.0, 40.0,
+    39.0, -41.0, -24.0, -42.0, 31.0, 21.0, 2.0, 17.0,
+    35.0, -32.0, -61.0, -9.0, 13.0, 7.0, -25.0, -51.0,
+    20.0, 6.0, -45.0, -17.0, -30.0, 18.0, 14.0, -40.0,
+    52.0, 86.0, -66.0, -61.0, -53.0, 52.0, -15.0, 20.0,
+    -23.0, -58.0, -19.0, -30.0, 15.0, 94.0, 57.0, -64.0,
+    -6.0, -7.0, 15.0, 82.0, -41.0, -57.0, -18.0, -21.0,
+    41.0, -8.0, -19.0, -59.0, 57.0, 40.0, -46.0, 19.0,
+    -28.0, -22.0, 31.0, -64.0, 40.0, 53.0, 30.0, 43.0,
+    -13.0, 20.0, 31.0, -25.0, -4.0, 54.0, -20.0, -39.0,
+    -41.0, 94.0, -1.0, 49.0, 18.0, -65.0, -53.0, -67.0,
+];
+static MCQ_I8_T: [f32; 48] = [
+    1.0, 2.0, 2.0, 0.0, 255.0, 3.0, 1.0, 0.0,
+    2.0, 2.0, 2.0, 2.0, 1.0, 1.0, 2.0, 1.0,
+    3.0, 2.0, 2.0, 255.0, 1.0, 0.0, 0.0, 0.0,
+    0.0, 0.0, 1.0, 3.0, 0.0, 1.0, 1.0, 1.0,
+    1.0, 255.0, 1.0, 1.0, 0.0, 1.0, 3.0, 1.0,
+    0.0, 1.0, 2.0, 1.0, 1.0, 0.0, 1.0, 0.0,
+];
+static MCQ_I8_NCHW_P: [f32; 192] = [
+    127.0, 7.0, 20.0, 21.0, 32.0, -66.0, -52.0, 18.0,
+    -61.0, -54.0, 46.0, -35.0, -49.0, -51.0, -30.0, -49.0,
+    5.0, 4.0, 54.0, 12.0, 50.0, -16.0, 73.0, 51.0,
+    -128.0, 7.0, 50.0, 14.0, -35.0, -66.0, -46.0, 5.0,
+    49.0, 60.0, -11.0, -42.0, -61.0, 84.0, -49.0, -36.0,
+    -60.0, 16.0, -4.0, -38.0, 83.0, 37.0, -51.0, 9.0,
+    0.0, 7.0, -9.0, -128.0, -48.0, 127.0, -31.0, -26.0,
+    27.0, -37.0, -5.0, 28.0, -38.0, 58.0, -7.0, 31.0,
+    -59.0, 91.0, -11.0, -8.0, 2.0, 44.0, -13.0, -11.0,
+    -4.0, 7.0, 50.0, 50.0, 45.0, 49.0, 29.0, -9.0,
+    -10.0, -4.0, -29.0, 46.0, 4.0, -28.0, 2.0, -2.0,
+    40.0, -4.0, 48.0, -3.0, 54.0, 21.0, -62.0, 33.0,
+    -25.0, 61.0, -48.0, 21.0, 39.0, 31.0, 35.0, 13.0,
+    20.0, -30.0, 52.0, -53.0, -23.0, 15.0, -6.0, -41.0,
+    41.0, 57.0, -28.0, 40.0, -13.0, -4.0, -41.0, 18.0,
+    -21.0, -18.0, 47.0, -49.0, -41.0, 21.0, -32.0, 7.0,
+    6.0, 18.0, 86.0, 52.0, -58.0, 94.0, -7.0, -57.0,
+    -8.0, 40.0, -22.0, 53.0, 20.0, 54.0, 94.0, -65.0,
+    -40.0, -65.0, -25.0, -16.0, -24.0, 2.0, -61.0, -25.0,
+    -45.0, 14.0, -66.0, -15.0, -19.0, 57.0, 15.0, -18.0,
+    -19.0, -46.0, 31.0, 30.0, 31.0, -20.0, -1.0, -53.0,
+    -32.0, 51.0, 56.0, 40.0, -42.0, 17.0, -9.0, -51.0,
+    -17.0, -40.0, -61.0, 20.0, -30.0, -64.0, 82.0, -21.0,
+    -59.0, 19.0, -64.0, 43.0, -25.0, -39.0, 49.0, -67.0,
+];
+static MCQ_I8_NCHW_T: [f32; 48] = [
+    1.0, 2.0, 2.0, 0.0, 255.0, 3.0, 1.0, 0.0,
+    2.0, 2.0, 2.0, 2.0, 1.0, 1.0, 2.0, 1.0,
+    3.0, 2.0, 2.0, 255.0, 1.0, 0.0, 0.0, 0.0,
+    0.0, 0.0, 1.0, 3.0, 0.0, 1.0, 1.0, 1.0,
+    1.0, 255.0, 1.0, 1.0, 0.0, 1.0, 3.0, 1.0,
+    0.0, 1.0, 2.0, 1.0, 1.0, 0.0, 1.0, 0.0,
+];
+static MCQ_U8_P: [f32; 192] = [
+    255.0, 0.0, 128.0, 124.0, 135.0, 135.0, 135.0, 135.0,
+    148.0, 178.0, 119.0, 178.0, 149.0, 142.0, 0.0, 178.0,
+    160.0, 93.0, 80.0, 173.0, 62.0, 62.0, 255.0, 177.0,
+    76.0, 82.0, 97.0, 157.0, 146.0, 133.0, 102.0, 119.0,
+    67.0, 177.0, 155.0, 118.0, 74.0, 188.0, 91.0, 124.0,
+    174.0, 117.0, 123.0, 99.0, 93.0, 86.0, 156.0, 174.0,
+    79.0, 67.0, 90.0, 132.0, 77.0, 212.0, 186.0, 100.0,
+    98.0, 79.0, 121.0, 130.0, 79.0, 92.0, 159.0, 126.0,
+    133.0, 68.0, 69.0, 168.0, 132.0, 144.0, 219.0, 124.0,
+    182.0, 124.0, 117.0, 176.0, 140.0, 90.0, 120.0, 125.0,
+    178.0, 211.0, 130.0, 182.0, 112.0, 165.0, 172.0, 149.0,
+    201.0, 77.0, 115.0, 66.0, 179.0, 137.0, 117.0, 161.0,
+    103.0, 107.0, 88.0, 96.0, 189.0, 110.0, 63.0, 179.0,
+    80.0, 175.0, 103.0, 184.0, 149.0, 79.0, 112.0, 168.0,
+    167.0, 87.0, 104.0, 86.0, 159.0, 149.0, 130.0, 145.0,
+    163.0, 96.0, 67.0, 119.0, 141.0, 135.0, 103.0, 77.0,
+    148.0, 134.0, 83.0, 111.0, 98.0, 146.0, 142.0, 88.0,
+    180.0, 214.0, 62.0, 67.0, 75.0, 180.0, 113.0, 148.0,
+    105.0, 70.0, 109.0, 98.0, 143.0, 222.0, 185.0, 64.0,
+    122.0, 121.0, 143.0, 210.0, 87.0, 71.0, 110.0, 107.0,
+    169.0, 120.0, 109.0, 69.0, 185.0, 168.0, 82.0, 147.0,
+    100.0, 106.0, 159.0, 64.0, 168.0, 181.0, 158.0, 171.0,
+    115.0, 148.0, 159.0, 103.0, 124.0, 182.0, 108.0, 89.0,
+    87.0, 222.0, 127.0, 177.0, 146.0, 63.0, 75.0, 61.0,
+];
+static MCQ_U8_T: [f32; 48] = [
+    1.0, 2.0, 2.0, 0.0, 255.0, 3.0, 1.0, 0.0,
+    2.0, 2.0, 2.0, 2.0, 1.0, 1.0, 2.0, 1.0,
+    3.0, 2.0, 2.0, 255.0, 1.0, 0.0, 0.0, 0.0,
+    0.0, 0.0, 1.0, 3.0, 0.0, 1.0, 1.0, 1.0,
+    1.0, 255.0, 1.0, 1.0, 0.0, 1.0, 3.0, 1.0,
+    0.0, 1.0, 2.0, 1.0, 1.0, 0.0, 1.0, 0.0,
+];
 
-const S0: Spec = Spec::SigmoidFocalTorchvision;
-const S1: Spec = Spec::SigmoidFocal { alpha: None, gamma: 0.0, soft: SoftTargets::Torchvision };
-const S2: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 0.0, soft: SoftTargets::Torchvision };
-const S3: Spec = Spec::SigmoidFocal { alpha: None, gamma: 0.5, soft: SoftTargets::Torchvision };
-const S4: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 0.5, soft: SoftTargets::Torchvision };
-const S5: Spec = Spec::SigmoidFocal { alpha: None, gamma: 1.0, soft: SoftTargets::Torchvision };
-const S6: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 1.0, soft: SoftTargets::Torchvision };
-const S7: Spec = Spec::SigmoidFocal { alpha: None, gamma: 2.0, soft: SoftTargets::Torchvision };
-const S8: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 2.0, soft: SoftTargets::Torchvision };
-const S9: Spec = Spec::SigmoidFocal { alpha: None, gamma: 3.0, soft: SoftTargets::Torchvision };
-const S10: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 3.0, soft: SoftTargets::Torchvision };
-const S11: Spec = Spec::SigmoidFocal { alpha: None, gamma: 4.0, soft: SoftTargets::Torchvision };
-const S12: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 4.0, soft: SoftTargets::Torchvision };
-const S13: Spec = Spec::SigmoidFocal { alpha: None, gamma: 5.0, soft: SoftTargets::Torchvision };
-const S14: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 5.0, soft: SoftTargets::Torchvision };
-const S15: Spec = Spec::SigmoidFocal { alpha: Some(0.0), gamma: 2.0, soft: SoftTargets::Torchvision };
-const S16: Spec = Spec::SigmoidFocal { alpha: Some(0.5), gamma: 2.0, soft: SoftTargets::Torchvision };
-const S17: Spec = Spec::SigmoidFocal { alpha: Some(0.75), gamma: 2.0, soft: SoftTargets::Torchvision };
-const S18: Spec = Spec::SigmoidFocal { alpha: Some(1.0), gamma: 2.0, soft: SoftTargets::Torchvision };
-const S19: Spec = Spec::SigmoidFocal { alpha: None, gamma: 0.0, soft: SoftTargets::Monai };
-const S20: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 0.0, soft: SoftTargets::Monai };
-const S21: Spec = Spec::SigmoidFocal { alpha: None, gamma: 0.5, soft: SoftTargets::Monai };
-const S22: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 0.5, soft: SoftTargets::Monai };
-const S23: Spec = Spec::SigmoidFocal { alpha: None, gamma: 2.0, soft: SoftTargets::Monai };
-const S24: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 2.0, soft: SoftTargets::Monai };
-const S25: Spec = Spec::SigmoidFocal { alpha: None, gamma: 5.0, soft: SoftTargets::Monai };
-const S26: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 5.0, soft: SoftTargets::Monai };
-const S27: Spec = Spec::SigmoidFocal { alpha: None, gamma: 0.0, soft: SoftTargets::Kornia };
-const S28: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 0.0, soft: SoftTargets::Kornia };
-const S29: Spec = Spec::SigmoidFocal { alpha: None, gamma: 0.5, soft: SoftTargets::Kornia };
-const S30: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 0.5, soft: SoftTargets::Kornia };
-const S31: Spec = Spec::SigmoidFocal { alpha: None, gamma: 2.0, soft: SoftTargets::Kornia };
-const S32: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 2.0, soft: SoftTargets::Kornia };
-const S33: Spec = Spec::SigmoidFocal { alpha: None, gamma: 5.0, soft: SoftTargets::Kornia };
-const S34: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 5.0, soft: SoftTargets::Kornia };
-const S35: Spec = Spec::SigmoidFocal { alpha: None, gamma: 0.0, soft: SoftTargets::Smp };
-const S36: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 0.0, soft: SoftTargets::Smp };
-const S37: Spec = Spec::SigmoidFocal { alpha: None, gamma: 0.5, soft: SoftTargets::Smp };
-const S38: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 0.5, soft: SoftTargets::Smp };
-const S39: Spec = Spec::SigmoidFocal { alpha: None, gamma: 2.0, soft: SoftTargets::Smp };
-const S40: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 2.0, soft: SoftTargets::Smp };
-const S41: Spec = Spec::SigmoidFocal { alpha: None, gamma: 5.0, soft: SoftTargets::Smp };
-const S42: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 5.0, soft: SoftTargets::Smp };
-const S43: Spec = Spec::BinaryFocalSeed;
-const S44: Spec = Spec::BinaryFocal { alpha: None, gamma: 0.0, clamp_min: 0.001, clamp_max: 0.999 };
-const S45: Spec = Spec::BinaryFocal { alpha: Some(0.25), gamma: 0.0, clamp_min: 0.001, clamp_max: 0.999 };
-const S46: Spec = Spec::BinaryFocal { alpha: None, gamma: 0.5, clamp_min: 0.001, clamp_max: 0.999 };
-const S47: Spec = Spec::BinaryFocal { alpha: Some(0.25), gamma: 0.5, clamp_min: 0.001, clamp_max: 0.999 };
-const S48: Spec = Spec::BinaryFocal { alpha: None, gamma: 1.0, clamp_min: 0.001, clamp_max: 0.999 };
-const S49: Spec = Spec::BinaryFocal { alpha: Some(0.25), gamma: 1.0, clamp_min: 0.001, clamp_max: 0.999 };
-const S50: Spec = Spec::BinaryFocal { alpha: None, gamma: 2.0, clamp_min: 0.0, clamp_max: 1.0 };
-const S51: Spec = Spec::BinaryFocal { alpha: None, gamma: 2.0, clamp_min: 0.001, clamp_max: 0.999 };
-const S52: Spec = Spec::BinaryFocal { alpha: None, gamma: 2.0, clamp_min: 1e-7, clamp_max: 0.9999999 };
-const S53: Spec = Spec::BinaryFocal { alpha: Some(0.25), gamma: 2.0, clamp_min: 0.0, clamp_max: 1.0 };
-const S54: Spec = Spec::BinaryFocal { alpha: Some(0.25), gamma: 2.0, clamp_min: 0.001, clamp_max: 0.999 };
-const S55: Spec = Spec::BinaryFocal { alpha: Some(0.25), gamma: 2.0, clamp_min: 1e-7, clamp_max: 0.9999999 };
-const S56: Spec = Spec::BinaryFocal { alpha: None, gamma: 3.0, clamp_min: 0.001, clamp_max: 0.999 };
-const S57: Spec = Spec::BinaryFocal { alpha: Some(0.25), gamma: 3.0, clamp_min: 0.001, clamp_max: 0.999 };
-const S58: Spec = Spec::BinaryFocal { alpha: None, gamma: 5.0, clamp_min: 0.001, clamp_max: 0.999 };
-const S59: Spec = Spec::BinaryFocal { alpha: Some(0.25), gamma: 5.0, clamp_min: 0.001, clamp_max: 0.999 };
-const S60: Spec = Spec::Overlap { base: OverlapBase::Dice, smoothing: None, squared: false, predictions: Predictions::Probabilities };
-const S61: Spec = Spec::Overlap { base: OverlapBase::Dice, smoothing: None, squared: false, predictions: Predictions::Logits };
-const S62: Spec = Spec::Overlap { base: OverlapBase::Dice, smoothing: Some((0.0, 0.0)), squared: false, predictions: Predictions::Probabilities };
-const S63: Spec = Spec::Overlap { base: OverlapBase::Dice, smoothing: Some((0.0, 0.0)), squared: false, predictions: Predictions::Logits };
-const S64: Spec = Spec::Overlap { base: OverlapBase::Dice, smoothing: Some((1.0, 1.0)), squared: false, predictions: Predictions::Probabilities };
-const S65: Spec = Spec::Overlap { base: OverlapBase::Dice, smoothing: Some((1.0, 1.0)), squared: false, predictions: Predictions::Logits };
-const S66: Spec = Spec::Overlap { base: OverlapBase::Dice, smoothing: None, squared: true, predictions: Predictions::Probabilities };
-const S67: Spec = Spec::Overlap { base: OverlapBase::Dice, smoothing: None, squared: true, predictions: Predictions::Logits };
-const S68: Spec = Spec::Overlap { base: OverlapBase::Dice, smoothing: Some((0.0, 0.0)), squared: true, predictions: Predictions::Probabilities };
-const S69: Spec = Spec::Overlap { base: OverlapBase::Dice, smoothing: Some((0.0, 0.0)), squared: true, predictions: Predictions::Logits };
-const S70: Spec = Spec::Overlap { base: OverlapBase::Dice, smoothing: Some((1.0, 1.0)), squared: true, predictions: Predictions::Probabilities };
-const S71: Spec = Spec::Overlap { base: OverlapBase::Dice, smoothing: Some((1.0, 1.0)), squared: true, predictions: Predictions::Logits };
-const S72: Spec = Spec::Overlap { base: OverlapBase::Jaccard, smoothing: None, squared: false, predictions: Predictions::Probabilities };
-const S73: Spec = Spec::Overlap { base: OverlapBase::Jaccard, smoothing: None, squared: false, predictions: Predictions::Logits };
-const S74: Spec = Spec::Overlap { base: OverlapBase::Jaccard, smoothing: Some((0.0, 0.0)), squared: false, predictions: Predictions::Probabilities };
-const S75: Spec = Spec::Overlap { base: OverlapBase::Jaccard, smoothing: Some((0.0, 0.0)), squared: false, predictions: Predictions::Logits };
-const S76: Spec = Spec::Overlap { base: OverlapBase::Jaccard, smoothing: Some((1.0, 1.0)), squared: false, predictions: Predictions::Probabilities };
-const S77: Spec = Spec::Overlap { base: OverlapBase::Jaccard, smoothing: Some((1.0, 1.0)), squared: false, predictions: Predictions::Logits };
-const S78: Spec = Spec::Overlap { base: OverlapBase::Jaccard, smoothing: None, squared: true, predictions: Predictions::Probabilities };
-const S79: Spec = Spec::Overlap { base: OverlapBase::Jaccard, smoothing: None, squared: true, predictions: Predictions::Logits };
-const S80: Spec = Spec::Overlap { base: OverlapBase::Jaccard, smoothing: Some((0.0, 0.0)), squared: true, predictions: Predictions::Probabilities };
-const S81: Spec = Spec::Overlap { base: OverlapBase::Jaccard, smoothing: Some((0.0, 0.0)), squared: true, predictions: Predictions::Logits };
-const S82: Spec = Spec::Overlap { base: OverlapBase::Jaccard, smoothing: Some((1.0, 1.0)), squared: true, predictions: Predictions::Probabilities };
-const S83: Spec = Spec::Overlap { base: OverlapBase::Jaccard, smoothing: Some((1.0, 1.0)), squared: true, predictions: Predictions::Logits };
-const S84: Spec = Spec::Overlap { base: OverlapBase::Tversky { alpha: 0.3, beta: 0.7 }, smoothing: None, squared: false, predictions: Predictions::Probabilities };
-const S85: Spec = Spec::Overlap { base: OverlapBase::Tversky { alpha: 0.3, beta: 0.7 }, smoothing: None, squared: false, predictions: Predictions::Logits };
-const S86: Spec = Spec::Overlap { base: OverlapBase::Tversky { alpha: 0.3, beta: 0.7 }, smoothing: Some((0.0, 0.0)), squared: false, predictions: Predictions::Probabilities };
-const S87: Spec = Spec::Overlap { base: OverlapBase::Tversky { alpha: 0.3, beta: 0.7 }, smoothing: Some((0.0, 0.0)), squared: false, predictions: Predictions::Logits };
-const S88: Spec = Spec::Overlap { base: OverlapBase::Tversky { alpha: 0.3, beta: 0.7 }, smoothing: Some((1.0, 1.0)), squared: false, predictions: Predictions::Probabilities };
-const S89: Spec = Spec::Overlap { base: OverlapBase::Tversky { alpha: 0.3, beta: 0.7 }, smoothing: Some((1.0, 1.0)), squared: false, predictions: Predictions::Logits };
-const S90: Spec = Spec::Overlap { base: OverlapBase::Tversky { alpha: 0.5, beta: 0.5 }, smoothing: None, squared: false, predictions: Predictions::Probabilities };
-const S91: Spec = Spec::Overlap { base: OverlapBase::Tversky { alpha: 0.5, beta: 0.5 }, smoothing: None, squared: false, predictions: Predictions::Logits };
-const S92: Spec = Spec::Overlap { base: OverlapBase::Tversky { alpha: 0.5, beta: 0.5 }, smoothing: Some((0.0, 0.0)), squared: false, predictions: Predictions::Probabilities };
-const S93: Spec = Spec::Overlap { base: OverlapBase::Tversky { alpha: 0.5, beta: 0.5 }, smoothing: Some((0.0, 0.0)), squared: false, predictions: Predictions::Logits };
-const S94: Spec = Spec::Overlap { base: OverlapBase::Tversky { alpha: 0.5, beta: 0.5 }, smoothing: Some((1.0, 1.0)), squared: false, predictions: Predictions::Probabilities };
-const S95: Spec = Spec::Overlap { base: OverlapBase::Tversky { alpha: 0.5, beta: 0.5 }, smoothing: Some((1.0, 1.0)), squared: false, predictions: Predictions::Logits };
-const S96: Spec = Spec::Overlap { base: OverlapBase::SeedTorch, smoothing: None, squared: false, predictions: Predictions::Probabilities };
-const S97: Spec = Spec::Overlap { base: OverlapBase::SeedTorch, smoothing: None, squared: false, predictions: Predictions::Logits };
-const S98: Spec = Spec::Overlap { base: OverlapBase::SeedTorch, smoothing: Some((0.0, 0.0)), squared: false, predictions: Predictions::Probabilities };
-const S99: Spec = Spec::Overlap { base: OverlapBase::SeedTorch, smoothing: Some((0.0, 0.0)), squared: false, predictions: Predictions::Logits };
-const S100: Spec = Spec::Overlap { base: OverlapBase::SeedTorch, smoothing: Some((1.0, 1.0)), squared: false, predictions: Predictions::Probabilities };
-const S101: Spec = Spec::Overlap { base: OverlapBase::SeedTorch, smoothing: Some((1.0, 1.0)), squared: false, predictions: Predictions::Logits };
-const S102: Spec = Spec::Overlap { base: OverlapBase::SeedTorch, smoothing: None, squared: true, predictions: Predictions::Probabilities };
-const S103: Spec = Spec::Overlap { base: OverlapBase::SeedTorch, smoothing: None, squared: true, predictions: Predictions::Logits };
-const S104: Spec = Spec::Overlap { base: OverlapBase::SeedTorch, smoothing: Some((0.0, 0.0)), squared: true, predictions: Predictions::Probabilities };
-const S105: Spec = Spec::Overlap { base: OverlapBase::SeedTorch, smoothing: Some((0.0, 0.0)), squared: true, predictions: Predictions::Logits };
-const S106: Spec = Spec::Overlap { base: OverlapBase::SeedTorch, smoothing: Some((1.0, 1.0)), squared: true, predictions: Predictions::Probabilities };
-const S107: Spec = Spec::Overlap { base: OverlapBase::SeedTorch, smoothing: Some((1.0, 1.0)), squared: true, predictions: Predictions::Logits };
-const S108: Spec = Spec::Overlap { base: OverlapBase::SeedKeras, smoothing: None, squared: false, predictions: Predictions::Probabilities };
-const S109: Spec = Spec::Overlap { base: OverlapBase::SeedKeras, smoothing: None, squared: false, predictions: Predictions::Logits };
-const S110: Spec = Spec::Overlap { base: OverlapBase::SeedKeras, smoothing: Some((0.0, 0.0)), squared: false, predictions: Predictions::Probabilities };
-const S111: Spec = Spec::Overlap { base: OverlapBase::SeedKeras, smoothing: Some((0.0, 0.0)), squared: false, predictions: Predictions::Logits };
-const S112: Spec = Spec::Overlap { base: OverlapBase::SeedKeras, smoothing: Some((1.0, 1.0)), squared: false, predictions: Predictions::Probabilities };
-const S113: Spec = Spec::Overlap { base: OverlapBase::SeedKeras, smoothing: Some((1.0, 1.0)), squared: false, predictions: Predictions::Logits };
-const S114: Spec = Spec::Overlap { base: OverlapBase::SeedKeras, smoothing: None, squared: true, predictions: Predictions::Probabilities };
-const S115: Spec = Spec::Overlap { base: OverlapBase::SeedKeras, smoothing: None, squared: true, predictions: Predictions::Logits };
-const S116: Spec = Spec::Overlap { base: OverlapBase::SeedKeras, smoothing: Some((0.0, 0.0)), squared: true, predictions: Predictions::Probabilities };
-const S117: Spec = Spec::Overlap { base: OverlapBase::SeedKeras, smoothing: Some((0.0, 0.0)), squared: true, predictions: Predictions::Logits };
-const S118: Spec = Spec::Overlap { base: OverlapBase::SeedKeras, smoothing: Some((1.0, 1.0)), squared: true, predictions: Predictions::Probabilities };
-const S119: Spec = Spec::Overlap { base: OverlapBase::SeedKeras, smoothing: Some((1.0, 1.0)), squared: true, predictions: Predictions::Logits };
-const S120: Spec = Spec::Reduce;
-const S121: Spec = Spec::FirstNonFinite;
-const S122: Spec = Spec::DetSum3;
-const S123: Spec = Spec::SigmoidFocal { alpha: Some(1.5), gamma: 2.0, soft: SoftTargets::Monai };
-const S124: Spec = Spec::BinaryFocal { alpha: Some(1.5), gamma: 2.0, clamp_min: 0.001, clamp_max: 0.999 };
-const S125: Spec = Spec::SigmoidFocal { alpha: Some(-0.1), gamma: 2.0, soft: SoftTargets::Monai };
-const S126: Spec = Spec::BinaryFocal { alpha: Some(-0.1), gamma: 2.0, clamp_min: 0.001, clamp_max: 0.999 };
-const S127: Spec = Spec::SigmoidFocal { alpha: Some(f32::NAN), gamma: 2.0, soft: SoftTargets::Monai };
-const S128: Spec = Spec::BinaryFocal { alpha: Some(f32::NAN), gamma: 2.0, clamp_min: 0.001, clamp_max: 0.999 };
-const S129: Spec = Spec::SigmoidFocal { alpha: None, gamma: -1.0, soft: SoftTargets::Monai };
-const S130: Spec = Spec::BinaryFocal { alpha: None, gamma: -1.0, clamp_min: 0.001, clamp_max: 0.999 };
-const S131: Spec = Spec::SigmoidFocal { alpha: None, gamma: f32::NAN, soft: SoftTargets::Monai };
-const S132: Spec = Spec::BinaryFocal { alpha: None, gamma: f32::NAN, clamp_min: 0.001, clamp_max: 0.999 };
-const S133: Spec = Spec::SigmoidFocal { alpha: None, gamma: f32::INFINITY, soft: SoftTargets::Monai };
-const S134: Spec = Spec::BinaryFocal { alpha: None, gamma: f32::INFINITY, clamp_min: 0.001, clamp_max: 0.999 };
-const S135: Spec = Spec::BinaryFocal { alpha: None, gamma: 2.0, clamp_min: 0.5, clamp_max: 0.5 };
-const S136: Spec = Spec::BinaryFocal { alpha: None, gamma: 2.0, clamp_min: 0.9, clamp_max: 0.1 };
-const S137: Spec = Spec::BinaryFocal { alpha: None, gamma: 2.0, clamp_min: -0.1, clamp_max: 0.9 };
-const S138: Spec = Spec::BinaryFocal { alpha: None, gamma: 2.0, clamp_min: 0.1, clamp_max: 1.1 };
-const S139: Spec = Spec::BinaryFocal { alpha: None, gamma: 2.0, clamp_min: f32::NAN, clamp_max: 0.5 };
-const S140: Spec = Spec::Overlap { base: OverlapBase::Tversky { alpha: -1.0, beta: 0.5 }, smoothing: None, squared: false, predictions: Predictions::Probabilities };
-const S141: Spec = Spec::Overlap { base: OverlapBase::Tversky { alpha: 0.5, beta: f32::INFINITY }, smoothing: None, squared: false, predictions: Predictions::Probabilities };
-const S142: Spec = Spec::Overlap { base: OverlapBase::Tversky { alpha: 0.5, beta: 0.5 }, smoothing: None, squared: true, predictions: Predictions::Probabilities };
-const S143: Spec = Spec::Overlap { base: OverlapBase::Dice, smoothing: Some((-1.0, 1.0)), squared: false, predictions: Predictions::Probabilities };
-const S144: Spec = Spec::Overlap { base: OverlapBase::Jaccard, smoothing: Some((1.0, f32::NAN)), squared: false, predictions: Predictions::Probabilities };
-const S145: Spec = Spec::BinaryFocalKeras { alpha: None, gamma: 2.0, soft: SoftTargets::Torchvision };
-const S146: Spec = Spec::BinaryFocalKeras { alpha: Some(0.25), gamma: 2.0, soft: SoftTargets::Torchvision };
-const S147: Spec = Spec::BinaryFocalKeras { alpha: Some(0.25), gamma: 0.5, soft: SoftTargets::Torchvision };
-const S148: Spec = Spec::BinaryFocalKeras { alpha: None, gamma: 0.0, soft: SoftTargets::Torchvision };
-const S149: Spec = Spec::BinaryFocalKeras { alpha: None, gamma: 2.0, soft: SoftTargets::Kornia };
-const S150: Spec = Spec::BinaryFocalKeras { alpha: Some(0.25), gamma: 2.0, soft: SoftTargets::Kornia };
-const S151: Spec = Spec::BinaryFocalKeras { alpha: Some(0.25), gamma: 0.5, soft: SoftTargets::Kornia };
-const S152: Spec = Spec::BinaryFocalKeras { alpha: None, gamma: 0.0, soft: SoftTargets::Kornia };
-const S153: Spec = Spec::BinaryFocalKeras { alpha: None, gamma: 2.0, soft: SoftTargets::Monai };
-const S154: Spec = Spec::Sigmoid;
-const S155: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 0.0, alpha: ClassAlpha::None, weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S156: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 0.0, alpha: ClassAlpha::None, weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::U16, ignore: None };
-const S157: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 0.0, alpha: ClassAlpha::None, weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::I32, ignore: Some(255) };
-const S158: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 0.0, alpha: ClassAlpha::None, weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::Dense, ignore: None };
-const S159: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 0.0, alpha: ClassAlpha::None, weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::Dense, ignore: None };
-const S160: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::None, weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S161: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::None, weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::U16, ignore: None };
-const S162: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::None, weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::I32, ignore: Some(255) };
-const S163: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::None, weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::Dense, ignore: None };
-const S164: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::None, weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::Dense, ignore: None };
-const S165: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 0.5, alpha: ClassAlpha::Background(0.25), weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S166: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 0.5, alpha: ClassAlpha::Background(0.25), weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::U16, ignore: None };
-const S167: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 0.5, alpha: ClassAlpha::Background(0.25), weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::I32, ignore: Some(255) };
-const S168: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 0.5, alpha: ClassAlpha::Background(0.25), weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::Dense, ignore: None };
-const S169: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 0.5, alpha: ClassAlpha::Background(0.25), weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::Dense, ignore: None };
-const S170: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: Some(&[0.5, 1.0, 2.0, 1.5]) }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S171: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: Some(&[0.5, 1.0, 2.0, 1.5]) }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::U16, ignore: None };
-const S172: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: Some(&[0.5, 1.0, 2.0, 1.5]) }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::I32, ignore: Some(255) };
-const S173: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: Some(&[0.5, 1.0, 2.0, 1.5]) }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::Dense, ignore: None };
-const S174: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: Some(&[0.5, 1.0, 2.0, 1.5]) }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::Dense, ignore: None };
-const S175: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::PerClass(&[0.1, 0.3, 0.3, 0.3]), weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S176: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::PerClass(&[0.1, 0.3, 0.3, 0.3]), weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::U16, ignore: None };
-const S177: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::PerClass(&[0.1, 0.3, 0.3, 0.3]), weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::I32, ignore: Some(255) };
-const S178: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::PerClass(&[0.1, 0.3, 0.3, 0.3]), weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::Dense, ignore: None };
-const S179: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::PerClass(&[0.1, 0.3, 0.3, 0.3]), weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::Dense, ignore: None };
-const S180: Spec = Spec::Multi { loss: MultiLoss::SoftmaxOnProbabilities { gamma: 2.0, alpha: ClassAlpha::None, weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S181: Spec = Spec::Multi { loss: MultiLoss::SoftmaxOnProbabilities { gamma: 0.5, alpha: ClassAlpha::Background(0.25), weights: Some(&[0.5, 1.0, 2.0, 1.5]) }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S182: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::None, weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S183: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::None, weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: Some(255) };
-const S184: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::None, weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::Dense, ignore: None };
-const S185: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::None, weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::Dense, ignore: None };
-const S186: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S187: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: Some(255) };
-const S188: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::Dense, ignore: None };
-const S189: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::Dense, ignore: None };
-const S190: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 0.5, alpha: ClassAlpha::PerClass(&[0.1, 0.3, 0.3, 0.3]), weights: Some(&[0.5, 1.0, 2.0, 1.5]), soft: SoftTargets::Monai }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S191: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 0.5, alpha: ClassAlpha::PerClass(&[0.1, 0.3, 0.3, 0.3]), weights: Some(&[0.5, 1.0, 2.0, 1.5]), soft: SoftTargets::Monai }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: Some(255) };
-const S192: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 0.5, alpha: ClassAlpha::PerClass(&[0.1, 0.3, 0.3, 0.3]), weights: Some(&[0.5, 1.0, 2.0, 1.5]), soft: SoftTargets::Monai }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::Dense, ignore: None };
-const S193: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 0.5, alpha: ClassAlpha::PerClass(&[0.1, 0.3, 0.3, 0.3]), weights: Some(&[0.5, 1.0, 2.0, 1.5]), soft: SoftTargets::Monai }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::Dense, ignore: None };
-const S194: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: None, soft: SoftTargets::Kornia }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S195: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: None, soft: SoftTargets::Kornia }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: Some(255) };
-const S196: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: None, soft: SoftTargets::Kornia }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::Dense, ignore: None };
-const S197: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: None, soft: SoftTargets::Kornia }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::Dense, ignore: None };
-const S198: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Positives(&[0.1, 0.3, 0.3, 0.3]), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S199: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Positives(&[0.1, 0.3, 0.3, 0.3]), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: Some(255) };
-const S200: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Positives(&[0.1, 0.3, 0.3, 0.3]), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::Dense, ignore: None };
-const S201: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Positives(&[0.1, 0.3, 0.3, 0.3]), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::Dense, ignore: None };
-const S202: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S203: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Jaccard, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S204: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: false, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Sum } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S205: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: Some(&[0.5, 1.0, 2.0, 1.5]), weighting: Weighting::Normalize, empty: EmptyClass::Skip, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S206: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: Some(&[0.5, 1.0, 2.0, 1.5]), weighting: Weighting::Multiply, empty: EmptyClass::Zero, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S207: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Sigmoid, squared: true, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S208: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Sigmoid, squared: true, intersection: Intersection::Product }, base: OverlapBase::Jaccard, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S209: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Sigmoid, squared: true, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: false, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Sum } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S210: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Sigmoid, squared: true, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: Some(&[0.5, 1.0, 2.0, 1.5]), weighting: Weighting::Normalize, empty: EmptyClass::Skip, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S211: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Sigmoid, squared: true, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: Some(&[0.5, 1.0, 2.0, 1.5]), weighting: Weighting::Multiply, empty: EmptyClass::Zero, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S212: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Tanh, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S213: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Tanh, squared: false, intersection: Intersection::Product }, base: OverlapBase::Jaccard, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S214: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Tanh, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: false, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Sum } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S215: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Tanh, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: Some(&[0.5, 1.0, 2.0, 1.5]), weighting: Weighting::Normalize, empty: EmptyClass::Skip, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S216: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Tanh, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: Some(&[0.5, 1.0, 2.0, 1.5]), weighting: Weighting::Multiply, empty: EmptyClass::Zero, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S217: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::None, squared: false, intersection: Intersection::Min }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S218: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::None, squared: false, intersection: Intersection::Min }, base: OverlapBase::Jaccard, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S219: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::None, squared: false, intersection: Intersection::Min }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: false, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Sum } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S220: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::None, squared: false, intersection: Intersection::Min }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: Some(&[0.5, 1.0, 2.0, 1.5]), weighting: Weighting::Normalize, empty: EmptyClass::Skip, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S221: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::None, squared: false, intersection: Intersection::Min }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: Some(&[0.5, 1.0, 2.0, 1.5]), weighting: Weighting::Multiply, empty: EmptyClass::Zero, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S222: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::I32, ignore: None };
-const S223: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U16, ignore: Some(255) };
-const S224: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::Dense, ignore: None };
-const S225: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::Dense, ignore: None };
-const S226: Spec = Spec::Multi { loss: MultiLoss::GeneralizedDice { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, weight_type: WeightType::Square }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S227: Spec = Spec::Multi { loss: MultiLoss::GeneralizedDice { overlap: ClassOverlap { activation: Activation::None, squared: false, intersection: Intersection::Product }, weight_type: WeightType::Square }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S228: Spec = Spec::Multi { loss: MultiLoss::GeneralizedDice { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, weight_type: WeightType::Simple }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S229: Spec = Spec::Multi { loss: MultiLoss::GeneralizedDice { overlap: ClassOverlap { activation: Activation::None, squared: false, intersection: Intersection::Product }, weight_type: WeightType::Simple }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S230: Spec = Spec::Multi { loss: MultiLoss::GeneralizedDice { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, weight_type: WeightType::Uniform }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S231: Spec = Spec::Multi { loss: MultiLoss::GeneralizedDice { overlap: ClassOverlap { activation: Activation::None, squared: false, intersection: Intersection::Product }, weight_type: WeightType::Uniform }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S232: Spec = Spec::Multi { loss: MultiLoss::Confusion { decision: Decision::Argmax }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S233: Spec = Spec::Multi { loss: MultiLoss::Confusion { decision: Decision::Threshold(0.0) }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S234: Spec = Spec::Multi { loss: MultiLoss::Confusion { decision: Decision::Threshold(0.5) }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S235: Spec = Spec::Multi { loss: MultiLoss::Confusion { decision: Decision::Argmax }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::I32, ignore: Some(255) };
-const S236: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::I32, ignore: None };
-const S237: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::None, weights: Some(&[1.0, 1.0, 1.0]) }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S238: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Background(0.25), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S239: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::None, weights: None }, batch: 1, classes: 12, spatial: 16, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S240: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::None, weights: None }, batch: 1, classes: 0, spatial: 16, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S241: Spec = Spec::Multi { loss: MultiLoss::Confusion { decision: Decision::Threshold(f32::NAN) }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
-const S242: Spec = Spec::Quantized { loss: QuantLoss::Focal { alpha: Some(0.25), gamma: 2.0 }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bytes };
-const S243: Spec = Spec::Quantized { loss: QuantLoss::Focal { alpha: None, gamma: 0.5 }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bytes };
-const S244: Spec = Spec::Quantized { loss: QuantLoss::Focal { alpha: Some(1.0), gamma: 0.0 }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bytes };
-const S245: Spec = Spec::Quantized { loss: QuantLoss::Focal { alpha: Some(0.75), gamma: 5.0 }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bytes };
-const S246: Spec = Spec::Quantized { loss: QuantLoss::Focal { alpha: Some(0.25), gamma: 2.0 }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bools };
-const S247: Spec = Spec::Quantized { loss: QuantLoss::Focal { alpha: Some(0.25), gamma: 2.0 }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bits };
-const S248: Spec = Spec::Quantized { loss: QuantLoss::Seed, scale: 0.00390625, zero_point: 0, code: CodeKind::U8, mask: MaskKind::Bytes };
-const S249: Spec = Spec::Quantized { loss: QuantLoss::Overlap { base: OverlapBase::Dice, squared: false, predictions: Predictions::Probabilities }, scale: 0.00390625, zero_point: 0, code: CodeKind::U8, mask: MaskKind::Bytes };
-const S250: Spec = Spec::Quantized { loss: QuantLoss::Overlap { base: OverlapBase::Dice, squared: false, predictions: Predictions::Logits }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bits };
-const S251: Spec = Spec::Quantized { loss: QuantLoss::Overlap { base: OverlapBase::Dice, squared: true, predictions: Predictions::Logits }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bits };
-const S252: Spec = Spec::Quantized { loss: QuantLoss::Overlap { base: OverlapBase::Jaccard, squared: false, predictions: Predictions::Logits }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bits };
-const S253: Spec = Spec::Quantized { loss: QuantLoss::Overlap { base: OverlapBase::Tversky { alpha: 0.3, beta: 0.7 }, squared: false, predictions: Predictions::Logits }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bits };
-const S254: Spec = Spec::Quantized { loss: QuantLoss::Confusion { threshold: 0.0 }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bytes };
-const S255: Spec = Spec::Quantized { loss: QuantLoss::Confusion { threshold: 0.5 }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bytes };
-const S256: Spec = Spec::Quantized { loss: QuantLoss::Confusion { threshold: -100.0 }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bytes };
-const S257: Spec = Spec::Quantized { loss: QuantLoss::Focal { alpha: Some(0.25), gamma: 2.0 }, scale: 0.0625, zero_point: 128, code: CodeKind::I8, mask: MaskKind::Bytes };
-const S258: Spec = Spec::Quantized { loss: QuantLoss::Focal { alpha: Some(0.25), gamma: 2.0 }, scale: -1.0, zero_point: 0, code: CodeKind::I8, mask: MaskKind::Bytes };
-const S259: Spec = Spec::Quantized { loss: QuantLoss::Seed, scale: 0.0078125, zero_point: 0, code: CodeKind::I8, mask: MaskKind::Bits };
-const S260: Spec = Spec::Quantized { loss: QuantLoss::Overlap { base: OverlapBase::Dice, squared: false, predictions: Predictions::Probabilities }, scale: 0.0078125, zero_point: 0, code: CodeKind::I8, mask: MaskKind::Bits };
+static S0: Spec = Spec::SigmoidFocalTorchvision;
+static S1: Spec = Spec::SigmoidFocal { alpha: None, gamma: 0.0, soft: SoftTargets::Torchvision };
+static S2: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 0.0, soft: SoftTargets::Torchvision };
+static S3: Spec = Spec::SigmoidFocal { alpha: None, gamma: 0.5, soft: SoftTargets::Torchvision };
+static S4: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 0.5, soft: SoftTargets::Torchvision };
+static S5: Spec = Spec::SigmoidFocal { alpha: None, gamma: 1.0, soft: SoftTargets::Torchvision };
+static S6: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 1.0, soft: SoftTargets::Torchvision };
+static S7: Spec = Spec::SigmoidFocal { alpha: None, gamma: 2.0, soft: SoftTargets::Torchvision };
+static S8: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 2.0, soft: SoftTargets::Torchvision };
+static S9: Spec = Spec::SigmoidFocal { alpha: None, gamma: 3.0, soft: SoftTargets::Torchvision };
+static S10: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 3.0, soft: SoftTargets::Torchvision };
+static S11: Spec = Spec::SigmoidFocal { alpha: None, gamma: 4.0, soft: SoftTargets::Torchvision };
+static S12: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 4.0, soft: SoftTargets::Torchvision };
+static S13: Spec = Spec::SigmoidFocal { alpha: None, gamma: 5.0, soft: SoftTargets::Torchvision };
+static S14: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 5.0, soft: SoftTargets::Torchvision };
+static S15: Spec = Spec::SigmoidFocal { alpha: Some(0.0), gamma: 2.0, soft: SoftTargets::Torchvision };
+static S16: Spec = Spec::SigmoidFocal { alpha: Some(0.5), gamma: 2.0, soft: SoftTargets::Torchvision };
+static S17: Spec = Spec::SigmoidFocal { alpha: Some(0.75), gamma: 2.0, soft: SoftTargets::Torchvision };
+static S18: Spec = Spec::SigmoidFocal { alpha: Some(1.0), gamma: 2.0, soft: SoftTargets::Torchvision };
+static S19: Spec = Spec::SigmoidFocal { alpha: None, gamma: 0.0, soft: SoftTargets::Monai };
+static S20: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 0.0, soft: SoftTargets::Monai };
+static S21: Spec = Spec::SigmoidFocal { alpha: None, gamma: 0.5, soft: SoftTargets::Monai };
+static S22: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 0.5, soft: SoftTargets::Monai };
+static S23: Spec = Spec::SigmoidFocal { alpha: None, gamma: 2.0, soft: SoftTargets::Monai };
+static S24: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 2.0, soft: SoftTargets::Monai };
+static S25: Spec = Spec::SigmoidFocal { alpha: None, gamma: 5.0, soft: SoftTargets::Monai };
+static S26: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 5.0, soft: SoftTargets::Monai };
+static S27: Spec = Spec::SigmoidFocal { alpha: None, gamma: 0.0, soft: SoftTargets::Kornia };
+static S28: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 0.0, soft: SoftTargets::Kornia };
+static S29: Spec = Spec::SigmoidFocal { alpha: None, gamma: 0.5, soft: SoftTargets::Kornia };
+static S30: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 0.5, soft: SoftTargets::Kornia };
+static S31: Spec = Spec::SigmoidFocal { alpha: None, gamma: 2.0, soft: SoftTargets::Kornia };
+static S32: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 2.0, soft: SoftTargets::Kornia };
+static S33: Spec = Spec::SigmoidFocal { alpha: None, gamma: 5.0, soft: SoftTargets::Kornia };
+static S34: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 5.0, soft: SoftTargets::Kornia };
+static S35: Spec = Spec::SigmoidFocal { alpha: None, gamma: 0.0, soft: SoftTargets::Smp };
+static S36: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 0.0, soft: SoftTargets::Smp };
+static S37: Spec = Spec::SigmoidFocal { alpha: None, gamma: 0.5, soft: SoftTargets::Smp };
+static S38: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 0.5, soft: SoftTargets::Smp };
+static S39: Spec = Spec::SigmoidFocal { alpha: None, gamma: 2.0, soft: SoftTargets::Smp };
+static S40: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 2.0, soft: SoftTargets::Smp };
+static S41: Spec = Spec::SigmoidFocal { alpha: None, gamma: 5.0, soft: SoftTargets::Smp };
+static S42: Spec = Spec::SigmoidFocal { alpha: Some(0.25), gamma: 5.0, soft: SoftTargets::Smp };
+static S43: Spec = Spec::BinaryFocalSeed;
+static S44: Spec = Spec::BinaryFocal { alpha: None, gamma: 0.0, clamp_min: 0.001, clamp_max: 0.999 };
+static S45: Spec = Spec::BinaryFocal { alpha: Some(0.25), gamma: 0.0, clamp_min: 0.001, clamp_max: 0.999 };
+static S46: Spec = Spec::BinaryFocal { alpha: None, gamma: 0.5, clamp_min: 0.001, clamp_max: 0.999 };
+static S47: Spec = Spec::BinaryFocal { alpha: Some(0.25), gamma: 0.5, clamp_min: 0.001, clamp_max: 0.999 };
+static S48: Spec = Spec::BinaryFocal { alpha: None, gamma: 1.0, clamp_min: 0.001, clamp_max: 0.999 };
+static S49: Spec = Spec::BinaryFocal { alpha: Some(0.25), gamma: 1.0, clamp_min: 0.001, clamp_max: 0.999 };
+static S50: Spec = Spec::BinaryFocal { alpha: None, gamma: 2.0, clamp_min: 0.0, clamp_max: 1.0 };
+static S51: Spec = Spec::BinaryFocal { alpha: None, gamma: 2.0, clamp_min: 0.001, clamp_max: 0.999 };
+static S52: Spec = Spec::BinaryFocal { alpha: None, gamma: 2.0, clamp_min: 1e-7, clamp_max: 0.9999999 };
+static S53: Spec = Spec::BinaryFocal { alpha: Some(0.25), gamma: 2.0, clamp_min: 0.0, clamp_max: 1.0 };
+static S54: Spec = Spec::BinaryFocal { alpha: Some(0.25), gamma: 2.0, clamp_min: 0.001, clamp_max: 0.999 };
+static S55: Spec = Spec::BinaryFocal { alpha: Some(0.25), gamma: 2.0, clamp_min: 1e-7, clamp_max: 0.9999999 };
+static S56: Spec = Spec::BinaryFocal { alpha: None, gamma: 3.0, clamp_min: 0.001, clamp_max: 0.999 };
+static S57: Spec = Spec::BinaryFocal { alpha: Some(0.25), gamma: 3.0, clamp_min: 0.001, clamp_max: 0.999 };
+static S58: Spec = Spec::BinaryFocal { alpha: None, gamma: 5.0, clamp_min: 0.001, clamp_max: 0.999 };
+static S59: Spec = Spec::BinaryFocal { alpha: Some(0.25), gamma: 5.0, clamp_min: 0.001, clamp_max: 0.999 };
+static S60: Spec = Spec::Overlap { base: OverlapBase::Dice, smoothing: None, squared: false, predictions: Predictions::Probabilities };
+static S61: Spec = Spec::Overlap { base: OverlapBase::Dice, smoothing: None, squared: false, predictions: Predictions::Logits };
+static S62: Spec = Spec::Overlap { base: OverlapBase::Dice, smoothing: Some((0.0, 0.0)), squared: false, predictions: Predictions::Probabilities };
+static S63: Spec = Spec::Overlap { base: OverlapBase::Dice, smoothing: Some((0.0, 0.0)), squared: false, predictions: Predictions::Logits };
+static S64: Spec = Spec::Overlap { base: OverlapBase::Dice, smoothing: Some((1.0, 1.0)), squared: false, predictions: Predictions::Probabilities };
+static S65: Spec = Spec::Overlap { base: OverlapBase::Dice, smoothing: Some((1.0, 1.0)), squared: false, predictions: Predictions::Logits };
+static S66: Spec = Spec::Overlap { base: OverlapBase::Dice, smoothing: None, squared: true, predictions: Predictions::Probabilities };
+static S67: Spec = Spec::Overlap { base: OverlapBase::Dice, smoothing: None, squared: true, predictions: Predictions::Logits };
+static S68: Spec = Spec::Overlap { base: OverlapBase::Dice, smoothing: Some((0.0, 0.0)), squared: true, predictions: Predictions::Probabilities };
+static S69: Spec = Spec::Overlap { base: OverlapBase::Dice, smoothing: Some((0.0, 0.0)), squared: true, predictions: Predictions::Logits };
+static S70: Spec = Spec::Overlap { base: OverlapBase::Dice, smoothing: Some((1.0, 1.0)), squared: true, predictions: Predictions::Probabilities };
+static S71: Spec = Spec::Overlap { base: OverlapBase::Dice, smoothing: Some((1.0, 1.0)), squared: true, predictions: Predictions::Logits };
+static S72: Spec = Spec::Overlap { base: OverlapBase::Jaccard, smoothing: None, squared: false, predictions: Predictions::Probabilities };
+static S73: Spec = Spec::Overlap { base: OverlapBase::Jaccard, smoothing: None, squared: false, predictions: Predictions::Logits };
+static S74: Spec = Spec::Overlap { base: OverlapBase::Jaccard, smoothing: Some((0.0, 0.0)), squared: false, predictions: Predictions::Probabilities };
+static S75: Spec = Spec::Overlap { base: OverlapBase::Jaccard, smoothing: Some((0.0, 0.0)), squared: false, predictions: Predictions::Logits };
+static S76: Spec = Spec::Overlap { base: OverlapBase::Jaccard, smoothing: Some((1.0, 1.0)), squared: false, predictions: Predictions::Probabilities };
+static S77: Spec = Spec::Overlap { base: OverlapBase::Jaccard, smoothing: Some((1.0, 1.0)), squared: false, predictions: Predictions::Logits };
+static S78: Spec = Spec::Overlap { base: OverlapBase::Jaccard, smoothing: None, squared: true, predictions: Predictions::Probabilities };
+static S79: Spec = Spec::Overlap { base: OverlapBase::Jaccard, smoothing: None, squared: true, predictions: Predictions::Logits };
+static S80: Spec = Spec::Overlap { base: OverlapBase::Jaccard, smoothing: Some((0.0, 0.0)), squared: true, predictions: Predictions::Probabilities };
+static S81: Spec = Spec::Overlap { base: OverlapBase::Jaccard, smoothing: Some((0.0, 0.0)), squared: true, predictions: Predictions::Logits };
+static S82: Spec = Spec::Overlap { base: OverlapBase::Jaccard, smoothing: Some((1.0, 1.0)), squared: true, predictions: Predictions::Probabilities };
+static S83: Spec = Spec::Overlap { base: OverlapBase::Jaccard, smoothing: Some((1.0, 1.0)), squared: true, predictions: Predictions::Logits };
+static S84: Spec = Spec::Overlap { base: OverlapBase::Tversky { alpha: 0.3, beta: 0.7 }, smoothing: None, squared: false, predictions: Predictions::Probabilities };
+static S85: Spec = Spec::Overlap { base: OverlapBase::Tversky { alpha: 0.3, beta: 0.7 }, smoothing: None, squared: false, predictions: Predictions::Logits };
+static S86: Spec = Spec::Overlap { base: OverlapBase::Tversky { alpha: 0.3, beta: 0.7 }, smoothing: Some((0.0, 0.0)), squared: false, predictions: Predictions::Probabilities };
+static S87: Spec = Spec::Overlap { base: OverlapBase::Tversky { alpha: 0.3, beta: 0.7 }, smoothing: Some((0.0, 0.0)), squared: false, predictions: Predictions::Logits };
+static S88: Spec = Spec::Overlap { base: OverlapBase::Tversky { alpha: 0.3, beta: 0.7 }, smoothing: Some((1.0, 1.0)), squared: false, predictions: Predictions::Probabilities };
+static S89: Spec = Spec::Overlap { base: OverlapBase::Tversky { alpha: 0.3, beta: 0.7 }, smoothing: Some((1.0, 1.0)), squared: false, predictions: Predictions::Logits };
+static S90: Spec = Spec::Overlap { base: OverlapBase::Tversky { alpha: 0.5, beta: 0.5 }, smoothing: None, squared: false, predictions: Predictions::Probabilities };
+static S91: Spec = Spec::Overlap { base: OverlapBase::Tversky { alpha: 0.5, beta: 0.5 }, smoothing: None, squared: false, predictions: Predictions::Logits };
+static S92: Spec = Spec::Overlap { base: OverlapBase::Tversky { alpha: 0.5, beta: 0.5 }, smoothing: Some((0.0, 0.0)), squared: false, predictions: Predictions::Probabilities };
+static S93: Spec = Spec::Overlap { base: OverlapBase::Tversky { alpha: 0.5, beta: 0.5 }, smoothing: Some((0.0, 0.0)), squared: false, predictions: Predictions::Logits };
+static S94: Spec = Spec::Overlap { base: OverlapBase::Tversky { alpha: 0.5, beta: 0.5 }, smoothing: Some((1.0, 1.0)), squared: false, predictions: Predictions::Probabilities };
+static S95: Spec = Spec::Overlap { base: OverlapBase::Tversky { alpha: 0.5, beta: 0.5 }, smoothing: Some((1.0, 1.0)), squared: false, predictions: Predictions::Logits };
+static S96: Spec = Spec::Overlap { base: OverlapBase::SeedTorch, smoothing: None, squared: false, predictions: Predictions::Probabilities };
+static S97: Spec = Spec::Overlap { base: OverlapBase::SeedTorch, smoothing: None, squared: false, predictions: Predictions::Logits };
+static S98: Spec = Spec::Overlap { base: OverlapBase::SeedTorch, smoothing: Some((0.0, 0.0)), squared: false, predictions: Predictions::Probabilities };
+static S99: Spec = Spec::Overlap { base: OverlapBase::SeedTorch, smoothing: Some((0.0, 0.0)), squared: false, predictions: Predictions::Logits };
+static S100: Spec = Spec::Overlap { base: OverlapBase::SeedTorch, smoothing: Some((1.0, 1.0)), squared: false, predictions: Predictions::Probabilities };
+static S101: Spec = Spec::Overlap { base: OverlapBase::SeedTorch, smoothing: Some((1.0, 1.0)), squared: false, predictions: Predictions::Logits };
+static S102: Spec = Spec::Overlap { base: OverlapBase::SeedTorch, smoothing: None, squared: true, predictions: Predictions::Probabilities };
+static S103: Spec = Spec::Overlap { base: OverlapBase::SeedTorch, smoothing: None, squared: true, predictions: Predictions::Logits };
+static S104: Spec = Spec::Overlap { base: OverlapBase::SeedTorch, smoothing: Some((0.0, 0.0)), squared: true, predictions: Predictions::Probabilities };
+static S105: Spec = Spec::Overlap { base: OverlapBase::SeedTorch, smoothing: Some((0.0, 0.0)), squared: true, predictions: Predictions::Logits };
+static S106: Spec = Spec::Overlap { base: OverlapBase::SeedTorch, smoothing: Some((1.0, 1.0)), squared: true, predictions: Predictions::Probabilities };
+static S107: Spec = Spec::Overlap { base: OverlapBase::SeedTorch, smoothing: Some((1.0, 1.0)), squared: true, predictions: Predictions::Logits };
+static S108: Spec = Spec::Overlap { base: OverlapBase::SeedKeras, smoothing: None, squared: false, predictions: Predictions::Probabilities };
+static S109: Spec = Spec::Overlap { base: OverlapBase::SeedKeras, smoothing: None, squared: false, predictions: Predictions::Logits };
+static S110: Spec = Spec::Overlap { base: OverlapBase::SeedKeras, smoothing: Some((0.0, 0.0)), squared: false, predictions: Predictions::Probabilities };
+static S111: Spec = Spec::Overlap { base: OverlapBase::SeedKeras, smoothing: Some((0.0, 0.0)), squared: false, predictions: Predictions::Logits };
+static S112: Spec = Spec::Overlap { base: OverlapBase::SeedKeras, smoothing: Some((1.0, 1.0)), squared: false, predictions: Predictions::Probabilities };
+static S113: Spec = Spec::Overlap { base: OverlapBase::SeedKeras, smoothing: Some((1.0, 1.0)), squared: false, predictions: Predictions::Logits };
+static S114: Spec = Spec::Overlap { base: OverlapBase::SeedKeras, smoothing: None, squared: true, predictions: Predictions::Probabilities };
+static S115: Spec = Spec::Overlap { base: OverlapBase::SeedKeras, smoothing: None, squared: true, predictions: Predictions::Logits };
+static S116: Spec = Spec::Overlap { base: OverlapBase::SeedKeras, smoothing: Some((0.0, 0.0)), squared: true, predictions: Predictions::Probabilities };
+static S117: Spec = Spec::Overlap { base: OverlapBase::SeedKeras, smoothing: Some((0.0, 0.0)), squared: true, predictions: Predictions::Logits };
+static S118: Spec = Spec::Overlap { base: OverlapBase::SeedKeras, smoothing: Some((1.0, 1.0)), squared: true, predictions: Predictions::Probabilities };
+static S119: Spec = Spec::Overlap { base: OverlapBase::SeedKeras, smoothing: Some((1.0, 1.0)), squared: true, predictions: Predictions::Logits };
+static S120: Spec = Spec::Reduce;
+static S121: Spec = Spec::FirstNonFinite;
+static S122: Spec = Spec::DetSum3;
+static S123: Spec = Spec::SigmoidFocal { alpha: Some(1.5), gamma: 2.0, soft: SoftTargets::Monai };
+static S124: Spec = Spec::BinaryFocal { alpha: Some(1.5), gamma: 2.0, clamp_min: 0.001, clamp_max: 0.999 };
+static S125: Spec = Spec::SigmoidFocal { alpha: Some(-0.1), gamma: 2.0, soft: SoftTargets::Monai };
+static S126: Spec = Spec::BinaryFocal { alpha: Some(-0.1), gamma: 2.0, clamp_min: 0.001, clamp_max: 0.999 };
+static S127: Spec = Spec::SigmoidFocal { alpha: Some(f32::NAN), gamma: 2.0, soft: SoftTargets::Monai };
+static S128: Spec = Spec::BinaryFocal { alpha: Some(f32::NAN), gamma: 2.0, clamp_min: 0.001, clamp_max: 0.999 };
+static S129: Spec = Spec::SigmoidFocal { alpha: None, gamma: -1.0, soft: SoftTargets::Monai };
+static S130: Spec = Spec::BinaryFocal { alpha: None, gamma: -1.0, clamp_min: 0.001, clamp_max: 0.999 };
+static S131: Spec = Spec::SigmoidFocal { alpha: None, gamma: f32::NAN, soft: SoftTargets::Monai };
+static S132: Spec = Spec::BinaryFocal { alpha: None, gamma: f32::NAN, clamp_min: 0.001, clamp_max: 0.999 };
+static S133: Spec = Spec::SigmoidFocal { alpha: None, gamma: f32::INFINITY, soft: SoftTargets::Monai };
+static S134: Spec = Spec::BinaryFocal { alpha: None, gamma: f32::INFINITY, clamp_min: 0.001, clamp_max: 0.999 };
+static S135: Spec = Spec::BinaryFocal { alpha: None, gamma: 2.0, clamp_min: 0.5, clamp_max: 0.5 };
+static S136: Spec = Spec::BinaryFocal { alpha: None, gamma: 2.0, clamp_min: 0.9, clamp_max: 0.1 };
+static S137: Spec = Spec::BinaryFocal { alpha: None, gamma: 2.0, clamp_min: -0.1, clamp_max: 0.9 };
+static S138: Spec = Spec::BinaryFocal { alpha: None, gamma: 2.0, clamp_min: 0.1, clamp_max: 1.1 };
+static S139: Spec = Spec::BinaryFocal { alpha: None, gamma: 2.0, clamp_min: f32::NAN, clamp_max: 0.5 };
+static S140: Spec = Spec::Overlap { base: OverlapBase::Tversky { alpha: -1.0, beta: 0.5 }, smoothing: None, squared: false, predictions: Predictions::Probabilities };
+static S141: Spec = Spec::Overlap { base: OverlapBase::Tversky { alpha: 0.5, beta: f32::INFINITY }, smoothing: None, squared: false, predictions: Predictions::Probabilities };
+static S142: Spec = Spec::Overlap { base: OverlapBase::Tversky { alpha: 0.5, beta: 0.5 }, smoothing: None, squared: true, predictions: Predictions::Probabilities };
+static S143: Spec = Spec::Overlap { base: OverlapBase::Dice, smoothing: Some((-1.0, 1.0)), squared: false, predictions: Predictions::Probabilities };
+static S144: Spec = Spec::Overlap { base: OverlapBase::Jaccard, smoothing: Some((1.0, f32::NAN)), squared: false, predictions: Predictions::Probabilities };
+static S145: Spec = Spec::BinaryFocalKeras { alpha: None, gamma: 2.0, soft: SoftTargets::Torchvision };
+static S146: Spec = Spec::BinaryFocalKeras { alpha: Some(0.25), gamma: 2.0, soft: SoftTargets::Torchvision };
+static S147: Spec = Spec::BinaryFocalKeras { alpha: Some(0.25), gamma: 0.5, soft: SoftTargets::Torchvision };
+static S148: Spec = Spec::BinaryFocalKeras { alpha: None, gamma: 0.0, soft: SoftTargets::Torchvision };
+static S149: Spec = Spec::BinaryFocalKeras { alpha: None, gamma: 2.0, soft: SoftTargets::Kornia };
+static S150: Spec = Spec::BinaryFocalKeras { alpha: Some(0.25), gamma: 2.0, soft: SoftTargets::Kornia };
+static S151: Spec = Spec::BinaryFocalKeras { alpha: Some(0.25), gamma: 0.5, soft: SoftTargets::Kornia };
+static S152: Spec = Spec::BinaryFocalKeras { alpha: None, gamma: 0.0, soft: SoftTargets::Kornia };
+static S153: Spec = Spec::BinaryFocalKeras { alpha: None, gamma: 2.0, soft: SoftTargets::Monai };
+static S154: Spec = Spec::Sigmoid;
+static S155: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 0.0, alpha: ClassAlpha::None, weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S156: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 0.0, alpha: ClassAlpha::None, weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::U16, ignore: None };
+static S157: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 0.0, alpha: ClassAlpha::None, weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::I32, ignore: Some(255) };
+static S158: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 0.0, alpha: ClassAlpha::None, weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::Dense, ignore: None };
+static S159: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 0.0, alpha: ClassAlpha::None, weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::Dense, ignore: None };
+static S160: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::None, weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S161: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::None, weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::U16, ignore: None };
+static S162: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::None, weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::I32, ignore: Some(255) };
+static S163: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::None, weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::Dense, ignore: None };
+static S164: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::None, weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::Dense, ignore: None };
+static S165: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 0.5, alpha: ClassAlpha::Background(0.25), weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S166: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 0.5, alpha: ClassAlpha::Background(0.25), weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::U16, ignore: None };
+static S167: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 0.5, alpha: ClassAlpha::Background(0.25), weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::I32, ignore: Some(255) };
+static S168: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 0.5, alpha: ClassAlpha::Background(0.25), weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::Dense, ignore: None };
+static S169: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 0.5, alpha: ClassAlpha::Background(0.25), weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::Dense, ignore: None };
+static S170: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: Some(&[0.5, 1.0, 2.0, 1.5]) }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S171: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: Some(&[0.5, 1.0, 2.0, 1.5]) }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::U16, ignore: None };
+static S172: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: Some(&[0.5, 1.0, 2.0, 1.5]) }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::I32, ignore: Some(255) };
+static S173: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: Some(&[0.5, 1.0, 2.0, 1.5]) }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::Dense, ignore: None };
+static S174: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: Some(&[0.5, 1.0, 2.0, 1.5]) }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::Dense, ignore: None };
+static S175: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::PerClass(&[0.1, 0.3, 0.3, 0.3]), weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S176: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::PerClass(&[0.1, 0.3, 0.3, 0.3]), weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::U16, ignore: None };
+static S177: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::PerClass(&[0.1, 0.3, 0.3, 0.3]), weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::I32, ignore: Some(255) };
+static S178: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::PerClass(&[0.1, 0.3, 0.3, 0.3]), weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::Dense, ignore: None };
+static S179: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::PerClass(&[0.1, 0.3, 0.3, 0.3]), weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::Dense, ignore: None };
+static S180: Spec = Spec::Multi { loss: MultiLoss::SoftmaxOnProbabilities { gamma: 2.0, alpha: ClassAlpha::None, weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S181: Spec = Spec::Multi { loss: MultiLoss::SoftmaxOnProbabilities { gamma: 0.5, alpha: ClassAlpha::Background(0.25), weights: Some(&[0.5, 1.0, 2.0, 1.5]) }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S182: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::None, weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S183: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::None, weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: Some(255) };
+static S184: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::None, weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::Dense, ignore: None };
+static S185: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::None, weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::Dense, ignore: None };
+static S186: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S187: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: Some(255) };
+static S188: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::Dense, ignore: None };
+static S189: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::Dense, ignore: None };
+static S190: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 0.5, alpha: ClassAlpha::PerClass(&[0.1, 0.3, 0.3, 0.3]), weights: Some(&[0.5, 1.0, 2.0, 1.5]), soft: SoftTargets::Monai }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S191: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 0.5, alpha: ClassAlpha::PerClass(&[0.1, 0.3, 0.3, 0.3]), weights: Some(&[0.5, 1.0, 2.0, 1.5]), soft: SoftTargets::Monai }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: Some(255) };
+static S192: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 0.5, alpha: ClassAlpha::PerClass(&[0.1, 0.3, 0.3, 0.3]), weights: Some(&[0.5, 1.0, 2.0, 1.5]), soft: SoftTargets::Monai }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::Dense, ignore: None };
+static S193: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 0.5, alpha: ClassAlpha::PerClass(&[0.1, 0.3, 0.3, 0.3]), weights: Some(&[0.5, 1.0, 2.0, 1.5]), soft: SoftTargets::Monai }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::Dense, ignore: None };
+static S194: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: None, soft: SoftTargets::Kornia }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S195: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: None, soft: SoftTargets::Kornia }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: Some(255) };
+static S196: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: None, soft: SoftTargets::Kornia }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::Dense, ignore: None };
+static S197: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: None, soft: SoftTargets::Kornia }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::Dense, ignore: None };
+static S198: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Positives(&[0.1, 0.3, 0.3, 0.3]), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S199: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Positives(&[0.1, 0.3, 0.3, 0.3]), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: Some(255) };
+static S200: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Positives(&[0.1, 0.3, 0.3, 0.3]), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::Dense, ignore: None };
+static S201: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Positives(&[0.1, 0.3, 0.3, 0.3]), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::Dense, ignore: None };
+static S202: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S203: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Jaccard, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S204: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: false, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Sum } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S205: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: Some(&[0.5, 1.0, 2.0, 1.5]), weighting: Weighting::Normalize, empty: EmptyClass::Skip, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S206: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: Some(&[0.5, 1.0, 2.0, 1.5]), weighting: Weighting::Multiply, empty: EmptyClass::Zero, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S207: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Sigmoid, squared: true, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S208: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Sigmoid, squared: true, intersection: Intersection::Product }, base: OverlapBase::Jaccard, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S209: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Sigmoid, squared: true, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: false, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Sum } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S210: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Sigmoid, squared: true, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: Some(&[0.5, 1.0, 2.0, 1.5]), weighting: Weighting::Normalize, empty: EmptyClass::Skip, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S211: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Sigmoid, squared: true, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: Some(&[0.5, 1.0, 2.0, 1.5]), weighting: Weighting::Multiply, empty: EmptyClass::Zero, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S212: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Tanh, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S213: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Tanh, squared: false, intersection: Intersection::Product }, base: OverlapBase::Jaccard, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S214: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Tanh, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: false, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Sum } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S215: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Tanh, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: Some(&[0.5, 1.0, 2.0, 1.5]), weighting: Weighting::Normalize, empty: EmptyClass::Skip, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S216: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Tanh, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: Some(&[0.5, 1.0, 2.0, 1.5]), weighting: Weighting::Multiply, empty: EmptyClass::Zero, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S217: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::None, squared: false, intersection: Intersection::Min }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S218: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::None, squared: false, intersection: Intersection::Min }, base: OverlapBase::Jaccard, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S219: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::None, squared: false, intersection: Intersection::Min }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: false, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Sum } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S220: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::None, squared: false, intersection: Intersection::Min }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: Some(&[0.5, 1.0, 2.0, 1.5]), weighting: Weighting::Normalize, empty: EmptyClass::Skip, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S221: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::None, squared: false, intersection: Intersection::Min }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: Some(&[0.5, 1.0, 2.0, 1.5]), weighting: Weighting::Multiply, empty: EmptyClass::Zero, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S222: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::I32, ignore: None };
+static S223: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U16, ignore: Some(255) };
+static S224: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::Dense, ignore: None };
+static S225: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::Dense, ignore: None };
+static S226: Spec = Spec::Multi { loss: MultiLoss::GeneralizedDice { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, weight_type: WeightType::Square }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S227: Spec = Spec::Multi { loss: MultiLoss::GeneralizedDice { overlap: ClassOverlap { activation: Activation::None, squared: false, intersection: Intersection::Product }, weight_type: WeightType::Square }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S228: Spec = Spec::Multi { loss: MultiLoss::GeneralizedDice { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, weight_type: WeightType::Simple }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S229: Spec = Spec::Multi { loss: MultiLoss::GeneralizedDice { overlap: ClassOverlap { activation: Activation::None, squared: false, intersection: Intersection::Product }, weight_type: WeightType::Simple }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S230: Spec = Spec::Multi { loss: MultiLoss::GeneralizedDice { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, weight_type: WeightType::Uniform }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S231: Spec = Spec::Multi { loss: MultiLoss::GeneralizedDice { overlap: ClassOverlap { activation: Activation::None, squared: false, intersection: Intersection::Product }, weight_type: WeightType::Uniform }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S232: Spec = Spec::Multi { loss: MultiLoss::Confusion { decision: Decision::Argmax }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S233: Spec = Spec::Multi { loss: MultiLoss::Confusion { decision: Decision::Threshold(0.0) }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S234: Spec = Spec::Multi { loss: MultiLoss::Confusion { decision: Decision::Threshold(0.5) }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S235: Spec = Spec::Multi { loss: MultiLoss::Confusion { decision: Decision::Argmax }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::I32, ignore: Some(255) };
+static S236: Spec = Spec::Multi { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::I32, ignore: None };
+static S237: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::None, weights: Some(&[1.0, 1.0, 1.0]) }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S238: Spec = Spec::Multi { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Background(0.25), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S239: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::None, weights: None }, batch: 1, classes: 12, spatial: 16, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S240: Spec = Spec::Multi { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::None, weights: None }, batch: 1, classes: 0, spatial: 16, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S241: Spec = Spec::Multi { loss: MultiLoss::Confusion { decision: Decision::Threshold(f32::NAN) }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None };
+static S242: Spec = Spec::Quantized { loss: QuantLoss::Focal { alpha: Some(0.25), gamma: 2.0 }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bytes };
+static S243: Spec = Spec::Quantized { loss: QuantLoss::Focal { alpha: None, gamma: 0.5 }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bytes };
+static S244: Spec = Spec::Quantized { loss: QuantLoss::Focal { alpha: Some(1.0), gamma: 0.0 }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bytes };
+static S245: Spec = Spec::Quantized { loss: QuantLoss::Focal { alpha: Some(0.75), gamma: 5.0 }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bytes };
+static S246: Spec = Spec::Quantized { loss: QuantLoss::Focal { alpha: Some(0.25), gamma: 2.0 }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bools };
+static S247: Spec = Spec::Quantized { loss: QuantLoss::Focal { alpha: Some(0.25), gamma: 2.0 }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bits };
+static S248: Spec = Spec::Quantized { loss: QuantLoss::Seed, scale: 0.00390625, zero_point: 0, code: CodeKind::U8, mask: MaskKind::Bytes };
+static S249: Spec = Spec::Quantized { loss: QuantLoss::Overlap { base: OverlapBase::Dice, squared: false, predictions: Predictions::Probabilities }, scale: 0.00390625, zero_point: 0, code: CodeKind::U8, mask: MaskKind::Bytes };
+static S250: Spec = Spec::Quantized { loss: QuantLoss::Overlap { base: OverlapBase::Dice, squared: false, predictions: Predictions::Logits }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bits };
+static S251: Spec = Spec::Quantized { loss: QuantLoss::Overlap { base: OverlapBase::Dice, squared: true, predictions: Predictions::Logits }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bits };
+static S252: Spec = Spec::Quantized { loss: QuantLoss::Overlap { base: OverlapBase::Jaccard, squared: false, predictions: Predictions::Logits }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bits };
+static S253: Spec = Spec::Quantized { loss: QuantLoss::Overlap { base: OverlapBase::Tversky { alpha: 0.3, beta: 0.7 }, squared: false, predictions: Predictions::Logits }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bits };
+static S254: Spec = Spec::Quantized { loss: QuantLoss::Confusion { threshold: 0.0 }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bytes };
+static S255: Spec = Spec::Quantized { loss: QuantLoss::Confusion { threshold: 0.5 }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bytes };
+static S256: Spec = Spec::Quantized { loss: QuantLoss::Confusion { threshold: -100.0 }, scale: 0.0625, zero_point: -4, code: CodeKind::I8, mask: MaskKind::Bytes };
+static S257: Spec = Spec::Quantized { loss: QuantLoss::Focal { alpha: Some(0.25), gamma: 2.0 }, scale: 0.0625, zero_point: 128, code: CodeKind::I8, mask: MaskKind::Bytes };
+static S258: Spec = Spec::Quantized { loss: QuantLoss::Focal { alpha: Some(0.25), gamma: 2.0 }, scale: -1.0, zero_point: 0, code: CodeKind::I8, mask: MaskKind::Bytes };
+static S259: Spec = Spec::Quantized { loss: QuantLoss::Seed, scale: 0.0078125, zero_point: 0, code: CodeKind::I8, mask: MaskKind::Bits };
+static S260: Spec = Spec::Quantized { loss: QuantLoss::Overlap { base: OverlapBase::Dice, squared: false, predictions: Predictions::Probabilities }, scale: 0.0078125, zero_point: 0, code: CodeKind::I8, mask: MaskKind::Bits };
+static S261: Spec = Spec::MultiCodes { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::None, weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: Some(255), code: CodeKind::I8, scales: ClassScales::Tensor { scale: 0.0625, zero_point: -4 } };
+static S262: Spec = Spec::MultiCodes { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::None, weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::U8, ignore: Some(255), code: CodeKind::I8, scales: ClassScales::Tensor { scale: 0.0625, zero_point: -4 } };
+static S263: Spec = Spec::MultiCodes { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::None, weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: Some(255), code: CodeKind::U8, scales: ClassScales::Tensor { scale: 0.0625, zero_point: 124 } };
+static S264: Spec = Spec::MultiCodes { loss: MultiLoss::Softmax { gamma: 0.5, alpha: ClassAlpha::Background(0.25), weights: Some(&[0.5, 1.0, 2.0, 1.5]) }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: Some(255), code: CodeKind::I8, scales: ClassScales::Tensor { scale: 0.0625, zero_point: -4 } };
+static S265: Spec = Spec::MultiCodes { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::None, weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: Some(255), code: CodeKind::U8, scales: ClassScales::Class(&[(0.0625, 124), (0.05, 128), (0.08, 138), (0.03125, 108)]) };
+static S266: Spec = Spec::MultiCodes { loss: MultiLoss::OneVsRest { gamma: 2.0, alpha: ClassAlpha::Uniform(0.25), weights: None, soft: SoftTargets::Torchvision }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: Some(255), code: CodeKind::I8, scales: ClassScales::Tensor { scale: 0.0625, zero_point: -4 } };
+static S267: Spec = Spec::MultiCodes { loss: MultiLoss::OneVsRest { gamma: 0.5, alpha: ClassAlpha::PerClass(&[0.1, 0.3, 0.3, 0.3]), weights: Some(&[0.5, 1.0, 2.0, 1.5]), soft: SoftTargets::Monai }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::U8, ignore: Some(255), code: CodeKind::I8, scales: ClassScales::Class(&[(0.0625, -4), (0.05, 0), (0.08, 10), (0.03125, -20)]) };
+static S268: Spec = Spec::MultiCodes { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: Some(255), code: CodeKind::I8, scales: ClassScales::Tensor { scale: 0.0625, zero_point: -4 } };
+static S269: Spec = Spec::MultiCodes { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: Some(&[0.5, 1.0, 2.0, 1.5]), weighting: Weighting::Normalize, empty: EmptyClass::Skip, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: Some(255), code: CodeKind::U8, scales: ClassScales::Tensor { scale: 0.0625, zero_point: 124 } };
+static S270: Spec = Spec::MultiCodes { loss: MultiLoss::Overlap { overlap: ClassOverlap { activation: Activation::Softmax, squared: false, intersection: Intersection::Product }, base: OverlapBase::Dice, reduction: ClassReduction { include_background: true, weights: None, weighting: Weighting::Multiply, empty: EmptyClass::Formula, reduction: Reduction::Mean } }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::U8, ignore: Some(255), code: CodeKind::I8, scales: ClassScales::Class(&[(0.0625, -4), (0.05, 0), (0.08, 10), (0.03125, -20)]) };
+static S271: Spec = Spec::MultiCodes { loss: MultiLoss::Confusion { decision: Decision::Argmax }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: Some(255), code: CodeKind::I8, scales: ClassScales::Tensor { scale: 0.0625, zero_point: -4 } };
+static S272: Spec = Spec::MultiCodes { loss: MultiLoss::Confusion { decision: Decision::Argmax }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: Some(255), code: CodeKind::U8, scales: ClassScales::Class(&[(0.0625, 124), (0.05, 128), (0.08, 138), (0.03125, 108)]) };
+static S273: Spec = Spec::MultiCodes { loss: MultiLoss::Confusion { decision: Decision::Threshold(0.0) }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsFirst, labels: LabelKind::U8, ignore: Some(255), code: CodeKind::I8, scales: ClassScales::Tensor { scale: 0.0625, zero_point: -4 } };
+static S274: Spec = Spec::MultiCodes { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::None, weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: Some(255), code: CodeKind::I8, scales: ClassScales::Tensor { scale: 1e37, zero_point: 0 } };
+static S275: Spec = Spec::MultiCodes { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::None, weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: Some(255), code: CodeKind::I8, scales: ClassScales::Class(&[(0.0625, -4), (0.05, 0), (0.08, 10)]) };
+static S276: Spec = Spec::MultiCodes { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::None, weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: None, code: CodeKind::I8, scales: ClassScales::Tensor { scale: 0.0625, zero_point: -4 } };
+static S277: Spec = Spec::MultiCodes { loss: MultiLoss::SoftmaxOnProbabilities { gamma: 2.0, alpha: ClassAlpha::None, weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: Some(255), code: CodeKind::I8, scales: ClassScales::Tensor { scale: 0.0078125, zero_point: 0 } };
+static S278: Spec = Spec::MultiCodes { loss: MultiLoss::Softmax { gamma: 2.0, alpha: ClassAlpha::None, weights: None }, batch: 2, classes: 4, spatial: 24, layout: Layout::ChannelsLast, labels: LabelKind::U8, ignore: Some(255), code: CodeKind::U8, scales: ClassScales::Tensor { scale: 0.0625, zero_point: -4 } };
 
 /// Every golden case.
 pub static CASES: [Case; CASE_COUNT] = [
-    Case { name: "sigmoid_focal/torchvision/logits_hard/mean", spec: S0, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x4282286a,]) },
-    Case { name: "sigmoid_focal/torchvision/logits_hard/sum", spec: S0, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x4622b285,]) },
-    Case { name: "sigmoid_focal/torchvision/logits_hard/none", spec: S0, op: Op::Elementwise { capacity: 160 }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/torchvision/logits_hard/mean"), spec: &S0, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x4282286a,]) },
+    Case { name: name!("sigmoid_focal/torchvision/logits_hard/sum"), spec: &S0, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x4622b285,]) },
+    Case { name: name!("sigmoid_focal/torchvision/logits_hard/none"), spec: &S0, op: Op::Elementwise { capacity: 160 }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
         0x45ea6000, 0x00000000, 0x00000000, 0x451c4000, 0x42840000, 0x00000000, 0x00000000, 0x41b00000,
         0x3e051592, 0x3d317218, 0x3e051592, 0x3d317218, 0x414c0000, 0x19ab8edc, 0x1a80ab25, 0x40880000,
         0x3e051592, 0x3d317218, 0x3e051592, 0x3d317218, 0x41b40000, 0x00023b0a, 0x0006b11e, 0x40f00000,
@@ -1235,23 +1355,23 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x32e7e810, 0x40c3fb98, 0x2bdde707, 0x39916622, 0x29c7c8b1, 0x3bb41b92, 0x2f743d58, 0x3df72f4f,
         0x3fbd3d4e, 0x2e8d14e4, 0x301b41e6, 0x2bb1f865, 0x40a6c256, 0x401902f2, 0x3be2d3de, 0x37d36a57,
     ]) },
-    Case { name: "sigmoid_focal/torchvision/logits_hard/stream0/mean", spec: S0, op: Op::Stream { chunks: &[1, 63, 0, 2, 64, 65, 3], reduction: Reduction::Mean }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/torchvision/logits_hard/stream0/mean"), spec: &S0, op: Op::Stream { chunks: &[1, 63, 0, 2, 64, 65, 3], reduction: Reduction::Mean }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
         0x45ea6000, 0x43210844, 0x43210844, 0x431c270c, 0x429fc740, 0x4282286a, 0x4282286a, 0x000000a0,
     ]) },
-    Case { name: "sigmoid_focal/torchvision/logits_hard/stream1/sum", spec: S0, op: Op::Stream { chunks: &[7], reduction: Reduction::Sum }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/torchvision/logits_hard/stream1/sum"), spec: &S0, op: Op::Stream { chunks: &[7], reduction: Reduction::Sum }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
         0x461d4800, 0x461dd463, 0x461e40c5, 0x461ffac5, 0x46200d94, 0x462037b4, 0x46209502, 0x4620bdc6,
         0x46210844, 0x46210da7, 0x4621367e, 0x4621577a, 0x46217800, 0x46217a13, 0x4621b15c, 0x4621b5d7,
         0x4621f1f8, 0x4622203f, 0x46224d04, 0x46226315, 0x46228daa, 0x46229416, 0x4622b285, 0x000000a0,
     ]) },
-    Case { name: "sigmoid_focal/torchvision/logits_hard/stream2/mean", spec: S0, op: Op::Stream { chunks: &[BAD_CHUNK, 5, 0, 100, BAD_CHUNK, 13], reduction: Reduction::Mean }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/torchvision/logits_hard/stream2/mean"), spec: &S0, op: Op::Stream { chunks: &[BAD_CHUNK, 5, 0, 100, BAD_CHUNK, 13], reduction: Reduction::Mean }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
         0x0badc0de, 0x44fba666, 0x44fba666, 0x42c51c7a, 0x0badc0de, 0x42afab28, 0x0badc0de, 0x42a8a870,
         0x42a8a870, 0x4282286a, 0x000000a0,
     ]) },
-    Case { name: "sigmoid_focal/torchvision/logits_hard/stream3/sum", spec: S0, op: Op::Stream { chunks: &[64], reduction: Reduction::Sum }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x46210844, 0x4622438c, 0x4622b285, 0x000000a0,]) },
-    Case { name: "sigmoid_focal/torchvision/logits_hard/stream4/mean", spec: S0, op: Op::Stream { chunks: &[1000], reduction: Reduction::Mean }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x4282286a, 0x000000a0,]) },
-    Case { name: "sigmoid_focal/a=none,g=0/logits_hard/mean", spec: S1, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x430238bd,]) },
-    Case { name: "sigmoid_focal/a=none,g=0/logits_hard/sum", spec: S1, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x46a2c6ec,]) },
-    Case { name: "sigmoid_focal/a=none,g=0/logits_hard/none", spec: S1, op: Op::Elementwise { capacity: 160 }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/torchvision/logits_hard/stream3/sum"), spec: &S0, op: Op::Stream { chunks: &[64], reduction: Reduction::Sum }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x46210844, 0x4622438c, 0x4622b285, 0x000000a0,]) },
+    Case { name: name!("sigmoid_focal/torchvision/logits_hard/stream4/mean"), spec: &S0, op: Op::Stream { chunks: &[1000], reduction: Reduction::Mean }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x4282286a, 0x000000a0,]) },
+    Case { name: name!("sigmoid_focal/a=none,g=0/logits_hard/mean"), spec: &S1, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x430238bd,]) },
+    Case { name: name!("sigmoid_focal/a=none,g=0/logits_hard/sum"), spec: &S1, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x46a2c6ec,]) },
+    Case { name: name!("sigmoid_focal/a=none,g=0/logits_hard/none"), spec: &S1, op: Op::Elementwise { capacity: 160 }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
         0x461c4000, 0x00000000, 0x00000000, 0x461c4000, 0x42b00000, 0x0041edc4, 0x0041edc4, 0x42b00000,
         0x3f317218, 0x3f317218, 0x3f317218, 0x3f317218, 0x41880000, 0x3331cf19, 0x3331cf19, 0x41880000,
         0x3f317218, 0x3f317218, 0x3f317218, 0x3f317218, 0x41f00000, 0x29d2b706, 0x29d2b706, 0x41f00000,
@@ -1273,18 +1393,18 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3b58a078, 0x4102baa9, 0x3941bec0, 0x3ddba6d7, 0x384de677, 0x3e9e9d21, 0x3a2ec74f, 0x3f8bde15,
         0x4018ea9e, 0x39e70b1a, 0x3aac1076, 0x38f99dba, 0x40dec47c, 0x41190872, 0x3e67437d, 0x3d41a5d8,
     ]) },
-    Case { name: "sigmoid_focal/a=none,g=0/logits_extreme/none", spec: S1, op: Op::Elementwise { capacity: 36 }, predictions: &LOGITS_EXTREME_P, targets: &LOGITS_EXTREME_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/a=none,g=0/logits_extreme/none"), spec: &S1, op: Op::Elementwise { capacity: 36 }, predictions: &LOGITS_EXTREME_P, targets: &LOGITS_EXTREME_T, expected: Expected::Bits(&[
         0x461c4000, 0x00000000, 0x00000000, 0x461c4000, 0x42b00000, 0x0041edc4, 0x0041edc4, 0x42b00000,
         0x7f800000, 0x00000000, 0x00000000, 0x7f800000, 0x3f317218, 0x3f317218, 0x3f317218, 0x3f317218,
         0x41880000, 0x3331cf19, 0x3331cf19, 0x41880000, 0x3f317218, 0x3f317218, 0x3f317218, 0x3f317218,
         0x41f00000, 0x29d2b706, 0x29d2b706, 0x41f00000, 0x42ce0000, 0x00000001, 0x00000001, 0x42ce0000,
         0x7f7fffff, 0x00000000, 0x00000000, 0x7f7fffff,
     ]) },
-    Case { name: "sigmoid_focal/a=0.25,g=0/logits_hard/mean", spec: S2, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x42824e08,]) },
-    Case { name: "sigmoid_focal/a=0.25,g=0/logits_hard/sum", spec: S2, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x4622e18a,]) },
-    Case { name: "sigmoid_focal/a=none,g=0.5/logits_hard/mean", spec: S3, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x43022a98,]) },
-    Case { name: "sigmoid_focal/a=none,g=0.5/logits_hard/sum", spec: S3, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x46a2b53e,]) },
-    Case { name: "sigmoid_focal/a=none,g=0.5/logits_hard/none", spec: S3, op: Op::Elementwise { capacity: 160 }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/a=0.25,g=0/logits_hard/mean"), spec: &S2, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x42824e08,]) },
+    Case { name: name!("sigmoid_focal/a=0.25,g=0/logits_hard/sum"), spec: &S2, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x4622e18a,]) },
+    Case { name: name!("sigmoid_focal/a=none,g=0.5/logits_hard/mean"), spec: &S3, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x43022a98,]) },
+    Case { name: name!("sigmoid_focal/a=none,g=0.5/logits_hard/sum"), spec: &S3, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x46a2b53e,]) },
+    Case { name: name!("sigmoid_focal/a=none,g=0.5/logits_hard/none"), spec: &S3, op: Op::Elementwise { capacity: 160 }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
         0x461c4000, 0x00000000, 0x00000000, 0x461c4000, 0x42b00000, 0x00000000, 0x00000000, 0x42b00000,
         0x3efaf232, 0x3efaf232, 0x3efaf232, 0x3efaf232, 0x41880000, 0x2d142fe9, 0x2d142fe9, 0x41880000,
         0x3efaf232, 0x3efaf232, 0x3efaf232, 0x3efaf232, 0x41f00000, 0x1f072dba, 0x1f072dba, 0x41f00000,
@@ -1306,57 +1426,57 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x39471bc0, 0x4102b5ed, 0x36288a8b, 0x3d0c189e, 0x34b8a794, 0x3e23bbe5, 0x37906413, 0x3f64108f,
         0x4011bcc2, 0x371b3011, 0x38476ddd, 0x35ae4910, 0x40dea974, 0x41190712, 0x3dcff5fc, 0x3c26736e,
     ]) },
-    Case { name: "sigmoid_focal/a=none,g=0.5/logits_hard/stream0/mean", spec: S3, op: Op::Stream { chunks: &[1, 63, 0, 2, 64, 65, 3], reduction: Reduction::Mean }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/a=none,g=0.5/logits_hard/stream0/mean"), spec: &S3, op: Op::Stream { chunks: &[1, 63, 0, 2, 64, 65, 3], reduction: Reduction::Mean }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
         0x461c4000, 0x43a0f736, 0x43a0f736, 0x439c1682, 0x431fc4ac, 0x43022a98, 0x43022a98, 0x000000a0,
     ]) },
-    Case { name: "sigmoid_focal/a=none,g=0.5/logits_hard/stream1/sum", spec: S3, op: Op::Stream { chunks: &[7], reduction: Reduction::Sum }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/a=none,g=0.5/logits_hard/stream1/sum"), spec: &S3, op: Op::Stream { chunks: &[7], reduction: Reduction::Sum }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
         0x469cf000, 0x469dc5ec, 0x469e27d8, 0x469fffd8, 0x46a01a42, 0x46a044ce, 0x46a092c9, 0x46a0bab2,
         0x46a0f736, 0x46a102fa, 0x46a13ea2, 0x46a15743, 0x46a17e07, 0x46a18340, 0x46a1bbc9, 0x46a1c746,
         0x46a1fc9d, 0x46a21ee4, 0x46a251e8, 0x46a265fb, 0x46a28d40, 0x46a293fa, 0x46a2b53e, 0x000000a0,
     ]) },
-    Case { name: "sigmoid_focal/a=none,g=0.5/logits_hard/stream2/mean", spec: S3, op: Op::Stream { chunks: &[BAD_CHUNK, 5, 0, 100, BAD_CHUNK, 13], reduction: Reduction::Mean }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/a=none,g=0.5/logits_hard/stream2/mean"), spec: &S3, op: Op::Stream { chunks: &[BAD_CHUNK, 5, 0, 100, BAD_CHUNK, 13], reduction: Reduction::Mean }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
         0x0badc0de, 0x457b199a, 0x457b199a, 0x43452930, 0x0badc0de, 0x432fb5cf, 0x0badc0de, 0x4328a89f,
         0x4328a89f, 0x43022a98, 0x000000a0,
     ]) },
-    Case { name: "sigmoid_focal/a=none,g=0.5/logits_hard/stream3/sum", spec: S3, op: Op::Stream { chunks: &[64], reduction: Reduction::Sum }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x46a0f736, 0x46a240ae, 0x46a2b53e, 0x000000a0,]) },
-    Case { name: "sigmoid_focal/a=none,g=0.5/logits_hard/stream4/mean", spec: S3, op: Op::Stream { chunks: &[1000], reduction: Reduction::Mean }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x43022a98, 0x000000a0,]) },
-    Case { name: "sigmoid_focal/a=none,g=0.5/logits_extreme/none", spec: S3, op: Op::Elementwise { capacity: 36 }, predictions: &LOGITS_EXTREME_P, targets: &LOGITS_EXTREME_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/a=none,g=0.5/logits_hard/stream3/sum"), spec: &S3, op: Op::Stream { chunks: &[64], reduction: Reduction::Sum }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x46a0f736, 0x46a240ae, 0x46a2b53e, 0x000000a0,]) },
+    Case { name: name!("sigmoid_focal/a=none,g=0.5/logits_hard/stream4/mean"), spec: &S3, op: Op::Stream { chunks: &[1000], reduction: Reduction::Mean }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x43022a98, 0x000000a0,]) },
+    Case { name: name!("sigmoid_focal/a=none,g=0.5/logits_extreme/none"), spec: &S3, op: Op::Elementwise { capacity: 36 }, predictions: &LOGITS_EXTREME_P, targets: &LOGITS_EXTREME_T, expected: Expected::Bits(&[
         0x461c4000, 0x00000000, 0x00000000, 0x461c4000, 0x42b00000, 0x00000000, 0x00000000, 0x42b00000,
         0x7f800000, 0x00000000, 0x00000000, 0x7f800000, 0x3efaf232, 0x3efaf232, 0x3efaf232, 0x3efaf232,
         0x41880000, 0x2d142fe9, 0x2d142fe9, 0x41880000, 0x3efaf232, 0x3efaf232, 0x3efaf232, 0x3efaf232,
         0x41f00000, 0x1f072dba, 0x1f072dba, 0x41f00000, 0x42ce0000, 0x00000000, 0x00000000, 0x42ce0000,
         0x7f7fffff, 0x00000000, 0x00000000, 0x7f7fffff,
     ]) },
-    Case { name: "sigmoid_focal/a=0.25,g=0.5/logits_hard/mean", spec: S4, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x428240c2,]) },
-    Case { name: "sigmoid_focal/a=0.25,g=0.5/logits_hard/sum", spec: S4, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x4622d0f2,]) },
-    Case { name: "sigmoid_focal/a=0.25,g=0.5/logits_hard/stream0/mean", spec: S4, op: Op::Stream { chunks: &[1, 63, 0, 2, 64, 65, 3], reduction: Reduction::Mean }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/a=0.25,g=0.5/logits_hard/mean"), spec: &S4, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x428240c2,]) },
+    Case { name: name!("sigmoid_focal/a=0.25,g=0.5/logits_hard/sum"), spec: &S4, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x4622d0f2,]) },
+    Case { name: name!("sigmoid_focal/a=0.25,g=0.5/logits_hard/stream0/mean"), spec: &S4, op: Op::Stream { chunks: &[1, 63, 0, 2, 64, 65, 3], reduction: Reduction::Mean }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
         0x45ea6000, 0x43211444, 0x43211444, 0x431c32af, 0x429fe0bd, 0x428240c2, 0x428240c2, 0x000000a0,
     ]) },
-    Case { name: "sigmoid_focal/a=0.25,g=0.5/logits_hard/stream1/sum", spec: S4, op: Op::Stream { chunks: &[7], reduction: Reduction::Sum }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/a=0.25,g=0.5/logits_hard/stream1/sum"), spec: &S4, op: Op::Stream { chunks: &[7], reduction: Reduction::Sum }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
         0x461d4800, 0x461dd6ec, 0x461e45d8, 0x461fffd8, 0x462014ed, 0x46204208, 0x46209faf, 0x4620c97c,
         0x46211444, 0x46211a26, 0x4621434c, 0x4621663c, 0x462189bf, 0x46218c7c, 0x4621c470, 0x4621ca47,
         0x4622099c, 0x462238b7, 0x46226755, 0x46227f05, 0x4622aa46, 0x4622b231, 0x4622d0f2, 0x000000a0,
     ]) },
-    Case { name: "sigmoid_focal/a=0.25,g=0.5/logits_hard/stream2/mean", spec: S4, op: Op::Stream { chunks: &[BAD_CHUNK, 5, 0, 100, BAD_CHUNK, 13], reduction: Reduction::Mean }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/a=0.25,g=0.5/logits_hard/stream2/mean"), spec: &S4, op: Op::Stream { chunks: &[BAD_CHUNK, 5, 0, 100, BAD_CHUNK, 13], reduction: Reduction::Mean }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
         0x0badc0de, 0x44fba666, 0x44fba666, 0x42c533bc, 0x0badc0de, 0x42afc473, 0x0badc0de, 0x42a8c14a,
         0x42a8c14a, 0x428240c2, 0x000000a0,
     ]) },
-    Case { name: "sigmoid_focal/a=0.25,g=0.5/logits_hard/stream3/sum", spec: S4, op: Op::Stream { chunks: &[64], reduction: Reduction::Sum }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x46211444, 0x46225c07, 0x4622d0f2, 0x000000a0,]) },
-    Case { name: "sigmoid_focal/a=0.25,g=0.5/logits_hard/stream4/mean", spec: S4, op: Op::Stream { chunks: &[1000], reduction: Reduction::Mean }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x428240c2, 0x000000a0,]) },
-    Case { name: "sigmoid_focal/a=none,g=1/logits_hard/mean", spec: S5, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x43022018,]) },
-    Case { name: "sigmoid_focal/a=none,g=1/logits_hard/sum", spec: S5, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x46a2a81e,]) },
-    Case { name: "sigmoid_focal/a=none,g=1/logits_extreme/none", spec: S5, op: Op::Elementwise { capacity: 36 }, predictions: &LOGITS_EXTREME_P, targets: &LOGITS_EXTREME_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/a=0.25,g=0.5/logits_hard/stream3/sum"), spec: &S4, op: Op::Stream { chunks: &[64], reduction: Reduction::Sum }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x46211444, 0x46225c07, 0x4622d0f2, 0x000000a0,]) },
+    Case { name: name!("sigmoid_focal/a=0.25,g=0.5/logits_hard/stream4/mean"), spec: &S4, op: Op::Stream { chunks: &[1000], reduction: Reduction::Mean }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x428240c2, 0x000000a0,]) },
+    Case { name: name!("sigmoid_focal/a=none,g=1/logits_hard/mean"), spec: &S5, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x43022018,]) },
+    Case { name: name!("sigmoid_focal/a=none,g=1/logits_hard/sum"), spec: &S5, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x46a2a81e,]) },
+    Case { name: name!("sigmoid_focal/a=none,g=1/logits_extreme/none"), spec: &S5, op: Op::Elementwise { capacity: 36 }, predictions: &LOGITS_EXTREME_P, targets: &LOGITS_EXTREME_T, expected: Expected::Bits(&[
         0x461c4000, 0x00000000, 0x00000000, 0x461c4000, 0x42b00000, 0x00000000, 0x00000000, 0x42b00000,
         0x7f800000, 0x00000000, 0x00000000, 0x7f800000, 0x3eb17218, 0x3eb17218, 0x3eb17218, 0x3eb17218,
         0x41880000, 0x26f70010, 0x26f70010, 0x41880000, 0x3eb17218, 0x3eb17218, 0x3eb17218, 0x3eb17218,
         0x41f00000, 0x142d70c9, 0x142d70c9, 0x41f00000, 0x42ce0000, 0x00000000, 0x00000000, 0x42ce0000,
         0x7f7fffff, 0x00000000, 0x00000000, 0x7f7fffff,
     ]) },
-    Case { name: "sigmoid_focal/a=0.25,g=1/logits_hard/mean", spec: S6, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x428236e6,]) },
-    Case { name: "sigmoid_focal/a=0.25,g=1/logits_hard/sum", spec: S6, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x4622c49f,]) },
-    Case { name: "sigmoid_focal/a=none,g=2/logits_hard/mean", spec: S7, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x430210b8,]) },
-    Case { name: "sigmoid_focal/a=none,g=2/logits_hard/sum", spec: S7, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x46a294e6,]) },
-    Case { name: "sigmoid_focal/a=none,g=2/logits_hard/none", spec: S7, op: Op::Elementwise { capacity: 160 }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/a=0.25,g=1/logits_hard/mean"), spec: &S6, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x428236e6,]) },
+    Case { name: name!("sigmoid_focal/a=0.25,g=1/logits_hard/sum"), spec: &S6, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x4622c49f,]) },
+    Case { name: name!("sigmoid_focal/a=none,g=2/logits_hard/mean"), spec: &S7, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x430210b8,]) },
+    Case { name: name!("sigmoid_focal/a=none,g=2/logits_hard/sum"), spec: &S7, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x46a294e6,]) },
+    Case { name: name!("sigmoid_focal/a=none,g=2/logits_hard/none"), spec: &S7, op: Op::Elementwise { capacity: 160 }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
         0x461c4000, 0x00000000, 0x00000000, 0x461c4000, 0x42b00000, 0x00000000, 0x00000000, 0x42b00000,
         0x3e317218, 0x3e317218, 0x3e317218, 0x3e317218, 0x41880000, 0x1aab8edc, 0x1aab8edc, 0x41880000,
         0x3e317218, 0x3e317218, 0x3e317218, 0x3e317218, 0x41f00000, 0x0008ec28, 0x0008ec28, 0x41f00000,
@@ -1378,47 +1498,47 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x331a9ab5, 0x4102a7bb, 0x2cdde707, 0x3a916622, 0x2a053076, 0x3cb41b92, 0x2fa2d390, 0x3ef72f4f,
         0x3ffc51bd, 0x2ebc1bdb, 0x311b41e6, 0x2bed4b31, 0x40de5873, 0x411902f2, 0x3c1737e9, 0x38d36a57,
     ]) },
-    Case { name: "sigmoid_focal/a=none,g=2/logits_extreme/none", spec: S7, op: Op::Elementwise { capacity: 36 }, predictions: &LOGITS_EXTREME_P, targets: &LOGITS_EXTREME_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/a=none,g=2/logits_extreme/none"), spec: &S7, op: Op::Elementwise { capacity: 36 }, predictions: &LOGITS_EXTREME_P, targets: &LOGITS_EXTREME_T, expected: Expected::Bits(&[
         0x461c4000, 0x00000000, 0x00000000, 0x461c4000, 0x42b00000, 0x00000000, 0x00000000, 0x42b00000,
         0x7f800000, 0x00000000, 0x00000000, 0x7f800000, 0x3e317218, 0x3e317218, 0x3e317218, 0x3e317218,
         0x41880000, 0x1aab8edc, 0x1aab8edc, 0x41880000, 0x3e317218, 0x3e317218, 0x3e317218, 0x3e317218,
         0x41f00000, 0x0008ec28, 0x0008ec28, 0x41f00000, 0x42ce0000, 0x00000000, 0x00000000, 0x42ce0000,
         0x7f7fffff, 0x00000000, 0x00000000, 0x7f7fffff,
     ]) },
-    Case { name: "sigmoid_focal/a=0.25,g=2/logits_hard/mean", spec: S8, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x4282286a,]) },
-    Case { name: "sigmoid_focal/a=0.25,g=2/logits_hard/sum", spec: S8, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x4622b285,]) },
-    Case { name: "sigmoid_focal/a=0.25,g=2/logits_extreme/none", spec: S8, op: Op::Elementwise { capacity: 36 }, predictions: &LOGITS_EXTREME_P, targets: &LOGITS_EXTREME_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/a=0.25,g=2/logits_hard/mean"), spec: &S8, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x4282286a,]) },
+    Case { name: name!("sigmoid_focal/a=0.25,g=2/logits_hard/sum"), spec: &S8, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x4622b285,]) },
+    Case { name: name!("sigmoid_focal/a=0.25,g=2/logits_extreme/none"), spec: &S8, op: Op::Elementwise { capacity: 36 }, predictions: &LOGITS_EXTREME_P, targets: &LOGITS_EXTREME_T, expected: Expected::Bits(&[
         0x45ea6000, 0x00000000, 0x00000000, 0x451c4000, 0x42840000, 0x00000000, 0x00000000, 0x41b00000,
         0x7f800000, 0x00000000, 0x00000000, 0x7f800000, 0x3e051592, 0x3d317218, 0x3e051592, 0x3d317218,
         0x414c0000, 0x19ab8edc, 0x1a80ab25, 0x40880000, 0x3e051592, 0x3d317218, 0x3e051592, 0x3d317218,
         0x41b40000, 0x00023b0a, 0x0006b11e, 0x40f00000, 0x429a8000, 0x00000000, 0x00000000, 0x41ce0000,
         0x7f3fffff, 0x00000000, 0x00000000, 0x7e7fffff,
     ]) },
-    Case { name: "sigmoid_focal/a=none,g=3/logits_hard/mean", spec: S9, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x43020582,]) },
-    Case { name: "sigmoid_focal/a=none,g=3/logits_hard/sum", spec: S9, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x46a286e2,]) },
-    Case { name: "sigmoid_focal/a=none,g=3/logits_extreme/none", spec: S9, op: Op::Elementwise { capacity: 36 }, predictions: &LOGITS_EXTREME_P, targets: &LOGITS_EXTREME_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/a=none,g=3/logits_hard/mean"), spec: &S9, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x43020582,]) },
+    Case { name: name!("sigmoid_focal/a=none,g=3/logits_hard/sum"), spec: &S9, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x46a286e2,]) },
+    Case { name: name!("sigmoid_focal/a=none,g=3/logits_extreme/none"), spec: &S9, op: Op::Elementwise { capacity: 36 }, predictions: &LOGITS_EXTREME_P, targets: &LOGITS_EXTREME_T, expected: Expected::Bits(&[
         0x461c4000, 0x00000000, 0x00000000, 0x461c4000, 0x42b00000, 0x00000000, 0x00000000, 0x42b00000,
         0x7f800000, 0x00000000, 0x00000000, 0x7f800000, 0x3db17218, 0x3db17218, 0x3db17218, 0x3db17218,
         0x41880000, 0x0e6e511f, 0x0e6e511f, 0x41880000, 0x3db17218, 0x3db17218, 0x3db17218, 0x3db17218,
         0x41f00000, 0x00000000, 0x00000000, 0x41f00000, 0x42ce0000, 0x00000000, 0x00000000, 0x42ce0000,
         0x7f7fffff, 0x00000000, 0x00000000, 0x7f7fffff,
     ]) },
-    Case { name: "sigmoid_focal/a=0.25,g=3/logits_hard/mean", spec: S10, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x42821dd6,]) },
-    Case { name: "sigmoid_focal/a=0.25,g=3/logits_hard/sum", spec: S10, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x4622a54c,]) },
-    Case { name: "sigmoid_focal/a=none,g=4/logits_hard/mean", spec: S11, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x4301fca6,]) },
-    Case { name: "sigmoid_focal/a=none,g=4/logits_hard/sum", spec: S11, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x46a27bd0,]) },
-    Case { name: "sigmoid_focal/a=none,g=4/logits_extreme/none", spec: S11, op: Op::Elementwise { capacity: 36 }, predictions: &LOGITS_EXTREME_P, targets: &LOGITS_EXTREME_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/a=0.25,g=3/logits_hard/mean"), spec: &S10, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x42821dd6,]) },
+    Case { name: name!("sigmoid_focal/a=0.25,g=3/logits_hard/sum"), spec: &S10, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x4622a54c,]) },
+    Case { name: name!("sigmoid_focal/a=none,g=4/logits_hard/mean"), spec: &S11, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x4301fca6,]) },
+    Case { name: name!("sigmoid_focal/a=none,g=4/logits_hard/sum"), spec: &S11, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x46a27bd0,]) },
+    Case { name: name!("sigmoid_focal/a=none,g=4/logits_extreme/none"), spec: &S11, op: Op::Elementwise { capacity: 36 }, predictions: &LOGITS_EXTREME_P, targets: &LOGITS_EXTREME_T, expected: Expected::Bits(&[
         0x461c4000, 0x00000000, 0x00000000, 0x461c4000, 0x42b00000, 0x00000000, 0x00000000, 0x42b00000,
         0x7f800000, 0x00000000, 0x00000000, 0x7f800000, 0x3d317218, 0x3d317218, 0x3d317218, 0x3d317218,
         0x41880000, 0x022586e1, 0x022586e1, 0x41880000, 0x3d317218, 0x3d317218, 0x3d317218, 0x3d317218,
         0x41f00000, 0x00000000, 0x00000000, 0x41f00000, 0x42ce0000, 0x00000000, 0x00000000, 0x42ce0000,
         0x7f7fffff, 0x00000000, 0x00000000, 0x7f7fffff,
     ]) },
-    Case { name: "sigmoid_focal/a=0.25,g=4/logits_hard/mean", spec: S12, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x42821589,]) },
-    Case { name: "sigmoid_focal/a=0.25,g=4/logits_hard/sum", spec: S12, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x46229aeb,]) },
-    Case { name: "sigmoid_focal/a=none,g=5/logits_hard/mean", spec: S13, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x4301f54e,]) },
-    Case { name: "sigmoid_focal/a=none,g=5/logits_hard/sum", spec: S13, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x46a272a1,]) },
-    Case { name: "sigmoid_focal/a=none,g=5/logits_hard/none", spec: S13, op: Op::Elementwise { capacity: 160 }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/a=0.25,g=4/logits_hard/mean"), spec: &S12, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x42821589,]) },
+    Case { name: name!("sigmoid_focal/a=0.25,g=4/logits_hard/sum"), spec: &S12, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x46229aeb,]) },
+    Case { name: name!("sigmoid_focal/a=none,g=5/logits_hard/mean"), spec: &S13, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x4301f54e,]) },
+    Case { name: name!("sigmoid_focal/a=none,g=5/logits_hard/sum"), spec: &S13, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x46a272a1,]) },
+    Case { name: name!("sigmoid_focal/a=none,g=5/logits_hard/none"), spec: &S13, op: Op::Elementwise { capacity: 160 }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
         0x461c4000, 0x00000000, 0x00000000, 0x461c4000, 0x42b00000, 0x00000000, 0x00000000, 0x42b00000,
         0x3cb17218, 0x3cb17218, 0x3cb17218, 0x3cb17218, 0x41880000, 0x00000004, 0x00000004, 0x41880000,
         0x3cb17218, 0x3cb17218, 0x3cb17218, 0x3cb17218, 0x41f00000, 0x00000000, 0x00000000, 0x41f00000,
@@ -1440,26 +1560,26 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x26ba6e11, 0x41028b5c, 0x1a405427, 0x359c9d41, 0x148a95e8, 0x39d9ee60, 0x1fcf0f36, 0x3e112f23,
         0x3fbd14f1, 0x1e0a3120, 0x22bc3219, 0x185bf0f5, 0x40ddb6c7, 0x4118fab1, 0x389fe96e, 0x322a885d,
     ]) },
-    Case { name: "sigmoid_focal/a=none,g=5/logits_extreme/none", spec: S13, op: Op::Elementwise { capacity: 36 }, predictions: &LOGITS_EXTREME_P, targets: &LOGITS_EXTREME_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/a=none,g=5/logits_extreme/none"), spec: &S13, op: Op::Elementwise { capacity: 36 }, predictions: &LOGITS_EXTREME_P, targets: &LOGITS_EXTREME_T, expected: Expected::Bits(&[
         0x461c4000, 0x00000000, 0x00000000, 0x461c4000, 0x42b00000, 0x00000000, 0x00000000, 0x42b00000,
         0x7f800000, 0x00000000, 0x00000000, 0x7f800000, 0x3cb17218, 0x3cb17218, 0x3cb17218, 0x3cb17218,
         0x41880000, 0x00000004, 0x00000004, 0x41880000, 0x3cb17218, 0x3cb17218, 0x3cb17218, 0x3cb17218,
         0x41f00000, 0x00000000, 0x00000000, 0x41f00000, 0x42ce0000, 0x00000000, 0x00000000, 0x42ce0000,
         0x7f7fffff, 0x00000000, 0x00000000, 0x7f7fffff,
     ]) },
-    Case { name: "sigmoid_focal/a=0.25,g=5/logits_hard/mean", spec: S14, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x42820eb6,]) },
-    Case { name: "sigmoid_focal/a=0.25,g=5/logits_hard/sum", spec: S14, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x46229264,]) },
-    Case { name: "sigmoid_focal/a=0,g=2/logits_hard/mean", spec: S15, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x4282401b,]) },
-    Case { name: "sigmoid_focal/a=0,g=2/logits_hard/sum", spec: S15, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x4622d022,]) },
-    Case { name: "sigmoid_focal/a=0.5,g=2/logits_hard/mean", spec: S16, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x428210b8,]) },
-    Case { name: "sigmoid_focal/a=0.5,g=2/logits_hard/sum", spec: S16, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x462294e6,]) },
-    Case { name: "sigmoid_focal/a=0.75,g=2/logits_hard/mean", spec: S17, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x4281f908,]) },
-    Case { name: "sigmoid_focal/a=0.75,g=2/logits_hard/sum", spec: S17, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x4622774a,]) },
-    Case { name: "sigmoid_focal/a=1,g=2/logits_hard/mean", spec: S18, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x4281e156,]) },
-    Case { name: "sigmoid_focal/a=1,g=2/logits_hard/sum", spec: S18, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x462259ac,]) },
-    Case { name: "sigmoid_focal/Torchvision/a=none,g=0/logits_soft/mean", spec: S1, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Torchvision/a=none,g=0/logits_soft/sum", spec: S1, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Torchvision/a=none,g=0/logits_soft/none", spec: S1, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/a=0.25,g=5/logits_hard/mean"), spec: &S14, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x42820eb6,]) },
+    Case { name: name!("sigmoid_focal/a=0.25,g=5/logits_hard/sum"), spec: &S14, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x46229264,]) },
+    Case { name: name!("sigmoid_focal/a=0,g=2/logits_hard/mean"), spec: &S15, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x4282401b,]) },
+    Case { name: name!("sigmoid_focal/a=0,g=2/logits_hard/sum"), spec: &S15, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x4622d022,]) },
+    Case { name: name!("sigmoid_focal/a=0.5,g=2/logits_hard/mean"), spec: &S16, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x428210b8,]) },
+    Case { name: name!("sigmoid_focal/a=0.5,g=2/logits_hard/sum"), spec: &S16, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x462294e6,]) },
+    Case { name: name!("sigmoid_focal/a=0.75,g=2/logits_hard/mean"), spec: &S17, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x4281f908,]) },
+    Case { name: name!("sigmoid_focal/a=0.75,g=2/logits_hard/sum"), spec: &S17, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x4622774a,]) },
+    Case { name: name!("sigmoid_focal/a=1,g=2/logits_hard/mean"), spec: &S18, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x4281e156,]) },
+    Case { name: name!("sigmoid_focal/a=1,g=2/logits_hard/sum"), spec: &S18, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x462259ac,]) },
+    Case { name: name!("sigmoid_focal/Torchvision/a=none,g=0/logits_soft/mean"), spec: &S1, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Torchvision/a=none,g=0/logits_soft/sum"), spec: &S1, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Torchvision/a=none,g=0/logits_soft/none"), spec: &S1, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
         0x459c4000, 0x461c1800, 0x453b8000, 0x461c1800, 0x41d33334, 0x42b00000, 0x3db43959, 0x42b00000,
         0x7f800000, 0x7f800000, 0x00000000, 0x7f800000, 0x3f317218, 0x3f317218, 0x3f317218, 0x3f317218,
         0x41080000, 0x4187dd2f, 0x40a33334, 0x4187dd2f, 0x3f317218, 0x3f317218, 0x3f317218, 0x3f317218,
@@ -1473,9 +1593,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3fcd3091, 0x3fa320a4, 0x3fbc77e6, 0x3ffeb0c4, 0x401f9306, 0x40b4fd5c, 0x400e8f64, 0x3f6f19de,
         0x3fc52b02, 0x40223f05, 0x40e7bba9, 0x3f13156c, 0x3f5c0c05, 0x3fe04aa5, 0x3f746286, 0x3e71228f,
     ]) },
-    Case { name: "sigmoid_focal/Torchvision/a=0.25,g=0/logits_soft/mean", spec: S2, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Torchvision/a=0.25,g=0/logits_soft/sum", spec: S2, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Torchvision/a=0.25,g=0/logits_soft/none", spec: S2, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/Torchvision/a=0.25,g=0/logits_soft/mean"), spec: &S2, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Torchvision/a=0.25,g=0/logits_soft/sum"), spec: &S2, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Torchvision/a=0.25,g=0/logits_soft/none"), spec: &S2, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
         0x451c4000, 0x45e9fc0a, 0x44e10000, 0x451c67eb, 0x4128f5c3, 0x42840000, 0x3d8713f1, 0x41b00000,
         0x7f800000, 0x7f800000, 0x00000000, 0x7f800000, 0x3e317218, 0x3ed4ef50, 0x3ef86c88, 0x3e8df4e0,
         0x40880000, 0x414ba8ff, 0x4043d70b, 0x408822bf, 0x3e8df4e0, 0x3f051592, 0x3f04fedb, 0x3e317218,
@@ -1489,9 +1609,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3f45a681, 0x3f13768d, 0x3f2643ee, 0x3f397fbc, 0x3fec8d4c, 0x407618b2, 0x3faebafa, 0x3ea21c5e,
         0x3f6fb6ad, 0x3fa914ad, 0x40479d77, 0x3ecc52c7, 0x3ef13fca, 0x3f3ea58f, 0x3f1c52ac, 0x3e302f75,
     ]) },
-    Case { name: "sigmoid_focal/Torchvision/a=none,g=0.5/logits_soft/mean", spec: S3, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Torchvision/a=none,g=0.5/logits_soft/sum", spec: S3, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Torchvision/a=none,g=0.5/logits_soft/none", spec: S3, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/Torchvision/a=none,g=0.5/logits_soft/mean"), spec: &S3, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Torchvision/a=none,g=0.5/logits_soft/sum"), spec: &S3, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Torchvision/a=none,g=0.5/logits_soft/none"), spec: &S3, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
         0x455cf88b, 0x461c0404, 0x44cd655f, 0x461c0404, 0x41675ba8, 0x42b00000, 0x3b365fb6, 0x42b00000,
         0x7f800000, 0x7f800000, 0x00000000, 0x7f800000, 0x3efaf232, 0x3efaf232, 0x3efaf232, 0x3efaf232,
         0x40c05542, 0x4187cbca, 0x4032c6d3, 0x4187cbca, 0x3efaf232, 0x3efaf232, 0x3efaf232, 0x3efaf232,
@@ -1505,9 +1625,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3f95c84e, 0x3f519acd, 0x3f6a9a97, 0x3f73733a, 0x4017e48d, 0x40a7b7f7, 0x3fef4863, 0x3ecbb6d9,
         0x3f52f121, 0x3feebf1c, 0x40b92ed5, 0x3e47dee0, 0x3f10c5ed, 0x3f8513a2, 0x3ee99c70, 0x3dce6a0b,
     ]) },
-    Case { name: "sigmoid_focal/Torchvision/a=0.25,g=0.5/logits_soft/mean", spec: S4, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Torchvision/a=0.25,g=0.5/logits_soft/sum", spec: S4, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Torchvision/a=0.25,g=0.5/logits_soft/none", spec: S4, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/Torchvision/a=0.25,g=0.5/logits_soft/mean"), spec: &S4, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Torchvision/a=0.25,g=0.5/logits_soft/sum"), spec: &S4, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Torchvision/a=0.25,g=0.5/logits_soft/none"), spec: &S4, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
         0x44dcf88b, 0x45e9de15, 0x447679a5, 0x451c53e5, 0x40b91620, 0x42840000, 0x3b08b071, 0x41b00000,
         0x7f800000, 0x7f800000, 0x00000000, 0x7f800000, 0x3dfaf232, 0x3e969151, 0x3eafa98a, 0x3e48c1c2,
         0x40405542, 0x414b8eeb, 0x3fd68830, 0x40881151, 0x3e48c1c2, 0x3ebc35a6, 0x3ebc1587, 0x3dfaf232,
@@ -1521,9 +1641,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3f10476c, 0x3ebd7a30, 0x3ecef73a, 0x3eb14fee, 0x3fe12a36, 0x40640d2a, 0x3f92a3c8, 0x3e0a1e57,
         0x3f003ad7, 0x3f78cdbd, 0x401f844c, 0x3e0ad397, 0x3e9eb8f6, 0x3ee23aa3, 0x3e956e70, 0x3d96d10f,
     ]) },
-    Case { name: "sigmoid_focal/Torchvision/a=none,g=2/logits_soft/mean", spec: S7, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Torchvision/a=none,g=2/logits_soft/sum", spec: S7, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Torchvision/a=none,g=2/logits_soft/none", spec: S7, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/Torchvision/a=none,g=2/logits_soft/mean"), spec: &S7, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Torchvision/a=none,g=2/logits_soft/sum"), spec: &S7, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Torchvision/a=none,g=2/logits_soft/none"), spec: &S7, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
         0x449c4000, 0x461bc81f, 0x43870001, 0x461bc81f, 0x40181063, 0x42b00000, 0x33bcfa85, 0x42b00000,
         0x7f800000, 0x7f800000, 0x00000000, 0x7f800000, 0x3e317218, 0x3e317218, 0x3e317218, 0x3e317218,
         0x40080000, 0x418797a7, 0x3eeb0210, 0x418797a8, 0x3e317218, 0x3e317218, 0x3e317218, 0x3e317218,
@@ -1537,9 +1657,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3ee90b24, 0x3e5e53c2, 0x3e6240e6, 0x3dd49e69, 0x4002ff17, 0x408576bc, 0x3f8d6fbe, 0x3cfbfba3,
         0x3e0127c2, 0x3f3e2e13, 0x403d00e6, 0x3bfac4a6, 0x3e24eace, 0x3e5e5c79, 0x3d4c0e83, 0x3c0178fc,
     ]) },
-    Case { name: "sigmoid_focal/Torchvision/a=0.25,g=2/logits_soft/mean", spec: S8, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Torchvision/a=0.25,g=2/logits_soft/sum", spec: S8, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Torchvision/a=0.25,g=2/logits_soft/none", spec: S8, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/Torchvision/a=0.25,g=2/logits_soft/mean"), spec: &S8, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Torchvision/a=0.25,g=2/logits_soft/sum"), spec: &S8, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Torchvision/a=0.25,g=2/logits_soft/none"), spec: &S8, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
         0x441c4000, 0x45e9844d, 0x43220001, 0x451c17e1, 0x3f734d6c, 0x42840000, 0x338da3b3, 0x41b00000,
         0x7f800000, 0x7f800000, 0x00000000, 0x7f800000, 0x3d317218, 0x3dd4ef50, 0x3df86c88, 0x3d8df4e0,
         0x3f880000, 0x414b40c5, 0x3e8d013d, 0x4087dd14, 0x3d8df4e0, 0x3e051592, 0x3e04fedb, 0x3d317218,
@@ -1553,9 +1673,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3e607b15, 0x3dc8fa64, 0x3dc79960, 0x3d1adb5a, 0x3fc23034, 0x4035796a, 0x3f2d5a6a, 0x3c2ad843,
         0x3d9d065e, 0x3ec630f7, 0x3fa2cece, 0x3bae2dd6, 0x3db4ceb9, 0x3dbd0184, 0x3d0286d3, 0x3bbd32ca,
     ]) },
-    Case { name: "sigmoid_focal/Torchvision/a=none,g=5/logits_soft/mean", spec: S13, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Torchvision/a=none,g=5/logits_soft/sum", spec: S13, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Torchvision/a=none,g=5/logits_soft/none", spec: S13, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/Torchvision/a=none,g=5/logits_soft/mean"), spec: &S13, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Torchvision/a=none,g=5/logits_soft/sum"), spec: &S13, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Torchvision/a=none,g=5/logits_soft/none"), spec: &S13, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
         0x431c4000, 0x461b5099, 0x40e947b2, 0x461b509a, 0x3d836222, 0x42b00000, 0x24caea0c, 0x42b00000,
         0x7f800000, 0x7f800000, 0x00000000, 0x7f800000, 0x3cb17218, 0x3cb17218, 0x3cb17218, 0x3cb17218,
         0x3e880000, 0x41872f9e, 0x3c4b0c09, 0x41872f9f, 0x3cb17218, 0x3cb17218, 0x3cb17218, 0x3cb17218,
@@ -1569,9 +1689,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3d8d0927, 0x3c7a22bc, 0x3c526f12, 0x3aa22ce8, 0x3fc2dd7f, 0x4029071c, 0x3ec5a949, 0x3940c544,
         0x3b41ac81, 0x3df15a05, 0x3f44e1fc, 0x37455faa, 0x3c560107, 0x3c1b352a, 0x3a1bb117, 0x384bc1fd,
     ]) },
-    Case { name: "sigmoid_focal/Torchvision/a=0.25,g=5/logits_soft/mean", spec: S14, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Torchvision/a=0.25,g=5/logits_soft/sum", spec: S14, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Torchvision/a=0.25,g=5/logits_soft/none", spec: S14, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/Torchvision/a=0.25,g=5/logits_soft/mean"), spec: &S14, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Torchvision/a=0.25,g=5/logits_soft/sum"), spec: &S14, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Torchvision/a=0.25,g=5/logits_soft/none"), spec: &S14, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
         0x429c4000, 0x45e8d123, 0x408bf7d1, 0x451ba01f, 0x3cd2369d, 0x42840000, 0x24981590, 0x41b00000,
         0x7f800000, 0x7f800000, 0x00000000, 0x7f800000, 0x3bb17218, 0x3c54ef50, 0x3c786c88, 0x3c0df4e0,
         0x3e080000, 0x414aa4d2, 0x3bf3a80b, 0x408774d6, 0x3c0df4e0, 0x3c851592, 0x3c84fedb, 0x3bb17218,
@@ -1585,9 +1705,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3d07da8a, 0x3be21dc4, 0x3bb9a4a6, 0x39ec3c17, 0x3f906ef8, 0x3fe5d4df, 0x3e724405, 0x3882b2dd,
         0x3aeb7727, 0x3d7b84be, 0x3ea99853, 0x3709179b, 0x3bea9fbe, 0x3b83ecfd, 0x39c72de1, 0x3814e02e,
     ]) },
-    Case { name: "sigmoid_focal/Monai/a=none,g=0/logits_soft/mean", spec: S19, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Monai/a=none,g=0/logits_soft/sum", spec: S19, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Monai/a=none,g=0/logits_soft/none", spec: S19, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/Monai/a=none,g=0/logits_soft/mean"), spec: &S19, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Monai/a=none,g=0/logits_soft/sum"), spec: &S19, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Monai/a=none,g=0/logits_soft/none"), spec: &S19, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
         0x459c4000, 0x461c1800, 0x453b8000, 0x461c1800, 0x41d33334, 0x42b00000, 0x3db43959, 0x42b00000,
         0x7f800000, 0x7f800000, 0x00000000, 0x7f800000, 0x3f317218, 0x3f317218, 0x3f317218, 0x3f317218,
         0x41080000, 0x4187dd2f, 0x40a33334, 0x4187dd2f, 0x3f317218, 0x3f317218, 0x3f317218, 0x3f317218,
@@ -1601,9 +1721,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3fcd3091, 0x3fa320a4, 0x3fbc77e6, 0x3ffeb0c4, 0x401f9306, 0x40b4fd5c, 0x400e8f64, 0x3f6f19de,
         0x3fc52b02, 0x40223f05, 0x40e7bba9, 0x3f13156c, 0x3f5c0c05, 0x3fe04aa5, 0x3f746286, 0x3e71228f,
     ]) },
-    Case { name: "sigmoid_focal/Monai/a=0.25,g=0/logits_soft/mean", spec: S20, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Monai/a=0.25,g=0/logits_soft/sum", spec: S20, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Monai/a=0.25,g=0/logits_soft/none", spec: S20, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/Monai/a=0.25,g=0/logits_soft/mean"), spec: &S20, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Monai/a=0.25,g=0/logits_soft/sum"), spec: &S20, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Monai/a=0.25,g=0/logits_soft/none"), spec: &S20, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
         0x451c4000, 0x45e9fc0a, 0x44e10000, 0x451c67eb, 0x4128f5c3, 0x42840000, 0x3d8713f1, 0x41b00000,
         0x7f800000, 0x7f800000, 0x00000000, 0x7f800000, 0x3e317218, 0x3ed4ef50, 0x3ef86c88, 0x3e8df4e0,
         0x40880000, 0x414ba8ff, 0x4043d70b, 0x408822bf, 0x3e8df4e0, 0x3f051592, 0x3f04fedb, 0x3e317218,
@@ -1617,9 +1737,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3f45a681, 0x3f13768d, 0x3f2643ee, 0x3f397fbc, 0x3fec8d4c, 0x407618b2, 0x3faebafa, 0x3ea21c5e,
         0x3f6fb6ad, 0x3fa914ad, 0x40479d77, 0x3ecc52c7, 0x3ef13fca, 0x3f3ea58f, 0x3f1c52ac, 0x3e302f75,
     ]) },
-    Case { name: "sigmoid_focal/Monai/a=none,g=0.5/logits_soft/mean", spec: S21, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Monai/a=none,g=0.5/logits_soft/sum", spec: S21, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Monai/a=none,g=0.5/logits_soft/none", spec: S21, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/Monai/a=none,g=0.5/logits_soft/mean"), spec: &S21, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Monai/a=none,g=0.5/logits_soft/sum"), spec: &S21, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Monai/a=none,g=0.5/logits_soft/none"), spec: &S21, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
         0x455cf88b, 0x461c1800, 0x00000000, 0x461c1800, 0x35210360, 0x42b00000, 0x1e0d3de3, 0x42b00000,
         0x00000000, 0x7f800000, 0x00000000, 0x7f800000, 0x3efaf232, 0x3efaf232, 0x3efaf232, 0x3efaf232,
         0x40c05542, 0x4187dd2f, 0x3e2e310e, 0x4187dd2f, 0x3efaf232, 0x3efaf232, 0x3efaf232, 0x3efaf232,
@@ -1633,9 +1753,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3f988faa, 0x3f433c20, 0x3f4b161e, 0x3e3e2970, 0x40189602, 0x40b4329d, 0x3ffe3811, 0x3e2f4550,
         0x3eea9d4b, 0x3ffab28d, 0x40e2e420, 0x3d9e5484, 0x3f0e3aca, 0x3f3fe4d7, 0x3e8e2ee0, 0x3dc984dc,
     ]) },
-    Case { name: "sigmoid_focal/Monai/a=0.25,g=0.5/logits_soft/mean", spec: S22, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Monai/a=0.25,g=0.5/logits_soft/sum", spec: S22, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Monai/a=0.25,g=0.5/logits_soft/none", spec: S22, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/Monai/a=0.25,g=0.5/logits_soft/mean"), spec: &S22, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Monai/a=0.25,g=0.5/logits_soft/sum"), spec: &S22, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Monai/a=0.25,g=0.5/logits_soft/none"), spec: &S22, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
         0x44dcf88b, 0x45e9fc0a, 0x00000000, 0x451c67eb, 0x3480cf80, 0x42840000, 0x1dd3b8ac, 0x41b00000,
         0x00000000, 0x7f800000, 0x00000000, 0x7f800000, 0x3dfaf232, 0x3e969151, 0x3eafa98a, 0x3e48c1c2,
         0x40405542, 0x414ba8ff, 0x3dd107aa, 0x408822bf, 0x3e48c1c2, 0x3ebc35a6, 0x3ebc1587, 0x3dfaf232,
@@ -1649,9 +1769,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3f12f4a4, 0x3eb07cc2, 0x3eb32949, 0x3d8a8032, 0x3fe23145, 0x40750504, 0x3f9bcb0c, 0x3d6daae7,
         0x3e8e9ec3, 0x3f82a108, 0x404371bb, 0x3d5bf250, 0x3e9bef16, 0x3ea31bde, 0x3e35e5ba, 0x3d933d6b,
     ]) },
-    Case { name: "sigmoid_focal/Monai/a=none,g=2/logits_soft/mean", spec: S23, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Monai/a=none,g=2/logits_soft/sum", spec: S23, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Monai/a=none,g=2/logits_soft/none", spec: S23, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/Monai/a=none,g=2/logits_soft/mean"), spec: &S23, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Monai/a=none,g=2/logits_soft/sum"), spec: &S23, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Monai/a=none,g=2/logits_soft/none"), spec: &S23, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
         0x449c4000, 0x461c1800, 0x00000000, 0x461c1800, 0x0f0eb0aa, 0x42b00000, 0x00000000, 0x42b00000,
         0x00000000, 0x7f800000, 0x00000000, 0x7f800000, 0x3e317218, 0x3e317218, 0x3e317218, 0x3e317218,
         0x40080000, 0x4187dd2e, 0x36d3cfa1, 0x4187dd2e, 0x3e317218, 0x3e317218, 0x3e317218, 0x3e317218,
@@ -1665,9 +1785,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3efad2ff, 0x3e2758d7, 0x3dfe1a19, 0x391e4d39, 0x40056777, 0x40b1d7b0, 0x3fb43277, 0x3a8a13e0,
         0x3c45a464, 0x3f673715, 0x40d4f6c3, 0x39457f49, 0x3e19a122, 0x3d70586d, 0x3be00175, 0x3beb3db3,
     ]) },
-    Case { name: "sigmoid_focal/Monai/a=0.25,g=2/logits_soft/mean", spec: S24, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Monai/a=0.25,g=2/logits_soft/sum", spec: S24, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Monai/a=0.25,g=2/logits_soft/none", spec: S24, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/Monai/a=0.25,g=2/logits_soft/mean"), spec: &S24, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Monai/a=0.25,g=2/logits_soft/sum"), spec: &S24, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Monai/a=0.25,g=2/logits_soft/none"), spec: &S24, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
         0x441c4000, 0x45e9fc0a, 0x00000000, 0x451c67eb, 0x0e644ddd, 0x42840000, 0x00000000, 0x41b00000,
         0x00000000, 0x7f800000, 0x00000000, 0x7f800000, 0x3d317218, 0x3dd4ef50, 0x3df86c88, 0x3d8df4e0,
         0x3f880000, 0x414ba8fe, 0x367e2c5b, 0x408822be, 0x3d8df4e0, 0x3e051592, 0x3e04fedb, 0x3d317218,
@@ -1681,9 +1801,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3e719bb0, 0x3d974706, 0x3d602ab3, 0x3866978b, 0x3fc5c1ea, 0x4071d133, 0x3f5cdc50, 0x39bb3bcf,
         0x3bf04a41, 0x3ef0f47f, 0x40377286, 0x39092d91, 0x3da86e9f, 0x3ccc4ada, 0x3b8f4987, 0x3babe102,
     ]) },
-    Case { name: "sigmoid_focal/Monai/a=none,g=5/logits_soft/mean", spec: S25, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Monai/a=none,g=5/logits_soft/sum", spec: S25, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Monai/a=none,g=5/logits_soft/none", spec: S25, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/Monai/a=none,g=5/logits_soft/mean"), spec: &S25, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Monai/a=none,g=5/logits_soft/sum"), spec: &S25, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Monai/a=none,g=5/logits_soft/none"), spec: &S25, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
         0x431c4000, 0x461c1800, 0x00000000, 0x461c1800, 0x00000000, 0x42b00000, 0x00000000, 0x42b00000,
         0x00000000, 0x7f800000, 0x00000000, 0x7f800000, 0x3cb17218, 0x3cb17218, 0x3cb17218, 0x3cb17218,
         0x3e880000, 0x4187dd2d, 0x281c96c9, 0x4187dd2d, 0x3cb17218, 0x3cb17218, 0x3cb17218, 0x3cb17218,
@@ -1697,9 +1817,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3da97f0f, 0x3bf5e7f2, 0x3b46e61c, 0x2edb66c5, 0x3fcbf16e, 0x40ad395e, 0x3f35131b, 0x332b6366,
         0x370c4230, 0x3e44accb, 0x40bb9f29, 0x3099a5c6, 0x3c333e4b, 0x39bc84de, 0x368b0086, 0x3820477b,
     ]) },
-    Case { name: "sigmoid_focal/Monai/a=0.25,g=5/logits_soft/mean", spec: S26, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Monai/a=0.25,g=5/logits_soft/sum", spec: S26, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Monai/a=0.25,g=5/logits_soft/none", spec: S26, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/Monai/a=0.25,g=5/logits_soft/mean"), spec: &S26, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Monai/a=0.25,g=5/logits_soft/sum"), spec: &S26, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Monai/a=0.25,g=5/logits_soft/none"), spec: &S26, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
         0x429c4000, 0x45e9fc0a, 0x00000000, 0x451c67eb, 0x00000000, 0x42840000, 0x00000000, 0x41b00000,
         0x00000000, 0x7f800000, 0x00000000, 0x7f800000, 0x3bb17218, 0x3c54ef50, 0x3c786c88, 0x3c0df4e0,
         0x3e080000, 0x414ba8fc, 0x27bbe824, 0x408822bd, 0x3c0df4e0, 0x3c851592, 0x3c84fedc, 0x3bb17218,
@@ -1713,9 +1833,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3d2344bd, 0x3b5e4af3, 0x3aaf7791, 0x2e1fcbff, 0x3f972977, 0x406b8991, 0x3eddefa5, 0x32686727,
         0x36aa8625, 0x3dccf5ba, 0x40219e18, 0x30557110, 0x3bc48396, 0x39203d7f, 0x3631d3e9, 0x37ea3755,
     ]) },
-    Case { name: "sigmoid_focal/Kornia/a=none,g=0/logits_soft/mean", spec: S27, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Kornia/a=none,g=0/logits_soft/sum", spec: S27, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Kornia/a=none,g=0/logits_soft/none", spec: S27, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/Kornia/a=none,g=0/logits_soft/mean"), spec: &S27, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Kornia/a=none,g=0/logits_soft/sum"), spec: &S27, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Kornia/a=none,g=0/logits_soft/none"), spec: &S27, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
         0x459c4000, 0x461c1800, 0x453b8000, 0x461c1800, 0x41d33334, 0x42b00000, 0x3db43959, 0x42b00000,
         0x7f800000, 0x7f800000, 0x00000000, 0x7f800000, 0x3f317218, 0x3f317218, 0x3f317218, 0x3f317218,
         0x41080000, 0x4187dd2f, 0x40a33334, 0x4187dd2f, 0x3f317218, 0x3f317218, 0x3f317218, 0x3f317218,
@@ -1729,9 +1849,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3fcd3090, 0x3fa320a4, 0x3fbc77e7, 0x3ffeb0c4, 0x401f9306, 0x40b4fd5c, 0x400e8f64, 0x3f6f19df,
         0x3fc52b02, 0x40223f06, 0x40e7bba9, 0x3f13156c, 0x3f5c0c04, 0x3fe04aa5, 0x3f746286, 0x3e71228f,
     ]) },
-    Case { name: "sigmoid_focal/Kornia/a=0.25,g=0/logits_soft/mean", spec: S28, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Kornia/a=0.25,g=0/logits_soft/sum", spec: S28, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Kornia/a=0.25,g=0/logits_soft/none", spec: S28, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/Kornia/a=0.25,g=0/logits_soft/mean"), spec: &S28, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Kornia/a=0.25,g=0/logits_soft/sum"), spec: &S28, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Kornia/a=0.25,g=0/logits_soft/none"), spec: &S28, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
         0x456a6000, 0x45ea2400, 0x443b8000, 0x451c1800, 0x419e6667, 0x42840000, 0x3cb43959, 0x41b00000,
         0x7f800000, 0x7f800000, 0x00000000, 0x7f800000, 0x3e317218, 0x3ed4ef50, 0x3ef86c88, 0x3e8df4e0,
         0x40cc0000, 0x414bcbc7, 0x3fa33334, 0x4087dd2f, 0x3e8df4e0, 0x3f051592, 0x3f04fedb, 0x3e317218,
@@ -1745,9 +1865,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3ed3a205, 0x3f711f70, 0x3f8c78b8, 0x3fbf027f, 0x3fef44c1, 0x4087bd38, 0x3fd4fd4d, 0x3f32c1aa,
         0x3ec5fd93, 0x3ff317c5, 0x3fe7bbbb, 0x3e15c48f, 0x3e871e8b, 0x3fa7ef8c, 0x3e79f78f, 0x3e101dc6,
     ]) },
-    Case { name: "sigmoid_focal/Kornia/a=none,g=0.5/logits_soft/mean", spec: S29, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Kornia/a=none,g=0.5/logits_soft/sum", spec: S29, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Kornia/a=none,g=0.5/logits_soft/none", spec: S29, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/Kornia/a=none,g=0.5/logits_soft/mean"), spec: &S29, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Kornia/a=none,g=0.5/logits_soft/sum"), spec: &S29, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Kornia/a=none,g=0.5/logits_soft/none"), spec: &S29, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
         0x459c4000, 0x461c1800, 0x453b8000, 0x461c1800, 0x41d33334, 0x42b00000, 0x3db43959, 0x42b00000,
         0x7f800000, 0x7f800000, 0x00000000, 0x7f800000, 0x3efaf232, 0x3efaf232, 0x3efaf232, 0x3efaf232,
         0x41080000, 0x4187dd2f, 0x40a33334, 0x4187dd2f, 0x3efaf232, 0x3efaf232, 0x3efaf232, 0x3efaf232,
@@ -1761,9 +1881,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3fc54bdd, 0x3f9ca232, 0x3fb8e787, 0x3ffea750, 0x40191124, 0x40b4db9d, 0x400a80a9, 0x3f6d673a,
         0x3fc457d9, 0x40213c02, 0x40e7bb46, 0x3f116a5f, 0x3f3d56dc, 0x3fdf033e, 0x3f703d1c, 0x3e05d2ee,
     ]) },
-    Case { name: "sigmoid_focal/Kornia/a=0.25,g=0.5/logits_soft/mean", spec: S30, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Kornia/a=0.25,g=0.5/logits_soft/sum", spec: S30, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Kornia/a=0.25,g=0.5/logits_soft/none", spec: S30, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/Kornia/a=0.25,g=0.5/logits_soft/mean"), spec: &S30, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Kornia/a=0.25,g=0.5/logits_soft/sum"), spec: &S30, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Kornia/a=0.25,g=0.5/logits_soft/none"), spec: &S30, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
         0x456a6000, 0x45ea2400, 0x443b8000, 0x451c1800, 0x419e6667, 0x42840000, 0x3cb43959, 0x41b00000,
         0x7f800000, 0x7f800000, 0x00000000, 0x7f800000, 0x3dfaf232, 0x3e969151, 0x3eafa98a, 0x3e48c1c2,
         0x40cc0000, 0x414bcbc7, 0x3fa33334, 0x4087dd2f, 0x3e48c1c2, 0x3ebc35a6, 0x3ebc1587, 0x3dfaf232,
@@ -1777,9 +1897,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3ec6c72b, 0x3f6a3004, 0x3f8a8c3d, 0x3fbefd74, 0x3fe59304, 0x4087a4ae, 0x3fcf91a2, 0x3f3202b7,
         0x3ec465f0, 0x3ff1d328, 0x3fe7bb46, 0x3e119f0e, 0x3e50e17a, 0x3fa73c77, 0x3e70e58b, 0x3d854392,
     ]) },
-    Case { name: "sigmoid_focal/Kornia/a=none,g=2/logits_soft/mean", spec: S31, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Kornia/a=none,g=2/logits_soft/sum", spec: S31, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Kornia/a=none,g=2/logits_soft/none", spec: S31, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/Kornia/a=none,g=2/logits_soft/mean"), spec: &S31, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Kornia/a=none,g=2/logits_soft/sum"), spec: &S31, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Kornia/a=none,g=2/logits_soft/none"), spec: &S31, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
         0x459c4000, 0x461c1800, 0x453b8000, 0x461c1800, 0x41d33334, 0x42b00000, 0x3db43959, 0x42b00000,
         0x7f800000, 0x7f800000, 0x00000000, 0x7f800000, 0x3e317218, 0x3e317218, 0x3e317218, 0x3e317218,
         0x4107ffff, 0x4187dd2e, 0x40a33333, 0x4187dd2f, 0x3e317218, 0x3e317218, 0x3e317218, 0x3e317218,
@@ -1793,9 +1913,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3fb52e7d, 0x3f915129, 0x3fb29574, 0x3ffe9731, 0x40073d14, 0x40b47b0f, 0x40009f94, 0x3f6b66c0,
         0x3fc2ff8e, 0x401ef156, 0x40e7ba37, 0x3f100880, 0x3f0ce78f, 0x3fdcb3e9, 0x3f6aeda0, 0x3d617cc4,
     ]) },
-    Case { name: "sigmoid_focal/Kornia/a=0.25,g=2/logits_soft/mean", spec: S32, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Kornia/a=0.25,g=2/logits_soft/sum", spec: S32, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Kornia/a=0.25,g=2/logits_soft/none", spec: S32, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/Kornia/a=0.25,g=2/logits_soft/mean"), spec: &S32, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Kornia/a=0.25,g=2/logits_soft/sum"), spec: &S32, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Kornia/a=0.25,g=2/logits_soft/none"), spec: &S32, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
         0x456a6000, 0x45ea2400, 0x443b8000, 0x451c1800, 0x419e6667, 0x42840000, 0x3cb43959, 0x41b00000,
         0x7f800000, 0x7f800000, 0x00000000, 0x7f800000, 0x3d317218, 0x3dd4ef50, 0x3df86c88, 0x3d8df4e0,
         0x40cbffff, 0x414bcbc6, 0x3fa33333, 0x4087dd2f, 0x3d8df4e0, 0x3e051592, 0x3e04fedb, 0x3d317218,
@@ -1809,9 +1929,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3eb5331a, 0x3f59f7d5, 0x3f85effb, 0x3fbef165, 0x3fcadb78, 0x40875c4b, 0x3fc0eee1, 0x3f308d10,
         0x3ec2ff8f, 0x3fee69fe, 0x3fe7ba37, 0x3e100886, 0x3e0e0ecc, 0x3fa586ed, 0x3e6aede7, 0x3c813166,
     ]) },
-    Case { name: "sigmoid_focal/Kornia/a=none,g=5/logits_soft/mean", spec: S33, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Kornia/a=none,g=5/logits_soft/sum", spec: S33, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Kornia/a=none,g=5/logits_soft/none", spec: S33, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/Kornia/a=none,g=5/logits_soft/mean"), spec: &S33, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Kornia/a=none,g=5/logits_soft/sum"), spec: &S33, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Kornia/a=none,g=5/logits_soft/none"), spec: &S33, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
         0x459c4000, 0x461c1800, 0x453b8000, 0x461c1800, 0x41d33334, 0x42b00000, 0x3db43959, 0x42b00000,
         0x7f800000, 0x7f800000, 0x00000000, 0x7f800000, 0x3cb17218, 0x3cb17218, 0x3cb17218, 0x3cb17218,
         0x4107fffe, 0x4187dd2d, 0x40a33331, 0x4187dd2d, 0x3cb17218, 0x3cb17218, 0x3cb17218, 0x3cb17218,
@@ -1825,9 +1945,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3f99ec9a, 0x3f7c922b, 0x3fa70d61, 0x3ffe7712, 0x3fd3356d, 0x40b3baac, 0x3fde70fa, 0x3f679c78,
         0x3fc063d2, 0x401a8200, 0x40e7b81a, 0x3f0d8209, 0x3eab667a, 0x3fd83ea9, 0x3f614595, 0x3cfaeee1,
     ]) },
-    Case { name: "sigmoid_focal/Kornia/a=0.25,g=5/logits_soft/mean", spec: S34, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Kornia/a=0.25,g=5/logits_soft/sum", spec: S34, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Kornia/a=0.25,g=5/logits_soft/none", spec: S34, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/Kornia/a=0.25,g=5/logits_soft/mean"), spec: &S34, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Kornia/a=0.25,g=5/logits_soft/sum"), spec: &S34, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Kornia/a=0.25,g=5/logits_soft/none"), spec: &S34, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
         0x456a6000, 0x45ea2400, 0x443b8000, 0x451c1800, 0x419e6667, 0x42840000, 0x3cb43959, 0x41b00000,
         0x7f800000, 0x7f800000, 0x00000000, 0x7f800000, 0x3bb17218, 0x3c54ef50, 0x3c786c88, 0x3c0df4e0,
         0x40cbfffd, 0x414bcbc4, 0x3fa33331, 0x4087dd2d, 0x3c0df4e0, 0x3c851592, 0x3c84fedb, 0x3bb17218,
@@ -1841,9 +1961,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3e99ec9a, 0x3f3d6da0, 0x3f7a9411, 0x3fbed94e, 0x3f9e6812, 0x4086cc01, 0x3fa6d4bb, 0x3f2db55a,
         0x3ec063d2, 0x3fe7c301, 0x3fe7b81a, 0x3e0d8209, 0x3dab6889, 0x3fa22eff, 0x3e614595, 0x3bfb2f94,
     ]) },
-    Case { name: "sigmoid_focal/Smp/a=none,g=0/logits_soft/mean", spec: S35, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Smp/a=none,g=0/logits_soft/sum", spec: S35, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Smp/a=none,g=0/logits_soft/none", spec: S35, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/Smp/a=none,g=0/logits_soft/mean"), spec: &S35, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Smp/a=none,g=0/logits_soft/sum"), spec: &S35, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Smp/a=none,g=0/logits_soft/none"), spec: &S35, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
         0x459c4000, 0x461c1800, 0x453b8000, 0x461c1800, 0x41d33334, 0x42b00000, 0x3db43959, 0x42b00000,
         0x7f800000, 0x7f800000, 0x00000000, 0x7f800000, 0x3f317218, 0x3f317218, 0x3f317218, 0x3f317218,
         0x41080000, 0x4187dd2f, 0x40a33334, 0x4187dd2f, 0x3f317218, 0x3f317218, 0x3f317218, 0x3f317218,
@@ -1857,9 +1977,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3fcd3091, 0x3fa320a4, 0x3fbc77e6, 0x3ffeb0c4, 0x401f9306, 0x40b4fd5c, 0x400e8f64, 0x3f6f19de,
         0x3fc52b02, 0x40223f05, 0x40e7bba9, 0x3f13156c, 0x3f5c0c05, 0x3fe04aa5, 0x3f746286, 0x3e71228f,
     ]) },
-    Case { name: "sigmoid_focal/Smp/a=0.25,g=0/logits_soft/mean", spec: S36, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Smp/a=0.25,g=0/logits_soft/sum", spec: S36, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Smp/a=0.25,g=0/logits_soft/none", spec: S36, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/Smp/a=0.25,g=0/logits_soft/mean"), spec: &S36, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Smp/a=0.25,g=0/logits_soft/sum"), spec: &S36, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Smp/a=0.25,g=0/logits_soft/none"), spec: &S36, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
         0x451c4000, 0x45e9fc0a, 0x44e10000, 0x451c67eb, 0x4128f5c3, 0x42840000, 0x3d8713f1, 0x41b00000,
         0x7f800000, 0x7f800000, 0x00000000, 0x7f800000, 0x3e317218, 0x3ed4ef50, 0x3ef86c88, 0x3e8df4e0,
         0x40880000, 0x414ba8ff, 0x4043d70b, 0x408822bf, 0x3e8df4e0, 0x3f051592, 0x3f04fedb, 0x3e317218,
@@ -1873,9 +1993,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3f45a681, 0x3f13768d, 0x3f2643ee, 0x3f397fbc, 0x3fec8d4c, 0x407618b2, 0x3faebafa, 0x3ea21c5e,
         0x3f6fb6ad, 0x3fa914ad, 0x40479d77, 0x3ecc52c7, 0x3ef13fca, 0x3f3ea58f, 0x3f1c52ac, 0x3e302f75,
     ]) },
-    Case { name: "sigmoid_focal/Smp/a=none,g=0.5/logits_soft/mean", spec: S37, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Smp/a=none,g=0.5/logits_soft/sum", spec: S37, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Smp/a=none,g=0.5/logits_soft/none", spec: S37, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/Smp/a=none,g=0.5/logits_soft/mean"), spec: &S37, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Smp/a=none,g=0.5/logits_soft/sum"), spec: &S37, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Smp/a=none,g=0.5/logits_soft/none"), spec: &S37, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
         0x459c4000, 0x461c1800, 0x453b8000, 0x461c1800, 0x41d33334, 0x42b00000, 0x3cd13b93, 0x42b00000,
         0x7f800000, 0x7f800000, 0x00000000, 0x7f800000, 0x3efaf232, 0x3efaf232, 0x3efaf232, 0x3efaf232,
         0x4107fc75, 0x4187dd2f, 0x40a2b3a6, 0x4187dd2f, 0x3efaf232, 0x3efaf232, 0x3efaf232, 0x3efaf232,
@@ -1889,9 +2009,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3fb7614b, 0x3f8a752e, 0x3fa5729d, 0x3feca3a8, 0x4018d6d2, 0x40b4ac48, 0x4006a843, 0x3f3a4964,
         0x3faec4e2, 0x401baf24, 0x40e7a66a, 0x3ec27891, 0x3f271926, 0x3fcbec4d, 0x3f3fa888, 0x3ddce78e,
     ]) },
-    Case { name: "sigmoid_focal/Smp/a=0.25,g=0.5/logits_soft/mean", spec: S38, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Smp/a=0.25,g=0.5/logits_soft/sum", spec: S38, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Smp/a=0.25,g=0.5/logits_soft/none", spec: S38, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/Smp/a=0.25,g=0.5/logits_soft/mean"), spec: &S38, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Smp/a=0.25,g=0.5/logits_soft/sum"), spec: &S38, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Smp/a=0.25,g=0.5/logits_soft/none"), spec: &S38, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
         0x451c4000, 0x45e9fc0a, 0x44e10000, 0x451c67eb, 0x4128f5c3, 0x42840000, 0x3c9cd1e6, 0x41b00000,
         0x7f800000, 0x7f800000, 0x00000000, 0x7f800000, 0x3dfaf232, 0x3e969151, 0x3eafa98a, 0x3e48c1c2,
         0x4087fc75, 0x414ba8ff, 0x40433dfb, 0x408822bf, 0x3e48c1c2, 0x3ebc35a6, 0x3ebc1587, 0x3dfaf232,
@@ -1905,9 +2025,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3f30a462, 0x3efa5314, 0x3f11f4eb, 0x3f2c5a09, 0x3fe29159, 0x4075aa73, 0x3fa50b4e, 0x3e7c9af0,
         0x3f547b39, 0x3fa23e08, 0x40478b2a, 0x3e871376, 0x3eb732dd, 0x3f2d5565, 0x3ef5311f, 0x3da1676b,
     ]) },
-    Case { name: "sigmoid_focal/Smp/a=none,g=2/logits_soft/mean", spec: S39, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Smp/a=none,g=2/logits_soft/sum", spec: S39, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Smp/a=none,g=2/logits_soft/none", spec: S39, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/Smp/a=none,g=2/logits_soft/mean"), spec: &S39, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Smp/a=none,g=2/logits_soft/sum"), spec: &S39, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Smp/a=none,g=2/logits_soft/none"), spec: &S39, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
         0x459c4000, 0x461c1800, 0x453b8000, 0x461c1800, 0x41d33334, 0x42b00000, 0x3a23b35d, 0x42b00000,
         0x7f800000, 0x7f800000, 0x00000000, 0x7f800000, 0x3e317218, 0x3e317218, 0x3e317218, 0x3e317218,
         0x4107f1d5, 0x4187dd2e, 0x40a13753, 0x4187dd2e, 0x3e317218, 0x3e317218, 0x3e317218, 0x3e317218,
@@ -1921,9 +2041,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3f82e68f, 0x3f2952d7, 0x3f5fd9af, 0x3fbdce3d, 0x40064ab2, 0x40b3b9e6, 0x3fe2f686, 0x3eb033ed,
         0x3f736ecb, 0x40098c45, 0x40e766b9, 0x3de0bf75, 0x3e9257c2, 0x3f994256, 0x3eb8e453, 0x3c29d6ce,
     ]) },
-    Case { name: "sigmoid_focal/Smp/a=0.25,g=2/logits_soft/mean", spec: S40, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Smp/a=0.25,g=2/logits_soft/sum", spec: S40, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Smp/a=0.25,g=2/logits_soft/none", spec: S40, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/Smp/a=0.25,g=2/logits_soft/mean"), spec: &S40, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Smp/a=0.25,g=2/logits_soft/sum"), spec: &S40, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Smp/a=0.25,g=2/logits_soft/none"), spec: &S40, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
         0x451c4000, 0x45e9fc0a, 0x44e10000, 0x451c67eb, 0x4128f5c3, 0x42840000, 0x39f56323, 0x41b00000,
         0x7f800000, 0x7f800000, 0x00000000, 0x7f800000, 0x3d317218, 0x3dd4ef50, 0x3df86c88, 0x3d8df4e0,
         0x4087f1d5, 0x414ba8fd, 0x40417596, 0x408822be, 0x3d8df4e0, 0x3e051592, 0x3e04fedb, 0x3d317218,
@@ -1937,9 +2057,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3efc2e8e, 0x3e991070, 0x3ec57aa3, 0x3f0a3dc6, 0x3fc712c2, 0x407460e0, 0x3f8b16ff, 0x3deeee77,
         0x3f13fb14, 0x3f8f5795, 0x4047544d, 0x3d9c1b18, 0x3e207183, 0x3f0244fd, 0x3e6c8914, 0x3bf82f9d,
     ]) },
-    Case { name: "sigmoid_focal/Smp/a=none,g=5/logits_soft/mean", spec: S41, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Smp/a=none,g=5/logits_soft/sum", spec: S41, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Smp/a=none,g=5/logits_soft/none", spec: S41, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/Smp/a=none,g=5/logits_soft/mean"), spec: &S41, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Smp/a=none,g=5/logits_soft/sum"), spec: &S41, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Smp/a=none,g=5/logits_soft/none"), spec: &S41, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
         0x459c4000, 0x461c1800, 0x453b8000, 0x461c1800, 0x41d33334, 0x42b00000, 0x34c86943, 0x42b00000,
         0x7f800000, 0x7f800000, 0x00000000, 0x7f800000, 0x3cb17218, 0x3cb17218, 0x3cb17218, 0x3cb17218,
         0x4107dc97, 0x4187dd2c, 0x409e490e, 0x4187dd2d, 0x3cb17218, 0x3cb17218, 0x3cb17218, 0x3cb17218,
@@ -1953,9 +2073,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3f056603, 0x3e7d3b4a, 0x3ecce3f2, 0x3f7438a9, 0x3fcf5a37, 0x40b1d8ef, 0x3fa13158, 0x3d9da4a4,
         0x3eec2506, 0x3fd6bc3e, 0x40e6e78b, 0x3c1616a5, 0x3d607de5, 0x3f2d21b2, 0x3dac1136, 0x38c8c940,
     ]) },
-    Case { name: "sigmoid_focal/Smp/a=0.25,g=5/logits_soft/mean", spec: S42, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Smp/a=0.25,g=5/logits_soft/sum", spec: S42, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/Smp/a=0.25,g=5/logits_soft/none", spec: S42, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/Smp/a=0.25,g=5/logits_soft/mean"), spec: &S42, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Smp/a=0.25,g=5/logits_soft/sum"), spec: &S42, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/Smp/a=0.25,g=5/logits_soft/none"), spec: &S42, op: Op::Elementwise { capacity: 96 }, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[
         0x451c4000, 0x45e9fc0a, 0x44e10000, 0x451c67eb, 0x4128f5c3, 0x42840000, 0x3496354b, 0x41b00000,
         0x7f800000, 0x7f800000, 0x00000000, 0x7f800000, 0x3bb17218, 0x3c54ef50, 0x3c786c88, 0x3c0df4e0,
         0x4087dc97, 0x414ba8fb, 0x403df144, 0x408822bc, 0x3c0df4e0, 0x3c851592, 0x3c84fedb, 0x3bb17218,
@@ -1969,18 +2089,18 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3e807f3c, 0x3de4ea37, 0x3e34c0b5, 0x3eb1dfba, 0x3f99b05f, 0x4071d2e5, 0x3f459152, 0x3cd5c3b5,
         0x3e8f8ce4, 0x3f5fc7f0, 0x4046e6bf, 0x3bd07f5b, 0x3cf61f4e, 0x3e932938, 0x3d5c20f0, 0x3892b458,
     ]) },
-    Case { name: "sigmoid_focal/torchvision/logits_extreme/mean", spec: S0, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_EXTREME_P, targets: &LOGITS_EXTREME_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/torchvision/logits_extreme/sum", spec: S0, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_EXTREME_P, targets: &LOGITS_EXTREME_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/torchvision/logits_extreme/none", spec: S0, op: Op::Elementwise { capacity: 36 }, predictions: &LOGITS_EXTREME_P, targets: &LOGITS_EXTREME_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/torchvision/logits_extreme/mean"), spec: &S0, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_EXTREME_P, targets: &LOGITS_EXTREME_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/torchvision/logits_extreme/sum"), spec: &S0, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_EXTREME_P, targets: &LOGITS_EXTREME_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/torchvision/logits_extreme/none"), spec: &S0, op: Op::Elementwise { capacity: 36 }, predictions: &LOGITS_EXTREME_P, targets: &LOGITS_EXTREME_T, expected: Expected::Bits(&[
         0x45ea6000, 0x00000000, 0x00000000, 0x451c4000, 0x42840000, 0x00000000, 0x00000000, 0x41b00000,
         0x7f800000, 0x00000000, 0x00000000, 0x7f800000, 0x3e051592, 0x3d317218, 0x3e051592, 0x3d317218,
         0x414c0000, 0x19ab8edc, 0x1a80ab25, 0x40880000, 0x3e051592, 0x3d317218, 0x3e051592, 0x3d317218,
         0x41b40000, 0x00023b0a, 0x0006b11e, 0x40f00000, 0x429a8000, 0x00000000, 0x00000000, 0x41ce0000,
         0x7f3fffff, 0x00000000, 0x00000000, 0x7e7fffff,
     ]) },
-    Case { name: "sigmoid_focal/torchvision/empty_mask_logits/mean", spec: S0, op: Op::Loss(Reduction::Mean), predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x30fe8491,]) },
-    Case { name: "sigmoid_focal/torchvision/empty_mask_logits/sum", spec: S0, op: Op::Loss(Reduction::Sum), predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x34033c5b,]) },
-    Case { name: "sigmoid_focal/torchvision/empty_mask_logits/none", spec: S0, op: Op::Elementwise { capacity: 66 }, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/torchvision/empty_mask_logits/mean"), spec: &S0, op: Op::Loss(Reduction::Mean), predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x30fe8491,]) },
+    Case { name: name!("sigmoid_focal/torchvision/empty_mask_logits/sum"), spec: &S0, op: Op::Loss(Reduction::Sum), predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x34033c5b,]) },
+    Case { name: name!("sigmoid_focal/torchvision/empty_mask_logits/none"), spec: &S0, op: Op::Elementwise { capacity: 66 }, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[
         0x17131685, 0x242f6a83, 0x198539c0, 0x00000000, 0x2ca0746a, 0x2db6747e, 0x286208a0, 0x1e61e88c,
         0x1b8773d3, 0x271af687, 0x25bdd491, 0x2985ce71, 0x1f0fdaaa, 0x228c3e28, 0x2a9a9c72, 0x266c937a,
         0x1ae185a2, 0x264dfd34, 0x29237fba, 0x21a9c894, 0x1b34c910, 0x28c42c08, 0x2ee1b976, 0x2b9c0d0a,
@@ -1991,22 +2111,22 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x2f716646, 0x2fa178f8, 0x225b98cd, 0x30333cb6, 0x1e925f03, 0x2f314476, 0x236a70ce, 0x1a6122b3,
         0x20a92d58, 0x1de457c9,
     ]) },
-    Case { name: "sigmoid_focal/torchvision/non_finite/mean", spec: S0, op: Op::Loss(Reduction::Mean), predictions: &NON_FINITE_P, targets: &NON_FINITE_T, expected: Expected::Bits(&[0xffc00000,]) },
-    Case { name: "sigmoid_focal/torchvision/non_finite/sum", spec: S0, op: Op::Loss(Reduction::Sum), predictions: &NON_FINITE_P, targets: &NON_FINITE_T, expected: Expected::Bits(&[0xffc00000,]) },
-    Case { name: "sigmoid_focal/torchvision/non_finite/none", spec: S0, op: Op::Elementwise { capacity: 8 }, predictions: &NON_FINITE_P, targets: &NON_FINITE_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/torchvision/non_finite/mean"), spec: &S0, op: Op::Loss(Reduction::Mean), predictions: &NON_FINITE_P, targets: &NON_FINITE_T, expected: Expected::Bits(&[0xffc00000,]) },
+    Case { name: name!("sigmoid_focal/torchvision/non_finite/sum"), spec: &S0, op: Op::Loss(Reduction::Sum), predictions: &NON_FINITE_P, targets: &NON_FINITE_T, expected: Expected::Bits(&[0xffc00000,]) },
+    Case { name: name!("sigmoid_focal/torchvision/non_finite/none"), spec: &S0, op: Op::Elementwise { capacity: 8 }, predictions: &NON_FINITE_P, targets: &NON_FINITE_T, expected: Expected::Bits(&[
         0x3c8a63f9, 0x7f800000, 0x3e4878f7, 0x39ec6585, 0xffc00000, 0x3dd031eb, 0x38abe348, 0x3d317218,
     ]) },
-    Case { name: "sigmoid_focal/torchvision/opposite_inf/mean", spec: S0, op: Op::Loss(Reduction::Mean), predictions: &OPPOSITE_INF_P, targets: &OPPOSITE_INF_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/torchvision/opposite_inf/sum", spec: S0, op: Op::Loss(Reduction::Sum), predictions: &OPPOSITE_INF_P, targets: &OPPOSITE_INF_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "sigmoid_focal/torchvision/opposite_inf/none", spec: S0, op: Op::Elementwise { capacity: 5 }, predictions: &OPPOSITE_INF_P, targets: &OPPOSITE_INF_T, expected: Expected::Bits(&[0x3f06c23c, 0x00000000, 0x3f9e6852, 0x7f800000, 0x4004c80e,]) },
-    Case { name: "sigmoid_focal/torchvision/nan_target/mean", spec: S0, op: Op::Loss(Reduction::Mean), predictions: &NAN_TARGET_P, targets: &NAN_TARGET_T, expected: Expected::Bits(&[0x7fc00000,]) },
-    Case { name: "sigmoid_focal/torchvision/nan_target/sum", spec: S0, op: Op::Loss(Reduction::Sum), predictions: &NAN_TARGET_P, targets: &NAN_TARGET_T, expected: Expected::Bits(&[0x7fc00000,]) },
-    Case { name: "sigmoid_focal/torchvision/nan_target/none", spec: S0, op: Op::Elementwise { capacity: 4 }, predictions: &NAN_TARGET_P, targets: &NAN_TARGET_T, expected: Expected::Bits(&[0x3c8a63f9, 0x7fc00000, 0x3f9e6852, 0x3ce21a2d,]) },
-    Case { name: "sigmoid_focal/torchvision/batch4_logits/per_sample/mean", spec: S0, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_LOGITS_P, targets: &BATCH4_LOGITS_T, expected: Expected::Bits(&[0x3b491f9f, 0x3b863667, 0x3a0ea341, 0x3b15f745,]) },
-    Case { name: "sigmoid_focal/torchvision/batch4_logits/per_sample/sum", spec: S0, op: Op::PerSample { samples: 4, reduction: Reduction::Sum, capacity: 4 }, predictions: &BATCH4_LOGITS_P, targets: &BATCH4_LOGITS_T, expected: Expected::Bits(&[0x3e16d7b7, 0x3e49519a, 0x3cd5f4e2, 0x3de0f2e8,]) },
-    Case { name: "binary_focal/seed/probs_hard/mean", spec: S43, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3f35b409,]) },
-    Case { name: "binary_focal/seed/probs_hard/sum", spec: S43, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x42884707,]) },
-    Case { name: "binary_focal/seed/probs_hard/none", spec: S43, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid_focal/torchvision/opposite_inf/mean"), spec: &S0, op: Op::Loss(Reduction::Mean), predictions: &OPPOSITE_INF_P, targets: &OPPOSITE_INF_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/torchvision/opposite_inf/sum"), spec: &S0, op: Op::Loss(Reduction::Sum), predictions: &OPPOSITE_INF_P, targets: &OPPOSITE_INF_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("sigmoid_focal/torchvision/opposite_inf/none"), spec: &S0, op: Op::Elementwise { capacity: 5 }, predictions: &OPPOSITE_INF_P, targets: &OPPOSITE_INF_T, expected: Expected::Bits(&[0x3f06c23c, 0x00000000, 0x3f9e6852, 0x7f800000, 0x4004c80e,]) },
+    Case { name: name!("sigmoid_focal/torchvision/nan_target/mean"), spec: &S0, op: Op::Loss(Reduction::Mean), predictions: &NAN_TARGET_P, targets: &NAN_TARGET_T, expected: Expected::Bits(&[0x7fc00000,]) },
+    Case { name: name!("sigmoid_focal/torchvision/nan_target/sum"), spec: &S0, op: Op::Loss(Reduction::Sum), predictions: &NAN_TARGET_P, targets: &NAN_TARGET_T, expected: Expected::Bits(&[0x7fc00000,]) },
+    Case { name: name!("sigmoid_focal/torchvision/nan_target/none"), spec: &S0, op: Op::Elementwise { capacity: 4 }, predictions: &NAN_TARGET_P, targets: &NAN_TARGET_T, expected: Expected::Bits(&[0x3c8a63f9, 0x7fc00000, 0x3f9e6852, 0x3ce21a2d,]) },
+    Case { name: name!("sigmoid_focal/torchvision/batch4_logits/per_sample/mean"), spec: &S0, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_LOGITS_P, targets: &BATCH4_LOGITS_T, expected: Expected::Bits(&[0x3b491f9f, 0x3b863667, 0x3a0ea341, 0x3b15f745,]) },
+    Case { name: name!("sigmoid_focal/torchvision/batch4_logits/per_sample/sum"), spec: &S0, op: Op::PerSample { samples: 4, reduction: Reduction::Sum, capacity: 4 }, predictions: &BATCH4_LOGITS_P, targets: &BATCH4_LOGITS_T, expected: Expected::Bits(&[0x3e16d7b7, 0x3e49519a, 0x3cd5f4e2, 0x3de0f2e8,]) },
+    Case { name: name!("binary_focal/seed/probs_hard/mean"), spec: &S43, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3f35b409,]) },
+    Case { name: name!("binary_focal/seed/probs_hard/sum"), spec: &S43, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x42884707,]) },
+    Case { name: name!("binary_focal/seed/probs_hard/none"), spec: &S43, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
         0x304e42f8, 0x3fdc9b37, 0x40a5747e, 0x2f89809f, 0x304e42f8, 0x3fdc9b37, 0x40a5747e, 0x2f89809f,
         0x304e42f8, 0x3fdc9b37, 0x40a5747e, 0x2f89809f, 0x304e42f8, 0x3fdc9b37, 0x304e42f8, 0x3fdc9b37,
         0x40a5747e, 0x2f89809f, 0x40a5747e, 0x2f89809f, 0x3e051592, 0x3d317218, 0x304e42f8, 0x3fdc9b37,
@@ -2020,21 +2140,21 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3f27a65e, 0x3e2ff0a8, 0x3e098b93, 0x3d2b7687, 0x3d86bdd2, 0x3c996ed6, 0x3da7e777, 0x3c41cd87,
         0x40415264, 0x3d850947, 0x3f6a8553, 0x2f89809f, 0x3ea11644, 0x39b299f7, 0x3a500617, 0x3f6f8c8f,
     ]) },
-    Case { name: "binary_focal/seed/probs_hard/stream0/mean", spec: S43, op: Op::Stream { chunks: &[1, 63, 0, 2, 64, 65, 3], reduction: Reduction::Mean }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("binary_focal/seed/probs_hard/stream0/mean"), spec: &S43, op: Op::Stream { chunks: &[1, 63, 0, 2, 64, 65, 3], reduction: Reduction::Mean }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
         0x304e42f8, 0x3f60d8fb, 0x3f60d8fb, 0x3f5ddd7a, 0x3f35b409, 0x3f35b409, 0x3f35b409, 0x00000060,
     ]) },
-    Case { name: "binary_focal/seed/probs_hard/stream1/sum", spec: S43, op: Op::Stream { chunks: &[7], reduction: Reduction::Sum }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("binary_focal/seed/probs_hard/stream1/sum"), spec: &S43, op: Op::Stream { chunks: &[7], reduction: Reduction::Sum }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
         0x415c9b4c, 0x41b33e2c, 0x420a6625, 0x422d0aa6, 0x4231fdfa, 0x423c0072, 0x42440d44, 0x4250c8e2,
         0x42600c7e, 0x426d6878, 0x42707194, 0x427ad428, 0x4285c643, 0x42884707, 0x00000060,
     ]) },
-    Case { name: "binary_focal/seed/probs_hard/stream2/mean", spec: S43, op: Op::Stream { chunks: &[BAD_CHUNK, 5, 0, 100, BAD_CHUNK, 13], reduction: Reduction::Mean }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("binary_focal/seed/probs_hard/stream2/mean"), spec: &S43, op: Op::Stream { chunks: &[BAD_CHUNK, 5, 0, 100, BAD_CHUNK, 13], reduction: Reduction::Mean }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
         0x0badc0de, 0x3fb07c3d, 0x3fb07c3d, 0x3f35b409, 0x00000000, 0x3f35b409, 0x00000060,
     ]) },
-    Case { name: "binary_focal/seed/probs_hard/stream3/sum", spec: S43, op: Op::Stream { chunks: &[64], reduction: Reduction::Sum }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x4260d8fb, 0x42884707, 0x00000060,]) },
-    Case { name: "binary_focal/seed/probs_hard/stream4/mean", spec: S43, op: Op::Stream { chunks: &[1000], reduction: Reduction::Mean }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3f35b409, 0x00000060,]) },
-    Case { name: "binary_focal/a=none,g=0,clamp=0.001..0.999/probs_hard/mean", spec: S44, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3fe22dff,]) },
-    Case { name: "binary_focal/a=none,g=0,clamp=0.001..0.999/probs_hard/sum", spec: S44, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x4329a27f,]) },
-    Case { name: "binary_focal/a=none,g=0,clamp=0.001..0.999/probs_hard/none", spec: S44, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("binary_focal/seed/probs_hard/stream3/sum"), spec: &S43, op: Op::Stream { chunks: &[64], reduction: Reduction::Sum }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x4260d8fb, 0x42884707, 0x00000060,]) },
+    Case { name: name!("binary_focal/seed/probs_hard/stream4/mean"), spec: &S43, op: Op::Stream { chunks: &[1000], reduction: Reduction::Mean }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3f35b409, 0x00000060,]) },
+    Case { name: name!("binary_focal/a=none,g=0,clamp=0.001..0.999/probs_hard/mean"), spec: &S44, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3fe22dff,]) },
+    Case { name: name!("binary_focal/a=none,g=0,clamp=0.001..0.999/probs_hard/sum"), spec: &S44, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x4329a27f,]) },
+    Case { name: name!("binary_focal/a=none,g=0,clamp=0.001..0.999/probs_hard/none"), spec: &S44, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
         0x3a832339, 0x40dd0c55, 0x40dd0c70, 0x3a8322ca, 0x3a832339, 0x40dd0c55, 0x40dd0c70, 0x3a8322ca,
         0x3a832339, 0x40dd0c55, 0x40dd0c70, 0x3a8322ca, 0x3a832339, 0x40dd0c55, 0x3a832339, 0x40dd0c55,
         0x40dd0c70, 0x3a8322ca, 0x40dd0c70, 0x3a8322ca, 0x3f317218, 0x3f317218, 0x3a832339, 0x40dd0c55,
@@ -2048,11 +2168,11 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x403b33ce, 0x3f47ca90, 0x3f933bca, 0x3ee1608d, 0x3f067beb, 0x3efcbaf6, 0x3f69f3f4, 0x3ed38563,
         0x408503af, 0x3f53043c, 0x40750e4e, 0x3a8322ca, 0x3fe6dec7, 0x3debd92c, 0x3e1e58b0, 0x3fe5b518,
     ]) },
-    Case { name: "binary_focal/a=0.25,g=0,clamp=0.001..0.999/probs_hard/mean", spec: S45, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3f5b010b,]) },
-    Case { name: "binary_focal/a=0.25,g=0,clamp=0.001..0.999/probs_hard/sum", spec: S45, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x42a440c8,]) },
-    Case { name: "binary_focal/a=none,g=0.5,clamp=0.001..0.999/probs_hard/mean", spec: S46, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3fd3f7fd,]) },
-    Case { name: "binary_focal/a=none,g=0.5,clamp=0.001..0.999/probs_hard/sum", spec: S46, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x431ef9fe,]) },
-    Case { name: "binary_focal/a=none,g=0.5,clamp=0.001..0.999/probs_hard/none", spec: S46, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("binary_focal/a=0.25,g=0,clamp=0.001..0.999/probs_hard/mean"), spec: &S45, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3f5b010b,]) },
+    Case { name: name!("binary_focal/a=0.25,g=0,clamp=0.001..0.999/probs_hard/sum"), spec: &S45, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x42a440c8,]) },
+    Case { name: name!("binary_focal/a=none,g=0.5,clamp=0.001..0.999/probs_hard/mean"), spec: &S46, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3fd3f7fd,]) },
+    Case { name: name!("binary_focal/a=none,g=0.5,clamp=0.001..0.999/probs_hard/sum"), spec: &S46, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x431ef9fe,]) },
+    Case { name: name!("binary_focal/a=none,g=0.5,clamp=0.001..0.999/probs_hard/none"), spec: &S46, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
         0x3804b3b0, 0x40dcf008, 0x40dcf023, 0x3804b307, 0x3804b3b0, 0x40dcf008, 0x40dcf023, 0x3804b307,
         0x3804b3b0, 0x40dcf008, 0x40dcf023, 0x3804b307, 0x3804b3b0, 0x40dcf008, 0x3804b3b0, 0x40dcf008,
         0x40dcf023, 0x3804b307, 0x40dcf023, 0x3804b307, 0x3efaf232, 0x3efaf232, 0x3804b3b0, 0x40dcf008,
@@ -2066,11 +2186,11 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x40361c37, 0x3f130f3f, 0x3f737037, 0x3e867d38, 0x3eabefff, 0x3e9dbee9, 0x3f3512bf, 0x3e7619c2,
         0x4083f805, 0x3f1e1d60, 0x407260e9, 0x3804b307, 0x3fd30112, 0x3d1b9260, 0x3d6fbeb5, 0x3fd1c0a1,
     ]) },
-    Case { name: "binary_focal/a=0.25,g=0.5,clamp=0.001..0.999/probs_hard/mean", spec: S47, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3f4dafcc,]) },
-    Case { name: "binary_focal/a=0.25,g=0.5,clamp=0.001..0.999/probs_hard/sum", spec: S47, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x429a43d9,]) },
-    Case { name: "binary_focal/a=none,g=1,clamp=0.001..0.999/probs_hard/mean", spec: S48, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3fc9829f,]) },
-    Case { name: "binary_focal/a=none,g=1,clamp=0.001..0.999/probs_hard/sum", spec: S48, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x431721f7,]) },
-    Case { name: "binary_focal/a=none,g=1,clamp=0.001..0.999/probs_hard/none", spec: S48, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("binary_focal/a=0.25,g=0.5,clamp=0.001..0.999/probs_hard/mean"), spec: &S47, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3f4dafcc,]) },
+    Case { name: name!("binary_focal/a=0.25,g=0.5,clamp=0.001..0.999/probs_hard/sum"), spec: &S47, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x429a43d9,]) },
+    Case { name: name!("binary_focal/a=none,g=1,clamp=0.001..0.999/probs_hard/mean"), spec: &S48, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3fc9829f,]) },
+    Case { name: name!("binary_focal/a=none,g=1,clamp=0.001..0.999/probs_hard/sum"), spec: &S48, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x431721f7,]) },
+    Case { name: name!("binary_focal/a=none,g=1,clamp=0.001..0.999/probs_hard/none"), spec: &S48, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
         0x358648ef, 0x40dcd3bf, 0x40dcd3da, 0x3586480c, 0x358648ef, 0x40dcd3bf, 0x40dcd3da, 0x3586480c,
         0x358648ef, 0x40dcd3bf, 0x40dcd3da, 0x3586480c, 0x358648ef, 0x40dcd3bf, 0x358648ef, 0x40dcd3bf,
         0x40dcd3da, 0x3586480c, 0x40dcd3da, 0x3586480c, 0x3eb17218, 0x3eb17218, 0x358648ef, 0x40dcd3bf,
@@ -2084,11 +2204,11 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x40312815, 0x3ed87db7, 0x3f49409f, 0x3e2081d8, 0x3e5bd256, 0x3e44eb4e, 0x3f0c2551, 0x3e0f2aa9,
         0x4082ee77, 0x3eecf369, 0x406fbb00, 0x3586480c, 0x3fc0d8fa, 0x3c4d3d0f, 0x3cb57e4a, 0x3fbf87f0,
     ]) },
-    Case { name: "binary_focal/a=0.25,g=1,clamp=0.001..0.999/probs_hard/mean", spec: S49, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3f43b8cd,]) },
-    Case { name: "binary_focal/a=0.25,g=1,clamp=0.001..0.999/probs_hard/sum", spec: S49, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x4292ca9a,]) },
-    Case { name: "binary_focal/a=none,g=2,clamp=0..1/probs_hard/mean", spec: S50, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "binary_focal/a=none,g=2,clamp=0..1/probs_hard/sum", spec: S50, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "binary_focal/a=none,g=2,clamp=0..1/probs_hard/none", spec: S50, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("binary_focal/a=0.25,g=1,clamp=0.001..0.999/probs_hard/mean"), spec: &S49, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3f43b8cd,]) },
+    Case { name: name!("binary_focal/a=0.25,g=1,clamp=0.001..0.999/probs_hard/sum"), spec: &S49, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x4292ca9a,]) },
+    Case { name: name!("binary_focal/a=none,g=2,clamp=0..1/probs_hard/mean"), spec: &S50, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("binary_focal/a=none,g=2,clamp=0..1/probs_hard/sum"), spec: &S50, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("binary_focal/a=none,g=2,clamp=0..1/probs_hard/none"), spec: &S50, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
         0x00000000, 0x7f800000, 0x7f800000, 0x80000000, 0x308981fb, 0x40dc9b37, 0x40dc9b52, 0x3089809f,
         0x2f09792d, 0x40f2fc57, 0x40f2fbf5, 0x2f097e1a, 0x00000000, 0x42ce8ed0, 0x1c971da1, 0x4180f1da,
         0x417f13fe, 0x1d000001, 0x41851591, 0x1b800000, 0x3e317218, 0x3e317218, 0x00000000, 0x42aeff18,
@@ -2102,9 +2222,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x4027a65e, 0x3e6a9636, 0x3f098b93, 0x3d649e09, 0x3db3a7c2, 0x3d996ed6, 0x3ea7e777, 0x3d41cd87,
         0x4080e198, 0x3e850947, 0x406a8553, 0x2ed03221, 0x3fa11644, 0x3ab299f7, 0x3b500617, 0x3f9fb30a,
     ]) },
-    Case { name: "binary_focal/a=none,g=2,clamp=0.001..0.999/probs_hard/mean", spec: S51, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3fbafe60,]) },
-    Case { name: "binary_focal/a=none,g=2,clamp=0.001..0.999/probs_hard/sum", spec: S51, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x430c3ec8,]) },
-    Case { name: "binary_focal/a=none,g=2,clamp=0.001..0.999/probs_hard/none", spec: S51, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("binary_focal/a=none,g=2,clamp=0.001..0.999/probs_hard/mean"), spec: &S51, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3fbafe60,]) },
+    Case { name: name!("binary_focal/a=none,g=2,clamp=0.001..0.999/probs_hard/sum"), spec: &S51, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x430c3ec8,]) },
+    Case { name: name!("binary_focal/a=none,g=2,clamp=0.001..0.999/probs_hard/none"), spec: &S51, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
         0x308981fb, 0x40dc9b37, 0x40dc9b52, 0x3089809f, 0x308981fb, 0x40dc9b37, 0x40dc9b52, 0x3089809f,
         0x308981fb, 0x40dc9b37, 0x40dc9b52, 0x3089809f, 0x308981fb, 0x40dc9b37, 0x308981fb, 0x40dc9b37,
         0x40dc9b52, 0x3089809f, 0x40dc9b52, 0x3089809f, 0x3e317218, 0x3e317218, 0x308981fb, 0x40dc9b37,
@@ -2118,9 +2238,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x4027a65e, 0x3e6a9636, 0x3f098b93, 0x3d649e09, 0x3db3a7c2, 0x3d996ed6, 0x3ea7e777, 0x3d41cd87,
         0x4080e198, 0x3e850947, 0x406a8553, 0x3089809f, 0x3fa11644, 0x3ab299f7, 0x3b500617, 0x3f9fb30a,
     ]) },
-    Case { name: "binary_focal/a=none,g=2,clamp=0.0000001..0.9999999/probs_hard/mean", spec: S52, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x40091fb3,]) },
-    Case { name: "binary_focal/a=none,g=2,clamp=0.0000001..0.9999999/probs_hard/sum", spec: S52, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x434daf8c,]) },
-    Case { name: "binary_focal/a=none,g=2,clamp=0.0000001..0.9999999/probs_hard/none", spec: S52, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("binary_focal/a=none,g=2,clamp=0.0000001..0.9999999/probs_hard/mean"), spec: &S52, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x40091fb3,]) },
+    Case { name: name!("binary_focal/a=none,g=2,clamp=0.0000001..0.9999999/probs_hard/sum"), spec: &S52, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x434daf8c,]) },
+    Case { name: name!("binary_focal/a=none,g=2,clamp=0.0000001..0.9999999/probs_hard/none"), spec: &S52, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
         0x1c971da1, 0x4180f1da, 0x417f13fe, 0x1d000001, 0x308981fb, 0x40dc9b37, 0x40dc9b52, 0x3089809f,
         0x2f09792d, 0x40f2fc57, 0x40f2fbf5, 0x2f097e1a, 0x1c971da1, 0x4180f1da, 0x1c971da1, 0x4180f1da,
         0x417f13fe, 0x1d000001, 0x417f13fe, 0x1d000001, 0x3e317218, 0x3e317218, 0x1c971da1, 0x4180f1da,
@@ -2134,15 +2254,15 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x4027a65e, 0x3e6a9636, 0x3f098b93, 0x3d649e09, 0x3db3a7c2, 0x3d996ed6, 0x3ea7e777, 0x3d41cd87,
         0x4080e198, 0x3e850947, 0x406a8553, 0x2ed03221, 0x3fa11644, 0x3ab299f7, 0x3b500617, 0x3f9fb30a,
     ]) },
-    Case { name: "binary_focal/a=0.25,g=2,clamp=0..1/probs_hard/mean", spec: S53, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "binary_focal/a=0.25,g=2,clamp=0..1/probs_hard/sum", spec: S53, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "binary_focal/a=0.25,g=2,clamp=0.001..0.999/probs_hard/mean", spec: S54, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3f35b409,]) },
-    Case { name: "binary_focal/a=0.25,g=2,clamp=0.001..0.999/probs_hard/sum", spec: S54, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x42884707,]) },
-    Case { name: "binary_focal/a=0.25,g=2,clamp=0.0000001..0.9999999/probs_hard/mean", spec: S55, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3f833a6a,]) },
-    Case { name: "binary_focal/a=0.25,g=2,clamp=0.0000001..0.9999999/probs_hard/sum", spec: S55, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x42c4d79f,]) },
-    Case { name: "binary_focal/a=none,g=3,clamp=0.001..0.999/probs_hard/mean", spec: S56, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3fb14e2b,]) },
-    Case { name: "binary_focal/a=none,g=3,clamp=0.001..0.999/probs_hard/sum", spec: S56, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x4304faa0,]) },
-    Case { name: "binary_focal/a=none,g=3,clamp=0.001..0.999/probs_hard/none", spec: S56, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("binary_focal/a=0.25,g=2,clamp=0..1/probs_hard/mean"), spec: &S53, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("binary_focal/a=0.25,g=2,clamp=0..1/probs_hard/sum"), spec: &S53, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("binary_focal/a=0.25,g=2,clamp=0.001..0.999/probs_hard/mean"), spec: &S54, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3f35b409,]) },
+    Case { name: name!("binary_focal/a=0.25,g=2,clamp=0.001..0.999/probs_hard/sum"), spec: &S54, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x42884707,]) },
+    Case { name: name!("binary_focal/a=0.25,g=2,clamp=0.0000001..0.9999999/probs_hard/mean"), spec: &S55, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3f833a6a,]) },
+    Case { name: name!("binary_focal/a=0.25,g=2,clamp=0.0000001..0.9999999/probs_hard/sum"), spec: &S55, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x42c4d79f,]) },
+    Case { name: name!("binary_focal/a=none,g=3,clamp=0.001..0.999/probs_hard/mean"), spec: &S56, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3fb14e2b,]) },
+    Case { name: name!("binary_focal/a=none,g=3,clamp=0.001..0.999/probs_hard/sum"), spec: &S56, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x4304faa0,]) },
+    Case { name: name!("binary_focal/a=none,g=3,clamp=0.001..0.999/probs_hard/none"), spec: &S56, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
         0x2b8cced5, 0x40dc62be, 0x40dc62d9, 0x2b8cccf8, 0x2b8cced5, 0x40dc62be, 0x40dc62d9, 0x2b8cccf8,
         0x2b8cced5, 0x40dc62be, 0x40dc62d9, 0x2b8cccf8, 0x2b8cced5, 0x40dc62be, 0x2b8cced5, 0x40dc62be,
         0x40dc62d9, 0x2b8cccf8, 0x40dc62d9, 0x2b8cccf8, 0x3db17218, 0x3db17218, 0x2b8cced5, 0x40dc62be,
@@ -2156,11 +2276,11 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x401ea740, 0x3dfe31ed, 0x3ebc0270, 0x3ca2d094, 0x3d12d409, 0x3cef198f, 0x3e49291e, 0x3c832c98,
         0x407db9e1, 0x3e1562f9, 0x40656ca2, 0x2b8cccf8, 0x3f868e9e, 0x391b6be5, 0x39ee6eb4, 0x3f852873,
     ]) },
-    Case { name: "binary_focal/a=0.25,g=3,clamp=0.001..0.999/probs_hard/mean", spec: S57, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3f2c3f09,]) },
-    Case { name: "binary_focal/a=0.25,g=3,clamp=0.001..0.999/probs_hard/sum", spec: S57, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x42812f47,]) },
-    Case { name: "binary_focal/a=none,g=5,clamp=0.001..0.999/probs_hard/mean", spec: S58, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3fa4f238,]) },
-    Case { name: "binary_focal/a=none,g=5,clamp=0.001..0.999/probs_hard/sum", spec: S58, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x42f76b54,]) },
-    Case { name: "binary_focal/a=none,g=5,clamp=0.001..0.999/probs_hard/none", spec: S58, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("binary_focal/a=0.25,g=3,clamp=0.001..0.999/probs_hard/mean"), spec: &S57, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3f2c3f09,]) },
+    Case { name: name!("binary_focal/a=0.25,g=3,clamp=0.001..0.999/probs_hard/sum"), spec: &S57, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x42812f47,]) },
+    Case { name: name!("binary_focal/a=none,g=5,clamp=0.001..0.999/probs_hard/mean"), spec: &S58, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3fa4f238,]) },
+    Case { name: name!("binary_focal/a=none,g=5,clamp=0.001..0.999/probs_hard/sum"), spec: &S58, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x42f76b54,]) },
+    Case { name: name!("binary_focal/a=none,g=5,clamp=0.001..0.999/probs_hard/none"), spec: &S58, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
         0x2193a5d8, 0x40dbf1f6, 0x40dbf211, 0x2193a2eb, 0x2193a5d8, 0x40dbf1f6, 0x40dbf211, 0x2193a2eb,
         0x2193a5d8, 0x40dbf1f6, 0x40dbf211, 0x2193a2eb, 0x2193a5d8, 0x40dbf1f6, 0x2193a5d8, 0x40dbf1f6,
         0x40dbf211, 0x2193a2eb, 0x40dbf211, 0x2193a2eb, 0x3cb17218, 0x3cb17218, 0x2193a5d8, 0x40dbf1f6,
@@ -2174,11 +2294,11 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x400e1529, 0x3d153b93, 0x3e2fa355, 0x3b2527cd, 0x3bc42550, 0x3b91286a, 0x3d905ea2, 0x3af05f63,
         0x4075d790, 0x3d3c5ce0, 0x405b8faf, 0x2193a2eb, 0x3f3bc571, 0x35eb648a, 0x371c9e0e, 0x3f392698,
     ]) },
-    Case { name: "binary_focal/a=0.25,g=5,clamp=0.001..0.999/probs_hard/mean", spec: S59, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3f201399,]) },
-    Case { name: "binary_focal/a=0.25,g=5,clamp=0.001..0.999/probs_hard/sum", spec: S59, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x42701d66,]) },
-    Case { name: "binary_focal/seed/probs_soft/mean", spec: S43, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3f3d2243,]) },
-    Case { name: "binary_focal/seed/probs_soft/sum", spec: S43, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x428dd9b2,]) },
-    Case { name: "binary_focal/seed/probs_soft/none", spec: S43, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("binary_focal/a=0.25,g=5,clamp=0.001..0.999/probs_hard/mean"), spec: &S59, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3f201399,]) },
+    Case { name: name!("binary_focal/a=0.25,g=5,clamp=0.001..0.999/probs_hard/sum"), spec: &S59, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x42701d66,]) },
+    Case { name: name!("binary_focal/seed/probs_soft/mean"), spec: &S43, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3f3d2243,]) },
+    Case { name: name!("binary_focal/seed/probs_soft/sum"), spec: &S43, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x428dd9b2,]) },
+    Case { name: name!("binary_focal/seed/probs_soft/none"), spec: &S43, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[
         0x3f5c9b37, 0x304e42f8, 0x4067a315, 0x2f89809f, 0x3f9a6ca6, 0x3e307c2c, 0x40a54a22, 0x4025747e,
         0x3fdc62be, 0x3f045d21, 0x40a5747e, 0x3fc68bca, 0x3fdc9b37, 0x3ae1e6a5, 0x3e307c2c, 0x3fdc62be,
         0x4025747e, 0x40a5747e, 0x4067a315, 0x2f89809f, 0x3d8df4e0, 0x3df86c87, 0x3ae1e6a5, 0x3f5c9b37,
@@ -2192,9 +2312,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3d9a249e, 0x3ddd9562, 0x3d8a763c, 0x3f6932d4, 0x3f314485, 0x3d526ea0, 0x3dbdd28f, 0x3e5dc3db,
         0x40101679, 0x3dbe2c15, 0x3db55d16, 0x3e7c8617, 0x3fa148ec, 0x3e31427b, 0x3e8b3aac, 0x3f2f533d,
     ]) },
-    Case { name: "binary_focal/a=none,g=0,clamp=0.001..0.999/probs_soft/mean", spec: S44, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3fe5504c,]) },
-    Case { name: "binary_focal/a=none,g=0,clamp=0.001..0.999/probs_soft/sum", spec: S44, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x432bfc39,]) },
-    Case { name: "binary_focal/a=none,g=0,clamp=0.001..0.999/probs_soft/none", spec: S44, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("binary_focal/a=none,g=0,clamp=0.001..0.999/probs_soft/mean"), spec: &S44, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3fe5504c,]) },
+    Case { name: name!("binary_focal/a=none,g=0,clamp=0.001..0.999/probs_soft/sum"), spec: &S44, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x432bfc39,]) },
+    Case { name: name!("binary_focal/a=none,g=0,clamp=0.001..0.999/probs_soft/none"), spec: &S44, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[
         0x405d1487, 0x3a832339, 0x409abe5d, 0x3a8322ca, 0x409abe4a, 0x3f3111ae, 0x40dcd3dc, 0x405d14a2,
         0x40dcd3c1, 0x4004ac79, 0x40dd0c70, 0x4004ac89, 0x40dd0c55, 0x3c018d6f, 0x3f3111ae, 0x40dcd3c1,
         0x405d14a2, 0x40dd0c70, 0x409abe5d, 0x3a8322ca, 0x3f317218, 0x3f317218, 0x3c018d6f, 0x405d1487,
@@ -2208,11 +2328,11 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3f2d419c, 0x3f2762ee, 0x3efe980e, 0x3fc13c30, 0x4035f2cb, 0x3f086bb1, 0x3f5a2511, 0x3f581dc1,
         0x404681c2, 0x3f2f6d74, 0x3f315238, 0x3f48ced9, 0x3fe6836a, 0x3f51847d, 0x3fc43de1, 0x3fabbcc9,
     ]) },
-    Case { name: "binary_focal/a=0.25,g=0,clamp=0.001..0.999/probs_soft/mean", spec: S45, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3f601b0d,]) },
-    Case { name: "binary_focal/a=0.25,g=0,clamp=0.001..0.999/probs_soft/sum", spec: S45, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x42a8144a,]) },
-    Case { name: "binary_focal/a=none,g=0.5,clamp=0.001..0.999/probs_soft/mean", spec: S46, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3fd809b7,]) },
-    Case { name: "binary_focal/a=none,g=0.5,clamp=0.001..0.999/probs_soft/sum", spec: S46, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x43220749,]) },
-    Case { name: "binary_focal/a=none,g=0.5,clamp=0.001..0.999/probs_soft/none", spec: S46, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("binary_focal/a=0.25,g=0,clamp=0.001..0.999/probs_soft/mean"), spec: &S45, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3f601b0d,]) },
+    Case { name: name!("binary_focal/a=0.25,g=0,clamp=0.001..0.999/probs_soft/sum"), spec: &S45, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x42a8144a,]) },
+    Case { name: name!("binary_focal/a=none,g=0.5,clamp=0.001..0.999/probs_soft/mean"), spec: &S46, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3fd809b7,]) },
+    Case { name: name!("binary_focal/a=none,g=0.5,clamp=0.001..0.999/probs_soft/sum"), spec: &S46, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x43220749,]) },
+    Case { name: name!("binary_focal/a=none,g=0.5,clamp=0.001..0.999/probs_soft/none"), spec: &S46, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[
         0x405cf04a, 0x3804b3b0, 0x409aa82c, 0x3804b307, 0x409aa819, 0x3f30c1e5, 0x40dcb794, 0x405cf065,
         0x40dcb779, 0x40049062, 0x40dcf023, 0x40049072, 0x40dcf008, 0x3be3469d, 0x3f30c1e5, 0x40dcb779,
         0x405cf065, 0x40dcf023, 0x409aa82c, 0x3804b307, 0x3efaf232, 0x3efaf231, 0x3be3469d, 0x405cf04a,
@@ -2226,11 +2346,11 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3ef4671e, 0x3ee7f61f, 0x3ea68412, 0x3fb51218, 0x403496e0, 0x3ebe7192, 0x3f2a1870, 0x3f254e85,
         0x4044bb0a, 0x3ef7bbd0, 0x3efab6a2, 0x3f1cf576, 0x3fe1768d, 0x3f43aa8a, 0x3fb2ace1, 0x3f9a137f,
     ]) },
-    Case { name: "binary_focal/a=0.25,g=0.5,clamp=0.001..0.999/probs_soft/mean", spec: S47, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3f52debf,]) },
-    Case { name: "binary_focal/a=0.25,g=0.5,clamp=0.001..0.999/probs_soft/sum", spec: S47, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x429e270f,]) },
-    Case { name: "binary_focal/a=none,g=1,clamp=0.001..0.999/probs_soft/mean", spec: S48, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3fce8aff,]) },
-    Case { name: "binary_focal/a=none,g=1,clamp=0.001..0.999/probs_soft/sum", spec: S48, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x431ae83f,]) },
-    Case { name: "binary_focal/a=none,g=1,clamp=0.001..0.999/probs_soft/none", spec: S48, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("binary_focal/a=0.25,g=0.5,clamp=0.001..0.999/probs_soft/mean"), spec: &S47, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3f52debf,]) },
+    Case { name: name!("binary_focal/a=0.25,g=0.5,clamp=0.001..0.999/probs_soft/sum"), spec: &S47, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x429e270f,]) },
+    Case { name: name!("binary_focal/a=none,g=1,clamp=0.001..0.999/probs_soft/mean"), spec: &S48, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3fce8aff,]) },
+    Case { name: name!("binary_focal/a=none,g=1,clamp=0.001..0.999/probs_soft/sum"), spec: &S48, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x431ae83f,]) },
+    Case { name: name!("binary_focal/a=none,g=1,clamp=0.001..0.999/probs_soft/none"), spec: &S48, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[
         0x405cd3c1, 0x358648ef, 0x409a944d, 0x3586480c, 0x409a943a, 0x3f30a975, 0x40dc9b52, 0x405cd3dc,
         0x40dc9b37, 0x40047f10, 0x40dcd3da, 0x40047f20, 0x40dcd3bf, 0x3be228e5, 0x3f30a975, 0x40dc9b37,
         0x405cd3dc, 0x40dcd3da, 0x409a944d, 0x3586480c, 0x3eb17218, 0x3eb17218, 0x3be228e5, 0x405cd3c1,
@@ -2244,11 +2364,11 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3ead1a10, 0x3ea0bdd2, 0x3e619a92, 0x3fab9e6d, 0x4033754d, 0x3e8c4d41, 0x3f06b30b, 0x3efec918,
         0x404329d3, 0x3eaf3d7f, 0x3eb13e4e, 0x3efca224, 0x3fddc672, 0x3f3c3fac, 0x3fa3eae0, 0x3f8bf126,
     ]) },
-    Case { name: "binary_focal/a=0.25,g=1,clamp=0.001..0.999/probs_soft/mean", spec: S49, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3f499264,]) },
-    Case { name: "binary_focal/a=0.25,g=1,clamp=0.001..0.999/probs_soft/sum", spec: S49, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x42972dcb,]) },
-    Case { name: "binary_focal/a=none,g=2,clamp=0..1/probs_soft/mean", spec: S50, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "binary_focal/a=none,g=2,clamp=0..1/probs_soft/sum", spec: S50, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "binary_focal/a=none,g=2,clamp=0..1/probs_soft/none", spec: S50, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("binary_focal/a=0.25,g=1,clamp=0.001..0.999/probs_soft/mean"), spec: &S49, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3f499264,]) },
+    Case { name: name!("binary_focal/a=0.25,g=1,clamp=0.001..0.999/probs_soft/sum"), spec: &S49, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x42972dcb,]) },
+    Case { name: name!("binary_focal/a=none,g=2,clamp=0..1/probs_soft/mean"), spec: &S50, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("binary_focal/a=none,g=2,clamp=0..1/probs_soft/sum"), spec: &S50, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("binary_focal/a=none,g=2,clamp=0..1/probs_soft/none"), spec: &S50, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[
         0x7f800000, 0x00000000, 0x7f800000, 0x80000000, 0x409a6ca6, 0x3f307c2c, 0x40dc62d9, 0x405c9b52,
         0x40f2be23, 0x4011ca9b, 0x40f2fbf5, 0x4011ca60, 0x42ce8ed0, 0x3dd383e8, 0x3fce4fc3, 0x4180d0d8,
         0x40ff13fe, 0x417f13fe, 0x413a5164, 0x1b800000, 0x3e317218, 0x3e317218, 0x3db33246, 0x422eff18,
@@ -2262,9 +2382,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3e2fcffa, 0x3e1a6e01, 0x3de60074, 0x3f9b7e08, 0x40314480, 0x3e2c2e54, 0x3eae59e6, 0x3e99ec4b,
         0x40401df9, 0x3e3053c8, 0x3e312cb4, 0x3eaca9e5, 0x3fd70c31, 0x3f313144, 0x3f8b08bc, 0x3f69fd50,
     ]) },
-    Case { name: "binary_focal/a=none,g=2,clamp=0.001..0.999/probs_soft/mean", spec: S51, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3fc187b7,]) },
-    Case { name: "binary_focal/a=none,g=2,clamp=0.001..0.999/probs_soft/sum", spec: S51, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x431125c9,]) },
-    Case { name: "binary_focal/a=none,g=2,clamp=0.001..0.999/probs_soft/none", spec: S51, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("binary_focal/a=none,g=2,clamp=0.001..0.999/probs_soft/mean"), spec: &S51, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3fc187b7,]) },
+    Case { name: name!("binary_focal/a=none,g=2,clamp=0.001..0.999/probs_soft/sum"), spec: &S51, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x431125c9,]) },
+    Case { name: name!("binary_focal/a=none,g=2,clamp=0.001..0.999/probs_soft/none"), spec: &S51, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[
         0x405c9b37, 0x308981fb, 0x409a6cb9, 0x3089809f, 0x409a6ca6, 0x3f307c2c, 0x40dc62d9, 0x405c9b52,
         0x40dc62be, 0x40045d21, 0x40dc9b52, 0x40045d32, 0x40dc9b37, 0x3be1e6a1, 0x3f307c2c, 0x40dc62be,
         0x405c9b52, 0x40dc9b52, 0x409a6cb9, 0x3089809f, 0x3e317218, 0x3e317218, 0x3be1e6a1, 0x405c9b37,
@@ -2278,9 +2398,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3e2fcffa, 0x3e1a6e01, 0x3de60074, 0x3f9b7e08, 0x40314480, 0x3e2c2e54, 0x3eae59e6, 0x3e99ec4b,
         0x40401df9, 0x3e3053c8, 0x3e312cb4, 0x3eaca9e5, 0x3fd70c31, 0x3f313144, 0x3f8b08bc, 0x3f69fd50,
     ]) },
-    Case { name: "binary_focal/a=none,g=2,clamp=0.0000001..0.9999999/probs_soft/mean", spec: S52, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x40068a2d,]) },
-    Case { name: "binary_focal/a=none,g=2,clamp=0.0000001..0.9999999/probs_soft/sum", spec: S52, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x4349cf44,]) },
-    Case { name: "binary_focal/a=none,g=2,clamp=0.0000001..0.9999999/probs_soft/none", spec: S52, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("binary_focal/a=none,g=2,clamp=0.0000001..0.9999999/probs_soft/mean"), spec: &S52, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x40068a2d,]) },
+    Case { name: name!("binary_focal/a=none,g=2,clamp=0.0000001..0.9999999/probs_soft/sum"), spec: &S52, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x4349cf44,]) },
+    Case { name: name!("binary_focal/a=none,g=2,clamp=0.0000001..0.9999999/probs_soft/none"), spec: &S52, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[
         0x4100f1da, 0x1c971da1, 0x41328dfe, 0x1d000001, 0x409a6ca6, 0x3f307c2c, 0x40dc62d9, 0x405c9b52,
         0x40f2be23, 0x4011ca9b, 0x40f2fbf5, 0x4011ca60, 0x4180f1da, 0x3c840a17, 0x3fce4fc3, 0x4180d0d8,
         0x40ff13fe, 0x417f13fe, 0x41328dfe, 0x1d000001, 0x3e317218, 0x3e317218, 0x3c840a17, 0x4100f1da,
@@ -2294,15 +2414,15 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3e2fcffa, 0x3e1a6e01, 0x3de60074, 0x3f9b7e08, 0x40314480, 0x3e2c2e54, 0x3eae59e6, 0x3e99ec4b,
         0x40401df9, 0x3e3053c8, 0x3e312cb4, 0x3eaca9e5, 0x3fd70c31, 0x3f313144, 0x3f8b08bc, 0x3f69fd50,
     ]) },
-    Case { name: "binary_focal/a=0.25,g=2,clamp=0..1/probs_soft/mean", spec: S53, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "binary_focal/a=0.25,g=2,clamp=0..1/probs_soft/sum", spec: S53, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
-    Case { name: "binary_focal/a=0.25,g=2,clamp=0.001..0.999/probs_soft/mean", spec: S54, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3f3d2243,]) },
-    Case { name: "binary_focal/a=0.25,g=2,clamp=0.001..0.999/probs_soft/sum", spec: S54, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x428dd9b2,]) },
-    Case { name: "binary_focal/a=0.25,g=2,clamp=0.0000001..0.9999999/probs_soft/mean", spec: S55, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3f838dcf,]) },
-    Case { name: "binary_focal/a=0.25,g=2,clamp=0.0000001..0.9999999/probs_soft/sum", spec: S55, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x42c554b6,]) },
-    Case { name: "binary_focal/a=none,g=3,clamp=0.001..0.999/probs_soft/mean", spec: S56, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3fb8c738,]) },
-    Case { name: "binary_focal/a=none,g=3,clamp=0.001..0.999/probs_soft/sum", spec: S56, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x430a956a,]) },
-    Case { name: "binary_focal/a=none,g=3,clamp=0.001..0.999/probs_soft/none", spec: S56, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("binary_focal/a=0.25,g=2,clamp=0..1/probs_soft/mean"), spec: &S53, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("binary_focal/a=0.25,g=2,clamp=0..1/probs_soft/sum"), spec: &S53, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x7f800000,]) },
+    Case { name: name!("binary_focal/a=0.25,g=2,clamp=0.001..0.999/probs_soft/mean"), spec: &S54, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3f3d2243,]) },
+    Case { name: name!("binary_focal/a=0.25,g=2,clamp=0.001..0.999/probs_soft/sum"), spec: &S54, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x428dd9b2,]) },
+    Case { name: name!("binary_focal/a=0.25,g=2,clamp=0.0000001..0.9999999/probs_soft/mean"), spec: &S55, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3f838dcf,]) },
+    Case { name: name!("binary_focal/a=0.25,g=2,clamp=0.0000001..0.9999999/probs_soft/sum"), spec: &S55, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x42c554b6,]) },
+    Case { name: name!("binary_focal/a=none,g=3,clamp=0.001..0.999/probs_soft/mean"), spec: &S56, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3fb8c738,]) },
+    Case { name: name!("binary_focal/a=none,g=3,clamp=0.001..0.999/probs_soft/sum"), spec: &S56, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x430a956a,]) },
+    Case { name: name!("binary_focal/a=none,g=3,clamp=0.001..0.999/probs_soft/none"), spec: &S56, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[
         0x405c62be, 0x2b8cced5, 0x409a4531, 0x2b8cccf8, 0x409a451e, 0x3f304eff, 0x40dc2a6e, 0x405c62d9,
         0x40dc2a53, 0x40043b3f, 0x40dc62d9, 0x40043b4f, 0x40dc62be, 0x3be1accb, 0x3f304eff, 0x40dc2a53,
         0x405c62d9, 0x40dc62d9, 0x409a4531, 0x2b8cccf8, 0x3db17218, 0x3db17218, 0x3be1accb, 0x405c62be,
@@ -2316,11 +2436,11 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3db562b6, 0x3d947016, 0x3d83fe37, 0x3f8d2b76, 0x402f1b60, 0x3de8dad6, 0x3e6752ac, 0x3e3cefb8,
         0x403d1f44, 0x3db2aff2, 0x3db11d67, 0x3e74b7fc, 0x3fd09338, 0x3f27422f, 0x3f6c7fb5, 0x3f449788,
     ]) },
-    Case { name: "binary_focal/a=0.25,g=3,clamp=0.001..0.999/probs_soft/mean", spec: S57, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3f34faad,]) },
-    Case { name: "binary_focal/a=0.25,g=3,clamp=0.001..0.999/probs_soft/sum", spec: S57, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x4287bc02,]) },
-    Case { name: "binary_focal/a=none,g=5,clamp=0.001..0.999/probs_soft/mean", spec: S58, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3fad4b24,]) },
-    Case { name: "binary_focal/a=none,g=5,clamp=0.001..0.999/probs_soft/sum", spec: S58, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x4301f85b,]) },
-    Case { name: "binary_focal/a=none,g=5,clamp=0.001..0.999/probs_soft/none", spec: S58, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("binary_focal/a=0.25,g=3,clamp=0.001..0.999/probs_soft/mean"), spec: &S57, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3f34faad,]) },
+    Case { name: name!("binary_focal/a=0.25,g=3,clamp=0.001..0.999/probs_soft/sum"), spec: &S57, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x4287bc02,]) },
+    Case { name: name!("binary_focal/a=none,g=5,clamp=0.001..0.999/probs_soft/mean"), spec: &S58, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3fad4b24,]) },
+    Case { name: name!("binary_focal/a=none,g=5,clamp=0.001..0.999/probs_soft/sum"), spec: &S58, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x4301f85b,]) },
+    Case { name: name!("binary_focal/a=none,g=5,clamp=0.001..0.999/probs_soft/none"), spec: &S58, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[
         0x405bf1f6, 0x2193a5d8, 0x4099f63f, 0x2193a2eb, 0x4099f62c, 0x3f2ff4c5, 0x40dbb9c3, 0x405bf211,
         0x40dbb9a8, 0x4003f794, 0x40dbf211, 0x4003f7a4, 0x40dbf1f6, 0x3be1394f, 0x3f2ff4c5, 0x40dbb9a8,
         0x405bf211, 0x40dbf211, 0x4099f63f, 0x2193a2eb, 0x3cb17218, 0x3cb17218, 0x3be1394f, 0x405bf1f6,
@@ -2334,11 +2454,11 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3cc958a1, 0x3c895d41, 0x3cd57348, 0x3f68d2cc, 0x402add49, 0x3d6c5557, 0x3dd1ec7c, 0x3d9205a3,
         0x4037458b, 0x3cbb4464, 0x3cb105ba, 0x3dfe752a, 0x3fc4362c, 0x3f1514ef, 0x3f2b407e, 0x3f0b0ef5,
     ]) },
-    Case { name: "binary_focal/a=0.25,g=5,clamp=0.001..0.999/probs_soft/mean", spec: S59, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3f2a7397,]) },
-    Case { name: "binary_focal/a=0.25,g=5,clamp=0.001..0.999/probs_soft/sum", spec: S59, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x427fad62,]) },
-    Case { name: "binary_focal/seed/empty_mask/mean", spec: S43, op: Op::Loss(Reduction::Mean), predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x3ae01788,]) },
-    Case { name: "binary_focal/seed/empty_mask/sum", spec: S43, op: Op::Loss(Reduction::Sum), predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x3e2811a6,]) },
-    Case { name: "binary_focal/seed/empty_mask/none", spec: S43, op: Op::Elementwise { capacity: 96 }, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[
+    Case { name: name!("binary_focal/a=0.25,g=5,clamp=0.001..0.999/probs_soft/mean"), spec: &S59, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3f2a7397,]) },
+    Case { name: name!("binary_focal/a=0.25,g=5,clamp=0.001..0.999/probs_soft/sum"), spec: &S59, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x427fad62,]) },
+    Case { name: name!("binary_focal/seed/empty_mask/mean"), spec: &S43, op: Op::Loss(Reduction::Mean), predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x3ae01788,]) },
+    Case { name: name!("binary_focal/seed/empty_mask/sum"), spec: &S43, op: Op::Loss(Reduction::Sum), predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x3e2811a6,]) },
+    Case { name: name!("binary_focal/seed/empty_mask/none"), spec: &S43, op: Op::Elementwise { capacity: 96 }, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[
         0x3aa9adaa, 0x395f2928, 0x397fd3ef, 0x3bd30e72, 0x3ad70aec, 0x368e1c3e, 0x3b2f10c7, 0x37b39350,
         0x342e1e7c, 0x39d2be68, 0x3ac8be02, 0x3ab1b03c, 0x3a16e75f, 0x3b8c061b, 0x3aaab0bf, 0x370353ba,
         0x3bb168ed, 0x3b0d5414, 0x3789dcdc, 0x3b9b33ef, 0x3bd12fb3, 0x3b8a5311, 0x37b13b54, 0x39d588bc,
@@ -2352,9 +2472,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x374e2b63, 0x3a7fd606, 0x35889266, 0x38346af7, 0x39ca9714, 0x3a814e2d, 0x3b261e36, 0x39b5dc3e,
         0x39a06074, 0x33236f59, 0x38e9b1eb, 0x3b2fb7ae, 0x3b554a1c, 0x3a2630e7, 0x3976d404, 0x3a24babd,
     ]) },
-    Case { name: "binary_focal/seed/full_mask/mean", spec: S43, op: Op::Loss(Reduction::Mean), predictions: &FULL_MASK_P, targets: &FULL_MASK_T, expected: Expected::Bits(&[0x39ef328a,]) },
-    Case { name: "binary_focal/seed/full_mask/sum", spec: S43, op: Op::Loss(Reduction::Sum), predictions: &FULL_MASK_P, targets: &FULL_MASK_T, expected: Expected::Bits(&[0x3d157f96,]) },
-    Case { name: "binary_focal/seed/full_mask/none", spec: S43, op: Op::Elementwise { capacity: 80 }, predictions: &FULL_MASK_P, targets: &FULL_MASK_T, expected: Expected::Bits(&[
+    Case { name: name!("binary_focal/seed/full_mask/mean"), spec: &S43, op: Op::Loss(Reduction::Mean), predictions: &FULL_MASK_P, targets: &FULL_MASK_T, expected: Expected::Bits(&[0x39ef328a,]) },
+    Case { name: name!("binary_focal/seed/full_mask/sum"), spec: &S43, op: Op::Loss(Reduction::Sum), predictions: &FULL_MASK_P, targets: &FULL_MASK_T, expected: Expected::Bits(&[0x3d157f96,]) },
+    Case { name: name!("binary_focal/seed/full_mask/none"), spec: &S43, op: Op::Elementwise { capacity: 80 }, predictions: &FULL_MASK_P, targets: &FULL_MASK_T, expected: Expected::Bits(&[
         0x34c7e24a, 0x393aa195, 0x3a3bd4ec, 0x35cdacbe, 0x390a9451, 0x398bc033, 0x3ae8abfb, 0x37ea46e5,
         0x3a53f234, 0x3ad28b65, 0x39f985d4, 0x38c41a7c, 0x3b0dee55, 0x38a53df9, 0x39b6a5a0, 0x3990f4fa,
         0x39ada188, 0x3986c5d0, 0x366e5596, 0x39346b21, 0x38817a7d, 0x3ab138ec, 0x3a24d9a2, 0x35d50618,
@@ -2366,285 +2486,285 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3801e822, 0x373f817a, 0x3793c71b, 0x39930e5c, 0x379673dc, 0x3a5b7ba1, 0x3b09cda4, 0x38b48c30,
         0x3a380758, 0x366de07d, 0x352a18f3, 0x3a3a9dc1, 0x3a8317cf, 0x383ac630, 0x2fd85363, 0x354e6109,
     ]) },
-    Case { name: "binary_focal/seed/non_finite/mean", spec: S43, op: Op::Loss(Reduction::Mean), predictions: &NON_FINITE_P, targets: &NON_FINITE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
-    Case { name: "binary_focal/seed/non_finite/sum", spec: S43, op: Op::Loss(Reduction::Sum), predictions: &NON_FINITE_P, targets: &NON_FINITE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
-    Case { name: "binary_focal/seed/non_finite/none", spec: S43, op: Op::Elementwise { capacity: 8 }, predictions: &NON_FINITE_P, targets: &NON_FINITE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
-    Case { name: "binary_focal/seed/batch4/per_sample/mean", spec: S43, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3b91eac4, 0x3be9f313, 0x3a9e1f05, 0x3b7d33b3,]) },
-    Case { name: "binary_focal/seed/batch4/per_sample/sum", spec: S43, op: Op::PerSample { samples: 4, reduction: Reduction::Sum, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3e5ae026, 0x3eaf764e, 0x3d6d2e88, 0x3e3de6c6,]) },
-    Case { name: "overlap/dice/sq=false/smooth=default/probs_hard/stats", spec: S60, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3f0062d5, 0x3eff3a56,]) },
-    Case { name: "overlap/dice/sq=false/smooth=default/probs_soft/stats", spec: S60, op: Op::Stats, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x41a2e8a2, 0x423042e0, 0x423c3381, 0x00000060, 0x3ee4db0c, 0x3f0d927a,]) },
-    Case { name: "overlap/dice/sq=false/smooth=default/empty_mask/stats", spec: S60, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x3586fe16, 0x3f7fffef,]) },
-    Case { name: "overlap/dice/sq=false/smooth=default/all_zero/stats", spec: S60, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
-    Case { name: "overlap/dice/sq=false/smooth=default/full_mask/stats", spec: S60, op: Op::Stats, predictions: &FULL_MASK_P, targets: &FULL_MASK_T, expected: Expected::Bits(&[0x42911fc8, 0x42911fc8, 0x42a00000, 0x00000050, 0x3f7384e5, 0x3d47b1b0,]) },
-    Case { name: "overlap/dice/sq=false/smooth=default/logits/logits_hard/stats", spec: S61, op: Op::Stats, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x420fa4f5, 0x429c45f6, 0x42a00000, 0x000000a0, 0x3ee88a04, 0x3f0bbafe,]) },
-    Case { name: "overlap/dice/sq=false/smooth=default/logits/logits_soft/stats", spec: S61, op: Op::Stats, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x41cd6f2a, 0x4250ca58, 0x423e70ab, 0x00000060, 0x3f03bb39, 0x3ef8898e,]) },
-    Case { name: "overlap/dice/sq=false/smooth=default/logits/empty_mask_logits/stats", spec: S61, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x39eca0be, 0x3f7fe26c,]) },
-    Case { name: "overlap/dice/sq=false/smooth=default/probs_hard/loss", spec: S60, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3eff3a56,]) },
-    Case { name: "overlap/dice/sq=false/smooth=default/logits/logits_hard/loss", spec: S61, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x3f0bbafe,]) },
-    Case { name: "overlap/dice/sq=false/smooth=default/batch4/per_sample/mean", spec: S60, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3e46fe34, 0x3f7fffec, 0x3d8d5680, 0x3e3739b8, 0x3eb89c5b,]) },
-    Case { name: "overlap/dice/sq=false/smooth=default/batch4/per_sample/sum", spec: S60, op: Op::PerSample { samples: 4, reduction: Reduction::Sum, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3e46fe34, 0x3f7fffec, 0x3d8d5680, 0x3e3739b8, 0x3fb89c5b,]) },
-    Case { name: "overlap/dice/sq=false/smooth=default/logits/batch4_logits/per_sample/mean", spec: S61, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_LOGITS_P, targets: &BATCH4_LOGITS_T, expected: Expected::Bits(&[0x3de45c00, 0x3f7fffd3, 0x3ca4d080, 0x3d9a2ff0, 0x3e9a7beb,]) },
-    Case { name: "overlap/dice/sq=false/smooth=0,0/probs_hard/stats", spec: S62, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3f0062d4, 0x3eff3a58,]) },
-    Case { name: "overlap/dice/sq=false/smooth=0,0/empty_mask/stats", spec: S62, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x00000000, 0x3f800000,]) },
-    Case { name: "overlap/dice/sq=false/smooth=0,0/all_zero/stats", spec: S62, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0xffc00000, 0xffc00000,]) },
-    Case { name: "overlap/dice/sq=false/smooth=0,0/logits/empty_mask_logits/stats", spec: S63, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x00000000, 0x3f800000,]) },
-    Case { name: "overlap/dice/sq=false/smooth=1,1/probs_hard/stats", spec: S64, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3f019970, 0x3efccd20,]) },
-    Case { name: "overlap/dice/sq=false/smooth=1,1/empty_mask/stats", spec: S64, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x3dbb2896, 0x3f689aed,]) },
-    Case { name: "overlap/dice/sq=false/smooth=1,1/all_zero/stats", spec: S64, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
-    Case { name: "overlap/dice/sq=false/smooth=1,1/logits/empty_mask_logits/stats", spec: S65, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x3f7a740b, 0x3cb17ea0,]) },
-    Case { name: "overlap/dice/sq=true/smooth=default/probs_hard/stats", spec: S66, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x42192c8a, 0x42580000, 0x00000060, 0x3f10eac3, 0x3ede2a7a,]) },
-    Case { name: "overlap/dice/sq=true/smooth=default/probs_soft/stats", spec: S66, op: Op::Stats, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x41a2e8a2, 0x4203d3ea, 0x41fed75e, 0x00000060, 0x3f20de13, 0x3ebe43da,]) },
-    Case { name: "overlap/dice/sq=true/smooth=default/empty_mask/stats", spec: S66, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x3fabb36e, 0x00000000, 0x00000060, 0x36fa23f9, 0x3f7fff83,]) },
-    Case { name: "overlap/dice/sq=true/smooth=default/all_zero/stats", spec: S66, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
-    Case { name: "overlap/dice/sq=true/smooth=default/full_mask/stats", spec: S66, op: Op::Stats, predictions: &FULL_MASK_P, targets: &FULL_MASK_T, expected: Expected::Bits(&[0x42911fc8, 0x42841cff, 0x42a00000, 0x00000050, 0x3f7e5d96, 0x3bd13500,]) },
-    Case { name: "overlap/dice/sq=true/smooth=default/logits/logits_hard/stats", spec: S67, op: Op::Stats, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x420fa4f5, 0x4289a87d, 0x42a00000, 0x000000a0, 0x3ef714f2, 0x3f047587,]) },
-    Case { name: "overlap/dice/sq=true/smooth=default/logits/logits_soft/stats", spec: S67, op: Op::Stats, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x41cd6f2a, 0x423e50b4, 0x420a1c78, 0x00000060, 0x3f202178, 0x3ebfbd10,]) },
-    Case { name: "overlap/dice/sq=true/smooth=default/logits/empty_mask_logits/stats", spec: S67, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3855d9e0, 0x00000000, 0x00000042, 0x3e27e83e, 0x3f5605f0,]) },
-    Case { name: "overlap/dice/sq=true/smooth=default/probs_hard/loss", spec: S66, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3ede2a7a,]) },
-    Case { name: "overlap/dice/sq=true/smooth=default/logits/logits_hard/loss", spec: S67, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x3f047587,]) },
-    Case { name: "overlap/dice/sq=true/smooth=default/batch4/per_sample/mean", spec: S66, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3d418510, 0x3f7fff9f, 0x3c499580, 0x3d26a010, 0x3e8cd424,]) },
-    Case { name: "overlap/dice/sq=true/smooth=default/batch4/per_sample/sum", spec: S66, op: Op::PerSample { samples: 4, reduction: Reduction::Sum, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3d418510, 0x3f7fff9f, 0x3c499580, 0x3d26a010, 0x3f8cd424,]) },
-    Case { name: "overlap/dice/sq=true/smooth=default/logits/batch4_logits/per_sample/mean", spec: S67, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_LOGITS_P, targets: &BATCH4_LOGITS_T, expected: Expected::Bits(&[0x3cdb0a60, 0x3f7fff32, 0x3b6d2c00, 0x3c6f97c0, 0x3e85c188,]) },
-    Case { name: "overlap/dice/sq=true/smooth=0,0/probs_hard/stats", spec: S68, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x42192c8a, 0x42580000, 0x00000060, 0x3f10eac1, 0x3ede2a7e,]) },
-    Case { name: "overlap/dice/sq=true/smooth=0,0/empty_mask/stats", spec: S68, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x3fabb36e, 0x00000000, 0x00000060, 0x00000000, 0x3f800000,]) },
-    Case { name: "overlap/dice/sq=true/smooth=0,0/all_zero/stats", spec: S68, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0xffc00000, 0xffc00000,]) },
-    Case { name: "overlap/dice/sq=true/smooth=0,0/logits/empty_mask_logits/stats", spec: S69, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3855d9e0, 0x00000000, 0x00000042, 0x00000000, 0x3f800000,]) },
-    Case { name: "overlap/dice/sq=true/smooth=1,1/probs_hard/stats", spec: S70, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x42192c8a, 0x42580000, 0x00000060, 0x3f121b92, 0x3edbc8dc,]) },
-    Case { name: "overlap/dice/sq=true/smooth=1,1/empty_mask/stats", spec: S70, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x3fabb36e, 0x00000000, 0x00000060, 0x3edaabde, 0x3f12aa11,]) },
-    Case { name: "overlap/dice/sq=true/smooth=1,1/all_zero/stats", spec: S70, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
-    Case { name: "overlap/dice/sq=true/smooth=1,1/logits/empty_mask_logits/stats", spec: S71, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3855d9e0, 0x00000000, 0x00000042, 0x3f7ffca8, 0x38560000,]) },
-    Case { name: "overlap/jaccard/sq=false/smooth=default/probs_hard/stats", spec: S72, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3eab5a8b, 0x3f2a52ba,]) },
-    Case { name: "overlap/jaccard/sq=false/smooth=default/probs_soft/stats", spec: S72, op: Op::Stats, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x41a2e8a2, 0x423042e0, 0x423c3381, 0x00000060, 0x3e935cae, 0x3f3651a9,]) },
-    Case { name: "overlap/jaccard/sq=false/smooth=default/empty_mask/stats", spec: S72, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x3506fe1a, 0x3f7ffff8,]) },
-    Case { name: "overlap/jaccard/sq=false/smooth=default/all_zero/stats", spec: S72, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
-    Case { name: "overlap/jaccard/sq=false/smooth=default/full_mask/stats", spec: S72, op: Op::Stats, predictions: &FULL_MASK_P, targets: &FULL_MASK_T, expected: Expected::Bits(&[0x42911fc8, 0x42911fc8, 0x42a00000, 0x00000050, 0x3f6832da, 0x3dbe6930,]) },
-    Case { name: "overlap/jaccard/sq=false/smooth=default/logits/logits_hard/stats", spec: S73, op: Op::Stats, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x420fa4f5, 0x429c45f6, 0x42a00000, 0x000000a0, 0x3e966e44, 0x3f34c8de,]) },
-    Case { name: "overlap/jaccard/sq=false/smooth=default/logits/logits_soft/stats", spec: S73, op: Op::Stats, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x41cd6f2a, 0x4250ca58, 0x423e70ab, 0x00000060, 0x3eb15d7f, 0x3f275140,]) },
-    Case { name: "overlap/jaccard/sq=false/smooth=default/logits/empty_mask_logits/stats", spec: S73, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x396cae6b, 0x3f7ff135,]) },
-    Case { name: "overlap/jaccard/sq=false/smooth=default/probs_hard/loss", spec: S72, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3f2a52ba,]) },
-    Case { name: "overlap/jaccard/sq=false/smooth=default/logits/logits_hard/loss", spec: S73, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x3f34c8de,]) },
-    Case { name: "overlap/jaccard/sq=false/smooth=default/batch4/per_sample/mean", spec: S72, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3ea69d66, 0x3f7ffff6, 0x3e0436a8, 0x3e9b6aa4, 0x3ee108d2,]) },
-    Case { name: "overlap/jaccard/sq=false/smooth=default/batch4/per_sample/sum", spec: S72, op: Op::PerSample { samples: 4, reduction: Reduction::Sum, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3ea69d66, 0x3f7ffff6, 0x3e0436a8, 0x3e9b6aa4, 0x3fe108d2,]) },
-    Case { name: "overlap/jaccard/sq=false/smooth=default/logits/batch4_logits/per_sample/mean", spec: S73, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_LOGITS_P, targets: &BATCH4_LOGITS_T, expected: Expected::Bits(&[0x3e4d736c, 0x3f7fffea, 0x3d219050, 0x3e0f644c, 0x3eb0a76e,]) },
-    Case { name: "overlap/jaccard/sq=false/smooth=0,0/probs_hard/stats", spec: S74, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3eab5a89, 0x3f2a52bc,]) },
-    Case { name: "overlap/jaccard/sq=false/smooth=0,0/empty_mask/stats", spec: S74, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x00000000, 0x3f800000,]) },
-    Case { name: "overlap/jaccard/sq=false/smooth=0,0/all_zero/stats", spec: S74, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0xffc00000, 0xffc00000,]) },
-    Case { name: "overlap/jaccard/sq=false/smooth=0,0/logits/empty_mask_logits/stats", spec: S75, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x00000000, 0x3f800000,]) },
-    Case { name: "overlap/jaccard/sq=false/smooth=1,1/probs_hard/stats", spec: S76, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3ead859a, 0x3f293d33,]) },
-    Case { name: "overlap/jaccard/sq=false/smooth=1,1/empty_mask/stats", spec: S76, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x3d441eae, 0x3f73be15,]) },
-    Case { name: "overlap/jaccard/sq=false/smooth=1,1/all_zero/stats", spec: S76, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
-    Case { name: "overlap/jaccard/sq=false/smooth=1,1/logits/empty_mask_logits/stats", spec: S77, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x3f752451, 0x3d2dbaf0,]) },
-    Case { name: "overlap/jaccard/sq=true/smooth=default/probs_hard/stats", spec: S78, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x42192c8a, 0x42580000, 0x00000060, 0x3eca209b, 0x3f1aefb2,]) },
-    Case { name: "overlap/jaccard/sq=true/smooth=default/probs_soft/stats", spec: S78, op: Op::Stats, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x41a2e8a2, 0x4203d3ea, 0x41fed75e, 0x00000060, 0x3eea9130, 0x3f0ab768,]) },
-    Case { name: "overlap/jaccard/sq=true/smooth=default/empty_mask/stats", spec: S78, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x3fabb36e, 0x00000000, 0x00000060, 0x367a2436, 0x3f7fffc1,]) },
-    Case { name: "overlap/jaccard/sq=true/smooth=default/all_zero/stats", spec: S78, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
-    Case { name: "overlap/jaccard/sq=true/smooth=default/full_mask/stats", spec: S78, op: Op::Stats, predictions: &FULL_MASK_P, targets: &FULL_MASK_T, expected: Expected::Bits(&[0x42911fc8, 0x42841cff, 0x42a00000, 0x00000050, 0x3f7cc07c, 0x3c4fe100,]) },
-    Case { name: "overlap/jaccard/sq=true/smooth=default/logits/logits_hard/stats", spec: S79, op: Op::Stats, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x420fa4f5, 0x4289a87d, 0x42a00000, 0x000000a0, 0x3ea2d494, 0x3f2e95b6,]) },
-    Case { name: "overlap/jaccard/sq=true/smooth=default/logits/logits_soft/stats", spec: S79, op: Op::Stats, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x41cd6f2a, 0x423e50b4, 0x420a1c78, 0x00000060, 0x3ee90104, 0x3f0b7f7e,]) },
-    Case { name: "overlap/jaccard/sq=true/smooth=default/logits/empty_mask_logits/stats", spec: S79, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3855d9e0, 0x00000000, 0x00000042, 0x3db6e713, 0x3f69231e,]) },
-    Case { name: "overlap/jaccard/sq=true/smooth=default/probs_hard/loss", spec: S78, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3f1aefb2,]) },
-    Case { name: "overlap/jaccard/sq=true/smooth=default/logits/logits_hard/loss", spec: S79, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x3f2e95b6,]) },
-    Case { name: "overlap/jaccard/sq=true/smooth=default/batch4/per_sample/mean", spec: S78, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3db8ca10, 0x3f7fffd0, 0x3cc72240, 0x3da01c90, 0x3e98aadb,]) },
-    Case { name: "overlap/jaccard/sq=true/smooth=default/batch4/per_sample/sum", spec: S78, op: Op::PerSample { samples: 4, reduction: Reduction::Sum, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3db8ca10, 0x3f7fffd0, 0x3cc72240, 0x3da01c90, 0x3f98aadb,]) },
-    Case { name: "overlap/jaccard/sq=true/smooth=default/logits/batch4_logits/per_sample/mean", spec: S79, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_LOGITS_P, targets: &BATCH4_LOGITS_T, expected: Expected::Bits(&[0x3d555620, 0x3f7fff99, 0x3bec5180, 0x3cec23e0, 0x3e8b475f,]) },
-    Case { name: "overlap/jaccard/sq=true/smooth=0,0/probs_hard/stats", spec: S80, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x42192c8a, 0x42580000, 0x00000060, 0x3eca209a, 0x3f1aefb3,]) },
-    Case { name: "overlap/jaccard/sq=true/smooth=0,0/empty_mask/stats", spec: S80, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x3fabb36e, 0x00000000, 0x00000060, 0x00000000, 0x3f800000,]) },
-    Case { name: "overlap/jaccard/sq=true/smooth=0,0/all_zero/stats", spec: S80, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0xffc00000, 0xffc00000,]) },
-    Case { name: "overlap/jaccard/sq=true/smooth=0,0/logits/empty_mask_logits/stats", spec: S81, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3855d9e0, 0x00000000, 0x00000042, 0x00000000, 0x3f800000,]) },
-    Case { name: "overlap/jaccard/sq=true/smooth=1,1/probs_hard/stats", spec: S82, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x42192c8a, 0x42580000, 0x00000060, 0x3ecc7386, 0x3f19c63d,]) },
-    Case { name: "overlap/jaccard/sq=true/smooth=1,1/empty_mask/stats", spec: S82, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x3fabb36e, 0x00000000, 0x00000060, 0x3e8b060e, 0x3f3a7cf9,]) },
-    Case { name: "overlap/jaccard/sq=true/smooth=1,1/all_zero/stats", spec: S82, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
-    Case { name: "overlap/jaccard/sq=true/smooth=1,1/logits/empty_mask_logits/stats", spec: S83, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3855d9e0, 0x00000000, 0x00000042, 0x3f7ff952, 0x38d5c000,]) },
-    Case { name: "overlap/tversky0.3,0.7/sq=false/smooth=default/probs_hard/stats", spec: S84, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3efd0ec7, 0x3f01789c,]) },
-    Case { name: "overlap/tversky0.3,0.7/sq=false/smooth=default/probs_soft/stats", spec: S84, op: Op::Stats, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x41a2e8a2, 0x423042e0, 0x423c3381, 0x00000060, 0x3ee1e53e, 0x3f0f0d61,]) },
-    Case { name: "overlap/tversky0.3,0.7/sq=false/smooth=default/empty_mask/stats", spec: S84, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x3660fcab, 0x3f7fffc8,]) },
-    Case { name: "overlap/tversky0.3,0.7/sq=false/smooth=default/all_zero/stats", spec: S84, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
-    Case { name: "overlap/tversky0.3,0.7/sq=false/smooth=default/full_mask/stats", spec: S84, op: Op::Stats, predictions: &FULL_MASK_P, targets: &FULL_MASK_T, expected: Expected::Bits(&[0x42911fc8, 0x42911fc8, 0x42a00000, 0x00000050, 0x3f6edc6a, 0x3d891cb0,]) },
-    Case { name: "overlap/tversky0.3,0.7/sq=false/smooth=default/logits/logits_hard/stats", spec: S85, op: Op::Stats, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x420fa4f5, 0x429c45f6, 0x42a00000, 0x000000a0, 0x3ee772c3, 0x3f0c469e,]) },
-    Case { name: "overlap/tversky0.3,0.7/sq=false/smooth=default/logits/logits_soft/stats", spec: S85, op: Op::Stats, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x41cd6f2a, 0x4250ca58, 0x423e70ab, 0x00000060, 0x3f0632dc, 0x3ef39a48,]) },
-    Case { name: "overlap/tversky0.3,0.7/sq=false/smooth=default/logits/empty_mask_logits/stats", spec: S85, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x3ac4fb83, 0x3f7f9d82,]) },
-    Case { name: "overlap/tversky0.3,0.7/sq=false/smooth=default/probs_hard/loss", spec: S84, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3f01789c,]) },
-    Case { name: "overlap/tversky0.3,0.7/sq=false/smooth=default/logits/logits_hard/loss", spec: S85, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x3f0c469e,]) },
-    Case { name: "overlap/tversky0.3,0.7/sq=false/smooth=default/batch4/per_sample/mean", spec: S84, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3e3990e8, 0x3f7fffbc, 0x3dc08eb8, 0x3e2940f4, 0x3eb86305,]) },
-    Case { name: "overlap/tversky0.3,0.7/sq=false/smooth=default/batch4/per_sample/sum", spec: S84, op: Op::PerSample { samples: 4, reduction: Reduction::Sum, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3e3990e8, 0x3f7fffbc, 0x3dc08eb8, 0x3e2940f4, 0x3fb86305,]) },
-    Case { name: "overlap/tversky0.3,0.7/sq=false/smooth=default/logits/batch4_logits/per_sample/mean", spec: S85, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_LOGITS_P, targets: &BATCH4_LOGITS_T, expected: Expected::Bits(&[0x3dd49790, 0x3f7fff6a, 0x3ce4e5e0, 0x3d7e6430, 0x3e98cfe7,]) },
-    Case { name: "overlap/tversky0.3,0.7/sq=false/smooth=0,0/probs_hard/stats", spec: S86, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3efd0ec4, 0x3f01789e,]) },
-    Case { name: "overlap/tversky0.3,0.7/sq=false/smooth=0,0/empty_mask/stats", spec: S86, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x00000000, 0x3f800000,]) },
-    Case { name: "overlap/tversky0.3,0.7/sq=false/smooth=0,0/all_zero/stats", spec: S86, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0xffc00000, 0xffc00000,]) },
-    Case { name: "overlap/tversky0.3,0.7/sq=false/smooth=0,0/logits/empty_mask_logits/stats", spec: S87, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x00000000, 0x3f800000,]) },
-    Case { name: "overlap/tversky0.3,0.7/sq=false/smooth=1,1/probs_hard/stats", spec: S88, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3f00eed9, 0x3efe224e,]) },
-    Case { name: "overlap/tversky0.3,0.7/sq=false/smooth=1,1/empty_mask/stats", spec: S88, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x3e808db0, 0x3f3fb928,]) },
-    Case { name: "overlap/tversky0.3,0.7/sq=false/smooth=1,1/all_zero/stats", spec: S88, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
-    Case { name: "overlap/tversky0.3,0.7/sq=false/smooth=1,1/logits/empty_mask_logits/stats", spec: S89, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x3f7e4f74, 0x3bd84600,]) },
-    Case { name: "overlap/tversky0.5,0.5/sq=false/smooth=default/probs_hard/stats", spec: S90, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3f0062d5, 0x3eff3a56,]) },
-    Case { name: "overlap/tversky0.5,0.5/sq=false/smooth=default/probs_soft/stats", spec: S90, op: Op::Stats, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x41a2e8a2, 0x423042e0, 0x423c3381, 0x00000060, 0x3ee4db0d, 0x3f0d927a,]) },
-    Case { name: "overlap/tversky0.5,0.5/sq=false/smooth=default/empty_mask/stats", spec: S90, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x3606fe0d, 0x3f7fffde,]) },
-    Case { name: "overlap/tversky0.5,0.5/sq=false/smooth=default/all_zero/stats", spec: S90, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
-    Case { name: "overlap/tversky0.5,0.5/sq=false/smooth=default/full_mask/stats", spec: S90, op: Op::Stats, predictions: &FULL_MASK_P, targets: &FULL_MASK_T, expected: Expected::Bits(&[0x42911fc8, 0x42911fc8, 0x42a00000, 0x00000050, 0x3f7384e5, 0x3d47b1b0,]) },
-    Case { name: "overlap/tversky0.5,0.5/sq=false/smooth=default/logits/logits_hard/stats", spec: S91, op: Op::Stats, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x420fa4f5, 0x429c45f6, 0x42a00000, 0x000000a0, 0x3ee88a08, 0x3f0bbafc,]) },
-    Case { name: "overlap/tversky0.5,0.5/sq=false/smooth=default/logits/logits_soft/stats", spec: S91, op: Op::Stats, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x41cd6f2a, 0x4250ca58, 0x423e70ab, 0x00000060, 0x3f03bb3a, 0x3ef8898c,]) },
-    Case { name: "overlap/tversky0.5,0.5/sq=false/smooth=default/logits/empty_mask_logits/stats", spec: S91, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x3a6c856b, 0x3f7fc4df,]) },
-    Case { name: "overlap/tversky0.5,0.5/sq=false/smooth=default/probs_hard/loss", spec: S90, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3eff3a56,]) },
-    Case { name: "overlap/tversky0.5,0.5/sq=false/smooth=default/logits/logits_hard/loss", spec: S91, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x3f0bbafc,]) },
-    Case { name: "overlap/tversky0.5,0.5/sq=false/smooth=default/batch4/per_sample/mean", spec: S90, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3e46fe2c, 0x3f7fffd7, 0x3d8d5680, 0x3e3739b0, 0x3eb89c4f,]) },
-    Case { name: "overlap/tversky0.5,0.5/sq=false/smooth=default/batch4/per_sample/sum", spec: S90, op: Op::PerSample { samples: 4, reduction: Reduction::Sum, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3e46fe2c, 0x3f7fffd7, 0x3d8d5680, 0x3e3739b0, 0x3fb89c4f,]) },
-    Case { name: "overlap/tversky0.5,0.5/sq=false/smooth=default/logits/batch4_logits/per_sample/mean", spec: S91, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_LOGITS_P, targets: &BATCH4_LOGITS_T, expected: Expected::Bits(&[0x3de45c00, 0x3f7fffa6, 0x3ca4d080, 0x3d9a2ff8, 0x3e9a7bd4,]) },
-    Case { name: "overlap/tversky0.5,0.5/sq=false/smooth=0,0/probs_hard/stats", spec: S92, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3f0062d4, 0x3eff3a58,]) },
-    Case { name: "overlap/tversky0.5,0.5/sq=false/smooth=0,0/empty_mask/stats", spec: S92, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x00000000, 0x3f800000,]) },
-    Case { name: "overlap/tversky0.5,0.5/sq=false/smooth=0,0/all_zero/stats", spec: S92, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0xffc00000, 0xffc00000,]) },
-    Case { name: "overlap/tversky0.5,0.5/sq=false/smooth=0,0/logits/empty_mask_logits/stats", spec: S93, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x00000000, 0x3f800000,]) },
-    Case { name: "overlap/tversky0.5,0.5/sq=false/smooth=1,1/probs_hard/stats", spec: S94, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3f02ca33, 0x3efa6b9a,]) },
-    Case { name: "overlap/tversky0.5,0.5/sq=false/smooth=1,1/empty_mask/stats", spec: S94, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x3e2b7cae, 0x3f5520d4,]) },
-    Case { name: "overlap/tversky0.5,0.5/sq=false/smooth=1,1/all_zero/stats", spec: S94, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
-    Case { name: "overlap/tversky0.5,0.5/sq=false/smooth=1,1/logits/empty_mask_logits/stats", spec: S95, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x3f7d323f, 0x3c337040,]) },
-    Case { name: "overlap/seed_torch/sq=false/smooth=default/probs_hard/stats", spec: S96, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3f04088a, 0x3ef7eeec,]) },
-    Case { name: "overlap/seed_torch/sq=false/smooth=default/probs_soft/stats", spec: S96, op: Op::Stats, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x41a2e8a2, 0x423042e0, 0x423c3381, 0x00000060, 0x3eed7cd6, 0x3f094195,]) },
-    Case { name: "overlap/seed_torch/sq=false/smooth=default/empty_mask/stats", spec: S96, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x3e3b2896, 0x3f5135da,]) },
-    Case { name: "overlap/seed_torch/sq=false/smooth=default/all_zero/stats", spec: S96, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x40000000, 0xbf800000,]) },
-    Case { name: "overlap/seed_torch/sq=false/smooth=default/full_mask/stats", spec: S96, op: Op::Stats, predictions: &FULL_MASK_P, targets: &FULL_MASK_T, expected: Expected::Bits(&[0x42911fc8, 0x42911fc8, 0x42a00000, 0x00000050, 0x3f754479, 0x3d2bb870,]) },
-    Case { name: "overlap/seed_torch/sq=false/smooth=default/logits/logits_hard/stats", spec: S97, op: Op::Stats, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x420fa4f5, 0x429c45f6, 0x42a00000, 0x000000a0, 0x3eed8339, 0x3f093e64,]) },
-    Case { name: "overlap/seed_torch/sq=false/smooth=default/logits/logits_soft/stats", spec: S97, op: Op::Stats, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x41cd6f2a, 0x4250ca58, 0x423e70ab, 0x00000060, 0x3f0780e8, 0x3ef0fe30,]) },
-    Case { name: "overlap/seed_torch/sq=false/smooth=default/logits/empty_mask_logits/stats", spec: S97, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x3ffa740b, 0xbf74e816,]) },
-    Case { name: "overlap/seed_torch/sq=false/smooth=default/probs_hard/loss", spec: S96, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3ef7eeec,]) },
-    Case { name: "overlap/seed_torch/sq=false/smooth=default/logits/logits_hard/loss", spec: S97, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x3f093e64,]) },
-    Case { name: "overlap/seed_torch/sq=false/smooth=default/batch4/per_sample/mean", spec: S96, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3e273a64, 0x3f48bf9e, 0x3d6a7430, 0x3e17e57c, 0x3e93976c,]) },
-    Case { name: "overlap/seed_torch/sq=false/smooth=default/batch4/per_sample/sum", spec: S96, op: Op::PerSample { samples: 4, reduction: Reduction::Sum, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3e273a64, 0x3f48bf9e, 0x3d6a7430, 0x3e17e57c, 0x3f93976c,]) },
-    Case { name: "overlap/seed_torch/sq=false/smooth=default/logits/batch4_logits/per_sample/mean", spec: S97, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_LOGITS_P, targets: &BATCH4_LOGITS_T, expected: Expected::Bits(&[0x3da81f60, 0x3f13ca9a, 0x3c19e480, 0x3d416900, 0x3e374ca8,]) },
-    Case { name: "overlap/seed_torch/sq=false/smooth=0,0/probs_hard/stats", spec: S98, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3f0062d4, 0x3eff3a58,]) },
-    Case { name: "overlap/seed_torch/sq=false/smooth=0,0/empty_mask/stats", spec: S98, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x00000000, 0x3f800000,]) },
-    Case { name: "overlap/seed_torch/sq=false/smooth=0,0/all_zero/stats", spec: S98, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0xffc00000, 0xffc00000,]) },
-    Case { name: "overlap/seed_torch/sq=false/smooth=0,0/logits/empty_mask_logits/stats", spec: S99, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x00000000, 0x3f800000,]) },
-    Case { name: "overlap/seed_torch/sq=false/smooth=1,1/probs_hard/stats", spec: S100, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3f019970, 0x3efccd20,]) },
-    Case { name: "overlap/seed_torch/sq=false/smooth=1,1/empty_mask/stats", spec: S100, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x3dbb2896, 0x3f689aed,]) },
-    Case { name: "overlap/seed_torch/sq=false/smooth=1,1/all_zero/stats", spec: S100, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
-    Case { name: "overlap/seed_torch/sq=false/smooth=1,1/logits/empty_mask_logits/stats", spec: S101, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x3f7a740b, 0x3cb17ea0,]) },
-    Case { name: "overlap/seed_torch/sq=true/smooth=default/probs_hard/stats", spec: S102, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x42192c8a, 0x42580000, 0x00000060, 0x3f14da0a, 0x3ed64bec,]) },
-    Case { name: "overlap/seed_torch/sq=true/smooth=default/probs_soft/stats", spec: S102, op: Op::Stats, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x41a2e8a2, 0x4203d3ea, 0x41fed75e, 0x00000060, 0x3f2633ed, 0x3eb39826,]) },
-    Case { name: "overlap/seed_torch/sq=true/smooth=default/empty_mask/stats", spec: S102, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x3fabb36e, 0x00000000, 0x00000060, 0x3f5aabde, 0x3e155088,]) },
-    Case { name: "overlap/seed_torch/sq=true/smooth=default/all_zero/stats", spec: S102, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x40000000, 0xbf800000,]) },
-    Case { name: "overlap/seed_torch/sq=true/smooth=default/full_mask/stats", spec: S102, op: Op::Stats, predictions: &FULL_MASK_P, targets: &FULL_MASK_T, expected: Expected::Bits(&[0x42911fc8, 0x42841cff, 0x42a00000, 0x00000050, 0x3f800f0b, 0xb9f0b000,]) },
-    Case { name: "overlap/seed_torch/sq=true/smooth=default/logits/logits_hard/stats", spec: S103, op: Op::Stats, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x420fa4f5, 0x4289a87d, 0x42a00000, 0x000000a0, 0x3efc4466, 0x3f01ddcd,]) },
-    Case { name: "overlap/seed_torch/sq=true/smooth=default/logits/logits_soft/stats", spec: S103, op: Op::Stats, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x41cd6f2a, 0x423e50b4, 0x420a1c78, 0x00000060, 0x3f245d5b, 0x3eb7454a,]) },
-    Case { name: "overlap/seed_torch/sq=true/smooth=default/logits/empty_mask_logits/stats", spec: S103, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3855d9e0, 0x00000000, 0x00000042, 0x3ffffca8, 0xbf7ff950,]) },
-    Case { name: "overlap/seed_torch/sq=true/smooth=default/probs_hard/loss", spec: S102, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3ed64bec,]) },
-    Case { name: "overlap/seed_torch/sq=true/smooth=default/logits/logits_hard/loss", spec: S103, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x3f01ddcd,]) },
-    Case { name: "overlap/seed_torch/sq=true/smooth=default/batch4/per_sample/mean", spec: S102, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3c798f80, 0x3e89a048, 0x39fdd800, 0x3c17c300, 0x3d966a52,]) },
-    Case { name: "overlap/seed_torch/sq=true/smooth=default/batch4/per_sample/sum", spec: S102, op: Op::PerSample { samples: 4, reduction: Reduction::Sum, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3c798f80, 0x3e89a048, 0x39fdd800, 0x3c17c300, 0x3e966a52,]) },
-    Case { name: "overlap/seed_torch/sq=true/smooth=default/logits/batch4_logits/per_sample/mean", spec: S103, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_LOGITS_P, targets: &BATCH4_LOGITS_T, expected: Expected::Bits(&[0xbb413600, 0xbdd1a1b0, 0xbbe8f600, 0xbc5dff00, 0xbd00fd50,]) },
-    Case { name: "overlap/seed_torch/sq=true/smooth=0,0/probs_hard/stats", spec: S104, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x42192c8a, 0x42580000, 0x00000060, 0x3f10eac1, 0x3ede2a7e,]) },
-    Case { name: "overlap/seed_torch/sq=true/smooth=0,0/empty_mask/stats", spec: S104, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x3fabb36e, 0x00000000, 0x00000060, 0x00000000, 0x3f800000,]) },
-    Case { name: "overlap/seed_torch/sq=true/smooth=0,0/all_zero/stats", spec: S104, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0xffc00000, 0xffc00000,]) },
-    Case { name: "overlap/seed_torch/sq=true/smooth=0,0/logits/empty_mask_logits/stats", spec: S105, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3855d9e0, 0x00000000, 0x00000042, 0x00000000, 0x3f800000,]) },
-    Case { name: "overlap/seed_torch/sq=true/smooth=1,1/probs_hard/stats", spec: S106, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x42192c8a, 0x42580000, 0x00000060, 0x3f121b92, 0x3edbc8dc,]) },
-    Case { name: "overlap/seed_torch/sq=true/smooth=1,1/empty_mask/stats", spec: S106, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x3fabb36e, 0x00000000, 0x00000060, 0x3edaabde, 0x3f12aa11,]) },
-    Case { name: "overlap/seed_torch/sq=true/smooth=1,1/all_zero/stats", spec: S106, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
-    Case { name: "overlap/seed_torch/sq=true/smooth=1,1/logits/empty_mask_logits/stats", spec: S107, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3855d9e0, 0x00000000, 0x00000042, 0x3f7ffca8, 0x38560000,]) },
-    Case { name: "overlap/seed_keras/sq=false/smooth=default/probs_hard/stats", spec: S108, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3f019970, 0x3efccd20,]) },
-    Case { name: "overlap/seed_keras/sq=false/smooth=default/probs_soft/stats", spec: S108, op: Op::Stats, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x41a2e8a2, 0x423042e0, 0x423c3381, 0x00000060, 0x3ee7eded, 0x3f0c090a,]) },
-    Case { name: "overlap/seed_keras/sq=false/smooth=default/empty_mask/stats", spec: S108, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x3dbb2896, 0x3f689aed,]) },
-    Case { name: "overlap/seed_keras/sq=false/smooth=default/all_zero/stats", spec: S108, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
-    Case { name: "overlap/seed_keras/sq=false/smooth=default/full_mask/stats", spec: S108, op: Op::Stats, predictions: &FULL_MASK_P, targets: &FULL_MASK_T, expected: Expected::Bits(&[0x42911fc8, 0x42911fc8, 0x42a00000, 0x00000050, 0x3f7399b3, 0x3d4664d0,]) },
-    Case { name: "overlap/seed_keras/sq=false/smooth=default/logits/logits_hard/stats", spec: S109, op: Op::Stats, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x420fa4f5, 0x429c45f6, 0x42a00000, 0x000000a0, 0x3eea4b95, 0x3f0ada36,]) },
-    Case { name: "overlap/seed_keras/sq=false/smooth=default/logits/logits_soft/stats", spec: S109, op: Op::Stats, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x41cd6f2a, 0x4250ca58, 0x423e70ab, 0x00000060, 0x3f04f6cc, 0x3ef61268,]) },
-    Case { name: "overlap/seed_keras/sq=false/smooth=default/logits/empty_mask_logits/stats", spec: S109, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x3f7a740b, 0x3cb17ea0,]) },
-    Case { name: "overlap/seed_keras/sq=false/smooth=default/probs_hard/loss", spec: S108, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3efccd20,]) },
-    Case { name: "overlap/seed_keras/sq=false/smooth=default/logits/logits_hard/loss", spec: S109, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x3f0ada36,]) },
-    Case { name: "overlap/seed_keras/sq=false/smooth=default/batch4/per_sample/mean", spec: S108, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3e41d314, 0x3f645fcf, 0x3d8bc808, 0x3e327874, 0x3ea975d9,]) },
-    Case { name: "overlap/seed_keras/sq=false/smooth=default/batch4/per_sample/sum", spec: S108, op: Op::PerSample { samples: 4, reduction: Reduction::Sum, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3e41d314, 0x3f645fcf, 0x3d8bc808, 0x3e327874, 0x3fa975d9,]) },
-    Case { name: "overlap/seed_keras/sq=false/smooth=default/logits/batch4_logits/per_sample/mean", spec: S109, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_LOGITS_P, targets: &BATCH4_LOGITS_T, expected: Expected::Bits(&[0x3dde5110, 0x3f49e54d, 0x3ca314e0, 0x3d9629a0, 0x3e7d8d4a,]) },
-    Case { name: "overlap/seed_keras/sq=false/smooth=0,0/probs_hard/stats", spec: S110, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3f0062d4, 0x3eff3a58,]) },
-    Case { name: "overlap/seed_keras/sq=false/smooth=0,0/empty_mask/stats", spec: S110, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x00000000, 0x3f800000,]) },
-    Case { name: "overlap/seed_keras/sq=false/smooth=0,0/all_zero/stats", spec: S110, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0xffc00000, 0xffc00000,]) },
-    Case { name: "overlap/seed_keras/sq=false/smooth=0,0/logits/empty_mask_logits/stats", spec: S111, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x00000000, 0x3f800000,]) },
-    Case { name: "overlap/seed_keras/sq=false/smooth=1,1/probs_hard/stats", spec: S112, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3f019970, 0x3efccd20,]) },
-    Case { name: "overlap/seed_keras/sq=false/smooth=1,1/empty_mask/stats", spec: S112, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x3dbb2896, 0x3f689aed,]) },
-    Case { name: "overlap/seed_keras/sq=false/smooth=1,1/all_zero/stats", spec: S112, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
-    Case { name: "overlap/seed_keras/sq=false/smooth=1,1/logits/empty_mask_logits/stats", spec: S113, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x3f7a740b, 0x3cb17ea0,]) },
-    Case { name: "overlap/seed_keras/sq=true/smooth=default/probs_hard/stats", spec: S114, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x42192c8a, 0x42580000, 0x00000060, 0x3f121b92, 0x3edbc8dc,]) },
-    Case { name: "overlap/seed_keras/sq=true/smooth=default/probs_soft/stats", spec: S114, op: Op::Stats, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x41a2e8a2, 0x4203d3ea, 0x41fed75e, 0x00000060, 0x3f22501f, 0x3ebb5fc2,]) },
-    Case { name: "overlap/seed_keras/sq=true/smooth=default/empty_mask/stats", spec: S114, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x3fabb36e, 0x00000000, 0x00000060, 0x3edaabde, 0x3f12aa11,]) },
-    Case { name: "overlap/seed_keras/sq=true/smooth=default/all_zero/stats", spec: S114, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
-    Case { name: "overlap/seed_keras/sq=true/smooth=default/full_mask/stats", spec: S114, op: Op::Stats, predictions: &FULL_MASK_P, targets: &FULL_MASK_T, expected: Expected::Bits(&[0x42911fc8, 0x42841cff, 0x42a00000, 0x00000050, 0x3f7e606f, 0x3bcfc880,]) },
-    Case { name: "overlap/seed_keras/sq=true/smooth=default/logits/logits_hard/stats", spec: S115, op: Op::Stats, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x420fa4f5, 0x4289a87d, 0x42a00000, 0x000000a0, 0x3ef8d996, 0x3f039335,]) },
-    Case { name: "overlap/seed_keras/sq=true/smooth=default/logits/logits_soft/stats", spec: S115, op: Op::Stats, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x41cd6f2a, 0x423e50b4, 0x420a1c78, 0x00000060, 0x3f2148c7, 0x3ebd6e72,]) },
-    Case { name: "overlap/seed_keras/sq=true/smooth=default/logits/empty_mask_logits/stats", spec: S115, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3855d9e0, 0x00000000, 0x00000042, 0x3f7ffca8, 0x38560000,]) },
-    Case { name: "overlap/seed_keras/sq=true/smooth=default/probs_hard/loss", spec: S114, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3edbc8dc,]) },
-    Case { name: "overlap/seed_keras/sq=true/smooth=default/logits/logits_hard/loss", spec: S115, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x3f039335,]) },
-    Case { name: "overlap/seed_keras/sq=true/smooth=default/batch4/per_sample/mean", spec: S114, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3d3b9aa0, 0x3f226812, 0x3c473b00, 0x3d219840, 0x3e3b582c,]) },
-    Case { name: "overlap/seed_keras/sq=true/smooth=default/batch4/per_sample/sum", spec: S114, op: Op::PerSample { samples: 4, reduction: Reduction::Sum, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3d3b9aa0, 0x3f226812, 0x3c473b00, 0x3d219840, 0x3f3b582c,]) },
-    Case { name: "overlap/seed_keras/sq=true/smooth=default/logits/batch4_logits/per_sample/mean", spec: S115, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_LOGITS_P, targets: &BATCH4_LOGITS_T, expected: Expected::Bits(&[0x3cd4b520, 0x3ee5cbca, 0x3b6aa300, 0x3c68f0c0, 0x3dfc33e8,]) },
-    Case { name: "overlap/seed_keras/sq=true/smooth=0,0/probs_hard/stats", spec: S116, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x42192c8a, 0x42580000, 0x00000060, 0x3f10eac1, 0x3ede2a7e,]) },
-    Case { name: "overlap/seed_keras/sq=true/smooth=0,0/empty_mask/stats", spec: S116, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x3fabb36e, 0x00000000, 0x00000060, 0x00000000, 0x3f800000,]) },
-    Case { name: "overlap/seed_keras/sq=true/smooth=0,0/all_zero/stats", spec: S116, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0xffc00000, 0xffc00000,]) },
-    Case { name: "overlap/seed_keras/sq=true/smooth=0,0/logits/empty_mask_logits/stats", spec: S117, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3855d9e0, 0x00000000, 0x00000042, 0x00000000, 0x3f800000,]) },
-    Case { name: "overlap/seed_keras/sq=true/smooth=1,1/probs_hard/stats", spec: S118, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x42192c8a, 0x42580000, 0x00000060, 0x3f121b92, 0x3edbc8dc,]) },
-    Case { name: "overlap/seed_keras/sq=true/smooth=1,1/empty_mask/stats", spec: S118, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x3fabb36e, 0x00000000, 0x00000060, 0x3edaabde, 0x3f12aa11,]) },
-    Case { name: "overlap/seed_keras/sq=true/smooth=1,1/all_zero/stats", spec: S118, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
-    Case { name: "overlap/seed_keras/sq=true/smooth=1,1/logits/empty_mask_logits/stats", spec: S119, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3855d9e0, 0x00000000, 0x00000042, 0x3f7ffca8, 0x38560000,]) },
-    Case { name: "overlap/dice/probs_hard/stream0", spec: S60, op: Op::Stream { chunks: &[1, 63, 0, 2, 64, 65, 3], reduction: Reduction::Mean }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("binary_focal/seed/non_finite/mean"), spec: &S43, op: Op::Loss(Reduction::Mean), predictions: &NON_FINITE_P, targets: &NON_FINITE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
+    Case { name: name!("binary_focal/seed/non_finite/sum"), spec: &S43, op: Op::Loss(Reduction::Sum), predictions: &NON_FINITE_P, targets: &NON_FINITE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
+    Case { name: name!("binary_focal/seed/non_finite/none"), spec: &S43, op: Op::Elementwise { capacity: 8 }, predictions: &NON_FINITE_P, targets: &NON_FINITE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
+    Case { name: name!("binary_focal/seed/batch4/per_sample/mean"), spec: &S43, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3b91eac4, 0x3be9f313, 0x3a9e1f05, 0x3b7d33b3,]) },
+    Case { name: name!("binary_focal/seed/batch4/per_sample/sum"), spec: &S43, op: Op::PerSample { samples: 4, reduction: Reduction::Sum, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3e5ae026, 0x3eaf764e, 0x3d6d2e88, 0x3e3de6c6,]) },
+    Case { name: name!("overlap/dice/sq=false/smooth=default/probs_hard/stats"), spec: &S60, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3f0062d5, 0x3eff3a56,]) },
+    Case { name: name!("overlap/dice/sq=false/smooth=default/probs_soft/stats"), spec: &S60, op: Op::Stats, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x41a2e8a2, 0x423042e0, 0x423c3381, 0x00000060, 0x3ee4db0c, 0x3f0d927a,]) },
+    Case { name: name!("overlap/dice/sq=false/smooth=default/empty_mask/stats"), spec: &S60, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x3586fe16, 0x3f7fffef,]) },
+    Case { name: name!("overlap/dice/sq=false/smooth=default/all_zero/stats"), spec: &S60, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
+    Case { name: name!("overlap/dice/sq=false/smooth=default/full_mask/stats"), spec: &S60, op: Op::Stats, predictions: &FULL_MASK_P, targets: &FULL_MASK_T, expected: Expected::Bits(&[0x42911fc8, 0x42911fc8, 0x42a00000, 0x00000050, 0x3f7384e5, 0x3d47b1b0,]) },
+    Case { name: name!("overlap/dice/sq=false/smooth=default/logits/logits_hard/stats"), spec: &S61, op: Op::Stats, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x420fa4f5, 0x429c45f6, 0x42a00000, 0x000000a0, 0x3ee88a04, 0x3f0bbafe,]) },
+    Case { name: name!("overlap/dice/sq=false/smooth=default/logits/logits_soft/stats"), spec: &S61, op: Op::Stats, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x41cd6f2a, 0x4250ca58, 0x423e70ab, 0x00000060, 0x3f03bb39, 0x3ef8898e,]) },
+    Case { name: name!("overlap/dice/sq=false/smooth=default/logits/empty_mask_logits/stats"), spec: &S61, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x39eca0be, 0x3f7fe26c,]) },
+    Case { name: name!("overlap/dice/sq=false/smooth=default/probs_hard/loss"), spec: &S60, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3eff3a56,]) },
+    Case { name: name!("overlap/dice/sq=false/smooth=default/logits/logits_hard/loss"), spec: &S61, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x3f0bbafe,]) },
+    Case { name: name!("overlap/dice/sq=false/smooth=default/batch4/per_sample/mean"), spec: &S60, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3e46fe34, 0x3f7fffec, 0x3d8d5680, 0x3e3739b8, 0x3eb89c5b,]) },
+    Case { name: name!("overlap/dice/sq=false/smooth=default/batch4/per_sample/sum"), spec: &S60, op: Op::PerSample { samples: 4, reduction: Reduction::Sum, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3e46fe34, 0x3f7fffec, 0x3d8d5680, 0x3e3739b8, 0x3fb89c5b,]) },
+    Case { name: name!("overlap/dice/sq=false/smooth=default/logits/batch4_logits/per_sample/mean"), spec: &S61, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_LOGITS_P, targets: &BATCH4_LOGITS_T, expected: Expected::Bits(&[0x3de45c00, 0x3f7fffd3, 0x3ca4d080, 0x3d9a2ff0, 0x3e9a7beb,]) },
+    Case { name: name!("overlap/dice/sq=false/smooth=0,0/probs_hard/stats"), spec: &S62, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3f0062d4, 0x3eff3a58,]) },
+    Case { name: name!("overlap/dice/sq=false/smooth=0,0/empty_mask/stats"), spec: &S62, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x00000000, 0x3f800000,]) },
+    Case { name: name!("overlap/dice/sq=false/smooth=0,0/all_zero/stats"), spec: &S62, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0xffc00000, 0xffc00000,]) },
+    Case { name: name!("overlap/dice/sq=false/smooth=0,0/logits/empty_mask_logits/stats"), spec: &S63, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x00000000, 0x3f800000,]) },
+    Case { name: name!("overlap/dice/sq=false/smooth=1,1/probs_hard/stats"), spec: &S64, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3f019970, 0x3efccd20,]) },
+    Case { name: name!("overlap/dice/sq=false/smooth=1,1/empty_mask/stats"), spec: &S64, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x3dbb2896, 0x3f689aed,]) },
+    Case { name: name!("overlap/dice/sq=false/smooth=1,1/all_zero/stats"), spec: &S64, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
+    Case { name: name!("overlap/dice/sq=false/smooth=1,1/logits/empty_mask_logits/stats"), spec: &S65, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x3f7a740b, 0x3cb17ea0,]) },
+    Case { name: name!("overlap/dice/sq=true/smooth=default/probs_hard/stats"), spec: &S66, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x42192c8a, 0x42580000, 0x00000060, 0x3f10eac3, 0x3ede2a7a,]) },
+    Case { name: name!("overlap/dice/sq=true/smooth=default/probs_soft/stats"), spec: &S66, op: Op::Stats, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x41a2e8a2, 0x4203d3ea, 0x41fed75e, 0x00000060, 0x3f20de13, 0x3ebe43da,]) },
+    Case { name: name!("overlap/dice/sq=true/smooth=default/empty_mask/stats"), spec: &S66, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x3fabb36e, 0x00000000, 0x00000060, 0x36fa23f9, 0x3f7fff83,]) },
+    Case { name: name!("overlap/dice/sq=true/smooth=default/all_zero/stats"), spec: &S66, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
+    Case { name: name!("overlap/dice/sq=true/smooth=default/full_mask/stats"), spec: &S66, op: Op::Stats, predictions: &FULL_MASK_P, targets: &FULL_MASK_T, expected: Expected::Bits(&[0x42911fc8, 0x42841cff, 0x42a00000, 0x00000050, 0x3f7e5d96, 0x3bd13500,]) },
+    Case { name: name!("overlap/dice/sq=true/smooth=default/logits/logits_hard/stats"), spec: &S67, op: Op::Stats, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x420fa4f5, 0x4289a87d, 0x42a00000, 0x000000a0, 0x3ef714f2, 0x3f047587,]) },
+    Case { name: name!("overlap/dice/sq=true/smooth=default/logits/logits_soft/stats"), spec: &S67, op: Op::Stats, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x41cd6f2a, 0x423e50b4, 0x420a1c78, 0x00000060, 0x3f202178, 0x3ebfbd10,]) },
+    Case { name: name!("overlap/dice/sq=true/smooth=default/logits/empty_mask_logits/stats"), spec: &S67, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3855d9e0, 0x00000000, 0x00000042, 0x3e27e83e, 0x3f5605f0,]) },
+    Case { name: name!("overlap/dice/sq=true/smooth=default/probs_hard/loss"), spec: &S66, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3ede2a7a,]) },
+    Case { name: name!("overlap/dice/sq=true/smooth=default/logits/logits_hard/loss"), spec: &S67, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x3f047587,]) },
+    Case { name: name!("overlap/dice/sq=true/smooth=default/batch4/per_sample/mean"), spec: &S66, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3d418510, 0x3f7fff9f, 0x3c499580, 0x3d26a010, 0x3e8cd424,]) },
+    Case { name: name!("overlap/dice/sq=true/smooth=default/batch4/per_sample/sum"), spec: &S66, op: Op::PerSample { samples: 4, reduction: Reduction::Sum, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3d418510, 0x3f7fff9f, 0x3c499580, 0x3d26a010, 0x3f8cd424,]) },
+    Case { name: name!("overlap/dice/sq=true/smooth=default/logits/batch4_logits/per_sample/mean"), spec: &S67, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_LOGITS_P, targets: &BATCH4_LOGITS_T, expected: Expected::Bits(&[0x3cdb0a60, 0x3f7fff32, 0x3b6d2c00, 0x3c6f97c0, 0x3e85c188,]) },
+    Case { name: name!("overlap/dice/sq=true/smooth=0,0/probs_hard/stats"), spec: &S68, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x42192c8a, 0x42580000, 0x00000060, 0x3f10eac1, 0x3ede2a7e,]) },
+    Case { name: name!("overlap/dice/sq=true/smooth=0,0/empty_mask/stats"), spec: &S68, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x3fabb36e, 0x00000000, 0x00000060, 0x00000000, 0x3f800000,]) },
+    Case { name: name!("overlap/dice/sq=true/smooth=0,0/all_zero/stats"), spec: &S68, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0xffc00000, 0xffc00000,]) },
+    Case { name: name!("overlap/dice/sq=true/smooth=0,0/logits/empty_mask_logits/stats"), spec: &S69, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3855d9e0, 0x00000000, 0x00000042, 0x00000000, 0x3f800000,]) },
+    Case { name: name!("overlap/dice/sq=true/smooth=1,1/probs_hard/stats"), spec: &S70, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x42192c8a, 0x42580000, 0x00000060, 0x3f121b92, 0x3edbc8dc,]) },
+    Case { name: name!("overlap/dice/sq=true/smooth=1,1/empty_mask/stats"), spec: &S70, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x3fabb36e, 0x00000000, 0x00000060, 0x3edaabde, 0x3f12aa11,]) },
+    Case { name: name!("overlap/dice/sq=true/smooth=1,1/all_zero/stats"), spec: &S70, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
+    Case { name: name!("overlap/dice/sq=true/smooth=1,1/logits/empty_mask_logits/stats"), spec: &S71, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3855d9e0, 0x00000000, 0x00000042, 0x3f7ffca8, 0x38560000,]) },
+    Case { name: name!("overlap/jaccard/sq=false/smooth=default/probs_hard/stats"), spec: &S72, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3eab5a8b, 0x3f2a52ba,]) },
+    Case { name: name!("overlap/jaccard/sq=false/smooth=default/probs_soft/stats"), spec: &S72, op: Op::Stats, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x41a2e8a2, 0x423042e0, 0x423c3381, 0x00000060, 0x3e935cae, 0x3f3651a9,]) },
+    Case { name: name!("overlap/jaccard/sq=false/smooth=default/empty_mask/stats"), spec: &S72, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x3506fe1a, 0x3f7ffff8,]) },
+    Case { name: name!("overlap/jaccard/sq=false/smooth=default/all_zero/stats"), spec: &S72, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
+    Case { name: name!("overlap/jaccard/sq=false/smooth=default/full_mask/stats"), spec: &S72, op: Op::Stats, predictions: &FULL_MASK_P, targets: &FULL_MASK_T, expected: Expected::Bits(&[0x42911fc8, 0x42911fc8, 0x42a00000, 0x00000050, 0x3f6832da, 0x3dbe6930,]) },
+    Case { name: name!("overlap/jaccard/sq=false/smooth=default/logits/logits_hard/stats"), spec: &S73, op: Op::Stats, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x420fa4f5, 0x429c45f6, 0x42a00000, 0x000000a0, 0x3e966e44, 0x3f34c8de,]) },
+    Case { name: name!("overlap/jaccard/sq=false/smooth=default/logits/logits_soft/stats"), spec: &S73, op: Op::Stats, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x41cd6f2a, 0x4250ca58, 0x423e70ab, 0x00000060, 0x3eb15d7f, 0x3f275140,]) },
+    Case { name: name!("overlap/jaccard/sq=false/smooth=default/logits/empty_mask_logits/stats"), spec: &S73, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x396cae6b, 0x3f7ff135,]) },
+    Case { name: name!("overlap/jaccard/sq=false/smooth=default/probs_hard/loss"), spec: &S72, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3f2a52ba,]) },
+    Case { name: name!("overlap/jaccard/sq=false/smooth=default/logits/logits_hard/loss"), spec: &S73, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x3f34c8de,]) },
+    Case { name: name!("overlap/jaccard/sq=false/smooth=default/batch4/per_sample/mean"), spec: &S72, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3ea69d66, 0x3f7ffff6, 0x3e0436a8, 0x3e9b6aa4, 0x3ee108d2,]) },
+    Case { name: name!("overlap/jaccard/sq=false/smooth=default/batch4/per_sample/sum"), spec: &S72, op: Op::PerSample { samples: 4, reduction: Reduction::Sum, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3ea69d66, 0x3f7ffff6, 0x3e0436a8, 0x3e9b6aa4, 0x3fe108d2,]) },
+    Case { name: name!("overlap/jaccard/sq=false/smooth=default/logits/batch4_logits/per_sample/mean"), spec: &S73, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_LOGITS_P, targets: &BATCH4_LOGITS_T, expected: Expected::Bits(&[0x3e4d736c, 0x3f7fffea, 0x3d219050, 0x3e0f644c, 0x3eb0a76e,]) },
+    Case { name: name!("overlap/jaccard/sq=false/smooth=0,0/probs_hard/stats"), spec: &S74, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3eab5a89, 0x3f2a52bc,]) },
+    Case { name: name!("overlap/jaccard/sq=false/smooth=0,0/empty_mask/stats"), spec: &S74, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x00000000, 0x3f800000,]) },
+    Case { name: name!("overlap/jaccard/sq=false/smooth=0,0/all_zero/stats"), spec: &S74, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0xffc00000, 0xffc00000,]) },
+    Case { name: name!("overlap/jaccard/sq=false/smooth=0,0/logits/empty_mask_logits/stats"), spec: &S75, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x00000000, 0x3f800000,]) },
+    Case { name: name!("overlap/jaccard/sq=false/smooth=1,1/probs_hard/stats"), spec: &S76, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3ead859a, 0x3f293d33,]) },
+    Case { name: name!("overlap/jaccard/sq=false/smooth=1,1/empty_mask/stats"), spec: &S76, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x3d441eae, 0x3f73be15,]) },
+    Case { name: name!("overlap/jaccard/sq=false/smooth=1,1/all_zero/stats"), spec: &S76, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
+    Case { name: name!("overlap/jaccard/sq=false/smooth=1,1/logits/empty_mask_logits/stats"), spec: &S77, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x3f752451, 0x3d2dbaf0,]) },
+    Case { name: name!("overlap/jaccard/sq=true/smooth=default/probs_hard/stats"), spec: &S78, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x42192c8a, 0x42580000, 0x00000060, 0x3eca209b, 0x3f1aefb2,]) },
+    Case { name: name!("overlap/jaccard/sq=true/smooth=default/probs_soft/stats"), spec: &S78, op: Op::Stats, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x41a2e8a2, 0x4203d3ea, 0x41fed75e, 0x00000060, 0x3eea9130, 0x3f0ab768,]) },
+    Case { name: name!("overlap/jaccard/sq=true/smooth=default/empty_mask/stats"), spec: &S78, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x3fabb36e, 0x00000000, 0x00000060, 0x367a2436, 0x3f7fffc1,]) },
+    Case { name: name!("overlap/jaccard/sq=true/smooth=default/all_zero/stats"), spec: &S78, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
+    Case { name: name!("overlap/jaccard/sq=true/smooth=default/full_mask/stats"), spec: &S78, op: Op::Stats, predictions: &FULL_MASK_P, targets: &FULL_MASK_T, expected: Expected::Bits(&[0x42911fc8, 0x42841cff, 0x42a00000, 0x00000050, 0x3f7cc07c, 0x3c4fe100,]) },
+    Case { name: name!("overlap/jaccard/sq=true/smooth=default/logits/logits_hard/stats"), spec: &S79, op: Op::Stats, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x420fa4f5, 0x4289a87d, 0x42a00000, 0x000000a0, 0x3ea2d494, 0x3f2e95b6,]) },
+    Case { name: name!("overlap/jaccard/sq=true/smooth=default/logits/logits_soft/stats"), spec: &S79, op: Op::Stats, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x41cd6f2a, 0x423e50b4, 0x420a1c78, 0x00000060, 0x3ee90104, 0x3f0b7f7e,]) },
+    Case { name: name!("overlap/jaccard/sq=true/smooth=default/logits/empty_mask_logits/stats"), spec: &S79, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3855d9e0, 0x00000000, 0x00000042, 0x3db6e713, 0x3f69231e,]) },
+    Case { name: name!("overlap/jaccard/sq=true/smooth=default/probs_hard/loss"), spec: &S78, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3f1aefb2,]) },
+    Case { name: name!("overlap/jaccard/sq=true/smooth=default/logits/logits_hard/loss"), spec: &S79, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x3f2e95b6,]) },
+    Case { name: name!("overlap/jaccard/sq=true/smooth=default/batch4/per_sample/mean"), spec: &S78, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3db8ca10, 0x3f7fffd0, 0x3cc72240, 0x3da01c90, 0x3e98aadb,]) },
+    Case { name: name!("overlap/jaccard/sq=true/smooth=default/batch4/per_sample/sum"), spec: &S78, op: Op::PerSample { samples: 4, reduction: Reduction::Sum, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3db8ca10, 0x3f7fffd0, 0x3cc72240, 0x3da01c90, 0x3f98aadb,]) },
+    Case { name: name!("overlap/jaccard/sq=true/smooth=default/logits/batch4_logits/per_sample/mean"), spec: &S79, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_LOGITS_P, targets: &BATCH4_LOGITS_T, expected: Expected::Bits(&[0x3d555620, 0x3f7fff99, 0x3bec5180, 0x3cec23e0, 0x3e8b475f,]) },
+    Case { name: name!("overlap/jaccard/sq=true/smooth=0,0/probs_hard/stats"), spec: &S80, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x42192c8a, 0x42580000, 0x00000060, 0x3eca209a, 0x3f1aefb3,]) },
+    Case { name: name!("overlap/jaccard/sq=true/smooth=0,0/empty_mask/stats"), spec: &S80, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x3fabb36e, 0x00000000, 0x00000060, 0x00000000, 0x3f800000,]) },
+    Case { name: name!("overlap/jaccard/sq=true/smooth=0,0/all_zero/stats"), spec: &S80, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0xffc00000, 0xffc00000,]) },
+    Case { name: name!("overlap/jaccard/sq=true/smooth=0,0/logits/empty_mask_logits/stats"), spec: &S81, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3855d9e0, 0x00000000, 0x00000042, 0x00000000, 0x3f800000,]) },
+    Case { name: name!("overlap/jaccard/sq=true/smooth=1,1/probs_hard/stats"), spec: &S82, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x42192c8a, 0x42580000, 0x00000060, 0x3ecc7386, 0x3f19c63d,]) },
+    Case { name: name!("overlap/jaccard/sq=true/smooth=1,1/empty_mask/stats"), spec: &S82, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x3fabb36e, 0x00000000, 0x00000060, 0x3e8b060e, 0x3f3a7cf9,]) },
+    Case { name: name!("overlap/jaccard/sq=true/smooth=1,1/all_zero/stats"), spec: &S82, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
+    Case { name: name!("overlap/jaccard/sq=true/smooth=1,1/logits/empty_mask_logits/stats"), spec: &S83, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3855d9e0, 0x00000000, 0x00000042, 0x3f7ff952, 0x38d5c000,]) },
+    Case { name: name!("overlap/tversky0.3,0.7/sq=false/smooth=default/probs_hard/stats"), spec: &S84, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3efd0ec7, 0x3f01789c,]) },
+    Case { name: name!("overlap/tversky0.3,0.7/sq=false/smooth=default/probs_soft/stats"), spec: &S84, op: Op::Stats, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x41a2e8a2, 0x423042e0, 0x423c3381, 0x00000060, 0x3ee1e53e, 0x3f0f0d61,]) },
+    Case { name: name!("overlap/tversky0.3,0.7/sq=false/smooth=default/empty_mask/stats"), spec: &S84, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x3660fcab, 0x3f7fffc8,]) },
+    Case { name: name!("overlap/tversky0.3,0.7/sq=false/smooth=default/all_zero/stats"), spec: &S84, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
+    Case { name: name!("overlap/tversky0.3,0.7/sq=false/smooth=default/full_mask/stats"), spec: &S84, op: Op::Stats, predictions: &FULL_MASK_P, targets: &FULL_MASK_T, expected: Expected::Bits(&[0x42911fc8, 0x42911fc8, 0x42a00000, 0x00000050, 0x3f6edc6a, 0x3d891cb0,]) },
+    Case { name: name!("overlap/tversky0.3,0.7/sq=false/smooth=default/logits/logits_hard/stats"), spec: &S85, op: Op::Stats, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x420fa4f5, 0x429c45f6, 0x42a00000, 0x000000a0, 0x3ee772c3, 0x3f0c469e,]) },
+    Case { name: name!("overlap/tversky0.3,0.7/sq=false/smooth=default/logits/logits_soft/stats"), spec: &S85, op: Op::Stats, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x41cd6f2a, 0x4250ca58, 0x423e70ab, 0x00000060, 0x3f0632dc, 0x3ef39a48,]) },
+    Case { name: name!("overlap/tversky0.3,0.7/sq=false/smooth=default/logits/empty_mask_logits/stats"), spec: &S85, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x3ac4fb83, 0x3f7f9d82,]) },
+    Case { name: name!("overlap/tversky0.3,0.7/sq=false/smooth=default/probs_hard/loss"), spec: &S84, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3f01789c,]) },
+    Case { name: name!("overlap/tversky0.3,0.7/sq=false/smooth=default/logits/logits_hard/loss"), spec: &S85, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x3f0c469e,]) },
+    Case { name: name!("overlap/tversky0.3,0.7/sq=false/smooth=default/batch4/per_sample/mean"), spec: &S84, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3e3990e8, 0x3f7fffbc, 0x3dc08eb8, 0x3e2940f4, 0x3eb86305,]) },
+    Case { name: name!("overlap/tversky0.3,0.7/sq=false/smooth=default/batch4/per_sample/sum"), spec: &S84, op: Op::PerSample { samples: 4, reduction: Reduction::Sum, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3e3990e8, 0x3f7fffbc, 0x3dc08eb8, 0x3e2940f4, 0x3fb86305,]) },
+    Case { name: name!("overlap/tversky0.3,0.7/sq=false/smooth=default/logits/batch4_logits/per_sample/mean"), spec: &S85, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_LOGITS_P, targets: &BATCH4_LOGITS_T, expected: Expected::Bits(&[0x3dd49790, 0x3f7fff6a, 0x3ce4e5e0, 0x3d7e6430, 0x3e98cfe7,]) },
+    Case { name: name!("overlap/tversky0.3,0.7/sq=false/smooth=0,0/probs_hard/stats"), spec: &S86, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3efd0ec4, 0x3f01789e,]) },
+    Case { name: name!("overlap/tversky0.3,0.7/sq=false/smooth=0,0/empty_mask/stats"), spec: &S86, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x00000000, 0x3f800000,]) },
+    Case { name: name!("overlap/tversky0.3,0.7/sq=false/smooth=0,0/all_zero/stats"), spec: &S86, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0xffc00000, 0xffc00000,]) },
+    Case { name: name!("overlap/tversky0.3,0.7/sq=false/smooth=0,0/logits/empty_mask_logits/stats"), spec: &S87, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x00000000, 0x3f800000,]) },
+    Case { name: name!("overlap/tversky0.3,0.7/sq=false/smooth=1,1/probs_hard/stats"), spec: &S88, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3f00eed9, 0x3efe224e,]) },
+    Case { name: name!("overlap/tversky0.3,0.7/sq=false/smooth=1,1/empty_mask/stats"), spec: &S88, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x3e808db0, 0x3f3fb928,]) },
+    Case { name: name!("overlap/tversky0.3,0.7/sq=false/smooth=1,1/all_zero/stats"), spec: &S88, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
+    Case { name: name!("overlap/tversky0.3,0.7/sq=false/smooth=1,1/logits/empty_mask_logits/stats"), spec: &S89, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x3f7e4f74, 0x3bd84600,]) },
+    Case { name: name!("overlap/tversky0.5,0.5/sq=false/smooth=default/probs_hard/stats"), spec: &S90, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3f0062d5, 0x3eff3a56,]) },
+    Case { name: name!("overlap/tversky0.5,0.5/sq=false/smooth=default/probs_soft/stats"), spec: &S90, op: Op::Stats, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x41a2e8a2, 0x423042e0, 0x423c3381, 0x00000060, 0x3ee4db0d, 0x3f0d927a,]) },
+    Case { name: name!("overlap/tversky0.5,0.5/sq=false/smooth=default/empty_mask/stats"), spec: &S90, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x3606fe0d, 0x3f7fffde,]) },
+    Case { name: name!("overlap/tversky0.5,0.5/sq=false/smooth=default/all_zero/stats"), spec: &S90, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
+    Case { name: name!("overlap/tversky0.5,0.5/sq=false/smooth=default/full_mask/stats"), spec: &S90, op: Op::Stats, predictions: &FULL_MASK_P, targets: &FULL_MASK_T, expected: Expected::Bits(&[0x42911fc8, 0x42911fc8, 0x42a00000, 0x00000050, 0x3f7384e5, 0x3d47b1b0,]) },
+    Case { name: name!("overlap/tversky0.5,0.5/sq=false/smooth=default/logits/logits_hard/stats"), spec: &S91, op: Op::Stats, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x420fa4f5, 0x429c45f6, 0x42a00000, 0x000000a0, 0x3ee88a08, 0x3f0bbafc,]) },
+    Case { name: name!("overlap/tversky0.5,0.5/sq=false/smooth=default/logits/logits_soft/stats"), spec: &S91, op: Op::Stats, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x41cd6f2a, 0x4250ca58, 0x423e70ab, 0x00000060, 0x3f03bb3a, 0x3ef8898c,]) },
+    Case { name: name!("overlap/tversky0.5,0.5/sq=false/smooth=default/logits/empty_mask_logits/stats"), spec: &S91, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x3a6c856b, 0x3f7fc4df,]) },
+    Case { name: name!("overlap/tversky0.5,0.5/sq=false/smooth=default/probs_hard/loss"), spec: &S90, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3eff3a56,]) },
+    Case { name: name!("overlap/tversky0.5,0.5/sq=false/smooth=default/logits/logits_hard/loss"), spec: &S91, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x3f0bbafc,]) },
+    Case { name: name!("overlap/tversky0.5,0.5/sq=false/smooth=default/batch4/per_sample/mean"), spec: &S90, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3e46fe2c, 0x3f7fffd7, 0x3d8d5680, 0x3e3739b0, 0x3eb89c4f,]) },
+    Case { name: name!("overlap/tversky0.5,0.5/sq=false/smooth=default/batch4/per_sample/sum"), spec: &S90, op: Op::PerSample { samples: 4, reduction: Reduction::Sum, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3e46fe2c, 0x3f7fffd7, 0x3d8d5680, 0x3e3739b0, 0x3fb89c4f,]) },
+    Case { name: name!("overlap/tversky0.5,0.5/sq=false/smooth=default/logits/batch4_logits/per_sample/mean"), spec: &S91, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_LOGITS_P, targets: &BATCH4_LOGITS_T, expected: Expected::Bits(&[0x3de45c00, 0x3f7fffa6, 0x3ca4d080, 0x3d9a2ff8, 0x3e9a7bd4,]) },
+    Case { name: name!("overlap/tversky0.5,0.5/sq=false/smooth=0,0/probs_hard/stats"), spec: &S92, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3f0062d4, 0x3eff3a58,]) },
+    Case { name: name!("overlap/tversky0.5,0.5/sq=false/smooth=0,0/empty_mask/stats"), spec: &S92, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x00000000, 0x3f800000,]) },
+    Case { name: name!("overlap/tversky0.5,0.5/sq=false/smooth=0,0/all_zero/stats"), spec: &S92, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0xffc00000, 0xffc00000,]) },
+    Case { name: name!("overlap/tversky0.5,0.5/sq=false/smooth=0,0/logits/empty_mask_logits/stats"), spec: &S93, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x00000000, 0x3f800000,]) },
+    Case { name: name!("overlap/tversky0.5,0.5/sq=false/smooth=1,1/probs_hard/stats"), spec: &S94, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3f02ca33, 0x3efa6b9a,]) },
+    Case { name: name!("overlap/tversky0.5,0.5/sq=false/smooth=1,1/empty_mask/stats"), spec: &S94, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x3e2b7cae, 0x3f5520d4,]) },
+    Case { name: name!("overlap/tversky0.5,0.5/sq=false/smooth=1,1/all_zero/stats"), spec: &S94, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
+    Case { name: name!("overlap/tversky0.5,0.5/sq=false/smooth=1,1/logits/empty_mask_logits/stats"), spec: &S95, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x3f7d323f, 0x3c337040,]) },
+    Case { name: name!("overlap/seed_torch/sq=false/smooth=default/probs_hard/stats"), spec: &S96, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3f04088a, 0x3ef7eeec,]) },
+    Case { name: name!("overlap/seed_torch/sq=false/smooth=default/probs_soft/stats"), spec: &S96, op: Op::Stats, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x41a2e8a2, 0x423042e0, 0x423c3381, 0x00000060, 0x3eed7cd6, 0x3f094195,]) },
+    Case { name: name!("overlap/seed_torch/sq=false/smooth=default/empty_mask/stats"), spec: &S96, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x3e3b2896, 0x3f5135da,]) },
+    Case { name: name!("overlap/seed_torch/sq=false/smooth=default/all_zero/stats"), spec: &S96, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x40000000, 0xbf800000,]) },
+    Case { name: name!("overlap/seed_torch/sq=false/smooth=default/full_mask/stats"), spec: &S96, op: Op::Stats, predictions: &FULL_MASK_P, targets: &FULL_MASK_T, expected: Expected::Bits(&[0x42911fc8, 0x42911fc8, 0x42a00000, 0x00000050, 0x3f754479, 0x3d2bb870,]) },
+    Case { name: name!("overlap/seed_torch/sq=false/smooth=default/logits/logits_hard/stats"), spec: &S97, op: Op::Stats, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x420fa4f5, 0x429c45f6, 0x42a00000, 0x000000a0, 0x3eed8339, 0x3f093e64,]) },
+    Case { name: name!("overlap/seed_torch/sq=false/smooth=default/logits/logits_soft/stats"), spec: &S97, op: Op::Stats, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x41cd6f2a, 0x4250ca58, 0x423e70ab, 0x00000060, 0x3f0780e8, 0x3ef0fe30,]) },
+    Case { name: name!("overlap/seed_torch/sq=false/smooth=default/logits/empty_mask_logits/stats"), spec: &S97, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x3ffa740b, 0xbf74e816,]) },
+    Case { name: name!("overlap/seed_torch/sq=false/smooth=default/probs_hard/loss"), spec: &S96, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3ef7eeec,]) },
+    Case { name: name!("overlap/seed_torch/sq=false/smooth=default/logits/logits_hard/loss"), spec: &S97, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x3f093e64,]) },
+    Case { name: name!("overlap/seed_torch/sq=false/smooth=default/batch4/per_sample/mean"), spec: &S96, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3e273a64, 0x3f48bf9e, 0x3d6a7430, 0x3e17e57c, 0x3e93976c,]) },
+    Case { name: name!("overlap/seed_torch/sq=false/smooth=default/batch4/per_sample/sum"), spec: &S96, op: Op::PerSample { samples: 4, reduction: Reduction::Sum, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3e273a64, 0x3f48bf9e, 0x3d6a7430, 0x3e17e57c, 0x3f93976c,]) },
+    Case { name: name!("overlap/seed_torch/sq=false/smooth=default/logits/batch4_logits/per_sample/mean"), spec: &S97, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_LOGITS_P, targets: &BATCH4_LOGITS_T, expected: Expected::Bits(&[0x3da81f60, 0x3f13ca9a, 0x3c19e480, 0x3d416900, 0x3e374ca8,]) },
+    Case { name: name!("overlap/seed_torch/sq=false/smooth=0,0/probs_hard/stats"), spec: &S98, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3f0062d4, 0x3eff3a58,]) },
+    Case { name: name!("overlap/seed_torch/sq=false/smooth=0,0/empty_mask/stats"), spec: &S98, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x00000000, 0x3f800000,]) },
+    Case { name: name!("overlap/seed_torch/sq=false/smooth=0,0/all_zero/stats"), spec: &S98, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0xffc00000, 0xffc00000,]) },
+    Case { name: name!("overlap/seed_torch/sq=false/smooth=0,0/logits/empty_mask_logits/stats"), spec: &S99, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x00000000, 0x3f800000,]) },
+    Case { name: name!("overlap/seed_torch/sq=false/smooth=1,1/probs_hard/stats"), spec: &S100, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3f019970, 0x3efccd20,]) },
+    Case { name: name!("overlap/seed_torch/sq=false/smooth=1,1/empty_mask/stats"), spec: &S100, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x3dbb2896, 0x3f689aed,]) },
+    Case { name: name!("overlap/seed_torch/sq=false/smooth=1,1/all_zero/stats"), spec: &S100, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
+    Case { name: name!("overlap/seed_torch/sq=false/smooth=1,1/logits/empty_mask_logits/stats"), spec: &S101, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x3f7a740b, 0x3cb17ea0,]) },
+    Case { name: name!("overlap/seed_torch/sq=true/smooth=default/probs_hard/stats"), spec: &S102, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x42192c8a, 0x42580000, 0x00000060, 0x3f14da0a, 0x3ed64bec,]) },
+    Case { name: name!("overlap/seed_torch/sq=true/smooth=default/probs_soft/stats"), spec: &S102, op: Op::Stats, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x41a2e8a2, 0x4203d3ea, 0x41fed75e, 0x00000060, 0x3f2633ed, 0x3eb39826,]) },
+    Case { name: name!("overlap/seed_torch/sq=true/smooth=default/empty_mask/stats"), spec: &S102, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x3fabb36e, 0x00000000, 0x00000060, 0x3f5aabde, 0x3e155088,]) },
+    Case { name: name!("overlap/seed_torch/sq=true/smooth=default/all_zero/stats"), spec: &S102, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x40000000, 0xbf800000,]) },
+    Case { name: name!("overlap/seed_torch/sq=true/smooth=default/full_mask/stats"), spec: &S102, op: Op::Stats, predictions: &FULL_MASK_P, targets: &FULL_MASK_T, expected: Expected::Bits(&[0x42911fc8, 0x42841cff, 0x42a00000, 0x00000050, 0x3f800f0b, 0xb9f0b000,]) },
+    Case { name: name!("overlap/seed_torch/sq=true/smooth=default/logits/logits_hard/stats"), spec: &S103, op: Op::Stats, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x420fa4f5, 0x4289a87d, 0x42a00000, 0x000000a0, 0x3efc4466, 0x3f01ddcd,]) },
+    Case { name: name!("overlap/seed_torch/sq=true/smooth=default/logits/logits_soft/stats"), spec: &S103, op: Op::Stats, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x41cd6f2a, 0x423e50b4, 0x420a1c78, 0x00000060, 0x3f245d5b, 0x3eb7454a,]) },
+    Case { name: name!("overlap/seed_torch/sq=true/smooth=default/logits/empty_mask_logits/stats"), spec: &S103, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3855d9e0, 0x00000000, 0x00000042, 0x3ffffca8, 0xbf7ff950,]) },
+    Case { name: name!("overlap/seed_torch/sq=true/smooth=default/probs_hard/loss"), spec: &S102, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3ed64bec,]) },
+    Case { name: name!("overlap/seed_torch/sq=true/smooth=default/logits/logits_hard/loss"), spec: &S103, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x3f01ddcd,]) },
+    Case { name: name!("overlap/seed_torch/sq=true/smooth=default/batch4/per_sample/mean"), spec: &S102, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3c798f80, 0x3e89a048, 0x39fdd800, 0x3c17c300, 0x3d966a52,]) },
+    Case { name: name!("overlap/seed_torch/sq=true/smooth=default/batch4/per_sample/sum"), spec: &S102, op: Op::PerSample { samples: 4, reduction: Reduction::Sum, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3c798f80, 0x3e89a048, 0x39fdd800, 0x3c17c300, 0x3e966a52,]) },
+    Case { name: name!("overlap/seed_torch/sq=true/smooth=default/logits/batch4_logits/per_sample/mean"), spec: &S103, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_LOGITS_P, targets: &BATCH4_LOGITS_T, expected: Expected::Bits(&[0xbb413600, 0xbdd1a1b0, 0xbbe8f600, 0xbc5dff00, 0xbd00fd50,]) },
+    Case { name: name!("overlap/seed_torch/sq=true/smooth=0,0/probs_hard/stats"), spec: &S104, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x42192c8a, 0x42580000, 0x00000060, 0x3f10eac1, 0x3ede2a7e,]) },
+    Case { name: name!("overlap/seed_torch/sq=true/smooth=0,0/empty_mask/stats"), spec: &S104, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x3fabb36e, 0x00000000, 0x00000060, 0x00000000, 0x3f800000,]) },
+    Case { name: name!("overlap/seed_torch/sq=true/smooth=0,0/all_zero/stats"), spec: &S104, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0xffc00000, 0xffc00000,]) },
+    Case { name: name!("overlap/seed_torch/sq=true/smooth=0,0/logits/empty_mask_logits/stats"), spec: &S105, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3855d9e0, 0x00000000, 0x00000042, 0x00000000, 0x3f800000,]) },
+    Case { name: name!("overlap/seed_torch/sq=true/smooth=1,1/probs_hard/stats"), spec: &S106, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x42192c8a, 0x42580000, 0x00000060, 0x3f121b92, 0x3edbc8dc,]) },
+    Case { name: name!("overlap/seed_torch/sq=true/smooth=1,1/empty_mask/stats"), spec: &S106, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x3fabb36e, 0x00000000, 0x00000060, 0x3edaabde, 0x3f12aa11,]) },
+    Case { name: name!("overlap/seed_torch/sq=true/smooth=1,1/all_zero/stats"), spec: &S106, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
+    Case { name: name!("overlap/seed_torch/sq=true/smooth=1,1/logits/empty_mask_logits/stats"), spec: &S107, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3855d9e0, 0x00000000, 0x00000042, 0x3f7ffca8, 0x38560000,]) },
+    Case { name: name!("overlap/seed_keras/sq=false/smooth=default/probs_hard/stats"), spec: &S108, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3f019970, 0x3efccd20,]) },
+    Case { name: name!("overlap/seed_keras/sq=false/smooth=default/probs_soft/stats"), spec: &S108, op: Op::Stats, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x41a2e8a2, 0x423042e0, 0x423c3381, 0x00000060, 0x3ee7eded, 0x3f0c090a,]) },
+    Case { name: name!("overlap/seed_keras/sq=false/smooth=default/empty_mask/stats"), spec: &S108, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x3dbb2896, 0x3f689aed,]) },
+    Case { name: name!("overlap/seed_keras/sq=false/smooth=default/all_zero/stats"), spec: &S108, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
+    Case { name: name!("overlap/seed_keras/sq=false/smooth=default/full_mask/stats"), spec: &S108, op: Op::Stats, predictions: &FULL_MASK_P, targets: &FULL_MASK_T, expected: Expected::Bits(&[0x42911fc8, 0x42911fc8, 0x42a00000, 0x00000050, 0x3f7399b3, 0x3d4664d0,]) },
+    Case { name: name!("overlap/seed_keras/sq=false/smooth=default/logits/logits_hard/stats"), spec: &S109, op: Op::Stats, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x420fa4f5, 0x429c45f6, 0x42a00000, 0x000000a0, 0x3eea4b95, 0x3f0ada36,]) },
+    Case { name: name!("overlap/seed_keras/sq=false/smooth=default/logits/logits_soft/stats"), spec: &S109, op: Op::Stats, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x41cd6f2a, 0x4250ca58, 0x423e70ab, 0x00000060, 0x3f04f6cc, 0x3ef61268,]) },
+    Case { name: name!("overlap/seed_keras/sq=false/smooth=default/logits/empty_mask_logits/stats"), spec: &S109, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x3f7a740b, 0x3cb17ea0,]) },
+    Case { name: name!("overlap/seed_keras/sq=false/smooth=default/probs_hard/loss"), spec: &S108, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3efccd20,]) },
+    Case { name: name!("overlap/seed_keras/sq=false/smooth=default/logits/logits_hard/loss"), spec: &S109, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x3f0ada36,]) },
+    Case { name: name!("overlap/seed_keras/sq=false/smooth=default/batch4/per_sample/mean"), spec: &S108, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3e41d314, 0x3f645fcf, 0x3d8bc808, 0x3e327874, 0x3ea975d9,]) },
+    Case { name: name!("overlap/seed_keras/sq=false/smooth=default/batch4/per_sample/sum"), spec: &S108, op: Op::PerSample { samples: 4, reduction: Reduction::Sum, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3e41d314, 0x3f645fcf, 0x3d8bc808, 0x3e327874, 0x3fa975d9,]) },
+    Case { name: name!("overlap/seed_keras/sq=false/smooth=default/logits/batch4_logits/per_sample/mean"), spec: &S109, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_LOGITS_P, targets: &BATCH4_LOGITS_T, expected: Expected::Bits(&[0x3dde5110, 0x3f49e54d, 0x3ca314e0, 0x3d9629a0, 0x3e7d8d4a,]) },
+    Case { name: name!("overlap/seed_keras/sq=false/smooth=0,0/probs_hard/stats"), spec: &S110, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3f0062d4, 0x3eff3a58,]) },
+    Case { name: name!("overlap/seed_keras/sq=false/smooth=0,0/empty_mask/stats"), spec: &S110, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x00000000, 0x3f800000,]) },
+    Case { name: name!("overlap/seed_keras/sq=false/smooth=0,0/all_zero/stats"), spec: &S110, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0xffc00000, 0xffc00000,]) },
+    Case { name: name!("overlap/seed_keras/sq=false/smooth=0,0/logits/empty_mask_logits/stats"), spec: &S111, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x00000000, 0x3f800000,]) },
+    Case { name: name!("overlap/seed_keras/sq=false/smooth=1,1/probs_hard/stats"), spec: &S112, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3f019970, 0x3efccd20,]) },
+    Case { name: name!("overlap/seed_keras/sq=false/smooth=1,1/empty_mask/stats"), spec: &S112, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x411f14de, 0x00000000, 0x00000060, 0x3dbb2896, 0x3f689aed,]) },
+    Case { name: name!("overlap/seed_keras/sq=false/smooth=1,1/all_zero/stats"), spec: &S112, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
+    Case { name: name!("overlap/seed_keras/sq=false/smooth=1,1/logits/empty_mask_logits/stats"), spec: &S113, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3cb56ce0, 0x00000000, 0x00000042, 0x3f7a740b, 0x3cb17ea0,]) },
+    Case { name: name!("overlap/seed_keras/sq=true/smooth=default/probs_hard/stats"), spec: &S114, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x42192c8a, 0x42580000, 0x00000060, 0x3f121b92, 0x3edbc8dc,]) },
+    Case { name: name!("overlap/seed_keras/sq=true/smooth=default/probs_soft/stats"), spec: &S114, op: Op::Stats, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x41a2e8a2, 0x4203d3ea, 0x41fed75e, 0x00000060, 0x3f22501f, 0x3ebb5fc2,]) },
+    Case { name: name!("overlap/seed_keras/sq=true/smooth=default/empty_mask/stats"), spec: &S114, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x3fabb36e, 0x00000000, 0x00000060, 0x3edaabde, 0x3f12aa11,]) },
+    Case { name: name!("overlap/seed_keras/sq=true/smooth=default/all_zero/stats"), spec: &S114, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
+    Case { name: name!("overlap/seed_keras/sq=true/smooth=default/full_mask/stats"), spec: &S114, op: Op::Stats, predictions: &FULL_MASK_P, targets: &FULL_MASK_T, expected: Expected::Bits(&[0x42911fc8, 0x42841cff, 0x42a00000, 0x00000050, 0x3f7e606f, 0x3bcfc880,]) },
+    Case { name: name!("overlap/seed_keras/sq=true/smooth=default/logits/logits_hard/stats"), spec: &S115, op: Op::Stats, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x420fa4f5, 0x4289a87d, 0x42a00000, 0x000000a0, 0x3ef8d996, 0x3f039335,]) },
+    Case { name: name!("overlap/seed_keras/sq=true/smooth=default/logits/logits_soft/stats"), spec: &S115, op: Op::Stats, predictions: &LOGITS_SOFT_P, targets: &LOGITS_SOFT_T, expected: Expected::Bits(&[0x41cd6f2a, 0x423e50b4, 0x420a1c78, 0x00000060, 0x3f2148c7, 0x3ebd6e72,]) },
+    Case { name: name!("overlap/seed_keras/sq=true/smooth=default/logits/empty_mask_logits/stats"), spec: &S115, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3855d9e0, 0x00000000, 0x00000042, 0x3f7ffca8, 0x38560000,]) },
+    Case { name: name!("overlap/seed_keras/sq=true/smooth=default/probs_hard/loss"), spec: &S114, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3edbc8dc,]) },
+    Case { name: name!("overlap/seed_keras/sq=true/smooth=default/logits/logits_hard/loss"), spec: &S115, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0x3f039335,]) },
+    Case { name: name!("overlap/seed_keras/sq=true/smooth=default/batch4/per_sample/mean"), spec: &S114, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3d3b9aa0, 0x3f226812, 0x3c473b00, 0x3d219840, 0x3e3b582c,]) },
+    Case { name: name!("overlap/seed_keras/sq=true/smooth=default/batch4/per_sample/sum"), spec: &S114, op: Op::PerSample { samples: 4, reduction: Reduction::Sum, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3d3b9aa0, 0x3f226812, 0x3c473b00, 0x3d219840, 0x3f3b582c,]) },
+    Case { name: name!("overlap/seed_keras/sq=true/smooth=default/logits/batch4_logits/per_sample/mean"), spec: &S115, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_LOGITS_P, targets: &BATCH4_LOGITS_T, expected: Expected::Bits(&[0x3cd4b520, 0x3ee5cbca, 0x3b6aa300, 0x3c68f0c0, 0x3dfc33e8,]) },
+    Case { name: name!("overlap/seed_keras/sq=true/smooth=0,0/probs_hard/stats"), spec: &S116, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x42192c8a, 0x42580000, 0x00000060, 0x3f10eac1, 0x3ede2a7e,]) },
+    Case { name: name!("overlap/seed_keras/sq=true/smooth=0,0/empty_mask/stats"), spec: &S116, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x3fabb36e, 0x00000000, 0x00000060, 0x00000000, 0x3f800000,]) },
+    Case { name: name!("overlap/seed_keras/sq=true/smooth=0,0/all_zero/stats"), spec: &S116, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0xffc00000, 0xffc00000,]) },
+    Case { name: name!("overlap/seed_keras/sq=true/smooth=0,0/logits/empty_mask_logits/stats"), spec: &S117, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3855d9e0, 0x00000000, 0x00000042, 0x00000000, 0x3f800000,]) },
+    Case { name: name!("overlap/seed_keras/sq=true/smooth=1,1/probs_hard/stats"), spec: &S118, op: Op::Stats, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x41d0fb97, 0x42192c8a, 0x42580000, 0x00000060, 0x3f121b92, 0x3edbc8dc,]) },
+    Case { name: name!("overlap/seed_keras/sq=true/smooth=1,1/empty_mask/stats"), spec: &S118, op: Op::Stats, predictions: &EMPTY_MASK_P, targets: &EMPTY_MASK_T, expected: Expected::Bits(&[0x00000000, 0x3fabb36e, 0x00000000, 0x00000060, 0x3edaabde, 0x3f12aa11,]) },
+    Case { name: name!("overlap/seed_keras/sq=true/smooth=1,1/all_zero/stats"), spec: &S118, op: Op::Stats, predictions: &ALL_ZERO_P, targets: &ALL_ZERO_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000, 0x00000046, 0x3f800000, 0x00000000,]) },
+    Case { name: name!("overlap/seed_keras/sq=true/smooth=1,1/logits/empty_mask_logits/stats"), spec: &S119, op: Op::Stats, predictions: &EMPTY_MASK_LOGITS_P, targets: &EMPTY_MASK_LOGITS_T, expected: Expected::Bits(&[0x00000000, 0x3855d9e0, 0x00000000, 0x00000042, 0x3f7ffca8, 0x38560000,]) },
+    Case { name: name!("overlap/dice/probs_hard/stream0"), spec: &S60, op: Op::Stream { chunks: &[1, 63, 0, 2, 64, 65, 3], reduction: Reduction::Mean }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
         0x00000000, 0x3f0499ea, 0x3f0499ea, 0x3f071c14, 0x3eff3a56, 0x3eff3a56, 0x3eff3a56, 0x41d0fb97,
         0x4248b572, 0x42580000, 0x00000060, 0x3f0062d5, 0x3eff3a56,
     ]) },
-    Case { name: "overlap/dice/logits/logits_hard/stream0", spec: S61, op: Op::Stream { chunks: &[1, 63, 0, 2, 64, 65, 3], reduction: Reduction::Mean }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("overlap/dice/logits/logits_hard/stream0"), spec: &S61, op: Op::Stream { chunks: &[1, 63, 0, 2, 64, 65, 3], reduction: Reduction::Mean }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
         0x3f7fff58, 0x3f15d314, 0x3f15d314, 0x3f15d34c, 0x3f143bb8, 0x3f0bbafe, 0x3f0bbafe, 0x420fa4f5,
         0x429c45f6, 0x42a00000, 0x000000a0, 0x3ee88a04, 0x3f0bbafe,
     ]) },
-    Case { name: "overlap/dice/probs_hard/stream1", spec: S60, op: Op::Stream { chunks: &[7], reduction: Reduction::Mean }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("overlap/dice/probs_hard/stream1"), spec: &S60, op: Op::Stream { chunks: &[7], reduction: Reduction::Mean }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
         0x3f2a9864, 0x3f09d896, 0x3f031f34, 0x3f04bd9e, 0x3f0003f0, 0x3f054ae6, 0x3f019104, 0x3f0381ce,
         0x3f03855c, 0x3f05ee2c, 0x3f014638, 0x3f053c34, 0x3f04c36a, 0x3eff3a56, 0x41d0fb97, 0x4248b572,
         0x42580000, 0x00000060, 0x3f0062d5, 0x3eff3a56,
     ]) },
-    Case { name: "overlap/dice/logits/logits_hard/stream1", spec: S61, op: Op::Stream { chunks: &[7], reduction: Reduction::Mean }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("overlap/dice/logits/logits_hard/stream1"), spec: &S61, op: Op::Stream { chunks: &[7], reduction: Reduction::Mean }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
         0x3edb6da2, 0x3eeeeee4, 0x3f06185e, 0x3efffffa, 0x3efb2084, 0x3f04deaf, 0x3f1117a6, 0x3f11b6be,
         0x3f15d2e2, 0x3f0ec1a4, 0x3f1295b5, 0x3f125ccb, 0x3f150c40, 0x3f0dc4ee, 0x3f144acd, 0x3f114c38,
         0x3f14dafa, 0x3f13397a, 0x3f130df4, 0x3f10cb50, 0x3f0fe48b, 0x3f0d99b6, 0x3f0bbafe, 0x420fa4f5,
         0x429c45f6, 0x42a00000, 0x000000a0, 0x3ee88a04, 0x3f0bbafe,
     ]) },
-    Case { name: "overlap/dice/probs_hard/stream2", spec: S60, op: Op::Stream { chunks: &[BAD_CHUNK, 5, 0, 100, BAD_CHUNK, 13], reduction: Reduction::Mean }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("overlap/dice/probs_hard/stream2"), spec: &S60, op: Op::Stream { chunks: &[BAD_CHUNK, 5, 0, 100, BAD_CHUNK, 13], reduction: Reduction::Mean }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
         0x0badc0de, 0x3f00081c, 0x3f00081c, 0x3eff3a56, 0x00000000, 0x3eff3a56, 0x41d0fb97, 0x4248b572,
         0x42580000, 0x00000060, 0x3f0062d5, 0x3eff3a56,
     ]) },
-    Case { name: "overlap/dice/logits/logits_hard/stream2", spec: S61, op: Op::Stream { chunks: &[BAD_CHUNK, 5, 0, 100, BAD_CHUNK, 13], reduction: Reduction::Mean }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("overlap/dice/logits/logits_hard/stream2"), spec: &S61, op: Op::Stream { chunks: &[BAD_CHUNK, 5, 0, 100, BAD_CHUNK, 13], reduction: Reduction::Mean }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
         0x0badc0de, 0x3f199986, 0x3f199986, 0x3f144acd, 0x0badc0de, 0x3f15aede, 0x0badc0de, 0x3f14278d,
         0x3f14278d, 0x3f0bbafe, 0x420fa4f5, 0x429c45f6, 0x42a00000, 0x000000a0, 0x3ee88a04, 0x3f0bbafe,
     ]) },
-    Case { name: "overlap/dice/probs_hard/stream3", spec: S60, op: Op::Stream { chunks: &[64], reduction: Reduction::Mean }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("overlap/dice/probs_hard/stream3"), spec: &S60, op: Op::Stream { chunks: &[64], reduction: Reduction::Mean }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
         0x3f0499ea, 0x3eff3a56, 0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3f0062d5, 0x3eff3a56,
     ]) },
-    Case { name: "overlap/dice/logits/logits_hard/stream3", spec: S61, op: Op::Stream { chunks: &[64], reduction: Reduction::Mean }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("overlap/dice/logits/logits_hard/stream3"), spec: &S61, op: Op::Stream { chunks: &[64], reduction: Reduction::Mean }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
         0x3f15d314, 0x3f14fd8b, 0x3f0bbafe, 0x420fa4f5, 0x429c45f6, 0x42a00000, 0x000000a0, 0x3ee88a04,
         0x3f0bbafe,
     ]) },
-    Case { name: "overlap/dice/probs_hard/stream4", spec: S60, op: Op::Stream { chunks: &[1000], reduction: Reduction::Mean }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("overlap/dice/probs_hard/stream4"), spec: &S60, op: Op::Stream { chunks: &[1000], reduction: Reduction::Mean }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
         0x3eff3a56, 0x41d0fb97, 0x4248b572, 0x42580000, 0x00000060, 0x3f0062d5, 0x3eff3a56,
     ]) },
-    Case { name: "overlap/dice/logits/logits_hard/stream4", spec: S61, op: Op::Stream { chunks: &[1000], reduction: Reduction::Mean }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("overlap/dice/logits/logits_hard/stream4"), spec: &S61, op: Op::Stream { chunks: &[1000], reduction: Reduction::Mean }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
         0x3f0bbafe, 0x420fa4f5, 0x429c45f6, 0x42a00000, 0x000000a0, 0x3ee88a04, 0x3f0bbafe,
     ]) },
-    Case { name: "overlap/dice/logits/non_finite/stats", spec: S61, op: Op::Stats, predictions: &NON_FINITE_P, targets: &NON_FINITE_T, expected: Expected::Bits(&[0xffc00000, 0xffc00000, 0x40900000, 0x00000008, 0xffc00000, 0xffc00000,]) },
-    Case { name: "overlap/dice/logits/opposite_inf/stats", spec: S61, op: Op::Stats, predictions: &OPPOSITE_INF_P, targets: &OPPOSITE_INF_T, expected: Expected::Bits(&[0x3f800000, 0x40641f9e, 0x40000000, 0x00000005, 0x3eb806d2, 0x3f23fc97,]) },
-    Case { name: "overlap/dice/logits/nan_target/stats", spec: S61, op: Op::Stats, predictions: &NAN_TARGET_P, targets: &NAN_TARGET_T, expected: Expected::Bits(&[0x7fc00000, 0x40156664, 0x7fc00000, 0x00000004, 0x7fc00000, 0x7fc00000,]) },
-    Case { name: "reduce/reduce_values/mean", spec: S120, op: Op::Loss(Reduction::Mean), predictions: &REDUCE_VALUES_P, targets: &REDUCE_VALUES_T, expected: Expected::Bits(&[0x6ef3efa2,]) },
-    Case { name: "reduce/reduce_values/sum", spec: S120, op: Op::Loss(Reduction::Sum), predictions: &REDUCE_VALUES_P, targets: &REDUCE_VALUES_T, expected: Expected::Bits(&[0x730eee69,]) },
-    Case { name: "first_non_finite/reduce_values", spec: S121, op: Op::Loss(Reduction::Mean), predictions: &REDUCE_VALUES_P, targets: &REDUCE_VALUES_T, expected: Expected::Bits(&[0xffffffff,]) },
-    Case { name: "reduce/non_finite/mean", spec: S120, op: Op::Loss(Reduction::Mean), predictions: &NON_FINITE_P, targets: &NON_FINITE_T, expected: Expected::Bits(&[0x7fc00000,]) },
-    Case { name: "reduce/non_finite/sum", spec: S120, op: Op::Loss(Reduction::Sum), predictions: &NON_FINITE_P, targets: &NON_FINITE_T, expected: Expected::Bits(&[0x7fc00000,]) },
-    Case { name: "first_non_finite/non_finite", spec: S121, op: Op::Loss(Reduction::Mean), predictions: &NON_FINITE_P, targets: &NON_FINITE_T, expected: Expected::Bits(&[0x00000001,]) },
-    Case { name: "reduce/opposite_inf/mean", spec: S120, op: Op::Loss(Reduction::Mean), predictions: &OPPOSITE_INF_P, targets: &OPPOSITE_INF_T, expected: Expected::Bits(&[0xffc00000,]) },
-    Case { name: "reduce/opposite_inf/sum", spec: S120, op: Op::Loss(Reduction::Sum), predictions: &OPPOSITE_INF_P, targets: &OPPOSITE_INF_T, expected: Expected::Bits(&[0xffc00000,]) },
-    Case { name: "first_non_finite/opposite_inf", spec: S121, op: Op::Loss(Reduction::Mean), predictions: &OPPOSITE_INF_P, targets: &OPPOSITE_INF_T, expected: Expected::Bits(&[0x00000001,]) },
-    Case { name: "reduce/logits_hard/mean", spec: S120, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0xbd67f2b5,]) },
-    Case { name: "reduce/logits_hard/sum", spec: S120, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0xc110f7b1,]) },
-    Case { name: "first_non_finite/logits_hard", spec: S121, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0xffffffff,]) },
-    Case { name: "first_non_finite/empty", spec: S121, op: Op::Loss(Reduction::Mean), predictions: &EMPTY_P, targets: &EMPTY_T, expected: Expected::Bits(&[0xffffffff,]) },
-    Case { name: "det_sum3/reduce_values/stream0", spec: S122, op: Op::Stream { chunks: &[1, 63, 0, 2, 64, 65, 3], reduction: Reduction::Sum }, predictions: &REDUCE_VALUES_P, targets: &REDUCE_VALUES_T, expected: Expected::Bits(&[
+    Case { name: name!("overlap/dice/logits/non_finite/stats"), spec: &S61, op: Op::Stats, predictions: &NON_FINITE_P, targets: &NON_FINITE_T, expected: Expected::Bits(&[0xffc00000, 0xffc00000, 0x40900000, 0x00000008, 0xffc00000, 0xffc00000,]) },
+    Case { name: name!("overlap/dice/logits/opposite_inf/stats"), spec: &S61, op: Op::Stats, predictions: &OPPOSITE_INF_P, targets: &OPPOSITE_INF_T, expected: Expected::Bits(&[0x3f800000, 0x40641f9e, 0x40000000, 0x00000005, 0x3eb806d2, 0x3f23fc97,]) },
+    Case { name: name!("overlap/dice/logits/nan_target/stats"), spec: &S61, op: Op::Stats, predictions: &NAN_TARGET_P, targets: &NAN_TARGET_T, expected: Expected::Bits(&[0x7fc00000, 0x40156664, 0x7fc00000, 0x00000004, 0x7fc00000, 0x7fc00000,]) },
+    Case { name: name!("reduce/reduce_values/mean"), spec: &S120, op: Op::Loss(Reduction::Mean), predictions: &REDUCE_VALUES_P, targets: &REDUCE_VALUES_T, expected: Expected::Bits(&[0x6ef3efa2,]) },
+    Case { name: name!("reduce/reduce_values/sum"), spec: &S120, op: Op::Loss(Reduction::Sum), predictions: &REDUCE_VALUES_P, targets: &REDUCE_VALUES_T, expected: Expected::Bits(&[0x730eee69,]) },
+    Case { name: name!("first_non_finite/reduce_values"), spec: &S121, op: Op::Loss(Reduction::Mean), predictions: &REDUCE_VALUES_P, targets: &REDUCE_VALUES_T, expected: Expected::Bits(&[0xffffffff,]) },
+    Case { name: name!("reduce/non_finite/mean"), spec: &S120, op: Op::Loss(Reduction::Mean), predictions: &NON_FINITE_P, targets: &NON_FINITE_T, expected: Expected::Bits(&[0x7fc00000,]) },
+    Case { name: name!("reduce/non_finite/sum"), spec: &S120, op: Op::Loss(Reduction::Sum), predictions: &NON_FINITE_P, targets: &NON_FINITE_T, expected: Expected::Bits(&[0x7fc00000,]) },
+    Case { name: name!("first_non_finite/non_finite"), spec: &S121, op: Op::Loss(Reduction::Mean), predictions: &NON_FINITE_P, targets: &NON_FINITE_T, expected: Expected::Bits(&[0x00000001,]) },
+    Case { name: name!("reduce/opposite_inf/mean"), spec: &S120, op: Op::Loss(Reduction::Mean), predictions: &OPPOSITE_INF_P, targets: &OPPOSITE_INF_T, expected: Expected::Bits(&[0xffc00000,]) },
+    Case { name: name!("reduce/opposite_inf/sum"), spec: &S120, op: Op::Loss(Reduction::Sum), predictions: &OPPOSITE_INF_P, targets: &OPPOSITE_INF_T, expected: Expected::Bits(&[0xffc00000,]) },
+    Case { name: name!("first_non_finite/opposite_inf"), spec: &S121, op: Op::Loss(Reduction::Mean), predictions: &OPPOSITE_INF_P, targets: &OPPOSITE_INF_T, expected: Expected::Bits(&[0x00000001,]) },
+    Case { name: name!("reduce/logits_hard/mean"), spec: &S120, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0xbd67f2b5,]) },
+    Case { name: name!("reduce/logits_hard/sum"), spec: &S120, op: Op::Loss(Reduction::Sum), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0xc110f7b1,]) },
+    Case { name: name!("first_non_finite/logits_hard"), spec: &S121, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[0xffffffff,]) },
+    Case { name: name!("first_non_finite/empty"), spec: &S121, op: Op::Loss(Reduction::Mean), predictions: &EMPTY_P, targets: &EMPTY_T, expected: Expected::Bits(&[0xffffffff,]) },
+    Case { name: name!("det_sum3/reduce_values/stream0"), spec: &S122, op: Op::Stream { chunks: &[1, 63, 0, 2, 64, 65, 3], reduction: Reduction::Sum }, predictions: &REDUCE_VALUES_P, targets: &REDUCE_VALUES_T, expected: Expected::Bits(&[
         0x8e3becda, 0x3f19a4c9, 0xbf19a4c9, 0xf1ce6403, 0x42117965, 0xf1ce6403, 0xf1ce6403, 0x42117965,
         0xf1ce6403, 0xf1ce6403, 0x421526c3, 0xf1ce6403, 0x6f699780, 0x428e1a32, 0x6f699780, 0x722ad0cc,
         0x42ce50de, 0x722ad0cc, 0x722ad0cc, 0x42d05feb, 0x722ad0cc, 0x722ad0cc, 0x42d1ba67, 0x722ad0cc,
         0x730eeeae, 0x4306b1aa, 0x730eeeae, 0x730eeeae, 0x4306b1aa, 0x730eeeae, 0x730eeeae, 0x4307fe5d,
         0x730eeeae, 0x730eee69, 0x4319e36e, 0x730eee69, 0x0000012c,
     ]) },
-    Case { name: "det_sum3/reduce_values/stream1", spec: S122, op: Op::Stream { chunks: &[7], reduction: Reduction::Sum }, predictions: &REDUCE_VALUES_P, targets: &REDUCE_VALUES_T, expected: Expected::Bits(&[
+    Case { name: name!("det_sum3/reduce_values/stream1"), spec: &S122, op: Op::Stream { chunks: &[7], reduction: Reduction::Sum }, predictions: &REDUCE_VALUES_P, targets: &REDUCE_VALUES_T, expected: Expected::Bits(&[
         0x991d5c1c, 0x400fbe35, 0xc00fbe35, 0xa47e7f89, 0x40decd3c, 0xc0decd3c, 0xb00f7da2, 0x412ee52e,
         0xc12ee52e, 0x3c068dc1, 0x417739a6, 0xc1771804, 0xc7ccb45d, 0x419e6b67, 0xc7ccbe44, 0x53427621,
         0x41c0eeb6, 0x53427621, 0x5ec57671, 0x41de1f44, 0x5ec57671, 0x6a41ccf2, 0x41f1ae06, 0x6a41ccf2,
@@ -2663,101 +2783,101 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x730eeeae, 0x4313d6f4, 0x730eeeae, 0x730eeead, 0x43166de3, 0x730eeead, 0x730eee69, 0x4319e36e,
         0x730eee69, 0x0000012c,
     ]) },
-    Case { name: "error/sigmoid_focal/bad_target_high/mean", spec: S0, op: Op::Loss(Reduction::Mean), predictions: &BAD_TARGET_HIGH_P, targets: &BAD_TARGET_HIGH_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 2 }) },
-    Case { name: "error/sigmoid_focal/bad_target_high/sum", spec: S0, op: Op::Loss(Reduction::Sum), predictions: &BAD_TARGET_HIGH_P, targets: &BAD_TARGET_HIGH_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 2 }) },
-    Case { name: "error/sigmoid_focal/bad_target_high/none", spec: S0, op: Op::Elementwise { capacity: 8 }, predictions: &BAD_TARGET_HIGH_P, targets: &BAD_TARGET_HIGH_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 2 }) },
-    Case { name: "error/sigmoid_focal/bad_target_high/stream0/mean", spec: S0, op: Op::Stream { chunks: &[1, 63, 0, 2, 64, 65, 3], reduction: Reduction::Mean }, predictions: &BAD_TARGET_HIGH_P, targets: &BAD_TARGET_HIGH_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 1 }) },
-    Case { name: "error/sigmoid_focal/bad_target_high/stream1/sum", spec: S0, op: Op::Stream { chunks: &[7], reduction: Reduction::Sum }, predictions: &BAD_TARGET_HIGH_P, targets: &BAD_TARGET_HIGH_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 2 }) },
-    Case { name: "error/sigmoid_focal/bad_target_high/stream2/mean", spec: S0, op: Op::Stream { chunks: &[BAD_CHUNK, 5, 0, 100, BAD_CHUNK, 13], reduction: Reduction::Mean }, predictions: &BAD_TARGET_HIGH_P, targets: &BAD_TARGET_HIGH_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 2 }) },
-    Case { name: "error/sigmoid_focal/bad_target_high/stream3/sum", spec: S0, op: Op::Stream { chunks: &[64], reduction: Reduction::Sum }, predictions: &BAD_TARGET_HIGH_P, targets: &BAD_TARGET_HIGH_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 2 }) },
-    Case { name: "error/sigmoid_focal/bad_target_high/stream4/mean", spec: S0, op: Op::Stream { chunks: &[1000], reduction: Reduction::Mean }, predictions: &BAD_TARGET_HIGH_P, targets: &BAD_TARGET_HIGH_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 2 }) },
-    Case { name: "error/dice/bad_target_high/stats", spec: S60, op: Op::Stats, predictions: &BAD_TARGET_HIGH_P, targets: &BAD_TARGET_HIGH_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 2 }) },
-    Case { name: "error/dice/bad_target_high/per_sample", spec: S60, op: Op::PerSample { samples: 1, reduction: Reduction::Mean, capacity: 1 }, predictions: &BAD_TARGET_HIGH_P, targets: &BAD_TARGET_HIGH_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 2 }) },
-    Case { name: "error/sigmoid_focal/bad_target_negative/mean", spec: S0, op: Op::Loss(Reduction::Mean), predictions: &BAD_TARGET_NEGATIVE_P, targets: &BAD_TARGET_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 0 }) },
-    Case { name: "error/sigmoid_focal/bad_target_negative/sum", spec: S0, op: Op::Loss(Reduction::Sum), predictions: &BAD_TARGET_NEGATIVE_P, targets: &BAD_TARGET_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 0 }) },
-    Case { name: "error/sigmoid_focal/bad_target_negative/none", spec: S0, op: Op::Elementwise { capacity: 8 }, predictions: &BAD_TARGET_NEGATIVE_P, targets: &BAD_TARGET_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 0 }) },
-    Case { name: "error/sigmoid_focal/bad_target_negative/stream0/mean", spec: S0, op: Op::Stream { chunks: &[1, 63, 0, 2, 64, 65, 3], reduction: Reduction::Mean }, predictions: &BAD_TARGET_NEGATIVE_P, targets: &BAD_TARGET_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 0 }) },
-    Case { name: "error/sigmoid_focal/bad_target_negative/stream1/sum", spec: S0, op: Op::Stream { chunks: &[7], reduction: Reduction::Sum }, predictions: &BAD_TARGET_NEGATIVE_P, targets: &BAD_TARGET_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 0 }) },
-    Case { name: "error/sigmoid_focal/bad_target_negative/stream2/mean", spec: S0, op: Op::Stream { chunks: &[BAD_CHUNK, 5, 0, 100, BAD_CHUNK, 13], reduction: Reduction::Mean }, predictions: &BAD_TARGET_NEGATIVE_P, targets: &BAD_TARGET_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 0 }) },
-    Case { name: "error/sigmoid_focal/bad_target_negative/stream3/sum", spec: S0, op: Op::Stream { chunks: &[64], reduction: Reduction::Sum }, predictions: &BAD_TARGET_NEGATIVE_P, targets: &BAD_TARGET_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 0 }) },
-    Case { name: "error/sigmoid_focal/bad_target_negative/stream4/mean", spec: S0, op: Op::Stream { chunks: &[1000], reduction: Reduction::Mean }, predictions: &BAD_TARGET_NEGATIVE_P, targets: &BAD_TARGET_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 0 }) },
-    Case { name: "error/dice/bad_target_negative/stats", spec: S60, op: Op::Stats, predictions: &BAD_TARGET_NEGATIVE_P, targets: &BAD_TARGET_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 0 }) },
-    Case { name: "error/dice/bad_target_negative/per_sample", spec: S60, op: Op::PerSample { samples: 1, reduction: Reduction::Mean, capacity: 1 }, predictions: &BAD_TARGET_NEGATIVE_P, targets: &BAD_TARGET_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 0 }) },
-    Case { name: "error/sigmoid_focal/mismatch/mean", spec: S0, op: Op::Loss(Reduction::Mean), predictions: &MISMATCH_P, targets: &MISMATCH_T, expected: Expected::Err(Error::LengthMismatch { predictions: 3, targets: 2 }) },
-    Case { name: "error/sigmoid_focal/mismatch/sum", spec: S0, op: Op::Loss(Reduction::Sum), predictions: &MISMATCH_P, targets: &MISMATCH_T, expected: Expected::Err(Error::LengthMismatch { predictions: 3, targets: 2 }) },
-    Case { name: "error/sigmoid_focal/mismatch/none", spec: S0, op: Op::Elementwise { capacity: 8 }, predictions: &MISMATCH_P, targets: &MISMATCH_T, expected: Expected::Err(Error::LengthMismatch { predictions: 3, targets: 2 }) },
-    Case { name: "error/sigmoid_focal/mismatch/stream0/mean", spec: S0, op: Op::Stream { chunks: &[1, 63, 0, 2, 64, 65, 3], reduction: Reduction::Mean }, predictions: &MISMATCH_P, targets: &MISMATCH_T, expected: Expected::Err(Error::LengthMismatch { predictions: 2, targets: 0 }) },
-    Case { name: "error/sigmoid_focal/mismatch/stream1/sum", spec: S0, op: Op::Stream { chunks: &[7], reduction: Reduction::Sum }, predictions: &MISMATCH_P, targets: &MISMATCH_T, expected: Expected::Err(Error::LengthMismatch { predictions: 3, targets: 0 }) },
-    Case { name: "error/sigmoid_focal/mismatch/stream2/mean", spec: S0, op: Op::Stream { chunks: &[BAD_CHUNK, 5, 0, 100, BAD_CHUNK, 13], reduction: Reduction::Mean }, predictions: &MISMATCH_P, targets: &MISMATCH_T, expected: Expected::Err(Error::LengthMismatch { predictions: 3, targets: 0 }) },
-    Case { name: "error/sigmoid_focal/mismatch/stream3/sum", spec: S0, op: Op::Stream { chunks: &[64], reduction: Reduction::Sum }, predictions: &MISMATCH_P, targets: &MISMATCH_T, expected: Expected::Err(Error::LengthMismatch { predictions: 3, targets: 0 }) },
-    Case { name: "error/sigmoid_focal/mismatch/stream4/mean", spec: S0, op: Op::Stream { chunks: &[1000], reduction: Reduction::Mean }, predictions: &MISMATCH_P, targets: &MISMATCH_T, expected: Expected::Err(Error::LengthMismatch { predictions: 3, targets: 0 }) },
-    Case { name: "error/dice/mismatch/stats", spec: S60, op: Op::Stats, predictions: &MISMATCH_P, targets: &MISMATCH_T, expected: Expected::Err(Error::LengthMismatch { predictions: 3, targets: 2 }) },
-    Case { name: "error/dice/mismatch/per_sample", spec: S60, op: Op::PerSample { samples: 1, reduction: Reduction::Mean, capacity: 1 }, predictions: &MISMATCH_P, targets: &MISMATCH_T, expected: Expected::Err(Error::LengthMismatch { predictions: 3, targets: 2 }) },
-    Case { name: "error/sigmoid_focal/empty/mean", spec: S0, op: Op::Loss(Reduction::Mean), predictions: &EMPTY_P, targets: &EMPTY_T, expected: Expected::Err(Error::EmptyInput) },
-    Case { name: "error/sigmoid_focal/empty/sum", spec: S0, op: Op::Loss(Reduction::Sum), predictions: &EMPTY_P, targets: &EMPTY_T, expected: Expected::Err(Error::EmptyInput) },
-    Case { name: "error/sigmoid_focal/empty/none", spec: S0, op: Op::Elementwise { capacity: 8 }, predictions: &EMPTY_P, targets: &EMPTY_T, expected: Expected::Err(Error::EmptyInput) },
-    Case { name: "error/sigmoid_focal/empty/stream0/mean", spec: S0, op: Op::Stream { chunks: &[1, 63, 0, 2, 64, 65, 3], reduction: Reduction::Mean }, predictions: &EMPTY_P, targets: &EMPTY_T, expected: Expected::Bits(&[0x00000000,]) },
-    Case { name: "error/sigmoid_focal/empty/stream1/sum", spec: S0, op: Op::Stream { chunks: &[7], reduction: Reduction::Sum }, predictions: &EMPTY_P, targets: &EMPTY_T, expected: Expected::Bits(&[0x00000000,]) },
-    Case { name: "error/sigmoid_focal/empty/stream2/mean", spec: S0, op: Op::Stream { chunks: &[BAD_CHUNK, 5, 0, 100, BAD_CHUNK, 13], reduction: Reduction::Mean }, predictions: &EMPTY_P, targets: &EMPTY_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000,]) },
-    Case { name: "error/sigmoid_focal/empty/stream3/sum", spec: S0, op: Op::Stream { chunks: &[64], reduction: Reduction::Sum }, predictions: &EMPTY_P, targets: &EMPTY_T, expected: Expected::Bits(&[0x00000000,]) },
-    Case { name: "error/sigmoid_focal/empty/stream4/mean", spec: S0, op: Op::Stream { chunks: &[1000], reduction: Reduction::Mean }, predictions: &EMPTY_P, targets: &EMPTY_T, expected: Expected::Bits(&[0x00000000,]) },
-    Case { name: "error/dice/empty/stats", spec: S60, op: Op::Stats, predictions: &EMPTY_P, targets: &EMPTY_T, expected: Expected::Err(Error::EmptyInput) },
-    Case { name: "error/dice/empty/per_sample", spec: S60, op: Op::PerSample { samples: 1, reduction: Reduction::Mean, capacity: 1 }, predictions: &EMPTY_P, targets: &EMPTY_T, expected: Expected::Err(Error::EmptyInput) },
-    Case { name: "error/binary_focal/bad_prob/mean", spec: S43, op: Op::Loss(Reduction::Mean), predictions: &BAD_PROB_P, targets: &BAD_PROB_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
-    Case { name: "error/binary_focal/bad_prob/sum", spec: S43, op: Op::Loss(Reduction::Sum), predictions: &BAD_PROB_P, targets: &BAD_PROB_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
-    Case { name: "error/binary_focal/bad_prob/none", spec: S43, op: Op::Elementwise { capacity: 8 }, predictions: &BAD_PROB_P, targets: &BAD_PROB_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
-    Case { name: "error/binary_focal/bad_prob/stream0/mean", spec: S43, op: Op::Stream { chunks: &[1, 63, 0, 2, 64, 65, 3], reduction: Reduction::Mean }, predictions: &BAD_PROB_P, targets: &BAD_PROB_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 0 }) },
-    Case { name: "error/binary_focal/bad_prob/stream1/sum", spec: S43, op: Op::Stream { chunks: &[7], reduction: Reduction::Sum }, predictions: &BAD_PROB_P, targets: &BAD_PROB_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
-    Case { name: "error/binary_focal/bad_prob/stream2/mean", spec: S43, op: Op::Stream { chunks: &[BAD_CHUNK, 5, 0, 100, BAD_CHUNK, 13], reduction: Reduction::Mean }, predictions: &BAD_PROB_P, targets: &BAD_PROB_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
-    Case { name: "error/binary_focal/bad_prob/stream3/sum", spec: S43, op: Op::Stream { chunks: &[64], reduction: Reduction::Sum }, predictions: &BAD_PROB_P, targets: &BAD_PROB_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
-    Case { name: "error/binary_focal/bad_prob/stream4/mean", spec: S43, op: Op::Stream { chunks: &[1000], reduction: Reduction::Mean }, predictions: &BAD_PROB_P, targets: &BAD_PROB_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
-    Case { name: "error/dice/bad_prob/stats", spec: S60, op: Op::Stats, predictions: &BAD_PROB_P, targets: &BAD_PROB_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
-    Case { name: "error/dice/logits/bad_prob/stats", spec: S61, op: Op::Stats, predictions: &BAD_PROB_P, targets: &BAD_PROB_T, expected: Expected::Bits(&[0x3fad4014, 0x401b63b4, 0x40000000, 0x00000004, 0x3f1c8187, 0x3ec6fcf2,]) },
-    Case { name: "error/binary_focal/bad_prob_negative/mean", spec: S43, op: Op::Loss(Reduction::Mean), predictions: &BAD_PROB_NEGATIVE_P, targets: &BAD_PROB_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
-    Case { name: "error/binary_focal/bad_prob_negative/sum", spec: S43, op: Op::Loss(Reduction::Sum), predictions: &BAD_PROB_NEGATIVE_P, targets: &BAD_PROB_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
-    Case { name: "error/binary_focal/bad_prob_negative/none", spec: S43, op: Op::Elementwise { capacity: 8 }, predictions: &BAD_PROB_NEGATIVE_P, targets: &BAD_PROB_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
-    Case { name: "error/binary_focal/bad_prob_negative/stream0/mean", spec: S43, op: Op::Stream { chunks: &[1, 63, 0, 2, 64, 65, 3], reduction: Reduction::Mean }, predictions: &BAD_PROB_NEGATIVE_P, targets: &BAD_PROB_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 0 }) },
-    Case { name: "error/binary_focal/bad_prob_negative/stream1/sum", spec: S43, op: Op::Stream { chunks: &[7], reduction: Reduction::Sum }, predictions: &BAD_PROB_NEGATIVE_P, targets: &BAD_PROB_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
-    Case { name: "error/binary_focal/bad_prob_negative/stream2/mean", spec: S43, op: Op::Stream { chunks: &[BAD_CHUNK, 5, 0, 100, BAD_CHUNK, 13], reduction: Reduction::Mean }, predictions: &BAD_PROB_NEGATIVE_P, targets: &BAD_PROB_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
-    Case { name: "error/binary_focal/bad_prob_negative/stream3/sum", spec: S43, op: Op::Stream { chunks: &[64], reduction: Reduction::Sum }, predictions: &BAD_PROB_NEGATIVE_P, targets: &BAD_PROB_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
-    Case { name: "error/binary_focal/bad_prob_negative/stream4/mean", spec: S43, op: Op::Stream { chunks: &[1000], reduction: Reduction::Mean }, predictions: &BAD_PROB_NEGATIVE_P, targets: &BAD_PROB_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
-    Case { name: "error/dice/bad_prob_negative/stats", spec: S60, op: Op::Stats, predictions: &BAD_PROB_NEGATIVE_P, targets: &BAD_PROB_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
-    Case { name: "error/dice/logits/bad_prob_negative/stats", spec: S61, op: Op::Stats, predictions: &BAD_PROB_NEGATIVE_P, targets: &BAD_PROB_NEGATIVE_T, expected: Expected::Bits(&[0x3f1f597f, 0x3f8facc0, 0x3f800000, 0x00000002, 0x3f1627f7, 0x3ed3b012,]) },
-    Case { name: "error/reduce/empty", spec: S120, op: Op::Loss(Reduction::Mean), predictions: &EMPTY_P, targets: &EMPTY_T, expected: Expected::Err(Error::EmptyInput) },
-    Case { name: "error/sigmoid_focal/probs_hard/buffer_too_small", spec: S0, op: Op::Elementwise { capacity: 95 }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::BufferTooSmall { needed: 96, capacity: 95 }) },
-    Case { name: "error/sigmoid_focal/batch4/per_sample/3,4", spec: S0, op: Op::PerSample { samples: 3, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3dfdb8e9, 0x3dbb263b, 0x3da6cc5c,]) },
-    Case { name: "error/dice/batch4/per_sample/3,4", spec: S60, op: Op::PerSample { samples: 3, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3e7db5d8, 0x3e188e14, 0x3e04ff50, 0x3e33c114,]) },
-    Case { name: "error/sigmoid_focal/batch4/per_sample/0,4", spec: S0, op: Op::PerSample { samples: 0, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Err(Error::SampleCountMismatch { len: 192, samples: 0 }) },
-    Case { name: "error/dice/batch4/per_sample/0,4", spec: S60, op: Op::PerSample { samples: 0, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Err(Error::SampleCountMismatch { len: 192, samples: 0 }) },
-    Case { name: "error/sigmoid_focal/batch4/per_sample/4,3", spec: S0, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 3 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Err(Error::BufferTooSmall { needed: 4, capacity: 3 }) },
-    Case { name: "error/dice/batch4/per_sample/4,3", spec: S60, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 3 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Err(Error::BufferTooSmall { needed: 4, capacity: 3 }) },
-    Case { name: "error/sigmoid_focal/batch4/per_sample/200,200", spec: S0, op: Op::PerSample { samples: 200, reduction: Reduction::Mean, capacity: 200 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Err(Error::SampleCountMismatch { len: 192, samples: 200 }) },
-    Case { name: "error/dice/batch4/per_sample/200,200", spec: S60, op: Op::PerSample { samples: 200, reduction: Reduction::Mean, capacity: 200 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Err(Error::SampleCountMismatch { len: 192, samples: 200 }) },
-    Case { name: "error/sigmoid_focal/param0", spec: S123, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Err(Error::InvalidParameter("alpha")) },
-    Case { name: "error/binary_focal/param0", spec: S124, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::InvalidParameter("alpha")) },
-    Case { name: "error/sigmoid_focal/param1", spec: S125, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Err(Error::InvalidParameter("alpha")) },
-    Case { name: "error/binary_focal/param1", spec: S126, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::InvalidParameter("alpha")) },
-    Case { name: "error/sigmoid_focal/param2", spec: S127, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Err(Error::InvalidParameter("alpha")) },
-    Case { name: "error/binary_focal/param2", spec: S128, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::InvalidParameter("alpha")) },
-    Case { name: "error/sigmoid_focal/param3", spec: S129, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Err(Error::InvalidParameter("gamma")) },
-    Case { name: "error/binary_focal/param3", spec: S130, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::InvalidParameter("gamma")) },
-    Case { name: "error/sigmoid_focal/param4", spec: S131, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Err(Error::InvalidParameter("gamma")) },
-    Case { name: "error/binary_focal/param4", spec: S132, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::InvalidParameter("gamma")) },
-    Case { name: "error/sigmoid_focal/param5", spec: S133, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Err(Error::InvalidParameter("gamma")) },
-    Case { name: "error/binary_focal/param5", spec: S134, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::InvalidParameter("gamma")) },
-    Case { name: "error/binary_focal/clamp0", spec: S135, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::InvalidParameter("clamp")) },
-    Case { name: "error/binary_focal/clamp1", spec: S136, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::InvalidParameter("clamp")) },
-    Case { name: "error/binary_focal/clamp2", spec: S137, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::InvalidParameter("clamp")) },
-    Case { name: "error/binary_focal/clamp3", spec: S138, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::InvalidParameter("clamp")) },
-    Case { name: "error/binary_focal/clamp4", spec: S139, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::InvalidParameter("clamp")) },
-    Case { name: "error/overlap/param0", spec: S140, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::InvalidParameter("alpha")) },
-    Case { name: "error/overlap/param1", spec: S141, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::InvalidParameter("beta")) },
-    Case { name: "error/overlap/param2", spec: S142, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::InvalidParameter("squared")) },
-    Case { name: "error/overlap/param3", spec: S143, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::InvalidParameter("smooth_nr")) },
-    Case { name: "error/overlap/param4", spec: S144, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::InvalidParameter("smooth_dr")) },
-    Case { name: "binary_focal_keras/Torchvision/a=none,g=2/probs_hard/mean", spec: S145, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x40091fb3,]) },
-    Case { name: "binary_focal_keras/Torchvision/a=none,g=2/probs_hard/sum", spec: S145, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x434daf8d,]) },
-    Case { name: "binary_focal_keras/Torchvision/a=none,g=2/probs_hard/none", spec: S145, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("error/sigmoid_focal/bad_target_high/mean"), spec: &S0, op: Op::Loss(Reduction::Mean), predictions: &BAD_TARGET_HIGH_P, targets: &BAD_TARGET_HIGH_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 2 }) },
+    Case { name: name!("error/sigmoid_focal/bad_target_high/sum"), spec: &S0, op: Op::Loss(Reduction::Sum), predictions: &BAD_TARGET_HIGH_P, targets: &BAD_TARGET_HIGH_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 2 }) },
+    Case { name: name!("error/sigmoid_focal/bad_target_high/none"), spec: &S0, op: Op::Elementwise { capacity: 8 }, predictions: &BAD_TARGET_HIGH_P, targets: &BAD_TARGET_HIGH_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 2 }) },
+    Case { name: name!("error/sigmoid_focal/bad_target_high/stream0/mean"), spec: &S0, op: Op::Stream { chunks: &[1, 63, 0, 2, 64, 65, 3], reduction: Reduction::Mean }, predictions: &BAD_TARGET_HIGH_P, targets: &BAD_TARGET_HIGH_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 1 }) },
+    Case { name: name!("error/sigmoid_focal/bad_target_high/stream1/sum"), spec: &S0, op: Op::Stream { chunks: &[7], reduction: Reduction::Sum }, predictions: &BAD_TARGET_HIGH_P, targets: &BAD_TARGET_HIGH_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 2 }) },
+    Case { name: name!("error/sigmoid_focal/bad_target_high/stream2/mean"), spec: &S0, op: Op::Stream { chunks: &[BAD_CHUNK, 5, 0, 100, BAD_CHUNK, 13], reduction: Reduction::Mean }, predictions: &BAD_TARGET_HIGH_P, targets: &BAD_TARGET_HIGH_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 2 }) },
+    Case { name: name!("error/sigmoid_focal/bad_target_high/stream3/sum"), spec: &S0, op: Op::Stream { chunks: &[64], reduction: Reduction::Sum }, predictions: &BAD_TARGET_HIGH_P, targets: &BAD_TARGET_HIGH_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 2 }) },
+    Case { name: name!("error/sigmoid_focal/bad_target_high/stream4/mean"), spec: &S0, op: Op::Stream { chunks: &[1000], reduction: Reduction::Mean }, predictions: &BAD_TARGET_HIGH_P, targets: &BAD_TARGET_HIGH_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 2 }) },
+    Case { name: name!("error/dice/bad_target_high/stats"), spec: &S60, op: Op::Stats, predictions: &BAD_TARGET_HIGH_P, targets: &BAD_TARGET_HIGH_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 2 }) },
+    Case { name: name!("error/dice/bad_target_high/per_sample"), spec: &S60, op: Op::PerSample { samples: 1, reduction: Reduction::Mean, capacity: 1 }, predictions: &BAD_TARGET_HIGH_P, targets: &BAD_TARGET_HIGH_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 2 }) },
+    Case { name: name!("error/sigmoid_focal/bad_target_negative/mean"), spec: &S0, op: Op::Loss(Reduction::Mean), predictions: &BAD_TARGET_NEGATIVE_P, targets: &BAD_TARGET_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 0 }) },
+    Case { name: name!("error/sigmoid_focal/bad_target_negative/sum"), spec: &S0, op: Op::Loss(Reduction::Sum), predictions: &BAD_TARGET_NEGATIVE_P, targets: &BAD_TARGET_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 0 }) },
+    Case { name: name!("error/sigmoid_focal/bad_target_negative/none"), spec: &S0, op: Op::Elementwise { capacity: 8 }, predictions: &BAD_TARGET_NEGATIVE_P, targets: &BAD_TARGET_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 0 }) },
+    Case { name: name!("error/sigmoid_focal/bad_target_negative/stream0/mean"), spec: &S0, op: Op::Stream { chunks: &[1, 63, 0, 2, 64, 65, 3], reduction: Reduction::Mean }, predictions: &BAD_TARGET_NEGATIVE_P, targets: &BAD_TARGET_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 0 }) },
+    Case { name: name!("error/sigmoid_focal/bad_target_negative/stream1/sum"), spec: &S0, op: Op::Stream { chunks: &[7], reduction: Reduction::Sum }, predictions: &BAD_TARGET_NEGATIVE_P, targets: &BAD_TARGET_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 0 }) },
+    Case { name: name!("error/sigmoid_focal/bad_target_negative/stream2/mean"), spec: &S0, op: Op::Stream { chunks: &[BAD_CHUNK, 5, 0, 100, BAD_CHUNK, 13], reduction: Reduction::Mean }, predictions: &BAD_TARGET_NEGATIVE_P, targets: &BAD_TARGET_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 0 }) },
+    Case { name: name!("error/sigmoid_focal/bad_target_negative/stream3/sum"), spec: &S0, op: Op::Stream { chunks: &[64], reduction: Reduction::Sum }, predictions: &BAD_TARGET_NEGATIVE_P, targets: &BAD_TARGET_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 0 }) },
+    Case { name: name!("error/sigmoid_focal/bad_target_negative/stream4/mean"), spec: &S0, op: Op::Stream { chunks: &[1000], reduction: Reduction::Mean }, predictions: &BAD_TARGET_NEGATIVE_P, targets: &BAD_TARGET_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 0 }) },
+    Case { name: name!("error/dice/bad_target_negative/stats"), spec: &S60, op: Op::Stats, predictions: &BAD_TARGET_NEGATIVE_P, targets: &BAD_TARGET_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 0 }) },
+    Case { name: name!("error/dice/bad_target_negative/per_sample"), spec: &S60, op: Op::PerSample { samples: 1, reduction: Reduction::Mean, capacity: 1 }, predictions: &BAD_TARGET_NEGATIVE_P, targets: &BAD_TARGET_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 0 }) },
+    Case { name: name!("error/sigmoid_focal/mismatch/mean"), spec: &S0, op: Op::Loss(Reduction::Mean), predictions: &MISMATCH_P, targets: &MISMATCH_T, expected: Expected::Err(Error::LengthMismatch { predictions: 3, targets: 2 }) },
+    Case { name: name!("error/sigmoid_focal/mismatch/sum"), spec: &S0, op: Op::Loss(Reduction::Sum), predictions: &MISMATCH_P, targets: &MISMATCH_T, expected: Expected::Err(Error::LengthMismatch { predictions: 3, targets: 2 }) },
+    Case { name: name!("error/sigmoid_focal/mismatch/none"), spec: &S0, op: Op::Elementwise { capacity: 8 }, predictions: &MISMATCH_P, targets: &MISMATCH_T, expected: Expected::Err(Error::LengthMismatch { predictions: 3, targets: 2 }) },
+    Case { name: name!("error/sigmoid_focal/mismatch/stream0/mean"), spec: &S0, op: Op::Stream { chunks: &[1, 63, 0, 2, 64, 65, 3], reduction: Reduction::Mean }, predictions: &MISMATCH_P, targets: &MISMATCH_T, expected: Expected::Err(Error::LengthMismatch { predictions: 2, targets: 0 }) },
+    Case { name: name!("error/sigmoid_focal/mismatch/stream1/sum"), spec: &S0, op: Op::Stream { chunks: &[7], reduction: Reduction::Sum }, predictions: &MISMATCH_P, targets: &MISMATCH_T, expected: Expected::Err(Error::LengthMismatch { predictions: 3, targets: 0 }) },
+    Case { name: name!("error/sigmoid_focal/mismatch/stream2/mean"), spec: &S0, op: Op::Stream { chunks: &[BAD_CHUNK, 5, 0, 100, BAD_CHUNK, 13], reduction: Reduction::Mean }, predictions: &MISMATCH_P, targets: &MISMATCH_T, expected: Expected::Err(Error::LengthMismatch { predictions: 3, targets: 0 }) },
+    Case { name: name!("error/sigmoid_focal/mismatch/stream3/sum"), spec: &S0, op: Op::Stream { chunks: &[64], reduction: Reduction::Sum }, predictions: &MISMATCH_P, targets: &MISMATCH_T, expected: Expected::Err(Error::LengthMismatch { predictions: 3, targets: 0 }) },
+    Case { name: name!("error/sigmoid_focal/mismatch/stream4/mean"), spec: &S0, op: Op::Stream { chunks: &[1000], reduction: Reduction::Mean }, predictions: &MISMATCH_P, targets: &MISMATCH_T, expected: Expected::Err(Error::LengthMismatch { predictions: 3, targets: 0 }) },
+    Case { name: name!("error/dice/mismatch/stats"), spec: &S60, op: Op::Stats, predictions: &MISMATCH_P, targets: &MISMATCH_T, expected: Expected::Err(Error::LengthMismatch { predictions: 3, targets: 2 }) },
+    Case { name: name!("error/dice/mismatch/per_sample"), spec: &S60, op: Op::PerSample { samples: 1, reduction: Reduction::Mean, capacity: 1 }, predictions: &MISMATCH_P, targets: &MISMATCH_T, expected: Expected::Err(Error::LengthMismatch { predictions: 3, targets: 2 }) },
+    Case { name: name!("error/sigmoid_focal/empty/mean"), spec: &S0, op: Op::Loss(Reduction::Mean), predictions: &EMPTY_P, targets: &EMPTY_T, expected: Expected::Err(Error::EmptyInput) },
+    Case { name: name!("error/sigmoid_focal/empty/sum"), spec: &S0, op: Op::Loss(Reduction::Sum), predictions: &EMPTY_P, targets: &EMPTY_T, expected: Expected::Err(Error::EmptyInput) },
+    Case { name: name!("error/sigmoid_focal/empty/none"), spec: &S0, op: Op::Elementwise { capacity: 8 }, predictions: &EMPTY_P, targets: &EMPTY_T, expected: Expected::Err(Error::EmptyInput) },
+    Case { name: name!("error/sigmoid_focal/empty/stream0/mean"), spec: &S0, op: Op::Stream { chunks: &[1, 63, 0, 2, 64, 65, 3], reduction: Reduction::Mean }, predictions: &EMPTY_P, targets: &EMPTY_T, expected: Expected::Bits(&[0x00000000,]) },
+    Case { name: name!("error/sigmoid_focal/empty/stream1/sum"), spec: &S0, op: Op::Stream { chunks: &[7], reduction: Reduction::Sum }, predictions: &EMPTY_P, targets: &EMPTY_T, expected: Expected::Bits(&[0x00000000,]) },
+    Case { name: name!("error/sigmoid_focal/empty/stream2/mean"), spec: &S0, op: Op::Stream { chunks: &[BAD_CHUNK, 5, 0, 100, BAD_CHUNK, 13], reduction: Reduction::Mean }, predictions: &EMPTY_P, targets: &EMPTY_T, expected: Expected::Bits(&[0x00000000, 0x00000000, 0x00000000,]) },
+    Case { name: name!("error/sigmoid_focal/empty/stream3/sum"), spec: &S0, op: Op::Stream { chunks: &[64], reduction: Reduction::Sum }, predictions: &EMPTY_P, targets: &EMPTY_T, expected: Expected::Bits(&[0x00000000,]) },
+    Case { name: name!("error/sigmoid_focal/empty/stream4/mean"), spec: &S0, op: Op::Stream { chunks: &[1000], reduction: Reduction::Mean }, predictions: &EMPTY_P, targets: &EMPTY_T, expected: Expected::Bits(&[0x00000000,]) },
+    Case { name: name!("error/dice/empty/stats"), spec: &S60, op: Op::Stats, predictions: &EMPTY_P, targets: &EMPTY_T, expected: Expected::Err(Error::EmptyInput) },
+    Case { name: name!("error/dice/empty/per_sample"), spec: &S60, op: Op::PerSample { samples: 1, reduction: Reduction::Mean, capacity: 1 }, predictions: &EMPTY_P, targets: &EMPTY_T, expected: Expected::Err(Error::EmptyInput) },
+    Case { name: name!("error/binary_focal/bad_prob/mean"), spec: &S43, op: Op::Loss(Reduction::Mean), predictions: &BAD_PROB_P, targets: &BAD_PROB_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
+    Case { name: name!("error/binary_focal/bad_prob/sum"), spec: &S43, op: Op::Loss(Reduction::Sum), predictions: &BAD_PROB_P, targets: &BAD_PROB_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
+    Case { name: name!("error/binary_focal/bad_prob/none"), spec: &S43, op: Op::Elementwise { capacity: 8 }, predictions: &BAD_PROB_P, targets: &BAD_PROB_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
+    Case { name: name!("error/binary_focal/bad_prob/stream0/mean"), spec: &S43, op: Op::Stream { chunks: &[1, 63, 0, 2, 64, 65, 3], reduction: Reduction::Mean }, predictions: &BAD_PROB_P, targets: &BAD_PROB_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 0 }) },
+    Case { name: name!("error/binary_focal/bad_prob/stream1/sum"), spec: &S43, op: Op::Stream { chunks: &[7], reduction: Reduction::Sum }, predictions: &BAD_PROB_P, targets: &BAD_PROB_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
+    Case { name: name!("error/binary_focal/bad_prob/stream2/mean"), spec: &S43, op: Op::Stream { chunks: &[BAD_CHUNK, 5, 0, 100, BAD_CHUNK, 13], reduction: Reduction::Mean }, predictions: &BAD_PROB_P, targets: &BAD_PROB_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
+    Case { name: name!("error/binary_focal/bad_prob/stream3/sum"), spec: &S43, op: Op::Stream { chunks: &[64], reduction: Reduction::Sum }, predictions: &BAD_PROB_P, targets: &BAD_PROB_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
+    Case { name: name!("error/binary_focal/bad_prob/stream4/mean"), spec: &S43, op: Op::Stream { chunks: &[1000], reduction: Reduction::Mean }, predictions: &BAD_PROB_P, targets: &BAD_PROB_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
+    Case { name: name!("error/dice/bad_prob/stats"), spec: &S60, op: Op::Stats, predictions: &BAD_PROB_P, targets: &BAD_PROB_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
+    Case { name: name!("error/dice/logits/bad_prob/stats"), spec: &S61, op: Op::Stats, predictions: &BAD_PROB_P, targets: &BAD_PROB_T, expected: Expected::Bits(&[0x3fad4014, 0x401b63b4, 0x40000000, 0x00000004, 0x3f1c8187, 0x3ec6fcf2,]) },
+    Case { name: name!("error/binary_focal/bad_prob_negative/mean"), spec: &S43, op: Op::Loss(Reduction::Mean), predictions: &BAD_PROB_NEGATIVE_P, targets: &BAD_PROB_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
+    Case { name: name!("error/binary_focal/bad_prob_negative/sum"), spec: &S43, op: Op::Loss(Reduction::Sum), predictions: &BAD_PROB_NEGATIVE_P, targets: &BAD_PROB_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
+    Case { name: name!("error/binary_focal/bad_prob_negative/none"), spec: &S43, op: Op::Elementwise { capacity: 8 }, predictions: &BAD_PROB_NEGATIVE_P, targets: &BAD_PROB_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
+    Case { name: name!("error/binary_focal/bad_prob_negative/stream0/mean"), spec: &S43, op: Op::Stream { chunks: &[1, 63, 0, 2, 64, 65, 3], reduction: Reduction::Mean }, predictions: &BAD_PROB_NEGATIVE_P, targets: &BAD_PROB_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 0 }) },
+    Case { name: name!("error/binary_focal/bad_prob_negative/stream1/sum"), spec: &S43, op: Op::Stream { chunks: &[7], reduction: Reduction::Sum }, predictions: &BAD_PROB_NEGATIVE_P, targets: &BAD_PROB_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
+    Case { name: name!("error/binary_focal/bad_prob_negative/stream2/mean"), spec: &S43, op: Op::Stream { chunks: &[BAD_CHUNK, 5, 0, 100, BAD_CHUNK, 13], reduction: Reduction::Mean }, predictions: &BAD_PROB_NEGATIVE_P, targets: &BAD_PROB_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
+    Case { name: name!("error/binary_focal/bad_prob_negative/stream3/sum"), spec: &S43, op: Op::Stream { chunks: &[64], reduction: Reduction::Sum }, predictions: &BAD_PROB_NEGATIVE_P, targets: &BAD_PROB_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
+    Case { name: name!("error/binary_focal/bad_prob_negative/stream4/mean"), spec: &S43, op: Op::Stream { chunks: &[1000], reduction: Reduction::Mean }, predictions: &BAD_PROB_NEGATIVE_P, targets: &BAD_PROB_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
+    Case { name: name!("error/dice/bad_prob_negative/stats"), spec: &S60, op: Op::Stats, predictions: &BAD_PROB_NEGATIVE_P, targets: &BAD_PROB_NEGATIVE_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
+    Case { name: name!("error/dice/logits/bad_prob_negative/stats"), spec: &S61, op: Op::Stats, predictions: &BAD_PROB_NEGATIVE_P, targets: &BAD_PROB_NEGATIVE_T, expected: Expected::Bits(&[0x3f1f597f, 0x3f8facc0, 0x3f800000, 0x00000002, 0x3f1627f7, 0x3ed3b012,]) },
+    Case { name: name!("error/reduce/empty"), spec: &S120, op: Op::Loss(Reduction::Mean), predictions: &EMPTY_P, targets: &EMPTY_T, expected: Expected::Err(Error::EmptyInput) },
+    Case { name: name!("error/sigmoid_focal/probs_hard/buffer_too_small"), spec: &S0, op: Op::Elementwise { capacity: 95 }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::BufferTooSmall { needed: 96, capacity: 95 }) },
+    Case { name: name!("error/sigmoid_focal/batch4/per_sample/3,4"), spec: &S0, op: Op::PerSample { samples: 3, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3dfdb8e9, 0x3dbb263b, 0x3da6cc5c,]) },
+    Case { name: name!("error/dice/batch4/per_sample/3,4"), spec: &S60, op: Op::PerSample { samples: 3, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Bits(&[0x3e7db5d8, 0x3e188e14, 0x3e04ff50, 0x3e33c114,]) },
+    Case { name: name!("error/sigmoid_focal/batch4/per_sample/0,4"), spec: &S0, op: Op::PerSample { samples: 0, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Err(Error::SampleCountMismatch { len: 192, samples: 0 }) },
+    Case { name: name!("error/dice/batch4/per_sample/0,4"), spec: &S60, op: Op::PerSample { samples: 0, reduction: Reduction::Mean, capacity: 4 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Err(Error::SampleCountMismatch { len: 192, samples: 0 }) },
+    Case { name: name!("error/sigmoid_focal/batch4/per_sample/4,3"), spec: &S0, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 3 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Err(Error::BufferTooSmall { needed: 4, capacity: 3 }) },
+    Case { name: name!("error/dice/batch4/per_sample/4,3"), spec: &S60, op: Op::PerSample { samples: 4, reduction: Reduction::Mean, capacity: 3 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Err(Error::BufferTooSmall { needed: 4, capacity: 3 }) },
+    Case { name: name!("error/sigmoid_focal/batch4/per_sample/200,200"), spec: &S0, op: Op::PerSample { samples: 200, reduction: Reduction::Mean, capacity: 200 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Err(Error::SampleCountMismatch { len: 192, samples: 200 }) },
+    Case { name: name!("error/dice/batch4/per_sample/200,200"), spec: &S60, op: Op::PerSample { samples: 200, reduction: Reduction::Mean, capacity: 200 }, predictions: &BATCH4_P, targets: &BATCH4_T, expected: Expected::Err(Error::SampleCountMismatch { len: 192, samples: 200 }) },
+    Case { name: name!("error/sigmoid_focal/param0"), spec: &S123, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Err(Error::InvalidParameter("alpha")) },
+    Case { name: name!("error/binary_focal/param0"), spec: &S124, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::InvalidParameter("alpha")) },
+    Case { name: name!("error/sigmoid_focal/param1"), spec: &S125, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Err(Error::InvalidParameter("alpha")) },
+    Case { name: name!("error/binary_focal/param1"), spec: &S126, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::InvalidParameter("alpha")) },
+    Case { name: name!("error/sigmoid_focal/param2"), spec: &S127, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Err(Error::InvalidParameter("alpha")) },
+    Case { name: name!("error/binary_focal/param2"), spec: &S128, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::InvalidParameter("alpha")) },
+    Case { name: name!("error/sigmoid_focal/param3"), spec: &S129, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Err(Error::InvalidParameter("gamma")) },
+    Case { name: name!("error/binary_focal/param3"), spec: &S130, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::InvalidParameter("gamma")) },
+    Case { name: name!("error/sigmoid_focal/param4"), spec: &S131, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Err(Error::InvalidParameter("gamma")) },
+    Case { name: name!("error/binary_focal/param4"), spec: &S132, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::InvalidParameter("gamma")) },
+    Case { name: name!("error/sigmoid_focal/param5"), spec: &S133, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Err(Error::InvalidParameter("gamma")) },
+    Case { name: name!("error/binary_focal/param5"), spec: &S134, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::InvalidParameter("gamma")) },
+    Case { name: name!("error/binary_focal/clamp0"), spec: &S135, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::InvalidParameter("clamp")) },
+    Case { name: name!("error/binary_focal/clamp1"), spec: &S136, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::InvalidParameter("clamp")) },
+    Case { name: name!("error/binary_focal/clamp2"), spec: &S137, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::InvalidParameter("clamp")) },
+    Case { name: name!("error/binary_focal/clamp3"), spec: &S138, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::InvalidParameter("clamp")) },
+    Case { name: name!("error/binary_focal/clamp4"), spec: &S139, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::InvalidParameter("clamp")) },
+    Case { name: name!("error/overlap/param0"), spec: &S140, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::InvalidParameter("alpha")) },
+    Case { name: name!("error/overlap/param1"), spec: &S141, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::InvalidParameter("beta")) },
+    Case { name: name!("error/overlap/param2"), spec: &S142, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::InvalidParameter("squared")) },
+    Case { name: name!("error/overlap/param3"), spec: &S143, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::InvalidParameter("smooth_nr")) },
+    Case { name: name!("error/overlap/param4"), spec: &S144, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::InvalidParameter("smooth_dr")) },
+    Case { name: name!("binary_focal_keras/Torchvision/a=none,g=2/probs_hard/mean"), spec: &S145, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x40091fb3,]) },
+    Case { name: name!("binary_focal_keras/Torchvision/a=none,g=2/probs_hard/sum"), spec: &S145, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x434daf8d,]) },
+    Case { name: name!("binary_focal_keras/Torchvision/a=none,g=2/probs_hard/none"), spec: &S145, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
         0x00000000, 0x4180f1dc, 0x417f1402, 0x00000000, 0x308981fb, 0x40dc9b37, 0x40dc9b52, 0x3089809f,
         0x2f09792d, 0x40f2fc57, 0x40f2fbf5, 0x2f097e1a, 0x00000000, 0x4180f1dc, 0x1c971da1, 0x4180f1da,
         0x417f13fe, 0x1d000001, 0x417f1400, 0x1c000001, 0x3e317218, 0x3e317218, 0x00000000, 0x4180f1dc,
@@ -2771,13 +2891,13 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x4027a65e, 0x3e6a9636, 0x3f098b93, 0x3d649e09, 0x3db3a7c2, 0x3d996ed6, 0x3ea7e777, 0x3d41cd87,
         0x4080e198, 0x3e850947, 0x406a8553, 0x2ed03221, 0x3fa11644, 0x3ab299f7, 0x3b500617, 0x3f9fb30a,
     ]) },
-    Case { name: "binary_focal_keras/Torchvision/a=0.25,g=2/probs_hard/mean", spec: S146, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3f833a6b,]) },
-    Case { name: "binary_focal_keras/Torchvision/a=0.25,g=2/probs_hard/sum", spec: S146, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x42c4d7a0,]) },
-    Case { name: "binary_focal_keras/Torchvision/a=0.25,g=0.5/probs_hard/mean", spec: S147, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3f8f2b2c,]) },
-    Case { name: "binary_focal_keras/Torchvision/a=0.25,g=0.5/probs_hard/sum", spec: S147, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x42d6c0c2,]) },
-    Case { name: "binary_focal_keras/Torchvision/a=none,g=0/probs_hard/mean", spec: S148, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x401ca36f,]) },
-    Case { name: "binary_focal_keras/Torchvision/a=none,g=0/probs_hard/sum", spec: S148, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x436af527,]) },
-    Case { name: "binary_focal_keras/Torchvision/a=none,g=0/probs_hard/none", spec: S148, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("binary_focal_keras/Torchvision/a=0.25,g=2/probs_hard/mean"), spec: &S146, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3f833a6b,]) },
+    Case { name: name!("binary_focal_keras/Torchvision/a=0.25,g=2/probs_hard/sum"), spec: &S146, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x42c4d7a0,]) },
+    Case { name: name!("binary_focal_keras/Torchvision/a=0.25,g=0.5/probs_hard/mean"), spec: &S147, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x3f8f2b2c,]) },
+    Case { name: name!("binary_focal_keras/Torchvision/a=0.25,g=0.5/probs_hard/sum"), spec: &S147, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x42d6c0c2,]) },
+    Case { name: name!("binary_focal_keras/Torchvision/a=none,g=0/probs_hard/mean"), spec: &S148, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x401ca36f,]) },
+    Case { name: name!("binary_focal_keras/Torchvision/a=none,g=0/probs_hard/sum"), spec: &S148, op: Op::Loss(Reduction::Sum), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[0x436af527,]) },
+    Case { name: name!("binary_focal_keras/Torchvision/a=none,g=0/probs_hard/none"), spec: &S148, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Bits(&[
         0x33d6bf96, 0x4180f1dc, 0x417f1402, 0x34000001, 0x3a832339, 0x40dd0c55, 0x40dd0c70, 0x3a8322ca,
         0x3a031ad3, 0x40f33a98, 0x40f33a36, 0x3a031c64, 0x33d6bf96, 0x4180f1dc, 0x33d6bf96, 0x4180f1dc,
         0x417f1402, 0x34000001, 0x417f1402, 0x34000001, 0x3f317218, 0x3f317218, 0x33d6bf96, 0x4180f1dc,
@@ -2791,9 +2911,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x403b33ce, 0x3f47ca90, 0x3f933bca, 0x3ee1608d, 0x3f067beb, 0x3efcbaf6, 0x3f69f3f4, 0x3ed38563,
         0x408503af, 0x3f53043c, 0x40750e4e, 0x39eefdf1, 0x3fe6dec7, 0x3debd92c, 0x3e1e58b0, 0x3fe5b518,
     ]) },
-    Case { name: "binary_focal_keras/Torchvision/a=none,g=2/probs_soft/mean", spec: S145, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3fb62858,]) },
-    Case { name: "binary_focal_keras/Torchvision/a=none,g=2/probs_soft/sum", spec: S145, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x43089e42,]) },
-    Case { name: "binary_focal_keras/Torchvision/a=none,g=2/probs_soft/none", spec: S145, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("binary_focal_keras/Torchvision/a=none,g=2/probs_soft/mean"), spec: &S145, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3fb62858,]) },
+    Case { name: name!("binary_focal_keras/Torchvision/a=none,g=2/probs_soft/sum"), spec: &S145, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x43089e42,]) },
+    Case { name: name!("binary_focal_keras/Torchvision/a=none,g=2/probs_soft/none"), spec: &S145, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[
         0x4000f1dc, 0x00000000, 0x40aefbcd, 0x00000000, 0x401779a6, 0x3be64a0e, 0x40dbf231, 0x3f5d14a2,
         0x40f241fa, 0x3e52765e, 0x40f2fbf5, 0x3e52760c, 0x4180f1dc, 0x328a744b, 0x3c840a27, 0x41808eed,
         0x3fff1402, 0x417f13fe, 0x40aefbcb, 0x1c000001, 0x3e317218, 0x3e317218, 0x328a744b, 0x4000f1dc,
@@ -2807,13 +2927,13 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3e24d93c, 0x3e1a2dc2, 0x3d8da4ff, 0x3f09090b, 0x3f954f93, 0x3d9761a1, 0x3e80ad42, 0x3e861765,
         0x3fd7867a, 0x3e2b6a69, 0x3e3123c4, 0x3e4080c8, 0x3eef089a, 0x3d91d965, 0x3f413bd5, 0x3f0b7c2d,
     ]) },
-    Case { name: "binary_focal_keras/Torchvision/a=0.25,g=2/probs_soft/mean", spec: S146, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3f2e227f,]) },
-    Case { name: "binary_focal_keras/Torchvision/a=0.25,g=2/probs_soft/sum", spec: S146, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x428299df,]) },
-    Case { name: "binary_focal_keras/Torchvision/a=0.25,g=0.5/probs_soft/mean", spec: S147, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3f79efa4,]) },
-    Case { name: "binary_focal_keras/Torchvision/a=0.25,g=0.5/probs_soft/sum", spec: S147, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x42bb73bb,]) },
-    Case { name: "binary_focal_keras/Torchvision/a=none,g=0/probs_soft/mean", spec: S148, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x40185c18,]) },
-    Case { name: "binary_focal_keras/Torchvision/a=none,g=0/probs_soft/sum", spec: S148, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x43648a24,]) },
-    Case { name: "binary_focal_keras/Torchvision/a=none,g=0/probs_soft/none", spec: S148, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("binary_focal_keras/Torchvision/a=0.25,g=2/probs_soft/mean"), spec: &S146, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3f2e227f,]) },
+    Case { name: name!("binary_focal_keras/Torchvision/a=0.25,g=2/probs_soft/sum"), spec: &S146, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x428299df,]) },
+    Case { name: name!("binary_focal_keras/Torchvision/a=0.25,g=0.5/probs_soft/mean"), spec: &S147, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3f79efa4,]) },
+    Case { name: name!("binary_focal_keras/Torchvision/a=0.25,g=0.5/probs_soft/sum"), spec: &S147, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x42bb73bb,]) },
+    Case { name: name!("binary_focal_keras/Torchvision/a=none,g=0/probs_soft/mean"), spec: &S148, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x40185c18,]) },
+    Case { name: name!("binary_focal_keras/Torchvision/a=none,g=0/probs_soft/sum"), spec: &S148, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x43648a24,]) },
+    Case { name: name!("binary_focal_keras/Torchvision/a=none,g=0/probs_soft/none"), spec: &S148, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[
         0x4100f1dc, 0x33d6bf96, 0x41328e01, 0x34000001, 0x409abe4a, 0x3f3111ae, 0x40dcd3dc, 0x405d14a2,
         0x40f2fc55, 0x4011f5b1, 0x40f33a36, 0x4011f576, 0x4180f1dc, 0x3c840a4f, 0x3fce4fc8, 0x4180d0da,
         0x40ff1402, 0x417f1402, 0x41328e01, 0x34000001, 0x3f317218, 0x3f317218, 0x3c840a4f, 0x4100f1dc,
@@ -2827,9 +2947,9 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3f2d419c, 0x3f2762ee, 0x3efe980e, 0x3fc13c30, 0x4035f2cb, 0x3f086bb1, 0x3f5a2511, 0x3f581dc1,
         0x404681c2, 0x3f2f6d74, 0x3f315238, 0x3f48ced9, 0x3fe6836a, 0x3f51847d, 0x3fc43de1, 0x3fabbcc9,
     ]) },
-    Case { name: "binary_focal_keras/Kornia/a=none,g=2/probs_soft/mean", spec: S149, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x40068a2f,]) },
-    Case { name: "binary_focal_keras/Kornia/a=none,g=2/probs_soft/sum", spec: S149, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x4349cf46,]) },
-    Case { name: "binary_focal_keras/Kornia/a=none,g=2/probs_soft/none", spec: S149, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("binary_focal_keras/Kornia/a=none,g=2/probs_soft/mean"), spec: &S149, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x40068a2f,]) },
+    Case { name: name!("binary_focal_keras/Kornia/a=none,g=2/probs_soft/sum"), spec: &S149, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x4349cf46,]) },
+    Case { name: name!("binary_focal_keras/Kornia/a=none,g=2/probs_soft/none"), spec: &S149, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[
         0x4100f1dc, 0x00000000, 0x41328e01, 0x00000000, 0x409a6ca6, 0x3f307c2c, 0x40dc62d9, 0x405c9b52,
         0x40f2be23, 0x4011ca9b, 0x40f2fbf5, 0x4011ca60, 0x4180f1dc, 0x3c840a19, 0x3fce4fc3, 0x4180d0d8,
         0x40ff13fe, 0x417f13fe, 0x41328e00, 0x1c000001, 0x3e317218, 0x3e317218, 0x3c840a19, 0x4100f1dc,
@@ -2843,13 +2963,13 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3e2fcffa, 0x3e1a6e01, 0x3de60074, 0x3f9b7e08, 0x40314480, 0x3e2c2e54, 0x3eae59e6, 0x3e99ec4b,
         0x40401df9, 0x3e3053c8, 0x3e312cb4, 0x3eaca9e5, 0x3fd70c31, 0x3f313144, 0x3f8b08bc, 0x3f69fd50,
     ]) },
-    Case { name: "binary_focal_keras/Kornia/a=0.25,g=2/probs_soft/mean", spec: S150, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3f838dcf,]) },
-    Case { name: "binary_focal_keras/Kornia/a=0.25,g=2/probs_soft/sum", spec: S150, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x42c554b7,]) },
-    Case { name: "binary_focal_keras/Kornia/a=0.25,g=0.5/probs_soft/mean", spec: S151, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3f8e5f82,]) },
-    Case { name: "binary_focal_keras/Kornia/a=0.25,g=0.5/probs_soft/sum", spec: S151, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x42d58f43,]) },
-    Case { name: "binary_focal_keras/Kornia/a=none,g=0/probs_soft/mean", spec: S152, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x40185c18,]) },
-    Case { name: "binary_focal_keras/Kornia/a=none,g=0/probs_soft/sum", spec: S152, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x43648a24,]) },
-    Case { name: "binary_focal_keras/Kornia/a=none,g=0/probs_soft/none", spec: S152, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[
+    Case { name: name!("binary_focal_keras/Kornia/a=0.25,g=2/probs_soft/mean"), spec: &S150, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3f838dcf,]) },
+    Case { name: name!("binary_focal_keras/Kornia/a=0.25,g=2/probs_soft/sum"), spec: &S150, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x42c554b7,]) },
+    Case { name: name!("binary_focal_keras/Kornia/a=0.25,g=0.5/probs_soft/mean"), spec: &S151, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x3f8e5f82,]) },
+    Case { name: name!("binary_focal_keras/Kornia/a=0.25,g=0.5/probs_soft/sum"), spec: &S151, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x42d58f43,]) },
+    Case { name: name!("binary_focal_keras/Kornia/a=none,g=0/probs_soft/mean"), spec: &S152, op: Op::Loss(Reduction::Mean), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x40185c18,]) },
+    Case { name: name!("binary_focal_keras/Kornia/a=none,g=0/probs_soft/sum"), spec: &S152, op: Op::Loss(Reduction::Sum), predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[0x43648a24,]) },
+    Case { name: name!("binary_focal_keras/Kornia/a=none,g=0/probs_soft/none"), spec: &S152, op: Op::Elementwise { capacity: 96 }, predictions: &PROBS_SOFT_P, targets: &PROBS_SOFT_T, expected: Expected::Bits(&[
         0x4100f1dc, 0x33d6bf96, 0x41328e01, 0x34000001, 0x409abe4a, 0x3f3111ae, 0x40dcd3dc, 0x405d14a2,
         0x40f2fc55, 0x4011f5b1, 0x40f33a36, 0x4011f576, 0x4180f1dc, 0x3c840a4f, 0x3fce4fc8, 0x4180d0da,
         0x40ff1402, 0x417f1402, 0x41328e01, 0x34000001, 0x3f317218, 0x3f317218, 0x3c840a4f, 0x4100f1dc,
@@ -2863,15 +2983,15 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3f2d419c, 0x3f2762ee, 0x3efe980e, 0x3fc13c30, 0x4035f2cb, 0x3f086bb1, 0x3f5a2511, 0x3f581dc1,
         0x404681c2, 0x3f2f6d74, 0x3f315238, 0x3f48ced9, 0x3fe6836a, 0x3f51847d, 0x3fc43de1, 0x3fabbcc9,
     ]) },
-    Case { name: "error/binary_focal_keras/soft_monai", spec: S153, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::InvalidParameter("soft_targets")) },
-    Case { name: "sigmoid/logits_extreme", spec: S154, op: Op::Elementwise { capacity: 0 }, predictions: &LOGITS_EXTREME_P, targets: &LOGITS_EXTREME_T, expected: Expected::Bits(&[
+    Case { name: name!("error/binary_focal_keras/soft_monai"), spec: &S153, op: Op::Loss(Reduction::Mean), predictions: &PROBS_HARD_P, targets: &PROBS_HARD_T, expected: Expected::Err(Error::InvalidParameter("soft_targets")) },
+    Case { name: name!("sigmoid/logits_extreme"), spec: &S154, op: Op::Elementwise { capacity: 0 }, predictions: &LOGITS_EXTREME_P, targets: &LOGITS_EXTREME_T, expected: Expected::Bits(&[
         0x3f800000, 0x3f800000, 0x00000000, 0x00000000, 0x3f800000, 0x3f800000, 0x0041edc4, 0x0041edc4,
         0x3f800000, 0x3f800000, 0x00000000, 0x00000000, 0x3f000000, 0x3f000000, 0x3f000000, 0x3f000000,
         0x3f800000, 0x3f800000, 0x3331cf19, 0x3331cf19, 0x3f000000, 0x3f000000, 0x3f000000, 0x3f000000,
         0x3f800000, 0x3f800000, 0x29d2b706, 0x29d2b706, 0x3f800000, 0x3f800000, 0x00000001, 0x00000001,
         0x3f800000, 0x3f800000, 0x00000000, 0x00000000,
     ]) },
-    Case { name: "sigmoid/logits_hard", spec: S154, op: Op::Elementwise { capacity: 0 }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
+    Case { name: name!("sigmoid/logits_hard"), spec: &S154, op: Op::Elementwise { capacity: 0 }, predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Bits(&[
         0x3f800000, 0x3f800000, 0x00000000, 0x00000000, 0x3f800000, 0x3f800000, 0x0041edc4, 0x0041edc4,
         0x3f000000, 0x3f000000, 0x3f000000, 0x3f000000, 0x3f800000, 0x3f800000, 0x3331cf19, 0x3331cf19,
         0x3f000000, 0x3f000000, 0x3f000000, 0x3f000000, 0x3f800000, 0x3f800000, 0x29d2b706, 0x29d2b706,
@@ -2893,10 +3013,10 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3b5844ea, 0x3f7fed77, 0x3f7ff3e5, 0x3f65f6f4, 0x384de52b, 0x3f3bcd27, 0x3a2eb865, 0x3eabad16,
         0x3f6886de, 0x39e6fe11, 0x3f7faa07, 0x38f999ec, 0x3f7fc1e5, 0x3893294b, 0x3e4f023b, 0x3f742dbc,
     ]) },
-    Case { name: "softmax_focal/ce/mc_labels/U8/class_sums", spec: S155, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal/ce/mc_labels/U8/class_sums"), spec: &S155, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x40885d02, 0x469c4699, 0x42c49298, 0x41d56c40, 0x41092bcc, 0x40a40cda, 0x416a5f5a, 0x405b644d,
     ]) },
-    Case { name: "softmax_focal/ce/mc_labels/U8/none", spec: S155, op: Op::Elementwise { capacity: 192 }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal/ce/mc_labels/U8/none"), spec: &S155, op: Op::Elementwise { capacity: 192 }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x00000000, 0x461c34de, 0x00000000, 0x00000000, 0x00000000, 0x461c48e3, 0x00000000, 0x00000000,
         0x00000000, 0x013ae0b6, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x42b4c263, 0x00000000,
         0x3e759c09, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x41cc7290,
@@ -2922,19 +3042,19 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x00000000, 0x00000000, 0x3e1dfb85, 0x00000000, 0x4000fe8c, 0x00000000, 0x00000000, 0x00000000,
         0x3f42514e, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x4089a703, 0x00000000, 0x00000000,
     ]) },
-    Case { name: "softmax_focal/ce/mc_nchw_labels/U16/class_sums", spec: S156, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_LABELS_P, targets: &MC_NCHW_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal/ce/mc_nchw_labels/U16/class_sums"), spec: &S156, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_LABELS_P, targets: &MC_NCHW_LABELS_T, expected: Expected::Bits(&[
         0x40885d02, 0x469c4699, 0x42c49298, 0x41d56c40, 0x41092bcc, 0x40a40cda, 0x416a5f5a, 0x405b644d,
     ]) },
-    Case { name: "softmax_focal/ce/mc_labels_ignore/I32/class_sums", spec: S157, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal/ce/mc_labels_ignore/I32/class_sums"), spec: &S157, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
         0x40885d02, 0x469c446d, 0x42c49298, 0x41d56c40, 0x40a290d3, 0x40a40cdb, 0x416a5f5a, 0x405b644d,
     ]) },
-    Case { name: "softmax_focal/ce/mc_dense/Dense/class_sums", spec: S158, op: Op::Loss(Reduction::Mean), predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal/ce/mc_dense/Dense/class_sums"), spec: &S158, op: Op::Loss(Reduction::Mean), predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
         0x40b3a5ef, 0x469c45f8, 0x42900e6b, 0x41e35a84, 0x4102f1ee, 0x40e86d26, 0x4174cd83, 0x4082b31c,
     ]) },
-    Case { name: "softmax_focal/ce/mc_nchw_dense/Dense/class_sums", spec: S159, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal/ce/mc_nchw_dense/Dense/class_sums"), spec: &S159, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
         0x40b3a5ef, 0x469c45f8, 0x42900e6b, 0x41e35a84, 0x4102f1ee, 0x40e86d26, 0x4174cd83, 0x4082b31c,
     ]) },
-    Case { name: "softmax_focal/ce/mc_nchw_dense/Dense/none", spec: S159, op: Op::Elementwise { capacity: 192 }, predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal/ce/mc_nchw_dense/Dense/none"), spec: &S159, op: Op::Elementwise { capacity: 192 }, predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
         0x00000000, 0x00000000, 0x00000000, 0x3e8142a2, 0x3e759c09, 0x00000000, 0x00000000, 0x401c010e,
         0x00000000, 0x00000000, 0x3f83a736, 0x00000000, 0x00000000, 0x3d201e91, 0x00000000, 0x3d470a9c,
         0x00000000, 0x3d92bd33, 0x00000000, 0x3e803604, 0x3d9eb2df, 0x3f958c76, 0x00000000, 0x00000000,
@@ -2960,14 +3080,14 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x3dc508b1, 0x00000000,
         0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x3dd9d3ab, 0x00000000, 0x00000000,
     ]) },
-    Case { name: "softmax_focal/ce/mc_labels/stream", spec: S155, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Mean }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal/ce/mc_labels/stream"), spec: &S155, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Mean }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x451c34de, 0x445189a3, 0x445189a3, 0x435ad4dd, 0x4341964c, 0x433a6ade, 0x431d5adb, 0x431d5adb,
         0x42d20b78, 0x469d889a, 0x43d20b78, 0x00000030, 0x414d5a4e, 0x469c50da, 0x42e1de84, 0x41f0d8ca,
     ]) },
-    Case { name: "softmax_focal/g2/mc_labels/U8/class_sums", spec: S160, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal/g2/mc_labels/U8/class_sums"), spec: &S160, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x4026f74b, 0x469c4345, 0x42bf81fd, 0x41d0876b, 0x40b3ff2e, 0x4089a841, 0x41382ee8, 0x404359b2,
     ]) },
-    Case { name: "softmax_focal/g2/mc_labels/U8/none", spec: S160, op: Op::Elementwise { capacity: 192 }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal/g2/mc_labels/U8/none"), spec: &S160, op: Op::Elementwise { capacity: 192 }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x00000000, 0x461c34de, 0x00000000, 0x00000000, 0x00000000, 0x461c48e3, 0x00000000, 0x00000000,
         0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x42b4c263, 0x00000000,
         0x3c32b7f8, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x41cc7290,
@@ -2993,19 +3113,19 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x00000000, 0x00000000, 0x3b4eaa0c, 0x00000000, 0x3fc1d0de, 0x00000000, 0x00000000, 0x00000000,
         0x3e5be548, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x4085f2c1, 0x00000000, 0x00000000,
     ]) },
-    Case { name: "softmax_focal/g2/mc_nchw_labels/U16/class_sums", spec: S161, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_LABELS_P, targets: &MC_NCHW_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal/g2/mc_nchw_labels/U16/class_sums"), spec: &S161, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_LABELS_P, targets: &MC_NCHW_LABELS_T, expected: Expected::Bits(&[
         0x4026f74b, 0x469c4345, 0x42bf81fd, 0x41d0876b, 0x40b3ff2e, 0x4089a841, 0x41382ee8, 0x404359b2,
     ]) },
-    Case { name: "softmax_focal/g2/mc_labels_ignore/I32/class_sums", spec: S162, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal/g2/mc_labels_ignore/I32/class_sums"), spec: &S162, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
         0x4026f74b, 0x469c4250, 0x42bf81fd, 0x41d0876b, 0x4015d47f, 0x4089a840, 0x41382ee8, 0x404359b2,
     ]) },
-    Case { name: "softmax_focal/g2/mc_dense/Dense/class_sums", spec: S163, op: Op::Loss(Reduction::Mean), predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal/g2/mc_dense/Dense/class_sums"), spec: &S163, op: Op::Loss(Reduction::Mean), predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
         0x4077a93d, 0x469c42fb, 0x428ae0a3, 0x41de4c56, 0x40b12d18, 0x40cd3a64, 0x413f70c4, 0x40683a36,
     ]) },
-    Case { name: "softmax_focal/g2/mc_nchw_dense/Dense/class_sums", spec: S164, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal/g2/mc_nchw_dense/Dense/class_sums"), spec: &S164, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
         0x4077a93d, 0x469c42fb, 0x428ae0a3, 0x41de4c56, 0x40b12d18, 0x40cd3a64, 0x413f70c4, 0x40683a36,
     ]) },
-    Case { name: "softmax_focal/g2/mc_nchw_dense/Dense/none", spec: S164, op: Op::Elementwise { capacity: 192 }, predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal/g2/mc_nchw_dense/Dense/none"), spec: &S164, op: Op::Elementwise { capacity: 192 }, predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
         0x00000000, 0x00000000, 0x00000000, 0x3e5ac4f5, 0x3c32b7f8, 0x00000000, 0x00000000, 0x4001ef10,
         0x00000000, 0x00000000, 0x3f83a4e8, 0x00000000, 0x00000000, 0x3870fc29, 0x00000000, 0x38e5471a,
         0x00000000, 0x3c999757, 0x00000000, 0x3c4953a7, 0x39e1df7b, 0x3f0e0990, 0x00000000, 0x00000000,
@@ -3031,71 +3151,71 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x3acff10b, 0x00000000,
         0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x3d3ac99a, 0x00000000, 0x00000000,
     ]) },
-    Case { name: "softmax_focal/g2/mc_labels/stream", spec: S160, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Mean }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal/g2/mc_labels/stream"), spec: &S160, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Mean }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x451c34de, 0x44518907, 0x44518907, 0x435ac2f6, 0x4341853a, 0x433a5a5e, 0x431d49f7, 0x431d49f7,
         0x42d1e6d0, 0x469d6d1c, 0x43d1e6d0, 0x00000030, 0x4103bd6a, 0x469c4bdf, 0x42d687da, 0x41e8f2a1,
     ]) },
-    Case { name: "softmax_focal/g0.5_bg0.25/mc_labels/U8/class_sums", spec: S165, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal/g0.5_bg0.25/mc_labels/U8/class_sums"), spec: &S165, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x402b31b5, 0x459c4575, 0x41c2a75a, 0x40d3d164, 0x40b1f034, 0x3f977f01, 0x40589d7c, 0x3f51ca3b,
     ]) },
-    Case { name: "softmax_focal/g0.5_bg0.25/mc_nchw_labels/U16/class_sums", spec: S166, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_LABELS_P, targets: &MC_NCHW_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal/g0.5_bg0.25/mc_nchw_labels/U16/class_sums"), spec: &S166, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_LABELS_P, targets: &MC_NCHW_LABELS_T, expected: Expected::Bits(&[
         0x402b31b5, 0x459c4575, 0x41c2a75a, 0x40d3d164, 0x40b1f034, 0x3f977f01, 0x40589d7c, 0x3f51ca3b,
     ]) },
-    Case { name: "softmax_focal/g0.5_bg0.25/mc_labels_ignore/I32/class_sums", spec: S167, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal/g0.5_bg0.25/mc_labels_ignore/I32/class_sums"), spec: &S167, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
         0x402b31b5, 0x459c43b1, 0x41c2a75a, 0x40d3d164, 0x403ec7e5, 0x3f977f00, 0x40589d7d, 0x3f51ca3b,
     ]) },
-    Case { name: "softmax_focal/g0.5_bg0.25/mc_dense/Dense/class_sums", spec: S168, op: Op::Loss(Reduction::Mean), predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal/g0.5_bg0.25/mc_dense/Dense/class_sums"), spec: &S168, op: Op::Loss(Reduction::Mean), predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
         0x406aa554, 0x459c44ef, 0x418e1ad7, 0x40e1b52a, 0x40ab85ab, 0x3fdbab56, 0x40620938, 0x3f7b3186,
     ]) },
-    Case { name: "softmax_focal/g0.5_bg0.25/mc_nchw_dense/Dense/class_sums", spec: S169, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal/g0.5_bg0.25/mc_nchw_dense/Dense/class_sums"), spec: &S169, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
         0x406aa554, 0x459c44ef, 0x418e1ad7, 0x40e1b52a, 0x40ab85ab, 0x3fdbab56, 0x40620938, 0x3f7b3186,
     ]) },
-    Case { name: "softmax_focal/g0.5_bg0.25/mc_labels/stream", spec: S165, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Mean }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal/g0.5_bg0.25/mc_labels/stream"), spec: &S165, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Mean }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x441c34de, 0x435189e1, 0x435189e1, 0x425ae206, 0x4241a29f, 0x423a76ae, 0x421d7568, 0x421d7568,
         0x41d23813, 0x459daa0e, 0x42d23813, 0x00000030, 0x4103c488, 0x459c4eee, 0x41ddbb0a, 0x40ee0aab,
     ]) },
-    Case { name: "softmax_focal/g2_uniform0.25_w/mc_labels/U8/class_sums", spec: S170, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal/g2_uniform0.25_w/mc_labels/U8/class_sums"), spec: &S170, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x3ea6f74b, 0x459c4345, 0x423f81fd, 0x411c6590, 0x3f33ff2e, 0x3f89a841, 0x40b82ee8, 0x3f928345,
     ]) },
-    Case { name: "softmax_focal/g2_uniform0.25_w/mc_nchw_labels/U16/class_sums", spec: S171, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_LABELS_P, targets: &MC_NCHW_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal/g2_uniform0.25_w/mc_nchw_labels/U16/class_sums"), spec: &S171, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_LABELS_P, targets: &MC_NCHW_LABELS_T, expected: Expected::Bits(&[
         0x3ea6f74b, 0x459c4345, 0x423f81fd, 0x411c6590, 0x3f33ff2e, 0x3f89a841, 0x40b82ee8, 0x3f928345,
     ]) },
-    Case { name: "softmax_focal/g2_uniform0.25_w/mc_labels_ignore/I32/class_sums", spec: S172, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal/g2_uniform0.25_w/mc_labels_ignore/I32/class_sums"), spec: &S172, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
         0x3ea6f74b, 0x459c4250, 0x423f81fd, 0x411c6590, 0x3e95d47f, 0x3f89a840, 0x40b82ee8, 0x3f928345,
     ]) },
-    Case { name: "softmax_focal/g2_uniform0.25_w/mc_dense/Dense/class_sums", spec: S173, op: Op::Loss(Reduction::Mean), predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal/g2_uniform0.25_w/mc_dense/Dense/class_sums"), spec: &S173, op: Op::Loss(Reduction::Mean), predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
         0x3ef7a93d, 0x459c42fb, 0x420ae0a3, 0x4126b940, 0x3f312d18, 0x3fcd3a64, 0x40bf70c4, 0x3fae2ba9,
     ]) },
-    Case { name: "softmax_focal/g2_uniform0.25_w/mc_nchw_dense/Dense/class_sums", spec: S174, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal/g2_uniform0.25_w/mc_nchw_dense/Dense/class_sums"), spec: &S174, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
         0x3ef7a93d, 0x459c42fb, 0x420ae0a3, 0x4126b940, 0x3f312d18, 0x3fcd3a64, 0x40bf70c4, 0x3fae2ba9,
     ]) },
-    Case { name: "softmax_focal/g2_uniform0.25_w/mc_labels/stream", spec: S170, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Mean }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal/g2_uniform0.25_w/mc_labels/stream"), spec: &S170, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Mean }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x441c34de, 0x43529c19, 0x43529c19, 0x425bee0b, 0x42428dba, 0x423b5912, 0x421e2029, 0x421e2029,
         0x41d320b3, 0x459e5886, 0x42d320b3, 0x00000030, 0x3f83bd6a, 0x459c4bdf, 0x425687da, 0x412eb5f9,
     ]) },
-    Case { name: "softmax_focal/g2_perclass/mc_labels/U8/class_sums", spec: S175, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal/g2_perclass/mc_labels/U8/class_sums"), spec: &S175, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x3e8592a2, 0x45bb83ec, 0x41e5cf30, 0x40fa3c1a, 0x3f0fff58, 0x3fa5304e, 0x405d0518, 0x3f6a6ba3,
     ]) },
-    Case { name: "softmax_focal/g2_perclass/mc_nchw_labels/U16/class_sums", spec: S176, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_LABELS_P, targets: &MC_NCHW_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal/g2_perclass/mc_nchw_labels/U16/class_sums"), spec: &S176, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_LABELS_P, targets: &MC_NCHW_LABELS_T, expected: Expected::Bits(&[
         0x3e8592a2, 0x45bb83ec, 0x41e5cf30, 0x40fa3c1a, 0x3f0fff58, 0x3fa5304e, 0x405d0518, 0x3f6a6ba3,
     ]) },
-    Case { name: "softmax_focal/g2_perclass/mc_labels_ignore/I32/class_sums", spec: S177, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal/g2_perclass/mc_labels_ignore/I32/class_sums"), spec: &S177, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
         0x3e8592a3, 0x45bb82c7, 0x41e5cf30, 0x40fa3c1a, 0x3e6fba65, 0x3fa5304d, 0x405d0518, 0x3f6a6ba3,
     ]) },
-    Case { name: "softmax_focal/g2_perclass/mc_dense/Dense/class_sums", spec: S178, op: Op::Loss(Reduction::Mean), predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal/g2_perclass/mc_dense/Dense/class_sums"), spec: &S178, op: Op::Loss(Reduction::Mean), predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
         0x3ec620fd, 0x45bb8394, 0x41a6a72a, 0x41056100, 0x3f0dbdac, 0x3ff64612, 0x4065ba86, 0x3f8b5621,
     ]) },
-    Case { name: "softmax_focal/g2_perclass/mc_nchw_dense/Dense/class_sums", spec: S179, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal/g2_perclass/mc_nchw_dense/Dense/class_sums"), spec: &S179, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
         0x3ec620fd, 0x45bb8394, 0x41a6a72a, 0x41056100, 0x3f0dbdac, 0x3ff64612, 0x4065ba86, 0x3f8b5621,
     ]) },
-    Case { name: "softmax_focal/g2_perclass/mc_labels/stream", spec: S175, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Mean }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal/g2_perclass/mc_labels/stream"), spec: &S175, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Mean }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x443b72a4, 0x437b7135, 0x437b7135, 0x42833edf, 0x42683436, 0x425f9a93, 0x423cb4d2, 0x423cb4d2,
         0x41fbd034, 0x45bcdc27, 0x42fbd034, 0x00000030, 0x3f52c8a9, 0x45bb8e3f, 0x4200b7ea, 0x410bc4c7,
     ]) },
-    Case { name: "softmax_focal_probabilities/g2/mc_probs/U8/class_sums", spec: S180, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal_probabilities/g2/mc_probs/U8/class_sums"), spec: &S180, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
         0x4026f74b, 0x7f800000, 0x42bf81fd, 0x41d0876b, 0x40b3ff2e, 0x4089a841, 0x41382ee8, 0x404359b2,
     ]) },
-    Case { name: "softmax_focal_probabilities/g2/mc_probs/U8/none", spec: S180, op: Op::Elementwise { capacity: 192 }, predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal_probabilities/g2/mc_probs/U8/none"), spec: &S180, op: Op::Elementwise { capacity: 192 }, predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
         0x00000000, 0x7f800000, 0x00000000, 0x00000000, 0x00000000, 0x7f800000, 0x00000000, 0x00000000,
         0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x42b4c263, 0x00000000,
         0x3c32b7f8, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x41cc7290,
@@ -3121,14 +3241,14 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x00000000, 0x00000000, 0x3b4eaa0c, 0x00000000, 0x3fc1d0de, 0x00000000, 0x00000000, 0x00000000,
         0x3e5be548, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x4085f2c1, 0x00000000, 0x00000000,
     ]) },
-    Case { name: "softmax_focal_probabilities/g2/mc_probs/U8/stream", spec: S180, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Mean }, predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal_probabilities/g2/mc_probs/U8/stream"), spec: &S180, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Mean }, predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
         0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000,
         0x7f800000, 0x7f800000, 0x7f800000, 0x00000030, 0x4103bd6a, 0x7f800000, 0x42d687da, 0x41e8f2a1,
     ]) },
-    Case { name: "softmax_focal_probabilities/g0.5_bg0.25_w/mc_probs/U8/class_sums", spec: S181, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal_probabilities/g0.5_bg0.25_w/mc_probs/U8/class_sums"), spec: &S181, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
         0x3fab31b5, 0x7f800000, 0x4242a75a, 0x411edd0b, 0x4031f034, 0x3f977f01, 0x40d89d7c, 0x3f9d57ac,
     ]) },
-    Case { name: "softmax_focal_probabilities/g0.5_bg0.25_w/mc_probs/U8/none", spec: S181, op: Op::Elementwise { capacity: 192 }, predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal_probabilities/g0.5_bg0.25_w/mc_probs/U8/none"), spec: &S181, op: Op::Elementwise { capacity: 192 }, predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
         0x00000000, 0x7f800000, 0x00000000, 0x00000000, 0x00000000, 0x7f800000, 0x00000000, 0x00000000,
         0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x4234c263, 0x00000000,
         0x3d2a21f4, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x411955ec,
@@ -3154,20 +3274,20 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x00000000, 0x00000000, 0x3ceef088, 0x00000000, 0x3f3423ba, 0x00000000, 0x00000000, 0x00000000,
         0x3e54937e, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x3f88b784, 0x00000000, 0x00000000,
     ]) },
-    Case { name: "softmax_focal_probabilities/g0.5_bg0.25_w/mc_probs/U8/stream", spec: S181, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Mean }, predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
+    Case { name: name!("softmax_focal_probabilities/g0.5_bg0.25_w/mc_probs/U8/stream"), spec: &S181, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Mean }, predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
         0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000,
         0x7f800000, 0x7f800000, 0x7f800000, 0x00000030, 0x4083c488, 0x7f800000, 0x425dbb0a, 0x41328800,
     ]) },
-    Case { name: "one_vs_rest_focal/g2/mc_labels/U8/class_sums", spec: S182, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("one_vs_rest_focal/g2/mc_labels/U8/class_sums"), spec: &S182, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x461c7181, 0x461c5b5d, 0x42f904ee, 0x418eb5aa, 0x413a41cc, 0x4172cc2e, 0x4183a0d8, 0x41dca144,
     ]) },
-    Case { name: "one_vs_rest_focal/g2/mc_labels_ignore/U8/class_sums", spec: S183, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
+    Case { name: name!("one_vs_rest_focal/g2/mc_labels_ignore/U8/class_sums"), spec: &S183, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
         0x461c5e79, 0x461c5b5d, 0x42f3b671, 0x418ade14, 0x4100e36a, 0x4172ca9a, 0x41837ca6, 0x41dc772d,
     ]) },
-    Case { name: "one_vs_rest_focal/g2/mc_nchw_dense/Dense/class_sums", spec: S184, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
+    Case { name: name!("one_vs_rest_focal/g2/mc_nchw_dense/Dense/class_sums"), spec: &S184, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
         0x461c6d7c, 0x461c5a96, 0x4283fd5a, 0x418ece1e, 0x413f613e, 0x41739845, 0x416bc004, 0x41d655df,
     ]) },
-    Case { name: "one_vs_rest_focal/g2/mc_dense/none", spec: S185, op: Op::Elementwise { capacity: 192 }, predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
+    Case { name: name!("one_vs_rest_focal/g2/mc_dense/none"), spec: &S185, op: Op::Elementwise { capacity: 192 }, predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
         0x461c4000, 0x39555e69, 0x3a092232, 0x405721cd, 0x3e69f3a4, 0x461c4000, 0x3e8be232, 0x3fc646d5,
         0x3f73660f, 0x00000000, 0x37fb78dc, 0x3ef57033, 0x3e10ebda, 0x3fbaaaac, 0x41f178d4, 0x3cc7fd43,
         0x3d5a1187, 0x3c814623, 0x3b4ba600, 0x36f99a42, 0x3befb7bc, 0x3a7c26d0, 0x41f00000, 0x35d35d62,
@@ -3193,20 +3313,20 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x40185bf1, 0x3bc6d4cf, 0x3597b0e5, 0x3e970153, 0x3db8a54c, 0x3c9e4763, 0x3ffa3f42, 0x3fd0f82a,
         0x3a3e690d, 0x3fcf85eb, 0x3d0e3dec, 0x3f85a980, 0x3e069d96, 0x3e9bdb90, 0x4063e523, 0x3ff59877,
     ]) },
-    Case { name: "one_vs_rest_focal/g2/mc_labels/stream", spec: S182, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Sum }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("one_vs_rest_focal/g2/mc_labels/stream"), spec: &S182, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Sum }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x451c4d73, 0x4451a808, 0x4451a808, 0x435b1add, 0x4341ef1e, 0x433ac329, 0x431daca2, 0x431daca2,
         0x42d2c11b, 0x469e10d4, 0x43d2c11b, 0x00000030, 0x461ca011, 0x461c9811, 0x430cf692, 0x4235ab78,
     ]) },
-    Case { name: "one_vs_rest_focal/g2_uniform0.25/mc_labels/U8/class_sums", spec: S186, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("one_vs_rest_focal/g2_uniform0.25/mc_labels/U8/class_sums"), spec: &S186, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x45eaa984, 0x451c8eeb, 0x42445010, 0x41546f86, 0x40dde3b1, 0x413341ac, 0x41414710, 0x419f883d,
     ]) },
-    Case { name: "one_vs_rest_focal/g2_uniform0.25/mc_labels_ignore/U8/class_sums", spec: S187, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
+    Case { name: name!("one_vs_rest_focal/g2_uniform0.25/mc_labels_ignore/U8/class_sums"), spec: &S187, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
         0x45ea8cfa, 0x451c8eec, 0x423c5a53, 0x414eac26, 0x40c13480, 0x4133407e, 0x414110c6, 0x419f68ac,
     ]) },
-    Case { name: "one_vs_rest_focal/g2_uniform0.25/mc_nchw_dense/Dense/class_sums", spec: S188, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
+    Case { name: name!("one_vs_rest_focal/g2_uniform0.25/mc_nchw_dense/Dense/class_sums"), spec: &S188, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
         0x45eaa250, 0x451c89c6, 0x421a13f9, 0x41545ff3, 0x40e226b7, 0x4133cd49, 0x41287ce2, 0x4199661f,
     ]) },
-    Case { name: "one_vs_rest_focal/g2_uniform0.25/mc_dense/none", spec: S189, op: Op::Elementwise { capacity: 192 }, predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
+    Case { name: name!("one_vs_rest_focal/g2_uniform0.25/mc_dense/none"), spec: &S189, op: Op::Elementwise { capacity: 192 }, predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
         0x45ea6000, 0x38555e69, 0x39cdb34b, 0x4021595a, 0x3e2f76bb, 0x451c4000, 0x3e51d34b, 0x3f94b520,
         0x3f368c8b, 0x00000000, 0x37bc9aa5, 0x3eb81426, 0x3dcae3cb, 0x3f82aaac, 0x41412d77, 0x3c8bfe15,
         0x3c5a1187, 0x3c41e934, 0x3b18bc80, 0x36bb33b2, 0x3bb3c9cd, 0x3a3d1d1c, 0x41b40000, 0x34d35d62,
@@ -3232,20 +3352,20 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3fe489ea, 0x3b951f9b, 0x3497b0e5, 0x3e6281fc, 0x3d13b770, 0x3c5d9724, 0x3faf2c48, 0x3f924751,
         0x393e690d, 0x3f9ba470, 0x3cd55ce2, 0x3f487e40, 0x3dc9ec61, 0x3d9bdb90, 0x402aebda, 0x3fb83259,
     ]) },
-    Case { name: "one_vs_rest_focal/g2_uniform0.25/mc_labels/stream", spec: S186, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Sum }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("one_vs_rest_focal/g2_uniform0.25/mc_labels/stream"), spec: &S186, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Sum }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x44ea742c, 0x43d16693, 0x43d16693, 0x42dafd78, 0x42c1e33b, 0x42bab925, 0x429da600, 0x429da600,
         0x4252f8bb, 0x461e3a8c, 0x4352f8bb, 0x00000030, 0x45eae0fd, 0x451d422d, 0x4274a1d4, 0x4204e000,
     ]) },
-    Case { name: "one_vs_rest_focal/g0.5_perclass_w/mc_labels/U8/class_sums", spec: S190, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("one_vs_rest_focal/g0.5_perclass_w/mc_labels/U8/class_sums"), spec: &S190, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x458cd8ce, 0x453be609, 0x42d7ad38, 0x41b35959, 0x40ab626c, 0x4152fcd1, 0x41e52aa3, 0x42062662,
     ]) },
-    Case { name: "one_vs_rest_focal/g0.5_perclass_w/mc_labels_ignore/U8/class_sums", spec: S191, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
+    Case { name: name!("one_vs_rest_focal/g0.5_perclass_w/mc_labels_ignore/U8/class_sums"), spec: &S191, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
         0x458cc5c9, 0x453be603, 0x42cf9c40, 0x41aba3e1, 0x40a570e2, 0x4152c392, 0x41e391f0, 0x42058078,
     ]) },
-    Case { name: "one_vs_rest_focal/g0.5_perclass_w/mc_nchw_dense/Dense/class_sums", spec: S192, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
+    Case { name: name!("one_vs_rest_focal/g0.5_perclass_w/mc_nchw_dense/Dense/class_sums"), spec: &S192, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
         0x458cd656, 0x453be85e, 0x42d41b62, 0x41b43a6e, 0x40b39d59, 0x41567fd7, 0x41d67248, 0x4203d3c4,
     ]) },
-    Case { name: "one_vs_rest_focal/g0.5_perclass_w/mc_dense/none", spec: S193, op: Op::Elementwise { capacity: 192 }, predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
+    Case { name: name!("one_vs_rest_focal/g0.5_perclass_w/mc_dense/none"), spec: &S193, op: Op::Elementwise { capacity: 192 }, predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
         0x458ca000, 0x3b8e5656, 0x3d05e191, 0x406bde94, 0x3e8425e9, 0x453b8000, 0x3f63e2a2, 0x40002a48,
         0x3f1d4716, 0x00000000, 0x3bfd264a, 0x3f6e70b5, 0x3e37c70b, 0x3fa7d202, 0x424ef9db, 0x3e368306,
         0x3c51c5e2, 0x3dc091aa, 0x3da60030, 0x3b3c9a60, 0x3d25e891, 0x3cb66808, 0x42280000, 0x3a14779d,
@@ -3271,20 +3391,20 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3f97c931, 0x3d6a4865, 0x3a27a60c, 0x3f32afa4, 0x3d874921, 0x3ddafbaf, 0x40560d0f, 0x4009eda0,
         0x3ab4bc0b, 0x3fb09615, 0x3e920405, 0x3fc33e9d, 0x3e41758b, 0x3e500430, 0x40a56746, 0x4015f0fd,
     ]) },
-    Case { name: "one_vs_rest_focal/g0.5_perclass_w/mc_labels/stream", spec: S190, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Sum }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("one_vs_rest_focal/g0.5_perclass_w/mc_labels/stream"), spec: &S190, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Sum }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x448cbdc8, 0x439e71e5, 0x439e71e5, 0x42a6159c, 0x42933103, 0x428dc71b, 0x426fa583, 0x426fa583,
         0x4220ed20, 0x45f163b0, 0x4320ed20, 0x00000030, 0x458d03a8, 0x453cb905, 0x43087bf0, 0x425fd310,
     ]) },
-    Case { name: "one_vs_rest_focal/g2_kornia/mc_labels/U8/class_sums", spec: S194, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("one_vs_rest_focal/g2_kornia/mc_labels/U8/class_sums"), spec: &S194, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x45eaa984, 0x451c8eeb, 0x42445010, 0x41546f86, 0x40dde3b1, 0x413341ac, 0x41414710, 0x419f883d,
     ]) },
-    Case { name: "one_vs_rest_focal/g2_kornia/mc_labels_ignore/U8/class_sums", spec: S195, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
+    Case { name: name!("one_vs_rest_focal/g2_kornia/mc_labels_ignore/U8/class_sums"), spec: &S195, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
         0x45ea8cfa, 0x451c8eec, 0x423c5a53, 0x414eac26, 0x40c13480, 0x4133407e, 0x414110c6, 0x419f68ac,
     ]) },
-    Case { name: "one_vs_rest_focal/g2_kornia/mc_nchw_dense/Dense/class_sums", spec: S196, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
+    Case { name: name!("one_vs_rest_focal/g2_kornia/mc_nchw_dense/Dense/class_sums"), spec: &S196, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
         0x45eaa7d5, 0x451cb1a9, 0x4229117b, 0x415560ff, 0x410d9547, 0x41357fed, 0x413905aa, 0x41a125b5,
     ]) },
-    Case { name: "one_vs_rest_focal/g2_kornia/mc_dense/none", spec: S197, op: Op::Elementwise { capacity: 192 }, predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
+    Case { name: name!("one_vs_rest_focal/g2_kornia/mc_dense/none"), spec: &S197, op: Op::Elementwise { capacity: 192 }, predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
         0x45ea6000, 0x38555e69, 0x39cdb34b, 0x4021595a, 0x3e2f76bb, 0x451c4000, 0x3e51d34b, 0x3f94b520,
         0x3f368c8b, 0x00000000, 0x37bc9aa5, 0x3eb81426, 0x3dc4ad66, 0x3fa82b5d, 0x41766666, 0x3d02334c,
         0x3c5a1187, 0x3c41e934, 0x3b18bc80, 0x36bb33b2, 0x3bb3c9cd, 0x3a3d1d1c, 0x41b40000, 0x34d35d62,
@@ -3310,20 +3430,20 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3fe489ea, 0x3b951f9b, 0x3497b0e5, 0x3e6281fc, 0x3e87ccba, 0x3d0b9343, 0x3fe469d8, 0x3fbd52c3,
         0x393e690d, 0x3f9ba470, 0x3cd55ce2, 0x3f487e40, 0x3dc9ec61, 0x3d9bdb90, 0x402aebda, 0x3fb83259,
     ]) },
-    Case { name: "one_vs_rest_focal/g2_kornia/mc_labels/stream", spec: S194, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Sum }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("one_vs_rest_focal/g2_kornia/mc_labels/stream"), spec: &S194, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Sum }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x44ea742c, 0x43d16693, 0x43d16693, 0x42dafd78, 0x42c1e33b, 0x42bab925, 0x429da600, 0x429da600,
         0x4252f8bb, 0x461e3a8c, 0x4352f8bb, 0x00000030, 0x45eae0fd, 0x451d422d, 0x4274a1d4, 0x4204e000,
     ]) },
-    Case { name: "one_vs_rest_focal/g2_positives/mc_labels/U8/class_sums", spec: S198, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("one_vs_rest_focal/g2_positives/mc_labels/U8/class_sums"), spec: &S198, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x461c70d6, 0x453be904, 0x4279ef9a, 0x418d91ca, 0x410682b1, 0x416ed1bc, 0x4180b680, 0x41d45044,
     ]) },
-    Case { name: "one_vs_rest_focal/g2_positives/mc_labels_ignore/U8/class_sums", spec: S199, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
+    Case { name: name!("one_vs_rest_focal/g2_positives/mc_labels_ignore/U8/class_sums"), spec: &S199, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
         0x461c5dd0, 0x453be904, 0x426f529c, 0x4189ba34, 0x4100c60e, 0x416ed029, 0x4180924f, 0x41d4262e,
     ]) },
-    Case { name: "one_vs_rest_focal/g2_positives/mc_nchw_dense/Dense/class_sums", spec: S200, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
+    Case { name: name!("one_vs_rest_focal/g2_positives/mc_nchw_dense/Dense/class_sums"), spec: &S200, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
         0x461c6cd2, 0x453be5e7, 0x4283236c, 0x418daa3c, 0x410bb8b3, 0x416f9dd3, 0x4165eb56, 0x41ce059c,
     ]) },
-    Case { name: "one_vs_rest_focal/g2_positives/mc_dense/none", spec: S201, op: Op::Elementwise { capacity: 192 }, predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
+    Case { name: name!("one_vs_rest_focal/g2_positives/mc_dense/none"), spec: &S201, op: Op::Elementwise { capacity: 192 }, predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
         0x461c4000, 0x38800573, 0x3a092232, 0x405721cd, 0x3e69f3a4, 0x453b8000, 0x3e8be232, 0x3fc646d5,
         0x3f73660f, 0x00000000, 0x37fb78dc, 0x3ef57033, 0x3e10ebda, 0x3fbaaaac, 0x41f178d4, 0x3cc7fd43,
         0x3bae746c, 0x3c814623, 0x3b4ba600, 0x36f99a42, 0x3befb7bc, 0x3a7c26d0, 0x41f00000, 0x34fda343,
@@ -3349,16 +3469,16 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x40185bf1, 0x3bc6d4cf, 0x34b6077a, 0x3e970153, 0x3db8a54c, 0x3c9e4763, 0x3ffa3f42, 0x3fd0f82a,
         0x3898540b, 0x3fcf85eb, 0x3d0e3dec, 0x3f85a980, 0x3e069d96, 0x3dbb077a, 0x4063e523, 0x3ff59877,
     ]) },
-    Case { name: "one_vs_rest_focal/g2_positives/mc_labels/stream", spec: S198, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Sum }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("one_vs_rest_focal/g2_positives/mc_labels/stream"), spec: &S198, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Sum }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x451c4d73, 0x440818f8, 0x440818f8, 0x430e5661, 0x42fc0c6f, 0x42f2bc51, 0x42ccedba, 0x42ccedba,
         0x42892270, 0x464db3a8, 0x43892270, 0x00000030, 0x461c9277, 0x453cd7d5, 0x429d256c, 0x4230f108,
     ]) },
-    Case { name: "class_overlap/softmax/dice/monai/mc_labels/pooled", spec: S202, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/softmax/dice/monai/mc_labels/pooled"), spec: &S202, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x410c138a, 0x41742950, 0x41700000, 0x00000030, 0x40e8a609, 0x4141d32d, 0x41500000, 0x00000030,
         0x40bb1858, 0x41429dc2, 0x41800000, 0x00000030, 0x3f9e0342, 0x410765c2, 0x40800000, 0x00000030,
         0x3f0ea922, 0x3ed7bd28, 0x3ed78fea, 0x3f15b58e, 0x3f4d4871,
     ]) },
-    Case { name: "class_overlap/softmax/dice/monai/mc_labels/per_sample", spec: S202, op: Op::Stats, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/softmax/dice/monai/mc_labels/per_sample"), spec: &S202, op: Op::Stats, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x4099b35a, 0x41144718, 0x40e00000, 0x00000018, 0x407b6d70, 0x40b80264, 0x41000000, 0x00000018,
         0x4023fdd6, 0x40a21596, 0x40e00000, 0x00000018, 0x3ea6bc34, 0x407ab3b2, 0x40000000, 0x00000018,
         0x407ce774, 0x40bfc472, 0x41000000, 0x00000018, 0x4055dea4, 0x40cba3f4, 0x40a00000, 0x00000018,
@@ -3366,12 +3486,12 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3f0edd82, 0x3ed1a6a0, 0x3edb6f96, 0x3f13432c, 0x3f63d258, 0x3eded100, 0x3ed2dfea, 0x3f178afa,
         0x3f38e800,
     ]) },
-    Case { name: "class_overlap/softmax/jaccard/monai/mc_labels/pooled", spec: S203, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/softmax/jaccard/monai/mc_labels/pooled"), spec: &S203, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x410c138a, 0x41742950, 0x41700000, 0x00000030, 0x40e8a609, 0x4141d32d, 0x41500000, 0x00000030,
         0x40bb1858, 0x41429dc2, 0x41800000, 0x00000030, 0x3f9e0342, 0x410765c2, 0x40800000, 0x00000030,
         0x3f3410d2, 0x3f17c86c, 0x3f17b206, 0x3f3cee60, 0x3f63da77,
     ]) },
-    Case { name: "class_overlap/softmax/jaccard/monai/mc_labels/per_sample", spec: S203, op: Op::Stats, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/softmax/jaccard/monai/mc_labels/per_sample"), spec: &S203, op: Op::Stats, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x4099b35a, 0x41144718, 0x40e00000, 0x00000018, 0x407b6d70, 0x40b80264, 0x41000000, 0x00000018,
         0x4023fdd6, 0x40a21596, 0x40e00000, 0x00000018, 0x3ea6bc34, 0x407ab3b2, 0x40000000, 0x00000018,
         0x407ce774, 0x40bfc472, 0x41000000, 0x00000018, 0x4055dea4, 0x40cba3f4, 0x40a00000, 0x00000018,
@@ -3379,27 +3499,27 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3f34040b, 0x3f14be78, 0x3f199a84, 0x3f3af890, 0x3f71171b, 0x3f1b409c, 0x3f155be6, 0x3f3e6280,
         0x3f56b8ac,
     ]) },
-    Case { name: "class_overlap/softmax/dice/no_bg_sum/mc_labels/pooled", spec: S204, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/softmax/dice/no_bg_sum/mc_labels/pooled"), spec: &S204, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x410c138a, 0x41742950, 0x41700000, 0x00000030, 0x40e8a609, 0x4141d32d, 0x41500000, 0x00000030,
         0x40bb1858, 0x41429dc2, 0x41800000, 0x00000030, 0x3f9e0342, 0x410765c2, 0x40800000, 0x00000030,
         0x3fe762fa, 0x3ed78fea, 0x3f15b58e, 0x3f4d4871,
     ]) },
-    Case { name: "class_overlap/softmax/dice/weights_normalize_skip/mc_labels/pooled", spec: S205, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/softmax/dice/weights_normalize_skip/mc_labels/pooled"), spec: &S205, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x410c138a, 0x41742950, 0x41700000, 0x00000030, 0x40e8a609, 0x4141d32d, 0x41500000, 0x00000030,
         0x40bb1858, 0x41429dc2, 0x41800000, 0x00000030, 0x3f9e0342, 0x410765c2, 0x40800000, 0x00000030,
         0x3f19cfce, 0x3ed7bd28, 0x3ed78fea, 0x3f15b58e, 0x3f4d4871,
     ]) },
-    Case { name: "class_overlap/softmax/dice/empty_zero/mc_labels/pooled", spec: S206, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/softmax/dice/empty_zero/mc_labels/pooled"), spec: &S206, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x410c138a, 0x41742950, 0x41700000, 0x00000030, 0x40e8a609, 0x4141d32d, 0x41500000, 0x00000030,
         0x40bb1858, 0x41429dc2, 0x41800000, 0x00000030, 0x3f9e0342, 0x410765c2, 0x40800000, 0x00000030,
         0x3f4043c2, 0x3e57bd28, 0x3ed78fea, 0x3f95b58e, 0x3f99f655,
     ]) },
-    Case { name: "class_overlap/sigmoid_sq/dice/monai/mc_labels/pooled", spec: S207, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/sigmoid_sq/dice/monai/mc_labels/pooled"), spec: &S207, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x414128c8, 0x41ae9c04, 0x41700000, 0x00000030, 0x411f4a20, 0x41965196, 0x41500000, 0x00000030,
         0x412e1caa, 0x419fd454, 0x41800000, 0x00000030, 0x40216af6, 0x419da3a1, 0x40800000, 0x00000030,
         0x3ef33d3a, 0x3eb04f40, 0x3ebf5090, 0x3eca48bc, 0x3f49862e,
     ]) },
-    Case { name: "class_overlap/sigmoid_sq/dice/monai/mc_labels/per_sample", spec: S207, op: Op::Stats, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/sigmoid_sq/dice/monai/mc_labels/per_sample"), spec: &S207, op: Op::Stats, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x40af65e8, 0x413316a6, 0x40e00000, 0x00000018, 0x40bf55fc, 0x410b9006, 0x41000000, 0x00000018,
         0x408711e4, 0x40f93ec5, 0x40e00000, 0x00000018, 0x3fbb76a5, 0x4103c4ce, 0x40000000, 0x00000018,
         0x40d2ebaa, 0x412a2162, 0x41000000, 0x00000018, 0x407e7c86, 0x41211325, 0x40a00000, 0x00000018,
@@ -3407,12 +3527,12 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3ef379a2, 0x3ecb7d52, 0x3e91dd7a, 0x3edbbce8, 0x3f36bd74, 0x3e95c57c, 0x3ef1c204, 0x3ebe1a3a,
         0x3f57cc5c,
     ]) },
-    Case { name: "class_overlap/sigmoid_sq/jaccard/monai/mc_labels/pooled", spec: S208, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/sigmoid_sq/jaccard/monai/mc_labels/pooled"), spec: &S208, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x414128c8, 0x41ae9c04, 0x41700000, 0x00000030, 0x411f4a20, 0x41965196, 0x41500000, 0x00000030,
         0x412e1caa, 0x419fd454, 0x41800000, 0x00000030, 0x40216af6, 0x419da3a1, 0x40800000, 0x00000030,
         0x3f203c0b, 0x3f0325ea, 0x3f0b4607, 0x3f10ff61, 0x3f6184da,
     ]) },
-    Case { name: "class_overlap/sigmoid_sq/jaccard/monai/mc_labels/per_sample", spec: S208, op: Op::Stats, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/sigmoid_sq/jaccard/monai/mc_labels/per_sample"), spec: &S208, op: Op::Stats, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x40af65e8, 0x413316a6, 0x40e00000, 0x00000018, 0x40bf55fc, 0x410b9006, 0x41000000, 0x00000018,
         0x408711e4, 0x40f93ec5, 0x40e00000, 0x00000018, 0x3fbb76a5, 0x4103c4ce, 0x40000000, 0x00000018,
         0x40d2ebaa, 0x412a2162, 0x41000000, 0x00000018, 0x407e7c86, 0x41211325, 0x40a00000, 0x00000018,
@@ -3420,27 +3540,27 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3f1fe1b3, 0x3f119daa, 0x3ee30be0, 0x3f19c063, 0x3f5540ee, 0x3ee7c028, 0x3f24379c, 0x3f0aa147,
         0x3f6a2fb5,
     ]) },
-    Case { name: "class_overlap/sigmoid_sq/dice/no_bg_sum/mc_labels/pooled", spec: S209, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/sigmoid_sq/dice/no_bg_sum/mc_labels/pooled"), spec: &S209, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x414128c8, 0x41ae9c04, 0x41700000, 0x00000030, 0x411f4a20, 0x41965196, 0x41500000, 0x00000030,
         0x412e1caa, 0x419fd454, 0x41800000, 0x00000030, 0x40216af6, 0x419da3a1, 0x40800000, 0x00000030,
         0x3fc7296a, 0x3ebf5090, 0x3eca48bc, 0x3f49862e,
     ]) },
-    Case { name: "class_overlap/sigmoid_sq/dice/weights_normalize_skip/mc_labels/pooled", spec: S210, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/sigmoid_sq/dice/weights_normalize_skip/mc_labels/pooled"), spec: &S210, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x414128c8, 0x41ae9c04, 0x41700000, 0x00000030, 0x411f4a20, 0x41965196, 0x41500000, 0x00000030,
         0x412e1caa, 0x419fd454, 0x41800000, 0x00000030, 0x40216af6, 0x419da3a1, 0x40800000, 0x00000030,
         0x3f00dc6b, 0x3eb04f40, 0x3ebf5090, 0x3eca48bc, 0x3f49862e,
     ]) },
-    Case { name: "class_overlap/sigmoid_sq/dice/empty_zero/mc_labels/pooled", spec: S211, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/sigmoid_sq/dice/empty_zero/mc_labels/pooled"), spec: &S211, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x414128c8, 0x41ae9c04, 0x41700000, 0x00000030, 0x411f4a20, 0x41965196, 0x41500000, 0x00000030,
         0x412e1caa, 0x419fd454, 0x41800000, 0x00000030, 0x40216af6, 0x419da3a1, 0x40800000, 0x00000030,
         0x3f211386, 0x3e304f40, 0x3ebf5090, 0x3f4a48bc, 0x3f9724a2,
     ]) },
-    Case { name: "class_overlap/tanh/dice/monai/mc_labels/pooled", spec: S212, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/tanh/dice/monai/mc_labels/pooled"), spec: &S212, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x41343e88, 0x411e8f68, 0x41700000, 0x00000030, 0x40ed25e7, 0xbf531290, 0x41500000, 0x00000030,
         0x40f0308e, 0x40df248e, 0x41800000, 0x00000030, 0x3f7056b5, 0x404756e0, 0x40800000, 0x00000030,
         0x3e75f81f, 0x3dc3a188, 0xbe5e8f08, 0x3eb16ef0, 0x3f3c7038,
     ]) },
-    Case { name: "class_overlap/tanh/dice/monai/mc_labels/per_sample", spec: S212, op: Op::Stats, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/tanh/dice/monai/mc_labels/per_sample"), spec: &S212, op: Op::Stats, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x40acc865, 0x40d5568a, 0x40e00000, 0x00000018, 0x40865a5e, 0xc02de5c2, 0x41000000, 0x00000018,
         0x3fdaaef2, 0xc01a7d0c, 0x40e00000, 0x00000018, 0x3f679527, 0xc0231b74, 0x40000000, 0x00000018,
         0x40bbb4aa, 0x404f908d, 0x41000000, 0x00000018, 0x404d970f, 0x3ff2423a, 0x40a00000, 0x00000018,
@@ -3448,12 +3568,12 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3f31df4e, 0x3e56e120, 0xbf16e904, 0x3e828792, 0x40898ba4, 0xbd31eea0, 0x3d8b0af0, 0x3ebd21cc,
         0x3f7db6e6,
     ]) },
-    Case { name: "class_overlap/tanh/jaccard/monai/mc_labels/pooled", spec: S213, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/tanh/jaccard/monai/mc_labels/pooled"), spec: &S213, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x41343e88, 0x411e8f68, 0x41700000, 0x00000030, 0x40ed25e7, 0xbf531290, 0x41500000, 0x00000030,
         0x40f0308e, 0x40df248e, 0x41800000, 0x00000030, 0x3f7056b5, 0x404756e0, 0x40800000, 0x00000030,
         0x3e7b508f, 0x3e3292bc, 0xbf0e2e74, 0x3f03c4d6, 0x3f59157e,
     ]) },
-    Case { name: "class_overlap/tanh/jaccard/monai/mc_labels/per_sample", spec: S213, op: Op::Stats, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/tanh/jaccard/monai/mc_labels/per_sample"), spec: &S213, op: Op::Stats, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x40acc865, 0x40d5568a, 0x40e00000, 0x00000018, 0x40865a5e, 0xc02de5c2, 0x41000000, 0x00000018,
         0x3fdaaef2, 0xc01a7d0c, 0x40e00000, 0x00000018, 0x3f679527, 0xc0231b74, 0x40000000, 0x00000018,
         0x40bbb4aa, 0x404f908d, 0x41000000, 0x00000018, 0x404d970f, 0x3ff2423a, 0x40a00000, 0x00000018,
@@ -3461,27 +3581,27 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3e099aae, 0x3eb19bfa, 0xc037cf43, 0x3ed0066c, 0x3fcfaebe, 0xbdba0330, 0x3e0233fc, 0x3f0a1cfb,
         0x3f7eda23,
     ]) },
-    Case { name: "class_overlap/tanh/dice/no_bg_sum/mc_labels/pooled", spec: S214, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/tanh/dice/no_bg_sum/mc_labels/pooled"), spec: &S214, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x41343e88, 0x411e8f68, 0x41700000, 0x00000030, 0x40ed25e7, 0xbf531290, 0x41500000, 0x00000030,
         0x40f0308e, 0x40df248e, 0x41800000, 0x00000030, 0x3f7056b5, 0x404756e0, 0x40800000, 0x00000030,
         0x3f5d83ee, 0xbe5e8f08, 0x3eb16ef0, 0x3f3c7038,
     ]) },
-    Case { name: "class_overlap/tanh/dice/weights_normalize_skip/mc_labels/pooled", spec: S215, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/tanh/dice/weights_normalize_skip/mc_labels/pooled"), spec: &S215, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x41343e88, 0x411e8f68, 0x41700000, 0x00000030, 0x40ed25e7, 0xbf531290, 0x41500000, 0x00000030,
         0x40f0308e, 0x40df248e, 0x41800000, 0x00000030, 0x3f7056b5, 0x404756e0, 0x40800000, 0x00000030,
         0x3ea6abd7, 0x3dc3a188, 0xbe5e8f08, 0x3eb16ef0, 0x3f3c7038,
     ]) },
-    Case { name: "class_overlap/tanh/dice/empty_zero/mc_labels/pooled", spec: S216, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/tanh/dice/empty_zero/mc_labels/pooled"), spec: &S216, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x41343e88, 0x411e8f68, 0x41700000, 0x00000030, 0x40ed25e7, 0xbf531290, 0x41500000, 0x00000030,
         0x40f0308e, 0x40df248e, 0x41800000, 0x00000030, 0x3f7056b5, 0x404756e0, 0x40800000, 0x00000030,
         0x3ed056cd, 0x3d43a188, 0xbe5e8f08, 0x3f316ef0, 0x3f8d542a,
     ]) },
-    Case { name: "class_overlap/probs_min/dice/monai/mc_probs/pooled", spec: S217, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/probs_min/dice/monai/mc_probs/pooled"), spec: &S217, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
         0x410c138a, 0x41742950, 0x41700000, 0x00000030, 0x40e8a609, 0x4141d32c, 0x41500000, 0x00000030,
         0x40bb1858, 0x41429dc2, 0x41800000, 0x00000030, 0x3f9e0342, 0x410765c2, 0x40800000, 0x00000030,
         0x3f0ea922, 0x3ed7bd28, 0x3ed78fea, 0x3f15b58e, 0x3f4d4871,
     ]) },
-    Case { name: "class_overlap/probs_min/dice/monai/mc_probs/per_sample", spec: S217, op: Op::Stats, predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/probs_min/dice/monai/mc_probs/per_sample"), spec: &S217, op: Op::Stats, predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
         0x4099b35a, 0x41144718, 0x40e00000, 0x00000018, 0x407b6d6e, 0x40b80264, 0x41000000, 0x00000018,
         0x4023fdd6, 0x40a21596, 0x40e00000, 0x00000018, 0x3ea6bc34, 0x407ab3b2, 0x40000000, 0x00000018,
         0x407ce774, 0x40bfc472, 0x41000000, 0x00000018, 0x4055dea4, 0x40cba3f4, 0x40a00000, 0x00000018,
@@ -3489,12 +3609,12 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3f0edd82, 0x3ed1a6a0, 0x3edb6f98, 0x3f13432c, 0x3f63d258, 0x3eded100, 0x3ed2dfea, 0x3f178afa,
         0x3f38e800,
     ]) },
-    Case { name: "class_overlap/probs_min/jaccard/monai/mc_probs/pooled", spec: S218, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/probs_min/jaccard/monai/mc_probs/pooled"), spec: &S218, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
         0x410c138a, 0x41742950, 0x41700000, 0x00000030, 0x40e8a609, 0x4141d32c, 0x41500000, 0x00000030,
         0x40bb1858, 0x41429dc2, 0x41800000, 0x00000030, 0x3f9e0342, 0x410765c2, 0x40800000, 0x00000030,
         0x3f3410d2, 0x3f17c86c, 0x3f17b206, 0x3f3cee60, 0x3f63da77,
     ]) },
-    Case { name: "class_overlap/probs_min/jaccard/monai/mc_probs/per_sample", spec: S218, op: Op::Stats, predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/probs_min/jaccard/monai/mc_probs/per_sample"), spec: &S218, op: Op::Stats, predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
         0x4099b35a, 0x41144718, 0x40e00000, 0x00000018, 0x407b6d6e, 0x40b80264, 0x41000000, 0x00000018,
         0x4023fdd6, 0x40a21596, 0x40e00000, 0x00000018, 0x3ea6bc34, 0x407ab3b2, 0x40000000, 0x00000018,
         0x407ce774, 0x40bfc472, 0x41000000, 0x00000018, 0x4055dea4, 0x40cba3f4, 0x40a00000, 0x00000018,
@@ -3502,77 +3622,77 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3f34040b, 0x3f14be78, 0x3f199a85, 0x3f3af890, 0x3f71171b, 0x3f1b409c, 0x3f155be6, 0x3f3e6280,
         0x3f56b8ac,
     ]) },
-    Case { name: "class_overlap/probs_min/dice/no_bg_sum/mc_probs/pooled", spec: S219, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/probs_min/dice/no_bg_sum/mc_probs/pooled"), spec: &S219, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
         0x410c138a, 0x41742950, 0x41700000, 0x00000030, 0x40e8a609, 0x4141d32c, 0x41500000, 0x00000030,
         0x40bb1858, 0x41429dc2, 0x41800000, 0x00000030, 0x3f9e0342, 0x410765c2, 0x40800000, 0x00000030,
         0x3fe762fa, 0x3ed78fea, 0x3f15b58e, 0x3f4d4871,
     ]) },
-    Case { name: "class_overlap/probs_min/dice/weights_normalize_skip/mc_probs/pooled", spec: S220, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/probs_min/dice/weights_normalize_skip/mc_probs/pooled"), spec: &S220, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
         0x410c138a, 0x41742950, 0x41700000, 0x00000030, 0x40e8a609, 0x4141d32c, 0x41500000, 0x00000030,
         0x40bb1858, 0x41429dc2, 0x41800000, 0x00000030, 0x3f9e0342, 0x410765c2, 0x40800000, 0x00000030,
         0x3f19cfce, 0x3ed7bd28, 0x3ed78fea, 0x3f15b58e, 0x3f4d4871,
     ]) },
-    Case { name: "class_overlap/probs_min/dice/empty_zero/mc_probs/pooled", spec: S221, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/probs_min/dice/empty_zero/mc_probs/pooled"), spec: &S221, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
         0x410c138a, 0x41742950, 0x41700000, 0x00000030, 0x40e8a609, 0x4141d32c, 0x41500000, 0x00000030,
         0x40bb1858, 0x41429dc2, 0x41800000, 0x00000030, 0x3f9e0342, 0x410765c2, 0x40800000, 0x00000030,
         0x3f4043c2, 0x3e57bd28, 0x3ed78fea, 0x3f95b58e, 0x3f99f655,
     ]) },
-    Case { name: "class_overlap/softmax/dice/monai/mc_absent/pooled", spec: S202, op: Op::Loss(Reduction::Mean), predictions: &MC_ABSENT_P, targets: &MC_ABSENT_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/softmax/dice/monai/mc_absent/pooled"), spec: &S202, op: Op::Loss(Reduction::Mean), predictions: &MC_ABSENT_P, targets: &MC_ABSENT_T, expected: Expected::Bits(&[
         0x418539a2, 0x41a6f518, 0x41f80000, 0x00000030, 0x4100aa10, 0x416b9c30, 0x41500000, 0x00000030,
         0x00000000, 0x32c1d884, 0x00000000, 0x00000030, 0x401a9b6e, 0x4146799f, 0x40800000, 0x00000030,
         0x3ebe262e, 0x3eb73cba, 0x3ed6fff4, 0x3b138f00, 0x3f349a75,
     ]) },
-    Case { name: "class_overlap/softmax/dice/no_bg_sum/mc_absent/pooled", spec: S204, op: Op::Loss(Reduction::Mean), predictions: &MC_ABSENT_P, targets: &MC_ABSENT_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/softmax/dice/no_bg_sum/mc_absent/pooled"), spec: &S204, op: Op::Loss(Reduction::Mean), predictions: &MC_ABSENT_P, targets: &MC_ABSENT_T, expected: Expected::Bits(&[
         0x418539a2, 0x41a6f518, 0x41f80000, 0x00000030, 0x4100aa10, 0x416b9c30, 0x41500000, 0x00000030,
         0x00000000, 0x32c1d884, 0x00000000, 0x00000030, 0x401a9b6e, 0x4146799f, 0x40800000, 0x00000030,
         0x3f9056ff, 0x3ed6fff4, 0x3b138f00, 0x3f349a75,
     ]) },
-    Case { name: "class_overlap/softmax/dice/weights_normalize_skip/mc_absent/pooled", spec: S205, op: Op::Loss(Reduction::Mean), predictions: &MC_ABSENT_P, targets: &MC_ABSENT_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/softmax/dice/weights_normalize_skip/mc_absent/pooled"), spec: &S205, op: Op::Loss(Reduction::Mean), predictions: &MC_ABSENT_P, targets: &MC_ABSENT_T, expected: Expected::Bits(&[
         0x418539a2, 0x41a6f518, 0x41f80000, 0x00000030, 0x4100aa10, 0x416b9c30, 0x41500000, 0x00000030,
         0x00000000, 0x32c1d884, 0x00000000, 0x00000030, 0x401a9b6e, 0x4146799f, 0x40800000, 0x00000030,
         0x3f0d679d, 0x3eb73cba, 0x3ed6fff4, 0x7fc00000, 0x3f349a75,
     ]) },
-    Case { name: "class_overlap/softmax/dice/empty_zero/mc_absent/pooled", spec: S206, op: Op::Loss(Reduction::Mean), predictions: &MC_ABSENT_P, targets: &MC_ABSENT_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/softmax/dice/empty_zero/mc_absent/pooled"), spec: &S206, op: Op::Loss(Reduction::Mean), predictions: &MC_ABSENT_P, targets: &MC_ABSENT_T, expected: Expected::Bits(&[
         0x418539a2, 0x41a6f518, 0x41f80000, 0x00000030, 0x4100aa10, 0x416b9c30, 0x41500000, 0x00000030,
         0x00000000, 0x32c1d884, 0x00000000, 0x00000030, 0x401a9b6e, 0x4146799f, 0x40800000, 0x00000030,
         0x3ed41b6c, 0x3e373cba, 0x3ed6fff4, 0x00000000, 0x3f8773d8,
     ]) },
-    Case { name: "class_overlap/softmax/dice/monai/mc_nchw_labels/I32/pooled", spec: S222, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_LABELS_P, targets: &MC_NCHW_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/softmax/dice/monai/mc_nchw_labels/I32/pooled"), spec: &S222, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_LABELS_P, targets: &MC_NCHW_LABELS_T, expected: Expected::Bits(&[
         0x410c138a, 0x41742950, 0x41700000, 0x00000030, 0x40e8a609, 0x4141d32d, 0x41500000, 0x00000030,
         0x40bb1858, 0x41429dc2, 0x41800000, 0x00000030, 0x3f9e0342, 0x410765c2, 0x40800000, 0x00000030,
         0x3f0ea922, 0x3ed7bd28, 0x3ed78fea, 0x3f15b58e, 0x3f4d4871,
     ]) },
-    Case { name: "class_overlap/softmax/dice/monai/mc_labels_ignore/U16/pooled", spec: S223, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/softmax/dice/monai/mc_labels_ignore/U16/pooled"), spec: &S223, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
         0x410b96fc, 0x416bdc06, 0x41600000, 0x0000002d, 0x40bddaf8, 0x412ad9f5, 0x41300000, 0x0000002d,
         0x40bb1858, 0x41391952, 0x41800000, 0x0000002d, 0x3f9e0342, 0x410030b2, 0x40800000, 0x0000002d,
         0x3f0dd03a, 0x3ec92a7e, 0x3ee7bf5a, 0x3f136a72, 0x3f4b618c,
     ]) },
-    Case { name: "class_overlap/softmax/dice/monai/mc_dense/Dense/pooled", spec: S224, op: Op::Loss(Reduction::Mean), predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/softmax/dice/monai/mc_dense/Dense/pooled"), spec: &S224, op: Op::Loss(Reduction::Mean), predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
         0x41053d07, 0x41742950, 0x41680000, 0x00000030, 0x40deca25, 0x4141d32d, 0x414e6666, 0x00000030,
         0x40bee50f, 0x41429dc2, 0x41826666, 0x00000030, 0x3f829f3c, 0x410765c2, 0x4089999a, 0x00000030,
         0x3f137ed3, 0x3ee17772, 0x3ee2fd4c, 0x3f14b18f, 0x3f570f5d,
     ]) },
-    Case { name: "class_overlap/softmax/dice/monai/mc_nchw_dense/Dense/pooled", spec: S225, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/softmax/dice/monai/mc_nchw_dense/Dense/pooled"), spec: &S225, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
         0x41053d07, 0x41742950, 0x41680000, 0x00000030, 0x40deca25, 0x4141d32d, 0x414e6666, 0x00000030,
         0x40bee50f, 0x41429dc2, 0x41826666, 0x00000030, 0x3f829f3c, 0x410765c2, 0x4089999a, 0x00000030,
         0x3f137ed3, 0x3ee17772, 0x3ee2fd4c, 0x3f14b18f, 0x3f570f5d,
     ]) },
-    Case { name: "class_overlap/softmax/dice/monai/mc_labels/stream", spec: S202, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Mean }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("class_overlap/softmax/dice/monai/mc_labels/stream"), spec: &S202, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Mean }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x00000001, 0x00000006, 0x00000006, 0x00000017, 0x0000001a, 0x0000001b, 0x00000020, 0x00000020,
         0x00000030, 0x410c138a, 0x41742950, 0x41700000, 0x00000030, 0x40e8a609, 0x4141d32d, 0x41500000,
         0x00000030, 0x40bb1858, 0x41429dc2, 0x41800000, 0x00000030, 0x3f9e0342, 0x410765c2, 0x40800000,
         0x00000030, 0x3f0ea922, 0x3ed7bd28, 0x3ed78fea, 0x3f15b58e, 0x3f4d4871,
     ]) },
-    Case { name: "generalized_dice/Square/mc_labels", spec: S226, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[0x3f30861e,]) },
-    Case { name: "generalized_dice/Square/mc_absent", spec: S226, op: Op::Loss(Reduction::Mean), predictions: &MC_ABSENT_P, targets: &MC_ABSENT_T, expected: Expected::Bits(&[0x3f2717d6,]) },
-    Case { name: "generalized_dice/Square/mc_probs", spec: S227, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[0x3f30861e,]) },
-    Case { name: "generalized_dice/Simple/mc_labels", spec: S228, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[0x3f169616,]) },
-    Case { name: "generalized_dice/Simple/mc_absent", spec: S228, op: Op::Loss(Reduction::Mean), predictions: &MC_ABSENT_P, targets: &MC_ABSENT_T, expected: Expected::Bits(&[0x3f0e0e3a,]) },
-    Case { name: "generalized_dice/Simple/mc_probs", spec: S229, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[0x3f169616,]) },
-    Case { name: "generalized_dice/Uniform/mc_labels", spec: S230, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[0x3f04c448,]) },
-    Case { name: "generalized_dice/Uniform/mc_absent", spec: S230, op: Op::Loss(Reduction::Mean), predictions: &MC_ABSENT_P, targets: &MC_ABSENT_T, expected: Expected::Bits(&[0x3eded288,]) },
-    Case { name: "generalized_dice/Uniform/mc_probs", spec: S231, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[0x3f04c448,]) },
-    Case { name: "confusion/argmax/mc_labels", spec: S232, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("generalized_dice/Square/mc_labels"), spec: &S226, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[0x3f30861e,]) },
+    Case { name: name!("generalized_dice/Square/mc_absent"), spec: &S226, op: Op::Loss(Reduction::Mean), predictions: &MC_ABSENT_P, targets: &MC_ABSENT_T, expected: Expected::Bits(&[0x3f2717d6,]) },
+    Case { name: name!("generalized_dice/Square/mc_probs"), spec: &S227, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[0x3f30861e,]) },
+    Case { name: name!("generalized_dice/Simple/mc_labels"), spec: &S228, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[0x3f169616,]) },
+    Case { name: name!("generalized_dice/Simple/mc_absent"), spec: &S228, op: Op::Loss(Reduction::Mean), predictions: &MC_ABSENT_P, targets: &MC_ABSENT_T, expected: Expected::Bits(&[0x3f0e0e3a,]) },
+    Case { name: name!("generalized_dice/Simple/mc_probs"), spec: &S229, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[0x3f169616,]) },
+    Case { name: name!("generalized_dice/Uniform/mc_labels"), spec: &S230, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[0x3f04c448,]) },
+    Case { name: name!("generalized_dice/Uniform/mc_absent"), spec: &S230, op: Op::Loss(Reduction::Mean), predictions: &MC_ABSENT_P, targets: &MC_ABSENT_T, expected: Expected::Bits(&[0x3eded288,]) },
+    Case { name: name!("generalized_dice/Uniform/mc_probs"), spec: &S231, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[0x3f04c448,]) },
+    Case { name: name!("confusion/argmax/mc_labels"), spec: &S232, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x0000000a, 0x00000006, 0x00000005, 0x0000001b, 0x0000000f, 0x3f25294a, 0x3ef3cf3d, 0x3f200000,
         0x3f2aaaab, 0x3f51745d, 0x00000008, 0x00000003, 0x00000005, 0x00000020, 0x0000000d, 0x3f2aaaab,
         0x3f000000, 0x3f3a2e8c, 0x3f1d89d9, 0x3f6a0ea1, 0x00000008, 0x00000005, 0x00000008, 0x0000001b,
@@ -3581,7 +3701,7 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3f01ef1b, 0x3eec6216, 0x3eb959c4, 0x3ea5dd47, 0x3f05ee19, 0x3efa7aee, 0x3f020d21, 0x3ee90691,
         0x3f5ab234, 0x3f5dc6d1,
     ]) },
-    Case { name: "confusion/argmax/mc_absent", spec: S232, op: Op::Loss(Reduction::Mean), predictions: &MC_ABSENT_P, targets: &MC_ABSENT_T, expected: Expected::Bits(&[
+    Case { name: name!("confusion/argmax/mc_absent"), spec: &S232, op: Op::Loss(Reduction::Mean), predictions: &MC_ABSENT_P, targets: &MC_ABSENT_T, expected: Expected::Bits(&[
         0x00000012, 0x00000005, 0x0000000d, 0x0000000c, 0x0000001f, 0x3f2aaaab, 0x3f000000, 0x3f48590b,
         0x3f14a529, 0x3f34b4b5, 0x00000008, 0x00000004, 0x00000005, 0x0000001f, 0x0000000d, 0x3f23d70a,
         0x3ef0f0f1, 0x3f2aaaab, 0x3f1d89d9, 0x3f62be2c, 0x00000000, 0x00000000, 0x00000000, 0x00000030,
@@ -3590,7 +3710,7 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3f0394a6, 0x3e95622f, 0x3ebc6712, 0x3e4e2379, 0x3f08ccb9, 0x3e8c08c1, 0x3f10ba56, 0x3ebe5be6,
         0x3f55dcb8, 0x3f60ea0f,
     ]) },
-    Case { name: "confusion/threshold0/mc_labels", spec: S233, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
+    Case { name: name!("confusion/threshold0/mc_labels"), spec: &S233, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x0000000e, 0x0000000e, 0x00000001, 0x00000013, 0x0000000f, 0x3f26b29b, 0x3ef72c23, 0x3f000000,
         0x3f6eeeef, 0x3f1364d9, 0x0000000a, 0x0000000d, 0x00000003, 0x00000016, 0x0000000d, 0x3f0e38e4,
         0x3ec4ec4f, 0x3ede9bd3, 0x3f44ec4f, 0x3f20ea0f, 0x0000000c, 0x00000011, 0x00000004, 0x0000000f,
@@ -3599,7 +3719,7 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3ef10329, 0x3ed237cf, 0x3ea76a5d, 0x3e8cd470, 0x3eb748cc, 0x3e9f0bba, 0x3f3cf6d0, 0x3f2c4ec5,
         0x3f0b13ba, 0x3f084e05,
     ]) },
-    Case { name: "confusion/threshold0.5/mc_probs", spec: S234, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
+    Case { name: name!("confusion/threshold0.5/mc_probs"), spec: &S234, op: Op::Loss(Reduction::Mean), predictions: &MC_PROBS_P, targets: &MC_PROBS_T, expected: Expected::Bits(&[
         0x00000009, 0x00000005, 0x00000006, 0x0000001c, 0x0000000f, 0x3f1ee584, 0x3ee66666, 0x3f249249,
         0x3f19999a, 0x3f59364e, 0x00000007, 0x00000003, 0x00000006, 0x00000020, 0x0000000d, 0x3f1bd37a,
         0x3ee00000, 0x3f333333, 0x3f09d89e, 0x3f6a0ea1, 0x00000006, 0x00000005, 0x0000000a, 0x0000001b,
@@ -3608,7 +3728,7 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3eed85df, 0x3ed2c426, 0x3ea2f8b0, 0x3e8c7ec8, 0x3f01feac, 0x3eecf044, 0x3ee1b91c, 0x3ec69069,
         0x3f5e170d, 0x3f5fb74d,
     ]) },
-    Case { name: "confusion/argmax/mc_labels_ignore/stream", spec: S235, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Mean }, predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
+    Case { name: name!("confusion/argmax/mc_labels_ignore/stream"), spec: &S235, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Mean }, predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
         0x0000000a, 0x00000005, 0x00000004, 0x0000001a, 0x0000000e, 0x3f308d3e, 0x3f06bca2, 0x3f2aaaab,
         0x3f36db6e, 0x3f56b5ad, 0x00000007, 0x00000003, 0x00000004, 0x0000001f, 0x0000000b, 0x3f2aaaab,
         0x3f000000, 0x3f333333, 0x3f22e8ba, 0x3f696969, 0x00000008, 0x00000005, 0x00000008, 0x00000018,
@@ -3617,61 +3737,156 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x3f05c056, 0x3eeef811, 0x3ec0ee2a, 0x3ea76a77, 0x3f07fe80, 0x3ef8df8e, 0x3f06710a, 0x3eec9b27,
         0x3f5ba149, 0x3f5d4528,
     ]) },
-    Case { name: "error/multiclass/label_out_of_range", spec: S160, op: Op::Loss(Reduction::Mean), predictions: &MC_BAD_LABEL_P, targets: &MC_BAD_LABEL_T, expected: Expected::Err(Error::LabelOutOfRange { index: 13, label: 7 }) },
-    Case { name: "error/multiclass/label_out_of_range/stats", spec: S236, op: Op::Loss(Reduction::Mean), predictions: &MC_BAD_LABEL_P, targets: &MC_BAD_LABEL_T, expected: Expected::Err(Error::LabelOutOfRange { index: 13, label: 7 }) },
-    Case { name: "error/multiclass/shape_mismatch", spec: S160, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Err(Error::ShapeMismatch { operand: Operand::Predictions, expected: 192, found: 160 }) },
-    Case { name: "error/multiclass/weight_count", spec: S237, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Err(Error::WeightCount { expected: 4, found: 3 }) },
-    Case { name: "error/multiclass/ovr_background_alpha", spec: S238, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Err(Error::InvalidParameter("alpha")) },
-    Case { name: "error/multiclass/too_many_classes", spec: S239, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Err(Error::TooManyClasses { classes: 12, capacity: 8 }) },
-    Case { name: "error/multiclass/zero_classes", spec: S240, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Err(Error::InvalidParameter("classes")) },
-    Case { name: "error/multiclass/nan_threshold", spec: S241, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Err(Error::InvalidParameter("threshold")) },
-    Case { name: "quantized/focal/a0.25/g2/mean", spec: S242, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x3e8cd786,]) },
-    Case { name: "quantized/focal/a0.25/g2/sum", spec: S242, op: Op::Loss(Reduction::Sum), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x428cd786,]) },
-    Case { name: "quantized/focal/anone/g0.5/mean", spec: S243, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x3f201082,]) },
-    Case { name: "quantized/focal/anone/g0.5/sum", spec: S243, op: Op::Loss(Reduction::Sum), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x43201082,]) },
-    Case { name: "quantized/focal/a1/g0/mean", spec: S244, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x3eb182b1,]) },
-    Case { name: "quantized/focal/a1/g0/sum", spec: S244, op: Op::Loss(Reduction::Sum), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x42b182b1,]) },
-    Case { name: "quantized/focal/a0.75/g5/mean", spec: S245, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x3e872808,]) },
-    Case { name: "quantized/focal/a0.75/g5/sum", spec: S245, op: Op::Loss(Reduction::Sum), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x42872808,]) },
-    Case { name: "quantized/focal/Bools", spec: S246, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x3e8cd786,]) },
-    Case { name: "quantized/focal/Bits", spec: S247, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x3e8cd786,]) },
-    Case { name: "quantized/focal/elementwise", spec: S247, op: Op::Elementwise { capacity: 40 }, predictions: &Q_I8_SMALL_P, targets: &Q_I8_SMALL_T, expected: Expected::Bits(&[
+    Case { name: name!("error/multiclass/label_out_of_range"), spec: &S160, op: Op::Loss(Reduction::Mean), predictions: &MC_BAD_LABEL_P, targets: &MC_BAD_LABEL_T, expected: Expected::Err(Error::LabelOutOfRange { index: 13, label: 7 }) },
+    Case { name: name!("error/multiclass/label_out_of_range/stats"), spec: &S236, op: Op::Loss(Reduction::Mean), predictions: &MC_BAD_LABEL_P, targets: &MC_BAD_LABEL_T, expected: Expected::Err(Error::LabelOutOfRange { index: 13, label: 7 }) },
+    Case { name: name!("error/multiclass/shape_mismatch"), spec: &S160, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Err(Error::ShapeMismatch { operand: Operand::Predictions, expected: 192, found: 160 }) },
+    Case { name: name!("error/multiclass/weight_count"), spec: &S237, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Err(Error::WeightCount { expected: 4, found: 3 }) },
+    Case { name: name!("error/multiclass/ovr_background_alpha"), spec: &S238, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Err(Error::InvalidParameter("alpha")) },
+    Case { name: name!("error/multiclass/too_many_classes"), spec: &S239, op: Op::Loss(Reduction::Mean), predictions: &LOGITS_HARD_P, targets: &LOGITS_HARD_T, expected: Expected::Err(Error::TooManyClasses { classes: 12, capacity: 8 }) },
+    Case { name: name!("error/multiclass/zero_classes"), spec: &S240, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Err(Error::InvalidParameter("classes")) },
+    Case { name: name!("error/multiclass/nan_threshold"), spec: &S241, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Err(Error::InvalidParameter("threshold")) },
+    Case { name: name!("quantized/focal/a0.25/g2/mean"), spec: &S242, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x3e8cd786,]) },
+    Case { name: name!("quantized/focal/a0.25/g2/sum"), spec: &S242, op: Op::Loss(Reduction::Sum), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x428cd786,]) },
+    Case { name: name!("quantized/focal/anone/g0.5/mean"), spec: &S243, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x3f201082,]) },
+    Case { name: name!("quantized/focal/anone/g0.5/sum"), spec: &S243, op: Op::Loss(Reduction::Sum), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x43201082,]) },
+    Case { name: name!("quantized/focal/a1/g0/mean"), spec: &S244, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x3eb182b1,]) },
+    Case { name: name!("quantized/focal/a1/g0/sum"), spec: &S244, op: Op::Loss(Reduction::Sum), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x42b182b1,]) },
+    Case { name: name!("quantized/focal/a0.75/g5/mean"), spec: &S245, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x3e872808,]) },
+    Case { name: name!("quantized/focal/a0.75/g5/sum"), spec: &S245, op: Op::Loss(Reduction::Sum), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x42872808,]) },
+    Case { name: name!("quantized/focal/Bools"), spec: &S246, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x3e8cd786,]) },
+    Case { name: name!("quantized/focal/Bits"), spec: &S247, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x3e8cd786,]) },
+    Case { name: name!("quantized/focal/elementwise"), spec: &S247, op: Op::Elementwise { capacity: 40 }, predictions: &Q_I8_SMALL_P, targets: &Q_I8_SMALL_T, expected: Expected::Bits(&[
         0x40b3d076, 0x30f5ffe3, 0x40830657, 0x3ca0c7ca, 0x38444599, 0x3157a831, 0x397af0de, 0x390dcd4c,
         0x32ce12af, 0x353920a8, 0x340d3a95, 0x2ee7080a, 0x3fe3a8bf, 0x3c0e1a38, 0x3ec22627, 0x3315c24b,
         0x375e4f6f, 0x3995b4dc, 0x3eb1785c, 0x317dc0bc, 0x2ec48f3d, 0x2d481827, 0x38f62f02, 0x3dd58a0a,
         0x371a6d06, 0x35ecf5b7, 0x3182046e, 0x3d931cd3, 0x30a92b28, 0x3bd65fb8, 0x3fc5fe29, 0x401c4ee2,
         0x3a54c1ea, 0x3694a6d5, 0x360e795c, 0x3adba38e, 0x3b166acd, 0x38c79bd0, 0x2f936b6e, 0x2f973d46,
     ]) },
-    Case { name: "quantized/focal/stream/bits/0", spec: S247, op: Op::Stream { chunks: &[8, 0, 64, BAD_CHUNK, 16, 1000], reduction: Reduction::Mean }, predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[
+    Case { name: name!("quantized/focal/stream/bits/0"), spec: &S247, op: Op::Stream { chunks: &[8, 0, 64, BAD_CHUNK, 16, 1000], reduction: Reduction::Mean }, predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[
         0x3f9bbd84, 0x3f9bbd84, 0x3eb24e3c, 0x0badc0de, 0x3ecf4004, 0x3e8cd786, 0x00000100,
     ]) },
-    Case { name: "quantized/focal/stream/bits/1", spec: S247, op: Op::Stream { chunks: &[40], reduction: Reduction::Mean }, predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[
+    Case { name: name!("quantized/focal/stream/bits/1"), spec: &S247, op: Op::Stream { chunks: &[40], reduction: Reduction::Mean }, predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[
         0x3ed239f3, 0x3ebad34a, 0x3e9d1444, 0x3e82ee1a, 0x3e7c45a6, 0x3e8dd620, 0x3e8cd786, 0x00000100,
     ]) },
-    Case { name: "quantized/focal/stream/bytes", spec: S242, op: Op::Stream { chunks: &[BAD_CHUNK, 5, 0, 100, BAD_CHUNK, 13], reduction: Reduction::Sum }, predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[
+    Case { name: name!("quantized/focal/stream/bytes"), spec: &S242, op: Op::Stream { chunks: &[BAD_CHUNK, 5, 0, 100, BAD_CHUNK, 13], reduction: Reduction::Sum }, predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[
         0x0badc0de, 0x411bbbfb, 0x411bbbfb, 0x42121dd3, 0x0badc0de, 0x42134300, 0x0badc0de, 0x42134c99,
         0x42134c99, 0x4269fed7, 0x0badc0de, 0x4284f008, 0x0badc0de, 0x4284f8d1, 0x4284f8d1, 0x428cd786,
         0x00000100,
     ]) },
-    Case { name: "quantized/seed/u8", spec: S248, op: Op::Loss(Reduction::Mean), predictions: &Q_U8_P, targets: &Q_U8_T, expected: Expected::Bits(&[0x3c7c4b40,]) },
-    Case { name: "quantized/dice/u8", spec: S249, op: Op::Loss(Reduction::Mean), predictions: &Q_U8_P, targets: &Q_U8_T, expected: Expected::Bits(&[0x42a85a00, 0x42c79000, 0x42ee0000, 0x000000c8, 0x3e6c08ec,]) },
-    Case { name: "quantized/dice/logits", spec: S250, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x42d0d855, 0x43037f65, 0x43030000, 0x00000100, 0x3e514c48,]) },
-    Case { name: "quantized/dice/squared/logits", spec: S251, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x42d0d855, 0x42e7046a, 0x43030000, 0x00000100, 0x3e1c7478,]) },
-    Case { name: "quantized/jaccard/logits", spec: S252, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x42d0d855, 0x43037f65, 0x43030000, 0x00000100, 0x3eadc766,]) },
-    Case { name: "quantized/tversky/logits", spec: S253, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x42d0d855, 0x43037f65, 0x43030000, 0x00000100, 0x3e50ae0c,]) },
-    Case { name: "quantized/dice/stream/bits", spec: S250, op: Op::Stream { chunks: &[8, 0, 64, BAD_CHUNK, 16, 1000], reduction: Reduction::Mean }, predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[
+    Case { name: name!("quantized/seed/u8"), spec: &S248, op: Op::Loss(Reduction::Mean), predictions: &Q_U8_P, targets: &Q_U8_T, expected: Expected::Bits(&[0x3c7c4b40,]) },
+    Case { name: name!("quantized/dice/u8"), spec: &S249, op: Op::Loss(Reduction::Mean), predictions: &Q_U8_P, targets: &Q_U8_T, expected: Expected::Bits(&[0x42a85a00, 0x42c79000, 0x42ee0000, 0x000000c8, 0x3e6c08ec,]) },
+    Case { name: name!("quantized/dice/logits"), spec: &S250, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x42d0d855, 0x43037f65, 0x43030000, 0x00000100, 0x3e514c48,]) },
+    Case { name: name!("quantized/dice/squared/logits"), spec: &S251, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x42d0d855, 0x42e7046a, 0x43030000, 0x00000100, 0x3e1c7478,]) },
+    Case { name: name!("quantized/jaccard/logits"), spec: &S252, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x42d0d855, 0x43037f65, 0x43030000, 0x00000100, 0x3eadc766,]) },
+    Case { name: name!("quantized/tversky/logits"), spec: &S253, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x42d0d855, 0x43037f65, 0x43030000, 0x00000100, 0x3e50ae0c,]) },
+    Case { name: name!("quantized/dice/stream/bits"), spec: &S250, op: Op::Stream { chunks: &[8, 0, 64, BAD_CHUNK, 16, 1000], reduction: Reduction::Mean }, predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[
         0x4076f59a, 0x40c67f8c, 0x40800000, 0x00000008, 0x3e797554, 0x4076f59a, 0x40c67f8c, 0x40800000,
         0x00000008, 0x3e797554, 0x41d667cb, 0x42139e13, 0x42080000, 0x00000048, 0x3e79e3c8, 0x0badc0de,
         0x4203bb5b, 0x423b36f5, 0x42280000, 0x00000058, 0x3e843f86, 0x42d0d855, 0x43037f65, 0x43030000,
         0x00000100, 0x3e514c48, 0x00000100,
     ]) },
-    Case { name: "quantized/confusion/0", spec: S254, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x0000006e, 0x00000016, 0x00000015, 0x00000067,]) },
-    Case { name: "quantized/confusion/0.5", spec: S255, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x0000006c, 0x00000010, 0x00000017, 0x0000006d,]) },
-    Case { name: "quantized/confusion/-100", spec: S256, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x00000083, 0x0000007d, 0x00000000, 0x00000000,]) },
-    Case { name: "quantized/error/mask_byte", spec: S242, op: Op::Loss(Reduction::Mean), predictions: &Q_BAD_MASK_P, targets: &Q_BAD_MASK_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 5 }) },
-    Case { name: "quantized/error/mask_byte/stream", spec: S242, op: Op::Stream { chunks: &[7], reduction: Reduction::Mean }, predictions: &Q_BAD_MASK_P, targets: &Q_BAD_MASK_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 5 }) },
-    Case { name: "quantized/error/zero_point", spec: S257, op: Op::Loss(Reduction::Mean), predictions: &Q_BAD_MASK_P, targets: &Q_BAD_MASK_T, expected: Expected::Err(Error::InvalidParameter("zero_point")) },
-    Case { name: "quantized/error/scale", spec: S258, op: Op::Loss(Reduction::Mean), predictions: &Q_BAD_MASK_P, targets: &Q_BAD_MASK_T, expected: Expected::Err(Error::InvalidParameter("scale")) },
-    Case { name: "quantized/error/probabilities/seed", spec: S259, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Err(Error::CodeOutOfRange { code: -128 }) },
-    Case { name: "quantized/error/probabilities/dice", spec: S260, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Err(Error::CodeOutOfRange { code: -128 }) },
+    Case { name: name!("quantized/confusion/0"), spec: &S254, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x0000006e, 0x00000016, 0x00000015, 0x00000067,]) },
+    Case { name: name!("quantized/confusion/0.5"), spec: &S255, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x0000006c, 0x00000010, 0x00000017, 0x0000006d,]) },
+    Case { name: name!("quantized/confusion/-100"), spec: &S256, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Bits(&[0x00000083, 0x0000007d, 0x00000000, 0x00000000,]) },
+    Case { name: name!("quantized/error/mask_byte"), spec: &S242, op: Op::Loss(Reduction::Mean), predictions: &Q_BAD_MASK_P, targets: &Q_BAD_MASK_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 5 }) },
+    Case { name: name!("quantized/error/mask_byte/stream"), spec: &S242, op: Op::Stream { chunks: &[7], reduction: Reduction::Mean }, predictions: &Q_BAD_MASK_P, targets: &Q_BAD_MASK_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Targets, index: 5 }) },
+    Case { name: name!("quantized/error/zero_point"), spec: &S257, op: Op::Loss(Reduction::Mean), predictions: &Q_BAD_MASK_P, targets: &Q_BAD_MASK_T, expected: Expected::Err(Error::InvalidParameter("zero_point")) },
+    Case { name: name!("quantized/error/scale"), spec: &S258, op: Op::Loss(Reduction::Mean), predictions: &Q_BAD_MASK_P, targets: &Q_BAD_MASK_T, expected: Expected::Err(Error::InvalidParameter("scale")) },
+    Case { name: name!("quantized/error/probabilities/seed"), spec: &S259, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Err(Error::CodeOutOfRange { code: -128 }) },
+    Case { name: name!("quantized/error/probabilities/dice"), spec: &S260, op: Op::Loss(Reduction::Mean), predictions: &Q_I8_P, targets: &Q_I8_T, expected: Expected::Err(Error::CodeOutOfRange { code: -128 }) },
+    Case { name: name!("codes/softmax_focal/g2/tensor/i8/nhwc/loss"), spec: &S261, op: Op::Loss(Reduction::Mean), predictions: &MCQ_I8_P, targets: &MCQ_I8_T, expected: Expected::Bits(&[
+        0x4298a75a, 0x3fd91b86, 0x0000002d, 0x41295292, 0x421f4296, 0x41a8cd87, 0x409a85b4,
+    ]) },
+    Case { name: name!("codes/softmax_focal/g2/tensor/i8/nchw/loss"), spec: &S262, op: Op::Loss(Reduction::Mean), predictions: &MCQ_I8_NCHW_P, targets: &MCQ_I8_NCHW_T, expected: Expected::Bits(&[
+        0x4298a75a, 0x3fd91b86, 0x0000002d, 0x41295292, 0x421f4296, 0x41a8cd87, 0x409a85b4,
+    ]) },
+    Case { name: name!("codes/softmax_focal/g2/tensor/u8/nhwc/loss"), spec: &S263, op: Op::Loss(Reduction::Mean), predictions: &MCQ_U8_P, targets: &MCQ_U8_T, expected: Expected::Bits(&[
+        0x4298a75a, 0x3fd91b86, 0x0000002d, 0x41295292, 0x421f4296, 0x41a8cd87, 0x409a85b4,
+    ]) },
+    Case { name: name!("codes/softmax_focal/g2/tensor/i8/nhwc/stream"), spec: &S261, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Mean }, predictions: &MCQ_I8_P, targets: &MCQ_I8_T, expected: Expected::Bits(&[
+        0x407f0296, 0x3fafaa1b, 0x3fafaa1b, 0x3f3904a2, 0x0badc0de, 0x3f23adac, 0x3f1e31fd, 0x3f0f22b6,
+        0x3f0f22b6, 0x3ed91b86, 0x4298a75a, 0x3fd91b86, 0x0000002d, 0x41295292, 0x421f4296, 0x41a8cd87,
+        0x409a85b4,
+    ]) },
+    Case { name: name!("codes/softmax_focal/g0.5_bg0.25_w/tensor/i8/nhwc/loss"), spec: &S264, op: Op::Loss(Reduction::Mean), predictions: &MCQ_I8_P, targets: &MCQ_I8_T, expected: Expected::Bits(&[
+        0x41e86fb7, 0x3f2549c1, 0x0000002d, 0x40977e1c, 0x412dd3a2, 0x41390022, 0x3ff264de,
+    ]) },
+    Case { name: name!("codes/softmax_focal/g2/class/u8/nhwc/loss"), spec: &S265, op: Op::Loss(Reduction::Mean), predictions: &MCQ_U8_P, targets: &MCQ_U8_T, expected: Expected::Bits(&[
+        0x42a0f3e9, 0x3fe4e91e, 0x0000002d, 0x410c3902, 0x42192d2d, 0x41d0d712, 0x40ea06cc,
+    ]) },
+    Case { name: name!("codes/softmax_focal/g2/class/u8/nhwc/stream"), spec: &S265, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Mean }, predictions: &MCQ_U8_P, targets: &MCQ_U8_T, expected: Expected::Bits(&[
+        0x406968bb, 0x3fb793a0, 0x3fb793a0, 0x3f41db20, 0x0badc0de, 0x3f2c5945, 0x3f25ed4e, 0x3f16c959,
+        0x3f16c959, 0x3ee4e91e, 0x42a0f3e9, 0x3fe4e91e, 0x0000002d, 0x410c3902, 0x42192d2d, 0x41d0d712,
+        0x40ea06cc,
+    ]) },
+    Case { name: name!("codes/one_vs_rest/g2_uniform0.25/tensor/i8/nhwc/loss"), spec: &S266, op: Op::Loss(Reduction::Mean), predictions: &MCQ_I8_P, targets: &MCQ_I8_T, expected: Expected::Bits(&[
+        0x42c43e18, 0x400b8cde, 0x0000002d, 0x41e7b7b6, 0x419d547a, 0x41a2ef32, 0x41e8fd01,
+    ]) },
+    Case { name: name!("codes/one_vs_rest/g0.5_perclass_w/class/i8/nchw/loss"), spec: &S267, op: Op::Loss(Reduction::Mean), predictions: &MCQ_I8_NCHW_P, targets: &MCQ_I8_NCHW_T, expected: Expected::Bits(&[
+        0x42f8410d, 0x40308948, 0x0000002d, 0x419e4674, 0x41948046, 0x422e82d5, 0x42289be8,
+    ]) },
+    Case { name: name!("codes/softmax_dice/monai/tensor/i8/nhwc/loss"), spec: &S268, op: Op::Loss(Reduction::Mean), predictions: &MCQ_I8_P, targets: &MCQ_I8_T, expected: Expected::Bits(&[
+        0x40d3abe8, 0x415ca9d1, 0x41400000, 0x0000002d, 0x40f27fe7, 0x414596bf, 0x41980000, 0x0000002d,
+        0x40402ff4, 0x40f973ac, 0x41200000, 0x0000002d, 0x40282c7c, 0x41310598, 0x40800000, 0x0000002d,
+        0x3f144d66, 0x3ef95fea, 0x3f043bc4, 0x3f2999e2, 0x3f26affe,
+    ]) },
+    Case { name: name!("codes/softmax_dice/monai/tensor/i8/nhwc/stream"), spec: &S268, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Mean }, predictions: &MCQ_I8_P, targets: &MCQ_I8_T, expected: Expected::Bits(&[
+        0x00000001, 0x00000005, 0x00000005, 0x00000015, 0x0badc0de, 0x00000018, 0x00000019, 0x0000001e,
+        0x0000001e, 0x0000002d, 0x40d3abe8, 0x415ca9d1, 0x41400000, 0x0000002d, 0x40f27fe7, 0x414596bf,
+        0x41980000, 0x0000002d, 0x40402ff4, 0x40f973ac, 0x41200000, 0x0000002d, 0x40282c7c, 0x41310598,
+        0x40800000, 0x0000002d, 0x3f144d66, 0x3ef95fea, 0x3f043bc4, 0x3f2999e2, 0x3f26affe,
+    ]) },
+    Case { name: name!("codes/softmax_dice/weights_normalize_skip/tensor/u8/nhwc/loss"), spec: &S269, op: Op::Loss(Reduction::Mean), predictions: &MCQ_U8_P, targets: &MCQ_U8_T, expected: Expected::Bits(&[
+        0x40d3abe8, 0x415ca9d1, 0x41400000, 0x0000002d, 0x40f27fe7, 0x414596bf, 0x41980000, 0x0000002d,
+        0x40402ff4, 0x40f973ac, 0x41200000, 0x0000002d, 0x40282c7c, 0x41310598, 0x40800000, 0x0000002d,
+        0x3f1cc31a, 0x3ef95fea, 0x3f043bc4, 0x3f2999e2, 0x3f26affe,
+    ]) },
+    Case { name: name!("codes/softmax_dice/monai/class/i8/nchw/loss"), spec: &S270, op: Op::Loss(Reduction::Mean), predictions: &MCQ_I8_NCHW_P, targets: &MCQ_I8_NCHW_T, expected: Expected::Bits(&[
+        0x40ddd4ca, 0x417a0524, 0x41400000, 0x0000002d, 0x40cb2f74, 0x412b6132, 0x41980000, 0x0000002d,
+        0x402b979c, 0x40d781ad, 0x41200000, 0x0000002d, 0x400f36d1, 0x413ed8d4, 0x40800000, 0x0000002d,
+        0x3f1e093c, 0x3eff0c7a, 0x3f1294c9, 0x3f2df84a, 0x3f3811a0,
+    ]) },
+    Case { name: name!("codes/confusion/argmax/tensor/i8/nhwc/loss"), spec: &S271, op: Op::Loss(Reduction::Mean), predictions: &MCQ_I8_P, targets: &MCQ_I8_T, expected: Expected::Bits(&[
+        0x00000007, 0x00000009, 0x00000005, 0x00000018, 0x0000000c, 0x3f000000, 0x3eaaaaab, 0x3ee00000,
+        0x3f155555, 0x3f3a2e8c, 0x00000007, 0x00000005, 0x0000000c, 0x00000015, 0x00000013, 0x3ee739ce,
+        0x3e955555, 0x3f155555, 0x3ebca1af, 0x3f4ec4ec, 0x00000002, 0x00000006, 0x00000008, 0x0000001d,
+        0x0000000a, 0x3e638e39, 0x3e000000, 0x3e800000, 0x3e4ccccd, 0x3f541d42, 0x00000003, 0x00000006,
+        0x00000001, 0x00000023, 0x00000004, 0x3eec4ec5, 0x3e99999a, 0x3eaaaaab, 0x3f400000, 0x3f5a895e,
+        0x3ed153ec, 0x3ec1c53a, 0x3e866666, 0x3e749f4a, 0x3ecd5555, 0x3ec71c72, 0x3ef36cb0, 0x3ee102b2,
+        0x3f4de686, 0x3f54792f,
+    ]) },
+    Case { name: name!("codes/confusion/argmax/class/u8/nhwc/loss"), spec: &S272, op: Op::Loss(Reduction::Mean), predictions: &MCQ_U8_P, targets: &MCQ_U8_T, expected: Expected::Bits(&[
+        0x00000007, 0x00000009, 0x00000005, 0x00000018, 0x0000000c, 0x3f000000, 0x3eaaaaab, 0x3ee00000,
+        0x3f155555, 0x3f3a2e8c, 0x00000006, 0x00000004, 0x0000000d, 0x00000016, 0x00000013, 0x3ed3dcb1,
+        0x3e8590b2, 0x3f19999a, 0x3ea1af28, 0x3f589d8a, 0x00000002, 0x00000004, 0x00000008, 0x0000001f,
+        0x0000000a, 0x3e800000, 0x3e124925, 0x3eaaaaab, 0x3e4ccccd, 0x3f62be2c, 0x00000003, 0x0000000a,
+        0x00000001, 0x0000001f, 0x00000004, 0x3eb4b4b5, 0x3e5b6db7, 0x3e6c4ec5, 0x3f400000, 0x3f418f9c,
+        0x3ec2245a, 0x3ead85cd, 0x3e738b66, 0x3e52f2c0, 0x3ecd0150, 0x3ec6ac6b, 0x3eecb00e, 0x3ed80730,
+        0x3f4dc678, 0x3f544e71,
+    ]) },
+    Case { name: name!("codes/confusion/argmax/class/u8/nhwc/stream"), spec: &S272, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Mean }, predictions: &MCQ_U8_P, targets: &MCQ_U8_T, expected: Expected::Bits(&[
+        0x0badc0de, 0x00000007, 0x00000009, 0x00000005, 0x00000018, 0x0000000c, 0x3f000000, 0x3eaaaaab,
+        0x3ee00000, 0x3f155555, 0x3f3a2e8c, 0x00000006, 0x00000004, 0x0000000d, 0x00000016, 0x00000013,
+        0x3ed3dcb1, 0x3e8590b2, 0x3f19999a, 0x3ea1af28, 0x3f589d8a, 0x00000002, 0x00000004, 0x00000008,
+        0x0000001f, 0x0000000a, 0x3e800000, 0x3e124925, 0x3eaaaaab, 0x3e4ccccd, 0x3f62be2c, 0x00000003,
+        0x0000000a, 0x00000001, 0x0000001f, 0x00000004, 0x3eb4b4b5, 0x3e5b6db7, 0x3e6c4ec5, 0x3f400000,
+        0x3f418f9c, 0x3ec2245a, 0x3ead85cd, 0x3e738b66, 0x3e52f2c0, 0x3ecd0150, 0x3ec6ac6b, 0x3eecb00e,
+        0x3ed80730, 0x3f4dc678, 0x3f544e71,
+    ]) },
+    Case { name: name!("codes/confusion/threshold0/tensor/i8/nchw/loss"), spec: &S273, op: Op::Loss(Reduction::Mean), predictions: &MCQ_I8_NCHW_P, targets: &MCQ_I8_NCHW_T, expected: Expected::Bits(&[
+        0x00000009, 0x00000011, 0x00000003, 0x00000010, 0x0000000c, 0x3ef286bd, 0x3e9ee584, 0x3eb13b14,
+        0x3f400000, 0x3ef83e10, 0x0000000d, 0x0000000b, 0x00000006, 0x0000000f, 0x00000013, 0x3f1aca6b,
+        0x3eddddde, 0x3f0aaaab, 0x3f2f286c, 0x3f13b13b, 0x00000005, 0x0000000c, 0x00000005, 0x00000017,
+        0x0000000a, 0x3ebda12f, 0x3e68ba2f, 0x3e969697, 0x3f000000, 0x3f283a84, 0x00000004, 0x00000016,
+        0x00000000, 0x00000013, 0x00000004, 0x3e888889, 0x3e1d89d9, 0x3e1d89d9, 0x3f800000, 0x3eed44af,
+        0x3edb9153, 0x3ed3ea2f, 0x3e8ff95a, 0x3e8afff6, 0x3eaafafb, 0x3ea8e59e, 0x3f3bca1b, 0x3f3a62cf,
+        0x3f0bab48, 0x3f10da08,
+    ]) },
+    Case { name: name!("codes/softmax_focal/g2/tensor_no_table/i8/nhwc/loss"), spec: &S274, op: Op::Loss(Reduction::Mean), predictions: &MCQ_I8_P, targets: &MCQ_I8_T, expected: Expected::Bits(&[
+        0x7f800000, 0x7f800000, 0x0000002d, 0x7f800000, 0x7f800000, 0x7f800000, 0x3e317218,
+    ]) },
+    Case { name: name!("error/codes/quantization_count"), spec: &S275, op: Op::Loss(Reduction::Mean), predictions: &MCQ_I8_P, targets: &MCQ_I8_T, expected: Expected::Err(Error::QuantizationCount { expected: 4, found: 3 }) },
+    Case { name: name!("error/codes/label_out_of_range"), spec: &S276, op: Op::Loss(Reduction::Mean), predictions: &MCQ_I8_P, targets: &MCQ_I8_T, expected: Expected::Err(Error::LabelOutOfRange { index: 4, label: 255 }) },
+    Case { name: name!("error/codes/probabilities"), spec: &S277, op: Op::Loss(Reduction::Mean), predictions: &MCQ_I8_P, targets: &MCQ_I8_T, expected: Expected::Err(Error::OutOfRange { operand: Operand::Predictions, index: 1 }) },
+    Case { name: name!("error/codes/zero_point"), spec: &S278, op: Op::Loss(Reduction::Mean), predictions: &MCQ_U8_P, targets: &MCQ_U8_T, expected: Expected::Err(Error::InvalidParameter("zero_point")) },
 ];

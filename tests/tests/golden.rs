@@ -95,9 +95,12 @@ fn streaming_matches_one_shot() {
         let Expected::Bits(expected) = one_shot.expected else {
             continue;
         };
-        // Quantized streams end with [the one-shot report, count]: compare all of it.
-        if matches!(case.spec, Spec::Quantized { .. }) {
-            let report = &bits[bits.len() - 1 - expected.len()..bits.len() - 1];
+        // Quantized streams end with [the one-shot report, count], quantized multi-class
+        // streams with the one-shot report: compare all of it.
+        let codes = matches!(case.spec, Spec::MultiCodes { .. });
+        if codes || matches!(case.spec, Spec::Quantized { .. }) {
+            let end = bits.len() - usize::from(!codes);
+            let report = &bits[end - expected.len()..end];
             assert!(
                 report
                     .iter()
@@ -130,4 +133,34 @@ fn streaming_matches_one_shot() {
         compared >= 10,
         "only {compared} streams had a one-shot twin"
     );
+}
+
+#[test]
+fn code_cases_agree_across_layouts_and_code_types() {
+    // The same quantized multi-class loss on `i8` codes channels-last, channels-first, and on
+    // `u8` codes plus 128 with zero points plus 128 (the same real scores): the same bits.
+    let words = |name: &str| {
+        let case = CASES
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("no case {name}"));
+        match case.expected {
+            Expected::Bits(bits) => bits,
+            Expected::Err(e) => panic!("{name}: {e:?}"),
+        }
+    };
+    let mut compared = 0;
+    for case in CASES.iter().filter(|c| c.name.starts_with("codes/")) {
+        let Some(stem) = case.name.strip_suffix("/i8/nhwc/loss") else {
+            continue;
+        };
+        for twin in ["/i8/nchw/loss", "/u8/nhwc/loss"] {
+            let name = format!("{stem}{twin}");
+            if CASES.iter().any(|c| c.name == name) {
+                assert_eq!(words(case.name), words(&name), "{} vs {name}", case.name);
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared >= 2, "only {compared} twins");
 }

@@ -85,7 +85,7 @@ impl Frame {
                 .unwrap();
             for c in 0..self.classes {
                 let d = top - i32::from(self.codes[self.index(s, c)]);
-                x[self.index(s, c)] = scale * -(d as f32);
+                x[self.index(s, c)] = scale * (-d) as f32;
             }
         }
         x

@@ -443,6 +443,19 @@ fn quickstart(board: &Board) -> Result<(u64, u64), String> {
     }
 }
 
+/// The golden firmware's flash and static RAM and the run's peak stack (its
+/// `golden run: peak stack N B` line), for the golden line of `qemu`.
+fn golden_footprint(board: &Board, log: &str) -> String {
+    let stack = log
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("golden run: peak stack "))
+        .unwrap_or("? B");
+    match footprint(&elf(board, "golden")) {
+        Ok((flash, ram)) => format!("flash {flash} B, static RAM {ram} B, peak stack {stack}"),
+        Err(e) => format!("no size ({e}), peak stack {stack}"),
+    }
+}
+
 /// The last `[label:] N passed, N failed` line of a log.
 fn tally(log: &str) -> Option<(u64, u64)> {
     log.lines().rev().find_map(|line| {
@@ -481,8 +494,9 @@ fn qemu(install: bool, only: Option<&str>) -> Result<(u64, u64), String> {
             match tally(&golden.log) {
                 Some((p, f)) => {
                     println!(
-                        "  golden vectors: {p} passed, {f} failed ({})",
-                        describe(golden.code)
+                        "  golden vectors: {p} passed, {f} failed ({}); {}",
+                        describe(golden.code),
+                        golden_footprint(board, &golden.log)
                     );
                     passed += p;
                     failed += f;

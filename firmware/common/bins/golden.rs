@@ -15,7 +15,14 @@ fn main() -> ! {
         board::NAME,
         fw_common::golden::CASE_COUNT
     );
-    let (passed, failed) = fw_common::golden::run();
+    // The run under stack painting: its peak stack, callees included, is the RAM it needs
+    // beyond the static data.
+    let (tally, stack) = board::stack_usage(|| {
+        let (passed, failed) = fw_common::golden::run();
+        (passed.min(0xffff) << 16) | failed.min(0xffff)
+    });
+    let (passed, failed) = (tally >> 16, tally & 0xffff);
+    defmt::println!("golden run: peak stack {=usize} B", stack);
     defmt::println!("{=u32} passed, {=u32} failed", passed, failed);
     board::exit(i32::from(failed != 0))
 }

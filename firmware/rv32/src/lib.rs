@@ -33,7 +33,8 @@ unsafe extern "C" {
 }
 
 const PAINT: u32 = 0xDEAD_BEEF;
-const WINDOW: usize = 8 * 1024;
+/// How far below the current stack pointer painting reaches: 16 KiB, as on the Cortex-M boards.
+const WINDOW: usize = 16 * 1024;
 
 /// Calls `f` and returns its result and the bytes of stack it used (callees included), by
 /// stack painting (see the Cortex-M version).

@@ -35,7 +35,9 @@
 //! Labelled signals need calibration frames (stored in flash) or labels that arrive later;
 //! the label-free ones need only the model output and are the usual choice in the field.
 //! [`FrameSignals`] makes one streaming pass over the output, chunk by chunk, with `O(CAP)`
-//! state. Per pixel, with `p` the class probabilities (softmax of `C >= 2` logits, or a
+//! state: f32 scores ([`FrameSignals::push`]) or an int8 / uint8 model's codes as they are
+//! ([`FrameSignals::push_codes`], the bits of `push` on the scores the codes stand for, with
+//! no dequantized frame and, for softmax logits quantized per tensor, no `expf` per score). Per pixel, with `p` the class probabilities (softmax of `C >= 2` logits, or a
 //! sigmoid for one binary channel):
 //!
 //! ```text

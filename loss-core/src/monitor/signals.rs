@@ -4,6 +4,7 @@
 use crate::multiclass::{
     ClassLoss, ClassLossAccumulator, ConfusionAccumulator, Decision, Layout, Metric, Targets,
 };
+use crate::quantized::{ClassQuantization, Code};
 use crate::sum::DetSum;
 use crate::{Error, Operand, Predictions};
 
@@ -164,14 +165,7 @@ impl<'m, const CAP: usize> FrameSignals<'m, CAP> {
             return Ok(());
         }
         let c = self.channels;
-        let pixels = scores.len() / c;
-        if pixels * c != scores.len() {
-            return Err(Error::ShapeMismatch {
-                operand: Operand::Predictions,
-                expected: (pixels + 1) * c,
-                found: scores.len(),
-            });
-        }
+        let pixels = self.whole_pixels(scores.len())?;
         if self.predictions == Predictions::Probabilities
             && let Some(index) = scores.iter().position(|v| *v < 0.0 || *v > 1.0)
         {
@@ -180,6 +174,108 @@ impl<'m, const CAP: usize> FrameSignals<'m, CAP> {
                 index,
             });
         }
+        self.check_previous(pixels)?;
+        let stride = stride(layout, pixels);
+        for i in 0..pixels {
+            let base = base(layout, i, c);
+            let channel = |k: usize| scores.get(base + k * stride).copied().unwrap_or(f32::NAN);
+            let signals = self.pixel(channel);
+            self.record(signals);
+        }
+        Ok(())
+    }
+
+    /// Adds a chunk of quantized scores, whole pixels as for [`Self::push`] (`codes` in the
+    /// same layout), quantized per tensor or per channel. An empty chunk changes nothing.
+    ///
+    /// The signals are the bits of [`Self::push`] on the scores each pixel's codes stand for,
+    /// as the multi-class accumulators read them (see the
+    /// [`multiclass` docs](crate::multiclass#quantized-scores)): with a per-tensor
+    /// quantization, softmax logits and `C >= 2`, the shifted scores
+    /// `scale · (q_c − q_max)` of the quantization's table (entropy, confidence and the class
+    /// do not change under a shift of the logits), with their `expf` read from the table, so a
+    /// pixel needs no exponential; otherwise the dequantized scores `scale_c · (q_c − zero_point_c)`.
+    /// No dequantized frame is held: one pixel's scores at a time, in a scratch of `CAP` floats.
+    ///
+    /// # Errors
+    /// As [`Self::push`] ([`Error::OutOfRange`] for a code that dequantizes outside `[0, 1]`
+    /// when the scores are probabilities), and [`Error::QuantizationCount`] for a per-channel
+    /// list whose length is not the channel count; the frame is then unchanged.
+    pub fn push_codes<C: Code>(
+        &mut self,
+        layout: Layout,
+        codes: &[C],
+        quantization: &ClassQuantization<'_, C>,
+    ) -> Result<(), Error> {
+        let c = self.channels;
+        quantization.check_classes(c)?;
+        if codes.is_empty() {
+            return Ok(());
+        }
+        let pixels = self.whole_pixels(codes.len())?;
+        let stride = stride(layout, pixels);
+        if self.predictions == Predictions::Probabilities {
+            let channel_of = |i: usize| match layout {
+                Layout::ChannelsLast => i.checked_rem(c).unwrap_or(0),
+                Layout::ChannelsFirst => i.checked_div(pixels).unwrap_or(0),
+            };
+            let outside =
+                |(i, &q): (usize, &C)| !(0.0..=1.0).contains(&quantization.value(channel_of(i), q));
+            if let Some(index) = codes.iter().enumerate().position(outside) {
+                return Err(Error::OutOfRange {
+                    operand: Operand::Predictions,
+                    index,
+                });
+            }
+        }
+        self.check_previous(pixels)?;
+        let table = quantization
+            .table()
+            .filter(|_| c >= 2 && self.predictions == Predictions::Logits);
+        let mut scores = [0.0f32; CAP];
+        let mut exps = [0.0f32; CAP];
+        for i in 0..pixels {
+            let base = base(layout, i, c);
+            let code = |k: usize| codes.get(base + k * stride).copied();
+            let signals = if let Some(table) = table {
+                // The first highest code wins, as the first highest score does.
+                let top = (0..c).map(|k| code(k).map_or(i32::MIN, Code::get)).max();
+                let top = top.unwrap_or(i32::MIN);
+                for (k, (x, e)) in scores.iter_mut().zip(&mut exps).enumerate().take(c) {
+                    (*x, *e) = table.at(code(k).map_or(0, |q| top - q.get()));
+                }
+                // `x_k - max` is `x_k` itself (the winner's is +0, whose `expf` is 1): the
+                // table's `expf(x_k)` is the softmax's `expf(x_k - max)`.
+                let score = |k: usize| scores.get(k).copied().unwrap_or(f32::NAN);
+                softmax_with(c, score, |k, _| exps.get(k).copied().unwrap_or(f32::NAN))
+            } else {
+                for (k, x) in scores.iter_mut().enumerate().take(c) {
+                    *x = code(k).map_or(f32::NAN, |q| quantization.value(k, q));
+                }
+                self.pixel(|k| scores.get(k).copied().unwrap_or(f32::NAN))
+            };
+            self.record(signals);
+        }
+        Ok(())
+    }
+
+    /// The pixels of a chunk of `len` values, or [`Error::ShapeMismatch`] if they are not
+    /// whole pixels.
+    fn whole_pixels(&self, len: usize) -> Result<usize, Error> {
+        let c = self.channels;
+        let pixels = len / c;
+        if pixels * c != len {
+            return Err(Error::ShapeMismatch {
+                operand: Operand::Predictions,
+                expected: (pixels + 1) * c,
+                found: len,
+            });
+        }
+        Ok(pixels)
+    }
+
+    /// [`Error::BufferTooSmall`] if the previous mask has no room for `pixels` more.
+    fn check_previous(&self, pixels: usize) -> Result<(), Error> {
         if let Some(prev) = &self.previous {
             let needed = prev.cursor + pixels;
             if needed > prev.mask.len() {
@@ -189,26 +285,18 @@ impl<'m, const CAP: usize> FrameSignals<'m, CAP> {
                 });
             }
         }
-        let stride = match layout {
-            Layout::ChannelsLast => 1,
-            Layout::ChannelsFirst => pixels,
-        };
-        for i in 0..pixels {
-            let base = match layout {
-                Layout::ChannelsLast => i * c,
-                Layout::ChannelsFirst => i,
-            };
-            let channel = |k: usize| scores.get(base + k * stride).copied().unwrap_or(f32::NAN);
-            let (entropy, confidence, class) = self.pixel(channel);
-            self.sums.add([entropy, confidence]);
-            if let Some(a) = self.area.get_mut(class) {
-                *a = a.saturating_add(1);
-            }
-            if let Some(prev) = &mut self.previous {
-                prev.record(class);
-            }
-        }
         Ok(())
+    }
+
+    /// Adds one pixel's `(entropy, confidence, class)`.
+    fn record(&mut self, (entropy, confidence, class): (f32, f32, usize)) {
+        self.sums.add([entropy, confidence]);
+        if let Some(a) = self.area.get_mut(class) {
+            *a = a.saturating_add(1);
+        }
+        if let Some(prev) = &mut self.previous {
+            prev.record(class);
+        }
     }
 
     /// `(entropy / ln classes, max probability, argmax)` of one pixel; NaN signals when a
@@ -319,6 +407,22 @@ impl<const CAP: usize> Previous<'_, CAP> {
 /// A NaN result for a pixel with a non-finite score.
 const FAULT: (f32, f32, usize) = (f32::NAN, f32::NAN, 0);
 
+/// The distance between two channels of a pixel in a chunk of `pixels` pixels.
+const fn stride(layout: Layout, pixels: usize) -> usize {
+    match layout {
+        Layout::ChannelsLast => 1,
+        Layout::ChannelsFirst => pixels,
+    }
+}
+
+/// The index of pixel `i`'s first channel in a chunk.
+const fn base(layout: Layout, i: usize, channels: usize) -> usize {
+    match layout {
+        Layout::ChannelsLast => i * channels,
+        Layout::ChannelsFirst => i,
+    }
+}
+
 /// Binary logit `x`: `e = exp(-|x|)`, `H = log1p(e) + |x| e / (1 + e)` nats, confidence
 /// `1 / (1 + e)`.
 fn binary_logit(x: f32) -> (f32, f32, usize) {
@@ -357,6 +461,16 @@ fn binary_probability(p: f32) -> (f32, f32, usize) {
 /// Softmax of `c` logits: with `m = max x`, `s = Σ exp(x - m)` and `t = Σ exp(x - m)(x - m)`,
 /// `H = ln s - t / s` and the winner's probability is `1 / s`.
 fn softmax(c: usize, x: impl Fn(usize) -> f32) -> (f32, f32, usize) {
+    softmax_with(c, x, |_, d| libm::expf(d))
+}
+
+/// [`softmax`] with `exp(k, x_k - m)` giving each `exp(x_k - m)` (computed, or read from a
+/// table that holds the same bits).
+fn softmax_with(
+    c: usize,
+    x: impl Fn(usize) -> f32,
+    exp: impl Fn(usize, f32) -> f32,
+) -> (f32, f32, usize) {
     let (mut best, mut m) = (0, f32::NEG_INFINITY);
     for k in 0..c {
         let v = x(k);
@@ -370,7 +484,7 @@ fn softmax(c: usize, x: impl Fn(usize) -> f32) -> (f32, f32, usize) {
     let (mut s, mut t) = (0.0f32, 0.0f32);
     for k in 0..c {
         let d = x(k) - m;
-        let e = libm::expf(d);
+        let e = exp(k, d);
         s += e;
         if e > 0.0 {
             t += e * d;
@@ -457,6 +571,32 @@ impl<L: ClassLoss, const CAP: usize> LabelledSignals<L, CAP> {
         let mut loss = self.loss;
         loss.push(layout, scores, targets)?;
         self.confusion.push(layout, scores, targets)?;
+        self.loss = loss;
+        Ok(())
+    }
+
+    /// Adds a chunk of quantized scores, whole pixels with their targets as for
+    /// [`Self::push`]: [`ClassLossAccumulator::push_codes`] and
+    /// [`ConfusionAccumulator::push_codes`], so the loss is the bits of `push` on the scores
+    /// the loss reads (the softmax table's shifted scores for a softmax loss on logits
+    /// quantized per tensor, else the dequantized scores; see the
+    /// [`multiclass` docs](crate::multiclass#quantized-scores)) and the decisions those of the
+    /// dequantized scores (argmax decides as on the shifted scores: with a per-tensor
+    /// quantization both are increasing in the code).
+    ///
+    /// # Errors
+    /// As [`ClassLossAccumulator::push_codes`]; the frame is then unchanged.
+    pub fn push_codes<C: Code>(
+        &mut self,
+        layout: Layout,
+        codes: &[C],
+        quantization: &ClassQuantization<'_, C>,
+        targets: Targets<'_>,
+    ) -> Result<(), Error> {
+        let mut loss = self.loss;
+        loss.push_codes(layout, codes, quantization, targets)?;
+        self.confusion
+            .push_codes(layout, codes, quantization, targets)?;
         self.loss = loss;
         Ok(())
     }

@@ -60,8 +60,9 @@ impl<C: Code> ClassQuantization<'static, C> {
                 exps: [0.0; 256],
             };
             for (d, (x, e)) in table.shifted.iter_mut().zip(&mut table.exps).enumerate() {
-                // `-d` is exact in f32 and `d = 0` gives +0.0: the winner's shifted score.
-                *x = scale * -(d as f32);
+                // `-d` is exact in f32, and negated as an integer so that `d = 0` gives +0.0
+                // (the winner's shifted score), not `scale · -0.0`.
+                *x = scale * (-(d as i32)) as f32;
                 *e = libm::expf(*x);
             }
             table

@@ -1,6 +1,7 @@
 //! The cases, one function per family, called in a fixed order (the order of the generated
 //! file).
 
+mod codes;
 mod multiclass;
 mod quantized;
 
@@ -139,6 +140,7 @@ pub fn case_specs(sets: &[InputSet]) -> Vec<CaseSpec> {
     sigmoid_cases(&mut cases);
     multiclass::multiclass_cases(&mut cases);
     quantized::quantized_cases(&mut cases);
+    codes::multiclass_code_cases(&mut cases);
     cases.cases
 }
 

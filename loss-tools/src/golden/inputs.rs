@@ -83,7 +83,44 @@ pub fn input_sets() -> Vec<InputSet> {
     bad_input_sets(&mut sets);
     multiclass_sets(&mut rng, &mut sets);
     quantized_sets(&mut rng, &mut sets);
+    multiclass_code_sets(&mut rng, &mut sets);
     sets
+}
+
+/// Quantized multi-class scores (as their values) in the main multi-class shape, with a `u8`
+/// label map holding a few ignored pixels (255): `i8` codes at scale 1/16 and zero point -4
+/// channels-last (`mcq_i8`) and channels-first (`mcq_i8_nchw`), and the same codes plus 128
+/// as `u8` (`mcq_u8`: with zero points plus 128 the same real scores). Pixel 0 spans every
+/// code (`q_max - q = 255`, the table's last entry), pixel 1 has equal codes, pixel 2 two
+/// equal highest codes (the first wins).
+fn multiclass_code_sets(rng: &mut Rng, sets: &mut Vec<InputSet>) {
+    let mut labels = mc_labels(rng);
+    let scores = mc_scores(rng, &labels);
+    let mut codes: Vec<f32> = scores
+        .iter()
+        .map(|&x| ((x * 16.0).round() - 4.0).clamp(-128.0, 127.0))
+        .collect();
+    codes[..MC_CLASSES * 3].copy_from_slice(&[
+        127.0, -128.0, 0.0, -4.0, 7.0, 7.0, 7.0, 7.0, 20.0, 50.0, -9.0, 50.0,
+    ]);
+    for i in [4, 19, 33] {
+        labels[i] = 255.0;
+    }
+    sets.push(InputSet {
+        name: "mcq_i8",
+        predictions: codes.clone(),
+        targets: labels.clone(),
+    });
+    sets.push(InputSet {
+        name: "mcq_i8_nchw",
+        predictions: to_nchw(&codes),
+        targets: labels.clone(),
+    });
+    sets.push(InputSet {
+        name: "mcq_u8",
+        predictions: codes.iter().map(|&q| q + 128.0).collect(),
+        targets: labels,
+    });
 }
 
 /// Quantized codes (as their values) with hard masks: every `i8` code once in a shuffled

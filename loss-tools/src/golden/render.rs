@@ -6,7 +6,7 @@ use loss_core::multiclass::{ClassAlpha, ClassOverlap, Decision};
 use loss_core::{Predictions, Reduction};
 
 use super::{CaseSpec, Evaluated, InputSet, max_scratch};
-use golden::{BAD_CHUNK, MultiLoss, Op, OverlapBase, QuantLoss, Spec};
+use golden::{BAD_CHUNK, ClassScales, MultiLoss, Op, OverlapBase, QuantLoss, Spec};
 
 /// A Rust expression for `x` that parses back to the same bits.
 fn lit(x: f32) -> String {
@@ -118,9 +118,42 @@ fn spec_lit(spec: &Spec) -> String {
             quant_lit(loss),
             lit(scale)
         ),
+        Spec::MultiCodes {
+            loss,
+            batch,
+            classes,
+            spatial,
+            layout,
+            labels,
+            ignore,
+            code,
+            scales,
+        } => format!(
+            "Spec::MultiCodes {{ loss: {}, batch: {batch}, classes: {classes}, spatial: {spatial}, \
+             layout: Layout::{layout:?}, labels: LabelKind::{labels:?}, ignore: {ignore:?}, \
+             code: CodeKind::{code:?}, scales: {} }}",
+            multi_lit(&loss),
+            scales_lit(scales)
+        ),
         Spec::Reduce => "Spec::Reduce".into(),
         Spec::DetSum3 => "Spec::DetSum3".into(),
         Spec::FirstNonFinite => "Spec::FirstNonFinite".into(),
+    }
+}
+
+fn scales_lit(scales: ClassScales) -> String {
+    match scales {
+        ClassScales::Tensor { scale, zero_point } => format!(
+            "ClassScales::Tensor {{ scale: {}, zero_point: {zero_point} }}",
+            lit(scale)
+        ),
+        ClassScales::Class(pairs) => {
+            let pairs: Vec<String> = pairs
+                .iter()
+                .map(|&(scale, zero_point)| format!("({}, {zero_point})", lit(scale)))
+                .collect();
+            format!("ClassScales::Class(&[{}])", pairs.join(", "))
+        }
     }
 }
 
@@ -323,6 +356,9 @@ fn error_lit(e: &loss_core::Error) -> String {
         }
         Error::CodeOutOfRange { code } => format!("Error::CodeOutOfRange {{ code: {code} }}"),
         Error::CountOverflow => "Error::CountOverflow".into(),
+        Error::QuantizationCount { expected, found } => {
+            format!("Error::QuantizationCount {{ expected: {expected}, found: {found} }}")
+        }
         // `Error` is non-exhaustive; a new variant must be added here before it can be golden.
         _ => panic!("golden: no literal for {e:?}"),
     }
@@ -344,8 +380,8 @@ const HEADER: &str = "\
 // `tests/tests/golden.rs` fails when this file is stale.
 
 use crate::{
-    BAD_CHUNK, Case, CodeKind, Expected, LabelKind, MaskKind, MultiLoss, Op, OverlapBase, QuantLoss,
-    Spec,
+    BAD_CHUNK, Case, ClassScales, CodeKind, Expected, LabelKind, MaskKind, MultiLoss, Op,
+    OverlapBase, QuantLoss, Spec,
 };
 use loss_core::{
     Error, Operand, Predictions, Reduction,
@@ -389,7 +425,8 @@ pub fn render_from(sets: &[InputSet], evaluated: &[Evaluated]) -> String {
     src
 }
 
-/// Each distinct configuration once, as a `const` the cases name, then the cases.
+/// Each distinct configuration once, as a `static` the cases point to (one copy in flash),
+/// then the cases.
 fn write_cases(src: &mut String, sets: &[InputSet], evaluated: &[Evaluated]) {
     let mut specs: Vec<String> = Vec::new();
     let spec_ids: Vec<usize> = evaluated
@@ -404,7 +441,7 @@ fn write_cases(src: &mut String, sets: &[InputSet], evaluated: &[Evaluated]) {
         .collect();
     src.push('\n');
     for (i, spec) in specs.iter().enumerate() {
-        let _ = writeln!(src, "const S{i}: Spec = {spec};");
+        let _ = writeln!(src, "static S{i}: Spec = {spec};");
     }
     src.push_str("\n/// Every golden case.\npub static CASES: [Case; CASE_COUNT] = [\n");
     for (e, spec_id) in evaluated.iter().zip(spec_ids) {
@@ -412,7 +449,7 @@ fn write_cases(src: &mut String, sets: &[InputSet], evaluated: &[Evaluated]) {
         let upper = set.name.to_uppercase();
         let _ = writeln!(
             src,
-            "    Case {{ name: {:?}, spec: S{spec_id}, op: {}, \
+            "    Case {{ name: name!({:?}), spec: &S{spec_id}, op: {}, \
              predictions: &{upper}_P, targets: &{upper}_T, expected: {} }},",
             e.case.name,
             op_lit(&e.case.op),
