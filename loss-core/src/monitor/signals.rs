@@ -164,7 +164,10 @@ impl<'m, const CAP: usize> FrameSignals<'m, CAP> {
             return Ok(());
         }
         let c = self.channels;
-        let pixels = scores.len() / c;
+        // `new` rejects zero channels; `checked_div` keeps the division free of a panic path.
+        let Some(pixels) = scores.len().checked_div(c) else {
+            return Err(Error::InvalidParameter("classes"));
+        };
         if pixels * c != scores.len() {
             return Err(Error::ShapeMismatch {
                 operand: Operand::Predictions,
