@@ -8,14 +8,13 @@
 //!   built-in sample;
 //! - `scoring/`: the losses and metrics `eval` computes with `loss-core`;
 //! - `output/`: tables, the sweep plot, the overlays;
-//! - `io/`: file formats (`.npy`, PNG, raw float32) and atomic writes.
 //!
-//! The framework mappings (`batch`, `translate`) and the golden vectors are in the library
-//! (`lib.rs`), which the cross-crate tests use too.
+//! The file formats (`io/`: `.npy`, PNG, raw float32, atomic writes), the framework mappings
+//! (`batch`, `translate`) and the golden vectors are in the library (`lib.rs`), which the
+//! cross-crate tests and the fuzz targets use too.
 
 mod commands;
 mod input;
-mod io;
 mod output;
 mod scoring;
 
@@ -23,6 +22,8 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+// The file formats live in the library, where the fuzz targets reach them too.
+use loss_tools::io;
 
 use commands::{batch, eval, explain, monitor_baseline, sample, sweep, translate, vectors};
 

@@ -484,7 +484,7 @@ fn qemu(install: bool, only: Option<&str>) -> Result<(u64, u64), String> {
     for board in BOARDS.iter().filter(|b| only.is_none_or(|o| o == b.name)) {
         println!("{} ({}):", board.name, board.title);
         let (mut passed, mut failed) = (0u64, 0u64);
-        // Building links api-full and api-min, whose panic handler references an undefined
+        // Building links api-full, api-min and the other proofs, whose panic handler references an undefined
         // symbol: a build failure here is also a failed no-panic proof.
         if let Err(e) = build(board) {
             println!("  FAIL build (or link-time no-panic proof): {e}");
@@ -544,6 +544,11 @@ fn qemu(install: bool, only: Option<&str>) -> Result<(u64, u64), String> {
                     "api-hard",
                     false,
                     "binary focal + dice, bit mask, link-time no-panic proof",
+                ),
+                (
+                    "api-monitor",
+                    false,
+                    "monitor on four signals, link-time no-panic proof",
                 ),
             ] {
                 let run = run_qemu(board, bin, defmt, &[])?;

@@ -25,7 +25,9 @@ macro_rules! api_main {
 
 use loss_core::dice::{OverlapLoss, OverlapStats};
 use loss_core::focal::{BinaryFocal, SigmoidFocal, SoftTargets};
-use loss_core::monitor::{Monitor, Signal, SignalConfig};
+use loss_core::monitor::{
+    Direction, FrameSignals, LabelledSignals, Monitor, Signal, SignalConfig, Statistic,
+};
 use loss_core::multiclass::{
     Activation, ClassAlpha, ClassLoss, ClassLossAccumulator, ClassOverlap, ClassReduction,
     ClassStatsAccumulator, ConfusionAccumulator, Decision, GeneralizedDice, Layout, Metric,
@@ -156,21 +158,92 @@ pub fn int8_hard() -> u32 {
     }
 }
 
-/// The monitor on four signals (values from anywhere: here, inputs it cannot see through).
+/// The monitor on four signals (values from anywhere: here, inputs it cannot see through), with
+/// its telemetry: what a firmware that gets its signals elsewhere links.
 pub fn monitor() -> u32 {
     let configs = [
         SignalConfig::new(Signal::Loss).learning(8),
-        SignalConfig::new(Signal::Dice(1)).learning(8),
-        SignalConfig::new(Signal::Iou(1)).learning(8),
-        SignalConfig::new(Signal::Area(1)).learning(8),
+        SignalConfig::new(Signal::Dice(1))
+            .learning(8)
+            .with_statistic(Statistic::Ewma),
+        SignalConfig::new(Signal::Iou(1)).with_baseline(black_box(0.5), black_box(0.1)),
+        SignalConfig::new(Signal::Area(1))
+            .learning(8)
+            .with_direction(Direction::Both)
+            .with_thresholds(2.0, 4.0)
+            .with_hysteresis(0.5, 2)
+            .with_cusum(0.5, 5.0)
+            .with_ewma(0.2)
+            .with_min_std(1e-4),
     ];
-    let Ok(mut monitor) = Monitor::<4, 16>::new(configs) else {
+    let Ok(mut monitor) = Monitor::<4, 16>::new(black_box(configs)) else {
         return 1;
     };
     let mut h = 0;
     for (i, &x) in black_box(&X[..]).iter().enumerate() {
         let level = monitor.observe(&[Some(x), Some(x * 0.5), None, Some(x)], |_| h ^= 1);
         h ^= (level as u32) << (i % 8);
+    }
+    h ^= monitor.level() as u32 ^ monitor.frames();
+    for i in 0..5 {
+        if let Some(s) = monitor.summary(black_box(i)) {
+            h ^= u32::from(s.count) ^ s.mean.to_bits() ^ s.median.to_bits() ^ s.cusum.to_bits();
+            h ^= s.min.to_bits() ^ s.max.to_bits() ^ s.ewma.to_bits();
+        }
+    }
+    for t in monitor.tracks() {
+        let w = t.window();
+        h ^= w.len() as u32 ^ u32::from(w.is_empty()) ^ t.faults() ^ t.level() as u32;
+        h ^= w.last().map_or(0, f32::to_bits) ^ w.quantile(black_box(0.9)).map_or(0, f32::to_bits);
+        h ^= t.ewma().map_or(0, f32::to_bits) ^ t.baseline().map_or(0, |b| b.std.to_bits());
+        h ^= t.cusum().to_bits() ^ t.config().signal.worse() as u32;
+    }
+    h
+}
+
+/// The monitor's per-frame signals: label-free ones (every kind of output, with the previous
+/// mask) and labelled ones, on 4 pixels x 4 classes.
+pub fn monitor_signals() -> u32 {
+    let (x, p) = (black_box(&X[..]), black_box(&P[..]));
+    let mut h = 0u32;
+    let mut mask = [0u8; 16];
+    for (predictions, channels, scores) in [
+        (Predictions::Logits, 4, x),
+        (Predictions::Probabilities, 4, p),
+        (Predictions::Logits, 1, x),
+        (Predictions::Probabilities, 1, p),
+    ] {
+        let pixels = black_box(16usize).checked_div(channels).unwrap_or(0);
+        for (layout, holds) in [(Layout::ChannelsLast, false), (Layout::ChannelsFirst, true)] {
+            let Ok(frame) = FrameSignals::<4>::new(predictions, black_box(channels)) else {
+                h ^= 1;
+                continue;
+            };
+            let Ok(mut frame) =
+                frame.with_previous_mask(mask.get_mut(..pixels).unwrap_or(&mut []), holds)
+            else {
+                h ^= 2;
+                continue;
+            };
+            h ^= unit(frame.push(layout, scores));
+            if let Ok(s) = frame.finish() {
+                h ^= s.pixels as u32 ^ s.classes as u32 ^ s.entropy.to_bits();
+                h ^= s.confidence.to_bits() ^ s.area(black_box(1)).map_or(0, f32::to_bits);
+                h ^= s.consistency.map_or(0, f32::to_bits) ^ s.agreement.map_or(0, f32::to_bits);
+                h ^= s.consistency_iou.map_or(0, f32::to_bits);
+            }
+        }
+    }
+    let focal = SoftmaxFocal::new(ClassAlpha::None, black_box(2.0), None)
+        .unwrap_or(SoftmaxFocal::cross_entropy());
+    if let Ok(mut s) = LabelledSignals::<_, 4>::new(focal, Decision::Argmax, black_box(4)) {
+        h ^= unit(s.push(Layout::ChannelsLast, x, label_map()));
+        if let Ok(l) = s.finish() {
+            h ^= l.loss.to_bits();
+            for (d, i) in l.dice.iter().zip(&l.iou) {
+                h ^= d.map_or(0, f32::to_bits) ^ i.map_or(0, f32::to_bits);
+            }
+        }
     }
     h
 }
@@ -195,7 +268,7 @@ pub fn full() -> u32 {
         h ^= class_reductions(&stats, &mut out);
         h ^= confusion(x);
     }
-    h
+    h ^ monitor() ^ monitor_signals()
 }
 
 /// Binary focal, every constructor and option.

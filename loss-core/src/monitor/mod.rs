@@ -56,7 +56,7 @@
 //!
 //! # The monitor
 //! [`Monitor<S, N>`](Monitor) watches `S` signals, each in a [`Track<N>`](Track):
-//! - a [`Window<N>`](Window) (`heapless::HistoryBuf<f32, N>`) of the last `N` finite values,
+//! - a [`Window<N>`](Window) (a ring of `N` slots) of the last `N` finite values,
 //!   with mean, min, max and quantiles, and an EWMA `e += alpha (x - e)`, for telemetry;
 //! - a [`Baseline`] (mean and standard deviation) supplied by the host (`loss-tools
 //!   monitor-baseline` prints one from validation outputs, as Rust code and JSON) or learned

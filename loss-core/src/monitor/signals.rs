@@ -263,7 +263,10 @@ impl<'m, const CAP: usize> FrameSignals<'m, CAP> {
     /// whole pixels.
     fn whole_pixels(&self, len: usize) -> Result<usize, Error> {
         let c = self.channels;
-        let pixels = len / c;
+        // `new` rejects zero channels; `checked_div` keeps the division free of a panic path.
+        let Some(pixels) = len.checked_div(c) else {
+            return Err(Error::InvalidParameter("classes"));
+        };
         if pixels * c != len {
             return Err(Error::ShapeMismatch {
                 operand: Operand::Predictions,

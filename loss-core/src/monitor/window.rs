@@ -1,15 +1,15 @@
 //! The last `N` values of a signal and their summary statistics.
 
-use heapless::HistoryBuf;
-
-/// The last `N` finite values of one signal (a [`heapless::HistoryBuf`]) with their mean,
-/// minimum, maximum and quantiles. `N` is a const generic, so the window is `4 N` bytes of
-/// values plus the ring's index and flag, and never allocates.
+/// The last `N` finite values of one signal, in a ring of `N` slots, with their mean, minimum,
+/// maximum and quantiles. `N` is a const generic, so the window is `4 N` bytes of values plus
+/// the ring's index and flag, and never allocates.
 ///
 /// Every statistic is computed on demand from the stored values, in a fixed order (oldest
 /// first), so it is the same on every target. A quantile ranks the values by counting
 /// (`O(N²)` comparisons, no sorting buffer and no indexing), which for `N = 32` is about a
-/// thousand comparisons.
+/// thousand comparisons. The ring is read and written only through `get`, `get_mut` and
+/// checked splits, so no operation has a panic path (`heapless::HistoryBuf`, the obvious
+/// choice, indexes its slots and keeps bounds checks the optimiser cannot remove).
 ///
 /// # Examples
 /// ```
@@ -23,54 +23,82 @@ use heapless::HistoryBuf;
 /// assert_eq!(w.mean(), Some(2.75));
 /// assert_eq!((w.min(), w.max()), (Some(1.0), Some(5.0)));
 /// assert_eq!(w.quantile(0.5), Some(2.5));
+/// assert_eq!(w.iter().collect::<Vec<_>>(), [1.0, 4.0, 1.0, 5.0]);
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Window<const N: usize> {
-    values: HistoryBuf<f32, N>,
+    /// The ring; slots at and past `next` are unused until it is `filled`.
+    values: [f32; N],
+    /// The slot the next value goes to (always `< N`, or 0 when `N` is 0).
+    next: usize,
+    /// Whether every slot holds a value (the oldest is then at `next`).
+    filled: bool,
+}
+
+impl<const N: usize> Default for Window<N> {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl<const N: usize> Window<N> {
     /// An empty window.
     pub const fn new() -> Self {
         Self {
-            values: HistoryBuf::new(),
+            values: [0.0; N],
+            next: 0,
+            filled: false,
         }
     }
 
     /// Appends a value, dropping the oldest one once `N` are held. The monitor only pushes
     /// finite values; a NaN pushed here makes `mean`, `min` and `max` unreliable.
     pub fn push(&mut self, value: f32) {
-        self.values.write(value);
+        if let Some(slot) = self.values.get_mut(self.next) {
+            *slot = value;
+            self.next += 1;
+        }
+        if self.next >= N {
+            self.next = 0;
+            self.filled = N > 0;
+        }
     }
 
     /// Values held (at most `N`).
-    pub fn len(&self) -> usize {
-        self.values.len()
+    pub const fn len(&self) -> usize {
+        if self.filled { N } else { self.next }
     }
 
     /// Whether no value has been pushed since the window was created or cleared.
-    pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
+    pub const fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Forgets every value.
-    pub fn clear(&mut self) {
-        self.values.clear();
+    pub const fn clear(&mut self) {
+        self.next = 0;
+        self.filled = false;
     }
 
     /// The most recent value.
     pub fn last(&self) -> Option<f32> {
-        self.values.recent().copied()
+        let (older, newer) = self.halves();
+        newer.last().or(older.last()).copied()
     }
 
     /// The values, oldest first.
     pub fn iter(&self) -> impl Iterator<Item = f32> + '_ {
-        self.values.oldest_ordered().copied()
+        let (older, newer) = self.halves();
+        older.iter().chain(newer).copied()
     }
 
-    /// The underlying history buffer.
-    pub const fn as_history(&self) -> &HistoryBuf<f32, N> {
-        &self.values
+    /// The values in two runs, oldest first: `(older, newer)`.
+    fn halves(&self) -> (&[f32], &[f32]) {
+        match self.values.split_at_checked(self.next) {
+            Some((newer, older)) if self.filled => (older, newer),
+            Some((held, _)) => (held, &[]),
+            None => (&[], &[]),
+        }
     }
 
     /// The mean, summed oldest first in f32.
@@ -125,6 +153,47 @@ impl<const N: usize> Window<N> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The ring against a plain list of the last `N` values, through several wrap-arounds
+    /// and a clear.
+    fn ring_matches_a_list<const N: usize>() {
+        let mut w = Window::<N>::new();
+        let mut list = std::vec::Vec::new();
+        for i in 0..(3 * N + 2) {
+            if i == 2 * N {
+                w.clear();
+                list.clear();
+                assert!(w.is_empty() && w.last().is_none() && w.iter().next().is_none());
+            }
+            let v = i as f32;
+            w.push(v);
+            list.push(v);
+            if list.len() > N {
+                list.remove(0);
+            }
+            assert_eq!(
+                w.iter().collect::<std::vec::Vec<_>>(),
+                list,
+                "N = {N}, i = {i}"
+            );
+            assert_eq!((w.len(), w.last()), (list.len(), list.last().copied()));
+        }
+    }
+
+    #[test]
+    fn ring_keeps_the_last_values_oldest_first() {
+        ring_matches_a_list::<1>();
+        ring_matches_a_list::<3>();
+        ring_matches_a_list::<4>();
+        ring_matches_a_list::<32>();
+        // A window of no values holds nothing and never fails.
+        let mut w = Window::<0>::new();
+        w.push(1.0);
+        assert_eq!(
+            (w.len(), w.last(), w.mean(), w.quantile(0.5)),
+            (0, None, None, None)
+        );
+    }
 
     #[test]
     fn quantiles_match_numpy_linear() {

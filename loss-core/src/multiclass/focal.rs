@@ -192,10 +192,17 @@ pub trait ClassLoss: sealed::Sealed + Copy {
         let mut acc = ClassLossAccumulator::<Self, CAP>::new(*self, classes)?;
         validate(shape, scores, &targets, self.predictions())?;
         check_buffer(shape.batch() * classes, out)?;
-        for (n, row) in out.chunks_mut(classes).take(shape.batch()).enumerate() {
+        // Row by row with checked splits: `chunks_mut` would keep a panic path for a zero
+        // chunk size, which the optimiser cannot rule out.
+        let mut rest = out;
+        for n in 0..shape.batch() {
+            let Some((row, tail)) = rest.split_at_mut_checked(classes) else {
+                break;
+            };
             acc.reset();
             acc.accumulate(shape, n, scores, &targets);
             acc.class_sums(row)?;
+            rest = tail;
         }
         Ok(())
     }
@@ -632,5 +639,45 @@ impl<L: ClassLoss, const CAP: usize> ClassLossAccumulator<L, CAP> {
     /// Forgets every pixel, keeping the loss and class count.
     pub fn reset(&mut self) {
         self.sums = DetSum::new();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::multiclass::Layout;
+
+    /// `class_sums` fills one row of `C` per sample, each the class sums of an accumulator fed
+    /// that sample alone, and leaves the rest of a longer buffer alone.
+    #[test]
+    fn class_sums_fill_one_row_per_sample() {
+        let shape = Shape::new(3, 2, 2, Layout::ChannelsLast).unwrap();
+        let scores = [
+            0.5, -1.0, 2.0, 0.0, -3.0, 1.5, 0.25, 0.75, 4.0, -4.0, 1.0, 1.0,
+        ];
+        let labels: [u8; 6] = [0, 1, 1, 0, 1, 1];
+        let loss = SoftmaxFocal::new(ClassAlpha::None, 2.0, None).unwrap();
+        let mut out = [-7.0f32; 8];
+        loss.class_sums::<4>(&shape, &scores, Targets::labels(&labels), &mut out)
+            .unwrap();
+        for n in 0..3 {
+            let mut acc = ClassLossAccumulator::<_, 4>::new(loss, 2).unwrap();
+            let (s, t) = (&scores[4 * n..4 * n + 4], &labels[2 * n..2 * n + 2]);
+            acc.push(Layout::ChannelsLast, s, Targets::labels(t))
+                .unwrap();
+            let mut row = [0.0f32; 2];
+            acc.class_sums(&mut row).unwrap();
+            assert_eq!(out[2 * n..2 * n + 2], row, "sample {n}");
+        }
+        assert_eq!(out[6..], [-7.0, -7.0]);
+        // A buffer one value short is refused.
+        let mut short = [0.0f32; 5];
+        assert_eq!(
+            loss.class_sums::<4>(&shape, &scores, Targets::labels(&labels), &mut short),
+            Err(Error::BufferTooSmall {
+                needed: 6,
+                capacity: 5
+            })
+        );
     }
 }

@@ -87,7 +87,7 @@ fn hostile_batch_lines_each_get_a_response() {
         .filter(|l| !l.is_empty())
         .count();
     let mut out = Vec::new();
-    let (requests, failures) = loss_tools::batch::run(bytes.as_slice(), &mut out).unwrap();
+    let (requests, failures) = crate::batch::run(bytes.as_slice(), &mut out).unwrap();
     assert_eq!(requests, lines);
     // The first line (after a byte order mark) and the last (with `\r\n`) are good requests.
     assert_eq!(failures, lines - 2);
@@ -104,7 +104,7 @@ fn hostile_batch_lines_each_get_a_response() {
     // Every line mutated: still one response per line.
     for m in mutations(&bytes).iter().step_by(7) {
         let mut out = Vec::new();
-        let (requests, _) = loss_tools::batch::run(m.as_slice(), &mut out).unwrap();
+        let (requests, _) = crate::batch::run(m.as_slice(), &mut out).unwrap();
         assert_eq!(String::from_utf8_lossy(&out).lines().count(), requests);
     }
 }
