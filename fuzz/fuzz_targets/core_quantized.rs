@@ -8,10 +8,8 @@ use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 use loss_core::dice::OverlapLoss;
 use loss_core::focal::{BinaryFocal, SigmoidFocal};
-use loss_core::quantized::{
-    Code, CodeCounts, Mask, Quantization, QuantizedFocal, QuantizedOverlap,
-};
-use loss_core::{Predictions, Reduction};
+use loss_core::quantized::{Code, CodeCounts, Quantization, QuantizedFocal, QuantizedOverlap};
+use loss_core::{Mask, Predictions, Reduction};
 
 #[derive(Debug, Arbitrary)]
 struct Input {
