@@ -52,7 +52,7 @@ fn rng(seed: u64) -> TestRng {
 // ---------------------------------------------------------------------------------------------
 // Tolerances and worst-error bookkeeping
 
-/// Issue 2's elementwise rule: `(error in the tier's terms, within bounds)`.
+/// The elementwise accuracy rule: `(error in the tier's terms, within bounds)`.
 fn elementwise_error(got: f32, exact: f64) -> (f64, bool) {
     let r = f64::from(got);
     if !exact.is_finite() {
