@@ -4,7 +4,7 @@
 use crate::multiclass::{
     ClassLoss, ClassLossAccumulator, ConfusionAccumulator, Decision, Layout, Metric, Targets,
 };
-use crate::quantized::{ClassQuantization, Code};
+use crate::quantized::{ClassQuantization, Code, read_pixel};
 use crate::sum::DetSum;
 use crate::{Error, Operand, Predictions};
 
@@ -215,18 +215,7 @@ impl<'m, const CAP: usize> FrameSignals<'m, CAP> {
         let pixels = self.whole_pixels(codes.len())?;
         let stride = stride(layout, pixels);
         if self.predictions == Predictions::Probabilities {
-            let channel_of = |i: usize| match layout {
-                Layout::ChannelsLast => i.checked_rem(c).unwrap_or(0),
-                Layout::ChannelsFirst => i.checked_div(pixels).unwrap_or(0),
-            };
-            let outside =
-                |(i, &q): (usize, &C)| !(0.0..=1.0).contains(&quantization.value(channel_of(i), q));
-            if let Some(index) = codes.iter().enumerate().position(outside) {
-                return Err(Error::OutOfRange {
-                    operand: Operand::Predictions,
-                    index,
-                });
-            }
+            quantization.check_probabilities(codes, layout, c)?;
         }
         self.check_previous(pixels)?;
         let table = quantization
@@ -234,15 +223,15 @@ impl<'m, const CAP: usize> FrameSignals<'m, CAP> {
             .filter(|_| c >= 2 && self.predictions == Predictions::Logits);
         let mut scores = [0.0f32; CAP];
         let mut exps = [0.0f32; CAP];
+        let mut q = [0i32; CAP];
+        let q = q.get_mut(..c).unwrap_or(&mut []);
         for i in 0..pixels {
             let base = base(layout, i, c);
             let code = |k: usize| codes.get(base + k * stride).copied();
             let signals = if let Some(table) = table {
-                // The first highest code wins, as the first highest score does.
-                let top = (0..c).map(|k| code(k).map_or(i32::MIN, Code::get)).max();
-                let top = top.unwrap_or(i32::MIN);
-                for (k, (x, e)) in scores.iter_mut().zip(&mut exps).enumerate().take(c) {
-                    (*x, *e) = table.at(code(k).map_or(0, |q| top - q.get()));
+                let (top, _) = read_pixel(codes, base, stride, q);
+                for ((x, e), &q) in scores.iter_mut().zip(&mut exps).zip(q.iter()) {
+                    (*x, *e) = table.at(top - q);
                 }
                 // `x_k - max` is `x_k` itself (the winner's is +0, whose `expf` is 1): the
                 // table's `expf(x_k)` is the softmax's `expf(x_k - max)`.

@@ -7,9 +7,9 @@ use super::pixel::{LogSoftmax, Pixel, PixelTarget};
 use super::shape::{Layout, Shape, chunk_shape, validate_targets};
 use super::targets::Targets;
 use super::walk::target_of;
-use crate::quantized::{ClassQuantization, Code, SoftmaxTable};
+use crate::quantized::{ClassQuantization, Code, SoftmaxTable, read_pixel};
 use crate::sum::DetSum;
-use crate::{Error, Operand, Predictions};
+use crate::{Error, Predictions};
 
 /// What the readers of a walk need from each pixel's codes.
 #[derive(Debug, Clone, Copy)]
@@ -39,18 +39,7 @@ pub(super) fn checked_codes<C: Code>(
         return Ok(None);
     };
     if predictions == Predictions::Probabilities {
-        let class_of = |i: usize| match layout {
-            Layout::ChannelsLast => i.checked_rem(classes).unwrap_or(0),
-            Layout::ChannelsFirst => i.checked_div(shape.spatial).unwrap_or(0),
-        };
-        let inside =
-            |(i, &code): (usize, &C)| (0.0..=1.0).contains(&quantization.value(class_of(i), code));
-        if let Some(index) = codes.iter().enumerate().position(|e| !inside(e)) {
-            return Err(Error::OutOfRange {
-                operand: Operand::Predictions,
-                index,
-            });
-        }
+        quantization.check_probabilities(codes, layout, classes)?;
     }
     validate_targets(&shape, targets)?;
     Ok(Some(shape))
@@ -175,9 +164,8 @@ pub(super) fn softmax_label_sums<C: Code, L: ClassLoss, const CAP: usize>(
     Some(())
 }
 
-/// Reads a pixel's codes (class `c` at `base + c · stride`) into `q`, and returns the highest
-/// code, the first class holding it (as the first highest score wins) and
-/// `rest = Σ_{c ≠ winner} e_c` in class order: the log-softmax's inputs.
+/// Reads a pixel's codes into `q` ([`read_pixel`]), and returns the highest code, the first
+/// class holding it and `rest = Σ_{c ≠ winner} e_c` in class order: the log-softmax's inputs.
 #[inline(always)]
 fn relative<C: Code>(
     codes: &[C],
@@ -186,15 +174,7 @@ fn relative<C: Code>(
     table: &SoftmaxTable,
     q: &mut [i32],
 ) -> (i32, usize, f32) {
-    for (c, q) in q.iter_mut().enumerate() {
-        *q = codes.get(base + c * stride).map_or(0, |&code| code.get());
-    }
-    let (mut top, mut winner) = (i32::MIN, 0);
-    for (c, &q) in q.iter().enumerate() {
-        if q > top {
-            (top, winner) = (q, c);
-        }
-    }
+    let (top, winner) = read_pixel(codes, base, stride, q);
     let mut rest = 0.0f32;
     for (c, &q) in q.iter().enumerate() {
         if c != winner {

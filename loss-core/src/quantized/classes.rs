@@ -4,7 +4,8 @@
 use core::marker::PhantomData;
 
 use super::{Code, Quantization};
-use crate::Error;
+use crate::multiclass::Layout;
+use crate::{Error, Operand};
 
 /// The quantization of a multi-class score tensor: one [`Quantization`] for the whole tensor
 /// (TFLite's default for activations), or one per class (per-channel along the class axis).
@@ -130,4 +131,49 @@ impl<'q, C: Code> ClassQuantization<'q, C> {
     pub(crate) const fn table(&self) -> Option<&SoftmaxTable> {
         self.table.as_ref()
     }
+
+    /// [`Error::OutOfRange`] naming the first code of a chunk (`classes` per pixel, laid out
+    /// as `layout`) that dequantizes outside `[0, 1]`: the check of probabilities.
+    pub(crate) fn check_probabilities(
+        &self,
+        codes: &[C],
+        layout: Layout,
+        classes: usize,
+    ) -> Result<(), Error> {
+        let pixels = codes.len().checked_div(classes).unwrap_or(0);
+        let class_of = |i: usize| match layout {
+            Layout::ChannelsLast => i.checked_rem(classes).unwrap_or(0),
+            Layout::ChannelsFirst => i.checked_div(pixels).unwrap_or(0),
+        };
+        let inside = |(i, &code): (usize, &C)| (0.0..=1.0).contains(&self.value(class_of(i), code));
+        match codes.iter().enumerate().position(|e| !inside(e)) {
+            Some(index) => Err(Error::OutOfRange {
+                operand: Operand::Predictions,
+                index,
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Reads a pixel's codes (class `c` at `base + c · stride`) into `q`, and returns the highest
+/// code and the first class holding it (as the first highest score wins): the pixel's
+/// shifted scores are then `SoftmaxTable::at(top - q_c)`.
+#[inline(always)]
+pub(crate) fn read_pixel<C: Code>(
+    codes: &[C],
+    base: usize,
+    stride: usize,
+    q: &mut [i32],
+) -> (i32, usize) {
+    for (c, q) in q.iter_mut().enumerate() {
+        *q = codes.get(base + c * stride).map_or(0, |&code| code.get());
+    }
+    let (mut top, mut winner) = (i32::MIN, 0);
+    for (c, &q) in q.iter().enumerate() {
+        if q > top {
+            (top, winner) = (q, c);
+        }
+    }
+    (top, winner)
 }

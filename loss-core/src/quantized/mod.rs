@@ -80,7 +80,7 @@ mod focal;
 mod overlap;
 
 pub use classes::ClassQuantization;
-pub(crate) use classes::SoftmaxTable;
+pub(crate) use classes::{SoftmaxTable, read_pixel};
 pub use counts::CodeCounts;
 pub use focal::QuantizedFocal;
 pub use overlap::QuantizedOverlap;
