@@ -3,6 +3,7 @@
 //! over the files ([`totals`]), and the report's rows ([`summary`]). For `sweep`: the focal
 //! loss over a grid of alphas and gammas ([`grid`]).
 
+pub mod exact;
 pub mod grid;
 pub mod spec;
 pub mod summary;
