@@ -3,10 +3,10 @@
 //!
 //! The way of a number, in [`report`]: the jobs the arguments name ([`input::jobs`]); each pair
 //! decoded and evaluated in parallel ([`input::each_pair`], [`evaluate_file`], with
-//! [`totals::of_pair`]), one pair per worker at a time, so memory is bounded by a few files
-//! whatever the size of the dataset; the per-file totals pooled in file order, so the output
-//! does not depend on scheduling; the report's rows ([`summarise`]); the text
-//! ([`EvalReport::render`]).
+//! [`dataset::evaluate`]), one pair per worker at a time, so memory is bounded by a few files
+//! whatever the size of the dataset; the per-file totals pooled exactly ([`Totals::merge`]),
+//! so the output depends neither on scheduling nor on the order of the files; the report's
+//! rows ([`summarise`]); the text ([`EvalReport::render`]).
 
 use std::path::{Path, PathBuf};
 
@@ -14,14 +14,15 @@ use clap::Args;
 
 use super::Failure;
 use crate::input::files::refuse_overwriting_inputs;
-use crate::input::{self, InputArgs, Pair, TargetData};
+use crate::input::{self, InputArgs, Pair};
 use crate::io::atomic::write_atomically;
 use crate::io::path_text;
 use crate::output::eval_report::{EvalReport, PairInfo};
 use crate::output::{Format, overlay};
+use crate::scoring::dataset;
 use crate::scoring::spec::{Convention, LossArgs, Spec};
 use crate::scoring::summary::{OverallRow, summarise};
-use crate::scoring::totals::{self, Totals};
+use crate::scoring::totals::Totals;
 
 /// Options of `loss-tools eval`.
 #[derive(Debug, Clone, Args)]
@@ -153,20 +154,9 @@ fn report(args: &EvalArgs) -> Result<String, String> {
 /// The totals of one pair (and its overlays, if asked for).
 fn evaluate_file(pair: Pair, args: &EvalArgs) -> Result<FileResult, String> {
     let classes = pair.geometry.classes;
-    let spec = Spec::new(&args.loss, classes).map_err(|e| format!("{}: {e}", pair.name))?;
-    if matches!(pair.targets, TargetData::Dense(_)) && args.input.ignore_index.is_some() {
-        return Err(format!(
-            "{}: --ignore-index applies to label maps; these targets are dense",
-            pair.target_name
-        ));
-    }
-    let totals = totals::of_pair(
-        &pair,
-        &spec,
-        args.input.from_logits,
-        args.input.ignore_index,
-    )?;
+    let totals = dataset::evaluate(&pair, &args.input, &args.loss)?;
     if let Some(dir) = &args.overlay {
+        let spec = Spec::new(&args.loss, classes).map_err(|e| format!("{}: {e}", pair.name))?;
         overlay::write(
             &pair,
             dir,

@@ -1,0 +1,51 @@
+//! A dataset's evaluation as mergeable pieces, for any front end (`eval`, the Python package,
+//! a distributed run): one pair's [`Totals`] ([`evaluate`], [`evaluate_files`]), merged in
+//! any order and grouping ([`Totals::merge`], exact), then the report's rows ([`summarise`]).
+//! The same options give the same bits as `loss-tools eval` on the whole directory.
+
+use std::path::Path;
+
+use super::spec::{LossArgs, Spec};
+use super::summary::{ClassRow, OverallRow, summarise};
+use super::totals::{self, Totals};
+use crate::input::files::Job;
+use crate::input::{self, InputArgs, Pair, TargetData};
+use crate::io::Source;
+
+/// The totals of one decoded pair, under `eval`'s options. Errors name the file at fault.
+pub fn evaluate(pair: &Pair, input: &InputArgs, loss: &LossArgs) -> Result<Totals, String> {
+    let spec = Spec::new(loss, pair.geometry.classes).map_err(|e| format!("{}: {e}", pair.name))?;
+    if matches!(pair.targets, TargetData::Dense(_)) && input.ignore_index.is_some() {
+        return Err(format!(
+            "{}: --ignore-index applies to label maps; these targets are dense",
+            pair.target_name
+        ));
+    }
+    totals::of_pair(pair, &spec, input.from_logits, input.ignore_index)
+}
+
+/// The totals of a prediction file and its target file (the formats `eval` reads).
+pub fn evaluate_files(
+    predictions: &Path,
+    targets: &Path,
+    input: &InputArgs,
+    loss: &LossArgs,
+) -> Result<Totals, String> {
+    let job = Job {
+        predictions: Source::File(predictions.to_path_buf()),
+        targets: Source::File(targets.to_path_buf()),
+    };
+    evaluate(&input::load(&job, input)?, input, loss)
+}
+
+/// The report's per-class rows and overall row for pooled totals, with `eval`'s class names.
+pub fn rows(
+    totals: &Totals,
+    input: &InputArgs,
+    loss: &LossArgs,
+) -> Result<(Vec<ClassRow>, OverallRow), String> {
+    let classes = totals.classes.len();
+    let spec = Spec::new(loss, classes)?;
+    let names = input::class_names(input, classes)?;
+    Ok(summarise(totals, &spec, &names))
+}
