@@ -45,6 +45,10 @@ pub struct EvalArgs {
     /// Overlays for this class only (its TP / FP / FN) instead of all classes.
     #[arg(long, requires = "overlay")]
     overlay_class: Option<usize>,
+    /// Also write the pooled dataset state (JSON, exact: see `docs/tools.md`) to this file,
+    /// atomically; states of parts of a dataset merge into the whole's bits.
+    #[arg(long)]
+    state: Option<PathBuf>,
 }
 
 impl EvalArgs {
@@ -78,6 +82,7 @@ impl EvalArgs {
             output: None,
             overlay: None,
             overlay_class: None,
+            state: None,
         }
     }
 }
@@ -91,7 +96,10 @@ struct FileResult {
 
 /// Runs `loss-tools eval`.
 pub fn run(args: &EvalArgs) -> Result<(), Failure> {
-    let text = report(args)?;
+    let (text, state) = report(args)?;
+    if let Some(path) = &args.state {
+        write_atomically(path, state.as_bytes())?;
+    }
     match &args.output {
         Some(path) => write_atomically(path, text.as_bytes())?,
         None => super::print(&text)?,
@@ -99,14 +107,23 @@ pub fn run(args: &EvalArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The whole report as text, or the first error (in file order).
-fn report(args: &EvalArgs) -> Result<String, String> {
+/// The whole report as text and the pooled state as JSON, or the first error (in file order).
+fn report(args: &EvalArgs) -> Result<(String, String), String> {
     let jobs = input::jobs(&args.input)?;
     let files: Vec<(&str, &Path)> = args
         .output
         .iter()
         .map(|p| ("--output", p.as_path()))
+        .chain(args.state.iter().map(|p| ("--state", p.as_path())))
         .collect();
+    if let (Some(output), Some(state)) = (&args.output, &args.state)
+        && output == state
+    {
+        return Err(format!(
+            "--output and --state are both {}: give two files",
+            path_text(output)
+        ));
+    }
     let dirs: Vec<(&str, &Path)> = args
         .overlay
         .iter()
@@ -139,7 +156,7 @@ fn report(args: &EvalArgs) -> Result<String, String> {
     } else {
         Vec::new()
     };
-    EvalReport {
+    let text = EvalReport {
         spec: &spec,
         from_logits: args.input.from_logits,
         ignore_index: args.input.ignore_index,
@@ -148,7 +165,8 @@ fn report(args: &EvalArgs) -> Result<String, String> {
         overall: &overall,
         per_file: &per_file,
     }
-    .render(args.format)
+    .render(args.format)?;
+    Ok((text, dataset::state_json(&total)))
 }
 
 /// The totals of one pair (and its overlays, if asked for).

@@ -38,6 +38,33 @@ pub fn evaluate_files(
     evaluate(&input::load(&job, input)?, input, loss)
 }
 
+/// The JSON of a pooled state, as `eval --state` writes it: `{"format": ..., "totals": ...}`
+/// (every sum exact, so states merge into the bits of the whole dataset).
+pub fn state_json(totals: &Totals) -> String {
+    serde_json::json!({ "format": STATE_FORMAT, "totals": totals }).to_string() + "\n"
+}
+
+/// The state a [`state_json`] text holds. Errors say what is wrong with the text.
+pub fn state_from_json(text: &str) -> Result<Totals, String> {
+    #[derive(serde::Deserialize)]
+    struct State {
+        format: String,
+        totals: Totals,
+    }
+    let state: State =
+        serde_json::from_str(text).map_err(|e| format!("not a dataset state: {e}"))?;
+    if state.format != STATE_FORMAT {
+        return Err(format!(
+            "dataset state format {:?}: this version reads {STATE_FORMAT:?}",
+            state.format
+        ));
+    }
+    Ok(state.totals)
+}
+
+/// The version tag of [`state_json`].
+pub const STATE_FORMAT: &str = "loss-tools dataset state 1";
+
 /// The report's per-class rows and overall row for pooled totals, with `eval`'s class names.
 pub fn rows(
     totals: &Totals,
