@@ -5,12 +5,40 @@
 
 use std::path::Path;
 
+use clap::Parser;
+
 use super::spec::{LossArgs, Spec};
 use super::summary::{ClassRow, OverallRow, summarise};
 use super::totals::{self, Totals};
 use crate::input::files::Job;
 use crate::input::{self, InputArgs, Pair, TargetData};
 use crate::io::Source;
+
+/// The options that decide a dataset's numbers: `eval`'s flags but the files and the outputs.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "options", no_binary_name = true, disable_help_flag = true)]
+pub struct Options {
+    /// How the predictions and targets are read (their paths are given per pair).
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// The losses.
+    #[command(flatten)]
+    pub loss: LossArgs,
+}
+
+impl Options {
+    /// Options from `eval`'s flags, e.g. `["--from-logits", "--ignore-index", "255"]`: the
+    /// same names, values and checks as the command line. Errors are clap's message.
+    pub fn from_flags<I: IntoIterator<Item = S>, S: Into<std::ffi::OsString> + Clone>(
+        flags: I,
+    ) -> Result<Self, String> {
+        let options = Self::try_parse_from(flags).map_err(|e| e.to_string().trim().to_string())?;
+        if options.input.predictions.is_some() {
+            return Err("give the files per pair, not among the options".into());
+        }
+        Ok(options)
+    }
+}
 
 /// The totals of one decoded pair, under `eval`'s options. Errors name the file at fault.
 pub fn evaluate(pair: &Pair, input: &InputArgs, loss: &LossArgs) -> Result<Totals, String> {
@@ -75,4 +103,22 @@ pub fn rows(
     let spec = Spec::new(loss, classes)?;
     let names = input::class_names(input, classes)?;
     Ok(summarise(totals, &spec, &names))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_parse_like_the_command_line() {
+        let o = Options::from_flags(["--from-logits", "--ignore-index", "255", "--loss", "dice"])
+            .unwrap();
+        assert!(o.input.from_logits);
+        assert_eq!(o.input.ignore_index, Some(255));
+        let none: [&str; 0] = [];
+        assert!(!Options::from_flags(none).unwrap().input.from_logits);
+        let err = Options::from_flags(["--gamma", "x"]).unwrap_err();
+        assert!(err.contains("--gamma"), "{err}");
+        assert!(Options::from_flags(["a.npy"]).is_err());
+    }
 }
