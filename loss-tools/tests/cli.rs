@@ -223,9 +223,9 @@ fn eval_state_of_parts_merges_into_the_whole() {
         })
         .collect();
     let (mut left, mut right) = (parts[3].clone(), parts[1].clone());
-    left.merge(&parts[0]);
-    right.merge(&parts[2]);
-    right.merge(&left);
+    left.merge(&parts[0]).unwrap();
+    right.merge(&parts[2]).unwrap();
+    right.merge(&left).unwrap();
     assert_eq!(state_json(&right), state_json(&whole));
     assert_eq!(right, whole);
 }

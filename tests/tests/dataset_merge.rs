@@ -91,11 +91,11 @@ fn pooled(totals: &[Totals], parts: &[Vec<usize>]) -> Totals {
     for part in parts {
         let mut partial = Totals::default();
         for &i in part {
-            partial.merge(&totals[i]);
+            partial.merge(&totals[i]).unwrap();
         }
         // Partial results travel between processes serialized.
         let text = serde_json::to_string(&partial).unwrap();
-        all.merge(&serde_json::from_str(&text).unwrap());
+        all.merge(&serde_json::from_str(&text).unwrap()).unwrap();
     }
     all
 }
@@ -183,6 +183,33 @@ proptest! {
         let bound = v.iter().map(|x| f64::from(x.abs())).sum::<f64>() * f64::EPSILON;
         prop_assert!((plain - exact).abs() <= bound);
     }
+}
+
+#[test]
+fn totals_of_different_class_counts_do_not_merge() {
+    let spec = |c| Spec::new(&args(c), c).unwrap();
+    let one = of_pair(
+        &pair(1, vec![0.5; 4], vec![0, 1, 1, 0], 1.0, 0),
+        &spec(1),
+        true,
+        None,
+    )
+    .unwrap();
+    let three = of_pair(
+        &pair(3, vec![0.5; 12], vec![0, 1, 2, 0], 1.0, 1),
+        &spec(3),
+        true,
+        None,
+    )
+    .unwrap();
+    let mut t = three.clone();
+    let err = t.merge(&one).unwrap_err();
+    assert_eq!(err, "totals of 1 classes cannot merge with totals of 3");
+    assert_eq!(t, three);
+    let mut empty = Totals::default();
+    empty.merge(&three).unwrap();
+    empty.merge(&Totals::default()).unwrap();
+    assert_eq!(empty, three);
 }
 
 /// Where a floating-point pooling depends on the order, the exact one does not.

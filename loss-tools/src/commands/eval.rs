@@ -140,7 +140,7 @@ fn report(args: &EvalArgs) -> Result<(String, String), String> {
     let names = input::class_names(&args.input, classes)?;
     let mut total = Totals::default();
     for f in &files {
-        total.merge(&f.totals);
+        total.merge(&f.totals)?;
     }
     let (rows, overall) = summarise(&total, &spec, &names);
     let per_file: Vec<(String, OverallRow)> = if files.len() > 1 {

@@ -55,11 +55,20 @@ pub struct Totals {
 }
 
 impl Totals {
-    /// Adds another pair's totals (same class count; empty totals take the other's count):
-    /// exact, so the order of merges never changes a bit.
-    pub fn merge(&mut self, other: &Self) {
+    /// Adds another pair's totals: exact, so the order of merges never changes a bit. Empty
+    /// totals (no class yet) take the other's class count.
+    ///
+    /// # Errors
+    /// Totals of different class counts (nothing is changed).
+    pub fn merge(&mut self, other: &Self) -> Result<(), String> {
         if self.classes.is_empty() {
             self.classes = vec![ClassAcc::default(); other.classes.len()];
+        } else if !other.classes.is_empty() && other.classes.len() != self.classes.len() {
+            return Err(format!(
+                "totals of {} classes cannot merge with totals of {}",
+                other.classes.len(),
+                self.classes.len()
+            ));
         }
         self.pixels += other.pixels;
         for (a, b) in self.classes.iter_mut().zip(&other.classes) {
@@ -73,6 +82,7 @@ impl Totals {
             c.false_negatives += d.false_negatives;
             c.true_negatives += d.true_negatives;
         }
+        Ok(())
     }
 }
 
