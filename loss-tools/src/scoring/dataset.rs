@@ -52,6 +52,24 @@ pub fn evaluate(pair: &Pair, input: &InputArgs, loss: &LossArgs) -> Result<Total
     totals::of_pair(pair, &spec, input.from_logits, input.ignore_index)
 }
 
+/// The prediction/target file pairs that `eval` reads from two directories (matched by file
+/// stem, in its order) or from two files.
+pub fn pairs(
+    predictions: &Path,
+    targets: &Path,
+) -> Result<Vec<(std::path::PathBuf, std::path::PathBuf)>, String> {
+    let mut args = Options::from_flags(std::iter::empty::<&str>())?.input;
+    args.predictions = Some(predictions.to_path_buf());
+    args.targets = Some(targets.to_path_buf());
+    input::jobs(&args)?
+        .into_iter()
+        .map(|job| match (job.predictions, job.targets) {
+            (Source::File(p), Source::File(t)) => Ok((p, t)),
+            _ => Err("the built-in sample has no files".to_string()),
+        })
+        .collect()
+}
+
 /// The totals of a prediction file and its target file (the formats `eval` reads).
 pub fn evaluate_files(
     predictions: &Path,
@@ -120,5 +138,24 @@ mod tests {
         let err = Options::from_flags(["--gamma", "x"]).unwrap_err();
         assert!(err.contains("--gamma"), "{err}");
         assert!(Options::from_flags(["a.npy"]).is_err());
+    }
+
+    #[test]
+    fn pairs_are_evals_jobs() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, t) = (dir.path().join("p"), dir.path().join("t"));
+        std::fs::create_dir_all(&p).unwrap();
+        std::fs::create_dir_all(&t).unwrap();
+        for n in ["b", "a"] {
+            std::fs::write(p.join(format!("{n}.npy")), b"").unwrap();
+            std::fs::write(t.join(format!("{n}.png")), b"").unwrap();
+        }
+        assert_eq!(
+            pairs(&p, &t).unwrap(),
+            vec![
+                (p.join("a.npy"), t.join("a.png")),
+                (p.join("b.npy"), t.join("b.png"))
+            ]
+        );
     }
 }
