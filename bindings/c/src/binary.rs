@@ -410,7 +410,7 @@ pub const LC_FOCAL_ACCUMULATOR_WORDS: usize = 10;
 
 /// A streaming sigmoid focal loss (chunks of any size, the one-shot call's bits). Allocate it
 /// anywhere, then call [`lc_sigmoid_focal_accumulator_init`].
-#[repr(C, align(8))]
+#[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct lc_sigmoid_focal_accumulator {
     magic: u32,
@@ -425,7 +425,7 @@ state!(
 
 /// A streaming probability focal loss. Allocate it anywhere, then call
 /// [`lc_binary_focal_accumulator_init`].
-#[repr(C, align(8))]
+#[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct lc_binary_focal_accumulator {
     magic: u32,
@@ -834,7 +834,7 @@ pub const LC_OVERLAP_ACCUMULATOR_WORDS: usize = 16;
 
 /// A streaming dice-family loss. Allocate it anywhere, then call
 /// [`lc_overlap_accumulator_init`].
-#[repr(C, align(8))]
+#[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct lc_overlap_accumulator {
     magic: u32,

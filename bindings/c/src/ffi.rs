@@ -94,6 +94,7 @@ macro_rules! state {
                 !::core::mem::needs_drop::<$inner>(),
                 "states are plain data"
             );
+            // The `uint64_t` storage aligns the struct to 8 on every supported target.
             assert!(::core::mem::align_of::<$c>() == 8);
         };
         // SAFETY: `$c` has the layout `State` requires (its definition beside this use), and

@@ -369,7 +369,7 @@ pub const LC_MONITOR_WORDS: usize = 248;
 
 /// Up to [`LC_MONITOR_MAX_SIGNALS`] monitored signals. Allocate it anywhere, then call
 /// [`lc_monitor_init`].
-#[repr(C, align(8))]
+#[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct lc_monitor {
     magic: u32,
@@ -585,7 +585,7 @@ pub const LC_FRAME_SIGNALS_WORDS: usize = 40;
 /// Streams one frame's label-free signals (entropy, confidence, area, temporal consistency).
 /// Allocate it anywhere, then call [`lc_frame_signals_init`] for each frame. Do not copy an
 /// initialised one: it holds the previous mask.
-#[repr(C, align(8))]
+#[repr(C)]
 #[derive(Debug)]
 pub struct lc_frame_signals {
     magic: u32,

@@ -369,7 +369,7 @@ pub const LC_CLASS_LOSS_ACCUMULATOR_WORDS: usize = 64;
 
 /// A streaming multi-class focal loss over whole pixels of one sample. Allocate it anywhere,
 /// then call [`lc_class_loss_accumulator_init`].
-#[repr(C, align(8))]
+#[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct lc_class_loss_accumulator {
     magic: u32,
@@ -1007,7 +1007,7 @@ pub const LC_CLASS_STATS_ACCUMULATOR_WORDS: usize = 168;
 
 /// Streams per-class overlap statistics over whole pixels of one sample. Allocate it
 /// anywhere, then call [`lc_class_stats_accumulator_init`].
-#[repr(C, align(8))]
+#[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct lc_class_stats_accumulator {
     magic: u32,
@@ -1341,7 +1341,7 @@ pub const LC_CONFUSION_ACCUMULATOR_WORDS: usize = 68;
 
 /// Streams confusion counts per class. Allocate it anywhere, then call
 /// [`lc_confusion_accumulator_init`].
-#[repr(C, align(8))]
+#[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct lc_confusion_accumulator {
     magic: u32,

@@ -35,7 +35,7 @@ pub const LC_CODE_COUNTS_WORDS: usize = 258;
 
 /// The counts of `(code, target)` pairs of `int8` codes. Allocate it anywhere, then call
 /// [`lc_code_counts_i8_init`].
-#[repr(C, align(8))]
+#[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct lc_code_counts_i8 {
     magic: u32,
@@ -46,7 +46,7 @@ state!(lc_code_counts_i8, CodeCounts<i8>, 0x4c43_5131);
 
 /// The counts of `(code, target)` pairs of `uint8` codes. Allocate it anywhere, then call
 /// [`lc_code_counts_u8_init`].
-#[repr(C, align(8))]
+#[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct lc_code_counts_u8 {
     magic: u32,
