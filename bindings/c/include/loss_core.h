@@ -336,6 +336,18 @@ typedef struct {
   float agreement;
 } lc_label_free;
 
+// A batch of `batch` samples, `classes` channels and `spatial` pixels per sample.
+typedef struct {
+  // Samples.
+  size_t batch;
+  // Classes (channels).
+  size_t classes;
+  // Pixels per sample.
+  size_t spatial;
+  // Memory layout.
+  lc_layout layout;
+} lc_shape;
+
 // Which multi-class focal loss (`LC_CLASS_LOSS_*`).
 typedef uint32_t lc_class_loss_kind;
 
@@ -372,18 +384,6 @@ typedef struct {
   // Upper clip bound.
   float clip_max;
 } lc_class_loss_config;
-
-// A batch of `batch` samples, `classes` channels and `spatial` pixels per sample.
-typedef struct {
-  // Samples.
-  size_t batch;
-  // Classes (channels).
-  size_t classes;
-  // Pixels per sample.
-  size_t spatial;
-  // Memory layout.
-  lc_layout layout;
-} lc_shape;
 
 // How multi-class targets are stored (`LC_CLASS_TARGETS_*`).
 typedef uint32_t lc_class_target_kind;
@@ -1168,6 +1168,13 @@ lc_status lc_frame_signals_push_codes_u8(lc_frame_signals *signals,
 // The crate's safety contract.
 lc_status lc_frame_signals_finish(const lc_frame_signals *signals, lc_label_free *out);
 
+// Checks a shape (loss-core's `Shape::new`) and writes its element count (`batch × classes ×
+// spatial`), the length its scores must have.
+//
+// # Safety
+// The crate's safety contract.
+lc_status lc_shape_elements(const lc_shape *shape, size_t *out);
+
 // Softmax focal loss on logits, gamma 2, no alpha, no weights (MONAI
 // `FocalLoss(use_softmax=True)`).
 lc_class_loss_config lc_class_loss_default(void);
@@ -1491,6 +1498,23 @@ lc_status lc_confusion_accumulator_counts(const lc_confusion_accumulator *acc,
 // # Safety
 // The crate's safety contract.
 lc_status lc_confusion_accumulator_reset(lc_confusion_accumulator *acc);
+
+// Checks a quantization as loss-core's `Quantization::new` does (a finite `scale > 0`; the
+// zero point is checked against the code type where it is used).
+lc_status lc_quantization_check(lc_quantization quantization);
+
+// `scale * (code - zero_point)` rounded once, as TFLite's `Dequantize` (and loss-core)
+// computes it.
+//
+// # Safety
+// The crate's safety contract.
+lc_status lc_dequantize_i8(lc_quantization quantization, int8_t code, float *out);
+
+// `scale * (code - zero_point)` for a `uint8_t` code.
+//
+// # Safety
+// The crate's safety contract.
+lc_status lc_dequantize_u8(lc_quantization quantization, uint8_t code, float *out);
 
 // Empty counts.
 //

@@ -171,6 +171,17 @@ unsafe fn shape(s: *const lc_shape) -> Result<Shape, Fail> {
     )?)
 }
 
+/// Checks a shape (loss-core's `Shape::new`) and writes its element count (`batch × classes ×
+/// spatial`), the length its scores must have.
+///
+/// # Safety
+/// The crate's safety contract.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn lc_shape_elements(shape: *const lc_shape, out: *mut usize) -> lc_status {
+    // SAFETY: the caller's contract.
+    run(|| unsafe { write(out, self::shape(shape)?.elements()) })
+}
+
 // ----------------------------------------------------------------------------------------------
 // Focal losses
 
@@ -322,10 +333,10 @@ pub unsafe extern "C" fn lc_class_loss_sums(
 ) -> lc_status {
     run(|| {
         // SAFETY: the caller's contract.
-        let (loss, s, p, t, o) = unsafe {
+        let (s, loss, p, t, o) = unsafe {
             (
-                class_loss(config)?,
                 self::shape(shape)?,
+                class_loss(config)?,
                 slice(scores, n)?,
                 class_targets(targets)?,
                 slice_mut(out, out_len)?,
@@ -351,10 +362,10 @@ pub unsafe extern "C" fn lc_class_loss_elementwise(
 ) -> lc_status {
     run(|| {
         // SAFETY: the caller's contract.
-        let (loss, s, p, t, o) = unsafe {
+        let (s, loss, p, t, o) = unsafe {
             (
-                class_loss(config)?,
                 self::shape(shape)?,
+                class_loss(config)?,
                 slice(scores, n)?,
                 class_targets(targets)?,
                 slice_mut(out, out_len)?,

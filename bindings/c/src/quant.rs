@@ -26,6 +26,42 @@ pub struct lc_quantization {
     pub zero_point: i32,
 }
 
+/// Checks a quantization as loss-core's `Quantization::new` does (a finite `scale > 0`; the
+/// zero point is checked against the code type where it is used).
+#[unsafe(no_mangle)]
+pub extern "C" fn lc_quantization_check(quantization: lc_quantization) -> lc_status {
+    run(|| self::quantization(quantization).map(|_| ()))
+}
+
+/// `scale * (code - zero_point)` rounded once, as TFLite's `Dequantize` (and loss-core)
+/// computes it.
+///
+/// # Safety
+/// The crate's safety contract.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn lc_dequantize_i8(
+    quantization: lc_quantization,
+    code: i8,
+    out: *mut f32,
+) -> lc_status {
+    // SAFETY: the caller's contract.
+    run(|| unsafe { write(out, self::quantization(quantization)?.dequantize(code)) })
+}
+
+/// `scale * (code - zero_point)` for a `uint8_t` code.
+///
+/// # Safety
+/// The crate's safety contract.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn lc_dequantize_u8(
+    quantization: lc_quantization,
+    code: u8,
+    out: *mut f32,
+) -> lc_status {
+    // SAFETY: the caller's contract.
+    run(|| unsafe { write(out, self::quantization(quantization)?.dequantize(code)) })
+}
+
 pub(crate) fn quantization(q: lc_quantization) -> Result<Quantization, Fail> {
     Ok(Quantization::new(q.scale, q.zero_point)?)
 }

@@ -60,8 +60,8 @@ impl From<Error> for Fail {
     }
 }
 
-/// The status of a loss-core error.
-pub(crate) const fn status_of(e: Error) -> lc_status {
+/// The status of a loss-core error (for Rust code that checks C results, like the tests).
+pub const fn status_of(e: Error) -> lc_status {
     match e {
         Error::LengthMismatch { .. } => LC_LENGTH_MISMATCH,
         Error::EmptyInput => LC_EMPTY_INPUT,
