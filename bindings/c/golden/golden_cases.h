@@ -92,6 +92,40 @@ typedef struct {
 extern const gcase g_cases[];
 extern const size_t g_case_count;
 
+/* The extra checks' data (golden_extra.c): a monitor scenario and frame signals, with the
+ * values loss-core computes for them. Floats of results are bit patterns. */
+typedef struct {
+    uint32_t kind, frame, signal, from, to, cause, value, mean, std;
+} gmon_event;
+
+typedef struct {
+    uint64_t pixels;
+    size_t classes;
+    uint32_t entropy, confidence;
+    uint32_t area[LC_MAX_CLASSES];
+    bool has_previous;
+    uint32_t consistency, consistency_iou, agreement;
+} glabel_free;
+
+extern const float g_mon_conf[100];
+extern const float g_mon_ent[100];
+extern const bool g_mon_measured[100];
+extern const gmon_event g_mon_events[];
+extern const size_t g_mon_event_count;
+extern const uint32_t g_mon_summary[2][9];
+extern const uint32_t g_mon_level;
+extern const uint32_t g_mon_frames;
+extern const float g_fs_scores[128];
+extern const uint8_t g_fs_previous[32];
+extern const glabel_free g_fs_expected;
+extern const uint8_t g_fs_mask_after[32];
+extern const int8_t g_fs_codes[128];
+extern const glabel_free g_fs_codes_expected;
+
+/* Runs the extra checks; `fail` is called with a description of each failing one. Returns
+ * the number that passed. */
+int g_extra_checks(void (*fail)(const char *what));
+
 /* Runs one case through the C API: the status of the first failing call, or LC_OK with the
  * output words in `words` (`*n` of them; more than G_MAX_WORDS are counted, not stored). */
 lc_status g_evaluate(const gcase *c, uint32_t *words, size_t *n);

@@ -5,7 +5,7 @@
 
 #include "golden_cases.h"
 
-int g_extra_checks(void (*fail)(const char *what));
+
 
 static int extra_failed;
 

@@ -3,6 +3,8 @@
 //! codes and masks converted here exactly as the Rust evaluator converts them), and the
 //! expected words or status. Floats are hexadecimal literals, so every bit is exact.
 
+mod extras;
+
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
@@ -51,6 +53,7 @@ pub fn render() -> (String, Vec<Skipped>) {
         out.push_str(c);
     }
     let _ = writeln!(out, "}};\nconst size_t g_case_count = {};", cases.len());
+    out.push_str(&extras::render());
     (out, skipped)
 }
 
