@@ -4403,7 +4403,7 @@ static const gspec S274 = { .kind = G_MULTI_CODES, .shape = { 2, 4, 24, LC_LAYOU
 static const gspec S275 = { .kind = G_MULTI_CODES, .shape = { 2, 4, 24, LC_LAYOUT_CHANNELS_LAST }, .label_kind = LC_CLASS_TARGETS_U8, .use_ignore = true, .ignore = 255, .multi = G_M_FOCAL, .class_loss = { .kind = LC_CLASS_LOSS_SOFTMAX, .predictions = LC_PREDICTIONS_PROBABILITIES, .gamma = 0x800000p-22f, .alpha_kind = LC_CLASS_ALPHA_NONE, .alpha = 0x0p-149f, .alpha_list = NULL, .alpha_len = 0, .weights = NULL, .weights_len = 0, .soft_targets = LC_SOFT_TARGETS_TORCHVISION, .use_clip = false, .clip_min = 0.0f, .clip_max = 1.0f }, .u8_codes = false, .cq = { .per_class = false, .tensor = { 0x800000p-30f, 0 }, .list = NULL, .len = 0 } };
 static const gspec S276 = { .kind = G_MULTI_CODES, .shape = { 2, 4, 24, LC_LAYOUT_CHANNELS_LAST }, .label_kind = LC_CLASS_TARGETS_U8, .use_ignore = true, .ignore = 255, .multi = G_M_FOCAL, .class_loss = { .kind = LC_CLASS_LOSS_SOFTMAX, .predictions = LC_PREDICTIONS_LOGITS, .gamma = 0x800000p-22f, .alpha_kind = LC_CLASS_ALPHA_NONE, .alpha = 0x0p-149f, .alpha_list = NULL, .alpha_len = 0, .weights = NULL, .weights_len = 0, .soft_targets = LC_SOFT_TARGETS_TORCHVISION, .use_clip = false, .clip_min = 0.0f, .clip_max = 1.0f }, .u8_codes = true, .cq = { .per_class = false, .tensor = { 0x800000p-27f, -4 }, .list = NULL, .len = 0 } };
 
-const gcase g_cases[] = {
+const gcase g_part0[] = {
     { &S0, G_OP_LOSS, LC_REDUCTION_MEAN, 0, 0, NULL, 0, A0, 160, A1, 160, NULL, NULL, NULL, NULL, NULL, 0, A2, 1 }, /* sigmoid_focal/torchvision/logits_hard/mean */
     { &S0, G_OP_LOSS, LC_REDUCTION_SUM, 0, 0, NULL, 0, A0, 160, A1, 160, NULL, NULL, NULL, NULL, NULL, 0, A3, 1 }, /* sigmoid_focal/torchvision/logits_hard/sum */
     { &S0, G_OP_ELEMENTWISE, LC_REDUCTION_MEAN, 160, 0, NULL, 0, A0, 160, A1, 160, NULL, NULL, NULL, NULL, NULL, 0, A4, 160 }, /* sigmoid_focal/torchvision/logits_hard/none */
@@ -4614,6 +4614,10 @@ const gcase g_cases[] = {
     { &S51, G_OP_ELEMENTWISE, LC_REDUCTION_MEAN, 96, 0, NULL, 0, A124, 96, A125, 96, NULL, NULL, NULL, NULL, NULL, 0, A152, 96 }, /* binary_focal/a=none,g=2,clamp=0.001..0.999/probs_hard/none */
     { &S52, G_OP_LOSS, LC_REDUCTION_MEAN, 0, 0, NULL, 0, A124, 96, A125, 96, NULL, NULL, NULL, NULL, NULL, 0, A153, 1 }, /* binary_focal/a=none,g=2,clamp=0.0000001..0.9999999/probs_hard/mean */
     { &S52, G_OP_LOSS, LC_REDUCTION_SUM, 0, 0, NULL, 0, A124, 96, A125, 96, NULL, NULL, NULL, NULL, NULL, 0, A154, 1 }, /* binary_focal/a=none,g=2,clamp=0.0000001..0.9999999/probs_hard/sum */
+};
+const size_t g_part0_count = 210;
+
+const gcase g_part1[] = {
     { &S52, G_OP_ELEMENTWISE, LC_REDUCTION_MEAN, 96, 0, NULL, 0, A124, 96, A125, 96, NULL, NULL, NULL, NULL, NULL, 0, A155, 96 }, /* binary_focal/a=none,g=2,clamp=0.0000001..0.9999999/probs_hard/none */
     { &S53, G_OP_LOSS, LC_REDUCTION_MEAN, 0, 0, NULL, 0, A124, 96, A125, 96, NULL, NULL, NULL, NULL, NULL, 0, A75, 1 }, /* binary_focal/a=0.25,g=2,clamp=0..1/probs_hard/mean */
     { &S53, G_OP_LOSS, LC_REDUCTION_SUM, 0, 0, NULL, 0, A124, 96, A125, 96, NULL, NULL, NULL, NULL, NULL, 0, A75, 1 }, /* binary_focal/a=0.25,g=2,clamp=0..1/probs_hard/sum */
@@ -4824,6 +4828,10 @@ const gcase g_cases[] = {
     { &S96, G_OP_PER_SAMPLE, LC_REDUCTION_MEAN, 4, 4, NULL, 0, A217, 192, A121, 192, NULL, NULL, NULL, NULL, NULL, 0, A329, 5 }, /* overlap/seed_torch/sq=false/smooth=default/batch4/per_sample/mean */
     { &S96, G_OP_PER_SAMPLE, LC_REDUCTION_SUM, 4, 4, NULL, 0, A217, 192, A121, 192, NULL, NULL, NULL, NULL, NULL, 0, A330, 5 }, /* overlap/seed_torch/sq=false/smooth=default/batch4/per_sample/sum */
     { &S97, G_OP_PER_SAMPLE, LC_REDUCTION_MEAN, 4, 4, NULL, 0, A120, 192, A121, 192, NULL, NULL, NULL, NULL, NULL, 0, A331, 5 }, /* overlap/seed_torch/sq=false/smooth=default/logits/batch4_logits/per_sample/mean */
+};
+const size_t g_part1_count = 210;
+
+const gcase g_part2[] = {
     { &S98, G_OP_STATS, LC_REDUCTION_MEAN, 0, 0, NULL, 0, A124, 96, A125, 96, NULL, NULL, NULL, NULL, NULL, 0, A234, 6 }, /* overlap/seed_torch/sq=false/smooth=0,0/probs_hard/stats */
     { &S98, G_OP_STATS, LC_REDUCTION_MEAN, 0, 0, NULL, 0, A207, 96, A208, 96, NULL, NULL, NULL, NULL, NULL, 0, A235, 6 }, /* overlap/seed_torch/sq=false/smooth=0,0/empty_mask/stats */
     { &S98, G_OP_STATS, LC_REDUCTION_MEAN, 0, 0, NULL, 0, A223, 70, A223, 70, NULL, NULL, NULL, NULL, NULL, 0, A236, 6 }, /* overlap/seed_torch/sq=false/smooth=0,0/all_zero/stats */
@@ -5034,6 +5042,10 @@ const gcase g_cases[] = {
     { &S147, G_OP_LOSS, LC_REDUCTION_SUM, 0, 0, NULL, 0, A168, 96, A169, 96, NULL, NULL, NULL, NULL, NULL, 0, A414, 1 }, /* binary_focal_keras/Torchvision/a=none,g=0/probs_soft/sum */
     { &S147, G_OP_ELEMENTWISE, LC_REDUCTION_MEAN, 96, 0, NULL, 0, A168, 96, A169, 96, NULL, NULL, NULL, NULL, NULL, 0, A415, 96 }, /* binary_focal_keras/Torchvision/a=none,g=0/probs_soft/none */
     { &S148, G_OP_LOSS, LC_REDUCTION_MEAN, 0, 0, NULL, 0, A168, 96, A169, 96, NULL, NULL, NULL, NULL, NULL, 0, A416, 1 }, /* binary_focal_keras/Kornia/a=none,g=2/probs_soft/mean */
+};
+const size_t g_part2_count = 210;
+
+const gcase g_part3[] = {
     { &S148, G_OP_LOSS, LC_REDUCTION_SUM, 0, 0, NULL, 0, A168, 96, A169, 96, NULL, NULL, NULL, NULL, NULL, 0, A417, 1 }, /* binary_focal_keras/Kornia/a=none,g=2/probs_soft/sum */
     { &S148, G_OP_ELEMENTWISE, LC_REDUCTION_MEAN, 96, 0, NULL, 0, A168, 96, A169, 96, NULL, NULL, NULL, NULL, NULL, 0, A418, 96 }, /* binary_focal_keras/Kornia/a=none,g=2/probs_soft/none */
     { &S149, G_OP_LOSS, LC_REDUCTION_MEAN, 0, 0, NULL, 0, A168, 96, A169, 96, NULL, NULL, NULL, NULL, NULL, 0, A195, 1 }, /* binary_focal_keras/Kornia/a=0.25,g=2/probs_soft/mean */
@@ -5222,7 +5234,7 @@ const gcase g_cases[] = {
     { &S275, G_OP_LOSS, LC_REDUCTION_MEAN, 0, 0, NULL, 0, A594, 192, A595, 48, A596, A597, A598, NULL, NULL, 6, NULL, 0 }, /* error/codes/probabilities */
     { &S276, G_OP_LOSS, LC_REDUCTION_MEAN, 0, 0, NULL, 0, A603, 192, A595, 48, A596, A604, A605, NULL, NULL, 4, NULL, 0 }, /* error/codes/zero_point */
 };
-const size_t g_case_count = 817;
+const size_t g_part3_count = 187;
 
 /* ---- the extra checks (golden_extra.c) ---- */
 const float g_mon_conf[100] = { 0xeb851fp-24f, 0xec8b44p-24f, 0xed9169p-24f, 0xec0831p-24f, 0xed0e56p-24f, 0xeb851fp-24f, 0xec8b44p-24f, 0xed9169p-24f, 0xec0831p-24f, 0xed0e56p-24f, 0xeb851fp-24f, 0xec8b44p-24f, 0xed9169p-24f, 0xec0831p-24f, 0xed0e56p-24f, 0xeb851fp-24f, 0xec8b44p-24f, 0xed9169p-24f, 0xec0831p-24f, 0xed0e56p-24f, 0xeb851fp-24f, 0xec8b44p-24f, 0xed9169p-24f, 0xec0831p-24f, 0xed0e56p-24f, 0xeb851fp-24f, 0xec8b44p-24f, 0xed9169p-24f, 0xec0831p-24f, 0xed0e56p-24f, 0xeb851fp-24f, 0xec8b44p-24f, 0xed9169p-24f, 0xec0831p-24f, 0xed0e56p-24f, 0xeb851fp-24f, 0xec8b44p-24f, 0xed9169p-24f, 0xec0831p-24f, 0xed0e56p-24f, 0xeb851fp-24f, 0xec8b44p-24f, 0xed9169p-24f, 0xec0831p-24f, 0xed0e56p-24f, 0xeb851fp-24f, 0xec8b44p-24f, 0xed9169p-24f, 0xec0831p-24f, 0xed0e56p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f, 0xb33333p-24f };

@@ -89,8 +89,14 @@ typedef struct {
     uint32_t n_words;
 } gcase;
 
-extern const gcase g_cases[];
-extern const size_t g_case_count;
+/* The cases in parts of at most G_PART_SIZE (generated), and all of them in order
+ * (golden_all.c). */
+#define G_PARTS 4
+#define G_PART_SIZE 210
+extern const gcase g_part0[], g_part1[], g_part2[], g_part3[];
+extern const size_t g_part0_count, g_part1_count, g_part2_count, g_part3_count;
+size_t g_case_count(void);
+const gcase *g_case(size_t i);
 
 /* The extra checks' data (golden_extra.c): a monitor scenario and frame signals, with the
  * values loss-core computes for them. Floats of results are bit patterns. */
@@ -125,6 +131,9 @@ extern const glabel_free g_fs_codes_expected;
 /* Runs the extra checks; `fail` is called with a description of each failing one. Returns
  * the number that passed. */
 int g_extra_checks(void (*fail)(const char *what));
+
+/* The evaluator's static state arena for other checks (NULL if `size` does not fit). */
+void *g_arena(size_t size);
 
 /* Runs one case through the C API: the status of the first failing call, or LC_OK with the
  * output words in `words` (`*n` of them; more than G_MAX_WORDS are counted, not stored). */

@@ -79,6 +79,10 @@ static lc_targets f32_targets(const float *t, size_t len) {
     return x;
 }
 
+/* The evaluator's large buffers are static, not on the stack: the M0 has 16 KiB of RAM, and
+ * the states the C API is tested with are the largest things here. (Not reentrant.) */
+static float scratch[G_MAX_SCRATCH];
+
 /* ---- binary focal (logits or probabilities) ------------------------------------------------ */
 
 typedef struct {
@@ -134,7 +138,6 @@ static lc_status fa_count(const focal_t *f, const facc_t *a, uint64_t *o) {
 }
 
 static lc_status run_element(focal_t f, const gcase *c, words_t *w) {
-    float scratch[G_MAX_SCRATCH];
     lc_targets all = f32_targets(c->t, c->nt);
     switch (c->op) {
     case G_OP_LOSS: {
@@ -197,6 +200,44 @@ static lc_status run_element(focal_t f, const gcase *c, words_t *w) {
     }
 }
 
+/* ---- the states, in one static arena (one case runs at a time) ------------------------------ */
+
+typedef union {
+    lc_code_counts_i8 i;
+    lc_code_counts_u8 u;
+} counts_t;
+
+typedef union {
+    lc_class_loss_accumulator l;
+    lc_class_stats_accumulator s;
+    lc_confusion_accumulator k;
+} macc_t;
+
+static union {
+    counts_t k;
+    macc_t m;
+    lc_class_loss_accumulator loss;
+    lc_class_stats_accumulator stats;
+    struct {
+        lc_confusion_accumulator a;
+        lc_confusion_counts k[LC_MAX_CLASSES];
+    } confusion;
+    lc_monitor monitor;
+} arena;
+
+void *g_arena(size_t size) { return size <= sizeof arena ? (void *)&arena : NULL; }
+
+/* FNV-1a of a state's bytes: a rejected push must leave it unchanged, and comparing hashes
+ * needs no second copy of a 2 KiB state. */
+static uint32_t fnv(const void *p, size_t n) {
+    const uint8_t *b = (const uint8_t *)p;
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ b[i]) * 16777619u;
+    }
+    return h;
+}
+
 /* ---- dice family ----------------------------------------------------------------------------- */
 
 static lc_status stats6(const lc_overlap_config *cfg, const lc_overlap_stats *s, words_t *w) {
@@ -213,7 +254,6 @@ static lc_status stats6(const lc_overlap_config *cfg, const lc_overlap_stats *s,
 }
 
 static lc_status run_overlap(const lc_overlap_config *cfg, const gcase *c, words_t *w) {
-    float scratch[G_MAX_SCRATCH];
     lc_targets all = f32_targets(c->t, c->nt);
     lc_overlap_stats s;
     switch (c->op) {
@@ -323,13 +363,14 @@ static void stats_words(words_t *w, const lc_overlap_stats *s, size_t n) {
 
 static lc_status reduced_words(words_t *w, const gspec *sp, const lc_overlap_stats *s, size_t n,
                                size_t classes) {
-    float v, scratch[G_MAX_SCRATCH];
+    float *const losses = scratch; /* free whenever this runs */
+    float v;
     size_t k;
     TRY(lc_class_reduce(&sp->reduction, &sp->overlap, s, n, classes, &v));
     putf(w, v);
-    TRY(lc_class_losses(&sp->reduction, &sp->overlap, s, n, classes, scratch, G_MAX_SCRATCH, &k));
+    TRY(lc_class_losses(&sp->reduction, &sp->overlap, s, n, classes, losses, G_MAX_SCRATCH, &k));
     for (size_t i = 0; i < k; i++) {
-        putf(w, scratch[i]);
+        putf(w, losses[i]);
     }
     return LC_OK;
 }
@@ -374,8 +415,7 @@ static lc_status run_multi(const gcase *c, words_t *w) {
     const gspec *sp = c->spec;
     const lc_shape *shape = &sp->shape;
     size_t cl = shape->classes, elements;
-    float scratch[G_MAX_SCRATCH];
-    lc_overlap_stats stats[2 * G_MULTI_CAP];
+    static lc_overlap_stats stats[2 * G_MULTI_CAP];
     lc_class_targets all = mtargets(c, 0, SIZE_MAX);
     plan_t plan;
     size_t start, len, at, n;
@@ -400,10 +440,10 @@ static lc_status run_multi(const gcase *c, words_t *w) {
             return LC_OK;
         }
         if (c->op == G_OP_STREAM) {
-            lc_class_loss_accumulator a;
+            lc_class_loss_accumulator *const a = &arena.loss;
             uint64_t pixels;
             float v;
-            TRY(lc_class_loss_accumulator_init(&a, &sp->class_loss, cl));
+            TRY(lc_class_loss_accumulator_init(a, &sp->class_loss, cl));
             plan_init(&plan, c->chunks, c->n_chunks, shape->batch * shape->spatial);
             while (plan_next(&plan, &start, &len)) {
                 if (len == SIZE_MAX) {
@@ -411,20 +451,20 @@ static lc_status run_multi(const gcase *c, words_t *w) {
                 }
                 n = sub(start, len, cl, c->np, &at);
                 lc_class_targets t = mtargets(c, start, len);
-                TRY(lc_class_loss_accumulator_push(&a, shape->layout, c->p + at, n, &t));
-                TRY(lc_class_loss_accumulator_pixels(&a, &pixels));
+                TRY(lc_class_loss_accumulator_push(a, shape->layout, c->p + at, n, &t));
+                TRY(lc_class_loss_accumulator_pixels(a, &pixels));
                 if (pixels > 0) {
-                    TRY(lc_class_loss_accumulator_mean_per_element(&a, &v));
+                    TRY(lc_class_loss_accumulator_mean_per_element(a, &v));
                     putf(w, v);
                 }
             }
-            TRY(lc_class_loss_accumulator_total(&a, &v));
+            TRY(lc_class_loss_accumulator_total(a, &v));
             putf(w, v);
-            TRY(lc_class_loss_accumulator_mean_per_pixel(&a, &v));
+            TRY(lc_class_loss_accumulator_mean_per_pixel(a, &v));
             putf(w, v);
-            TRY(lc_class_loss_accumulator_pixels(&a, &pixels));
+            TRY(lc_class_loss_accumulator_pixels(a, &pixels));
             put(w, (uint32_t)pixels);
-            TRY(lc_class_loss_accumulator_class_sums(&a, scratch, cl));
+            TRY(lc_class_loss_accumulator_class_sums(a, scratch, cl));
             for (size_t i = 0; i < cl; i++) {
                 putf(w, scratch[i]);
             }
@@ -447,9 +487,9 @@ static lc_status run_multi(const gcase *c, words_t *w) {
             return reduced_words(w, sp, stats, shape->batch * cl, cl);
         }
         if (c->op == G_OP_STREAM) {
-            lc_class_stats_accumulator a;
+            lc_class_stats_accumulator *const a = &arena.stats;
             uint64_t pixels;
-            TRY(lc_class_stats_accumulator_init(&a, &sp->class_overlap, cl));
+            TRY(lc_class_stats_accumulator_init(a, &sp->class_overlap, cl));
             plan_init(&plan, c->chunks, c->n_chunks, shape->batch * shape->spatial);
             while (plan_next(&plan, &start, &len)) {
                 if (len == SIZE_MAX) {
@@ -457,11 +497,11 @@ static lc_status run_multi(const gcase *c, words_t *w) {
                 }
                 n = sub(start, len, cl, c->np, &at);
                 lc_class_targets t = mtargets(c, start, len);
-                TRY(lc_class_stats_accumulator_push(&a, shape->layout, c->p + at, n, &t));
-                TRY(lc_class_stats_accumulator_pixels(&a, &pixels));
+                TRY(lc_class_stats_accumulator_push(a, shape->layout, c->p + at, n, &t));
+                TRY(lc_class_stats_accumulator_pixels(a, &pixels));
                 put(w, (uint32_t)pixels);
             }
-            TRY(lc_class_stats_accumulator_stats(&a, stats, 2 * G_MULTI_CAP));
+            TRY(lc_class_stats_accumulator_stats(a, stats, 2 * G_MULTI_CAP));
             stats_words(w, stats, cl);
             return reduced_words(w, sp, stats, cl, cl);
         }
@@ -476,10 +516,10 @@ static lc_status run_multi(const gcase *c, words_t *w) {
     }
     case G_M_CONFUSION: {
         static const uint16_t whole[1] = {0xfffeu};
-        lc_confusion_accumulator a;
-        lc_confusion_counts k[LC_MAX_CLASSES];
+        lc_confusion_accumulator *const a = &arena.confusion.a;
+        lc_confusion_counts *const k = arena.confusion.k;
         size_t classes;
-        TRY(lc_confusion_accumulator_init(&a, &sp->decision, cl));
+        TRY(lc_confusion_accumulator_init(a, &sp->decision, cl));
         if (c->op == G_OP_STREAM) {
             plan_init(&plan, c->chunks, c->n_chunks, shape->batch * shape->spatial);
         } else {
@@ -491,9 +531,9 @@ static lc_status run_multi(const gcase *c, words_t *w) {
             }
             n = sub(start, len, cl, c->np, &at);
             lc_class_targets t = mtargets(c, start, len);
-            TRY(lc_confusion_accumulator_push(&a, shape->layout, c->p + at, n, &t));
+            TRY(lc_confusion_accumulator_push(a, shape->layout, c->p + at, n, &t));
         }
-        TRY(lc_confusion_accumulator_counts(&a, k, LC_MAX_CLASSES, &classes));
+        TRY(lc_confusion_accumulator_counts(a, k, LC_MAX_CLASSES, &classes));
         return confusion_words(w, k, classes);
     }
     default:
@@ -502,11 +542,6 @@ static lc_status run_multi(const gcase *c, words_t *w) {
 }
 
 /* ---- quantized binary ------------------------------------------------------------------------ */
-
-typedef union {
-    lc_code_counts_i8 i;
-    lc_code_counts_u8 u;
-} counts_t;
 
 static lc_targets qmask(const gcase *c, size_t n, size_t start, size_t len) {
     size_t end = min_z(sat_add(start, len), n);
@@ -584,7 +619,7 @@ static lc_status run_quant(const gcase *c, words_t *w) {
     lc_sigmoid_focal_config sf = s->sigmoid;
     lc_binary_focal_config bf = s->binary;
     uint32_t r = (c->op == G_OP_LOSS || c->op == G_OP_STREAM) ? c->reduction : LC_REDUCTION_MEAN;
-    counts_t k;
+    counts_t *const k = &arena.k;
     float v;
     sf.reduction = r;
     bf.reduction = r;
@@ -593,23 +628,22 @@ static lc_status run_quant(const gcase *c, words_t *w) {
      * counts, where a valid loss reports only the empty input. */
     if (s->qloss != G_Q_CONFUSION) {
         lc_status st;
-        TRY(q_init(u, &k));
+        TRY(q_init(u, k));
         if (s->qloss == G_Q_SIGMOID) {
-            st = u ? lc_quantized_sigmoid_focal_loss_u8(&sf, s->q, &k.u, &v)
-                   : lc_quantized_sigmoid_focal_loss_i8(&sf, s->q, &k.i, &v);
+            st = u ? lc_quantized_sigmoid_focal_loss_u8(&sf, s->q, &k->u, &v)
+                   : lc_quantized_sigmoid_focal_loss_i8(&sf, s->q, &k->i, &v);
         } else if (s->qloss == G_Q_BINARY) {
-            st = u ? lc_quantized_binary_focal_loss_u8(&bf, s->q, &k.u, &v)
-                   : lc_quantized_binary_focal_loss_i8(&bf, s->q, &k.i, &v);
+            st = u ? lc_quantized_binary_focal_loss_u8(&bf, s->q, &k->u, &v)
+                   : lc_quantized_binary_focal_loss_i8(&bf, s->q, &k->i, &v);
         } else {
-            st = u ? lc_quantized_overlap_loss_u8(&s->overlap, s->q, &k.u, &v)
-                   : lc_quantized_overlap_loss_i8(&s->overlap, s->q, &k.i, &v);
+            st = u ? lc_quantized_overlap_loss_u8(&s->overlap, s->q, &k->u, &v)
+                   : lc_quantized_overlap_loss_i8(&s->overlap, s->q, &k->i, &v);
         }
         if (st != LC_EMPTY_INPUT) {
             return st;
         }
     }
     if (c->op == G_OP_ELEMENTWISE && (s->qloss == G_Q_SIGMOID || s->qloss == G_Q_BINARY)) {
-        float scratch[G_MAX_SCRATCH];
         size_t cap = cap_of(c->capacity);
         lc_targets m = qmask(c, n, 0, n);
         if (s->qloss == G_Q_SIGMOID) {
@@ -624,11 +658,11 @@ static lc_status run_quant(const gcase *c, words_t *w) {
         }
         return LC_OK;
     }
-    TRY(q_init(u, &k));
+    TRY(q_init(u, k));
     if (c->op == G_OP_LOSS) {
         lc_targets m = qmask(c, n, 0, n);
-        TRY(q_push(c, &k, 0, n, &m));
-        return q_report(c, &sf, &bf, &k, w);
+        TRY(q_push(c, k, 0, n, &m));
+        return q_report(c, &sf, &bf, k, w);
     }
     if (c->op == G_OP_STREAM) {
         plan_t plan;
@@ -637,21 +671,21 @@ static lc_status run_quant(const gcase *c, words_t *w) {
         plan_init(&plan, c->chunks, c->n_chunks, n);
         while (plan_next(&plan, &start, &len)) {
             if (len == SIZE_MAX) {
-                counts_t before = k;
+                uint32_t before = fnv(k, sizeof *k);
                 lc_targets m = qmask(c, n, start, 0);
                 size_t one = start + 1 <= n ? 1 : 0;
-                lc_status st = q_push(c, &k, start, one, &m);
-                put(w, st != LC_OK && memcmp(&before, &k, sizeof k) == 0 ? G_REJECTED : 0);
+                lc_status st = q_push(c, k, start, one, &m);
+                put(w, st != LC_OK && fnv(k, sizeof *k) == before ? G_REJECTED : 0);
                 continue;
             }
             lc_targets m = qmask(c, n, start, len);
-            TRY(q_push(c, &k, start, len, &m));
-            TRY(q_count(u, &k, &count));
+            TRY(q_push(c, k, start, len, &m));
+            TRY(q_count(u, k, &count));
             if (count > 0) {
-                TRY(q_report(c, &sf, &bf, &k, w));
+                TRY(q_report(c, &sf, &bf, k, w));
             }
         }
-        TRY(q_count(u, &k, &count));
+        TRY(q_count(u, k, &count));
         put(w, (uint32_t)count);
         return LC_OK;
     }
@@ -659,12 +693,6 @@ static lc_status run_quant(const gcase *c, words_t *w) {
 }
 
 /* ---- quantized multi-class ------------------------------------------------------------------- */
-
-typedef union {
-    lc_class_loss_accumulator l;
-    lc_class_stats_accumulator s;
-    lc_confusion_accumulator k;
-} macc_t;
 
 static lc_status m_push(const gcase *c, macc_t *a, size_t at, size_t n, const lc_class_targets *t) {
     const gspec *s = c->spec;
@@ -688,10 +716,10 @@ static lc_status run_codes(const gcase *c, words_t *w) {
     const lc_shape *shape = &s->shape;
     size_t cl = shape->classes, spatial = shape->spatial, elements;
     size_t ncodes = min_z(c->np, 256);
-    macc_t a;
-    float v, scratch[G_MAX_SCRATCH];
+    macc_t *const a = &arena.m;
+    float v;
     uint64_t pixels;
-    lc_overlap_stats stats[G_MULTI_CAP];
+    static lc_overlap_stats stats[G_MULTI_CAP];
     TRY(lc_shape_elements(shape, &elements));
     if (s->cq.per_class) {
         if (s->cq.len > G_MULTI_CAP) {
@@ -703,19 +731,19 @@ static lc_status run_codes(const gcase *c, words_t *w) {
     } else {
         TRY(lc_quantization_check(s->cq.tensor));
     }
-    memset(&a, 0, sizeof a);
+    memset(a, 0, sizeof *a);
     switch (s->multi) {
     case G_M_FOCAL:
-        TRY(lc_class_loss_accumulator_init(&a.l, &s->class_loss, cl));
+        TRY(lc_class_loss_accumulator_init(&a->l, &s->class_loss, cl));
         break;
     case G_M_OVERLAP: {
         lc_overlap_stats probe = {0.0f, 0.0f, 0.0f, 0};
-        TRY(lc_class_stats_accumulator_init(&a.s, &s->class_overlap, cl));
+        TRY(lc_class_stats_accumulator_init(&a->s, &s->class_overlap, cl));
         TRY(lc_overlap_score(&s->overlap, &probe, &v));
         break;
     }
     case G_M_CONFUSION:
-        TRY(lc_confusion_accumulator_init(&a.k, &s->decision, cl));
+        TRY(lc_confusion_accumulator_init(&a->k, &s->decision, cl));
         break;
     default:
         return LC_INVALID_PARAMETER;
@@ -724,7 +752,7 @@ static lc_status run_codes(const gcase *c, words_t *w) {
         for (size_t b = 0; b < shape->batch; b++) {
             size_t at, n = sub(b, 1, cl * spatial, ncodes, &at);
             lc_class_targets t = mtargets(c, b * spatial, spatial);
-            TRY(m_push(c, &a, at, n, &t));
+            TRY(m_push(c, a, at, n, &t));
         }
     } else if (c->op == G_OP_STREAM && shape->layout == LC_LAYOUT_CHANNELS_LAST) {
         plan_t plan;
@@ -732,25 +760,25 @@ static lc_status run_codes(const gcase *c, words_t *w) {
         plan_init(&plan, c->chunks, c->n_chunks, shape->batch * spatial);
         while (plan_next(&plan, &start, &len)) {
             if (len == SIZE_MAX) {
-                macc_t before = a;
+                uint32_t before = fnv(a, sizeof *a);
                 size_t at = start * cl;
                 size_t one = at + 1 <= ncodes ? 1 : 0;
                 lc_class_targets t = mtargets(c, start, 1);
-                lc_status st = m_push(c, &a, one ? at : 0, one, &t);
-                put(w, st != LC_OK && memcmp(&before, &a, sizeof a) == 0 ? G_REJECTED : 0);
+                lc_status st = m_push(c, a, one ? at : 0, one, &t);
+                put(w, st != LC_OK && fnv(a, sizeof *a) == before ? G_REJECTED : 0);
                 continue;
             }
             size_t at, n = sub(start, len, cl, ncodes, &at);
             lc_class_targets t = mtargets(c, start, len);
-            TRY(m_push(c, &a, at, n, &t));
+            TRY(m_push(c, a, at, n, &t));
             if (s->multi == G_M_FOCAL) {
-                TRY(lc_class_loss_accumulator_pixels(&a.l, &pixels));
+                TRY(lc_class_loss_accumulator_pixels(&a->l, &pixels));
                 if (pixels > 0) {
-                    TRY(lc_class_loss_accumulator_mean_per_element(&a.l, &v));
+                    TRY(lc_class_loss_accumulator_mean_per_element(&a->l, &v));
                     putf(w, v);
                 }
             } else if (s->multi == G_M_OVERLAP) {
-                TRY(lc_class_stats_accumulator_pixels(&a.s, &pixels));
+                TRY(lc_class_stats_accumulator_pixels(&a->s, &pixels));
                 put(w, (uint32_t)pixels);
             }
         }
@@ -758,27 +786,27 @@ static lc_status run_codes(const gcase *c, words_t *w) {
         return LC_INVALID_PARAMETER;
     }
     if (s->multi == G_M_FOCAL) {
-        TRY(lc_class_loss_accumulator_total(&a.l, &v));
+        TRY(lc_class_loss_accumulator_total(&a->l, &v));
         putf(w, v);
-        TRY(lc_class_loss_accumulator_mean_per_pixel(&a.l, &v));
+        TRY(lc_class_loss_accumulator_mean_per_pixel(&a->l, &v));
         putf(w, v);
-        TRY(lc_class_loss_accumulator_pixels(&a.l, &pixels));
+        TRY(lc_class_loss_accumulator_pixels(&a->l, &pixels));
         put(w, (uint32_t)pixels);
-        TRY(lc_class_loss_accumulator_class_sums(&a.l, scratch, cl));
+        TRY(lc_class_loss_accumulator_class_sums(&a->l, scratch, cl));
         for (size_t i = 0; i < cl; i++) {
             putf(w, scratch[i]);
         }
         return LC_OK;
     }
     if (s->multi == G_M_OVERLAP) {
-        TRY(lc_class_stats_accumulator_stats(&a.s, stats, G_MULTI_CAP));
+        TRY(lc_class_stats_accumulator_stats(&a->s, stats, G_MULTI_CAP));
         stats_words(w, stats, cl);
         return reduced_words(w, s, stats, cl, cl);
     }
     {
         lc_confusion_counts k[LC_MAX_CLASSES];
         size_t classes;
-        TRY(lc_confusion_accumulator_counts(&a.k, k, LC_MAX_CLASSES, &classes));
+        TRY(lc_confusion_accumulator_counts(&a->k, k, LC_MAX_CLASSES, &classes));
         return confusion_words(w, k, classes);
     }
 }
@@ -846,7 +874,7 @@ lc_status g_evaluate(const gcase *c, uint32_t *words, size_t *n) {
 static bool is_nan_bits(uint32_t u) { return (u & 0x7f800000u) == 0x7f800000u && (u & 0x7fffffu) != 0; }
 
 bool g_check(const gcase *c) {
-    uint32_t words[G_MAX_WORDS];
+    static uint32_t words[G_MAX_WORDS];
     size_t n = 0;
     lc_status s = g_evaluate(c, words, &n);
     if (c->status != LC_OK) {

@@ -97,6 +97,7 @@ fn c_program_reproduces_every_golden_case() {
         .arg(d.join("golden/golden_cases.c"))
         .arg(d.join("golden/golden_eval.c"))
         .arg(d.join("golden/golden_extra.c"))
+        .arg(d.join("golden/golden_all.c"))
         .arg(d.join("tests/host_main.c"))
         .arg(&lib)
         .args(["-lpthread", "-ldl", "-lm", "-o"])

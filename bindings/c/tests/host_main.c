@@ -16,15 +16,15 @@ static void on_fail(const char *what) {
 
 int main(void) {
     size_t passed = 0, failed = 0;
-    for (size_t i = 0; i < g_case_count; i++) {
-        if (g_check(&g_cases[i])) {
+    for (size_t i = 0; i < g_case_count(); i++) {
+        if (g_check(g_case(i))) {
             passed++;
         } else {
             uint32_t words[G_MAX_WORDS];
             size_t n = 0;
-            lc_status s = g_evaluate(&g_cases[i], words, &n);
+            lc_status s = g_evaluate(g_case(i), words, &n);
             printf("FAIL %zu: status %d (expected %d), %zu words (expected %u):", i, (int)s,
-                   (int)g_cases[i].status, n, (unsigned)g_cases[i].n_words);
+                   (int)g_case(i)->status, n, (unsigned)g_case(i)->n_words);
             for (size_t k = 0; k < n && k < 8; k++) {
                 printf(" %08x", (unsigned)words[k]);
             }
