@@ -48,7 +48,7 @@ int main(void) {
     fw_print_u32(passed);
     fw_print(" passed, ");
     fw_print_u32(failed);
-    fw_print(" failed; peak stack ");
+    fw_print(" failed\npeak stack ");
     fw_print_u32(fw_peak_stack());
     fw_print(" B\n");
     return failed == 0 ? 0 : 1;

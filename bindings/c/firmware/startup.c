@@ -16,7 +16,21 @@ static uint32_t semihost(uint32_t op, const void *arg) {
     return r0;
 }
 
-void fw_print(const char *s) { semihost(0x04 /* SYS_WRITE0 */, s); }
+/* Output goes to the host's stdout: SYS_OPEN of ":tt" for writing, then SYS_WRITE (SYS_WRITE0
+ * would go to QEMU's debug console, which is its stderr). */
+void fw_print(const char *s) {
+    static uint32_t handle = 0xffffffffu;
+    if (handle == 0xffffffffu) {
+        uint32_t open[3] = {(uint32_t)(uintptr_t)":tt", 4 /* "w" */, 3};
+        handle = semihost(0x01 /* SYS_OPEN */, open);
+    }
+    size_t n = 0;
+    while (s[n] != '\0') {
+        n++;
+    }
+    uint32_t write[3] = {handle, (uint32_t)(uintptr_t)s, (uint32_t)n};
+    semihost(0x05 /* SYS_WRITE */, write);
+}
 
 void fw_print_u32(uint32_t v) {
     char buf[11];

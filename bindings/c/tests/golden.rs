@@ -1,7 +1,8 @@
 //! The golden cases through the C API, compiled by the host's C compiler: the generated C
 //! cases are current, and a C program built against `include/loss_core.h` and the host
 //! staticlib reproduces every case bit for bit (`golden/golden_eval.c`), plus the checks of
-//! `golden/golden_extra.c`. Without `gcc` the C part is skipped with a message (CI has it).
+//! `golden/golden_extra.c`; the example of `docs/c.md` builds, runs and is the one the page
+//! shows. Without `gcc` the C part is skipped with a message (CI has it).
 //! `LOSS_CORE_C_BLESS=1` rewrites the generated file.
 
 mod cgen;
@@ -128,5 +129,52 @@ fn c_program_reproduces_every_golden_case() {
     assert!(
         stdout.contains(&format!("C API golden: {} passed, 0 failed", names.len())),
         "unexpected summary:\n{report}"
+    );
+}
+
+#[test]
+fn docs_show_the_example_as_it_is() {
+    let example = std::fs::read_to_string(dir().join("examples/tflm_int8.c")).expect("example");
+    let docs = std::fs::read_to_string(dir().join("../../docs/c.md")).expect("docs/c.md");
+    assert!(
+        docs.contains(&example),
+        "docs/c.md must show bindings/c/examples/tflm_int8.c verbatim"
+    );
+}
+
+#[test]
+fn the_example_runs_and_agrees_with_the_f32_calls() {
+    if Command::new("gcc").arg("--version").output().is_err() {
+        println!("SKIPPED: gcc is not installed; the C example needs it");
+        return;
+    }
+    let lib = staticlib().expect("the staticlib next to this test (libloss_core_c-*.a)");
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("loss_core_c_example");
+    let d = dir();
+    let status = Command::new("gcc")
+        .args([
+            "-std=c99",
+            "-O1",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-pedantic",
+            "-I",
+        ])
+        .arg(d.join("include"))
+        .arg(d.join("examples/tflm_int8.c"))
+        .arg(&lib)
+        .args(["-lpthread", "-ldl", "-lm", "-o"])
+        .arg(&out)
+        .status()
+        .expect("run gcc");
+    assert!(status.success(), "gcc failed to build the example");
+    let run = Command::new(&out).output().expect("run the example");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    println!("{stdout}");
+    assert!(run.status.success(), "the example failed:\n{stdout}");
+    assert!(
+        stdout.contains("dice loss") && stdout.contains("(agree)"),
+        "{stdout}"
     );
 }
