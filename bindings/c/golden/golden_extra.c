@@ -278,6 +278,7 @@ static void quantized_checks(void) {
           "reset");
     CHECK(lc_code_counts_i8_push(a, codes, 24, &m_a) == LC_OK, "push");
     CHECK(merge_tile(a, codes + 24, 40, &m_b), "push and merge");
+    CHECK(lc_code_counts_i8_merge(a, a) == LC_INVALID_PARAMETER, "merging counts into themselves");
     CHECK(lc_code_counts_i8_count(a, &n) == LC_OK && n == 64, "merged count");
     CHECK(lc_quantized_sigmoid_focal_loss_i8(&f, q, a, &fb) == LC_OK && bits(fa) == bits(fb),
           "merged counts give the one-push focal loss");

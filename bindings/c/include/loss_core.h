@@ -1092,7 +1092,8 @@ lc_status lc_monitor_init(lc_monitor *monitor, const lc_signal_config *configs, 
 // monitor's state (may be NULL).
 //
 // # Safety
-// The crate's safety contract; `on_event` must be safe to call with `user`.
+// The crate's safety contract; `on_event` must be safe to call with `user` and must not call
+// `lc_monitor_*` on this monitor (it is being updated).
 lc_status lc_monitor_observe(lc_monitor *monitor,
                              const float *values,
                              const bool *measured,
@@ -1532,7 +1533,8 @@ lc_status lc_code_counts_i8_push(lc_code_counts_i8 *counts,
                                  size_t n,
                                  const lc_targets *mask);
 
-// Adds another frame's (or tile's) counts.
+// Adds another frame's (or tile's) counts; `counts` and `other` must be distinct objects (the
+// same pointer is `LC_INVALID_PARAMETER`).
 //
 // # Safety
 // The crate's safety contract.
@@ -1637,7 +1639,8 @@ lc_status lc_code_counts_u8_push(lc_code_counts_u8 *counts,
                                  size_t n,
                                  const lc_targets *mask);
 
-// Adds another frame's (or tile's) counts.
+// Adds another frame's (or tile's) counts; `counts` and `other` must be distinct objects (the
+// same pointer is `LC_INVALID_PARAMETER`).
 //
 // # Safety
 // The crate's safety contract.

@@ -18,16 +18,18 @@
 //!   for the Rust state, sized for every target (a compile-time assertion checks each).
 //!   `lc_*_init` must be called first; a state that was never initialised is
 //!   [`LC_NOT_INITIALIZED`] (when its magic word is not there by chance). States are plain
-//!   data: copying one copies its state.
+//!   data: copying one copies its state (except `lc_frame_signals`, which lends the previous
+//!   mask).
 //! - Nothing allocates and no call panics.
 //!
 //! # Safety contract (every function)
 //! A pointer with a length `n` must be NULL only when `n` is 0, and otherwise point to `n`
 //! readable (or writable) elements of its type, suitably aligned (a misaligned pointer is
 //! [`LC_MISALIGNED`]); single out-pointers and state pointers must point to one object of
-//! their type. Memory that a state keeps a pointer to (the weights of a multi-class loss, the
-//! previous mask of the frame signals) must stay valid while the state is used. The library
-//! holds no global state, so distinct objects may be used from distinct threads.
+//! their type; `bool` fields hold `true` or `false` (as C's `bool` does). Memory that a state
+//! keeps a pointer to (the weights of a multi-class loss, the previous mask of the frame
+//! signals) must stay valid while the state is used. The library holds no global state, so
+//! distinct objects may be used from distinct threads.
 //!
 //! # Quantized per-class scores
 //! The `*_push_codes_*` functions take an [`lc_class_quantization`] and build loss-core's

@@ -421,7 +421,8 @@ pub unsafe extern "C" fn lc_monitor_init(
 /// monitor's state (may be NULL).
 ///
 /// # Safety
-/// The crate's safety contract; `on_event` must be safe to call with `user`.
+/// The crate's safety contract; `on_event` must be safe to call with `user` and must not call
+/// `lc_monitor_*` on this monitor (it is being updated).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn lc_monitor_observe(
     monitor: *mut lc_monitor,

@@ -199,7 +199,8 @@ pub unsafe extern "C" fn lc_code_counts_i8_push(
     run(|| unsafe { push(counts, codes, n, mask) })
 }
 
-/// Adds another frame's (or tile's) counts.
+/// Adds another frame's (or tile's) counts; `counts` and `other` must be distinct objects (the
+/// same pointer is `LC_INVALID_PARAMETER`).
 ///
 /// # Safety
 /// The crate's safety contract.
@@ -209,7 +210,10 @@ pub unsafe extern "C" fn lc_code_counts_i8_merge(
     other: *const lc_code_counts_i8,
 ) -> lc_status {
     run(|| {
-        // SAFETY: the caller's contract (distinct objects).
+        if core::ptr::eq(counts.cast_const(), other) {
+            return Err(Fail(crate::status::LC_INVALID_PARAMETER));
+        }
+        // SAFETY: the caller's contract; distinct objects (checked above).
         let (k, o) = unsafe { (ffi::get_mut(counts)?, ffi::get(other)?) };
         Ok(k.merge(o)?)
     })
@@ -401,7 +405,8 @@ pub unsafe extern "C" fn lc_code_counts_u8_push(
     run(|| unsafe { push(counts, codes, n, mask) })
 }
 
-/// Adds another frame's (or tile's) counts.
+/// Adds another frame's (or tile's) counts; `counts` and `other` must be distinct objects (the
+/// same pointer is `LC_INVALID_PARAMETER`).
 ///
 /// # Safety
 /// The crate's safety contract.
@@ -411,7 +416,10 @@ pub unsafe extern "C" fn lc_code_counts_u8_merge(
     other: *const lc_code_counts_u8,
 ) -> lc_status {
     run(|| {
-        // SAFETY: the caller's contract (distinct objects).
+        if core::ptr::eq(counts.cast_const(), other) {
+            return Err(Fail(crate::status::LC_INVALID_PARAMETER));
+        }
+        // SAFETY: the caller's contract; distinct objects (checked above).
         let (k, o) = unsafe { (ffi::get_mut(counts)?, ffi::get(other)?) };
         Ok(k.merge(o)?)
     })
