@@ -183,6 +183,12 @@ static void bad_call_checks(void) {
         CHECK(lc_sigmoid_focal_loss(&f, p, 4, &tb, &from_mask) == LC_OK && from_mask == out,
               "a byte mask gives the f32 targets' bits");
     }
+    {
+        bool found = true;
+        float bad[2] = {1.0f, 0.0f / 0.0f};
+        CHECK(lc_first_non_finite(bad, 2, &found, NULL) == LC_NULL_POINTER && found,
+              "a call with a NULL second result writes nothing");
+    }
     f.reduction = 7;
     CHECK(lc_sigmoid_focal_loss(&f, p, 4, &tf, &out) == LC_BAD_ENUM, "unknown reduction");
     f = lc_sigmoid_focal_default();

@@ -5,7 +5,7 @@ use loss_core::dice::{OverlapAccumulator, OverlapLoss, OverlapStats};
 use loss_core::focal::{BinaryFocal, SigmoidFocal, SoftTargets};
 use loss_core::{LossAccumulator, Mask, Predictions, Reduction};
 
-use crate::ffi::{self, pick, read, slice, slice_mut, state, write};
+use crate::ffi::{self, out_ok, pick, read, slice, slice_mut, state, write};
 use crate::status::{Fail, LC_BAD_TARGETS, lc_status, run};
 
 /// How values are reduced (`LC_REDUCTION_*`).
@@ -979,6 +979,7 @@ pub unsafe extern "C" fn lc_first_non_finite(
     index: *mut usize,
 ) -> lc_status {
     run(|| {
+        out_ok(index)?;
         // SAFETY: the caller's contract.
         let v = loss_core::first_non_finite(unsafe { slice(values, n)? });
         // SAFETY: as above.

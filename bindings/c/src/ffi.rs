@@ -56,6 +56,12 @@ pub(crate) unsafe fn read<T: Copy>(p: *const T) -> Result<T, Fail> {
     Ok(unsafe { p.read() })
 }
 
+/// Checks a second out-pointer before anything is written, so that a call with several
+/// results writes all or none.
+pub(crate) fn out_ok<T>(p: *mut T) -> Result<(), Fail> {
+    check_ptr(p.cast_const(), 1)
+}
+
 /// Writes `v` to the out-pointer `p`.
 ///
 /// # Safety

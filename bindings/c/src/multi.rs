@@ -16,7 +16,7 @@ use crate::binary::{
     lc_overlap_stats, lc_predictions, lc_reduction, lc_soft_targets, overlap_cfg, predictions,
     reduction, soft_targets,
 };
-use crate::ffi::{self, pick, read, slice, slice_mut, state, write};
+use crate::ffi::{self, out_ok, pick, read, slice, slice_mut, state, write};
 use crate::quant::{lc_quantization, quantization};
 use crate::status::{Fail, LC_BAD_LENGTH, LC_QUANTIZATION_COUNT, lc_status, run};
 
@@ -937,6 +937,7 @@ pub unsafe extern "C" fn lc_class_losses(
     written: *mut usize,
 ) -> lc_status {
     run(|| {
+        out_ok(written)?;
         // SAFETY: the caller's contract.
         let (r, l, s, o) = unsafe {
             (
@@ -1294,6 +1295,7 @@ pub unsafe extern "C" fn lc_confusion_metric(
     defined: *mut bool,
 ) -> lc_status {
     run(|| {
+        out_ok(defined)?;
         // SAFETY: the caller's contract.
         let c: ConfusionCounts = unsafe { read(counts)? }.into();
         let v = c.metric(self::metric(metric)?);
@@ -1323,6 +1325,7 @@ pub unsafe extern "C" fn lc_macro_average(
     defined: *mut bool,
 ) -> lc_status {
     run(|| {
+        out_ok(defined)?;
         // SAFETY: the caller's contract.
         let c = unsafe { slice(counts, n)? };
         let mut buf = [ConfusionCounts::default(); LC_MAX_CLASSES];
@@ -1489,6 +1492,7 @@ pub unsafe extern "C" fn lc_confusion_accumulator_counts(
     classes: *mut usize,
 ) -> lc_status {
     run(|| {
+        out_ok(classes)?;
         // SAFETY: the caller's contract.
         let (a, o) = unsafe { (ffi::get(acc)?, slice_mut(out, out_len)?) };
         let counts = a.counts();
