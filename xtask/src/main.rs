@@ -640,10 +640,19 @@ fn root_target() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
 }
 
-/// Builds `libloss_core_c.a` for the board with the `c-firmware` profile and the link-time
-/// no-panic proof (its panic handler calls an undefined symbol, so a C program that reaches a
-/// panic path does not link).
-fn c_library(board: &Board) -> Result<PathBuf, String> {
+/// The C library's feature sets: all kinds of targets (the default), or f32 targets only (what
+/// a firmware that passes no mask builds, docs/c.md).
+const C_ALL_TARGETS: &[&str] = &["--features", "no-panic-proof"];
+const C_F32_TARGETS: &[&str] = &[
+    "--no-default-features",
+    "--features",
+    "f32-targets,no-panic-proof",
+];
+
+/// Builds `libloss_core_c.a` for the board with the `c-firmware` profile, the given features
+/// and the link-time no-panic proof (its panic handler calls an undefined symbol, so a C
+/// program that reaches a panic path does not link). Each build replaces the last one's archive.
+fn c_library(board: &Board, features: &[&str]) -> Result<PathBuf, String> {
     let status = Command::new("cargo")
         .current_dir(root())
         .args([
@@ -653,11 +662,10 @@ fn c_library(board: &Board) -> Result<PathBuf, String> {
             "loss-core-c",
             "--profile",
             "c-firmware",
-            "--features",
-            "no-panic-proof",
             "--target",
             board.target,
         ])
+        .args(features)
         .status()
         .map_err(|e| format!("cargo: {e}"))?;
     if !status.success() {
@@ -741,7 +749,7 @@ fn c_images(board: &Board) -> Vec<(String, Vec<String>)> {
 /// tally of its `C API: N passed, N failed` lines (one failure if it does not build or crashes).
 fn c_api(board: &Board) -> Result<(u64, u64), String> {
     let what = "C API (C firmware on libloss_core_c.a, link-time no-panic proof)";
-    let lib = match c_library(board) {
+    let lib = match c_library(board, C_ALL_TARGETS) {
         Ok(lib) => lib,
         Err(e) => {
             println!("  FAIL {what}: {e}");
@@ -793,8 +801,36 @@ fn c_api(board: &Board) -> Result<(u64, u64), String> {
             .unwrap_or(0);
         stack = stack.max(peak);
     }
+    // The library with f32 targets only (`api_min.c` exits 0 when its calls succeed).
+    let min = root_target()
+        .join("c-api")
+        .join(board.name)
+        .join("api-min-f32");
+    let lean = c_library(board, C_F32_TARGETS).and_then(|lib| {
+        c_link(
+            board,
+            &lib,
+            &["firmware/api_min.c", "firmware/startup.c"],
+            &[],
+            &min,
+        )
+    });
+    match lean.and_then(|()| run_qemu_elf(board, &min, false, &[])) {
+        Ok(run) if run.ok() => passed += 1,
+        Ok(run) => {
+            println!(
+                "  FAIL {what}: api_min.c on f32-targets only ({})",
+                describe(run.code)
+            );
+            failed += 1;
+        }
+        Err(e) => {
+            println!("  FAIL {what}: api_min.c on f32-targets only: {e}");
+            failed += 1;
+        }
+    }
     println!(
-        "  {what}: {passed} passed, {failed} failed ({} image{}; largest flash {flash} B, peak stack {stack} B)",
+        "  {what}: {passed} passed, {failed} failed ({} golden image{} and api_min.c on f32 targets only; largest flash {flash} B, peak stack {stack} B)",
         images.len(),
         if images.len() == 1 { "" } else { "s" }
     );
@@ -804,30 +840,30 @@ fn c_api(board: &Board) -> Result<(u64, u64), String> {
 /// (flash, static RAM) of an ELF.
 type Footprint = (u64, u64);
 
-/// Footprints of the C skeleton `api_base.c` and of the C API's `api_min.c` on the board.
-fn c_size(board: &Board) -> Result<Option<(Footprint, Footprint)>, String> {
+/// Footprints of the C skeleton `api_base.c`, of the C API's `api_min.c` with the default
+/// library and of the same with the library of f32 targets only, on the board.
+fn c_size(board: &Board) -> Result<Option<[Footprint; 3]>, String> {
     if c_flags(board).is_none() {
         return Ok(None);
     }
-    let lib = c_library(board)?;
     let dir = root_target().join("c-api").join(board.name);
-    let min = dir.join("api-min");
-    let base = dir.join("api-base");
-    c_link(
-        board,
-        &lib,
-        &["firmware/api_min.c", "firmware/startup.c"],
-        &[],
-        &min,
-    )?;
-    c_link(
-        board,
-        &lib,
-        &["firmware/api_base.c", "firmware/startup.c"],
-        &[],
-        &base,
-    )?;
-    Ok(Some((footprint(&base)?, footprint(&min)?)))
+    let (base, min, lean) = (
+        dir.join("api-base"),
+        dir.join("api-min"),
+        dir.join("api-min-f32"),
+    );
+    let lib = c_library(board, C_ALL_TARGETS)?;
+    let skeleton = ["firmware/api_base.c", "firmware/startup.c"];
+    let calls = ["firmware/api_min.c", "firmware/startup.c"];
+    c_link(board, &lib, &skeleton, &[], &base)?;
+    c_link(board, &lib, &calls, &[], &min)?;
+    let lib = c_library(board, C_F32_TARGETS)?;
+    c_link(board, &lib, &calls, &[], &lean)?;
+    Ok(Some([
+        footprint(&base)?,
+        footprint(&min)?,
+        footprint(&lean)?,
+    ]))
 }
 
 /// Checks the monitoring firmware's `alarm at frame A (expected E)` line: `A == E`.
@@ -944,7 +980,7 @@ fn size(install: bool, opt_level: &str) -> Result<(), String> {
         // The same calls through the C API: the C skeleton, then binary focal + dice (the
         // library's share is the difference, as for the Rust rows). The C library is built with
         // its own profile (`c-firmware`: opt-level s, LTO), whatever `--opt-level` says.
-        if let Some(((base, base_ram), (flash, ram))) = c_size(board)? {
+        if let Some([(base, base_ram), (flash, ram), (lean, lean_ram)]) = c_size(board)? {
             println!(
                 "| {} | C skeleton only (`bindings/c/firmware/api_base.c`) | {base} | {base_ram} | 0 |",
                 board.name
@@ -954,8 +990,18 @@ fn size(install: bool, opt_level: &str) -> Result<(), String> {
                 board.name,
                 flash.saturating_sub(base)
             );
+            println!(
+                "| {} | C API, f32 targets only: the same (`api_min.c`) | {lean} | {lean_ram} | {} |",
+                board.name,
+                lean.saturating_sub(base)
+            );
             if let Some(rust) = rust_min {
-                compare.push((board.name, flash.saturating_sub(base), rust));
+                compare.push((
+                    board.name,
+                    flash.saturating_sub(base),
+                    lean.saturating_sub(base),
+                    rust,
+                ));
             }
         }
         // The stack probe runs as the firmware is built (opt-level s).
@@ -973,9 +1019,13 @@ fn size(install: bool, opt_level: &str) -> Result<(), String> {
         println!(
             "\nBinary focal + dice, one-shot: the C API's library share against Rust's `api-min`:\n"
         );
-        for (board, c, rust) in &compare {
-            let pct = (*c as f64 / (*rust).max(1) as f64 - 1.0) * 100.0;
-            println!("- {board}: C API {c} B, Rust {rust} B ({pct:+.1} %)");
+        let pct = |c: u64, rust: u64| (c as f64 / rust.max(1) as f64 - 1.0) * 100.0;
+        for &(board, c, lean, rust) in &compare {
+            println!(
+                "- {board}: C API {c} B ({:+.1} %), f32 targets only {lean} B ({:+.1} %), Rust {rust} B",
+                pct(c, rust),
+                pct(lean, rust)
+            );
         }
     }
     println!("\nStack use per entry point (bytes, callees included; stack painting on QEMU):\n");

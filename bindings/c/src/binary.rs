@@ -56,6 +56,7 @@ pub struct lc_targets {
 
 /// Binary targets as loss-core takes them.
 pub(crate) enum Bin<'a> {
+    #[cfg_attr(not(feature = "f32-targets"), allow(dead_code))]
     F32(&'a [f32]),
     Mask(Mask<'a>),
 }
@@ -91,12 +92,17 @@ pub(crate) unsafe fn targets<'a>(t: *const lc_targets) -> Result<Bin<'a>, Fail> 
     })
 }
 
-/// Calls a loss-core method that takes any binary targets with the targets at hand.
+/// Calls a loss-core method that takes any binary targets with the targets at hand; a kind
+/// whose feature is off is `LC_BAD_TARGETS` (and its copy of the kernels is not built).
 macro_rules! with_targets {
     ($t:expr, |$x:ident| $body:expr) => {
         match $t {
+            #[cfg(feature = "f32-targets")]
             Bin::F32($x) => $body,
+            #[cfg(feature = "mask-targets")]
             Bin::Mask($x) => $body,
+            #[allow(unreachable_patterns)]
+            _ => return Err(Fail(LC_BAD_TARGETS)),
         }
     };
 }
@@ -988,4 +994,45 @@ pub unsafe extern "C" fn lc_first_non_finite(
             write(index, v.unwrap_or(n))
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::LC_OK;
+
+    /// Each kind of targets works, or is `LC_BAD_TARGETS` when its feature is off.
+    #[test]
+    fn a_kind_of_targets_works_exactly_when_its_feature_is_on() {
+        let config = lc_sigmoid_focal_default();
+        let (p, t, bytes) = ([1.0f32, -1.0], [1.0f32, 0.0], [1u8, 0]);
+        let f32s = lc_targets {
+            kind: LC_TARGETS_F32,
+            data: t.as_ptr().cast(),
+            len: 2,
+        };
+        let mask = lc_targets {
+            kind: LC_TARGETS_BYTES,
+            data: bytes.as_ptr().cast(),
+            len: 2,
+        };
+        let (mut a, mut b) = (0.0f32, 1.0f32);
+        // SAFETY: every pointer points to live data of the stated length.
+        let (sa, sb) = unsafe {
+            (
+                lc_sigmoid_focal_loss(&config, p.as_ptr(), 2, &f32s, &mut a),
+                lc_sigmoid_focal_loss(&config, p.as_ptr(), 2, &mask, &mut b),
+            )
+        };
+        let expect = |on: bool| if on { LC_OK } else { LC_BAD_TARGETS };
+        assert_eq!(sa, expect(cfg!(feature = "f32-targets")));
+        assert_eq!(sb, expect(cfg!(feature = "mask-targets")));
+        if sa == LC_OK && sb == LC_OK {
+            assert_eq!(
+                a.to_bits(),
+                b.to_bits(),
+                "a mask gives the f32 targets' bits"
+            );
+        }
+    }
 }

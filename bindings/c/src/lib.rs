@@ -52,6 +52,9 @@
 #[cfg(not(target_os = "none"))]
 extern crate std;
 
+#[cfg(not(any(feature = "f32-targets", feature = "mask-targets")))]
+compile_error!("enable the feature `f32-targets`, `mask-targets` or both (the default)");
+
 mod binary;
 mod ffi;
 mod monitor;
