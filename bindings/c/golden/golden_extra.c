@@ -299,6 +299,181 @@ static void quantized_checks(void) {
           "quantized terms are the f32 terms of the dequantized codes");
 }
 
+/* The defaults are the documented ones, and a reset accumulator is a new one. */
+static void default_and_reset_checks(void) {
+    static const float p[8] = {2.0f, -1.0f, 0.5f, -3.0f, 1.5f, -0.5f, 4.0f, -2.0f};
+    static const float prob[8] = {0.9f, 0.2f, 0.6f, 0.1f, 0.8f, 0.4f, 0.95f, 0.3f};
+    static const float t[8] = {1.0f, 0.0f, 1.0f, 0.0f, 1.0f, 1.0f, 1.0f, 0.0f};
+    static const uint8_t labels[4] = {0, 2, 1, 2};
+    lc_targets tt = {LC_TARGETS_F32, t, 8};
+    lc_binary_focal_config b = lc_binary_focal_default();
+    lc_class_loss_config cl = lc_class_loss_default();
+    lc_class_overlap co = lc_class_overlap_default();
+    lc_class_reduction cr = lc_class_reduction_default();
+    lc_generalized_dice_config gd = lc_generalized_dice_default();
+    lc_decision dec = lc_decision_default();
+    lc_overlap_config d = lc_overlap_default();
+    lc_sigmoid_focal_config f = lc_sigmoid_focal_default();
+    CHECK(b.kind == LC_BINARY_FOCAL_CLAMPED && b.use_alpha && b.alpha == 0.25f && b.gamma == 2.0f &&
+              b.clamp_min == 1e-3f && b.clamp_max == 0.999f && b.soft_targets == LC_SOFT_TARGETS_KORNIA,
+          "binary focal default: the seed article's FocalLoss");
+    CHECK(f.use_alpha && f.alpha == 0.25f && f.gamma == 2.0f && f.reduction == LC_REDUCTION_MEAN,
+          "sigmoid focal default: torchvision's");
+    CHECK(d.kind == LC_OVERLAP_DICE && !d.set_smoothing && d.predictions == LC_PREDICTIONS_PROBABILITIES,
+          "overlap default: MONAI's DiceLoss");
+    CHECK(cl.kind == LC_CLASS_LOSS_SOFTMAX && cl.gamma == 2.0f && cl.alpha_kind == LC_CLASS_ALPHA_NONE &&
+              cl.weights == NULL,
+          "class loss default");
+    CHECK(co.activation == LC_ACTIVATION_NONE && !co.squared && co.intersection == LC_INTERSECTION_PRODUCT,
+          "class overlap default");
+    CHECK(cr.include_background && cr.weights == NULL && cr.empty == LC_EMPTY_CLASS_FORMULA &&
+              cr.reduction == LC_REDUCTION_MEAN,
+          "class reduction default: MONAI's");
+    CHECK(gd.weight_type == LC_WEIGHT_TYPE_SQUARE && gd.smooth_nr == 1e-5f && gd.include_background,
+          "generalized dice default: MONAI's");
+    CHECK(dec.kind == LC_DECISION_ARGMAX, "decision default: argmax");
+
+    /* Each accumulator: a reset one gives a new one's result. */
+    {
+        lc_sigmoid_focal_accumulator a, n;
+        float x = 0.0f, y = 1.0f;
+        uint64_t c = 1;
+        lc_sigmoid_focal_accumulator_init(&a, &f);
+        lc_sigmoid_focal_accumulator_init(&n, &f);
+        lc_sigmoid_focal_accumulator_push(&a, p, 8, &tt);
+        CHECK(lc_sigmoid_focal_accumulator_reset(&a) == LC_OK &&
+                  lc_sigmoid_focal_accumulator_count(&a, &c) == LC_OK && c == 0 &&
+                  lc_sigmoid_focal_accumulator_push(&a, p, 8, &tt) == LC_OK &&
+                  lc_sigmoid_focal_accumulator_push(&n, p, 8, &tt) == LC_OK &&
+                  lc_sigmoid_focal_accumulator_finish(&a, &x) == LC_OK &&
+                  lc_sigmoid_focal_accumulator_finish(&n, &y) == LC_OK && bits(x) == bits(y),
+              "sigmoid focal accumulator reset");
+    }
+    {
+        lc_binary_focal_accumulator a, n;
+        float x = 0.0f, y = 1.0f;
+        uint64_t c = 1;
+        lc_binary_focal_accumulator_init(&a, &b);
+        lc_binary_focal_accumulator_init(&n, &b);
+        lc_binary_focal_accumulator_push(&a, prob, 8, &tt);
+        CHECK(lc_binary_focal_accumulator_reset(&a) == LC_OK &&
+                  lc_binary_focal_accumulator_count(&a, &c) == LC_OK && c == 0 &&
+                  lc_binary_focal_accumulator_push(&a, prob, 8, &tt) == LC_OK &&
+                  lc_binary_focal_accumulator_push(&n, prob, 8, &tt) == LC_OK &&
+                  lc_binary_focal_accumulator_finish(&a, &x) == LC_OK &&
+                  lc_binary_focal_accumulator_finish(&n, &y) == LC_OK && bits(x) == bits(y),
+              "binary focal accumulator reset");
+    }
+    {
+        lc_overlap_accumulator a, n;
+        float x = 0.0f, y = 1.0f;
+        lc_overlap_accumulator_init(&a, &d);
+        lc_overlap_accumulator_init(&n, &d);
+        lc_overlap_accumulator_push(&a, prob, 8, &tt);
+        CHECK(lc_overlap_accumulator_reset(&a) == LC_OK &&
+                  lc_overlap_accumulator_finish(&a, &x) == LC_EMPTY_INPUT &&
+                  lc_overlap_accumulator_push(&a, prob, 8, &tt) == LC_OK &&
+                  lc_overlap_accumulator_push(&n, prob, 8, &tt) == LC_OK &&
+                  lc_overlap_accumulator_finish(&a, &x) == LC_OK &&
+                  lc_overlap_accumulator_finish(&n, &y) == LC_OK && bits(x) == bits(y),
+              "overlap accumulator reset");
+    }
+    {
+        /* 2 pixels of 3 classes (channels last), a uint8 label map. */
+        lc_class_targets lt = {LC_CLASS_TARGETS_U8, labels, 2, false, 0};
+        lc_class_loss_accumulator *const a = ARENA(lc_class_loss_accumulator);
+        float x = 0.0f, y = 1.0f;
+        uint64_t px = 1;
+        lc_class_loss_accumulator_init(a, &cl, 3);
+        lc_class_loss_accumulator_push(a, LC_LAYOUT_CHANNELS_LAST, p, 6, &lt);
+        lc_class_loss_accumulator_total(a, &y);
+        CHECK(lc_class_loss_accumulator_reset(a) == LC_OK && lc_class_loss_accumulator_pixels(a, &px) == LC_OK &&
+                  px == 0 && lc_class_loss_accumulator_push(a, LC_LAYOUT_CHANNELS_LAST, p, 6, &lt) == LC_OK &&
+                  lc_class_loss_accumulator_total(a, &x) == LC_OK && bits(x) == bits(y),
+              "class loss accumulator reset");
+    }
+    {
+        lc_class_targets lt = {LC_CLASS_TARGETS_U8, labels, 2, false, 0};
+        lc_class_stats_accumulator *const a = ARENA(lc_class_stats_accumulator);
+        lc_overlap_stats s1[3], s2[3];
+        float g1 = 0.0f, g2 = 1.0f, r = 0.0f;
+        uint64_t px = 1;
+        lc_class_stats_accumulator_init(a, &co, 3);
+        lc_class_stats_accumulator_push(a, LC_LAYOUT_CHANNELS_LAST, prob, 6, &lt);
+        lc_class_stats_accumulator_stats(a, s1, 3);
+        CHECK(lc_class_stats_accumulator_reset(a) == LC_OK && lc_class_stats_accumulator_pixels(a, &px) == LC_OK &&
+                  px == 0 && lc_class_stats_accumulator_push(a, LC_LAYOUT_CHANNELS_LAST, prob, 6, &lt) == LC_OK &&
+                  lc_class_stats_accumulator_stats(a, s2, 3) == LC_OK &&
+                  lc_generalized_dice_loss(&gd, s1, 3, &g1) == LC_OK &&
+                  lc_generalized_dice_loss(&gd, s2, 3, &g2) == LC_OK && bits(g1) == bits(g2) &&
+                  lc_class_reduce(&cr, &d, s2, 3, 3, &r) == LC_OK,
+              "class stats accumulator reset, generalized dice and class reduction defaults");
+    }
+    {
+        lc_class_targets lt = {LC_CLASS_TARGETS_U8, labels, 2, false, 0};
+        lc_confusion_accumulator *const a = ARENA(lc_confusion_accumulator);
+        lc_confusion_counts k[3];
+        size_t n = 0;
+        lc_confusion_accumulator_init(a, &dec, 3);
+        lc_confusion_accumulator_push(a, LC_LAYOUT_CHANNELS_LAST, p, 6, &lt);
+        CHECK(lc_confusion_accumulator_reset(a) == LC_OK && lc_confusion_accumulator_counts(a, k, 3, &n) == LC_OK &&
+                  n == 3 && k[0].true_positives + k[0].false_negatives + k[1].true_positives == 0,
+              "confusion accumulator reset");
+    }
+}
+
+/* merge_tile for uint8 codes. */
+static __attribute__((noinline)) bool merge_tile_u8(lc_code_counts_u8 *a, const uint8_t *codes,
+                                                    size_t n, const lc_targets *m) {
+    lc_code_counts_u8 b;
+    return lc_code_counts_u8_init(&b) == LC_OK && lc_code_counts_u8_push(&b, codes, n, m) == LC_OK &&
+           lc_code_counts_u8_merge(a, &b) == LC_OK;
+}
+
+/* The uint8 code calls: counts in tiles merge into the one-push counts, the terms are the f32
+ * terms of the dequantized codes, and the frame signals on uint8 codes run. */
+static void u8_checks(void) {
+    uint8_t codes[48], mask[48];
+    float probs[48], terms_q[48], terms_f[48];
+    lc_quantization q = {1.0f / 255.0f, 0};
+    lc_binary_focal_config b = lc_binary_focal_default();
+    lc_code_counts_u8 *const a = ARENA(lc_code_counts_u8);
+    float f1 = 0.0f, f2 = 1.0f;
+    uint64_t n = 0;
+    for (int i = 0; i < 48; i++) {
+        codes[i] = (uint8_t)((i * 71 + 13) % 256);
+        mask[i] = (uint8_t)(codes[i] > 128);
+        mask[i] ^= (uint8_t)(i % 7 == 0);
+    }
+    lc_targets all = {LC_TARGETS_BYTES, mask, 48}, first = {LC_TARGETS_BYTES, mask, 20},
+               rest = {LC_TARGETS_BYTES, mask + 20, 28};
+    CHECK(lc_code_counts_u8_init(a) == LC_OK && lc_code_counts_u8_push(a, codes, 48, &all) == LC_OK &&
+              lc_quantized_binary_focal_loss_u8(&b, q, a, &f1) == LC_OK,
+          "uint8 probability codes");
+    CHECK(lc_code_counts_u8_reset(a) == LC_OK && lc_code_counts_u8_count(a, &n) == LC_OK && n == 0 &&
+              lc_code_counts_u8_push(a, codes, 20, &first) == LC_OK &&
+              merge_tile_u8(a, codes + 20, 28, &rest) &&
+              lc_quantized_binary_focal_loss_u8(&b, q, a, &f2) == LC_OK && bits(f1) == bits(f2),
+          "uint8 counts reset and merge");
+    for (int i = 0; i < 48; i++) {
+        lc_dequantize_u8(q, codes[i], &probs[i]);
+    }
+    CHECK(lc_quantized_binary_focal_elementwise_u8(&b, q, codes, 48, &all, terms_q, 48) == LC_OK &&
+              lc_binary_focal_elementwise(&b, probs, 48, &all, terms_f, 48) == LC_OK &&
+              memcmp(terms_q, terms_f, sizeof terms_q) == 0,
+          "uint8 terms are the f32 terms of the dequantized codes");
+    {
+        lc_frame_signals fs;
+        lc_label_free l;
+        lc_class_quantization cq = {false, {0.0625f, 128}, NULL, 0};
+        CHECK(lc_frame_signals_init(&fs, LC_PREDICTIONS_LOGITS, 4, NULL, 0, false) == LC_OK &&
+                  lc_frame_signals_push_codes_u8(&fs, LC_LAYOUT_CHANNELS_LAST, codes, 48, &cq) == LC_OK &&
+                  lc_frame_signals_finish(&fs, &l) == LC_OK && l.pixels == 12 && l.classes == 4 &&
+                  l.entropy >= 0.0f && l.entropy <= 1.0f && l.confidence >= 0.25f && l.confidence <= 1.0f,
+              "frame signals on uint8 codes");
+    }
+}
+
 /* The comparison itself can fail: a case with one expected bit flipped does not match. */
 static void negative_control(void) {
     for (size_t i = 0; i < g_part0_count; i++) {
@@ -320,6 +495,8 @@ int g_extra_checks(void (*fail)(const char *what)) {
     size_checks();
     bad_call_checks();
     quantized_checks();
+    default_and_reset_checks();
+    u8_checks();
     monitor_checks();
     frame_signal_checks();
     negative_control();
