@@ -347,7 +347,14 @@ impl OverlapLoss {
         let n = sample_len(predictions.len(), samples)?.get();
         check_buffer(samples, out)?;
         let mut rest = targets;
-        for (o, p) in out.iter_mut().zip(predictions.chunks_exact(n)) {
+        let mut left = predictions;
+        // Checked splits, not `chunks_exact(n)`: its division by a run-time `n` keeps a panic
+        // path (the C API's link-time proof finds it) that the optimiser cannot rule out.
+        for o in out.iter_mut().take(samples) {
+            let Some((p, more)) = left.split_at_checked(n) else {
+                break;
+            };
+            left = more;
             let (t, tail) = rest.split_at(n);
             rest = tail;
             let mut sum = DetSum::new();

@@ -3,9 +3,12 @@
 //! - `cargo xtask qemu [--install]`: builds every board's firmware (the `api-*` binaries carry
 //!   the link-time no-panic proof, so building them is a test), runs the golden vectors, the
 //!   monitoring example, the stack probe and the API binaries on QEMU, each under a timeout,
-//!   and prints `N passed, N failed` per board and in total.
+//!   and prints `N passed, N failed` per board and in total. On the M4F and the M0 it also
+//!   builds the C API's static library (`bindings/c`, with its link-time no-panic proof) and a
+//!   C firmware that runs the golden cases through it (`C API: N passed, N failed`).
 //! - `cargo xtask size`: flash and static RAM of the firmware linking the whole API and of the
-//!   one linking only binary focal + dice, per board, and the stack use of each entry point.
+//!   one linking only binary focal + dice, per board, the same calls through the C API, and the
+//!   stack use of each entry point.
 //! - `cargo xtask cost`: instructions per element, counted exactly by a QEMU TCG plugin
 //!   (`xtask/insncount.c`) between two marker functions, with the `powf` / `logf` baseline.
 //! - `cargo xtask lint`: `cargo fmt --check` of the firmware workspace and clippy with
@@ -225,6 +228,16 @@ fn requirements(need_gcc: bool) -> Vec<Requirement> {
             ],
         ),
         (
+            "arm-none-eabi-gcc and newlib (the C API's firmware, from Debian)".to_string(),
+            on_path("arm-none-eabi-gcc") && newlib_present(),
+            vec![
+                format!("{sudo}apt-get update"),
+                format!(
+                    "{sudo}apt-get install -y --no-install-recommends gcc-arm-none-eabi libnewlib-arm-none-eabi"
+                ),
+            ],
+        ),
+        (
             "defmt-print".to_string(),
             on_path("defmt-print"),
             vec!["cargo install defmt-print --locked".to_string()],
@@ -362,7 +375,11 @@ fn wait_with_timeout(child: &mut Child, deadline: Instant) -> Option<i32> {
 /// Runs `bin` on the board's QEMU under [`QEMU_TIMEOUT`]; with `defmt`, stdout goes through
 /// `defmt-print`. `extra` goes before `-kernel` (e.g. the plugin).
 fn run_qemu(board: &Board, bin: &str, defmt: bool, extra: &[String]) -> Result<Run, String> {
-    let elf = elf(board, bin);
+    run_qemu_elf(board, &elf(board, bin), defmt, extra)
+}
+
+/// [`run_qemu`] of any ELF.
+fn run_qemu_elf(board: &Board, elf: &Path, defmt: bool, extra: &[String]) -> Result<Run, String> {
     let mut qemu = Command::new(board.qemu[0]);
     qemu.args(&board.qemu[1..])
         .args([
@@ -372,7 +389,7 @@ fn run_qemu(board: &Board, bin: &str, defmt: bool, extra: &[String]) -> Result<R
         ])
         .args(extra)
         .arg("-kernel")
-        .arg(&elf)
+        .arg(elf)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
@@ -384,7 +401,7 @@ fn run_qemu(board: &Board, bin: &str, defmt: bool, extra: &[String]) -> Result<R
     if defmt {
         let decoder = Command::new("defmt-print")
             .arg("-e")
-            .arg(&elf)
+            .arg(elf)
             .stdin(stdout)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -570,6 +587,11 @@ fn qemu(install: bool, only: Option<&str>) -> Result<(u64, u64), String> {
                 }
             }
         }
+        if c_flags(board).is_some() {
+            let (p, f) = c_api(board)?;
+            passed += p;
+            failed += f;
+        }
         // The quick-start firmware targets the nRF51 of the micro:bit, the M0 board's chip.
         if board.name == "m0" {
             let (p, f) = quickstart(board)?;
@@ -583,6 +605,265 @@ fn qemu(install: bool, only: Option<&str>) -> Result<(u64, u64), String> {
     println!("total:");
     println!("{passed_all} passed, {failed_all} failed");
     Ok((passed_all, failed_all))
+}
+
+/// Whether newlib's C library for arm-none-eabi is installed (gcc finds `libc.a`).
+fn newlib_present() -> bool {
+    Command::new("arm-none-eabi-gcc")
+        .arg("-print-file-name=libc.a")
+        .output()
+        .is_ok_and(|o| Path::new(String::from_utf8_lossy(&o.stdout).trim()).is_absolute())
+}
+
+/// The C API's directory.
+fn capi() -> PathBuf {
+    root().join("bindings").join("c")
+}
+
+/// arm-none-eabi-gcc's flags for a board with a C firmware (`None`: no C firmware, as for
+/// RISC-V, whose cross gcc Debian does not pair with newlib).
+fn c_flags(board: &Board) -> Option<&'static [&'static str]> {
+    match board.name {
+        "m4" => Some(&[
+            "-mcpu=cortex-m4",
+            "-mthumb",
+            "-mfloat-abi=hard",
+            "-mfpu=fpv4-sp-d16",
+        ]),
+        "m0" => Some(&["-mcpu=cortex-m0", "-mthumb", "-mfloat-abi=soft"]),
+        _ => None,
+    }
+}
+
+/// The root workspace's target directory (cargo's, or `CARGO_TARGET_DIR`).
+fn root_target() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
+}
+
+/// The C library's feature sets: all kinds of targets (the default), or f32 targets only (what
+/// a firmware that passes no mask builds, docs/c.md).
+const C_ALL_TARGETS: &[&str] = &["--features", "no-panic-proof"];
+const C_F32_TARGETS: &[&str] = &[
+    "--no-default-features",
+    "--features",
+    "f32-targets,no-panic-proof",
+];
+
+/// Builds `libloss_core_c.a` for the board with the `c-firmware` profile, the given features
+/// and the link-time no-panic proof (its panic handler calls an undefined symbol, so a C
+/// program that reaches a panic path does not link). Each build replaces the last one's archive.
+fn c_library(board: &Board, features: &[&str]) -> Result<PathBuf, String> {
+    let status = Command::new("cargo")
+        .current_dir(root())
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "loss-core-c",
+            "--profile",
+            "c-firmware",
+            "--target",
+            board.target,
+        ])
+        .args(features)
+        .status()
+        .map_err(|e| format!("cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "building the C API library for {} failed",
+            board.target
+        ));
+    }
+    Ok(root_target()
+        .join(board.target)
+        .join("c-firmware")
+        .join("libloss_core_c.a"))
+}
+
+/// Links C sources of `bindings/c` against the library into `out`; the linker's complaint
+/// when it fails (an undefined `lc_no_panic_proof_…` symbol means a panic path survived).
+fn c_link(
+    board: &Board,
+    lib: &Path,
+    sources: &[&str],
+    defines: &[String],
+    out: &Path,
+) -> Result<(), String> {
+    let flags = c_flags(board).ok_or("no C firmware for this board")?;
+    let dir = capi();
+    let fw = dir.join("firmware");
+    if let Some(parent) = out.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    }
+    let output = Command::new("arm-none-eabi-gcc")
+        .args(flags)
+        .args([
+            "-std=c99",
+            "-O2",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-ffunction-sections",
+            "-fdata-sections",
+            "-nostartfiles",
+            "-Wl,--gc-sections",
+            "-Wl,--no-warn-execstack",
+        ])
+        .arg("-L")
+        .arg(&fw)
+        .arg("-T")
+        .arg(fw.join(format!("{}.ld", board.name)))
+        .arg("-I")
+        .arg(dir.join("include"))
+        .arg("-I")
+        .arg(dir.join("golden"))
+        .arg("-I")
+        .arg(&fw)
+        .args(defines)
+        .args(sources.iter().map(|s| dir.join(s)))
+        .arg(lib)
+        .args(["-lc", "-lgcc", "-o"])
+        .arg(out)
+        .output()
+        .map_err(|e| format!("arm-none-eabi-gcc: {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).to_string())
+    }
+}
+
+/// The C firmware's images for a board: all the golden cases at once, or on the M0 (256 KiB
+/// of flash) one part of them per image (`-DG_PART=k`, the extra checks with part 0).
+fn c_images(board: &Board) -> Vec<(String, Vec<String>)> {
+    if board.name == "m0" {
+        (0..4)
+            .map(|k| (format!("golden-part{k}"), vec![format!("-DG_PART={k}")]))
+            .collect()
+    } else {
+        vec![("golden".to_string(), Vec::new())]
+    }
+}
+
+/// Builds the C API's library and golden firmware for the board and runs it on QEMU: the
+/// tally of its `C API: N passed, N failed` lines (one failure if it does not build or crashes).
+fn c_api(board: &Board) -> Result<(u64, u64), String> {
+    let what = "C API (C firmware on libloss_core_c.a, link-time no-panic proof)";
+    let lib = match c_library(board, C_ALL_TARGETS) {
+        Ok(lib) => lib,
+        Err(e) => {
+            println!("  FAIL {what}: {e}");
+            return Ok((0, 1));
+        }
+    };
+    let (mut passed, mut failed, mut stack, mut flash) = (0, 0, 0u64, 0u64);
+    let images = c_images(board);
+    for (name, defines) in &images {
+        let out = root_target().join("c-api").join(board.name).join(name);
+        let sources = [
+            "golden/golden_cases.c",
+            "golden/golden_eval.c",
+            "golden/golden_extra.c",
+            "golden/golden_all.c",
+            "firmware/main.c",
+            "firmware/startup.c",
+        ];
+        if let Err(e) = c_link(board, &lib, &sources, defines, &out) {
+            println!("  FAIL {what}: {name} does not build or link:");
+            print!("{}", indent(&e));
+            return Ok((passed, failed + 1));
+        }
+        flash = flash.max(footprint(&out).map_or(0, |(f, _)| f));
+        let run = run_qemu_elf(board, &out, false, &[])?;
+        match tally(&run.log) {
+            Some((p, f)) => {
+                passed += p;
+                failed += f;
+                if !run.ok() && f == 0 {
+                    failed += 1;
+                }
+                if f > 0 || !run.ok() {
+                    println!("  FAIL {what}: {name} ({})", describe(run.code));
+                    print!("{}", indent(&run.log));
+                }
+            }
+            None => {
+                println!("  FAIL {what}: {name}, no tally ({})", describe(run.code));
+                print!("{}", indent(&run.log));
+                failed += 1;
+            }
+        }
+        let peak = run
+            .log
+            .lines()
+            .find_map(|l| l.split_once("peak stack ").map(|(_, r)| r))
+            .and_then(|r| r.trim_end_matches(" B").trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        stack = stack.max(peak);
+    }
+    // The library with f32 targets only (`api_min.c` exits 0 when its calls succeed).
+    let min = root_target()
+        .join("c-api")
+        .join(board.name)
+        .join("api-min-f32");
+    let lean = c_library(board, C_F32_TARGETS).and_then(|lib| {
+        c_link(
+            board,
+            &lib,
+            &["firmware/api_min.c", "firmware/startup.c"],
+            &[],
+            &min,
+        )
+    });
+    match lean.and_then(|()| run_qemu_elf(board, &min, false, &[])) {
+        Ok(run) if run.ok() => passed += 1,
+        Ok(run) => {
+            println!(
+                "  FAIL {what}: api_min.c on f32-targets only ({})",
+                describe(run.code)
+            );
+            failed += 1;
+        }
+        Err(e) => {
+            println!("  FAIL {what}: api_min.c on f32-targets only: {e}");
+            failed += 1;
+        }
+    }
+    println!(
+        "  {what}: {passed} passed, {failed} failed ({} golden image{} and api_min.c on f32 targets only; largest flash {flash} B, peak stack {stack} B)",
+        images.len(),
+        if images.len() == 1 { "" } else { "s" }
+    );
+    Ok((passed, failed))
+}
+
+/// (flash, static RAM) of an ELF.
+type Footprint = (u64, u64);
+
+/// Footprints of the C skeleton `api_base.c`, of the C API's `api_min.c` with the default
+/// library and of the same with the library of f32 targets only, on the board.
+fn c_size(board: &Board) -> Result<Option<[Footprint; 3]>, String> {
+    if c_flags(board).is_none() {
+        return Ok(None);
+    }
+    let dir = root_target().join("c-api").join(board.name);
+    let (base, min, lean) = (
+        dir.join("api-base"),
+        dir.join("api-min"),
+        dir.join("api-min-f32"),
+    );
+    let lib = c_library(board, C_ALL_TARGETS)?;
+    let skeleton = ["firmware/api_base.c", "firmware/startup.c"];
+    let calls = ["firmware/api_min.c", "firmware/startup.c"];
+    c_link(board, &lib, &skeleton, &[], &base)?;
+    c_link(board, &lib, &calls, &[], &min)?;
+    let lib = c_library(board, C_F32_TARGETS)?;
+    c_link(board, &lib, &calls, &[], &lean)?;
+    Ok(Some([
+        footprint(&base)?,
+        footprint(&min)?,
+        footprint(&lean)?,
+    ]))
 }
 
 /// Checks the monitoring firmware's `alarm at frame A (expected E)` line: `A == E`.
@@ -664,8 +945,10 @@ fn size(install: bool, opt_level: &str) -> Result<(), String> {
     println!("| board | firmware | flash | static RAM | loss-core flash |");
     println!("|---|---|---:|---:|---:|");
     let mut stacks = Vec::new();
+    let mut compare = Vec::new();
     for board in &BOARDS {
         let mut base_flash = None;
+        let mut rust_min = None;
         for (bin, what) in [
             ("api-base", "skeleton only"),
             ("api-full", "whole API"),
@@ -685,11 +968,41 @@ fn size(install: bool, opt_level: &str) -> Result<(), String> {
             }
             let (flash, ram) = footprint(&elf(board, bin))?;
             let base = *base_flash.get_or_insert(flash);
+            if bin == "api-min" {
+                rust_min = Some(flash.saturating_sub(base));
+            }
             println!(
                 "| {} | {what} (`{bin}`) | {flash} | {ram} | {} |",
                 board.name,
                 flash.saturating_sub(base)
             );
+        }
+        // The same calls through the C API: the C skeleton, then binary focal + dice (the
+        // library's share is the difference, as for the Rust rows). The C library is built with
+        // its own profile (`c-firmware`: opt-level s, LTO), whatever `--opt-level` says.
+        if let Some([(base, base_ram), (flash, ram), (lean, lean_ram)]) = c_size(board)? {
+            println!(
+                "| {} | C skeleton only (`bindings/c/firmware/api_base.c`) | {base} | {base_ram} | 0 |",
+                board.name
+            );
+            println!(
+                "| {} | C API: binary focal + dice, one-shot (`api_min.c`) | {flash} | {ram} | {} |",
+                board.name,
+                flash.saturating_sub(base)
+            );
+            println!(
+                "| {} | C API, f32 targets only: the same (`api_min.c`) | {lean} | {lean_ram} | {} |",
+                board.name,
+                lean.saturating_sub(base)
+            );
+            if let Some(rust) = rust_min {
+                compare.push((
+                    board.name,
+                    flash.saturating_sub(base),
+                    lean.saturating_sub(base),
+                    rust,
+                ));
+            }
         }
         // The stack probe runs as the firmware is built (opt-level s).
         build(board)?;
@@ -701,6 +1014,19 @@ fn size(install: bool, opt_level: &str) -> Result<(), String> {
             ));
         }
         stacks.push((board.name, run.log));
+    }
+    if !compare.is_empty() {
+        println!(
+            "\nBinary focal + dice, one-shot: the C API's library share against Rust's `api-min`:\n"
+        );
+        let pct = |c: u64, rust: u64| (c as f64 / rust.max(1) as f64 - 1.0) * 100.0;
+        for &(board, c, lean, rust) in &compare {
+            println!(
+                "- {board}: C API {c} B ({:+.1} %), f32 targets only {lean} B ({:+.1} %), Rust {rust} B",
+                pct(c, rust),
+                pct(lean, rust)
+            );
+        }
     }
     println!("\nStack use per entry point (bytes, callees included; stack painting on QEMU):\n");
     let mut rows: BTreeMap<String, Vec<String>> = BTreeMap::new();
