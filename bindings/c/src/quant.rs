@@ -126,7 +126,9 @@ unsafe fn focal_loss<S: ffi::State<Inner = CodeCounts<C>>, C: Code, L: ElementLo
     counts: *const S,
     out: *mut f32,
 ) -> Result<(), Fail> {
-    let focal = QuantizedFocal::<C>::new(loss, quantization(q)?)?;
+    // Filled in place: `new` would build the 2 KiB table and copy it out (more stack).
+    let mut focal = QuantizedFocal::<C>::EMPTY;
+    focal.fill(loss, quantization(q)?)?;
     // SAFETY: forwarded contract.
     let v = focal.loss(unsafe { ffi::get(counts)? })?;
     // SAFETY: forwarded contract.
@@ -144,7 +146,9 @@ unsafe fn focal_elementwise<C: Code, L: ElementLoss>(
     out: *mut f32,
     out_len: usize,
 ) -> Result<(), Fail> {
-    let focal = QuantizedFocal::<C>::new(loss, quantization(q)?)?;
+    // Filled in place: `new` would build the 2 KiB table and copy it out (more stack).
+    let mut focal = QuantizedFocal::<C>::EMPTY;
+    focal.fill(loss, quantization(q)?)?;
     // SAFETY: forwarded contract.
     let (c, m, o) = unsafe { (slice(codes, n)?, targets(mask)?, slice_mut(out, out_len)?) };
     Ok(focal.loss_elementwise(c, m.mask()?, o)?)
@@ -161,7 +165,8 @@ unsafe fn overlap_of<S: ffi::State<Inner = CodeCounts<C>>, C: Code>(
 ) -> Result<(), Fail> {
     // SAFETY: forwarded contract.
     let loss = overlap(&unsafe { read(config)? })?;
-    let o = QuantizedOverlap::<C>::new(&loss, quantization(q)?)?;
+    let mut o = QuantizedOverlap::<C>::EMPTY;
+    o.fill(&loss, quantization(q)?)?;
     // SAFETY: forwarded contract.
     let k = unsafe { ffi::get(counts)? };
     if stats_out.is_null() {
