@@ -4,17 +4,41 @@
 - Framework-shaped entry points: ``loss_core.torchvision``, ``loss_core.monai``,
   ``loss_core.segmentation_models_pytorch`` (``loss_core.smp``), ``loss_core.kornia``,
   ``loss_core.keras``, ``loss_core.seed``.
-- The device-side API: see ``docs/python.md``.
+- The device-side API: ``SigmoidFocal``, ``BinaryFocal``, ``OverlapLoss`` and their
+  accumulators, ``SegmentationAccumulator`` (multi-class), ``CodeCounts`` with
+  ``QuantizedFocalLoss`` / ``QuantizedOverlapLoss`` (int8 / uint8 outputs), ``Monitor``.
 
 NumPy arrays are read in place when they are C-contiguous with the kernel's dtype (float32
 scores, int8/uint8 codes, bool/uint8 masks); anything else is converted once.
 """
 
 from . import _native
-from ._native import batch
+from ._native import (
+    BinaryFocal,
+    CodeCounts,
+    LossAccumulator,
+    Monitor,
+    OverlapAccumulator,
+    OverlapLoss,
+    QuantizedFocalLoss,
+    QuantizedOverlapLoss,
+    SegmentationAccumulator,
+    SigmoidFocal,
+    batch,
+)
 from . import keras, kornia, monai, seed, segmentation_models_pytorch, smp, torchvision
 
 __all__ = [
+    "BinaryFocal",
+    "CodeCounts",
+    "LossAccumulator",
+    "Monitor",
+    "OverlapAccumulator",
+    "OverlapLoss",
+    "QuantizedFocalLoss",
+    "QuantizedOverlapLoss",
+    "SegmentationAccumulator",
+    "SigmoidFocal",
     "batch",
     "keras",
     "kornia",
