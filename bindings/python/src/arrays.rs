@@ -22,11 +22,25 @@ pub fn contiguous<'py, T: Element>(
     let py = obj.py();
     let array = match obj.cast::<PyArrayDyn<T>>() {
         Ok(a) if a.is_c_contiguous() => a.clone(),
-        _ => PyModule::import(py, "numpy")?
-            .call_method1("ascontiguousarray", (obj, numpy::dtype::<T>(py)))
-            .map_err(|e| PyValueError::new_err(format!("{what}: {}", e.value(py))))?
-            .cast_into::<PyArrayDyn<T>>()
-            .map_err(|e| PyValueError::new_err(format!("{what}: {e}")))?,
+        _ => {
+            let np = PyModule::import(py, "numpy")?;
+            let fail = |e: PyErr| PyValueError::new_err(format!("{what}: {}", e.value(py)));
+            let any = np.call_method1("asarray", (obj,)).map_err(fail)?;
+            // Numbers only: NumPy would cast complex values to real, dropping a part.
+            if !matches!(kind(&any), Some(b'b' | b'i' | b'u' | b'f')) {
+                let dtype = any
+                    .getattr("dtype")
+                    .and_then(|d| d.str().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                return Err(PyValueError::new_err(format!(
+                    "{what}: unsupported dtype `{dtype}`"
+                )));
+            }
+            np.call_method1("ascontiguousarray", (any, numpy::dtype::<T>(py)))
+                .map_err(fail)?
+                .cast_into::<PyArrayDyn<T>>()
+                .map_err(|e| PyValueError::new_err(format!("{what}: {e}")))?
+        }
     };
     array
         .try_readonly()
