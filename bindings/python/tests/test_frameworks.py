@@ -116,3 +116,28 @@ def test_results_have_the_frameworks_shapes():
     assert isinstance(loss_core.monai.DiceLoss(sigmoid=True)(x, t), float)
     elementwise = loss_core.torchvision.sigmoid_focal_loss(x, t)
     assert elementwise.shape == x.shape
+
+
+def test_the_committed_stubs_are_generated_from_the_mapping():
+    import pathlib
+
+    from loss_core import _frameworks
+
+    import ast
+
+    source = pathlib.Path(__file__).resolve().parents[1] / "python" / "loss_core"
+    for stub in source.glob("*.pyi"):
+        ast.parse(stub.read_text(), filename=str(stub))
+    for prefix in _frameworks.MODULES:
+        assert (source / f"{prefix}.pyi").read_text() == _frameworks.stub(prefix), (
+            f"{prefix}.pyi is stale: run loss_core._frameworks.write_stubs"
+        )
+
+
+def test_runtime_signatures_match_the_stubs():
+    import inspect
+
+    sig = inspect.signature(loss_core.kornia.focal_loss)
+    assert list(sig.parameters)[:3] == ["pred", "target", "alpha"]
+    init = inspect.signature(loss_core.smp.DiceLoss.__init__)
+    assert list(init.parameters)[:2] == ["self", "mode"]
