@@ -72,7 +72,13 @@ fn read_request(object: &Bound<'_, PyAny>) -> Result<Request, String> {
             None
         };
         let Some(inputs) = inputs else {
-            fields.insert(key.clone(), json(&value, &format!("field `{key}`"))?);
+            // An unknown field is left for the reader to name; its value is never read.
+            let value = if fw::REQUEST_FIELDS.contains(&key.as_str()) {
+                json(&value, &format!("field `{key}`"))?
+            } else {
+                Value::Null
+            };
+            fields.insert(key, value);
             continue;
         };
         let mut json_inputs = Map::new();
