@@ -151,6 +151,18 @@ fn unreachable_targets<T>() -> PyResult<T> {
     Err(value_error("targets of codes must be a bool or uint8 mask"))
 }
 
+/// The output of `loss_per_sample`, allocated after `loss-core`'s own checks of the sample
+/// count (a count that does not divide the input is its error, not a huge allocation).
+fn per_sample_buffer(len: usize, samples: usize) -> PyResult<Vec<f32>> {
+    if len == 0 {
+        return Err(err(Error::EmptyInput));
+    }
+    if samples == 0 || !len.is_multiple_of(samples) {
+        return Err(err(Error::SampleCountMismatch { len, samples }));
+    }
+    Ok(vec![0.0; samples])
+}
+
 /// The element losses share their methods; `$core` is the `loss-core` type.
 macro_rules! element_loss {
     ($name:ident, $variant:ident, { $($extra:tt)* }) => {
@@ -201,7 +213,7 @@ macro_rules! element_loss {
                 let p = contiguous::<f32>(predictions, "predictions")?;
                 let t = binary_targets(targets)?;
                 let p = slice(&p)?;
-                let mut out = vec![0.0f32; samples];
+                let mut out = per_sample_buffer(p.len(), samples)?;
                 let loss = self.inner;
                 with_targets!(t, |t| py
                     .detach(|| loss.loss_per_sample(p, t, samples, &mut out))
@@ -436,7 +448,7 @@ impl OverlapLoss {
         let p = contiguous::<f32>(predictions, "predictions")?;
         let t = binary_targets(targets)?;
         let p = slice(&p)?;
-        let mut out = vec![0.0f32; samples];
+        let mut out = per_sample_buffer(p.len(), samples)?;
         let loss = self.inner;
         with_targets!(t, |t| py
             .detach(|| loss.loss_per_sample(p, t, samples, &mut out))
@@ -846,6 +858,31 @@ impl SegmentationAccumulator {
         Ok(PyArray1::from_vec(py, flat)
             .reshape([counts.len(), 4])?
             .into_any())
+    }
+
+    /// Per-class metrics of the confusion counts, float32 arrays of `C` values (NaN where the
+    /// denominator is zero): `dice`, `iou`, `precision`, `recall`, `specificity`.
+    fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        use loss_core::multiclass::Metric;
+        let counts = match &self.inner {
+            Segmentation::Softmax(a) => a.counts(),
+            Segmentation::OneVsRest(a) => a.counts(),
+        };
+        let d = PyDict::new(py);
+        for (name, metric) in [
+            ("dice", Metric::Dice),
+            ("iou", Metric::Iou),
+            ("precision", Metric::Precision),
+            ("recall", Metric::Recall),
+            ("specificity", Metric::Specificity),
+        ] {
+            let values = counts
+                .iter()
+                .map(|c| c.metric(metric).unwrap_or(f32::NAN))
+                .collect();
+            d.set_item(name, vector(py, values))?;
+        }
+        Ok(d)
     }
 
     /// Classes.

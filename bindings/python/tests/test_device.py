@@ -234,3 +234,15 @@ def test_the_gil_is_released_while_a_kernel_runs():
         if middle:
             return
     pytest.fail("the main thread never ran while the kernels did")
+
+
+def test_segmentation_metrics_from_the_counts():
+    scores = np.array([[2.0, 0.0, 0.0, 1.0], [0.0, 2.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.0]], np.float32)
+    labels = np.array([0, 1, 0, 0], np.uint8)
+    acc = loss_core.SegmentationAccumulator(3)
+    acc.push(scores, labels)
+    m = acc.metrics()
+    # Class 0: predicted at pixels 0 and 3, true at 0, 2, 3: tp 2, fp 0, fn 1.
+    assert m["dice"][0] == np.float32(4 / 5) and m["recall"][0] == np.float32(2 / 3)
+    assert m["precision"][1] == np.float32(1 / 2)
+    assert np.isnan(m["dice"][2]) and m["specificity"][2] == 1.0

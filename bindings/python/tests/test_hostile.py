@@ -140,3 +140,42 @@ def test_only_numbers_are_converted():
         f.loss([object(), 1], x)
     # Lists, float64 and int arrays are converted once.
     assert f.loss([0.0, 1.0], [0, 1]) == f.loss(np.array([0.0, 1.0], np.float32), x + [0, 1])
+
+
+def test_sample_counts_are_checked_before_anything_is_allocated():
+    f = loss_core.SigmoidFocal()
+    x = np.zeros(6, np.float32)
+    for samples in (0, 4, 2**40, 2**62):
+        with pytest.raises(ValueError, match="samples"):
+            f.loss_per_sample(x, x, samples)
+        with pytest.raises(ValueError, match="samples"):
+            loss_core.OverlapLoss().loss_per_sample(x, x, samples)
+    with pytest.raises(OverflowError):
+        f.loss_per_sample(x, x, 2**70)
+    with pytest.raises(OverflowError):
+        f.loss_per_sample(x, x, -1)
+
+
+def test_one_accumulator_from_many_threads():
+    import threading
+
+    x = np.random.default_rng(5).normal(size=1 << 20).astype(np.float32)
+    t = (x > 0).astype(np.float32)
+    acc = loss_core.SigmoidFocal().accumulator()
+    outcomes = []
+
+    def push():
+        for _ in range(5):
+            try:
+                acc.push(x, t)
+                outcomes.append("ok")
+            except RuntimeError:
+                outcomes.append("busy")
+
+    threads = [threading.Thread(target=push) for _ in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert len(outcomes) == 20
+    assert acc.count == outcomes.count("ok") * (1 << 20)
