@@ -141,3 +141,18 @@ def test_runtime_signatures_match_the_stubs():
     assert list(sig.parameters)[:3] == ["pred", "target", "alpha"]
     init = inspect.signature(loss_core.smp.DiceLoss.__init__)
     assert list(init.parameters)[:2] == ["self", "mode"]
+
+
+def test_stubs_match_the_runtime(tmp_path):
+    import subprocess
+    import sys
+
+    pytest.importorskip("mypy")
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy.stubtest", "loss_core"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

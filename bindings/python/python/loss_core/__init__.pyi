@@ -1,6 +1,6 @@
 """Type stubs of ``loss_core``: ``batch``, the framework modules and the device-side API."""
 
-from typing import Any, Dict, List, Literal, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Literal, Optional, Sequence, Tuple, Union, final
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -13,17 +13,39 @@ from . import segmentation_models_pytorch as segmentation_models_pytorch
 from . import smp as smp
 from . import torchvision as torchvision
 
-Reduction = Literal["mean", "sum"]
-SoftTargets = Literal["torchvision", "monai", "kornia", "smp"]
-Predictions = Literal["logits", "probabilities"]
-LayoutName = Literal["channels_first", "channels_last", "nchw", "nhwc"]
-CodeDtype = Literal["int8", "uint8"]
-Level = Literal["ok", "warn", "alarm"]
+_Reduction = Literal["mean", "sum"]
+_SoftTargets = Literal["torchvision", "monai", "kornia", "smp"]
+_Predictions = Literal["logits", "probabilities"]
+_LayoutName = Literal["channels_first", "channels_last", "nchw", "nhwc"]
+_CodeDtype = Literal["int8", "uint8"]
+_Level = Literal["ok", "warn", "alarm"]
+
+__all__ = [
+    "BinaryFocal",
+    "CodeCounts",
+    "LossAccumulator",
+    "Monitor",
+    "OverlapAccumulator",
+    "OverlapLoss",
+    "QuantizedFocalLoss",
+    "QuantizedOverlapLoss",
+    "SegmentationAccumulator",
+    "SigmoidFocal",
+    "batch",
+    "keras",
+    "kornia",
+    "monai",
+    "seed",
+    "segmentation_models_pytorch",
+    "smp",
+    "torchvision",
+]
 
 def batch(request: Dict[str, Any]) -> Dict[str, Any]:
     """One ``loss-tools batch`` request; ``{"id", "loss": {"shape", "data"}}`` or
     ``{"id", "error"}``."""
 
+@final
 class LossAccumulator:
     def push(self, predictions: ArrayLike, targets: ArrayLike) -> None: ...
     def finish(self) -> float: ...
@@ -31,14 +53,15 @@ class LossAccumulator:
     def count(self) -> int: ...
     def reset(self) -> None: ...
 
+@final
 class SigmoidFocal:
-    def __init__(
-        self,
-        alpha: Optional[float] = 0.25,
+    def __new__(
+        cls,
+        alpha: Optional[float] = ...,  # 0.25
         gamma: float = 2.0,
-        reduction: Reduction = "mean",
-        soft_targets: SoftTargets = "torchvision",
-    ) -> None: ...
+        reduction: _Reduction = "mean",
+        soft_targets: _SoftTargets = "torchvision",
+    ) -> Any: ...
     def loss(self, predictions: ArrayLike, targets: ArrayLike) -> float: ...
     def loss_elementwise(self, predictions: ArrayLike, targets: ArrayLike) -> NDArray[np.float32]: ...
     def loss_per_sample(
@@ -46,16 +69,17 @@ class SigmoidFocal:
     ) -> NDArray[np.float32]: ...
     def accumulator(self) -> LossAccumulator: ...
 
+@final
 class BinaryFocal:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         alpha: Optional[float] = None,
         gamma: float = 2.0,
         clamp_min: float = 0.0,
         clamp_max: float = 1.0,
-        reduction: Reduction = "mean",
-        soft_targets: SoftTargets = "kornia",
-    ) -> None: ...
+        reduction: _Reduction = "mean",
+        soft_targets: _SoftTargets = "kornia",
+    ) -> Any: ...
     @staticmethod
     def seed() -> "BinaryFocal": ...
     @staticmethod
@@ -67,6 +91,7 @@ class BinaryFocal:
     ) -> NDArray[np.float32]: ...
     def accumulator(self) -> LossAccumulator: ...
 
+@final
 class OverlapAccumulator:
     def push(self, predictions: ArrayLike, targets: ArrayLike) -> None: ...
     def stats(self) -> Dict[str, Union[float, int]]: ...
@@ -75,17 +100,18 @@ class OverlapAccumulator:
     def count(self) -> int: ...
     def reset(self) -> None: ...
 
+@final
 class OverlapLoss:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         kind: Literal["dice", "jaccard", "tversky"] = "dice",
         alpha: float = 0.5,
         beta: float = 0.5,
         smooth_nr: float = 1e-5,
         smooth_dr: float = 1e-5,
         squared: bool = False,
-        predictions: Predictions = "probabilities",
-    ) -> None: ...
+        predictions: _Predictions = "probabilities",
+    ) -> Any: ...
     def loss(self, predictions: ArrayLike, targets: ArrayLike) -> float: ...
     def stats(self, predictions: ArrayLike, targets: ArrayLike) -> Dict[str, Union[float, int]]: ...
     def loss_per_sample(
@@ -93,24 +119,25 @@ class OverlapLoss:
     ) -> NDArray[np.float32]: ...
     def accumulator(self) -> OverlapAccumulator: ...
 
+@final
 class SegmentationAccumulator:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         classes: int,
-        loss: Optional[Literal["softmax_focal", "one_vs_rest_focal"]] = "softmax_focal",
+        loss: Optional[Literal["softmax_focal", "one_vs_rest_focal"]] = ...,  # "softmax_focal"
         gamma: float = 2.0,
         alpha: Optional[float] = None,
         alpha_spread: Literal["background", "uniform"] = "background",
-        predictions: Predictions = "logits",
+        predictions: _Predictions = "logits",
         activation: Literal["softmax", "sigmoid", "tanh", "none"] = "softmax",
         squared: bool = False,
         decision: Optional[float] = None,
-    ) -> None: ...
+    ) -> Any: ...
     def push(
         self,
         scores: ArrayLike,
         targets: ArrayLike,
-        layout: LayoutName = "channels_first",
+        layout: _LayoutName = "channels_first",
         ignore_index: Optional[int] = None,
     ) -> None: ...
     def push_codes(
@@ -119,7 +146,7 @@ class SegmentationAccumulator:
         targets: ArrayLike,
         scale: Union[float, Sequence[float]],
         zero_point: Union[int, Sequence[int]],
-        layout: LayoutName = "channels_first",
+        layout: _LayoutName = "channels_first",
         ignore_index: Optional[int] = None,
     ) -> None: ...
     @property
@@ -132,36 +159,41 @@ class SegmentationAccumulator:
     def loss_mean_per_pixel(self) -> float: ...
     def stats(self) -> NDArray[np.float32]: ...
     def counts(self) -> NDArray[np.uint64]: ...
+    def metrics(self) -> Dict[str, NDArray[np.float32]]: ...
     def reset(self) -> None: ...
 
+@final
 class CodeCounts:
-    def __init__(self, dtype: CodeDtype = "int8") -> None: ...
+    def __new__(cls, dtype: _CodeDtype = "int8") -> Any: ...
     def push(self, codes: NDArray[Union[np.int8, np.uint8]], targets: NDArray[Union[np.bool_, np.uint8]]) -> None: ...
     def merge(self, other: "CodeCounts") -> None: ...
     @property
     def count(self) -> int: ...
     def reset(self) -> None: ...
 
+@final
 class QuantizedFocalLoss:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         loss: Union[SigmoidFocal, BinaryFocal],
         scale: float,
         zero_point: int,
-        dtype: CodeDtype = "int8",
-    ) -> None: ...
+        dtype: _CodeDtype = "int8",
+    ) -> Any: ...
     def loss(self, counts: CodeCounts) -> float: ...
 
+@final
 class QuantizedOverlapLoss:
-    def __init__(self, loss: OverlapLoss, scale: float, zero_point: int, dtype: CodeDtype = "int8") -> None: ...
+    def __new__(cls, loss: OverlapLoss, scale: float, zero_point: int, dtype: _CodeDtype = "int8") -> Any: ...
     def stats(self, counts: CodeCounts) -> Dict[str, Union[float, int]]: ...
     def loss(self, counts: CodeCounts) -> float: ...
 
+@final
 class Monitor:
-    def __init__(self, signals: List[Dict[str, Any]], window: Literal[16, 32, 64, 128] = 32) -> None: ...
-    def observe(self, values: Sequence[Optional[float]]) -> Tuple[Level, List[Dict[str, Any]]]: ...
+    def __new__(cls, signals: List[Dict[str, Any]], window: Literal[16, 32, 64, 128] = 32) -> Any: ...
+    def observe(self, values: Sequence[Optional[float]]) -> Tuple[_Level, List[Dict[str, Any]]]: ...
     @property
-    def level(self) -> Level: ...
+    def level(self) -> _Level: ...
     @property
     def frames(self) -> int: ...
     def summary(self, i: int) -> Dict[str, Any]: ...
