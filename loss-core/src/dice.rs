@@ -102,6 +102,18 @@ pub struct OverlapLoss {
 impl OverlapLoss {
     const MONAI_SMOOTH: f32 = 1e-5;
 
+    /// A placeholder whose fields are zeros and first variants, so that a structure holding
+    /// it and zeroed tables (`QuantizedOverlap::EMPTY`) is written with a memset rather than
+    /// copied from a template in flash. Never used as a loss.
+    pub(crate) const PLACEHOLDER: Self = Self {
+        overlap: Overlap::Dice,
+        smooth_nr: 0.0,
+        smooth_dr: 0.0,
+        squared: false,
+        predictions: Predictions::Logits,
+        denominator_floor: 0.0,
+    };
+
     const fn with_overlap(overlap: Overlap) -> Self {
         Self {
             overlap,

@@ -304,3 +304,42 @@ fn a_probability_out_of_range_says_the_data_may_be_logits() {
     let q = Error::CodeOutOfRange { code: -5 };
     assert!(q.to_string().contains("logits"), "{q}");
 }
+
+#[test]
+fn tables_filled_in_place_equal_the_constructed_ones() {
+    let mut rng = Rng(0x5eed_0003);
+    let (codes, mask) = frame(&mut rng, 300);
+    let mut counts = CodeCounts::<i8>::new();
+    counts.push(&codes, Mask::bytes(&mask)).unwrap();
+    let q = Quantization::new(0.07, -3).unwrap();
+    let focal = SigmoidFocal::new(Some(0.3), 1.5).unwrap();
+    let dice = OverlapLoss::tversky(0.3, 0.7)
+        .unwrap()
+        .with_predictions(Predictions::Logits);
+
+    // An empty table is an error to read, never a loss of 0.
+    let mut f = QuantizedFocal::<i8>::EMPTY;
+    let mut d = QuantizedOverlap::<i8>::EMPTY;
+    let table = Error::InvalidParameter("table");
+    assert_eq!(f.loss(&counts), Err(table));
+    assert_eq!(
+        f.loss_elementwise(&codes, Mask::bytes(&mask), &mut [0.0; 300]),
+        Err(table)
+    );
+    assert_eq!(d.loss(&counts), Err(table));
+    assert_eq!(f.quantization(), None);
+
+    // A bad zero point leaves the table as it was.
+    let u8_only = Quantization::new(0.07, 200).unwrap();
+    assert!(f.fill(&focal, u8_only).is_err());
+    assert!(d.fill(&dice, u8_only).is_err());
+    assert_eq!(f, QuantizedFocal::EMPTY);
+    assert_eq!(d, QuantizedOverlap::EMPTY);
+
+    f.fill(&focal, q).unwrap();
+    d.fill(&dice, q).unwrap();
+    assert_eq!(f, QuantizedFocal::new(&focal, q).unwrap());
+    assert_eq!(d, QuantizedOverlap::new(&dice, q).unwrap());
+    assert_eq!(f.quantization(), Some(q));
+    assert!(f.loss(&counts).unwrap().is_finite());
+}

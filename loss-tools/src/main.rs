@@ -4,26 +4,23 @@
 //! (`loss-tools eval` on `loss-tools/data/`).
 //!
 //! - `commands/`: one module per subcommand, each returning `Result<(), Failure>`;
-//! - `input/`: which files, how predictions and targets pair up and are understood, and the
-//!   built-in sample;
-//! - `scoring/`: the losses and metrics `eval` computes with `loss-core`;
 //! - `output/`: tables, the sweep plot, the overlays;
 //!
-//! The file formats (`io/`: `.npy`, PNG, raw float32, atomic writes), the framework mappings
-//! (`batch`, `translate`) and the golden vectors are in the library (`lib.rs`), which the
-//! cross-crate tests and the fuzz targets use too.
+//! The inputs (`input/`: which files, how predictions and targets pair up), the scoring
+//! (`scoring/`: what `eval` and `sweep` compute with `loss-core`, pooled exactly), the file
+//! formats (`io/`: `.npy`, PNG, raw float32, atomic writes), the framework mappings (`batch`,
+//! `translate`) and the golden vectors are in the library (`lib.rs`), which the cross-crate
+//! tests, the fuzz targets and the bindings use too.
 
 mod commands;
-mod input;
 mod output;
-mod scoring;
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 // The file formats live in the library, where the fuzz targets reach them too.
-use loss_tools::io;
+use loss_tools::{input, io, scoring};
 
 use commands::{batch, eval, explain, monitor_baseline, sample, sweep, translate, vectors};
 

@@ -189,6 +189,68 @@ fn eval_directory_per_file_and_aggregate() {
 }
 
 #[test]
+fn eval_state_of_parts_merges_into_the_whole() {
+    use loss_tools::scoring::dataset::{state_from_json, state_json};
+    use loss_tools::scoring::totals::Totals;
+    let dir = tempfile::tempdir().unwrap();
+    let names = ["a", "b", "c", "d"];
+    for (i, name) in names.iter().enumerate() {
+        nhwc_fixture(dir.path(), name, i as u32 + 7);
+    }
+    let state = |pred: &str, mask: &str, out: &str| {
+        let run = tool_in(dir.path())
+            .args(["eval", pred, mask, "--from-logits", "--ignore-index", "255"])
+            .args(["--state", out, "--format", "json"])
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        state_from_json(&std::fs::read_to_string(dir.path().join(out)).unwrap()).unwrap()
+    };
+    let whole = state("pred", "mask", "whole.json");
+    // Each file alone, merged in another order and grouping.
+    let parts: Vec<Totals> = names
+        .iter()
+        .map(|n| {
+            state(
+                &format!("pred/{n}.npy"),
+                &format!("mask/{n}.npy"),
+                &format!("{n}.json"),
+            )
+        })
+        .collect();
+    let (mut left, mut right) = (parts[3].clone(), parts[1].clone());
+    left.merge(&parts[0]).unwrap();
+    right.merge(&parts[2]).unwrap();
+    right.merge(&left).unwrap();
+    assert_eq!(state_json(&right), state_json(&whole));
+    assert_eq!(right, whole);
+}
+
+#[test]
+fn eval_state_refuses_to_replace_an_input_or_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    nhwc_fixture(dir.path(), "a", 1);
+    for (out, message) in [
+        ("pred/a.npy", "--state pred/a.npy: is the input pred/a.npy"),
+        ("r.txt", "--output and --state are both r.txt"),
+    ] {
+        let run = tool_in(dir.path())
+            .args(["eval", "pred/a.npy", "mask/a.npy", "--output", "r.txt"])
+            .args(["--state", out])
+            .output()
+            .unwrap();
+        assert!(!run.status.success());
+        let err = String::from_utf8_lossy(&run.stderr);
+        assert!(err.contains(message), "{err}");
+    }
+    assert!(!dir.path().join("r.txt").exists());
+}
+
+#[test]
 fn eval_binary_png_mask_torchvision() {
     let dir = tempfile::tempdir().unwrap();
     binary_fixture(dir.path());

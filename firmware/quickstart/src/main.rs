@@ -53,10 +53,14 @@ fn main() -> ! {
 const CHECKS: u32 = 4;
 
 fn run() -> Result<u32, Error> {
-    // Built once: the loss of every int8 code (2 KiB) and its probability (1 KiB).
-    let focal = QuantizedFocal::<i8>::new(&SigmoidFocal::torchvision(), OUTPUT)?;
-    let dice_loss = OverlapLoss::dice().with_predictions(Predictions::Logits);
-    let dice = QuantizedOverlap::<i8>::new(&dice_loss, OUTPUT)?;
+    // Filled once, in place: the loss of every int8 code (2 KiB) and its probability (1 KiB).
+    let mut focal = QuantizedFocal::<i8>::EMPTY;
+    focal.fill(&SigmoidFocal::torchvision(), OUTPUT)?;
+    let mut dice = QuantizedOverlap::<i8>::EMPTY;
+    dice.fill(
+        &OverlapLoss::dice().with_predictions(Predictions::Logits),
+        OUTPUT,
+    )?;
     // Four signals, each learning its baseline from the first 16 frames.
     let mut monitor = Monitor::<4, 16>::new([
         SignalConfig::new(Signal::Loss).learning(16),

@@ -20,35 +20,62 @@ pub struct QuantizedFocal<C> {
     /// the loss's domain).
     terms: [[f32; 2]; 256],
     reduction: Reduction,
-    quantization: Quantization,
+    /// `None` until the terms are filled.
+    quantization: Option<Quantization>,
     code: PhantomData<C>,
 }
 
 impl<C: Code> QuantizedFocal<C> {
+    /// A table with no terms yet, to [`fill`](Self::fill) in place: a firmware keeps it in
+    /// a `static` or in `main`'s frame and fills it with little stack (the terms are written
+    /// where they live; [`new`](Self::new) also holds the table it returns). Reading an
+    /// empty table is [`Error::InvalidParameter`] naming `"table"`.
+    pub const EMPTY: Self = Self {
+        terms: [[0.0; 2]; 256],
+        reduction: Reduction::Mean,
+        quantization: None,
+        code: PhantomData,
+    };
+
     /// The terms of `loss` for every code of `C` under `quantization`.
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] naming `"zero_point"` if it is not a code of `C`.
     pub fn new<L: ElementLoss>(loss: &L, quantization: Quantization) -> Result<Self, Error> {
-        quantization.check::<C>()?;
-        // Built inside the `Ok` and filled there (no second 2 KiB on the stack); zeroed, not
-        // NaN-filled, and every entry then written: a NaN template costs flash (about 120 B
-        // on the M4F).
-        let mut focal = Ok(Self {
-            terms: [[0.0; 2]; 256],
-            reduction: loss.reduction(),
-            quantization,
-            code: PhantomData,
-        });
-        if let Ok(focal) = &mut focal {
-            fill_terms(loss, quantization, C::of_bin, &mut focal.terms);
-        }
-        focal
+        let mut focal = Self::EMPTY;
+        focal.fill(loss, quantization)?;
+        Ok(focal)
     }
 
-    /// The quantization the terms were built for.
-    pub const fn quantization(&self) -> Quantization {
+    /// Fills the table in place with the terms of `loss` for every code of `C` under
+    /// `quantization` (the same table as [`new`](Self::new)).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming `"zero_point"` if it is not a code of `C`; the table
+    /// is then unchanged.
+    pub fn fill<L: ElementLoss>(
+        &mut self,
+        loss: &L,
+        quantization: Quantization,
+    ) -> Result<(), Error> {
+        quantization.check::<C>()?;
+        fill_terms(loss, quantization, C::of_bin, &mut self.terms);
+        self.reduction = loss.reduction();
+        self.quantization = Some(quantization);
+        Ok(())
+    }
+
+    /// The quantization the terms were built for (`None` for an empty table).
+    pub const fn quantization(&self) -> Option<Quantization> {
         self.quantization
+    }
+
+    /// The terms, or the error for an empty table.
+    fn filled_terms(&self) -> Result<&[[f32; 2]; 256], Error> {
+        match self.quantization {
+            Some(_) => Ok(&self.terms),
+            None => Err(Error::InvalidParameter("table")),
+        }
     }
 
     /// The loss of everything in `counts`, reduced with the loss's [`Reduction`]: per code the products `n₀ · term₀` and
@@ -57,10 +84,11 @@ impl<C: Code> QuantizedFocal<C> {
     ///
     /// # Errors
     /// [`Error::EmptyInput`] if nothing was counted; [`Error::CodeOutOfRange`] for a counted
-    /// code outside the domain (probabilities only).
+    /// code outside the domain (probabilities only); [`Error::InvalidParameter`] naming
+    /// `"table"` for an [`EMPTY`](Self::EMPTY) table.
     pub fn loss(&self, counts: &CodeCounts<C>) -> Result<f32, Error> {
         weigh_terms(
-            &self.terms,
+            self.filled_terms()?,
             self.reduction,
             counts.by_code(),
             counts.count(),
@@ -74,13 +102,15 @@ impl<C: Code> QuantizedFocal<C> {
     /// # Errors
     /// [`Error::LengthMismatch`], [`Error::EmptyInput`], [`Error::BufferTooSmall`],
     /// [`Error::OutOfRange`] for a mask byte other than 0 or 1 or (probabilities) a code that
-    /// dequantizes outside `[0, 1]`, with its index. On error `out` is untouched.
+    /// dequantizes outside `[0, 1]`, with its index; [`Error::InvalidParameter`] naming
+    /// `"table"` for an [`EMPTY`](Self::EMPTY) table. On error `out` is untouched.
     pub fn loss_elementwise(
         &self,
         codes: &[C],
         targets: Mask<'_>,
         out: &mut [f32],
     ) -> Result<(), Error> {
+        let terms = self.filled_terms()?;
         targets.check_len(codes.len())?;
         targets.check_values()?;
         if codes.is_empty() {
@@ -89,7 +119,7 @@ impl<C: Code> QuantizedFocal<C> {
         check_buffer(codes.len(), out)?;
         let term = |i: usize, c: &C| {
             let t = usize::from(targets.get(i).unwrap_or(0));
-            self.terms
+            terms
                 .get(usize::from(c.byte()))
                 .and_then(|pair| pair.get(t))
                 .copied()

@@ -20,33 +20,50 @@ pub struct QuantizedOverlap<C> {
     loss: OverlapLoss,
     /// `p(q)` by code bin (NaN outside the domain).
     probabilities: [f32; 256],
+    /// The probabilities have been filled. (An `EMPTY` table is all zeros, which the compiler
+    /// writes with a memset rather than copying a template from flash.)
+    filled: bool,
     code: PhantomData<C>,
 }
 
 impl<C: Code> QuantizedOverlap<C> {
+    /// A table with no probabilities yet, to [`fill`](Self::fill) in place (see
+    /// [`QuantizedFocal::EMPTY`](super::QuantizedFocal::EMPTY)). Reading an empty table is
+    /// [`Error::InvalidParameter`] naming `"table"`.
+    pub const EMPTY: Self = Self {
+        loss: OverlapLoss::PLACEHOLDER,
+        probabilities: [0.0; 256],
+        filled: false,
+        code: PhantomData,
+    };
+
     /// The probabilities of every code of `C` under `quantization`, read as `loss` reads
     /// its predictions ([`OverlapLoss::with_predictions`]).
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] naming `"zero_point"` if it is not a code of `C`.
     pub fn new(loss: &OverlapLoss, quantization: Quantization) -> Result<Self, Error> {
+        let mut overlap = Self::EMPTY;
+        overlap.fill(loss, quantization)?;
+        Ok(overlap)
+    }
+
+    /// Fills the table in place (the same table as [`new`](Self::new)).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming `"zero_point"` if it is not a code of `C`; the table
+    /// is then unchanged.
+    pub fn fill(&mut self, loss: &OverlapLoss, quantization: Quantization) -> Result<(), Error> {
         quantization.check::<C>()?;
-        // Built inside the `Ok` and filled there; zeroed, and every entry then written (as
-        // `QuantizedFocal::new`).
-        let mut overlap = Ok(Self {
-            loss: *loss,
-            probabilities: [0.0; 256],
-            code: PhantomData,
-        });
-        if let Ok(overlap) = &mut overlap {
-            fill_probabilities(
-                loss.predictions(),
-                quantization,
-                C::of_bin,
-                &mut overlap.probabilities,
-            );
-        }
-        overlap
+        fill_probabilities(
+            loss.predictions(),
+            quantization,
+            C::of_bin,
+            &mut self.probabilities,
+        );
+        self.loss = *loss;
+        self.filled = true;
+        Ok(())
     }
 
     /// The overlap statistics of everything in `counts`: `Σ p t`, `Σ p` (or `Σ p²`) and
@@ -54,8 +71,12 @@ impl<C: Code> QuantizedOverlap<C> {
     ///
     /// # Errors
     /// [`Error::EmptyInput`] if nothing was counted; [`Error::CodeOutOfRange`] for a counted
-    /// code outside `[0, 1]` (probabilities only).
+    /// code outside `[0, 1]` (probabilities only); [`Error::InvalidParameter`] naming
+    /// `"table"` for an [`EMPTY`](Self::EMPTY) table.
     pub fn stats(&self, counts: &CodeCounts<C>) -> Result<OverlapStats, Error> {
+        if !self.filled {
+            return Err(Error::InvalidParameter("table"));
+        }
         weigh_probabilities(
             &self.probabilities,
             self.loss.squared(),

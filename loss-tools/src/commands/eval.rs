@@ -3,10 +3,10 @@
 //!
 //! The way of a number, in [`report`]: the jobs the arguments name ([`input::jobs`]); each pair
 //! decoded and evaluated in parallel ([`input::each_pair`], [`evaluate_file`], with
-//! [`totals::of_pair`]), one pair per worker at a time, so memory is bounded by a few files
-//! whatever the size of the dataset; the per-file totals pooled in file order, so the output
-//! does not depend on scheduling; the report's rows ([`summarise`]); the text
-//! ([`EvalReport::render`]).
+//! [`dataset::evaluate`]), one pair per worker at a time, so memory is bounded by a few files
+//! whatever the size of the dataset; the per-file totals pooled exactly ([`Totals::merge`]),
+//! so the output depends neither on scheduling nor on the order of the files; the report's
+//! rows ([`summarise`]); the text ([`EvalReport::render`]).
 
 use std::path::{Path, PathBuf};
 
@@ -14,14 +14,15 @@ use clap::Args;
 
 use super::Failure;
 use crate::input::files::refuse_overwriting_inputs;
-use crate::input::{self, InputArgs, Pair, TargetData};
+use crate::input::{self, InputArgs, Pair};
 use crate::io::atomic::write_atomically;
 use crate::io::path_text;
 use crate::output::eval_report::{EvalReport, PairInfo};
 use crate::output::{Format, overlay};
+use crate::scoring::dataset;
 use crate::scoring::spec::{Convention, LossArgs, Spec};
 use crate::scoring::summary::{OverallRow, summarise};
-use crate::scoring::totals::{self, Totals};
+use crate::scoring::totals::Totals;
 
 /// Options of `loss-tools eval`.
 #[derive(Debug, Clone, Args)]
@@ -44,6 +45,10 @@ pub struct EvalArgs {
     /// Overlays for this class only (its TP / FP / FN) instead of all classes.
     #[arg(long, requires = "overlay")]
     overlay_class: Option<usize>,
+    /// Also write the pooled dataset state (JSON, exact: see `docs/tools.md`) to this file,
+    /// atomically; states of parts of a dataset merge into the whole's bits.
+    #[arg(long)]
+    state: Option<PathBuf>,
 }
 
 impl EvalArgs {
@@ -77,6 +82,7 @@ impl EvalArgs {
             output: None,
             overlay: None,
             overlay_class: None,
+            state: None,
         }
     }
 }
@@ -90,7 +96,10 @@ struct FileResult {
 
 /// Runs `loss-tools eval`.
 pub fn run(args: &EvalArgs) -> Result<(), Failure> {
-    let text = report(args)?;
+    let (text, state) = report(args)?;
+    if let Some(path) = &args.state {
+        write_atomically(path, state.as_bytes())?;
+    }
     match &args.output {
         Some(path) => write_atomically(path, text.as_bytes())?,
         None => super::print(&text)?,
@@ -98,14 +107,23 @@ pub fn run(args: &EvalArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The whole report as text, or the first error (in file order).
-fn report(args: &EvalArgs) -> Result<String, String> {
+/// The whole report as text and the pooled state as JSON, or the first error (in file order).
+fn report(args: &EvalArgs) -> Result<(String, String), String> {
     let jobs = input::jobs(&args.input)?;
     let files: Vec<(&str, &Path)> = args
         .output
         .iter()
         .map(|p| ("--output", p.as_path()))
+        .chain(args.state.iter().map(|p| ("--state", p.as_path())))
         .collect();
+    if let (Some(output), Some(state)) = (&args.output, &args.state)
+        && output == state
+    {
+        return Err(format!(
+            "--output and --state are both {}: give two files",
+            path_text(output)
+        ));
+    }
     let dirs: Vec<(&str, &Path)> = args
         .overlay
         .iter()
@@ -122,7 +140,7 @@ fn report(args: &EvalArgs) -> Result<String, String> {
     let names = input::class_names(&args.input, classes)?;
     let mut total = Totals::default();
     for f in &files {
-        total.merge(&f.totals);
+        total.merge(&f.totals)?;
     }
     let (rows, overall) = summarise(&total, &spec, &names);
     let per_file: Vec<(String, OverallRow)> = if files.len() > 1 {
@@ -138,7 +156,7 @@ fn report(args: &EvalArgs) -> Result<String, String> {
     } else {
         Vec::new()
     };
-    EvalReport {
+    let text = EvalReport {
         spec: &spec,
         from_logits: args.input.from_logits,
         ignore_index: args.input.ignore_index,
@@ -147,26 +165,16 @@ fn report(args: &EvalArgs) -> Result<String, String> {
         overall: &overall,
         per_file: &per_file,
     }
-    .render(args.format)
+    .render(args.format)?;
+    Ok((text, dataset::state_json(&total)))
 }
 
 /// The totals of one pair (and its overlays, if asked for).
 fn evaluate_file(pair: Pair, args: &EvalArgs) -> Result<FileResult, String> {
     let classes = pair.geometry.classes;
-    let spec = Spec::new(&args.loss, classes).map_err(|e| format!("{}: {e}", pair.name))?;
-    if matches!(pair.targets, TargetData::Dense(_)) && args.input.ignore_index.is_some() {
-        return Err(format!(
-            "{}: --ignore-index applies to label maps; these targets are dense",
-            pair.target_name
-        ));
-    }
-    let totals = totals::of_pair(
-        &pair,
-        &spec,
-        args.input.from_logits,
-        args.input.ignore_index,
-    )?;
+    let totals = dataset::evaluate(&pair, &args.input, &args.loss)?;
     if let Some(dir) = &args.overlay {
+        let spec = Spec::new(&args.loss, classes).map_err(|e| format!("{}: {e}", pair.name))?;
         overlay::write(
             &pair,
             dir,

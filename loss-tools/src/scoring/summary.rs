@@ -8,6 +8,7 @@ use loss_core::multiclass::{
     ClassReduction, ConfusionCounts, EmptyClass, Metric, Undefined, Weighting, macro_average,
 };
 
+use super::exact::ExactSum;
 use super::spec::{Focal, Overlap, Spec};
 use super::totals::{ClassAcc, Totals};
 
@@ -57,9 +58,9 @@ pub struct OverallRow {
 
 fn f32_stats(a: &ClassAcc) -> OverlapStats {
     OverlapStats {
-        intersection: a.stats[0] as f32,
-        prediction_sum: a.stats[1] as f32,
-        target_sum: a.stats[2] as f32,
+        intersection: a.stats[0].value() as f32,
+        prediction_sum: a.stats[1].value() as f32,
+        target_sum: a.stats[2].value() as f32,
         count: 0,
     }
 }
@@ -96,7 +97,7 @@ fn class_row(c: usize, a: &ClassAcc, pixels: u64, spec: &Spec, names: &[String])
         focal: if pixels == 0 {
             f64::NAN
         } else {
-            a.focal_sum / pixels as f64
+            a.focal_sum.value() / pixels as f64
         },
         overlap_loss,
         dice: m(&a.counts, Metric::Dice),
@@ -128,7 +129,10 @@ fn overall_row(t: &Totals, spec: &Spec) -> OverallRow {
             .ok(),
     }
     .map(f64::from);
-    let total: f64 = t.classes.iter().map(|a| a.focal_sum).sum();
+    let mut total = ExactSum::ZERO;
+    for a in &t.classes {
+        total.merge(&a.focal_sum);
+    }
     let per = match spec.focal {
         Focal::Softmax {
             per_pixel: true, ..
@@ -142,7 +146,7 @@ fn overall_row(t: &Totals, spec: &Spec) -> OverallRow {
         .then(|| counts.iter().map(|k| k.true_positives).sum::<u64>() as f64 / t.pixels as f64);
     OverallRow {
         pixels: t.pixels,
-        focal: total / (t.pixels as f64 * per),
+        focal: total.value() / (t.pixels as f64 * per),
         overlap_loss,
         dice: avg(Metric::Dice),
         iou: avg(Metric::Iou),

@@ -4,8 +4,10 @@
 //!
 //! Everything is pooled: a class's statistics are summed over every pixel of every sample of
 //! every file (MONAI `batch=True`, smp's convention), so a directory gives dataset-level
-//! numbers. Per-file values come from `loss-core` in f32; they are combined in f64 in file
-//! order, so the result does not depend on which thread finished first.
+//! numbers. Per-file values come from `loss-core` in f32 and are pooled exactly
+//! ([`ExactSum`], integer counts), so [`Totals::merge`] is commutative and associative bit for
+//! bit: the dataset's numbers do not depend on the order of the files, on which thread
+//! finished first, or on how the files were split between processes and merged back.
 
 use loss_core::dice::OverlapStats;
 use loss_core::focal::{BinaryFocal, SigmoidFocal, SoftTargets};
@@ -14,23 +16,37 @@ use loss_core::multiclass::{
     SegmentationAccumulator, SoftmaxFocal, Targets,
 };
 use loss_core::{Predictions, Reduction};
+use serde::{Deserialize, Serialize};
 
+use super::exact::ExactSum;
 use super::spec::{Convention, Focal, Spec};
 use crate::input::{Pair, TargetData};
 
 /// What one class accumulated.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct ClassAcc {
     /// Sum of the class's focal terms.
-    pub focal_sum: f64,
+    pub focal_sum: ExactSum,
     /// `[Σ p t, Σ p, Σ t]`.
-    pub stats: [f64; 3],
+    pub stats: [ExactSum; 3],
     /// Hard confusion counts.
+    #[serde(with = "Counts")]
     pub counts: ConfusionCounts,
 }
 
-/// What a pair (or several, merged) accumulated.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// [`ConfusionCounts`] as they are written in a serialized [`Totals`].
+#[derive(Serialize, Deserialize)]
+#[serde(remote = "ConfusionCounts")]
+struct Counts {
+    true_positives: u64,
+    false_positives: u64,
+    false_negatives: u64,
+    true_negatives: u64,
+}
+
+/// What a pair (or several, merged) accumulated: a mergeable state, serializable (serde) so
+/// that partial results can travel between processes and be merged anywhere.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Totals {
     /// Pixels counted (ignored pixels excluded).
     pub pixels: u64,
@@ -39,16 +55,26 @@ pub struct Totals {
 }
 
 impl Totals {
-    /// Adds another pair's totals (same class count).
-    pub fn merge(&mut self, other: &Self) {
+    /// Adds another pair's totals: exact, so the order of merges never changes a bit. Empty
+    /// totals (no class yet) take the other's class count.
+    ///
+    /// # Errors
+    /// Totals of different class counts (nothing is changed).
+    pub fn merge(&mut self, other: &Self) -> Result<(), String> {
         if self.classes.is_empty() {
             self.classes = vec![ClassAcc::default(); other.classes.len()];
+        } else if !other.classes.is_empty() && other.classes.len() != self.classes.len() {
+            return Err(format!(
+                "totals of {} classes cannot merge with totals of {}",
+                other.classes.len(),
+                self.classes.len()
+            ));
         }
         self.pixels += other.pixels;
         for (a, b) in self.classes.iter_mut().zip(&other.classes) {
-            a.focal_sum += b.focal_sum;
-            for (x, y) in a.stats.iter_mut().zip(b.stats) {
-                *x += y;
+            a.focal_sum.merge(&b.focal_sum);
+            for (x, y) in a.stats.iter_mut().zip(&b.stats) {
+                x.merge(y);
             }
             let (c, d) = (&mut a.counts, b.counts);
             c.true_positives += d.true_positives;
@@ -56,6 +82,7 @@ impl Totals {
             c.false_negatives += d.false_negatives;
             c.true_negatives += d.true_negatives;
         }
+        Ok(())
     }
 }
 
@@ -90,7 +117,7 @@ fn sigmoid_focal_sum(
     from_logits: bool,
     p: &[f32],
     t: &[f32],
-) -> Result<f64, String> {
+) -> Result<f32, String> {
     if p.is_empty() {
         return Ok(0.0);
     }
@@ -111,7 +138,7 @@ fn sigmoid_focal_sum(
         .map_err(core)?;
         fl.with_reduction(Reduction::Sum).loss(p, t).map_err(core)?
     };
-    Ok(f64::from(sum))
+    Ok(sum)
 }
 
 fn binary(
@@ -153,15 +180,16 @@ fn binary(
     Ok(Totals {
         pixels: p.len() as u64,
         classes: vec![ClassAcc {
-            focal_sum,
-            stats: [
-                f64::from(stats.intersection),
-                f64::from(stats.prediction_sum),
-                f64::from(stats.target_sum),
-            ],
+            focal_sum: ExactSum::of([focal_sum]),
+            stats: exact_stats(&stats),
             counts: conf.counts().first().copied().unwrap_or_default(),
         }],
     })
+}
+
+/// One pair's `[Σ p t, Σ p, Σ t]`, ready to pool.
+fn exact_stats(s: &OverlapStats) -> [ExactSum; 3] {
+    [s.intersection, s.prediction_sum, s.target_sum].map(|v| ExactSum::of([v]))
 }
 
 fn decision(spec: &Spec, from_logits: bool) -> Result<Decision, String> {
@@ -190,7 +218,7 @@ fn multi<const CAP: usize>(
         let mut sums = [0.0f32; CAP];
         frame.class_sums(&mut sums).map_err(core)?;
         for (x, s) in acc.iter_mut().zip(sums) {
-            x.focal_sum = f64::from(s);
+            x.focal_sum = ExactSum::of([s]);
         }
     }
     if let Focal::Sigmoid { alpha } = spec.focal {
@@ -199,11 +227,7 @@ fn multi<const CAP: usize>(
     let mut stats = [OverlapStats::default(); CAP];
     frame.stats(&mut stats).map_err(core)?;
     for ((x, s), k) in acc.iter_mut().zip(stats).zip(frame.counts()) {
-        x.stats = [
-            f64::from(s.intersection),
-            f64::from(s.prediction_sum),
-            f64::from(s.target_sum),
-        ];
+        x.stats = exact_stats(&s);
         x.counts = *k;
     }
     Ok(Totals {
@@ -314,7 +338,8 @@ fn add_one_vs_rest_focal(
                     t.push(target);
                 }
             }
-            x.focal_sum += sigmoid_focal_sum(spec, alpha, from_logits, &p, &t)?;
+            x.focal_sum
+                .add(sigmoid_focal_sum(spec, alpha, from_logits, &p, &t)?);
         }
     }
     Ok(())
