@@ -1386,6 +1386,78 @@ impl Monitor {
         Ok((level_name(level), events))
     }
 
+    /// Many frames at once, as recorded from a device: `values` is `(frames, signals)`
+    /// (float32 read in place, anything else converted once), `measured` an optional bool
+    /// array of the same shape (`False`: not measured that frame). Returns the level after
+    /// each frame as uint8 codes (0 ok, 1 warn, 2 alarm) and the events, in order; the same
+    /// as `observe` frame by frame. The GIL is released while the frames run.
+    #[pyo3(signature = (values, measured=None))]
+    fn replay<'py>(
+        &mut self,
+        py: Python<'py>,
+        values: &Bound<'py, PyAny>,
+        measured: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<(Bound<'py, PyArray1<u8>>, Bound<'py, PyList>)> {
+        let v = contiguous::<f32>(values, "values")?;
+        let signals = each_track!(&self.tracks, |tracks| tracks.len());
+        let shape = v.shape().to_vec();
+        if shape.len() != 2 || shape[1] != signals {
+            return Err(value_error(format!(
+                "values has shape {shape:?}, expected (frames, {signals})"
+            )));
+        }
+        let m = measured
+            .map(|m| contiguous::<bool>(m, "measured"))
+            .transpose()?;
+        let m = m.as_ref().map(slice).transpose()?;
+        let v = slice(&v)?;
+        if let Some(m) = m
+            && m.len() != v.len()
+        {
+            return Err(value_error(format!(
+                "measured has {} values, values {}",
+                m.len(),
+                v.len()
+            )));
+        }
+        let tracks = &mut self.tracks;
+        let (levels, found) = py.detach(|| {
+            let mut levels = Vec::new();
+            let mut found = Vec::new();
+            let mut level = Level::Ok;
+            if signals > 0 {
+                for (f, row) in v.chunks(signals).enumerate() {
+                    level = each_track!(&mut *tracks, |tracks| {
+                        let mut level = Level::Ok;
+                        for (s, (track, &x)) in tracks.iter_mut().zip(row).enumerate() {
+                            let given = m.is_none_or(|m| m.get(f * signals + s) == Some(&true));
+                            let value = given.then_some(x);
+                            level = level.max(track.observe(&[value], |e| found.push(e)));
+                        }
+                        level
+                    });
+                    levels.push(match level {
+                        Level::Ok => 0u8,
+                        Level::Warn => 1,
+                        Level::Alarm => 2,
+                    });
+                }
+            }
+            (levels, (found, level))
+        });
+        let (found, last) = found;
+        let events = PyList::empty(py);
+        for e in &found {
+            events.append(event_dict(py, e)?)?;
+        }
+        if !levels.is_empty() {
+            self.level = last;
+        }
+        let frames = u32::try_from(levels.len()).unwrap_or(u32::MAX);
+        self.frames = self.frames.saturating_add(frames);
+        Ok((PyArray1::from_vec(py, levels), events))
+    }
+
     /// The level after the last frame.
     #[getter]
     fn level(&self) -> &'static str {

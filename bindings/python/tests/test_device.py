@@ -246,3 +246,33 @@ def test_segmentation_metrics_from_the_counts():
     assert m["dice"][0] == np.float32(4 / 5) and m["recall"][0] == np.float32(2 / 3)
     assert m["precision"][1] == np.float32(1 / 2)
     assert np.isnan(m["dice"][2]) and m["specificity"][2] == 1.0
+
+
+def test_replay_is_observe_frame_by_frame():
+    rng = np.random.default_rng(11)
+    frames = 400
+    values = np.stack(
+        [rng.normal(0.5, 0.01, frames), rng.normal(0.9, 0.01, frames), rng.normal(0.2, 0.05, frames)],
+        axis=1,
+    ).astype(np.float32)
+    values[250:, 1] -= 0.05  # a drift in dice
+    values[300, 0] = np.nan  # a fault
+    measured = rng.random((frames, 3)) > 0.1
+    config = [{"signal": "entropy", "learn_frames": 32}, {"signal": "dice:1", "learn_frames": 32}, {"signal": "area:2"}]
+    one = loss_core.Monitor(config)
+    levels, events = [], []
+    for row, m in zip(values, measured):
+        level, e = one.observe([float(v) if given else None for v, given in zip(row, m)])
+        levels.append({"ok": 0, "warn": 1, "alarm": 2}[level])
+        events += e
+    many = loss_core.Monitor(config)
+    codes, replayed = many.replay(values, measured)
+    assert codes.dtype == np.uint8 and codes.tolist() == levels
+    # repr: a fault event carries a NaN, which equals nothing.
+    assert repr(replayed) == repr(events) and any(e["event"] == "transition" for e in events)
+    assert many.frames == one.frames == frames and many.level == one.level
+    assert [many.summary(i) == one.summary(i) for i in range(3)] == [True] * 3
+    with pytest.raises(ValueError, match="expected \\(frames, 3\\)"):
+        many.replay(values[:, :2])
+    with pytest.raises(ValueError, match="measured has"):
+        many.replay(values, measured[:10])
