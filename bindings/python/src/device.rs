@@ -7,8 +7,8 @@
 use loss_core::dice::{OverlapAccumulator as CoreOverlapAccumulator, OverlapStats};
 use loss_core::focal::{BinaryFocal as CoreBinaryFocal, SigmoidFocal as CoreSigmoidFocal};
 use loss_core::monitor::{
-    Baseline, Cause, Direction, Event, Level, Monitor as CoreMonitor, Signal, SignalConfig,
-    Statistic,
+    Baseline, Cause, Direction, Event, FrameSignals as CoreFrameSignals, Level,
+    Monitor as CoreMonitor, Signal, SignalConfig, Statistic,
 };
 use loss_core::multiclass::{
     Activation, ClassAlpha, ClassOverlap, Decision, Layout, OneVsRestFocal,
@@ -1490,6 +1490,128 @@ impl Monitor {
     }
 }
 
+/// The label-free signals of each frame of a model's output (`loss_core::monitor::
+/// FrameSignals`): entropy, confidence, area per class and, with `consistency=True`, the
+/// temporal consistency against the previous frame (the previous mask is kept here, one byte
+/// per pixel, as the device keeps it in a buffer it lends). The values to feed a `Monitor`.
+#[pyclass(module = "loss_core")]
+pub struct FrameSignals {
+    predictions: Predictions,
+    channels: usize,
+    consistency: bool,
+    mask: Vec<u8>,
+    holds_previous: bool,
+}
+
+impl FrameSignals {
+    /// Runs one frame: `push` adds its pixels to a fresh `loss-core` frame.
+    fn run<'py>(
+        &mut self,
+        py: Python<'py>,
+        len: usize,
+        push: impl FnOnce(&mut CoreFrameSignals<'_, CLASSES>) -> Result<(), Error> + Send,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let (predictions, channels, consistency) =
+            (self.predictions, self.channels, self.consistency);
+        let pixels = len.checked_div(channels).unwrap_or(0);
+        if consistency && self.mask.len() != pixels {
+            // A frame of another size: no previous mask to compare with.
+            self.mask = vec![0; pixels];
+            self.holds_previous = false;
+        }
+        let (mask, holds) = (&mut self.mask, self.holds_previous);
+        let signals = py.detach(|| {
+            let mut frame = CoreFrameSignals::<CLASSES>::new(predictions, channels)?;
+            if consistency {
+                frame = frame.with_previous_mask(mask, holds)?;
+            }
+            push(&mut frame)?;
+            frame.finish()
+        });
+        // After an error the mask may hold part of this frame: nothing to compare with.
+        self.holds_previous = consistency && signals.is_ok();
+        let signals = signals.map_err(err)?;
+        let d = PyDict::new(py);
+        d.set_item("pixels", signals.pixels)?;
+        d.set_item("classes", signals.classes)?;
+        d.set_item("entropy", signals.entropy)?;
+        d.set_item("confidence", signals.confidence)?;
+        let area: Vec<f32> = (0..signals.classes)
+            .filter_map(|c| signals.area(c))
+            .collect();
+        d.set_item("area", vector(py, area))?;
+        d.set_item("consistency", signals.consistency)?;
+        d.set_item("consistency_iou", signals.consistency_iou)?;
+        d.set_item("agreement", signals.agreement)?;
+        Ok(d)
+    }
+}
+
+#[pymethods]
+impl FrameSignals {
+    /// `channels` of the model's output (1: a binary channel), `predictions` `"logits"` or
+    /// `"probabilities"`.
+    #[new]
+    #[pyo3(signature = (channels, predictions="logits", consistency=false))]
+    fn new(channels: usize, predictions: &str, consistency: bool) -> PyResult<Self> {
+        let predictions = self::predictions(predictions)?;
+        CoreFrameSignals::<CLASSES>::new(predictions, channels).map_err(err)?;
+        Ok(Self {
+            predictions,
+            channels,
+            consistency,
+            mask: Vec::new(),
+            holds_previous: false,
+        })
+    }
+
+    /// The signals of one whole frame of scores: a dict with `pixels`, `classes`, `entropy`,
+    /// `confidence`, `area` (per class), `consistency`, `consistency_iou`, `agreement` (None
+    /// without `consistency=True` or on the first frame's comparison).
+    #[pyo3(signature = (scores, layout="channels_first"))]
+    fn frame<'py>(
+        &mut self,
+        py: Python<'py>,
+        scores: &Bound<'py, PyAny>,
+        layout: &str,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let layout = self::layout(layout)?;
+        let s = contiguous::<f32>(scores, "scores")?;
+        let s = slice(&s)?;
+        self.run(py, s.len(), |f| f.push(layout, s))
+    }
+
+    /// The same for a frame of `int8` / `uint8` codes with a scale and zero point (scalars,
+    /// or one per channel).
+    #[pyo3(signature = (codes, scale, zero_point, layout="channels_first"))]
+    fn frame_codes<'py>(
+        &mut self,
+        py: Python<'py>,
+        codes: &Bound<'py, PyAny>,
+        scale: &Bound<'py, PyAny>,
+        zero_point: &Bound<'py, PyAny>,
+        layout: &str,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let layout = self::layout(layout)?;
+        let q = quantizations(scale, zero_point)?;
+        match kind(codes) {
+            Some(b'i') if codes.cast::<PyArrayDyn<i8>>().is_ok() => {
+                let c = contiguous::<i8>(codes, "codes")?;
+                let c = slice(&c)?;
+                let q = class_quantization::<i8>(&q)?;
+                self.run(py, c.len(), |f| f.push_codes(layout, c, &q))
+            }
+            Some(b'u') if is_u8(codes) => {
+                let c = contiguous::<u8>(codes, "codes")?;
+                let c = slice(&c)?;
+                let q = class_quantization::<u8>(&q)?;
+                self.run(py, c.len(), |f| f.push_codes(layout, c, &q))
+            }
+            _ => Err(value_error("codes must be an int8 or uint8 array")),
+        }
+    }
+}
+
 /// Adds the device-side classes to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<SigmoidFocal>()?;
@@ -1502,5 +1624,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<QuantizedFocalLoss>()?;
     m.add_class::<QuantizedOverlapLoss>()?;
     m.add_class::<Monitor>()?;
+    m.add_class::<FrameSignals>()?;
     Ok(())
 }

@@ -276,3 +276,32 @@ def test_replay_is_observe_frame_by_frame():
         many.replay(values[:, :2])
     with pytest.raises(ValueError, match="measured has"):
         many.replay(values, measured[:10])
+
+
+def test_frame_signals_against_an_f64_reference_and_consistency():
+    rng = np.random.default_rng(12)
+    scores = rng.normal(size=(3, 40)).astype(np.float32)
+    signals = loss_core.FrameSignals(3, consistency=True)
+    first = signals.frame(scores)
+    z = scores.astype(np.float64)
+    p = np.exp(z - z.max(axis=0)) / np.exp(z - z.max(axis=0)).sum(axis=0)
+    entropy = (-(p * np.log(p)).sum(axis=0) / np.log(3)).mean()
+    assert abs(first["entropy"] - entropy) < 1e-6 and abs(first["confidence"] - p.max(axis=0).mean()) < 1e-6
+    assert np.allclose(first["area"], np.bincount(p.argmax(axis=0), minlength=3) / 40)
+    assert first["pixels"] == 40 and first["consistency"] is None
+    again = signals.frame(scores)
+    assert again["consistency"] == 1.0 and again["agreement"] == 1.0
+    shifted = signals.frame(np.roll(scores, 7, axis=1))
+    assert shifted["agreement"] < 1.0
+    # Channels-last and codes.
+    last = loss_core.FrameSignals(3).frame(scores.T.copy(), layout="channels_last")
+    assert last["entropy"] == first["entropy"] and last["consistency"] is None
+    codes = rng.integers(-128, 128, size=(3, 40)).astype(np.int8)
+    from_codes = loss_core.FrameSignals(3).frame_codes(codes, 0.1, 0)
+    dequantized = loss_core.FrameSignals(3).frame(codes.astype(np.float32) * np.float32(0.1))
+    assert abs(from_codes["entropy"] - dequantized["entropy"]) < 1e-6
+    assert (from_codes["area"] == dequantized["area"]).all()
+    with pytest.raises(ValueError):
+        loss_core.FrameSignals(0)
+    with pytest.raises(ValueError):
+        signals.frame(np.zeros(7, np.float32))

@@ -104,6 +104,14 @@ def test_random_inputs_into_every_method_raise_only_value_or_type_errors():
             pass
     seg = loss_core.SegmentationAccumulator(3)
     counts = loss_core.CodeCounts("uint8")
+    frames = loss_core.FrameSignals(3, consistency=True)
+    for a in arrays:
+        for call in (lambda: frames.frame(a), lambda: frames.frame_codes(a, 0.1, 0, layout="channels_last")):
+            calls += 1
+            try:
+                call()
+            except (ValueError, TypeError):
+                pass
     for a, b in itertools.product(arrays, repeat=2):
         for call in (
             lambda: seg.push(a, b),

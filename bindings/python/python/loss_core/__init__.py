@@ -6,7 +6,8 @@
   ``loss_core.keras``, ``loss_core.seed``.
 - The device-side API: ``SigmoidFocal``, ``BinaryFocal``, ``OverlapLoss`` and their
   accumulators, ``SegmentationAccumulator`` (multi-class), ``CodeCounts`` with
-  ``QuantizedFocalLoss`` / ``QuantizedOverlapLoss`` (int8 / uint8 outputs), ``Monitor``.
+  ``QuantizedFocalLoss`` / ``QuantizedOverlapLoss`` (int8 / uint8 outputs), ``FrameSignals``
+  and ``Monitor``.
 
 NumPy arrays are read in place when they are C-contiguous with the kernel's dtype (float32
 scores, int8/uint8 codes, bool/uint8 masks); anything else is converted once.
@@ -16,6 +17,7 @@ from . import _native
 from ._native import (
     BinaryFocal,
     CodeCounts,
+    FrameSignals,
     LossAccumulator,
     Monitor,
     OverlapAccumulator,
@@ -31,6 +33,7 @@ from . import keras, kornia, monai, seed, segmentation_models_pytorch, smp, torc
 __all__ = [
     "BinaryFocal",
     "CodeCounts",
+    "FrameSignals",
     "LossAccumulator",
     "Monitor",
     "OverlapAccumulator",

@@ -23,6 +23,7 @@ _Level = Literal["ok", "warn", "alarm"]
 __all__ = [
     "BinaryFocal",
     "CodeCounts",
+    "FrameSignals",
     "LossAccumulator",
     "Monitor",
     "OverlapAccumulator",
@@ -200,3 +201,17 @@ class Monitor:
     @property
     def frames(self) -> int: ...
     def summary(self, i: int) -> Dict[str, Any]: ...
+
+@final
+class FrameSignals:
+    def __new__(
+        cls, channels: int, predictions: _Predictions = "logits", consistency: bool = False
+    ) -> Any: ...
+    def frame(self, scores: ArrayLike, layout: _LayoutName = "channels_first") -> Dict[str, Any]: ...
+    def frame_codes(
+        self,
+        codes: NDArray[Union[np.int8, np.uint8]],
+        scale: Union[float, Sequence[float]],
+        zero_point: Union[int, Sequence[int]],
+        layout: _LayoutName = "channels_first",
+    ) -> Dict[str, Any]: ...

@@ -7,6 +7,7 @@ from numpy.typing import ArrayLike
 from . import (
     BinaryFocal as BinaryFocal,
     CodeCounts as CodeCounts,
+    FrameSignals as FrameSignals,
     LossAccumulator as LossAccumulator,
     Monitor as Monitor,
     OverlapAccumulator as OverlapAccumulator,
@@ -34,6 +35,7 @@ __all__ = [
     "QuantizedFocalLoss",
     "QuantizedOverlapLoss",
     "Monitor",
+    "FrameSignals",
 ]
 
 def evaluate(function: str, params: Dict[str, Any], inputs: Dict[str, Any]) -> Any: ...
