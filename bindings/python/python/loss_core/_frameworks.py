@@ -66,11 +66,22 @@ def _split(sig: Dict[str, Any], bound: Dict[str, Any]):
     return params, tensors
 
 
+class _FrameworkDefault:
+    """The default of a keyword in a generated signature: the framework's own (the mapping
+    applies it when the keyword is left out)."""
+
+    def __repr__(self) -> str:
+        return "<framework default>"
+
+
+FRAMEWORK_DEFAULT = _FrameworkDefault()
+
+
 def _signature(names: List[str], keywords: List[str]) -> inspect.Signature:
     kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
     params = [inspect.Parameter(n, kind) for n in names]
     params += [
-        inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=None)
+        inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=FRAMEWORK_DEFAULT)
         for k in keywords
         if k not in names
     ]

@@ -82,7 +82,10 @@ pub struct SigmoidFocal {
 
 element_loss!(SigmoidFocal, Sigmoid, {
     #[new]
-    #[pyo3(signature = (alpha=Some(0.25), gamma=2.0, reduction="mean", soft_targets="torchvision"))]
+    #[pyo3(
+        signature = (alpha=Some(0.25), gamma=2.0, reduction="mean", soft_targets="torchvision"),
+        text_signature = "(alpha=0.25, gamma=2.0, reduction='mean', soft_targets='torchvision')"
+    )]
     fn new(alpha: Option<f32>, gamma: f32, reduction: &str, soft_targets: &str) -> PyResult<Self> {
         let inner = CoreSigmoidFocal::new(alpha, gamma)
             .map_err(err)?

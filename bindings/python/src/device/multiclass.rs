@@ -89,7 +89,10 @@ impl SegmentationAccumulator {
     /// `activation` of the overlap statistics: `"softmax"`, `"sigmoid"`, `"tanh"` or `"none"`;
     /// `decision`: `"argmax"` or a threshold.
     #[new]
-    #[pyo3(signature = (classes, loss=Some("softmax_focal"), gamma=2.0, alpha=None, alpha_spread="background", predictions="logits", activation="softmax", squared=false, decision=None))]
+    #[pyo3(
+        signature = (classes, loss=Some("softmax_focal"), gamma=2.0, alpha=None, alpha_spread="background", predictions="logits", activation="softmax", squared=false, decision=None),
+        text_signature = "(classes, loss='softmax_focal', gamma=2.0, alpha=None, alpha_spread='background', predictions='logits', activation='softmax', squared=False, decision=None)"
+    )]
     #[allow(clippy::too_many_arguments)]
     fn new(
         classes: usize,
