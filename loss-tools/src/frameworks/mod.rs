@@ -59,18 +59,10 @@ impl Request {
         let object = value
             .as_object()
             .ok_or_else(|| fail("a request must be a JSON object".into()))?;
-        if let Some(k) = object.keys().find(|k| {
-            ![
-                "id",
-                "function",
-                "params",
-                "inputs",
-                "expected",
-                "expected_f64",
-                "expected_error",
-            ]
-            .contains(&k.as_str())
-        }) {
+        if let Some(k) = object
+            .keys()
+            .find(|k| !REQUEST_FIELDS.contains(&k.as_str()))
+        {
             return Err(fail(format!("unknown request field `{k}`")));
         }
         let function = object
@@ -102,6 +94,18 @@ impl Request {
         ))
     }
 }
+
+/// The fields a batch request may have (the `expected*` fields are the vector files' and are
+/// not read).
+pub const REQUEST_FIELDS: &[&str] = &[
+    "id",
+    "function",
+    "params",
+    "inputs",
+    "expected",
+    "expected_f64",
+    "expected_error",
+];
 
 /// Every supported function, in the order of the documentation.
 pub const FUNCTIONS: &[&str] = &[
@@ -139,59 +143,131 @@ pub fn plan(
     params: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<Plan, String> {
     let mut p = Params::new(function, params);
-    let plan = match canonical(function) {
-        "torchvision.ops.sigmoid_focal_loss" => torchvision::sigmoid_focal_loss(&mut p)?,
-        "monai.losses.FocalLoss" => monai::focal(&mut p)?,
-        "monai.losses.DiceLoss" => monai::dice(&mut p)?,
-        "monai.losses.GeneralizedDiceLoss" => monai::generalized_dice(&mut p)?,
-        "monai.losses.TverskyLoss" => monai::tversky(&mut p)?,
-        "monai.losses.DiceFocalLoss" => monai::dice_focal(&mut p)?,
-        "monai.losses.DiceCELoss" => monai::dice_ce(&mut p)?,
-        "segmentation_models_pytorch.losses.DiceLoss" => smp::overlap(&mut p, smp::Kind::Dice)?,
-        "segmentation_models_pytorch.losses.JaccardLoss" => {
-            smp::overlap(&mut p, smp::Kind::Jaccard)?
-        }
-        "segmentation_models_pytorch.losses.TverskyLoss" => {
-            smp::overlap(&mut p, smp::Kind::Tversky)?
-        }
-        "segmentation_models_pytorch.losses.FocalLoss" => smp::focal(&mut p)?,
-        "segmentation_models_pytorch.losses.SoftBCEWithLogitsLoss" => smp::soft_bce(&mut p)?,
-        "kornia.losses.binary_focal_loss_with_logits" => kornia::binary_focal(&mut p)?,
-        "kornia.losses.focal_loss" => kornia::focal(&mut p)?,
-        "kornia.losses.dice_loss" => kornia::dice(&mut p)?,
-        "keras.losses.BinaryFocalCrossentropy" => keras::binary_focal(&mut p)?,
-        "keras.losses.CategoricalFocalCrossentropy" => keras::categorical_focal(&mut p)?,
-        "keras.losses.Dice" => keras::dice(&mut p)?,
-        "keras.losses.Tversky" => keras::tversky(&mut p)?,
-        "seed.FocalLoss" => seed::focal_class(&mut p)?,
-        "seed.DiceLoss" => seed::dice_class(&mut p)?,
-        "seed.dice_loss" => seed::keras_dice(&mut p)?,
-        "seed.focal_loss" => seed::keras_focal(&mut p)?,
+    let plan = map(function, &mut p)?;
+    p.finish()?;
+    Ok(plan)
+}
+
+/// The mapping of `function`, reading its parameters from `p`.
+fn map(function: &str, p: &mut Params<'_>) -> Result<Plan, String> {
+    Ok(match canonical(function) {
+        "torchvision.ops.sigmoid_focal_loss" => torchvision::sigmoid_focal_loss(p)?,
+        "monai.losses.FocalLoss" => monai::focal(p)?,
+        "monai.losses.DiceLoss" => monai::dice(p)?,
+        "monai.losses.GeneralizedDiceLoss" => monai::generalized_dice(p)?,
+        "monai.losses.TverskyLoss" => monai::tversky(p)?,
+        "monai.losses.DiceFocalLoss" => monai::dice_focal(p)?,
+        "monai.losses.DiceCELoss" => monai::dice_ce(p)?,
+        "segmentation_models_pytorch.losses.DiceLoss" => smp::overlap(p, smp::Kind::Dice)?,
+        "segmentation_models_pytorch.losses.JaccardLoss" => smp::overlap(p, smp::Kind::Jaccard)?,
+        "segmentation_models_pytorch.losses.TverskyLoss" => smp::overlap(p, smp::Kind::Tversky)?,
+        "segmentation_models_pytorch.losses.FocalLoss" => smp::focal(p)?,
+        "segmentation_models_pytorch.losses.SoftBCEWithLogitsLoss" => smp::soft_bce(p)?,
+        "kornia.losses.binary_focal_loss_with_logits" => kornia::binary_focal(p)?,
+        "kornia.losses.focal_loss" => kornia::focal(p)?,
+        "kornia.losses.dice_loss" => kornia::dice(p)?,
+        "keras.losses.BinaryFocalCrossentropy" => keras::binary_focal(p)?,
+        "keras.losses.CategoricalFocalCrossentropy" => keras::categorical_focal(p)?,
+        "keras.losses.Dice" => keras::dice(p)?,
+        "keras.losses.Tversky" => keras::tversky(p)?,
+        "seed.FocalLoss" => seed::focal_class(p)?,
+        "seed.DiceLoss" => seed::dice_class(p)?,
+        "seed.dice_loss" => seed::keras_dice(p)?,
+        "seed.focal_loss" => seed::keras_focal(p)?,
         other => {
             return Err(format!(
                 "unsupported function `{other}` (supported: {})",
                 FUNCTIONS.join(", ")
             ));
         }
-    };
-    p.finish()?;
-    Ok(plan)
+    })
 }
 
-/// Accepts the aliases people write (`kornia.losses.DiceLoss` for the functional form, and so on).
+/// The aliases people write, with the function each stands for (a framework's class for its
+/// functional form, and the reverse).
+pub const ALIASES: &[(&str, &str)] = &[
+    ("kornia.losses.DiceLoss", "kornia.losses.dice_loss"),
+    ("kornia.losses.FocalLoss", "kornia.losses.focal_loss"),
+    (
+        "kornia.losses.BinaryFocalLossWithLogits",
+        "kornia.losses.binary_focal_loss_with_logits",
+    ),
+    (
+        "keras.losses.binary_focal_crossentropy",
+        "keras.losses.BinaryFocalCrossentropy",
+    ),
+    (
+        "keras.losses.categorical_focal_crossentropy",
+        "keras.losses.CategoricalFocalCrossentropy",
+    ),
+    ("keras.losses.dice", "keras.losses.Dice"),
+    ("keras.losses.tversky", "keras.losses.Tversky"),
+];
+
+/// The supported function an alias stands for; any other name unchanged.
 fn canonical(function: &str) -> &str {
+    ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == function)
+        .map_or(function, |(_, name)| name)
+}
+
+/// How a function is called in its framework, for entry points shaped like it (the Python
+/// package generates `loss_core.monai.DiceLoss` and the others from these).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signature {
+    /// The two tensor arguments in the framework's positional order: Keras and the seed
+    /// article's Keras functions take `(y_true, y_pred)`, the others the prediction first.
+    pub inputs: [&'static str; 2],
+    /// The parameters without a default, in the framework's order: smp's `mode` (its
+    /// constructors' first argument), kornia's `alpha` (`focal_loss(pred, target, alpha)`).
+    pub required: Vec<&'static str>,
+    /// The keyword parameters the mapping knows, sorted (the required ones included).
+    pub parameters: Vec<String>,
+}
+
+/// The parameters of `function` that have no default, each with a value that lets
+/// [`signature`] read the others.
+fn required(function: &str) -> &'static [(&'static str, &'static str)] {
     match function {
-        "kornia.losses.DiceLoss" => "kornia.losses.dice_loss",
-        "kornia.losses.FocalLoss" => "kornia.losses.focal_loss",
-        "kornia.losses.BinaryFocalLossWithLogits" => "kornia.losses.binary_focal_loss_with_logits",
-        "keras.losses.binary_focal_crossentropy" => "keras.losses.BinaryFocalCrossentropy",
-        "keras.losses.categorical_focal_crossentropy" => {
-            "keras.losses.CategoricalFocalCrossentropy"
-        }
-        "keras.losses.dice" => "keras.losses.Dice",
-        "keras.losses.tversky" => "keras.losses.Tversky",
-        other => other,
+        "segmentation_models_pytorch.losses.DiceLoss"
+        | "segmentation_models_pytorch.losses.JaccardLoss"
+        | "segmentation_models_pytorch.losses.TverskyLoss"
+        | "segmentation_models_pytorch.losses.FocalLoss" => &[("mode", "\"binary\"")],
+        "kornia.losses.focal_loss" => &[("alpha", "0.25")],
+        _ => &[],
     }
+}
+
+/// The signature of `function` (or an alias), read from its mapping.
+///
+/// # Errors
+/// An unknown function.
+pub fn signature(function: &str) -> Result<Signature, String> {
+    let canonical = canonical(function);
+    let required = required(canonical);
+    let probe = required
+        .iter()
+        .map(|(name, value)| serde_json::from_str(value).map(|v| ((*name).to_owned(), v)))
+        .collect::<Result<serde_json::Map<_, _>, _>>()
+        .map_err(|e| e.to_string())?;
+    let mut p = Params::new(function, &probe);
+    let names = map(function, &mut p)?
+        .names()
+        .ok_or_else(|| format!("{function} has no inputs"))?;
+    let (prediction, target) = (names.prediction[0], names.target[0]);
+    let target_first = canonical.starts_with("keras.")
+        || canonical == "seed.dice_loss"
+        || canonical == "seed.focal_loss";
+    Ok(Signature {
+        inputs: if target_first {
+            [target, prediction]
+        } else {
+            [prediction, target]
+        },
+        required: required.iter().map(|(name, _)| *name).collect(),
+        parameters: p.read().map(str::to_owned).collect(),
+    })
 }
 
 /// Evaluates a request: the loss with the framework's output shape.
@@ -200,4 +276,37 @@ fn canonical(function: &str) -> &str {
 /// A message naming the parameter or input at fault.
 pub fn evaluate(request: &Request) -> Result<Tensor, String> {
     plan(&request.function, &request.params)?.run(&request.inputs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_name_the_inputs_in_the_frameworks_order_and_the_keywords() {
+        let tv = signature("torchvision.ops.sigmoid_focal_loss").unwrap();
+        assert_eq!(tv.inputs, ["inputs", "targets"]);
+        assert_eq!(tv.parameters, ["alpha", "gamma", "reduction"]);
+        assert!(tv.required.is_empty());
+        let smp = signature("segmentation_models_pytorch.losses.DiceLoss").unwrap();
+        assert_eq!(
+            (smp.inputs, smp.required),
+            (["y_pred", "y_true"], vec!["mode"])
+        );
+        assert_eq!(
+            signature("keras.losses.dice").unwrap().inputs,
+            ["y_true", "y_pred"]
+        );
+        let dice = signature("monai.losses.DiceLoss").unwrap();
+        assert_eq!(dice.inputs, ["input", "target"]);
+        assert!(dice.parameters.iter().any(|p| p == "smooth_nr"));
+        assert!(
+            signature("nope")
+                .unwrap_err()
+                .contains("unsupported function `nope`")
+        );
+        for f in FUNCTIONS.iter().chain(ALIASES.iter().map(|(a, _)| a)) {
+            assert!(!signature(f).unwrap().parameters.is_empty(), "{f}");
+        }
+    }
 }

@@ -175,6 +175,12 @@ impl<'a> Params<'a> {
         }
     }
 
+    /// The names of the arguments read so far, given or not (a mapping asks for each parameter
+    /// it knows, so after [`crate::frameworks::plan`] on no arguments these are its keywords).
+    pub fn read(&self) -> impl Iterator<Item = &str> {
+        self.read.iter().map(String::as_str)
+    }
+
     /// Fails on any argument that no mapping read.
     pub fn finish(&self) -> Result<(), String> {
         match self.map.keys().find(|k| !self.read.contains(*k)) {

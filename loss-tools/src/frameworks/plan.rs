@@ -42,6 +42,21 @@ pub enum Plan {
     },
 }
 
+impl Plan {
+    /// The argument names of its prediction and target tensors (a combined plan's first part's).
+    pub fn names(&self) -> Option<Names> {
+        match self {
+            Self::Element(p) => Some(p.names),
+            Self::ClassFocal(p) => Some(p.names),
+            Self::Overlap(p) => Some(p.names),
+            Self::Generalized(p) => Some(p.names),
+            Self::Flat(p) => Some(p.names),
+            Self::Sum(parts) => parts.first().and_then(|(_, p)| p.names()),
+            Self::ByChannels { several, .. } => several.names(),
+        }
+    }
+}
+
 /// smp's changes to the focal factor `(1 - p_t)^gamma` (`focal_loss_with_logits`):
 /// `reduced_threshold` makes it `((1 - p_t) / threshold)^gamma`, or 1 where
 /// `p_t < threshold`; `normalized` divides every loss of the call by `max(Σ factor, 1e-6)`.

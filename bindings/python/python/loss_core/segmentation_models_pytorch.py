@@ -1,0 +1,6 @@
+"""``segmentation_models_pytorch`` losses through loss-core, shaped like the framework's own (generated from the
+mapping of ``loss-tools batch``; see ``loss_core._frameworks``)."""
+
+from ._frameworks import populate
+
+__all__ = populate(globals(), "segmentation_models_pytorch")
