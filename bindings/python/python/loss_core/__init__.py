@@ -8,6 +8,8 @@
   accumulators, ``SegmentationAccumulator`` (multi-class), ``CodeCounts`` with
   ``QuantizedFocalLoss`` / ``QuantizedOverlapLoss`` (int8 / uint8 outputs), ``FrameSignals``
   and ``Monitor``.
+- Dataset evaluation with the bits of ``loss-tools eval``: ``loss_core.dataset`` (one pair's
+  exact ``DatasetState``, merged in any order and grouping, on one machine or a cluster).
 
 NumPy arrays are read in place when they are C-contiguous with the kernel's dtype (float32
 scores, int8/uint8 codes, bool/uint8 masks); anything else is converted once.
@@ -17,6 +19,7 @@ from . import _native
 from ._native import (
     BinaryFocal,
     CodeCounts,
+    DatasetState,
     FrameSignals,
     LossAccumulator,
     Monitor,
@@ -28,11 +31,12 @@ from ._native import (
     SigmoidFocal,
     batch,
 )
-from . import keras, kornia, monai, seed, segmentation_models_pytorch, smp, torchvision
+from . import dataset, keras, kornia, monai, seed, segmentation_models_pytorch, smp, torchvision
 
 __all__ = [
     "BinaryFocal",
     "CodeCounts",
+    "DatasetState",
     "FrameSignals",
     "LossAccumulator",
     "Monitor",
@@ -43,6 +47,7 @@ __all__ = [
     "SegmentationAccumulator",
     "SigmoidFocal",
     "batch",
+    "dataset",
     "keras",
     "kornia",
     "monai",

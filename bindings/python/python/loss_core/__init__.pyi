@@ -5,6 +5,7 @@ from typing import Any, Dict, List, Literal, Optional, Sequence, Tuple, Union, f
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from . import dataset as dataset
 from . import keras as keras
 from . import kornia as kornia
 from . import monai as monai
@@ -23,6 +24,7 @@ _Level = Literal["ok", "warn", "alarm"]
 __all__ = [
     "BinaryFocal",
     "CodeCounts",
+    "DatasetState",
     "FrameSignals",
     "LossAccumulator",
     "Monitor",
@@ -33,6 +35,7 @@ __all__ = [
     "SegmentationAccumulator",
     "SigmoidFocal",
     "batch",
+    "dataset",
     "keras",
     "kornia",
     "monai",
@@ -171,6 +174,24 @@ class CodeCounts:
     @property
     def count(self) -> int: ...
     def reset(self) -> None: ...
+
+@final
+class DatasetState:
+    def __new__(cls) -> Any: ...
+    def merge(self, other: "DatasetState") -> "DatasetState": ...
+    def __add__(self, other: "DatasetState", /) -> "DatasetState": ...
+    def __radd__(self, other: "DatasetState", /) -> "DatasetState": ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __ne__(self, other: object, /) -> bool: ...
+    @property
+    def pixels(self) -> int: ...
+    @property
+    def classes(self) -> int: ...
+    def to_json(self) -> str: ...
+    @staticmethod
+    def from_json(text: str) -> "DatasetState": ...
+    def report_json(self, flags: List[str] = ...) -> str: ...
+    def __reduce__(self) -> Tuple[Any, Tuple[str]]: ...
 
 @final
 class QuantizedFocalLoss:
