@@ -73,6 +73,12 @@ macro_rules! element_paths {
         h ^= unit(acc.push(x.get(5..).unwrap_or(x), t.get(5..).unwrap_or(t)));
         h ^= acc.count() as u32 ^ word(acc.finish());
         acc.reset();
+        // The gradients: one pass, elementwise and per sample.
+        let mut g = [0.0f32; 16];
+        h ^= word(loss.loss_and_grad(x, t, &mut g));
+        h ^= unit(loss.loss_and_grad_elementwise(x, t, out, &mut g));
+        h ^= unit(loss.loss_and_grad_per_sample(x, t, 2, out, &mut g));
+        h ^= g.iter().fold(0, |h, v| h ^ v.to_bits());
         h ^ word(sum.accumulator().finish())
     }};
 }

@@ -147,6 +147,16 @@ impl ElementLoss for SigmoidFocal {
         }
     }
 
+    #[inline]
+    fn element_grad(&self, x: f32, t: f32) -> (f32, f32) {
+        self.element_grad_of(x, t)
+    }
+
+    #[inline(always)]
+    fn hard_element_grad(&self, x: f32, positive: bool) -> (f32, f32) {
+        self.hard_element_grad_of(x, positive)
+    }
+
     fn reduction(&self) -> Reduction {
         self.reduction
     }

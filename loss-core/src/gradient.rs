@@ -1,0 +1,242 @@
+//! Gradients with respect to the predictions: the backward pass of every binary loss, with no
+//! heap, into caller buffers.
+//!
+//! # The API
+//! | loss | one pass | what `grad` holds |
+//! |---|---|---|
+//! | [`SigmoidFocal`], [`BinaryFocal`] | `loss_and_grad` | `d loss / d predictions[i]`, the loss reduced with its [`Reduction`] |
+//! | | `loss_and_grad_elementwise` | `d losses[i] / d predictions[i]` (`reduction="none"`, the gradient of the sum) |
+//! | | `loss_and_grad_per_sample` | the gradient of the sum of the per-sample losses |
+//!
+//! The loss each call returns has the bits of the forward call (`loss`, `loss_elementwise`,
+//! `loss_per_sample`), so a training step needs no second forward pass. `grad` must have
+//! exactly one element per prediction ([`Error::GradientLength`]); on any error no buffer is
+//! touched.
+//!
+//! The focal losses are local: element `i`'s derivative needs only element `i` (and, for the
+//! mean, the element count).
+//!
+//! # Derivatives
+//! With `p = sigmoid(x)`, `m` the margin (`x` for a positive, `-x` for a negative),
+//! `u = sigmoid(-m) = 1 - p_t` and `CE = softplus(-m) = -ln p_t`:
+//!
+//! ```text
+//! hard focal from logits:   d/dx alpha_t u^gamma CE = ∓ alpha_t u^gamma (gamma p_t CE + u)
+//! ```
+//!
+//! (`-` for a positive). This form has no `u^(gamma - 1)`, so it is finite for every gamma,
+//! and `p_t CE <= 1/e`. The soft-target forms differentiate their own factor
+//! (`q = p(1 - t) + (1 - p)t`, `sigmoid(-x(2t - 1))`, `1 - exp(-CE)`, or the two kornia terms,
+//! each the hard form above), with `d CE / dx = p - t`. From probabilities
+//! ([`BinaryFocal`]) the terms `-(1 - p)^gamma ln p` and `-p^gamma ln(1 - p)` are
+//! differentiated with `d/dp q^gamma = gamma q^(gamma - 1)` (0 for `gamma = 0`, as PyTorch's
+//! `pow` backward).
+//!
+//! # Edges (as the frameworks' autograd, except where said)
+//! - **Clamp** ([`BinaryFocal`]): `torch.clamp`'s backward: the derivative passes where
+//!   `clamp_min <= p <= clamp_max` (the bounds included) and is 0 outside. Keras clips the
+//!   logarithms only: the focal factor's derivative always passes.
+//! - **Infinite logits**: the limit of the derivative (`∓ alpha_t` on the wrong side, 0 on the
+//!   right side). PyTorch's autograd gives NaN on the wrong side (`sigmoid`'s backward
+//!   `0 * inf`), which `loss-tools batch` reproduces for torchvision (docs/framework-vectors.md).
+//! - **Zero weights**: a term with weight 0 (alpha 0 or 1) has derivative 0, as its loss is 0.
+//! - **NaN** propagates, as in the forward pass (autograd through `torch.clamp` would give 0 for
+//!   a NaN probability).
+//!
+//! # Accuracy
+//! Against the f64 oracle's analytic derivatives (themselves checked against central finite
+//! differences in f64): measured figures and the rule in `docs/numerics.md`. The derivatives
+//! are plain f32 (the soft-target losses' double words are not carried into them).
+//!
+//! [`SigmoidFocal`]: crate::focal::SigmoidFocal
+//! [`BinaryFocal`]: crate::focal::BinaryFocal
+//! [`Reduction`]: crate::Reduction
+
+use crate::Error;
+use crate::elementwise::{ElementLoss, check_buffer, sample_len};
+use crate::mask::{BinaryTargets, Kernel, Reader, Target, read_targets};
+use crate::sum::{DetSum, Reduction};
+
+/// Checks that a gradient buffer has exactly `expected` elements.
+pub(crate) const fn check_gradient(expected: usize, grad: &[f32]) -> Result<(), Error> {
+    if grad.len() != expected {
+        return Err(Error::GradientLength {
+            expected,
+            found: grad.len(),
+        });
+    }
+    Ok(())
+}
+
+/// What a gradient is divided by for `reduction` over `n` elements: `n` for the mean (as
+/// PyTorch's `mean` backward), none for the sum.
+fn divisor(reduction: Reduction, n: usize) -> Option<f32> {
+    match reduction {
+        // `usize as f32` rounds to nearest, as `Reduction::finish` does.
+        Reduction::Mean => Some(n as f32),
+        Reduction::Sum => None,
+    }
+}
+
+#[inline(always)]
+pub(crate) fn loss_and_grad<L: ElementLoss, T: BinaryTargets>(
+    loss: &L,
+    predictions: &[f32],
+    targets: T,
+    grad: &mut [f32],
+) -> Result<f32, Error> {
+    read_targets!(targets, t => loss_and_grad_of(loss, predictions, t, grad))
+}
+
+fn loss_and_grad_of<L: ElementLoss, R: Reader>(
+    loss: &L,
+    predictions: &[f32],
+    targets: R,
+    grad: &mut [f32],
+) -> Result<f32, Error> {
+    targets.validate(predictions, L::PREDICTIONS)?;
+    if predictions.is_empty() {
+        return Err(Error::EmptyInput);
+    }
+    check_gradient(predictions.len(), grad)?;
+    let mut sum = DetSum::new();
+    targets.runs(
+        predictions,
+        &mut GradElements {
+            loss,
+            sum: Some(&mut sum),
+            losses: &mut [],
+            grad,
+            divisor: divisor(loss.reduction(), predictions.len()),
+        },
+    );
+    loss.reduction().finish(&sum)
+}
+
+#[inline(always)]
+pub(crate) fn loss_and_grad_elementwise<L: ElementLoss, T: BinaryTargets>(
+    loss: &L,
+    predictions: &[f32],
+    targets: T,
+    losses: &mut [f32],
+    grad: &mut [f32],
+) -> Result<(), Error> {
+    read_targets!(targets, t => loss_and_grad_elementwise_of(loss, predictions, t, losses, grad))
+}
+
+fn loss_and_grad_elementwise_of<L: ElementLoss, R: Reader>(
+    loss: &L,
+    predictions: &[f32],
+    targets: R,
+    losses: &mut [f32],
+    grad: &mut [f32],
+) -> Result<(), Error> {
+    targets.validate(predictions, L::PREDICTIONS)?;
+    if predictions.is_empty() {
+        return Err(Error::EmptyInput);
+    }
+    check_buffer(predictions.len(), losses)?;
+    check_gradient(predictions.len(), grad)?;
+    targets.runs(
+        predictions,
+        &mut GradElements {
+            loss,
+            sum: None,
+            losses,
+            grad,
+            divisor: None,
+        },
+    );
+    Ok(())
+}
+
+#[inline(always)]
+pub(crate) fn loss_and_grad_per_sample<L: ElementLoss, T: BinaryTargets>(
+    loss: &L,
+    predictions: &[f32],
+    targets: T,
+    samples: usize,
+    losses: &mut [f32],
+    grad: &mut [f32],
+) -> Result<(), Error> {
+    read_targets!(targets, t => loss_and_grad_per_sample_of(loss, predictions, t, samples, losses, grad))
+}
+
+fn loss_and_grad_per_sample_of<L: ElementLoss, R: Reader>(
+    loss: &L,
+    predictions: &[f32],
+    targets: R,
+    samples: usize,
+    losses: &mut [f32],
+    grad: &mut [f32],
+) -> Result<(), Error> {
+    targets.validate(predictions, L::PREDICTIONS)?;
+    let n = sample_len(predictions.len(), samples)?.get();
+    check_buffer(samples, losses)?;
+    check_gradient(predictions.len(), grad)?;
+    let mut rest = targets;
+    for ((o, p), g) in losses
+        .iter_mut()
+        .zip(predictions.chunks_exact(n))
+        .zip(grad.chunks_exact_mut(n))
+    {
+        let (t, tail) = rest.split_at(n);
+        rest = tail;
+        let mut sum = DetSum::new();
+        t.runs(
+            p,
+            &mut GradElements {
+                loss,
+                sum: Some(&mut sum),
+                losses: &mut [],
+                grad: g,
+                divisor: divisor(loss.reduction(), n),
+            },
+        );
+        *o = loss.reduction().finish(&sum)?;
+    }
+    Ok(())
+}
+
+/// Each run's losses (added to `sum`, or written to the rest of `losses`) and derivatives
+/// (written to the rest of `grad`, divided by `divisor`).
+struct GradElements<'a, 'b, L> {
+    loss: &'a L,
+    sum: Option<&'b mut DetSum<1>>,
+    losses: &'a mut [f32],
+    grad: &'a mut [f32],
+    divisor: Option<f32>,
+}
+
+impl<L: ElementLoss> Kernel for GradElements<'_, '_, L> {
+    #[inline(always)]
+    fn run<B: Target>(&mut self, predictions: &[f32], targets: &[B]) {
+        let n = predictions.len();
+        let (grad, rest) = core::mem::take(&mut self.grad)
+            .split_at_mut_checked(n)
+            .unwrap_or((&mut [], &mut []));
+        self.grad = rest;
+        let divisor = self.divisor;
+        let scale = |g: f32| divisor.map_or(g, |d| g / d);
+        if let Some(sum) = self.sum.as_deref_mut() {
+            for ((g, &p), &t) in grad.iter_mut().zip(predictions).zip(targets) {
+                let (value, slope) = t.element_grad(self.loss, p);
+                sum.add([value]);
+                *g = scale(slope);
+            }
+        } else {
+            let (losses, rest) = core::mem::take(&mut self.losses)
+                .split_at_mut_checked(n)
+                .unwrap_or((&mut [], &mut []));
+            self.losses = rest;
+            for (((o, g), &p), &t) in losses
+                .iter_mut()
+                .zip(grad.iter_mut())
+                .zip(predictions)
+                .zip(targets)
+            {
+                (*o, *g) = t.element_grad(self.loss, p);
+            }
+        }
+    }
+}

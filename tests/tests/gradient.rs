@@ -1,0 +1,473 @@
+//! Gradients of the focal losses (`loss_core::gradient`) against the f64 oracle's analytic
+//! derivatives (`loss_tests::oracle::grad`), which are checked here against central finite
+//! differences in f64; the reductions, the mask targets and the errors.
+//!
+//! `cargo test -p loss-tests --test gradient -- --nocapture` prints the worst errors recorded
+//! in `docs/numerics.md`.
+
+use loss_core::focal::{BinaryFocal, SigmoidFocal, SoftTargets};
+use loss_core::{Error, Mask, Reduction};
+use loss_tests::oracle::{self, grad};
+use loss_tests::{ALPHAS, GAMMAS, TARGETS, logit_sweep, probability_sweep, rng};
+use proptest::prelude::*;
+
+const FORMS: [SoftTargets; 4] = [
+    SoftTargets::Torchvision,
+    SoftTargets::Monai,
+    SoftTargets::Kornia,
+    SoftTargets::Smp,
+];
+
+/// The gradient rule: `|r - v| <= GRAD_REL max(|v|, scale)`, `scale` the sum of the
+/// magnitudes of the derivative's terms (docs/numerics.md); infinities exact.
+const GRAD_REL: f64 = 1e-5;
+
+/// Absolute errors up to this pass (the losses' rule below `1e-30`).
+const TINY: f64 = 1e-30;
+
+/// The worst error seen against the gradient rule, and the failures.
+#[derive(Default)]
+struct Worst {
+    error: f64,
+    at: String,
+    count: u64,
+    failures: Vec<String>,
+}
+
+impl Worst {
+    fn check(&mut self, r: f32, exact: grad::Slope, at: impl FnOnce() -> String) {
+        self.count += 1;
+        // Beyond f32's range the right answer is the infinity it rounds to.
+        let v = if exact.value.abs() > f64::from(f32::MAX) {
+            exact.value.signum() * f64::INFINITY
+        } else {
+            exact.value
+        };
+        if !v.is_finite() {
+            if f64::from(r) != v {
+                self.failures
+                    .push(format!("{}: got {r:e}, exact {v:e}", at()));
+            }
+            return;
+        }
+        let scale = v.abs().max(exact.scale);
+        let d = (f64::from(r) - v).abs();
+        // Below TINY the rule is absolute, as for the losses (subnormal f32 results).
+        let e = if d <= TINY {
+            0.0
+        } else if scale == 0.0 {
+            f64::INFINITY
+        } else {
+            d / scale
+        };
+        let fails = e.is_nan() || e > GRAD_REL;
+        if fails || e > self.error {
+            let at = at();
+            if fails && self.failures.len() < 40 {
+                self.failures.push(format!(
+                    "{at}: got {r:e}, exact {v:e} (scale {:e}, error {e:e})",
+                    exact.scale
+                ));
+            }
+            if e > self.error {
+                self.error = e;
+                self.at = at;
+            }
+        }
+    }
+
+    fn assert_ok(&self, name: &str) {
+        println!(
+            "{name}: {} values, worst {:.3e} at {}",
+            self.count, self.error, self.at
+        );
+        assert!(
+            self.failures.is_empty(),
+            "{name}: outside the rule:\n{}",
+            self.failures.join("\n")
+        );
+    }
+}
+
+/// Interior points where the losses are smooth (away from the clamp bounds and from 0 and 1).
+fn smooth_logits() -> Vec<f64> {
+    (-60..=60).map(|k| f64::from(k) * 0.31 + 0.013).collect()
+}
+
+#[test]
+fn oracle_matches_central_differences_sigmoid_focal() {
+    let mut worst = 0.0f64;
+    for form in FORMS {
+        for gamma in [0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0] {
+            for alpha in [None, Some(0.25), Some(1.0)] {
+                for &t in &[0.0, 1.0, 0.5, 0.3, 0.9, 1e-3] {
+                    for x in smooth_logits() {
+                        let f = |x| oracle::sigmoid_focal(x, t, alpha, gamma, form);
+                        let (fd, err) = grad::central_difference(f, x, 1e-5 * x.abs().max(1.0));
+                        let a = grad::sigmoid_focal(x, t, alpha, gamma, form);
+                        let scale = a.value.abs().max(a.scale).max(1e-300);
+                        let e = (a.value - fd).abs();
+                        assert!(
+                            e <= 1e-6 * scale + 4.0 * err,
+                            "{form:?} x={x} t={t} gamma={gamma} alpha={alpha:?}: analytic {} fd {fd} (err {err:e})",
+                            a.value
+                        );
+                        worst = worst.max(e / scale);
+                    }
+                }
+            }
+        }
+    }
+    println!("sigmoid focal: oracle vs central differences, worst relative {worst:.2e}");
+}
+
+/// Every clamp configuration the losses are built with, as the oracle describes it.
+fn clamps() -> Vec<(BinaryFocal, grad::Clamped)> {
+    let mut out = Vec::new();
+    for gamma in GAMMAS {
+        for alpha in ALPHAS {
+            let a64 = alpha.map(f64::from);
+            for (lo, hi) in [(1e-3f32, 0.999f32), (0.0, 1.0), (1e-7, 1.0 - 1e-7)] {
+                out.push((
+                    BinaryFocal::new(alpha, gamma, lo, hi).expect("valid"),
+                    grad::Clamped {
+                        alpha: a64,
+                        gamma: gamma.into(),
+                        min: lo.into(),
+                        max: hi.into(),
+                        logs_only: false,
+                        torchvision_form: false,
+                    },
+                ));
+            }
+            out.push((
+                BinaryFocal::keras(alpha, gamma).expect("valid"),
+                grad::Clamped {
+                    alpha: a64,
+                    gamma: gamma.into(),
+                    min: 1e-7f32.into(),
+                    max: (1.0f32 - 1e-7).into(),
+                    logs_only: true,
+                    torchvision_form: true,
+                },
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn oracle_matches_central_differences_binary_focal() {
+    let mut worst = 0.0f64;
+    for (_, c) in clamps() {
+        for &t in &[0.0, 1.0, 0.5, 0.3, 0.9] {
+            // Interior points, and points outside the clamp (a constant: derivative 0).
+            for p in (1..100)
+                .map(|k| f64::from(k) / 100.0 + 1.3e-3)
+                .chain([1e-4, 0.9995])
+            {
+                if (p - c.min).abs() < 1e-4 || (p - c.max).abs() < 1e-4 || p >= 1.0 {
+                    continue;
+                }
+                let h = 1e-4 * p.min(1.0 - p);
+                let (fd, err) =
+                    grad::central_difference(|p| grad::binary_focal_loss(p, t, &c), p, h);
+                let a = grad::binary_focal(p, t, &c);
+                let scale = a.value.abs().max(a.scale).max(1e-300);
+                let e = (a.value - fd).abs();
+                assert!(
+                    e <= 1e-6 * scale + 4.0 * err,
+                    "{c:?} p={p} t={t}: analytic {} fd {fd} (err {err:e})",
+                    a.value
+                );
+                worst = worst.max(e / scale);
+            }
+        }
+    }
+    println!("binary focal: oracle vs central differences, worst relative {worst:.2e}");
+}
+
+fn pairs(predictions: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    let mut p = Vec::new();
+    let mut t = Vec::new();
+    for &x in predictions {
+        for &y in &TARGETS {
+            p.push(x);
+            t.push(y);
+        }
+    }
+    (p, t)
+}
+
+#[test]
+fn sigmoid_focal_gradient_sweep() {
+    let (xs, ts) = pairs(&logit_sweep());
+    let (mut losses, mut g) = (vec![0.0; xs.len()], vec![0.0; xs.len()]);
+    let mut forward = vec![0.0; xs.len()];
+    let (mut hard, mut soft) = (Worst::default(), Worst::default());
+    for form in FORMS {
+        for gamma in GAMMAS {
+            for alpha in ALPHAS {
+                let fl = SigmoidFocal::new(alpha, gamma)
+                    .expect("valid")
+                    .with_soft_targets(form);
+                fl.loss_and_grad_elementwise(&xs, &ts, &mut losses, &mut g)
+                    .expect("valid");
+                fl.loss_elementwise(&xs, &ts, &mut forward).expect("valid");
+                let a64 = alpha.map(f64::from);
+                for i in 0..xs.len() {
+                    let (x, t) = (xs[i], ts[i]);
+                    assert_eq!(losses[i].to_bits(), forward[i].to_bits(), "x={x:e} t={t}");
+                    let exact = grad::sigmoid_focal(x.into(), t.into(), a64, gamma.into(), form);
+                    let worst = if t == 0.0 || t == 1.0 {
+                        &mut hard
+                    } else {
+                        &mut soft
+                    };
+                    worst.check(g[i], exact, || {
+                        format!("{form:?} x={x:e} t={t:e} gamma={gamma} alpha={alpha:?}")
+                    });
+                }
+            }
+        }
+    }
+    hard.assert_ok("SigmoidFocal gradient, hard targets");
+    soft.assert_ok("SigmoidFocal gradient, soft targets");
+}
+
+#[test]
+fn binary_focal_gradient_sweep() {
+    let bounds = [1e-3f32, 0.999, 1e-7, 1.0 - 1e-7];
+    let (ps, ts) = pairs(&probability_sweep(&bounds));
+    let (mut losses, mut g) = (vec![0.0; ps.len()], vec![0.0; ps.len()]);
+    let mut forward = vec![0.0; ps.len()];
+    let (mut hard, mut soft) = (Worst::default(), Worst::default());
+    for (fl, c) in clamps() {
+        fl.loss_and_grad_elementwise(&ps, &ts, &mut losses, &mut g)
+            .expect("valid");
+        fl.loss_elementwise(&ps, &ts, &mut forward).expect("valid");
+        for i in 0..ps.len() {
+            let (p, t) = (ps[i], ts[i]);
+            assert_eq!(losses[i].to_bits(), forward[i].to_bits(), "p={p:e} t={t}");
+            let exact = grad::binary_focal(p.into(), t.into(), &c);
+            if exact.value.is_nan() {
+                // 0 * inf in the textbook chain rule (p = 0 or 1 with the clamp disabled):
+                // no exact value to compare with.
+                continue;
+            }
+            let worst = if t == 0.0 || t == 1.0 {
+                &mut hard
+            } else {
+                &mut soft
+            };
+            worst.check(g[i], exact, || format!("{c:?} p={p:e} t={t:e}"));
+        }
+    }
+    hard.assert_ok("BinaryFocal gradient, hard targets");
+    soft.assert_ok("BinaryFocal gradient, soft targets");
+}
+
+/// Reductions: the loss has the forward call's bits, the gradient is the elementwise one
+/// divided by the element count (mean) or not (sum); per sample by the sample's length.
+#[test]
+fn reductions_scale_the_elementwise_gradient() {
+    let mut r = rng(7);
+    let n = 1000;
+    let x: Vec<f32> = (0..n).map(|_| r.random_range(-12.0f32..12.0)).collect();
+    let t: Vec<f32> = (0..n)
+        .map(|i| match i % 7 {
+            0 => 0.3,
+            1 | 2 => 1.0,
+            _ => 0.0,
+        })
+        .collect();
+    let p: Vec<f32> = x.iter().map(|&x| loss_core::sigmoid(x)).collect();
+    let (mut each, mut g_each) = (vec![0.0; n], vec![0.0; n]);
+    let mut g = vec![0.0; n];
+    let mut per = [0.0; 4];
+    macro_rules! check {
+        ($fl:expr, $pred:expr) => {{
+            let pred: &[f32] = $pred;
+            $fl.loss_and_grad_elementwise(pred, &t, &mut each, &mut g_each)
+                .unwrap();
+            for reduction in [Reduction::Mean, Reduction::Sum] {
+                let fl = $fl.with_reduction(reduction);
+                let value = fl.loss_and_grad(pred, &t, &mut g).unwrap();
+                assert_eq!(value.to_bits(), fl.loss(pred, &t).unwrap().to_bits());
+                let div = if reduction == Reduction::Mean {
+                    n as f32
+                } else {
+                    1.0
+                };
+                for (a, b) in g.iter().zip(&g_each) {
+                    assert_eq!(a.to_bits(), (b / div).to_bits());
+                }
+                fl.loss_and_grad_per_sample(pred, &t, 4, &mut per, &mut g)
+                    .unwrap();
+                let mut want = [0.0; 4];
+                fl.loss_per_sample(pred, &t, 4, &mut want).unwrap();
+                assert_eq!(per.map(f32::to_bits), want.map(f32::to_bits));
+                let div = if reduction == Reduction::Mean {
+                    (n / 4) as f32
+                } else {
+                    1.0
+                };
+                for (a, b) in g.iter().zip(&g_each) {
+                    assert_eq!(a.to_bits(), (b / div).to_bits());
+                }
+            }
+        }};
+    }
+    for form in FORMS {
+        check!(SigmoidFocal::torchvision().with_soft_targets(form), &x);
+    }
+    check!(BinaryFocal::seed(), &p);
+    check!(BinaryFocal::keras(Some(0.25), 2.0).unwrap(), &p);
+}
+
+/// Hard masks give the bits of the f32 targets 0.0 / 1.0.
+#[test]
+fn masks_give_the_f32_targets_bits() {
+    let x = [3.0, -2.0, 0.5, -4.0, 0.0, 17.0, -88.0, 1e-3, 2.5, -0.7, 9.0];
+    let bytes = [1u8, 0, 1, 0, 1, 1, 1, 0, 0, 1, 0];
+    let t: Vec<f32> = bytes.iter().map(|&b| f32::from(b)).collect();
+    let bools: Vec<bool> = bytes.iter().map(|&b| b == 1).collect();
+    let packed = [
+        bytes[..8]
+            .iter()
+            .enumerate()
+            .fold(0u8, |a, (i, &b)| a | (b << i)),
+        bytes[8..]
+            .iter()
+            .enumerate()
+            .fold(0u8, |a, (i, &b)| a | (b << i)),
+    ];
+    let fl = SigmoidFocal::new(Some(0.4), 1.5).unwrap();
+    let mut want = [0.0; 11];
+    let value = fl.loss_and_grad(&x, &t, &mut want).unwrap();
+    for mask in [
+        Mask::bytes(&bytes),
+        Mask::bools(&bools),
+        Mask::bits(&packed, 11),
+    ] {
+        let mut g = [0.0; 11];
+        assert_eq!(fl.loss_and_grad(&x, mask, &mut g).unwrap(), value);
+        assert_eq!(g.map(f32::to_bits), want.map(f32::to_bits));
+    }
+}
+
+#[test]
+fn bad_input_is_a_named_error_and_touches_nothing() {
+    let fl = SigmoidFocal::torchvision();
+    let (x, t) = ([0.5f32, -1.0, 2.0], [1.0f32, 0.0, 1.0]);
+    for len in [0, 2, 4] {
+        let mut g = vec![7.0; len];
+        assert_eq!(
+            fl.loss_and_grad(&x, &t, &mut g),
+            Err(Error::GradientLength {
+                expected: 3,
+                found: len
+            })
+        );
+        assert!(g.iter().all(|&v| v == 7.0));
+        let mut losses = [7.0; 3];
+        assert_eq!(
+            fl.loss_and_grad_elementwise(&x, &t, &mut losses, &mut g),
+            Err(Error::GradientLength {
+                expected: 3,
+                found: len
+            })
+        );
+        assert_eq!(losses, [7.0; 3]);
+    }
+    let mut g = [7.0; 3];
+    assert_eq!(
+        fl.loss_and_grad(&x, &t[..2], &mut g),
+        Err(Error::LengthMismatch {
+            predictions: 3,
+            targets: 2
+        })
+    );
+    assert_eq!(fl.loss_and_grad(&[], &[], &mut []), Err(Error::EmptyInput));
+    let mut per = [7.0; 2];
+    assert_eq!(
+        fl.loss_and_grad_per_sample(&x, &t, 2, &mut per, &mut g),
+        Err(Error::SampleCountMismatch { len: 3, samples: 2 })
+    );
+    assert_eq!(
+        BinaryFocal::seed().loss_and_grad(&[0.5, 1.5, 0.2], &t, &mut g),
+        Err(Error::OutOfRange {
+            operand: loss_core::Operand::Predictions,
+            index: 1
+        })
+    );
+    assert_eq!(g, [7.0; 3]);
+    // NaN propagates into the loss and its own derivative only.
+    let v = fl.loss_and_grad(&[f32::NAN, 1.0, 2.0], &t, &mut g).unwrap();
+    assert!(v.is_nan() && g[0].is_nan() && g[1].is_finite() && g[2].is_finite());
+    let v = BinaryFocal::seed()
+        .loss_and_grad(&[0.5, f32::NAN, 0.2], &t, &mut g)
+        .unwrap();
+    assert!(v.is_nan() && g[1].is_nan() && g[0].is_finite());
+}
+
+/// `torch.clamp`'s backward: 0 outside the clamp, passed through at the bounds.
+#[test]
+fn clamp_gates_the_gradient_as_torch_clamp() {
+    let fl = BinaryFocal::seed().with_reduction(Reduction::Sum);
+    let mut g = [0.0; 6];
+    let p = [0.0, 5e-4, 1e-3, 0.999, 0.9995, 1.0];
+    fl.loss_and_grad(&p, &[1.0; 6], &mut g).unwrap();
+    assert_eq!([g[0], g[1], g[4], g[5]], [0.0; 4]);
+    assert!(g[2] < -100.0 && g[3] < 0.0, "{g:?}");
+    // Keras clips the logarithms only: the focal factor's derivative passes at p = 1.
+    let keras = BinaryFocal::keras(None, 2.0).unwrap();
+    keras.loss_and_grad(&[1.0], &[0.0], &mut g[..1]).unwrap();
+    assert!(g[0] > 30.0, "{}", g[0]);
+}
+
+proptest! {
+    /// For hard targets the focal loss from logits decreases towards the label: the gradient
+    /// has the sign of `p - t`, and `|grad| <= weight (1 + gamma / e)`.
+    #[test]
+    fn hard_gradients_point_away_from_the_label(
+        x in -60.0f32..60.0,
+        positive: bool,
+        gamma in 0.0f32..6.0,
+        alpha in 0.0f32..=1.0,
+    ) {
+        let fl = SigmoidFocal::new(Some(alpha), gamma).unwrap().with_reduction(Reduction::Sum);
+        let t = [if positive { 1.0 } else { 0.0 }];
+        let mut g = [0.0];
+        fl.loss_and_grad(&[x], &t, &mut g).unwrap();
+        let w = if positive { alpha } else { 1.0 - alpha };
+        let sign_ok = if positive { g[0] <= 0.0 } else { g[0] >= 0.0 };
+        prop_assert!(sign_ok, "x={} g={}", x, g[0]);
+        prop_assert!(g[0].abs() <= w * (1.0 + gamma / core::f32::consts::E) * 1.000_001);
+    }
+
+    /// The gradient predicts the loss's change: a first-order step in f64 around random
+    /// points, every soft-target form.
+    #[test]
+    fn gradient_predicts_the_change(
+        x in -8.0f32..8.0,
+        t in 0.0f32..=1.0,
+        gamma in 0.0f32..4.0,
+        form in 0usize..4,
+    ) {
+        let form = FORMS[form];
+        let fl = SigmoidFocal::new(Some(0.25), gamma).unwrap()
+            .with_soft_targets(form).with_reduction(Reduction::Sum);
+        let mut g = [0.0];
+        fl.loss_and_grad(&[x], &[t], &mut g).unwrap();
+        let (fd, err) = grad::central_difference(
+            |x| oracle::sigmoid_focal(x, t.into(), Some(0.25), gamma.into(), form),
+            x.into(),
+            1e-5 * f64::from(x.abs()).max(1.0),
+        );
+        let exact = grad::sigmoid_focal(x.into(), t.into(), Some(0.25), gamma.into(), form);
+        let scale = exact.value.abs().max(exact.scale);
+        prop_assert!((f64::from(g[0]) - fd).abs() <= GRAD_REL * scale + 4.0 * err,
+            "x={x} t={t} gamma={gamma} {form:?}: {} vs {fd}", g[0]);
+    }
+}
