@@ -7,6 +7,9 @@
 //! | [`SigmoidFocal`], [`BinaryFocal`] | `loss_and_grad` | `d loss / d predictions[i]`, the loss reduced with its [`Reduction`] |
 //! | | `loss_and_grad_elementwise` | `d losses[i] / d predictions[i]` (`reduction="none"`, the gradient of the sum) |
 //! | | `loss_and_grad_per_sample` | the gradient of the sum of the per-sample losses |
+//! | [`OverlapLoss`] (dice, Jaccard, Tversky) | [`OverlapLoss::loss_and_grad`] | `d loss / d predictions[i]` |
+//! | | [`OverlapLoss::loss_and_grad_per_sample`] | the gradient of the sum of the per-sample losses |
+//! | | [`OverlapLoss::gradient`], then [`OverlapGradient::tile`] | the same, a tile at a time after the statistics pass |
 //!
 //! The loss each call returns has the bits of the forward call (`loss`, `loss_elementwise`,
 //! `loss_per_sample`), so a training step needs no second forward pass. `grad` must have
@@ -14,7 +17,11 @@
 //! touched.
 //!
 //! The focal losses are local: element `i`'s derivative needs only element `i` (and, for the
-//! mean, the element count).
+//! mean, the element count). The overlap losses are not: every derivative needs the sums
+//! `Σpt, Σp, Σt` over the whole channel. Streaming data therefore takes two passes: the
+//! statistics ([`OverlapLoss::accumulator`], as for the loss), then [`OverlapGradient::tile`]
+//! tile by tile, which checks that the tiles cover exactly the elements the statistics
+//! counted ([`Error::StatisticsMismatch`]).
 //!
 //! # Derivatives
 //! With `p = sigmoid(x)`, `m` the margin (`x` for a positive, `-x` for a negative),
@@ -30,7 +37,7 @@
 //! each the hard form above), with `d CE / dx = p - t`. From probabilities
 //! ([`BinaryFocal`]) the terms `-(1 - p)^gamma ln p` and `-p^gamma ln(1 - p)` are
 //! differentiated with `d/dp q^gamma = gamma q^(gamma - 1)` (0 for `gamma = 0`, as PyTorch's
-//! `pow` backward).
+//! `pow` backward). The overlap losses' derivatives are in [`crate::dice`] ("Gradients").
 //!
 //! # Edges (as the frameworks' autograd, except where said)
 //! - **Clamp** ([`BinaryFocal`]): `torch.clamp`'s backward: the derivative passes where
@@ -51,6 +58,12 @@
 //! [`SigmoidFocal`]: crate::focal::SigmoidFocal
 //! [`BinaryFocal`]: crate::focal::BinaryFocal
 //! [`Reduction`]: crate::Reduction
+//! [`OverlapLoss`]: crate::dice::OverlapLoss
+//! [`OverlapLoss::loss_and_grad`]: crate::dice::OverlapLoss::loss_and_grad
+//! [`OverlapLoss::loss_and_grad_per_sample`]: crate::dice::OverlapLoss::loss_and_grad_per_sample
+//! [`OverlapLoss::gradient`]: crate::dice::OverlapLoss::gradient
+//! [`OverlapLoss::accumulator`]: crate::dice::OverlapLoss::accumulator
+//! [`OverlapGradient::tile`]: crate::dice::OverlapGradient::tile
 
 use crate::Error;
 use crate::elementwise::{ElementLoss, check_buffer, sample_len};

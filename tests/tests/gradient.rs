@@ -5,8 +5,9 @@
 //! `cargo test -p loss-tests --test gradient -- --nocapture` prints the worst errors recorded
 //! in `docs/numerics.md`.
 
+use loss_core::dice::OverlapLoss;
 use loss_core::focal::{BinaryFocal, SigmoidFocal, SoftTargets};
-use loss_core::{Error, Mask, Reduction};
+use loss_core::{Error, Mask, Predictions, Reduction};
 use loss_tests::oracle::{self, grad};
 use loss_tests::{ALPHAS, GAMMAS, TARGETS, logit_sweep, probability_sweep, rng};
 use proptest::prelude::*;
@@ -470,4 +471,277 @@ proptest! {
         prop_assert!((f64::from(g[0]) - fd).abs() <= GRAD_REL * scale + 4.0 * err,
             "x={x} t={t} gamma={gamma} {form:?}: {} vs {fd}", g[0]);
     }
+}
+
+/// Every overlap configuration: dice, Jaccard, Tversky (0.3/0.7), squared where it exists,
+/// MONAI, Keras-like and seed smoothing, smp's floor, logits and probabilities.
+fn overlaps() -> Vec<(OverlapLoss, grad::Overlap)> {
+    let mut out = Vec::new();
+    let kinds = [
+        (OverlapLoss::dice(), grad::OverlapKind::Dice),
+        (OverlapLoss::jaccard(), grad::OverlapKind::Jaccard),
+        (
+            OverlapLoss::tversky(0.3, 0.7).unwrap(),
+            grad::OverlapKind::Tversky(0.3f32.into(), 0.7f32.into()),
+        ),
+    ];
+    for (base, kind) in kinds {
+        for squared in [false, true] {
+            let Ok(base) = base.with_squared(squared) else {
+                continue;
+            };
+            for (nr, dr, floor) in [
+                (1e-5f32, 1e-5f32, 0.0f32),
+                (0.0, 1e-7, 0.0),
+                (2.0, 1.0, 0.0),
+                (0.0, 0.0, 1e-7),
+            ] {
+                for logits in [false, true] {
+                    let loss = base
+                        .with_smoothing(nr, dr)
+                        .unwrap()
+                        .with_denominator_floor(floor)
+                        .unwrap()
+                        .with_predictions(if logits {
+                            Predictions::Logits
+                        } else {
+                            Predictions::Probabilities
+                        });
+                    out.push((
+                        loss,
+                        grad::Overlap {
+                            kind,
+                            squared,
+                            smooth_nr: nr.into(),
+                            smooth_dr: dr.into(),
+                            floor: floor.into(),
+                            logits,
+                        },
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A random set of `n` predictions (logits or probabilities) and targets: hard, soft, some
+/// empty masks, extreme logits.
+fn overlap_set(
+    r: &mut proptest::test_runner::TestRng,
+    n: usize,
+    logits: bool,
+) -> (Vec<f32>, Vec<f32>) {
+    let empty = r.random_range(0..6) == 0;
+    let t = (0..n)
+        .map(|_| match r.random_range(0..8) {
+            _ if empty => 0.0,
+            0 => r.random::<f32>(),
+            1..=3 => 1.0,
+            _ => 0.0,
+        })
+        .collect();
+    let x = (0..n)
+        .map(|_| {
+            if logits {
+                match r.random_range(0..20) {
+                    0 => [30.0, -30.0, 88.0, -104.0, 1e4][r.random_range(0..5)],
+                    _ => r.random_range(-12.0f32..12.0),
+                }
+            } else {
+                match r.random_range(0..10) {
+                    0 => [0.0, 1.0][r.random_range(0..2)],
+                    _ => r.random::<f32>(),
+                }
+            }
+        })
+        .collect();
+    (x, t)
+}
+
+#[test]
+fn oracle_matches_central_differences_overlap() {
+    let mut r = rng(11);
+    let mut worst = 0.0f64;
+    for (_, o) in overlaps() {
+        for _ in 0..20 {
+            let (x, t) = overlap_set(&mut r, 8, o.logits);
+            let x: Vec<f64> = x
+                .iter()
+                .map(|&v| {
+                    f64::from(v.clamp(-15.0, 15.0).clamp(
+                        if o.logits { -15.0 } else { 0.01 },
+                        if o.logits { 15.0 } else { 0.99 },
+                    ))
+                })
+                .collect();
+            let t: Vec<f64> = t.iter().map(|&v| f64::from(v)).collect();
+            let slopes = grad::overlap(&x, &t, &o);
+            for i in 0..x.len() {
+                let f = |v: f64| {
+                    let mut y = x.clone();
+                    y[i] = v;
+                    grad::overlap_loss(&y, &t, &o)
+                };
+                let h = if o.logits {
+                    1e-5
+                } else {
+                    1e-4 * x[i].min(1.0 - x[i])
+                };
+                let (fd, err) = grad::central_difference(f, x[i], h);
+                let a = slopes[i];
+                let scale = a.value.abs().max(a.scale).max(1e-300);
+                let e = (a.value - fd).abs();
+                // Near the floor the loss has a kink: skip where the step crosses it.
+                if o.floor > 0.0 {
+                    continue;
+                }
+                assert!(
+                    e <= 1e-6 * scale + 4.0 * err,
+                    "{o:?} i={i}: analytic {} fd {fd} (err {err:e})",
+                    a.value
+                );
+                // The worst figure where the difference resolves the derivative (tiny
+                // derivatives are below the difference's rounding).
+                if err < 1e-7 * scale {
+                    worst = worst.max(e / scale);
+                }
+            }
+        }
+    }
+    println!("overlap: oracle vs central differences, worst relative {worst:.2e}");
+}
+
+#[test]
+fn overlap_gradient_sweep() {
+    let mut r = rng(12);
+    let mut worst = Worst::default();
+    for (loss, o) in overlaps() {
+        for n in [1, 2, 7, 64, 300] {
+            for _ in 0..6 {
+                let (x, t) = overlap_set(&mut r, n, o.logits);
+                let mut g = vec![0.0; n];
+                let value = loss.loss_and_grad(&x, &t, &mut g).unwrap();
+                let forward = loss.loss(&x, &t).unwrap();
+                assert!(value.to_bits() == forward.to_bits() || value.is_nan() && forward.is_nan());
+                let x64: Vec<f64> = x.iter().map(|&v| v.into()).collect();
+                let t64: Vec<f64> = t.iter().map(|&v| v.into()).collect();
+                for (i, s) in grad::overlap(&x64, &t64, &o).into_iter().enumerate() {
+                    worst.check(g[i], s, || {
+                        format!("{o:?} n={n} i={i} x={:e} t={}", x[i], t[i])
+                    });
+                }
+            }
+        }
+    }
+    worst.assert_ok("OverlapLoss gradient");
+}
+
+/// The two-pass streaming API gives the one-shot bits in every tiling, per sample gives each
+/// sample's one-shot bits, masks give the f32 targets' bits.
+#[test]
+fn overlap_tiles_and_samples_give_the_one_shot_bits() {
+    let mut r = rng(13);
+    for (loss, o) in overlaps() {
+        let (x, t) = overlap_set(&mut r, 600, o.logits);
+        let t: Vec<f32> = t.iter().map(|&v| v.round()).collect();
+        let mut want = vec![0.0; 600];
+        let value = loss.loss_and_grad(&x, &t, &mut want).unwrap();
+        for tile in [1, 7, 256, 600] {
+            let mut acc = loss.accumulator();
+            for (x, t) in x.chunks(tile + 3).zip(t.chunks(tile + 3)) {
+                acc.push(x, t).unwrap();
+            }
+            let mut pass = loss.gradient(&acc.stats().unwrap()).unwrap();
+            let mut g = vec![0.0; 600];
+            for ((x, t), g) in x.chunks(tile).zip(t.chunks(tile)).zip(g.chunks_mut(tile)) {
+                pass.tile(x, t, g).unwrap();
+            }
+            assert_eq!(pass.finish().unwrap().to_bits(), value.to_bits());
+            assert_eq!(g, want, "{o:?} tile {tile}");
+        }
+        let bytes: Vec<u8> = t.iter().map(|&v| v as u8).collect();
+        let mut g = vec![0.0; 600];
+        assert_eq!(
+            loss.loss_and_grad(&x, Mask::bytes(&bytes), &mut g)
+                .unwrap()
+                .to_bits(),
+            value.to_bits()
+        );
+        assert_eq!(g, want);
+        let (mut losses, mut per) = ([0.0; 3], vec![0.0; 600]);
+        loss.loss_and_grad_per_sample(&x, &t, 3, &mut losses, &mut per)
+            .unwrap();
+        for (k, &sample_loss) in losses.iter().enumerate() {
+            let s = k * 200..(k + 1) * 200;
+            let mut g = vec![0.0; 200];
+            let v = loss
+                .loss_and_grad(&x[s.clone()], &t[s.clone()], &mut g)
+                .unwrap();
+            assert_eq!(sample_loss.to_bits(), v.to_bits());
+            assert_eq!(&per[s], &g[..]);
+        }
+    }
+}
+
+#[test]
+fn overlap_gradient_errors() {
+    let loss = OverlapLoss::dice().with_predictions(Predictions::Logits);
+    let (x, t) = ([0.5f32, -1.0, 2.0, 0.0], [1.0f32, 0.0, 1.0, 1.0]);
+    let stats = loss.stats(&x, &t).unwrap();
+    let mut pass = loss.gradient(&stats).unwrap();
+    let mut g = [7.0; 4];
+    assert_eq!(
+        pass.finish(),
+        Err(Error::StatisticsMismatch {
+            expected: 4,
+            found: 0
+        })
+    );
+    pass.tile(&x[..3], &t[..3], &mut g[..3]).unwrap();
+    // A tile past the statistics' count is refused and changes nothing.
+    let before = pass;
+    let mut h = [7.0; 2];
+    assert_eq!(
+        pass.tile(&x[..2], &t[..2], &mut h),
+        Err(Error::StatisticsMismatch {
+            expected: 4,
+            found: 5
+        })
+    );
+    assert_eq!((pass, h), (before, [7.0; 2]));
+    assert_eq!(
+        pass.tile(&x[3..], &t[3..], &mut h),
+        Err(Error::GradientLength {
+            expected: 1,
+            found: 2
+        })
+    );
+    pass.tile(&x[3..], &t[3..], &mut g[3..]).unwrap();
+    assert_eq!(pass.finish().unwrap(), loss.loss(&x, &t).unwrap());
+    assert_eq!(
+        loss.gradient(&loss_core::dice::OverlapStats::default()),
+        Err(Error::EmptyInput)
+    );
+    let mut g = [7.0; 3];
+    assert_eq!(
+        loss.loss_and_grad(&x, &t, &mut g),
+        Err(Error::GradientLength {
+            expected: 4,
+            found: 3
+        })
+    );
+    assert_eq!(g, [7.0; 3]);
+    assert_eq!(
+        OverlapLoss::dice().loss_and_grad(&[0.5, 1.5], &[1.0, 0.0], &mut [0.0; 2]),
+        Err(Error::OutOfRange {
+            operand: loss_core::Operand::Predictions,
+            index: 1
+        })
+    );
+    let mut losses = [0.0; 3];
+    assert_eq!(
+        loss.loss_and_grad_per_sample(&x, &t, 3, &mut losses, &mut [0.0; 4]),
+        Err(Error::SampleCountMismatch { len: 4, samples: 3 })
+    );
 }

@@ -91,6 +91,17 @@ fn overlap_paths(loss: &OverlapLoss, x: &[f32], t: &[f32], out: &mut [f32]) -> u
     h ^= unit(loss.loss_per_sample(x, t, 4, out));
     let mut acc = loss.accumulator();
     h ^= unit(acc.push(x, t)) ^ acc.count() as u32 ^ word(acc.finish());
+    // The gradients: one shot, per sample, and the two-pass tiles.
+    let mut g = [0.0f32; 16];
+    h ^= word(loss.loss_and_grad(x, t, &mut g));
+    h ^= unit(loss.loss_and_grad_per_sample(x, t, 4, out, &mut g));
+    if let Ok(mut pass) = acc.stats().and_then(|s| loss.gradient(&s)) {
+        let (a, b) = g.split_at_mut(8);
+        h ^= unit(pass.tile(x.get(..8).unwrap_or(x), t.get(..8).unwrap_or(t), a));
+        h ^= unit(pass.tile(x.get(8..).unwrap_or(x), t.get(8..).unwrap_or(t), b));
+        h ^= word(pass.finish()) ^ pass.loss().to_bits() ^ pass.covered() as u32;
+    }
+    h ^= g.iter().fold(0, |h, v| h ^ v.to_bits());
     acc.reset();
     h ^ word(acc.stats().map(|s| s.intersection))
 }

@@ -199,3 +199,101 @@ pub fn central_difference(f: impl Fn(f64) -> f64, x: f64, h: f64) -> (f64, f64) 
     let rounding = f(x).abs().max(1.0) * 1e-16 / h;
     (d1, (d1 - d2).abs() + rounding)
 }
+
+/// An overlap loss as [`overlap_loss`] and [`overlap`] take it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Overlap {
+    /// The score.
+    pub kind: OverlapKind,
+    /// `Σp² + Σt²` denominators.
+    pub squared: bool,
+    /// Numerator smoothing.
+    pub smooth_nr: f64,
+    /// Denominator smoothing.
+    pub smooth_dr: f64,
+    /// The smallest denominator (`clamp_min`), 0 for none.
+    pub floor: f64,
+    /// Whether the predictions are logits (`sigmoid` first).
+    pub logits: bool,
+}
+
+/// Which overlap score.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum OverlapKind {
+    /// `(2 tp + s) / (P + T + s)`.
+    Dice,
+    /// MONAI's `(2 tp + s) / (2 (P + T - tp) + s)`.
+    Jaccard,
+    /// `(tp + s) / (tp + alpha fp + beta fn + s)` with `fp = Σ p (1 - t)`, `fn = Σ (1 - p) t`.
+    Tversky(f64, f64),
+}
+
+/// `(N, D)` of the score, `D` before the floor, and each element's `(dN/dp, dD/dp)`.
+fn overlap_parts(p: &[f64], t: &[f64], o: &Overlap) -> (f64, f64, Vec<(f64, f64)>) {
+    let pairs = p.iter().copied().zip(t.iter().copied());
+    let s = super::overlap_sums(pairs, o.squared);
+    let dp = |p: f64| if o.squared { 2.0 * p } else { 1.0 };
+    match o.kind {
+        OverlapKind::Dice => (
+            2.0 * s.intersection + o.smooth_nr,
+            s.prediction_sum + s.target_sum + o.smooth_dr,
+            p.iter().zip(t).map(|(&p, &t)| (2.0 * t, dp(p))).collect(),
+        ),
+        OverlapKind::Jaccard => (
+            2.0 * s.intersection + o.smooth_nr,
+            2.0 * (s.prediction_sum + s.target_sum - s.intersection) + o.smooth_dr,
+            p.iter()
+                .zip(t)
+                .map(|(&p, &t)| (2.0 * t, 2.0 * (dp(p) - t)))
+                .collect(),
+        ),
+        OverlapKind::Tversky(alpha, beta) => (
+            s.intersection + o.smooth_nr,
+            s.intersection + alpha * s.false_positive + beta * s.false_negative + o.smooth_dr,
+            // d tp = t, d fp = 1 - t, d fn = -t.
+            p.iter()
+                .zip(t)
+                .map(|(_, &t)| (t, t + alpha * (1.0 - t) - beta * t))
+                .collect(),
+        ),
+    }
+}
+
+fn probabilities(x: &[f64], o: &Overlap) -> Vec<f64> {
+    if o.logits {
+        x.iter().map(|&x| sigmoid(x)).collect()
+    } else {
+        x.to_vec()
+    }
+}
+
+/// The overlap loss `1 - N / max(D, floor)` in f64 (the floor only when positive).
+pub fn overlap_loss(x: &[f64], t: &[f64], o: &Overlap) -> f64 {
+    let (n, d, _) = overlap_parts(&probabilities(x, o), t, o);
+    let d = if o.floor > 0.0 { d.max(o.floor) } else { d };
+    1.0 - n / d
+}
+
+/// `d/dx_i` of [`overlap_loss`] for every element by the quotient rule,
+/// `(N dD - D dN) / D²` (times `p (1 - p)` on logits); below the floor `D` is a constant.
+/// The scale is `(|N dD| + |D dN|) / D²` (times `p (1 - p)`).
+pub fn overlap(x: &[f64], t: &[f64], o: &Overlap) -> Vec<Slope> {
+    let p = probabilities(x, o);
+    let (n, d, parts) = overlap_parts(&p, t, o);
+    let floored = o.floor > 0.0 && d < o.floor;
+    let d = if floored { o.floor } else { d };
+    parts
+        .iter()
+        .zip(x)
+        .map(|(&(dn, dd), &x)| {
+            let dd = if floored { 0.0 } else { dd };
+            // p (1 - p) without the cancellation of `1 - p`.
+            let chain = if o.logits {
+                sigmoid(x) * sigmoid(-x)
+            } else {
+                1.0
+            };
+            Slope::of(&[n * dd / (d * d) * chain, -dn / d * chain])
+        })
+        .collect()
+}
