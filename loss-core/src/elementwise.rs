@@ -174,6 +174,30 @@ pub trait ElementLoss: sealed::Sealed + Copy {
         self.element_grad(prediction, if positive { 1.0 } else { 0.0 })
     }
 
+    /// `(losses[i], grad[i]) = self.element_grad(predictions[i], targets[i])` up to the
+    /// shortest length, the same bits, possibly several elements at a time (on vector hosts
+    /// `SigmoidFocal` takes its exponentials and logarithms a block at a time). Only the crate
+    /// can call it.
+    #[doc(hidden)]
+    #[inline]
+    fn elements_grad(
+        &self,
+        predictions: &[f32],
+        targets: &[f32],
+        losses: &mut [f32],
+        grad: &mut [f32],
+        _: Internal,
+    ) {
+        for (((o, g), &p), &t) in losses
+            .iter_mut()
+            .zip(grad.iter_mut())
+            .zip(predictions)
+            .zip(targets)
+        {
+            (*o, *g) = self.element_grad(p, t);
+        }
+    }
+
     /// `out[i] = self.element(predictions[i], targets[i])` up to the shortest length, the same
     /// bits, possibly several elements at a time (on vector hosts `SigmoidFocal` evaluates its
     /// exponentials and logarithms a block at a time with [`crate::lanes`]). Only the crate can

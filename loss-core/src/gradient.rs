@@ -66,7 +66,8 @@
 //! [`OverlapGradient::tile`]: crate::dice::OverlapGradient::tile
 
 use crate::Error;
-use crate::elementwise::{ElementLoss, check_buffer, sample_len};
+use crate::activation::BLOCK;
+use crate::elementwise::{ElementLoss, Internal, check_buffer, sample_len};
 use crate::mask::{BinaryTargets, Kernel, Reader, Target, read_targets};
 use crate::sum::{DetSum, Reduction};
 
@@ -231,6 +232,37 @@ impl<L: ElementLoss> Kernel for GradElements<'_, '_, L> {
         self.grad = rest;
         let divisor = self.divisor;
         let scale = |g: f32| divisor.map_or(g, |d| g / d);
+        if BLOCK > 0 {
+            // Vector hosts: a block at a time through `elements_grad` (hard targets read as
+            // 0.0 / 1.0), the same bits; the losses summed in order, or written out.
+            let (mut values, mut targets_f32) = ([0.0f32; BLOCK], [0.0f32; BLOCK]);
+            let size = BLOCK.max(1);
+            let mut losses = core::mem::take(&mut self.losses);
+            for ((p, t), g) in predictions
+                .chunks(size)
+                .zip(targets.chunks(size))
+                .zip(grad.chunks_mut(size))
+            {
+                let t = B::values(t, &mut targets_f32);
+                let out = match self.sum {
+                    Some(_) => values.get_mut(..p.len()).unwrap_or(&mut []),
+                    None => {
+                        let (out, rest) = losses
+                            .split_at_mut_checked(p.len())
+                            .unwrap_or((&mut [], &mut []));
+                        losses = rest;
+                        out
+                    }
+                };
+                self.loss.elements_grad(p, t, out, g, Internal(()));
+                if let Some(sum) = self.sum.as_deref_mut() {
+                    out.iter().for_each(|&v| sum.add([v]));
+                }
+                g.iter_mut().for_each(|g| *g = scale(*g));
+            }
+            self.losses = losses;
+            return;
+        }
         if let Some(sum) = self.sum.as_deref_mut() {
             for ((g, &p), &t) in grad.iter_mut().zip(predictions).zip(targets) {
                 let (value, slope) = t.element_grad(self.loss, p);

@@ -43,10 +43,10 @@ pub struct OverlapGradient {
     covered: u64,
     /// `1 - score`, the loss's bits.
     value: f32,
-    /// `score / D`: the weight of `d D / d p` (0 where the floor holds `D`).
-    k_d: f32,
-    /// `1 / D`: the weight of `d N / d p`.
-    k_n: f32,
+    /// `d loss / d p = a + b t + c p` (see [`OverlapGradient::coefficients`]).
+    a: f32,
+    b: f32,
+    c: f32,
 }
 
 impl OverlapLoss {
@@ -67,15 +67,18 @@ impl OverlapLoss {
             denominator
         };
         let score = numerator / d;
+        // A floored denominator is a constant: `clamp_min`'s backward is 0 below the floor
+        // (and passes at it).
+        let k_d = if floored { 0.0 } else { score / d };
+        let (a, b, c) = OverlapGradient::coefficients(self, k_d, 1.0 / d);
         Ok(OverlapGradient {
             loss: *self,
             count: stats.count,
             covered: 0,
             value: 1.0 - score,
-            // A floored denominator is a constant: `clamp_min`'s backward is 0 below the
-            // floor (and passes at it).
-            k_d: if floored { 0.0 } else { score / d },
-            k_n: 1.0 / d,
+            a,
+            b,
+            c,
         })
     }
 
@@ -281,18 +284,31 @@ impl OverlapGradient {
         Ok(self.value)
     }
 
-    /// `d loss / d p` of one probability: `score / D * dD/dp - dN/dp / D`.
+    /// `d loss / d p = k_d dD/dp - k_n dN/dp` (`k_d = score / D`, `k_n = 1 / D`) is linear in
+    /// `t` and `p`: with `dP = 1` (or `2p` squared), `dD = d0 + d1 t + d2 p` and `dN = n1 t`,
+    /// it is `a + b t + c p`. Computed once per pass, so that each element costs two
+    /// products and two sums.
+    fn coefficients(loss: &OverlapLoss, k_d: f32, k_n: f32) -> (f32, f32, f32) {
+        // dP/dp = p0 + p2 p.
+        let (p0, p2) = if loss.squared { (0.0, 2.0) } else { (1.0, 0.0) };
+        let (d0, d1, d2, n1) = match loss.overlap {
+            Overlap::Dice => (p0, 0.0, p2, 2.0),
+            // 2 (dP - t).
+            Overlap::Jaccard => (2.0 * p0, -2.0, 2.0 * p2, 2.0),
+            // t + alpha (dP - t) - beta t.
+            Overlap::Tversky { alpha, beta } => (alpha * p0, (1.0 - alpha) - beta, alpha * p2, 1.0),
+        };
+        (k_d * d0, k_d * d1 - k_n * n1, k_d * d2)
+    }
+
+    /// `d loss / d p` of one probability.
     #[inline(always)]
     fn slope(&self, p: f32, t: f32) -> f32 {
-        let squared = self.loss.squared;
-        // d P / dp: 1, or 2p when squared.
-        let dp_sum = if squared { 2.0 * p } else { 1.0 };
-        let (d_numerator, d_denominator) = match self.loss.overlap {
-            Overlap::Dice => (2.0 * t, dp_sum),
-            Overlap::Jaccard => (2.0 * t, 2.0 * (dp_sum - t)),
-            Overlap::Tversky { alpha, beta } => (t, (t + alpha * (dp_sum - t)) - beta * t),
-        };
-        self.k_d * d_denominator - self.k_n * d_numerator
+        if self.loss.squared {
+            (self.a + self.b * t) + self.c * p
+        } else {
+            self.a + self.b * t
+        }
     }
 }
 
@@ -311,15 +327,38 @@ impl Kernel for KeepExp<'_, '_> {
             .split_at_mut_checked(predictions.len())
             .unwrap_or((&mut [], &mut []));
         self.e = rest;
-        crate::activation::exp_neg_abs(predictions, e);
         let squared = self.loss.squared;
-        // The sigmoid from the kept `e`, as `activation::sigmoid` forms it: the same bits.
-        for ((&x, &e), &t) in predictions.iter().zip(&*e).zip(targets) {
-            let p = (if x >= 0.0 { 1.0 } else { e }) / (1.0 + e);
-            let t = t.value();
-            self.sum.add(if squared {
+        if crate::activation::BLOCK > 0 {
+            // Vector hosts: the exponentials at once (`lanes`, libm's bits), then the sums.
+            crate::activation::exp_neg_abs(predictions, e);
+            for ((&x, &e), &t) in predictions.iter().zip(&*e).zip(targets) {
+                let p = (if x >= 0.0 { 1.0 } else { e }) / (1.0 + e);
+                let t = t.value();
+                self.sum.add(if squared {
+                    [p * t, p * p, t * t]
+                } else {
+                    [p * t, p, t]
+                });
+            }
+            return;
+        }
+        let mut kept = e.iter_mut();
+        // `sigmoid` as `activation::sigmoid` forms it (the same bits), its `e` kept.
+        let mut sigmoid = |x: f32| {
+            let e = libm::expf(-x.abs());
+            if let Some(k) = kept.next() {
+                *k = e;
+            }
+            (if x >= 0.0 { 1.0 } else { e }) / (1.0 + e)
+        };
+        if squared {
+            self.sum.extend_pairs(predictions, targets, |x, t| {
+                let (p, t) = (sigmoid(x), t.value());
                 [p * t, p * p, t * t]
-            } else {
+            });
+        } else {
+            self.sum.extend_pairs(predictions, targets, |x, t| {
+                let (p, t) = (sigmoid(x), t.value());
                 [p * t, p, t]
             });
         }
@@ -343,9 +382,18 @@ impl Kernel for WriteGrad<'_, '_> {
         self.grad = rest;
         let pass = self.pass;
         match pass.loss.predictions {
-            Predictions::Probabilities => {
+            // One loop per form, the coefficients in registers: the two products and sums of
+            // `slope`, nothing else per element.
+            Predictions::Probabilities if pass.loss.squared => {
+                let (a, b, c) = (pass.a, pass.b, pass.c);
                 for ((g, &p), &t) in grad.iter_mut().zip(predictions).zip(targets) {
-                    *g = pass.slope(p, t.value());
+                    *g = (a + b * t.value()) + c * p;
+                }
+            }
+            Predictions::Probabilities => {
+                let (a, b) = (pass.a, pass.b);
+                for (g, &t) in grad.iter_mut().zip(targets) {
+                    *g = a + b * t.value();
                 }
             }
             Predictions::Logits => {
@@ -355,13 +403,9 @@ impl Kernel for WriteGrad<'_, '_> {
                     } else {
                         libm::expf(-x.abs())
                     };
-                    // sigmoid(x) and sigmoid(-x) from e, as `activation::sigmoid` forms them.
-                    let d = 1.0 + e;
-                    let (p, q) = if x >= 0.0 {
-                        (1.0 / d, e / d)
-                    } else {
-                        (e / d, 1.0 / d)
-                    };
+                    // sigmoid(x) and sigmoid(-x) from e, with one division.
+                    let r = 1.0 / (1.0 + e);
+                    let (p, q) = if x >= 0.0 { (r, e * r) } else { (e * r, r) };
                     *g = pass.slope(p, t.value()) * (p * q);
                 }
             }

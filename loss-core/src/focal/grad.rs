@@ -115,6 +115,49 @@ impl SigmoidFocal {
         (value, slope)
     }
 
+    /// [`crate::ElementLoss::elements_grad`]: on vector hosts `exp(-|x|)` and its `log1p` a
+    /// block at a time through [`crate::lanes`] (libm's bits, so each element's [`Logit`] is
+    /// [`Logit::new`]'s), the rest element by element; elsewhere element by element.
+    pub(super) fn block_grad(&self, x: &[f32], t: &[f32], losses: &mut [f32], grad: &mut [f32]) {
+        let pairs = losses.iter_mut().zip(grad.iter_mut()).zip(x.iter().zip(t));
+        if crate::activation::BLOCK == 0 {
+            for ((o, g), (&x, &t)) in pairs {
+                (*o, *g) = self.element_grad_of(x, t);
+            }
+            return;
+        }
+        let (mut e, mut l) = (
+            [0.0f32; crate::activation::BLOCK],
+            [0.0f32; crate::activation::BLOCK],
+        );
+        let size = crate::activation::BLOCK.max(1);
+        for ((x, t), (losses, grad)) in x
+            .chunks(size)
+            .zip(t.chunks(size))
+            .zip(losses.chunks_mut(size).zip(grad.chunks_mut(size)))
+        {
+            let n = x.len();
+            let (Some(e), Some(l)) = (e.get_mut(..n), l.get_mut(..n)) else {
+                return;
+            };
+            crate::activation::exp_neg_abs(x, e);
+            l.copy_from_slice(e);
+            crate::lanes::ln_1p(l);
+            for (((o, g), (&x, &t)), (&e, &l)) in losses
+                .iter_mut()
+                .zip(grad.iter_mut())
+                .zip(x.iter().zip(t))
+                .zip(e.iter().zip(&*l))
+            {
+                (*o, *g) = if t == 1.0 || t == 0.0 {
+                    self.hard_element_grad_from(&Logit { x, e, l }, t == 1.0)
+                } else {
+                    self.soft_grad(x, t)
+                };
+            }
+        }
+    }
+
     /// [`crate::ElementLoss::element_grad`].
     #[inline]
     pub(super) fn element_grad_of(&self, x: f32, t: f32) -> (f32, f32) {
@@ -130,12 +173,18 @@ impl SigmoidFocal {
     /// [`crate::ElementLoss::hard_element_grad`]: the loss has the bits of `hard_element`.
     #[inline(always)]
     pub(super) fn hard_element_grad_of(&self, x: f32, positive: bool) -> (f32, f32) {
+        self.hard_element_grad_from(&Logit::new(x), positive)
+    }
+
+    /// [`SigmoidFocal::hard_element_grad_of`] from the logit's pieces.
+    #[inline(always)]
+    fn hard_element_grad_from(&self, s: &Logit, positive: bool) -> (f32, f32) {
         let weight = if positive {
             self.alpha.unwrap_or(1.0)
         } else {
             self.alpha.map_or(1.0, |a| 1.0 - a)
         };
-        let (value, slope) = self.hard_grad(&Logit::new(x), positive);
+        let (value, slope) = self.hard_grad(s, positive);
         // The slope is finite (|slope| <= 1 + gamma / e): a zero weight gives 0 without a rule.
         (weighted(weight, value), weight * slope)
     }
@@ -221,5 +270,49 @@ impl BinaryFocal {
         let pos = if w_pos == 0.0 { 0.0 } else { positive(w_pos) };
         let neg = if w_neg == 0.0 { 0.0 } else { negative(w_neg) };
         pos + neg
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::activation::tests::{LENGTHS, SPECIAL_LOGITS, logits};
+    use crate::elementwise::{ElementLoss, Internal};
+
+    /// The blocks of `elements_grad` give each element the bits of `element_grad` (NaN: any
+    /// NaN), for every gamma branch, alpha and soft-target form, hard and soft targets.
+    #[test]
+    fn block_gradients_are_the_element_bits() {
+        let mut losses = vec![SigmoidFocal::torchvision()];
+        for gamma in [0.0, 1.0, 2.0, 5.0, 0.5, 2.5] {
+            for alpha in [None, Some(0.25), Some(1.0)] {
+                losses.push(SigmoidFocal::new(alpha, gamma).unwrap());
+            }
+        }
+        for soft in [SoftTargets::Monai, SoftTargets::Kornia, SoftTargets::Smp] {
+            losses.push(SigmoidFocal::torchvision().with_soft_targets(soft));
+        }
+        let bits = |v: f32| if v.is_nan() { 0x7fc0_0000 } else { v.to_bits() };
+        for fl in losses {
+            let mut inputs = vec![SPECIAL_LOGITS.to_vec()];
+            inputs.extend(LENGTHS.iter().map(|&n| logits(n, 0x2545_f491 ^ n as u32)));
+            for x in inputs {
+                let t: Vec<f32> = (0..x.len())
+                    .map(|i| [0.0, 1.0, 0.3, 1.0, 0.0, 0.9][i % 6])
+                    .collect();
+                let (mut l, mut g) = (vec![0.0; x.len()], vec![0.0; x.len()]);
+                fl.elements_grad(&x, &t, &mut l, &mut g, Internal(()));
+                for i in 0..x.len() {
+                    let (wl, wg) = fl.element_grad(x[i], t[i]);
+                    assert_eq!(
+                        (bits(l[i]), bits(g[i])),
+                        (bits(wl), bits(wg)),
+                        "{fl:?} x {:e} t {}",
+                        x[i],
+                        t[i]
+                    );
+                }
+            }
+        }
     }
 }

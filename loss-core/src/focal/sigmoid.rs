@@ -157,6 +157,18 @@ impl ElementLoss for SigmoidFocal {
         self.hard_element_grad_of(x, positive)
     }
 
+    #[inline]
+    fn elements_grad(
+        &self,
+        x: &[f32],
+        t: &[f32],
+        losses: &mut [f32],
+        grad: &mut [f32],
+        _: Internal,
+    ) {
+        self.block_grad(x, t, losses, grad);
+    }
+
     fn reduction(&self) -> Reduction {
         self.reduction
     }
