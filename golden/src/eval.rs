@@ -14,8 +14,8 @@ use loss_core::{
 };
 
 use crate::{
-    BAD_CHUNK, Case, Expected, LabelKind, MAX_PIXELS, MULTI_CAP, MultiLoss, Op, OverlapBase,
-    REJECTED, Spec,
+    BAD_CHUNK, Case, Expected, GRAD_SHOWN, LabelKind, MAX_PIXELS, MULTI_CAP, MultiLoss, Op,
+    OverlapBase, REJECTED, Spec, grad_hash,
 };
 
 /// Collects output words; never panics (words past the end are counted, not stored, so a
@@ -153,6 +153,15 @@ fn stream_element<L: ElementLoss + PartialEq>(
     Ok(())
 }
 
+/// An [`Op::Grad`] case's gradient words: the first [`GRAD_SHOWN`] values, then the hash of
+/// all of them.
+fn grad_words(out: &mut Words<'_>, grad: &[f32]) {
+    for &v in grad.iter().take(GRAD_SHOWN) {
+        out.float(v);
+    }
+    out.word(grad_hash(grad));
+}
+
 fn run_element<L: ElementLoss + PartialEq>(
     loss: L,
     op: &Op,
@@ -184,6 +193,17 @@ fn run_element<L: ElementLoss + PartialEq>(
         }
         Op::Stream { chunks, reduction } => {
             stream_element(loss, chunks, reduction, predictions, targets, out)?;
+        }
+        Op::Grad {
+            reduction,
+            capacity,
+        } => {
+            let buf = scratch.get_mut(..capacity).unwrap_or(&mut []);
+            out.float(
+                loss.with_reduction(reduction)
+                    .loss_and_grad(predictions, targets, buf)?,
+            );
+            grad_words(out, buf);
         }
         // Element losses have no statistics; the generator never emits this.
         Op::Stats => return Err(Error::InvalidParameter("op")),
@@ -249,6 +269,11 @@ fn run_overlap(
                 }
             }
             stats(out, &acc.stats()?);
+        }
+        Op::Grad { capacity, .. } => {
+            let buf = scratch.get_mut(..capacity).unwrap_or(&mut []);
+            out.float(loss.loss_and_grad(predictions, targets, buf)?);
+            grad_words(out, buf);
         }
         // The dice family has no elementwise form; the generator never emits this.
         Op::Elementwise { .. } => return Err(Error::InvalidParameter("op")),

@@ -254,6 +254,49 @@ pub trait ElementLoss: sealed::Sealed + Copy {
         loss_per_sample(self, predictions, targets, samples, out)
     }
 
+    /// The loss and its gradient (see the losses' `loss_and_grad`).
+    ///
+    /// # Errors
+    /// As the losses' `loss_and_grad`.
+    fn loss_and_grad<T: BinaryTargets>(
+        &self,
+        predictions: &[f32],
+        targets: T,
+        grad: &mut [f32],
+    ) -> Result<f32, Error> {
+        crate::gradient::loss_and_grad(self, predictions, targets, grad)
+    }
+
+    /// The unreduced loss and its gradient (see the losses' `loss_and_grad_elementwise`).
+    ///
+    /// # Errors
+    /// As the losses' `loss_and_grad_elementwise`.
+    fn loss_and_grad_elementwise<T: BinaryTargets>(
+        &self,
+        predictions: &[f32],
+        targets: T,
+        losses: &mut [f32],
+        grad: &mut [f32],
+    ) -> Result<(), Error> {
+        crate::gradient::loss_and_grad_elementwise(self, predictions, targets, losses, grad)
+    }
+
+    /// Per-sample losses and the gradient of their sum (see the losses'
+    /// `loss_and_grad_per_sample`).
+    ///
+    /// # Errors
+    /// As the losses' `loss_and_grad_per_sample`.
+    fn loss_and_grad_per_sample<T: BinaryTargets>(
+        &self,
+        predictions: &[f32],
+        targets: T,
+        samples: usize,
+        losses: &mut [f32],
+        grad: &mut [f32],
+    ) -> Result<(), Error> {
+        crate::gradient::loss_and_grad_per_sample(self, predictions, targets, samples, losses, grad)
+    }
+
     /// A streaming accumulator for this loss.
     fn accumulator(&self) -> LossAccumulator<Self> {
         LossAccumulator::new(*self)

@@ -482,7 +482,7 @@ fn describe(code: Option<i32>) -> String {
 }
 
 fn qemu(install: bool, only: Option<&str>) -> Result<(u64, u64), String> {
-    ensure_tools(install, requirements(false))?;
+    ensure_tools(install, board_requirements(false, only))?;
     let (mut passed_all, mut failed_all) = (0, 0);
     for board in BOARDS.iter().filter(|b| only.is_none_or(|o| o == b.name)) {
         println!("{} ({}):", board.name, board.title);
@@ -766,18 +766,21 @@ fn symbol(elf: &Path, name: &str) -> Result<String, String> {
 /// Elements per kernel in the cost firmware (`fw_common::data::N`).
 const COST_N: f64 = 4096.0;
 
-fn cost(install: bool, only: Option<&str>) -> Result<(), String> {
-    // The Rust targets of the boards measured only.
+/// [`requirements`] with the Rust targets of the boards `only` selects (all by default).
+fn board_requirements(need_gcc: bool, only: Option<&str>) -> Vec<Requirement> {
     let skipped: Vec<String> = BOARDS
         .iter()
         .filter(|b| only.is_some_and(|o| o != b.name))
         .map(|b| format!("Rust target {}", b.target))
         .collect();
-    let needed = requirements(true)
+    requirements(need_gcc)
         .into_iter()
         .filter(|(what, _, _)| !skipped.contains(what))
-        .collect();
-    ensure_tools(install, needed)?;
+        .collect()
+}
+
+fn cost(install: bool, only: Option<&str>) -> Result<(), String> {
+    ensure_tools(install, board_requirements(true, only))?;
     let plugin = plugin()?;
     let mut table: Vec<(String, Vec<f64>)> = Vec::new();
     let boards: Vec<&Board> = BOARDS

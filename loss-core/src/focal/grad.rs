@@ -50,9 +50,15 @@ impl SigmoidFocal {
         (factor * ce, if positive { -slope } else { slope })
     }
 
-    /// The loss of a soft target (the bits of `soft`) and its derivative, in f32.
+    /// The loss of a soft target (the bits of `soft`) and its derivative, in f32: one call
+    /// after the other, so that their frames are not nested (the boards' stack).
     fn soft_grad(&self, x: f32, t: f32) -> (f32, f32) {
-        let value = self.soft(x, t);
+        (self.soft(x, t), self.soft_slope(x, t))
+    }
+
+    /// The derivative of a soft target's loss, in f32.
+    #[inline(never)]
+    fn soft_slope(&self, x: f32, t: f32) -> f32 {
         let s = Logit::new(x);
         let (p, not_p) = (s.sigmoid(), s.sigmoid_neg());
         // CE = max(x, 0) - x t + ln(1 + e), without cancellation; dCE/dx = p - t.
@@ -112,7 +118,7 @@ impl SigmoidFocal {
                 w_pos * pos + w_neg * neg
             }
         };
-        (value, slope)
+        slope
     }
 
     /// [`crate::ElementLoss::elements_grad`]: on vector hosts `exp(-|x|)` and its `log1p` a
@@ -207,7 +213,9 @@ impl BinaryFocal {
 
     /// `d loss / d p`. The clamp passes the derivative where `clamp_min <= p <= clamp_max`
     /// and gives 0 outside (`torch.clamp`'s backward, the bounds included); with the Keras
-    /// clip only the logarithms' derivative is gated.
+    /// clip only the logarithms' derivative is gated. Not inlined: its frame is not nested in
+    /// the loss's (the boards' stack).
+    #[inline(never)]
     fn slope(&self, p: f32, t: f32) -> f32 {
         if p.is_nan() || t.is_nan() {
             return p + t;
