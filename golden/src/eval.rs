@@ -162,6 +162,35 @@ fn grad_words(out: &mut Words<'_>, grad: &[f32]) {
     out.word(grad_hash(grad));
 }
 
+/// [`Op::Grad`] of an element loss, in a frame of its own: inlined into [`run_element`] it
+/// would deepen every case's frame (the boards' stack).
+#[inline(never)]
+fn element_grad<L: ElementLoss>(
+    loss: L,
+    predictions: &[f32],
+    targets: &[f32],
+    grad: &mut [f32],
+    out: &mut Words<'_>,
+) -> Result<(), Error> {
+    out.float(loss.loss_and_grad(predictions, targets, grad)?);
+    grad_words(out, grad);
+    Ok(())
+}
+
+/// [`Op::Grad`] of an overlap loss, in a frame of its own (see [`element_grad`]).
+#[inline(never)]
+fn overlap_grad(
+    loss: &OverlapLoss,
+    predictions: &[f32],
+    targets: &[f32],
+    grad: &mut [f32],
+    out: &mut Words<'_>,
+) -> Result<(), Error> {
+    out.float(loss.loss_and_grad(predictions, targets, grad)?);
+    grad_words(out, grad);
+    Ok(())
+}
+
 fn run_element<L: ElementLoss + PartialEq>(
     loss: L,
     op: &Op,
@@ -197,14 +226,13 @@ fn run_element<L: ElementLoss + PartialEq>(
         Op::Grad {
             reduction,
             capacity,
-        } => {
-            let buf = scratch.get_mut(..capacity).unwrap_or(&mut []);
-            out.float(
-                loss.with_reduction(reduction)
-                    .loss_and_grad(predictions, targets, buf)?,
-            );
-            grad_words(out, buf);
-        }
+        } => element_grad(
+            loss.with_reduction(reduction),
+            predictions,
+            targets,
+            scratch.get_mut(..capacity).unwrap_or(&mut []),
+            out,
+        )?,
         // Element losses have no statistics; the generator never emits this.
         Op::Stats => return Err(Error::InvalidParameter("op")),
     }
@@ -270,11 +298,13 @@ fn run_overlap(
             }
             stats(out, &acc.stats()?);
         }
-        Op::Grad { capacity, .. } => {
-            let buf = scratch.get_mut(..capacity).unwrap_or(&mut []);
-            out.float(loss.loss_and_grad(predictions, targets, buf)?);
-            grad_words(out, buf);
-        }
+        Op::Grad { capacity, .. } => overlap_grad(
+            &loss,
+            predictions,
+            targets,
+            scratch.get_mut(..capacity).unwrap_or(&mut []),
+            out,
+        )?,
         // The dice family has no elementwise form; the generator never emits this.
         Op::Elementwise { .. } => return Err(Error::InvalidParameter("op")),
     }

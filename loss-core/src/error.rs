@@ -102,10 +102,11 @@ pub enum Error {
     /// A gradient pass was given data that does not match the statistics it was computed
     /// from (the overlap losses' second pass, see [`dice`](crate::dice)).
     StatisticsMismatch {
-        /// Elements the statistics were accumulated over.
-        expected: u64,
-        /// Elements the gradient passes have covered, this call included.
-        found: u64,
+        /// Elements the statistics were accumulated over (saturated at `usize::MAX`: `usize`
+        /// keeps `Error` at 12 bytes on 32-bit targets).
+        expected: usize,
+        /// Elements the gradient passes have covered, this call included (saturated).
+        found: usize,
     },
     /// A per-class weight list does not have one weight per class.
     WeightCount {

@@ -254,8 +254,8 @@ impl OverlapGradient {
         let covered = self.covered.saturating_add(predictions.len() as u64);
         if covered > self.count {
             return Err(Error::StatisticsMismatch {
-                expected: self.count,
-                found: covered,
+                expected: saturate(self.count),
+                found: saturate(covered),
             });
         }
         targets.runs(
@@ -277,8 +277,8 @@ impl OverlapGradient {
     pub const fn finish(&self) -> Result<f32, Error> {
         if self.covered != self.count {
             return Err(Error::StatisticsMismatch {
-                expected: self.count,
-                found: self.covered,
+                expected: saturate(self.count),
+                found: saturate(self.covered),
             });
         }
         Ok(self.value)
@@ -309,6 +309,15 @@ impl OverlapGradient {
         } else {
             self.a + self.b * t
         }
+    }
+}
+
+/// A count as the errors report it.
+const fn saturate(count: u64) -> usize {
+    if count > usize::MAX as u64 {
+        usize::MAX
+    } else {
+        count as usize
     }
 }
 

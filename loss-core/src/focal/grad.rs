@@ -69,7 +69,7 @@ impl SigmoidFocal {
         };
         let dce = p - t;
         let alpha_t = self.alpha.map_or(1.0, |a| a * t + (1.0 - a) * (1.0 - t));
-        let slope = match self.soft_targets {
+        match self.soft_targets {
             SoftTargets::Torchvision => {
                 let q = p * (1.0 - t) + not_p * t;
                 let factor = self.power.of(q, || libm::logf(q));
@@ -117,8 +117,7 @@ impl SigmoidFocal {
                 let (_, neg) = self.hard_grad(&s, false);
                 w_pos * pos + w_neg * neg
             }
-        };
-        slope
+        }
     }
 
     /// [`crate::ElementLoss::elements_grad`]: on vector hosts `exp(-|x|)` and its `log1p` a
