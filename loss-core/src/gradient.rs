@@ -7,9 +7,22 @@
 //! | [`SigmoidFocal`], [`BinaryFocal`] | `loss_and_grad` | `d loss / d predictions[i]`, the loss reduced with its [`Reduction`] |
 //! | | `loss_and_grad_elementwise` | `d losses[i] / d predictions[i]` (`reduction="none"`, the gradient of the sum) |
 //! | | `loss_and_grad_per_sample` | the gradient of the sum of the per-sample losses |
+//! | [`OneVsRestFocal`] | [`OneVsRestFocal::loss_and_grad_elementwise`] | each term's derivative with respect to its score, in the scores' layout |
 //! | [`OverlapLoss`] (dice, Jaccard, Tversky) | [`OverlapLoss::loss_and_grad`] | `d loss / d predictions[i]` |
 //! | | [`OverlapLoss::loss_and_grad_per_sample`] | the gradient of the sum of the per-sample losses |
 //! | | [`OverlapLoss::gradient`], then [`OverlapGradient::tile`] | the same, a tile at a time after the statistics pass |
+//!
+//! ```
+//! use loss_core::focal::SigmoidFocal;
+//! let fl = SigmoidFocal::torchvision();
+//! let (x, t) = ([2.0, -1.0, 0.5], [1.0, 0.0, 0.0]);
+//! let mut grad = [0.0; 3];
+//! let loss = fl.loss_and_grad(&x, &t, &mut grad)?;
+//! assert_eq!(loss, fl.loss(&x, &t)?);
+//! // Descent raises the positive's logit and lowers the negatives'.
+//! assert!(grad[0] < 0.0 && grad[1] > 0.0 && grad[2] > 0.0);
+//! # Ok::<(), loss_core::Error>(())
+//! ```
 //!
 //! The loss each call returns has the bits of the forward call (`loss`, `loss_elementwise`,
 //! `loss_per_sample`), so a training step needs no second forward pass. `grad` must have
@@ -59,6 +72,8 @@
 //! [`BinaryFocal`]: crate::focal::BinaryFocal
 //! [`Reduction`]: crate::Reduction
 //! [`OverlapLoss`]: crate::dice::OverlapLoss
+//! [`OneVsRestFocal`]: crate::multiclass::OneVsRestFocal
+//! [`OneVsRestFocal::loss_and_grad_elementwise`]: crate::multiclass::OneVsRestFocal::loss_and_grad_elementwise
 //! [`OverlapLoss::loss_and_grad`]: crate::dice::OverlapLoss::loss_and_grad
 //! [`OverlapLoss::loss_and_grad_per_sample`]: crate::dice::OverlapLoss::loss_and_grad_per_sample
 //! [`OverlapLoss::gradient`]: crate::dice::OverlapLoss::gradient

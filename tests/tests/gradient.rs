@@ -745,3 +745,104 @@ fn overlap_gradient_errors() {
         Err(Error::SampleCountMismatch { len: 4, samples: 3 })
     );
 }
+
+/// One-vs-rest focal: every term's derivative against the binary oracle times the class
+/// weight, in both layouts, dense soft targets and a label map with an ignored label; the
+/// losses have the bits of `loss_elementwise`.
+#[test]
+fn one_vs_rest_gradient() {
+    use loss_core::multiclass::{ClassAlpha, ClassLoss, Layout, OneVsRestFocal, Shape, Targets};
+    let mut r = rng(21);
+    let (batch, classes, spatial) = (2, 3, 40);
+    let n = batch * classes * spatial;
+    let x: Vec<f32> = (0..n).map(|_| r.random_range(-9.0f32..9.0)).collect();
+    let dense: Vec<f32> = (0..n)
+        .map(|i| if i % 5 == 0 { 0.3 } else { (i % 2) as f32 })
+        .collect();
+    let labels: Vec<u8> = (0..batch * spatial)
+        .map(|i| [0, 1, 2, 255][i % 4])
+        .collect();
+    let alphas = [0.25f32, 0.5, 0.75];
+    let weights = [1.0f32, 2.0, 0.5];
+    let mut worst = Worst::default();
+    for layout in [Layout::ChannelsFirst, Layout::ChannelsLast] {
+        let shape = Shape::new(batch, classes, spatial, layout).unwrap();
+        // (batch, class, pixel) of each flat index.
+        let at = |i: usize| match layout {
+            Layout::ChannelsFirst => (
+                i / (classes * spatial),
+                (i / spatial) % classes,
+                i % spatial,
+            ),
+            Layout::ChannelsLast => (
+                i / (classes * spatial),
+                i % classes,
+                (i / classes) % spatial,
+            ),
+        };
+        for form in FORMS {
+            for gamma in [0.0f32, 2.0, 0.5] {
+                let fl = OneVsRestFocal::new(ClassAlpha::PerClass(&alphas), gamma, Some(&weights))
+                    .unwrap()
+                    .with_soft_targets(form);
+                for labelled in [false, true] {
+                    let targets = if labelled {
+                        Targets::labels(&labels).with_ignore_index(255)
+                    } else {
+                        Targets::dense(&dense)
+                    };
+                    let (mut losses, mut g, mut forward) =
+                        (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+                    fl.loss_and_grad_elementwise(&shape, &x, targets, &mut losses, &mut g)
+                        .unwrap();
+                    fl.loss_elementwise(&shape, &x, targets, &mut forward)
+                        .unwrap();
+                    assert_eq!(losses, forward);
+                    for i in 0..n {
+                        let (b, c, p) = at(i);
+                        let t = if labelled {
+                            match labels[b * spatial + p] {
+                                255 => {
+                                    assert_eq!((g[i], losses[i]), (0.0, 0.0), "ignored");
+                                    continue;
+                                }
+                                l => f64::from(u8::from(usize::from(l) == c)),
+                            }
+                        } else {
+                            f64::from(dense[i])
+                        };
+                        let mut exact = grad::sigmoid_focal(
+                            x[i].into(),
+                            t,
+                            Some(alphas[c].into()),
+                            gamma.into(),
+                            form,
+                        );
+                        let w = f64::from(weights[c]);
+                        exact.value *= w;
+                        exact.scale *= w;
+                        worst.check(g[i], exact, || {
+                            format!("{layout:?} {form:?} gamma {gamma} i {i} x {} t {t}", x[i])
+                        });
+                    }
+                }
+            }
+        }
+        let fl = OneVsRestFocal::new(ClassAlpha::Uniform(0.25), 2.0, None).unwrap();
+        let mut losses = vec![0.0; n];
+        assert_eq!(
+            fl.loss_and_grad_elementwise(
+                &shape,
+                &x,
+                Targets::dense(&dense),
+                &mut losses,
+                &mut vec![0.0; n - 1]
+            ),
+            Err(Error::GradientLength {
+                expected: n,
+                found: n - 1
+            })
+        );
+    }
+    worst.assert_ok("OneVsRestFocal gradient");
+}

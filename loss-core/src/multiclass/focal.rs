@@ -447,6 +447,67 @@ impl<'w> OneVsRestFocal<'w> {
     }
 }
 
+impl OneVsRestFocal<'_> {
+    /// Class `c`'s term of the pixel (the bits of the loss's term) and its derivative with
+    /// respect to the score (`crate::gradient`): the binary focal loss's, times the class
+    /// weight.
+    #[inline]
+    fn term_grad(&self, pixel: &Pixel<'_>, c: usize) -> (f32, f32) {
+        let binary = SigmoidFocal::from_parts(self.alpha.at(c), self.power, self.soft_targets);
+        let t = pixel.target(c);
+        let positive_weight = match self.alpha {
+            ClassAlpha::Positives(list) if t == 1.0 => list.get(c).copied().unwrap_or(1.0),
+            _ => 1.0,
+        };
+        let w = weight_at(self.weights, c) * positive_weight;
+        let (value, slope) = crate::ElementLoss::element_grad(&binary, pixel.score(c), t);
+        // The slope is finite (`crate::gradient`): a zero weight gives 0.
+        (weighted(w, value), w * slope)
+    }
+
+    /// The unreduced loss (`reduction="none"`, the bits of [`ClassLoss::loss_elementwise`])
+    /// into `losses` and the derivative of each term with respect to its own score into
+    /// `grad`, both at the score's index (same shape and layout); ignored pixels get 0 in
+    /// both. `grad` is the gradient of the sum of the terms: for a mean over the `B · C ·
+    /// spatial` terms (MONAI `mean`) divide it by [`Shape::elements`].
+    ///
+    /// # Errors
+    /// As [`ClassLoss::loss_elementwise`], plus [`Error::GradientLength`] unless
+    /// `grad.len() == shape.elements()`; on error neither buffer is touched.
+    pub fn loss_and_grad_elementwise(
+        &self,
+        shape: &Shape,
+        scores: &[f32],
+        targets: Targets<'_>,
+        losses: &mut [f32],
+        grad: &mut [f32],
+    ) -> Result<(), Error> {
+        self.check_classes(shape.classes())?;
+        validate(shape, scores, &targets, Predictions::Logits)?;
+        check_buffer(shape.elements(), losses)?;
+        crate::gradient::check_gradient(shape.elements(), grad)?;
+        losses
+            .iter_mut()
+            .take(shape.elements())
+            .for_each(|o| *o = 0.0);
+        grad.fill(0.0);
+        let mut write = |pixel: &Pixel<'_>| {
+            let (base, stride) = pixel.address();
+            for c in 0..pixel.classes() {
+                let (value, slope) = self.term_grad(pixel, c);
+                let i = base + c * stride;
+                if let (Some(o), Some(g)) = (losses.get_mut(i), grad.get_mut(i)) {
+                    (*o, *g) = (value, slope);
+                }
+            }
+        };
+        for n in 0..shape.batch() {
+            walk_pixels(shape, n, scores, &targets, None, &mut write);
+        }
+        Ok(())
+    }
+}
+
 impl sealed::Sealed for OneVsRestFocal<'_> {}
 
 impl ClassLoss for OneVsRestFocal<'_> {
