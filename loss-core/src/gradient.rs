@@ -7,6 +7,7 @@
 //! | [`SigmoidFocal`], [`BinaryFocal`] | `loss_and_grad` | `d loss / d predictions[i]`, the loss reduced with its [`Reduction`] |
 //! | | `loss_and_grad_elementwise` | `d losses[i] / d predictions[i]` (`reduction="none"`, the gradient of the sum) |
 //! | | `loss_and_grad_per_sample` | the gradient of the sum of the per-sample losses |
+//! | [`SoftmaxFocal`] (logits) | [`SoftmaxFocal::loss_and_grad_elementwise`] | the gradient of the sum of the terms with respect to every score, in the scores' layout |
 //! | [`OneVsRestFocal`] | [`OneVsRestFocal::loss_and_grad_elementwise`] | each term's derivative with respect to its score, in the scores' layout |
 //! | [`OverlapLoss`] (dice, Jaccard, Tversky) | [`OverlapLoss::loss_and_grad`] | `d loss / d predictions[i]` |
 //! | | [`OverlapLoss::loss_and_grad_per_sample`] | the gradient of the sum of the per-sample losses |
@@ -73,6 +74,8 @@
 //! [`Reduction`]: crate::Reduction
 //! [`OverlapLoss`]: crate::dice::OverlapLoss
 //! [`OneVsRestFocal`]: crate::multiclass::OneVsRestFocal
+//! [`SoftmaxFocal`]: crate::multiclass::SoftmaxFocal
+//! [`SoftmaxFocal::loss_and_grad_elementwise`]: crate::multiclass::SoftmaxFocal::loss_and_grad_elementwise
 //! [`OneVsRestFocal::loss_and_grad_elementwise`]: crate::multiclass::OneVsRestFocal::loss_and_grad_elementwise
 //! [`OverlapLoss::loss_and_grad`]: crate::dice::OverlapLoss::loss_and_grad
 //! [`OverlapLoss::loss_and_grad_per_sample`]: crate::dice::OverlapLoss::loss_and_grad_per_sample

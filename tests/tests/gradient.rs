@@ -846,3 +846,155 @@ fn one_vs_rest_gradient() {
     }
     worst.assert_ok("OneVsRestFocal gradient");
 }
+
+/// Softmax focal: the oracle against central differences, then every score's derivative
+/// against the oracle, in both layouts, dense soft targets and a label map with an ignored
+/// label; the losses have the bits of `loss_elementwise`.
+#[test]
+fn softmax_focal_gradient() {
+    use loss_core::multiclass::{ClassAlpha, ClassLoss, Layout, Shape, SoftmaxFocal, Targets};
+    let mut r = rng(31);
+    let (batch, classes, spatial) = (2, 4, 30);
+    let n = batch * classes * spatial;
+    let x: Vec<f32> = (0..n)
+        .map(|i| {
+            if i % 17 == 0 {
+                [30.0, -30.0, 88.0][i % 3]
+            } else {
+                r.random_range(-8.0f32..8.0)
+            }
+        })
+        .collect();
+    // Dense targets: a soft distribution over the classes of each pixel.
+    let mut dense = vec![0.0f32; n];
+    let labels: Vec<u8> = (0..batch * spatial)
+        .map(|i| [0, 1, 2, 3, 255][i % 5])
+        .collect();
+    let weights = [1.0f32, 2.0, 0.5, 1.5];
+    let mut worst = Worst::default();
+    let mut fd_worst = 0.0f64;
+    for layout in [Layout::ChannelsFirst, Layout::ChannelsLast] {
+        let shape = Shape::new(batch, classes, spatial, layout).unwrap();
+        let index = |b: usize, c: usize, p: usize| match layout {
+            Layout::ChannelsFirst => (b * classes + c) * spatial + p,
+            Layout::ChannelsLast => (b * spatial + p) * classes + c,
+        };
+        for b in 0..batch {
+            for p in 0..spatial {
+                let k = (b + p) % classes;
+                for c in 0..classes {
+                    dense[index(b, c, p)] = if c == k { 0.7 } else { 0.1 };
+                }
+            }
+        }
+        for gamma in [0.0f32, 0.5, 2.0, 3.0] {
+            for alpha in [ClassAlpha::None, ClassAlpha::Background(0.25)] {
+                let fl = SoftmaxFocal::new(alpha, gamma, Some(&weights)).unwrap();
+                let w: Vec<f64> = (0..classes)
+                    .map(|c| {
+                        let a = match alpha {
+                            ClassAlpha::Background(a) if c == 0 => 1.0 - f64::from(a),
+                            ClassAlpha::Background(a) => f64::from(a),
+                            _ => 1.0,
+                        };
+                        a * f64::from(weights[c])
+                    })
+                    .collect();
+                for labelled in [false, true] {
+                    let targets = if labelled {
+                        Targets::labels(&labels).with_ignore_index(255)
+                    } else {
+                        Targets::dense(&dense)
+                    };
+                    let (mut losses, mut g, mut forward) =
+                        (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+                    fl.loss_and_grad_elementwise(&shape, &x, targets, &mut losses, &mut g)
+                        .unwrap();
+                    fl.loss_elementwise(&shape, &x, targets, &mut forward)
+                        .unwrap();
+                    assert_eq!(losses, forward);
+                    for b in 0..batch {
+                        for p in 0..spatial {
+                            let label = labels[b * spatial + p];
+                            let s: Vec<f64> =
+                                (0..classes).map(|c| x[index(b, c, p)].into()).collect();
+                            let t: Vec<f64> = (0..classes)
+                                .map(|c| {
+                                    if labelled {
+                                        f64::from(u8::from(usize::from(label) == c))
+                                    } else {
+                                        dense[index(b, c, p)].into()
+                                    }
+                                })
+                                .collect();
+                            if labelled && label == 255 {
+                                for c in 0..classes {
+                                    assert_eq!(g[index(b, c, p)], 0.0, "ignored");
+                                }
+                                continue;
+                            }
+                            let exact = grad::softmax_focal(&s, &t, gamma.into(), &w);
+                            for (c, &slope) in exact.iter().enumerate() {
+                                let i = index(b, c, p);
+                                worst.check(g[i], slope, || {
+                                    format!("{layout:?} gamma {gamma} {alpha:?} pixel {s:?} t {t:?} class {c}")
+                                });
+                            }
+                            // The oracle against central differences, where the scores are
+                            // moderate (the difference resolves the derivative).
+                            if s.iter().all(|v| v.abs() < 10.0) {
+                                for c in 0..classes {
+                                    let f = |v: f64| {
+                                        let mut y = s.clone();
+                                        y[c] = v;
+                                        grad::softmax_focal_loss(&y, &t, gamma.into(), &w)
+                                    };
+                                    let (fd, err) = grad::central_difference(f, s[c], 1e-5);
+                                    let a = exact[c];
+                                    let scale = a.value.abs().max(a.scale).max(1e-300);
+                                    let e = (a.value - fd).abs();
+                                    assert!(
+                                        e <= 1e-6 * scale + 4.0 * err,
+                                        "gamma {gamma} {s:?} {t:?} class {c}: {} vs {fd}",
+                                        a.value
+                                    );
+                                    if err < 1e-7 * scale {
+                                        fd_worst = fd_worst.max(e / scale);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let fl = SoftmaxFocal::cross_entropy();
+        let mut losses = vec![0.0; n];
+        assert_eq!(
+            fl.loss_and_grad_elementwise(
+                &shape,
+                &x,
+                Targets::dense(&dense),
+                &mut losses,
+                &mut vec![0.0; n + 1]
+            ),
+            Err(Error::GradientLength {
+                expected: n,
+                found: n + 1
+            })
+        );
+        assert_eq!(
+            fl.with_predictions(Predictions::Probabilities)
+                .loss_and_grad_elementwise(
+                    &shape,
+                    &x,
+                    Targets::dense(&dense),
+                    &mut losses,
+                    &mut vec![0.0; n]
+                ),
+            Err(Error::InvalidParameter("predictions"))
+        );
+    }
+    println!("softmax focal: oracle vs central differences, worst relative {fd_worst:.2e}");
+    worst.assert_ok("SoftmaxFocal gradient");
+}

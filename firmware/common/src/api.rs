@@ -424,6 +424,9 @@ fn class_losses(shape: &Shape, x: &[f32], t: &[f32], gamma: f32, out: &mut [f32]
     ] {
         h ^= unit(softmax.loss_elementwise(shape, x, targets, out));
         h ^= unit(softmax.class_sums::<4>(shape, x, targets, out));
+        let mut g = [0.0f32; 16];
+        h ^= unit(softmax.loss_and_grad_elementwise(shape, x, targets, out, &mut g));
+        h ^= g.iter().fold(0, |h, v| h ^ v.to_bits());
         if let Ok(ovr) = ovr {
             h ^= unit(ovr.loss_elementwise(shape, x, targets, out));
             h ^= unit(ovr.class_sums::<4>(shape, x, targets, out));

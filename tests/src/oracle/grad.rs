@@ -297,3 +297,65 @@ pub fn overlap(x: &[f64], t: &[f64], o: &Overlap) -> Vec<Slope> {
         })
         .collect()
 }
+
+/// One pixel's softmax in f64: `(p_c, 1 - p_c, -ln p_c)` for every class, `1 - p_c` as the
+/// other classes' share (no cancellation).
+fn softmax_parts(scores: &[f64]) -> Vec<(f64, f64, f64)> {
+    let m = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let winner = scores.iter().position(|&x| x == m).unwrap_or(0);
+    let e: Vec<f64> = scores.iter().map(|&x| (x - m).exp()).collect();
+    let sum: f64 = e.iter().sum();
+    // ln Σ as ln_1p of the others' share: `sum.ln()` of `1 + tiny` keeps only the digits of
+    // `tiny` that f64 holds beside 1.
+    let rest: f64 = (0..e.len()).filter(|&k| k != winner).map(|k| e[k]).sum();
+    let log_sum = rest.ln_1p();
+    (0..scores.len())
+        .map(|c| {
+            let others: f64 = (0..e.len()).filter(|&k| k != c).map(|k| e[k]).sum();
+            (e[c] / sum, others / sum, (m - scores[c]) + log_sum)
+        })
+        .collect()
+}
+
+/// The softmax focal loss of one pixel, `Σ_c w_c t_c (1 - p_c)^gamma (-ln p_c)` (`w_c`
+/// alpha times weight), for the finite-difference checks of [`softmax_focal`].
+pub fn softmax_focal_loss(scores: &[f64], targets: &[f64], gamma: f64, w: &[f64]) -> f64 {
+    softmax_parts(scores)
+        .iter()
+        .zip(targets.iter().zip(w))
+        .map(|(&(_, q, l), (&t, &w))| {
+            if t == 0.0 {
+                0.0
+            } else {
+                w * t * q.powf(gamma) * l
+            }
+        })
+        .sum()
+}
+
+/// `d/dx_j` of [`softmax_focal_loss`] for every class `j`, by the chain rule with the
+/// Kronecker delta: `Σ_c t_c w_c (p_j - δ_cj) [(1 - p_c)^gamma + gamma (1 - p_c)^(gamma - 1)
+/// p_c (-ln p_c)]` (the bracket's second part 0 where `p_c = 1`).
+pub fn softmax_focal(scores: &[f64], targets: &[f64], gamma: f64, w: &[f64]) -> Vec<Slope> {
+    let parts = softmax_parts(scores);
+    let a: Vec<f64> = parts
+        .iter()
+        .map(|&(p, q, l)| q.powf(gamma) + times(l, pow_derivative(q, gamma) * p))
+        .collect();
+    (0..scores.len())
+        .map(|j| {
+            let terms: Vec<f64> = (0..scores.len())
+                .map(|c| {
+                    let (t, wc) = (targets[c], w[c]);
+                    if t == 0.0 {
+                        return 0.0;
+                    }
+                    // p_j - δ_cj, as -(1 - p_j) for c = j.
+                    let d = if c == j { -parts[j].1 } else { parts[j].0 };
+                    t * wc * d * a[c]
+                })
+                .collect();
+            Slope::of(&terms)
+        })
+        .collect()
+}
