@@ -249,7 +249,10 @@ pub enum Op {
     /// loss]`.
     Stats,
     /// `loss_and_grad` with a reduction (dice-family losses have none), the gradient into a
-    /// buffer of `capacity` values. Output: the loss, the first [`GRAD_SHOWN`] gradient values,
+    /// buffer of `capacity` values; for the softmax and one-vs-rest focal losses
+    /// `loss_and_grad_elementwise` (the losses to the scratch buffer, the gradient to one of
+    /// [`MAX_CLASS_GRAD`] values), whose output starts with the losses' hash instead of a
+    /// loss. Output: the loss, the first [`GRAD_SHOWN`] gradient values,
     /// then [`grad_hash`](crate::grad_hash) of all of them (a word per value would not fit
     /// the Cortex-M0 board's flash; the hash still changes with any bit of any value).
     Grad {
@@ -259,6 +262,10 @@ pub enum Op {
         capacity: usize,
     },
 }
+
+/// Scores a multi-class [`Op::Grad`] case may have (its gradient buffer lives in a frame of
+/// its own; the losses go to the scratch buffer).
+pub const MAX_CLASS_GRAD: usize = 192;
 
 /// Gradient values an [`Op::Grad`] case shows word for word before the hash of all of them.
 pub const GRAD_SHOWN: usize = 4;

@@ -14,8 +14,8 @@ use loss_core::{
 };
 
 use crate::{
-    BAD_CHUNK, Case, Expected, GRAD_SHOWN, LabelKind, MAX_PIXELS, MULTI_CAP, MultiLoss, Op,
-    OverlapBase, REJECTED, Spec, grad_hash,
+    BAD_CHUNK, Case, Expected, GRAD_SHOWN, LabelKind, MAX_CLASS_GRAD, MAX_PIXELS, MULTI_CAP,
+    MultiLoss, Op, OverlapBase, REJECTED, Spec, grad_hash,
 };
 
 /// Collects output words; never panics (words past the end are counted, not stored, so a
@@ -589,6 +589,28 @@ fn focal_multi<L: ClassLoss>(
     Ok(())
 }
 
+/// A multi-class [`Op::Grad`]: the losses into `scratch`, the gradient into a buffer of
+/// [`MAX_CLASS_GRAD`] values in this frame (not on every case's path: the boards' stack).
+/// Output: the losses' hash, then the gradient's words.
+#[inline(never)]
+fn class_grad(
+    op: &Op,
+    scratch: &mut [f32],
+    out: &mut Words<'_>,
+    f: impl FnOnce(&mut [f32], &mut [f32]) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let Op::Grad { capacity, .. } = *op else {
+        return Err(Error::InvalidParameter("op"));
+    };
+    let mut grad = [0.0f32; MAX_CLASS_GRAD];
+    let losses = scratch.get_mut(..capacity).unwrap_or(&mut []);
+    let grad = grad.get_mut(..capacity).unwrap_or(&mut []);
+    f(losses, grad)?;
+    out.word(grad_hash(losses));
+    grad_words(out, grad);
+    Ok(())
+}
+
 fn run_multi(
     loss: &MultiLoss,
     shape: &Shape,
@@ -601,6 +623,39 @@ fn run_multi(
     let c = shape.classes();
     let mut stats = [OverlapStats::default(); 2 * MULTI_CAP];
     match *loss {
+        MultiLoss::Softmax {
+            gamma,
+            alpha,
+            weights,
+        } if matches!(op, Op::Grad { .. }) => {
+            let loss = SoftmaxFocal::new(alpha, gamma, weights)?;
+            class_grad(op, scratch, out, |losses, grad| {
+                loss.loss_and_grad_elementwise(
+                    shape,
+                    scores,
+                    data.targets(0, usize::MAX),
+                    losses,
+                    grad,
+                )
+            })
+        }
+        MultiLoss::OneVsRest {
+            gamma,
+            alpha,
+            weights,
+            soft,
+        } if matches!(op, Op::Grad { .. }) => {
+            let loss = OneVsRestFocal::new(alpha, gamma, weights)?.with_soft_targets(soft);
+            class_grad(op, scratch, out, |losses, grad| {
+                loss.loss_and_grad_elementwise(
+                    shape,
+                    scores,
+                    data.targets(0, usize::MAX),
+                    losses,
+                    grad,
+                )
+            })
+        }
         MultiLoss::Softmax {
             gamma,
             alpha,

@@ -16,7 +16,7 @@ use loss_core::{
 };
 
 /// Number of cases.
-pub const CASE_COUNT: usize = 1057;
+pub const CASE_COUNT: usize = 1082;
 /// Largest output buffer any case hands to `loss-core`.
 pub const MAX_SCRATCH: usize = 200;
 /// Most output words of any case.
@@ -3285,6 +3285,7 @@ pub static CASES: [Case; CASE_COUNT] = [
     Case { name: name!("softmax_focal/ce/mc_labels_ignore/I32/class_sums"), spec: &S157, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
         0x40885d02, 0x469c446d, 0x42c49298, 0x41d56c40, 0x40a290d3, 0x40a40cdb, 0x416a5f5a, 0x405b644d,
     ]) },
+    Case { name: name!("softmax_focal/ce/mc_labels_ignore/I32/grad"), spec: &S157, op: Op::Grad { reduction: Reduction::Mean, capacity: 192 }, predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[0xf040e5a3, 0x3f800000, 0xbf800000, 0x00000000, 0x00000000, 0x615267f8,]) },
     Case { name: name!("softmax_focal/ce/mc_dense/Dense/class_sums"), spec: &S158, op: Op::Loss(Reduction::Mean), predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
         0x40b3a5ef, 0x469c45f8, 0x42900e6b, 0x41e35a84, 0x4102f1ee, 0x40e86d26, 0x4174cd83, 0x4082b31c,
     ]) },
@@ -3317,6 +3318,7 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x3dc508b1, 0x00000000,
         0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x3dd9d3ab, 0x00000000, 0x00000000,
     ]) },
+    Case { name: name!("softmax_focal/ce/mc_nchw_dense/Dense/grad"), spec: &S159, op: Op::Grad { reduction: Reduction::Mean, capacity: 192 }, predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[0x8826b64d, 0x3f800000, 0x3e030629, 0x00f1ae38, 0xbca31c10, 0x32c1190d,]) },
     Case { name: name!("softmax_focal/ce/mc_labels/stream"), spec: &S155, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Mean }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x451c34de, 0x445189a3, 0x445189a3, 0x435ad4dd, 0x4341964c, 0x433a6ade, 0x431d5adb, 0x431d5adb,
         0x42d20b78, 0x469d889a, 0x43d20b78, 0x00000030, 0x414d5a4e, 0x469c50da, 0x42e1de84, 0x41f0d8ca,
@@ -3356,6 +3358,7 @@ pub static CASES: [Case; CASE_COUNT] = [
     Case { name: name!("softmax_focal/g2/mc_labels_ignore/I32/class_sums"), spec: &S162, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
         0x4026f74b, 0x469c4250, 0x42bf81fd, 0x41d0876b, 0x4015d47f, 0x4089a840, 0x41382ee8, 0x404359b2,
     ]) },
+    Case { name: name!("softmax_focal/g2/mc_labels_ignore/I32/grad"), spec: &S162, op: Op::Grad { reduction: Reduction::Mean, capacity: 192 }, predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[0x1a03115c, 0x3f800000, 0xbf800000, 0x00000000, 0x00000000, 0x01404ec6,]) },
     Case { name: name!("softmax_focal/g2/mc_dense/Dense/class_sums"), spec: &S163, op: Op::Loss(Reduction::Mean), predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
         0x4077a93d, 0x469c42fb, 0x428ae0a3, 0x41de4c56, 0x40b12d18, 0x40cd3a64, 0x413f70c4, 0x40683a36,
     ]) },
@@ -3388,6 +3391,7 @@ pub static CASES: [Case; CASE_COUNT] = [
         0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x3acff10b, 0x00000000,
         0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x3d3ac99a, 0x00000000, 0x00000000,
     ]) },
+    Case { name: name!("softmax_focal/g2/mc_nchw_dense/Dense/grad"), spec: &S164, op: Op::Grad { reduction: Reduction::Mean, capacity: 192 }, predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[0x62c4e98c, 0x3f800000, 0x3e030629, 0x00000000, 0xbd3f7f52, 0x0802b0ab,]) },
     Case { name: name!("softmax_focal/g2/mc_labels/stream"), spec: &S160, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Mean }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x451c34de, 0x44518907, 0x44518907, 0x435ac2f6, 0x4341853a, 0x433a5a5e, 0x431d49f7, 0x431d49f7,
         0x42d1e6d0, 0x469d6d1c, 0x43d1e6d0, 0x00000030, 0x4103bd6a, 0x469c4bdf, 0x42d687da, 0x41e8f2a1,
@@ -3401,12 +3405,14 @@ pub static CASES: [Case; CASE_COUNT] = [
     Case { name: name!("softmax_focal/g0.5_bg0.25/mc_labels_ignore/I32/class_sums"), spec: &S167, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
         0x402b31b5, 0x459c43b1, 0x41c2a75a, 0x40d3d164, 0x403ec7e5, 0x3f977f00, 0x40589d7d, 0x3f51ca3b,
     ]) },
+    Case { name: name!("softmax_focal/g0.5_bg0.25/mc_labels_ignore/I32/grad"), spec: &S167, op: Op::Grad { reduction: Reduction::Mean, capacity: 192 }, predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[0xb6b06da9, 0x3e800000, 0xbe800000, 0x00000000, 0x00000000, 0x2238d196,]) },
     Case { name: name!("softmax_focal/g0.5_bg0.25/mc_dense/Dense/class_sums"), spec: &S168, op: Op::Loss(Reduction::Mean), predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
         0x406aa554, 0x459c44ef, 0x418e1ad7, 0x40e1b52a, 0x40ab85ab, 0x3fdbab56, 0x40620938, 0x3f7b3186,
     ]) },
     Case { name: name!("softmax_focal/g0.5_bg0.25/mc_nchw_dense/Dense/class_sums"), spec: &S169, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
         0x406aa554, 0x459c44ef, 0x418e1ad7, 0x40e1b52a, 0x40ab85ab, 0x3fdbab56, 0x40620938, 0x3f7b3186,
     ]) },
+    Case { name: name!("softmax_focal/g0.5_bg0.25/mc_nchw_dense/Dense/grad"), spec: &S169, op: Op::Grad { reduction: Reduction::Mean, capacity: 192 }, predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[0x22d745f5, 0x3e800000, 0x3d030629, 0x00000000, 0xbd671332, 0x3518f970,]) },
     Case { name: name!("softmax_focal/g0.5_bg0.25/mc_labels/stream"), spec: &S165, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Mean }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x441c34de, 0x435189e1, 0x435189e1, 0x425ae206, 0x4241a29f, 0x423a76ae, 0x421d7568, 0x421d7568,
         0x41d23813, 0x459daa0e, 0x42d23813, 0x00000030, 0x4103c488, 0x459c4eee, 0x41ddbb0a, 0x40ee0aab,
@@ -3420,12 +3426,14 @@ pub static CASES: [Case; CASE_COUNT] = [
     Case { name: name!("softmax_focal/g2_uniform0.25_w/mc_labels_ignore/I32/class_sums"), spec: &S172, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
         0x3ea6f74b, 0x459c4250, 0x423f81fd, 0x411c6590, 0x3e95d47f, 0x3f89a840, 0x40b82ee8, 0x3f928345,
     ]) },
+    Case { name: name!("softmax_focal/g2_uniform0.25_w/mc_labels_ignore/I32/grad"), spec: &S172, op: Op::Grad { reduction: Reduction::Mean, capacity: 192 }, predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[0xb7ea8d2b, 0x3e800000, 0xbe800000, 0x00000000, 0x00000000, 0xcca1420c,]) },
     Case { name: name!("softmax_focal/g2_uniform0.25_w/mc_dense/Dense/class_sums"), spec: &S173, op: Op::Loss(Reduction::Mean), predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
         0x3ef7a93d, 0x459c42fb, 0x420ae0a3, 0x4126b940, 0x3f312d18, 0x3fcd3a64, 0x40bf70c4, 0x3fae2ba9,
     ]) },
     Case { name: name!("softmax_focal/g2_uniform0.25_w/mc_nchw_dense/Dense/class_sums"), spec: &S174, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
         0x3ef7a93d, 0x459c42fb, 0x420ae0a3, 0x4126b940, 0x3f312d18, 0x3fcd3a64, 0x40bf70c4, 0x3fae2ba9,
     ]) },
+    Case { name: name!("softmax_focal/g2_uniform0.25_w/mc_nchw_dense/Dense/grad"), spec: &S174, op: Op::Grad { reduction: Reduction::Mean, capacity: 192 }, predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[0xbd660735, 0x3e800000, 0x3d030629, 0x00000000, 0x3c8f0b9c, 0xe7618f6a,]) },
     Case { name: name!("softmax_focal/g2_uniform0.25_w/mc_labels/stream"), spec: &S170, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Mean }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x441c34de, 0x43529c19, 0x43529c19, 0x425bee0b, 0x42428dba, 0x423b5912, 0x421e2029, 0x421e2029,
         0x41d320b3, 0x459e5886, 0x42d320b3, 0x00000030, 0x3f83bd6a, 0x459c4bdf, 0x425687da, 0x412eb5f9,
@@ -3439,12 +3447,14 @@ pub static CASES: [Case; CASE_COUNT] = [
     Case { name: name!("softmax_focal/g2_perclass/mc_labels_ignore/I32/class_sums"), spec: &S177, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
         0x3e8592a3, 0x45bb82c7, 0x41e5cf30, 0x40fa3c1a, 0x3e6fba65, 0x3fa5304d, 0x405d0518, 0x3f6a6ba3,
     ]) },
+    Case { name: name!("softmax_focal/g2_perclass/mc_labels_ignore/I32/grad"), spec: &S177, op: Op::Grad { reduction: Reduction::Mean, capacity: 192 }, predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[0x5c48a51d, 0x3e99999a, 0xbe99999a, 0x00000000, 0x00000000, 0x617b45a1,]) },
     Case { name: name!("softmax_focal/g2_perclass/mc_dense/Dense/class_sums"), spec: &S178, op: Op::Loss(Reduction::Mean), predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
         0x3ec620fd, 0x45bb8394, 0x41a6a72a, 0x41056100, 0x3f0dbdac, 0x3ff64612, 0x4065ba86, 0x3f8b5621,
     ]) },
     Case { name: name!("softmax_focal/g2_perclass/mc_nchw_dense/Dense/class_sums"), spec: &S179, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
         0x3ec620fd, 0x45bb8394, 0x41a6a72a, 0x41056100, 0x3f0dbdac, 0x3ff64612, 0x4065ba86, 0x3f8b5621,
     ]) },
+    Case { name: name!("softmax_focal/g2_perclass/mc_nchw_dense/Dense/grad"), spec: &S179, op: Op::Grad { reduction: Reduction::Mean, capacity: 192 }, predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[0xfb453f27, 0x3e99999a, 0x3d1d3a98, 0x00000000, 0x3c096c98, 0xc6bef885,]) },
     Case { name: name!("softmax_focal/g2_perclass/mc_labels/stream"), spec: &S175, op: Op::Stream { chunks: &[1, 5, 0, 17, BAD_CHUNK, 3], reduction: Reduction::Mean }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x443b72a4, 0x437b7135, 0x437b7135, 0x42833edf, 0x42683436, 0x425f9a93, 0x423cb4d2, 0x423cb4d2,
         0x41fbd034, 0x45bcdc27, 0x42fbd034, 0x00000030, 0x3f52c8a9, 0x45bb8e3f, 0x4200b7ea, 0x410bc4c7,
@@ -3518,12 +3528,15 @@ pub static CASES: [Case; CASE_COUNT] = [
     Case { name: name!("one_vs_rest_focal/g2/mc_labels/U8/class_sums"), spec: &S182, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x461c7181, 0x461c5b5d, 0x42f904ee, 0x418eb5aa, 0x413a41cc, 0x4172cc2e, 0x4183a0d8, 0x41dca144,
     ]) },
+    Case { name: name!("one_vs_rest_focal/g2/mc_labels/U8/grad"), spec: &S182, op: Op::Grad { reduction: Reduction::Mean, capacity: 192 }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[0xd2d76e2a, 0x3f800000, 0xba183eb9, 0x3ac009f1, 0x3f8dd8ba, 0x58079ebb,]) },
     Case { name: name!("one_vs_rest_focal/g2/mc_labels_ignore/U8/class_sums"), spec: &S183, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
         0x461c5e79, 0x461c5b5d, 0x42f3b671, 0x418ade14, 0x4100e36a, 0x4172ca9a, 0x41837ca6, 0x41dc772d,
     ]) },
+    Case { name: name!("one_vs_rest_focal/g2/mc_labels_ignore/U8/grad"), spec: &S183, op: Op::Grad { reduction: Reduction::Mean, capacity: 192 }, predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[0xb4d36f21, 0x3f800000, 0xba183eb9, 0x3ac009f1, 0x3f8dd8ba, 0x397ac1df,]) },
     Case { name: name!("one_vs_rest_focal/g2/mc_nchw_dense/Dense/class_sums"), spec: &S184, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
         0x461c6d7c, 0x461c5a96, 0x4283fd5a, 0x418ece1e, 0x413f613e, 0x41739845, 0x416bc004, 0x41d655df,
     ]) },
+    Case { name: name!("one_vs_rest_focal/g2/mc_nchw_dense/Dense/grad"), spec: &S184, op: Op::Grad { reduction: Reduction::Mean, capacity: 192 }, predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[0x74f6d270, 0x3f800000, 0x3ebc8902, 0x3f647d36, 0x3e4d15d6, 0x077d0709,]) },
     Case { name: name!("one_vs_rest_focal/g2/mc_dense/none"), spec: &S185, op: Op::Elementwise { capacity: 192 }, predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
         0x461c4000, 0x39555e69, 0x3a092232, 0x405721cd, 0x3e69f3a4, 0x461c4000, 0x3e8be232, 0x3fc646d5,
         0x3f73660f, 0x00000000, 0x37fb78dc, 0x3ef57033, 0x3e10ebda, 0x3fbaaaac, 0x41f178d4, 0x3cc7fd43,
@@ -3557,12 +3570,15 @@ pub static CASES: [Case; CASE_COUNT] = [
     Case { name: name!("one_vs_rest_focal/g2_uniform0.25/mc_labels/U8/class_sums"), spec: &S186, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x45eaa984, 0x451c8eeb, 0x42445010, 0x41546f86, 0x40dde3b1, 0x413341ac, 0x41414710, 0x419f883d,
     ]) },
+    Case { name: name!("one_vs_rest_focal/g2_uniform0.25/mc_labels/U8/grad"), spec: &S186, op: Op::Grad { reduction: Reduction::Mean, capacity: 192 }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[0x9e33d50b, 0x3f400000, 0xb9183eb9, 0x3a900775, 0x3f54c517, 0x56d2b10a,]) },
     Case { name: name!("one_vs_rest_focal/g2_uniform0.25/mc_labels_ignore/U8/class_sums"), spec: &S187, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
         0x45ea8cfa, 0x451c8eec, 0x423c5a53, 0x414eac26, 0x40c13480, 0x4133407e, 0x414110c6, 0x419f68ac,
     ]) },
+    Case { name: name!("one_vs_rest_focal/g2_uniform0.25/mc_labels_ignore/U8/grad"), spec: &S187, op: Op::Grad { reduction: Reduction::Mean, capacity: 192 }, predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[0xb81eaa9d, 0x3f400000, 0xb9183eb9, 0x3a900775, 0x3f54c517, 0x53a62f74,]) },
     Case { name: name!("one_vs_rest_focal/g2_uniform0.25/mc_nchw_dense/Dense/class_sums"), spec: &S188, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
         0x45eaa250, 0x451c89c6, 0x421a13f9, 0x41545ff3, 0x40e226b7, 0x4133cd49, 0x41287ce2, 0x4199661f,
     ]) },
+    Case { name: name!("one_vs_rest_focal/g2_uniform0.25/mc_nchw_dense/Dense/grad"), spec: &S188, op: Op::Grad { reduction: Reduction::Mean, capacity: 192 }, predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[0x3da16ca2, 0x3f400000, 0x3e8d66c2, 0x3f2b5de8, 0x3e0f8f48, 0x65bb91f6,]) },
     Case { name: name!("one_vs_rest_focal/g2_uniform0.25/mc_dense/none"), spec: &S189, op: Op::Elementwise { capacity: 192 }, predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
         0x45ea6000, 0x38555e69, 0x39cdb34b, 0x4021595a, 0x3e2f76bb, 0x451c4000, 0x3e51d34b, 0x3f94b520,
         0x3f368c8b, 0x00000000, 0x37bc9aa5, 0x3eb81426, 0x3dcae3cb, 0x3f82aaac, 0x41412d77, 0x3c8bfe15,
@@ -3596,12 +3612,15 @@ pub static CASES: [Case; CASE_COUNT] = [
     Case { name: name!("one_vs_rest_focal/g0.5_perclass_w/mc_labels/U8/class_sums"), spec: &S190, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x458cd8ce, 0x453be609, 0x42d7ad38, 0x41b35959, 0x40ab626c, 0x4152fcd1, 0x41e52aa3, 0x42062662,
     ]) },
+    Case { name: name!("one_vs_rest_focal/g0.5_perclass_w/mc_labels/U8/grad"), spec: &S190, op: Op::Grad { reduction: Reduction::Mean, capacity: 192 }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[0xf59f053b, 0x3ee66666, 0xbbcd2ce2, 0x3d3e1b8c, 0x3f876a21, 0x921c120c,]) },
     Case { name: name!("one_vs_rest_focal/g0.5_perclass_w/mc_labels_ignore/U8/class_sums"), spec: &S191, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
         0x458cc5c9, 0x453be603, 0x42cf9c40, 0x41aba3e1, 0x40a570e2, 0x4152c392, 0x41e391f0, 0x42058078,
     ]) },
+    Case { name: name!("one_vs_rest_focal/g0.5_perclass_w/mc_labels_ignore/U8/grad"), spec: &S191, op: Op::Grad { reduction: Reduction::Mean, capacity: 192 }, predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[0xc4ce445d, 0x3ee66666, 0xbbcd2ce2, 0x3d3e1b8c, 0x3f876a21, 0xfba2557b,]) },
     Case { name: name!("one_vs_rest_focal/g0.5_perclass_w/mc_nchw_dense/Dense/class_sums"), spec: &S192, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
         0x458cd656, 0x453be85e, 0x42d41b62, 0x41b43a6e, 0x40b39d59, 0x41567fd7, 0x41d67248, 0x4203d3c4,
     ]) },
+    Case { name: name!("one_vs_rest_focal/g0.5_perclass_w/mc_nchw_dense/Dense/grad"), spec: &S192, op: Op::Grad { reduction: Reduction::Mean, capacity: 192 }, predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[0xacaba9ec, 0x3ee66666, 0x3e7428ab, 0x3ec2293a, 0x3e0fb82f, 0xf55ab2b0,]) },
     Case { name: name!("one_vs_rest_focal/g0.5_perclass_w/mc_dense/none"), spec: &S193, op: Op::Elementwise { capacity: 192 }, predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
         0x458ca000, 0x3b8e5656, 0x3d05e191, 0x406bde94, 0x3e8425e9, 0x453b8000, 0x3f63e2a2, 0x40002a48,
         0x3f1d4716, 0x00000000, 0x3bfd264a, 0x3f6e70b5, 0x3e37c70b, 0x3fa7d202, 0x424ef9db, 0x3e368306,
@@ -3635,12 +3654,15 @@ pub static CASES: [Case; CASE_COUNT] = [
     Case { name: name!("one_vs_rest_focal/g2_kornia/mc_labels/U8/class_sums"), spec: &S194, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x45eaa984, 0x451c8eeb, 0x42445010, 0x41546f86, 0x40dde3b1, 0x413341ac, 0x41414710, 0x419f883d,
     ]) },
+    Case { name: name!("one_vs_rest_focal/g2_kornia/mc_labels/U8/grad"), spec: &S194, op: Op::Grad { reduction: Reduction::Mean, capacity: 192 }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[0x9e33d50b, 0x3f400000, 0xb9183eb9, 0x3a900775, 0x3f54c517, 0x56d2b10a,]) },
     Case { name: name!("one_vs_rest_focal/g2_kornia/mc_labels_ignore/U8/class_sums"), spec: &S195, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
         0x45ea8cfa, 0x451c8eec, 0x423c5a53, 0x414eac26, 0x40c13480, 0x4133407e, 0x414110c6, 0x419f68ac,
     ]) },
+    Case { name: name!("one_vs_rest_focal/g2_kornia/mc_labels_ignore/U8/grad"), spec: &S195, op: Op::Grad { reduction: Reduction::Mean, capacity: 192 }, predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[0xb81eaa9d, 0x3f400000, 0xb9183eb9, 0x3a900775, 0x3f54c517, 0x53a62f74,]) },
     Case { name: name!("one_vs_rest_focal/g2_kornia/mc_nchw_dense/Dense/class_sums"), spec: &S196, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
         0x45eaa7d5, 0x451cb1a9, 0x4229117b, 0x415560ff, 0x410d9547, 0x41357fed, 0x413905aa, 0x41a125b5,
     ]) },
+    Case { name: name!("one_vs_rest_focal/g2_kornia/mc_nchw_dense/Dense/grad"), spec: &S196, op: Op::Grad { reduction: Reduction::Mean, capacity: 192 }, predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[0x4af01aaf, 0x3f400000, 0x3e8d66c2, 0x3f2b5de8, 0x3e1f2bb5, 0xbe260e14,]) },
     Case { name: name!("one_vs_rest_focal/g2_kornia/mc_dense/none"), spec: &S197, op: Op::Elementwise { capacity: 192 }, predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
         0x45ea6000, 0x38555e69, 0x39cdb34b, 0x4021595a, 0x3e2f76bb, 0x451c4000, 0x3e51d34b, 0x3f94b520,
         0x3f368c8b, 0x00000000, 0x37bc9aa5, 0x3eb81426, 0x3dc4ad66, 0x3fa82b5d, 0x41766666, 0x3d02334c,
@@ -3674,12 +3696,15 @@ pub static CASES: [Case; CASE_COUNT] = [
     Case { name: name!("one_vs_rest_focal/g2_positives/mc_labels/U8/class_sums"), spec: &S198, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[
         0x461c70d6, 0x453be904, 0x4279ef9a, 0x418d91ca, 0x410682b1, 0x416ed1bc, 0x4180b680, 0x41d45044,
     ]) },
+    Case { name: name!("one_vs_rest_focal/g2_positives/mc_labels/U8/grad"), spec: &S198, op: Op::Grad { reduction: Reduction::Mean, capacity: 192 }, predictions: &MC_LABELS_P, targets: &MC_LABELS_T, expected: Expected::Bits(&[0x01f4a980, 0x3f800000, 0xb936b1ab, 0x3ac009f1, 0x3f8dd8ba, 0x6b9b157b,]) },
     Case { name: name!("one_vs_rest_focal/g2_positives/mc_labels_ignore/U8/class_sums"), spec: &S199, op: Op::Loss(Reduction::Mean), predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[
         0x461c5dd0, 0x453be904, 0x426f529c, 0x4189ba34, 0x4100c60e, 0x416ed029, 0x4180924f, 0x41d4262e,
     ]) },
+    Case { name: name!("one_vs_rest_focal/g2_positives/mc_labels_ignore/U8/grad"), spec: &S199, op: Op::Grad { reduction: Reduction::Mean, capacity: 192 }, predictions: &MC_LABELS_IGNORE_P, targets: &MC_LABELS_IGNORE_T, expected: Expected::Bits(&[0x94b7114d, 0x3f800000, 0xb936b1ab, 0x3ac009f1, 0x3f8dd8ba, 0x93b740f6,]) },
     Case { name: name!("one_vs_rest_focal/g2_positives/mc_nchw_dense/Dense/class_sums"), spec: &S200, op: Op::Loss(Reduction::Mean), predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[
         0x461c6cd2, 0x453be5e7, 0x4283236c, 0x418daa3c, 0x410bb8b3, 0x416f9dd3, 0x4165eb56, 0x41ce059c,
     ]) },
+    Case { name: name!("one_vs_rest_focal/g2_positives/mc_nchw_dense/Dense/grad"), spec: &S200, op: Op::Grad { reduction: Reduction::Mean, capacity: 192 }, predictions: &MC_NCHW_DENSE_P, targets: &MC_NCHW_DENSE_T, expected: Expected::Bits(&[0xec1b6f2b, 0x3f800000, 0x3ebc8902, 0x3f647d36, 0x3e4d15d6, 0x91f97a4c,]) },
     Case { name: name!("one_vs_rest_focal/g2_positives/mc_dense/none"), spec: &S201, op: Op::Elementwise { capacity: 192 }, predictions: &MC_DENSE_P, targets: &MC_DENSE_T, expected: Expected::Bits(&[
         0x461c4000, 0x38800573, 0x3a092232, 0x405721cd, 0x3e69f3a4, 0x453b8000, 0x3e8be232, 0x3fc646d5,
         0x3f73660f, 0x00000000, 0x37fb78dc, 0x3ef57033, 0x3e10ebda, 0x3fbaaaac, 0x41f178d4, 0x3cc7fd43,
