@@ -6,3 +6,4 @@ pub mod batch;
 pub mod frameworks;
 pub mod golden;
 pub mod io;
+pub mod shares;
