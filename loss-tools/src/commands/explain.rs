@@ -8,6 +8,11 @@
 //! `alpha`/`gamma`, cross-entropy as the same loss with no alpha and gamma 0. Totals are the
 //! per-element value times the count (f64), so any count is exact. The article uses log base
 //! 10; the natural-log column is what a framework computes; the shares are base-free.
+//!
+//! A second table shows the gradient, which is what training follows: each element's
+//! `|dL/dx|` from `loss-core`'s `loss_and_grad_elementwise` ([`Split`]), with `x` the logit
+//! (`SigmoidFocal` at `ln(p / (1 - p))`) or the probability (`BinaryFocal`), and the two
+//! groups' shares of `Σ |dL/dx|` (per-element × count).
 
 use clap::Args;
 use loss_core::Reduction;
