@@ -78,6 +78,20 @@ impl Split {
         predictions: &[f32],
         targets: &[f32],
     ) -> Result<Self, String> {
+        Self::of_each(loss, predictions, targets, |_, _, _| {})
+    }
+
+    /// [`Split::of`], also handing `each` every element's index, loss and derivative (for
+    /// callers that need the per-element values without a second evaluation).
+    ///
+    /// # Errors
+    /// As [`Split::of`].
+    pub fn of_each<L: ElementLoss>(
+        loss: &L,
+        predictions: &[f32],
+        targets: &[f32],
+        mut each: impl FnMut(usize, f32, f32),
+    ) -> Result<Self, String> {
         if predictions.len() != targets.len() {
             return Err(format!(
                 "{} predictions but {} targets",
@@ -88,11 +102,13 @@ impl Split {
         let mut losses = vec![0.0f32; CHUNK.min(predictions.len())];
         let mut grad = losses.clone();
         let mut split = Self::default();
-        for (p, t) in predictions.chunks(CHUNK).zip(targets.chunks(CHUNK)) {
+        let chunks = predictions.chunks(CHUNK).zip(targets.chunks(CHUNK));
+        for (k, (p, t)) in chunks.enumerate() {
             let (l, g) = (&mut losses[..p.len()], &mut grad[..p.len()]);
             loss.loss_and_grad_elementwise(p, t, l, g)
                 .map_err(|e| e.to_string())?;
-            for ((&l, &g), &t) in l.iter().zip(g.iter()).zip(t) {
+            for (i, ((&l, &g), &t)) in l.iter().zip(g.iter()).zip(t).enumerate() {
+                each(k * CHUNK + i, l, g);
                 let (loss, gradient) = if t >= 0.5 {
                     (&mut split.loss.positives, &mut split.gradient.positives)
                 } else {
@@ -151,6 +167,15 @@ mod tests {
             one.add(&Split::of(&bce, &[*p], &[*t]).unwrap());
         }
         assert_eq!(s, one);
+        // Every element once, in order, with the values `loss-core` gives it.
+        let mut seen = Vec::new();
+        let again = Split::of_each(&bce, &p, &t, |i, l, g| seen.push((i, l, g))).unwrap();
+        assert_eq!(again, s);
+        let (mut l, mut g) = (vec![0.0; n], vec![0.0; n]);
+        bce.loss_and_grad_elementwise(&p, &t, &mut l, &mut g)
+            .unwrap();
+        let want: Vec<_> = (0..n).map(|i| (i, l[i], g[i])).collect();
+        assert_eq!(seen, want);
     }
 
     #[test]

@@ -98,19 +98,26 @@ impl Kernel {
         })
     }
 
-    /// `(FL, CE)` of one element.
-    fn eval(&self, p: f32, t: f32) -> (f32, f32) {
+    /// The focal loss and gradient sums of a class's elements, handing `each` every
+    /// element's score, target, `FL` (from the same `loss-core` call as the sums) and `CE`.
+    fn split(
+        &self,
+        e: &Elements,
+        mut each: impl FnMut(f32, f32, f32, f32),
+    ) -> Result<Split, String> {
+        let (s, t) = (&e.scores, &e.targets);
+        let mut with_ce = |i: usize, fl: f32, ce: &dyn Fn(f32, f32) -> f32| {
+            if let (Some(&p), Some(&t)) = (s.get(i), t.get(i)) {
+                each(p, t, fl, ce(p, t));
+            }
+        };
         match self {
-            Self::Logits(f, c) => (f.element(p, t), c.element(p, t)),
-            Self::Probabilities(f, c) => (f.element(p, t), c.element(p, t)),
-        }
-    }
-
-    /// The focal loss and gradient sums of a class's elements.
-    fn split(&self, e: &Elements) -> Result<Split, String> {
-        match self {
-            Self::Logits(f, _) => Split::of(f, &e.scores, &e.targets),
-            Self::Probabilities(f, _) => Split::of(f, &e.scores, &e.targets),
+            Self::Logits(f, c) => Split::of_each(f, s, t, |i, fl, _| {
+                with_ce(i, fl, &|p, t| c.element(p, t));
+            }),
+            Self::Probabilities(f, c) => Split::of_each(f, s, t, |i, fl, _| {
+                with_ce(i, fl, &|p, t| c.element(p, t));
+            }),
         }
     }
 }
@@ -284,12 +291,8 @@ fn cell(
     gamma: f32,
     cut: f32,
 ) -> Result<Cell, String> {
-    let mut cell = Cell {
-        split: kernel.split(elements)?,
-        ..Cell::default()
-    };
-    for (p, t) in elements.iter() {
-        let (fl, ce) = kernel.eval(p, t);
+    let mut cell = Cell::default();
+    let split = kernel.split(elements, |p, t, fl, ce| {
         let positive = t >= 0.5;
         let alpha_t = if positive { alpha } else { 1.0 - alpha };
         let w = if ce > 0.0 {
@@ -305,6 +308,7 @@ fn cell(
             (false, true) => cell.fn_ += w,
             _ => {}
         }
-    }
+    })?;
+    cell.split = split;
     Ok(cell)
 }
