@@ -265,6 +265,19 @@ fn explain_the_seed_example() {
     assert_cmd_snapshot!(tool().arg("explain"));
 }
 
+/// docs/tools.md shows `explain`'s output verbatim: it must stay what the command prints.
+#[test]
+fn explain_output_in_the_docs_is_current() {
+    let out = tool().arg("explain").output().unwrap();
+    assert!(out.status.success());
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let docs = include_str!("../../docs/tools.md");
+    assert!(
+        docs.contains(&format!("```text\n{printed}```")),
+        "docs/tools.md's explain block differs from:\n{printed}"
+    );
+}
+
 #[test]
 fn explain_with_other_parameters() {
     assert_cmd_snapshot!(tool().args([
