@@ -120,11 +120,13 @@ fn gradients(a: &ExplainArgs) -> Result<String, String> {
     });
     row("|dFL/dx| per negative".into(), &|s| Some(s.fl.negatives));
     row("|dFL/dx| per positive".into(), &|s| Some(s.fl.positives));
+    // `-` where cross-entropy's derivative is 0 (p_t 1: nothing left to learn).
+    let ratio = |a: f64, b: f64| (b != 0.0).then(|| a / b);
     row("|dFL/dx| / |dCE/dx| per negative".into(), &|s| {
-        Some(s.fl.negatives / s.ce.negatives)
+        ratio(s.fl.negatives, s.ce.negatives)
     });
     row("|dFL/dx| / |dCE/dx| per positive".into(), &|s| {
-        Some(s.fl.positives / s.ce.positives)
+        ratio(s.fl.positives, s.ce.positives)
     });
     let (np, nn) = (a.positives as f64, a.negatives as f64);
     let ce = |s: &GradientSums| s.ce.scaled(np, nn);
@@ -354,6 +356,26 @@ mod tests {
         ] {
             assert!(text.contains(figure), "{figure} missing from\n{text}");
         }
+    }
+
+    #[test]
+    fn gradient_shares_of_the_seed_example() {
+        // 1 - share and the share of each kind; the ratio to CE; -, not NaN, for 0 / 0.
+        let text = render(&args()).unwrap();
+        for figure in ["0.0018964", "0.99810", "0.092536", "0.90746", "48.796"] {
+            assert!(text.contains(figure), "{figure} missing from\n{text}");
+        }
+        let mut a = args();
+        a.pt_negative = 1.0;
+        let text = render(&a).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("|dFL/dx| / |dCE/dx| per negative"))
+            .unwrap();
+        // Logit: both derivatives 0. Probability: d CE / dp = 1 at p = 0, and the focal
+        // derivative 0 for gamma 2 (NaN for 0 < gamma < 1, `gamma 0^(gamma - 1) * 0`).
+        let cells: Vec<&str> = line.split_whitespace().rev().take(2).collect();
+        assert_eq!(cells, ["0", "-"], "{line}");
     }
 
     #[test]
