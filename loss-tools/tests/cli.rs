@@ -327,6 +327,19 @@ fn explain_the_seed_example() {
     assert_cmd_snapshot!(tool().arg("explain"));
 }
 
+/// docs/tools.md shows `explain`'s output verbatim: it must stay what the command prints.
+#[test]
+fn explain_output_in_the_docs_is_current() {
+    let out = tool().arg("explain").output().unwrap();
+    assert!(out.status.success());
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let docs = include_str!("../../docs/tools.md");
+    assert!(
+        docs.contains(&format!("```text\n{printed}```")),
+        "docs/tools.md's explain block differs from:\n{printed}"
+    );
+}
+
 #[test]
 fn explain_with_other_parameters() {
     assert_cmd_snapshot!(tool().args([
@@ -368,10 +381,93 @@ fn sweep_writes_svg_and_png_plots() {
         svg.starts_with("<svg") && svg.contains("positives&apos; share")
             || svg.contains("positives' share")
     );
+    assert!(svg.contains("gradient (dashed)"));
+    let grid = json["grid"].as_array().unwrap();
+    assert!(grid.iter().all(|p| p["gradient_share"].is_f64()));
     let png = std::fs::read(dir.path().join("plots/sweep.png")).unwrap();
     let decoder = png::Decoder::new(std::io::Cursor::new(png));
     let reader = decoder.read_info().unwrap();
     assert_eq!((reader.info().width, reader.info().height), (1500, 480));
+}
+
+#[test]
+fn sweep_from_logits_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    nhwc_fixture(dir.path(), "a", 1);
+    assert_cmd_snapshot!(tool_in(dir.path()).args([
+        "sweep",
+        "pred/a.npy",
+        "mask/a.npy",
+        "--from-logits",
+        "--ignore-index",
+        "255",
+        "--alphas",
+        "0.25,0.75",
+        "--gammas",
+        "0,2",
+        "--format",
+        "csv",
+    ]));
+}
+
+/// The seed article's example as data (every pixel's foreground probability 0.05; 10
+/// positives, 990 negatives): sweep's gradient share against the closed form of the hard-target
+/// focal derivative from logits, `|dFL/dx| = alpha_t u^gamma (gamma p_t CE + u)` with
+/// `u = 1 - p_t`, `CE = -ln p_t`, in f64.
+#[test]
+fn sweep_gradient_share_of_the_seed_example() {
+    let dir = tempfile::tempdir().unwrap();
+    let (h, w, positives) = (10, 100, 10);
+    let x = (0.05f64 / 0.95).ln() as f32;
+    std::fs::write(
+        dir.path().join("x.npy"),
+        npy("<f4", false, &[h, w], &f32_bytes(&vec![x; h * w])),
+    )
+    .unwrap();
+    let mask: Vec<u8> = (0..h * w).map(|i| u8::from(i < positives)).collect();
+    std::fs::write(
+        dir.path().join("m.png"),
+        grey_png(w as u32, h as u32, &mask),
+    )
+    .unwrap();
+    let out = tool_in(dir.path())
+        .args([
+            "sweep",
+            "x.npy",
+            "m.png",
+            "--from-logits",
+            "--alphas",
+            "0.25,0.5",
+        ])
+        .args(["--gammas", "0,2,5", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let grid = json["grid"].as_array().unwrap();
+    assert_eq!(grid.len(), 6);
+    let p = 1.0 / (1.0 + (-f64::from(x)).exp());
+    let derivative = |alpha_t: f64, gamma: f64, p_t: f64| {
+        let u = 1.0 - p_t;
+        alpha_t * u.powf(gamma) * (gamma * p_t * -p_t.ln() + u)
+    };
+    for point in grid {
+        let alpha = point["alpha"].as_f64().unwrap();
+        let gamma = point["gamma"].as_f64().unwrap();
+        let pos = positives as f64 * derivative(alpha, gamma, p);
+        let neg = (h * w - positives) as f64 * derivative(1.0 - alpha, gamma, 1.0 - p);
+        let want = pos / (pos + neg);
+        let got = point["gradient_share"].as_f64().unwrap();
+        // JSON rounds to 6 decimals; the f32 derivatives are within 1e-5 relative.
+        assert!(
+            (got - want).abs() <= 5e-7 + 2e-5 * want,
+            "alpha {alpha} gamma {gamma}: {got} vs {want}"
+        );
+    }
 }
 
 #[test]

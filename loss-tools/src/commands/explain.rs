@@ -8,10 +8,16 @@
 //! `alpha`/`gamma`, cross-entropy as the same loss with no alpha and gamma 0. Totals are the
 //! per-element value times the count (f64), so any count is exact. The article uses log base
 //! 10; the natural-log column is what a framework computes; the shares are base-free.
+//!
+//! A second table shows the gradient, which is what training follows: each element's
+//! `|dL/dx|` from `loss-core`'s `loss_and_grad_elementwise` ([`Split`]), with `x` the logit
+//! (`SigmoidFocal` at `ln(p / (1 - p))`) or the probability (`BinaryFocal`), and the two
+//! groups' shares of `Σ |dL/dx|` (per-element × count).
 
 use clap::Args;
 use loss_core::Reduction;
-use loss_core::focal::BinaryFocal;
+use loss_core::focal::{BinaryFocal, SigmoidFocal};
+use loss_tools::shares::{Split, Sums};
 
 use super::Failure;
 use crate::output::table::Table;
@@ -85,7 +91,103 @@ fn render(a: &ExplainArgs) -> Result<String, String> {
     } else {
         "The article column applies to its own example only (no options).\n"
     });
+    out.push('\n');
+    out.push_str(&gradients(a)?);
     Ok(out)
+}
+
+/// The gradient section: the same example's `|dL/dx|`, per element and as shares.
+fn gradients(a: &ExplainArgs) -> Result<String, String> {
+    let g = gradient_sums(a)?;
+    let mut out = String::from(
+        "Gradient shares: which elements the gradient listens to. Sum of |dL/dx| over a group\n\
+         / over all elements, from loss-core's loss_and_grad_elementwise, with x the logit\n\
+         ln(p / (1 - p)) (SigmoidFocal) or the probability p (BinaryFocal, clamp off). Per\n\
+         element in ln (log10 divides by ln 10); the shares are base-free. dL/dlogit =\n\
+         dL/dp p (1 - p), so the columns' shares differ only where the kinds' p (1 - p) do.\n\n",
+    );
+    let mut t = Table::new(&["quantity", "x = logit", "x = probability"]);
+    let opt = |v: Option<f64>| v.map_or_else(|| "-".into(), sig);
+    let mut row = |q: String, f: &dyn Fn(&GradientSums) -> Option<f64>| {
+        t.row(vec![q, opt(f(&g.logit)), opt(f(&g.probability))]);
+    };
+    let (pn, pp) = (a.pt_negative, a.pt_positive);
+    row(format!("|dCE/dx| per negative (p_t {pn})"), &|s| {
+        Some(s.ce.negatives)
+    });
+    row(format!("|dCE/dx| per positive (p_t {pp})"), &|s| {
+        Some(s.ce.positives)
+    });
+    row("|dFL/dx| per negative".into(), &|s| Some(s.fl.negatives));
+    row("|dFL/dx| per positive".into(), &|s| Some(s.fl.positives));
+    // `-` where cross-entropy's derivative is 0 (p_t 1: nothing left to learn).
+    let ratio = |a: f64, b: f64| (b != 0.0).then(|| a / b);
+    row("|dFL/dx| / |dCE/dx| per negative".into(), &|s| {
+        ratio(s.fl.negatives, s.ce.negatives)
+    });
+    row("|dFL/dx| / |dCE/dx| per positive".into(), &|s| {
+        ratio(s.fl.positives, s.ce.positives)
+    });
+    let (np, nn) = (a.positives as f64, a.negatives as f64);
+    let ce = |s: &GradientSums| s.ce.scaled(np, nn);
+    let fl = |s: &GradientSums| s.fl.scaled(np, nn);
+    row("negatives' share of the CE gradient".into(), &|s| {
+        ce(s).negatives_share()
+    });
+    row("positives' share of the CE gradient".into(), &|s| {
+        ce(s).positives_share()
+    });
+    row("negatives' share of the FL gradient".into(), &|s| {
+        fl(s).negatives_share()
+    });
+    row("positives' share of the FL gradient".into(), &|s| {
+        fl(s).positives_share()
+    });
+    row("positives' gradient share FL / CE".into(), &|s| {
+        Some(fl(s).positives_share()? / ce(s).positives_share()?)
+    });
+    out.push_str(&t.render());
+    Ok(out)
+}
+
+/// `|dL/dx|` of one element of each kind, cross-entropy and focal.
+#[derive(Debug, Clone, Copy)]
+struct GradientSums {
+    ce: Sums,
+    fl: Sums,
+}
+
+/// The per-element gradient magnitudes with respect to the logit and to the probability.
+#[derive(Debug, Clone, Copy)]
+struct Gradients {
+    logit: GradientSums,
+    probability: GradientSums,
+}
+
+/// One negative (foreground probability `1 - p_t`, target 0) and one positive through
+/// `loss-core`: [`Split`] of the pair gives each element's `|dL/dx|` as its group's sum.
+fn gradient_sums(a: &ExplainArgs) -> Result<Gradients, String> {
+    let bad = |e: loss_core::Error| format!("{e}");
+    let p = [1.0 - a.pt_negative, a.pt_positive];
+    let t = [0.0, 1.0];
+    // The logit of each probability, in f64 then rounded once (0 and 1 give -inf and inf).
+    let x = p.map(|p| {
+        let p = f64::from(p);
+        (p / (1.0 - p)).ln() as f32
+    });
+    let fl = SigmoidFocal::new(Some(a.alpha), a.gamma).map_err(bad)?;
+    let ce = SigmoidFocal::new(None, 0.0).map_err(bad)?;
+    let logit = GradientSums {
+        ce: Split::of(&ce, &x, &t)?.gradient,
+        fl: Split::of(&fl, &x, &t)?.gradient,
+    };
+    let fl = BinaryFocal::new(Some(a.alpha), a.gamma, 0.0, 1.0).map_err(bad)?;
+    let ce = BinaryFocal::new(None, 0.0, 0.0, 1.0).map_err(bad)?;
+    let probability = GradientSums {
+        ce: Split::of(&ce, &p, &t)?.gradient,
+        fl: Split::of(&fl, &p, &t)?.gradient,
+    };
+    Ok(Gradients { logit, probability })
 }
 
 /// The losses of one element of each kind, from `loss-core`.
@@ -254,6 +356,26 @@ mod tests {
         ] {
             assert!(text.contains(figure), "{figure} missing from\n{text}");
         }
+    }
+
+    #[test]
+    fn gradient_shares_of_the_seed_example() {
+        // 1 - share and the share of each kind; the ratio to CE; -, not NaN, for 0 / 0.
+        let text = render(&args()).unwrap();
+        for figure in ["0.0018964", "0.99810", "0.092536", "0.90746", "48.796"] {
+            assert!(text.contains(figure), "{figure} missing from\n{text}");
+        }
+        let mut a = args();
+        a.pt_negative = 1.0;
+        let text = render(&a).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("|dFL/dx| / |dCE/dx| per negative"))
+            .unwrap();
+        // Logit: both derivatives 0. Probability: d CE / dp = 1 at p = 0, and the focal
+        // derivative 0 for gamma 2 (NaN for 0 < gamma < 1, `gamma 0^(gamma - 1) * 0`).
+        let cells: Vec<&str> = line.split_whitespace().rev().take(2).collect();
+        assert_eq!(cells, ["0", "-"], "{line}");
     }
 
     #[test]

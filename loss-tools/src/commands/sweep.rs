@@ -6,6 +6,9 @@
 //! loss applied to each class one-vs-rest (sigmoid of logits, or the probabilities as given):
 //!
 //! - the **positives' share** of the loss: `Σ FL over target pixels / Σ FL over all pixels`;
+//! - the **positives' share of the gradient**: the same with `|dFL/dx|` (`loss-core`'s
+//!   `loss_and_grad_elementwise`, `x` the score as given, a logit or a probability), which is
+//!   what training follows: gamma moves it to the hard pixels faster than the loss share;
 //! - the **mean loss** (over pixels × classes) and the mean loss of each class (over pixels);
 //! - **weighted precision and recall** at `--threshold`: each pixel counts with the weight the
 //!   loss gives it, `w = FL / CE = alpha_t (1 - p_t)^gamma` (both from `loss-core`;
@@ -18,8 +21,8 @@
 //! Classes: every foreground class (class 0 is background unless `--include-background`,
 //! or with one channel). Files are processed in parallel and combined in file order.
 //! The plot (`--plot PREFIX`: `PREFIX.svg` and `PREFIX.png`, plotters) has three panels against
-//! alpha, one line per gamma: the positives' share, the mean loss (log scale), and weighted
-//! precision (solid) and recall (dashed).
+//! alpha, one line per gamma: the positives' share of the loss (solid) and of the gradient
+//! (dashed), the mean loss (log scale), and weighted precision (solid) and recall (dashed).
 //!
 //! [`run`] reads the pairs ([`input::each_pair`]), sums each one over the grid
 //! ([`Grid::accumulate`]), pools the sums in file order, and turns them into one point per

@@ -117,12 +117,13 @@ impl Sweep<'_> {
         Ok(c)
     }
 
-    /// Panel 1: the positives' share, with the legend of the gammas.
+    /// Panel 1: the positives' share of the loss (solid) and of the gradient (dashed), with
+    /// the legend of the gammas.
     fn share_panel<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), Err>
     where
         DB::ErrorType: 'static,
     {
-        let mut c = self.unit_panel(area, "positives' share of the loss")?;
+        let mut c = self.unit_panel(area, "positives' share: loss (solid) / gradient (dashed)")?;
         for (i, &g) in self.gammas.iter().enumerate() {
             let col = colour(i);
             c.draw_series(LineSeries::new(
@@ -136,6 +137,13 @@ impl Sweep<'_> {
                 self.series(g)
                     .filter_map(|p| p.share.map(|s| Circle::new((alpha(p), s), 3, col.filled()))),
             )?;
+            c.draw_series(DashedLineSeries::new(
+                self.series(g)
+                    .filter_map(|p| p.grad_share.map(|s| (alpha(p), s))),
+                6,
+                4,
+                col.stroke_width(2),
+            ))?;
         }
         c.configure_series_labels()
             .position(SeriesLabelPosition::UpperLeft)

@@ -42,7 +42,7 @@ impl SweepReport<'_> {
         let mut out = format!(
             "Focal loss (one-vs-rest, {}) over {} pixels of {} file(s), classes: {}.\n\
              Unweighted at threshold {}: precision {}, recall {}.\n\
-             share = positives' share of the loss; loss = mean over pixels x classes; \
+             share / gshare = positives' share of the loss / of the gradient (sum of |dFL/dx|, x the score); loss = mean over pixels x classes; \
              per class: mean over pixels; wP / wR = precision / recall weighted by alpha_t (1 - p_t)^gamma.\n\n",
             if self.from_logits {
                 "sigmoid of logits"
@@ -93,6 +93,7 @@ impl SweepReport<'_> {
                 "alpha": p.alpha,
                 "gamma": p.gamma,
                 "share": p.share.and_then(round),
+                "gradient_share": p.grad_share.and_then(round),
                 "loss": round(p.mean),
                 "loss_per_class": p.per_class.iter().map(|&v| round(v)).collect::<Vec<_>>(),
                 "weighted_precision": p.precision.and_then(round),
@@ -111,6 +112,7 @@ fn header(class_columns: impl Iterator<Item = String>, weighted: [&str; 2]) -> V
         "alpha".to_string(),
         "gamma".into(),
         "share".into(),
+        "gshare".into(),
         "loss".into(),
     ];
     head.extend(class_columns);
@@ -124,6 +126,7 @@ fn point_cells(p: &Point, digits: usize) -> Vec<String> {
         p.alpha.to_string(),
         p.gamma.to_string(),
         num(p.share, digits),
+        num(p.grad_share, digits),
         num(Some(p.mean), 6),
     ];
     r.extend(p.per_class.iter().map(|&v| num(Some(v), 6)));

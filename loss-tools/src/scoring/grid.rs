@@ -2,11 +2,14 @@
 //! loss on each class one-vs-rest (sigmoid of logits, or the probabilities as given), summed
 //! over the positives and the negatives, and the loss-weighted confusion sums
 //! `Σ w` over TP, FP and FN with `w = FL / CE = alpha_t (1 - p_t)^gamma` (`w = alpha_t` where
-//! `CE = 0` and gamma is 0, else 0); then, pooled over the files, one [`Point`] per grid point.
+//! `CE = 0` and gamma is 0, else 0), and the gradient magnitudes `Σ |dFL/dx|` over the
+//! positives and the negatives ([`Split`], `x` the score as given); then, pooled over the
+//! files, one [`Point`] per grid point.
 //! `commands/sweep.rs` says what the numbers show.
 
 use loss_core::ElementLoss;
 use loss_core::focal::{BinaryFocal, SigmoidFocal};
+use crate::shares::Split;
 
 use crate::input::{Pair, TargetData};
 
@@ -30,10 +33,8 @@ pub struct Grid<'a> {
 /// Sums of one grid point for one class.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Cell {
-    /// Focal loss of the positive pixels.
-    pos: f64,
-    /// Focal loss of the negative pixels.
-    neg: f64,
+    /// Focal loss and `|dFL/dx|` of the positive and the negative pixels.
+    split: Split,
     /// Weight of the true positives.
     tp: f64,
     /// Weight of the false positives.
@@ -60,8 +61,7 @@ impl Acc {
         } else {
             for (a, b) in self.cells.iter_mut().zip(&o.cells) {
                 for (x, y) in a.iter_mut().zip(b) {
-                    x.pos += y.pos;
-                    x.neg += y.neg;
+                    x.split.add(&y.split);
                     x.tp += y.tp;
                     x.fp += y.fp;
                     x.fn_ += y.fn_;
@@ -98,12 +98,43 @@ impl Kernel {
         })
     }
 
-    /// `(FL, CE)` of one element.
-    fn eval(&self, p: f32, t: f32) -> (f32, f32) {
+    /// The focal loss and gradient sums of a class's elements, handing `each` every
+    /// element's score, target, `FL` (from the same `loss-core` call as the sums) and `CE`.
+    fn split(
+        &self,
+        e: &Elements,
+        mut each: impl FnMut(f32, f32, f32, f32),
+    ) -> Result<Split, String> {
+        let (s, t) = (&e.scores, &e.targets);
+        let mut with_ce = |i: usize, fl: f32, ce: &dyn Fn(f32, f32) -> f32| {
+            if let (Some(&p), Some(&t)) = (s.get(i), t.get(i)) {
+                each(p, t, fl, ce(p, t));
+            }
+        };
         match self {
-            Self::Logits(f, c) => (f.element(p, t), c.element(p, t)),
-            Self::Probabilities(f, c) => (f.element(p, t), c.element(p, t)),
+            Self::Logits(f, c) => Split::of_each(f, s, t, |i, fl, _| {
+                with_ce(i, fl, &|p, t| c.element(p, t));
+            }),
+            Self::Probabilities(f, c) => Split::of_each(f, s, t, |i, fl, _| {
+                with_ce(i, fl, &|p, t| c.element(p, t));
+            }),
         }
+    }
+}
+
+/// One class's elements: scores and targets.
+#[derive(Debug, Clone, Default)]
+struct Elements {
+    scores: Vec<f32>,
+    targets: Vec<f32>,
+}
+
+impl Elements {
+    fn iter(&self) -> impl Iterator<Item = (f32, f32)> + '_ {
+        self.scores
+            .iter()
+            .copied()
+            .zip(self.targets.iter().copied())
     }
 }
 
@@ -116,6 +147,8 @@ pub struct Point {
     pub gamma: f32,
     /// The positives' share of the loss.
     pub share: Option<f64>,
+    /// The positives' share of the gradient, `Σ |dFL/dx|`.
+    pub grad_share: Option<f64>,
     /// The mean loss over pixels × classes.
     pub mean: f64,
     /// Each class's mean loss over pixels.
@@ -154,7 +187,7 @@ impl Grid<'_> {
         let (elements, pixels) = self.elements(pair);
         let mut counts = [0u64; 3];
         for e in &elements {
-            for &(p, t) in e {
+            for (p, t) in e.iter() {
                 match (p >= cut, t >= 0.5) {
                     (true, true) => counts[0] += 1,
                     (true, false) => counts[1] += 1,
@@ -170,7 +203,7 @@ impl Grid<'_> {
                 let row = elements
                     .iter()
                     .map(|e| cell(kernel, e, alpha, gamma, cut))
-                    .collect();
+                    .collect::<Result<_, _>>()?;
                 cells.push(row);
             }
         }
@@ -182,12 +215,12 @@ impl Grid<'_> {
     }
 
     /// The (score, target) elements of each class swept, and the pixels counted.
-    fn elements(&self, pair: &Pair) -> (Vec<Vec<(f32, f32)>>, u64) {
+    fn elements(&self, pair: &Pair) -> (Vec<Elements>, u64) {
         let g = pair.geometry;
         let first = usize::from(!self.include_background && g.classes > 1);
         let classes: Vec<usize> = (first..g.classes).collect();
         let spatial = g.spatial();
-        let mut elements: Vec<Vec<(f32, f32)>> = vec![Vec::new(); classes.len()];
+        let mut elements = vec![Elements::default(); classes.len()];
         let mut pixels = 0u64;
         for n in 0..g.batch {
             for s in 0..spatial {
@@ -209,7 +242,8 @@ impl Grid<'_> {
                         _ => 0.0,
                     };
                     if let Some(e) = elements.get_mut(k) {
-                        e.push((p, t));
+                        e.scores.push(p);
+                        e.targets.push(t);
                     }
                 }
             }
@@ -226,8 +260,11 @@ impl Grid<'_> {
         grid.zip(&acc.cells)
             .map(|((alpha, gamma), row)| {
                 let px = acc.pixels as f64;
-                let pos: f64 = row.iter().map(|c| c.pos).sum();
-                let neg: f64 = row.iter().map(|c| c.neg).sum();
+                let mut split = Split::default();
+                for c in row {
+                    split.add(&c.split);
+                }
+                let (pos, neg) = (split.loss.positives, split.loss.negatives);
                 let (tp, fp, fn_) = row.iter().fold((0.0, 0.0, 0.0), |s, c| {
                     (s.0 + c.tp, s.1 + c.fp, s.2 + c.fn_)
                 });
@@ -235,8 +272,9 @@ impl Grid<'_> {
                     alpha,
                     gamma,
                     share: ratio(pos, pos + neg),
+                    grad_share: ratio(split.gradient.positives, split.gradient.total()),
                     mean: (pos + neg) / (px * row.len() as f64),
-                    per_class: row.iter().map(|c| (c.pos + c.neg) / px).collect(),
+                    per_class: row.iter().map(|c| c.split.loss.total() / px).collect(),
                     precision: ratio(tp, tp + fp),
                     recall: ratio(tp, tp + fn_),
                 }
@@ -246,10 +284,15 @@ impl Grid<'_> {
 }
 
 /// The sums of one class's elements at one grid point.
-fn cell(kernel: Kernel, elements: &[(f32, f32)], alpha: f32, gamma: f32, cut: f32) -> Cell {
+fn cell(
+    kernel: Kernel,
+    elements: &Elements,
+    alpha: f32,
+    gamma: f32,
+    cut: f32,
+) -> Result<Cell, String> {
     let mut cell = Cell::default();
-    for &(p, t) in elements {
-        let (fl, ce) = kernel.eval(p, t);
+    let split = kernel.split(elements, |p, t, fl, ce| {
         let positive = t >= 0.5;
         let alpha_t = if positive { alpha } else { 1.0 - alpha };
         let w = if ce > 0.0 {
@@ -259,17 +302,13 @@ fn cell(kernel: Kernel, elements: &[(f32, f32)], alpha: f32, gamma: f32, cut: f3
         } else {
             0.0
         };
-        if positive {
-            cell.pos += f64::from(fl);
-        } else {
-            cell.neg += f64::from(fl);
-        }
         match (p >= cut, positive) {
             (true, true) => cell.tp += w,
             (true, false) => cell.fp += w,
             (false, true) => cell.fn_ += w,
             _ => {}
         }
-    }
-    cell
+    })?;
+    cell.split = split;
+    Ok(cell)
 }
