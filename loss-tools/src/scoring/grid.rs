@@ -7,9 +7,9 @@
 //! files, one [`Point`] per grid point.
 //! `commands/sweep.rs` says what the numbers show.
 
+use crate::shares::Split;
 use loss_core::ElementLoss;
 use loss_core::focal::{BinaryFocal, SigmoidFocal};
-use crate::shares::Split;
 
 use crate::input::{Pair, TargetData};
 
