@@ -114,7 +114,9 @@ fn c_program_reproduces_every_golden_case() {
         .arg(d.join("golden/golden_all.c"))
         .arg(d.join("tests/host_main.c"))
         .arg(&lib)
-        .args(["-lpthread", "-ldl", "-lm", "-o"])
+        // As docs/c.md tells users: keep only what the program calls (with the workspace's
+        // `--all-features`, loss-core's unused `defmt` impls are in the archive too).
+        .args(["-Wl,--gc-sections", "-lpthread", "-ldl", "-lm", "-o"])
         .arg(&out)
         .status()
         .expect("run gcc");
@@ -177,7 +179,9 @@ fn the_example_runs_and_agrees_with_the_f32_calls() {
         .arg(d.join("include"))
         .arg(d.join("examples/tflm_int8.c"))
         .arg(&lib)
-        .args(["-lpthread", "-ldl", "-lm", "-o"])
+        // As docs/c.md tells users: keep only what the program calls (with the workspace's
+        // `--all-features`, loss-core's unused `defmt` impls are in the archive too).
+        .args(["-Wl,--gc-sections", "-lpthread", "-ldl", "-lm", "-o"])
         .arg(&out)
         .status()
         .expect("run gcc");
