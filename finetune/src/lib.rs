@@ -21,9 +21,9 @@
 //! `loss = focal + dice`: one-vs-rest sigmoid focal loss ([`OneVsRestFocal`], alpha 0.25,
 //! gamma 2, the mean over pixel x class terms) plus the mean over classes of a binary dice
 //! loss on each class's logits ([`OverlapLoss::dice`] on logits, the statistics over all
-//! labelled pixels). The branch's gradient API has the softmax focal gradient but no per-class
-//! (multi-class) overlap gradient, so the example uses the one-vs-rest pair, whose gradients
-//! are both in `loss-core`: [`OneVsRestFocal::loss_and_grad_elementwise`] and the dice's two
+//! labelled pixels). `loss-core` has the softmax focal gradient but no per-class (multi-class)
+//! overlap gradient yet, so the example uses the one-vs-rest pair, whose gradients are both
+//! there: [`OneVsRestFocal::loss_and_grad_elementwise`] and the dice's two
 //! passes ([`OverlapLoss::accumulator`], then [`OverlapGradient::tile`]). `loss-core` gives
 //! `d loss / d logits`; the head's gradients follow by the chain rule here:
 //! `d loss / d W[c][k] = Σ_pixels d loss / d z[c] · feature[k]`, `d loss / d b[c] = Σ d loss / d z[c]`.
