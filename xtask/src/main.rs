@@ -838,25 +838,7 @@ fn cost(install: bool, only: Option<&str>) -> Result<(), String> {
     for (bi, board) in boards.iter().copied().enumerate() {
         build(board)?;
         steps.push(step_instructions(board, &plugin)?);
-        let elf = elf(board, "cost");
-        let (start, stop) = (symbol(&elf, "bench_start")?, symbol(&elf, "bench_stop")?);
-        let log_path = firmware().join(format!("target/insncount-{}.log", board.name));
-        let _ = std::fs::remove_file(&log_path);
-        let extra = vec![
-            "-plugin".to_string(),
-            format!("{},start={start},stop={stop}", plugin.display()),
-            "-d".to_string(),
-            "plugin".to_string(),
-            "-D".to_string(),
-            log_path.display().to_string(),
-        ];
-        let run = run_qemu(board, "cost", true, &extra)?;
-        if !run.ok() {
-            return Err(format!(
-                "cost firmware on {} failed:\n{}",
-                board.name, run.log
-            ));
-        }
+        let (run, counts) = counted_run(board, "cost", &plugin)?;
         let windows: Vec<(usize, String)> = run
             .log
             .lines()
@@ -864,16 +846,6 @@ fn cost(install: bool, only: Option<&str>) -> Result<(), String> {
                 let rest = l.trim().strip_prefix("window ")?;
                 let (n, name) = rest.split_once(' ')?;
                 Some((n.parse().ok()?, name.to_string()))
-            })
-            .collect();
-        let plugin_log = std::fs::read_to_string(&log_path).map_err(|e| e.to_string())?;
-        let counts: Vec<u64> = plugin_log
-            .lines()
-            .filter_map(|l| {
-                l.strip_prefix("insncount: window ")?
-                    .strip_suffix(" insns")?
-                    .parse()
-                    .ok()
             })
             .collect();
         if counts.len() != windows.len() {
@@ -959,12 +931,12 @@ fn cost(install: bool, only: Option<&str>) -> Result<(), String> {
     Ok(())
 }
 
-/// Instructions of the fine-tuning firmware's timed SGD step (its one window between the
-/// markers), counted by the plugin.
-fn step_instructions(board: &Board, plugin: &Path) -> Result<u64, String> {
-    let elf = elf(board, "finetune");
+/// Runs `bin` on the board under the instruction-counting plugin, which watches the ELF's
+/// `bench_start` / `bench_stop` markers: the decoded log and the count of each window.
+fn counted_run(board: &Board, bin: &str, plugin: &Path) -> Result<(Run, Vec<u64>), String> {
+    let elf = elf(board, bin);
     let (start, stop) = (symbol(&elf, "bench_start")?, symbol(&elf, "bench_stop")?);
-    let log_path = firmware().join(format!("target/insncount-finetune-{}.log", board.name));
+    let log_path = firmware().join(format!("target/insncount-{bin}-{}.log", board.name));
     let _ = std::fs::remove_file(&log_path);
     let extra = vec![
         "-plugin".to_string(),
@@ -974,15 +946,15 @@ fn step_instructions(board: &Board, plugin: &Path) -> Result<u64, String> {
         "-D".to_string(),
         log_path.display().to_string(),
     ];
-    let run = run_qemu(board, "finetune", true, &extra)?;
+    let run = run_qemu(board, bin, true, &extra)?;
     if !run.ok() {
         return Err(format!(
-            "fine-tuning firmware on {} failed:\n{}",
+            "{bin} firmware on {} failed:\n{}",
             board.name, run.log
         ));
     }
     let plugin_log = std::fs::read_to_string(&log_path).map_err(|e| e.to_string())?;
-    let counts: Vec<u64> = plugin_log
+    let counts = plugin_log
         .lines()
         .filter_map(|l| {
             l.strip_prefix("insncount: window ")?
@@ -991,6 +963,13 @@ fn step_instructions(board: &Board, plugin: &Path) -> Result<u64, String> {
                 .ok()
         })
         .collect();
+    Ok((run, counts))
+}
+
+/// Instructions of the fine-tuning firmware's timed SGD step (its one window between the
+/// markers).
+fn step_instructions(board: &Board, plugin: &Path) -> Result<u64, String> {
+    let (_, counts) = counted_run(board, "finetune", plugin)?;
     match counts[..] {
         [n] => Ok(n),
         _ => Err(format!(
