@@ -2,15 +2,17 @@
 //!
 //! - `cargo xtask qemu [--install]`: builds every board's firmware (the `api-*` binaries carry
 //!   the link-time no-panic proof, so building them is a test), runs the golden vectors, the
-//!   monitoring example, the stack probe and the API binaries on QEMU, each under a timeout,
-//!   and prints `N passed, N failed` per board and in total. On the M4F and the M0 it also
-//!   builds the C API's static library (`bindings/c`, with its link-time no-panic proof) and a
-//!   C firmware that runs the golden cases through it (`C API: N passed, N failed`).
+//!   monitoring example, the stack probe, the API binaries and the fine-tuning example on QEMU,
+//!   each under a timeout, and prints `N passed, N failed` per board and in total. On the M4F
+//!   and the M0 it also builds the C API's static library (`bindings/c`, with its link-time
+//!   no-panic proof) and a C firmware that runs the golden cases through it (`C API: N passed,
+//!   N failed`).
 //! - `cargo xtask size`: flash and static RAM of the firmware linking the whole API and of the
 //!   one linking only binary focal + dice, per board, the same calls through the C API, and the
 //!   stack use of each entry point.
 //! - `cargo xtask cost`: instructions per element, counted exactly by a QEMU TCG plugin
-//!   (`xtask/insncount.c`) between two marker functions, with the `powf` / `logf` baseline.
+//!   (`xtask/insncount.c`) between two marker functions, with the `powf` / `logf` baseline, and
+//!   the instructions of one SGD step of the fine-tuning example.
 //! - `cargo xtask lint`: `cargo fmt --check` of the firmware workspace and clippy with
 //!   `-D warnings` for each board, with the board's own target (the firmware is not built for
 //!   the host, so the root's `cargo clippy --workspace` cannot see it).
@@ -463,6 +465,46 @@ fn quickstart(board: &Board) -> Result<(u64, u64), String> {
     }
 }
 
+/// Runs the fine-tuning example (docs/training.md) on the board; its checks count as the
+/// board's: the tally of its `fine-tuning: N passed, N failed` line, or one failure. Also
+/// prints its flash, static RAM and peak stack.
+fn fine_tuning(board: &Board) -> Result<(u64, u64), String> {
+    let run = run_qemu(board, "finetune", true, &[])?;
+    let stack = run
+        .log
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("fine-tuning: peak stack "))
+        .unwrap_or("? B");
+    let size = match footprint(&elf(board, "finetune")) {
+        Ok((flash, ram)) => format!("flash {flash} B, static RAM {ram} B, peak stack {stack}"),
+        Err(e) => format!("no size ({e}), peak stack {stack}"),
+    };
+    let line = run
+        .log
+        .lines()
+        .rev()
+        .find(|l| l.contains("fine-tuning") && l.contains(" passed, "));
+    match line.and_then(tally) {
+        Some((p, f)) if run.ok() && f == 0 => {
+            println!("  ok   finetune (docs/training.md): {p} passed, {f} failed; {size}");
+            Ok((p, f))
+        }
+        Some((p, f)) => {
+            println!(
+                "  FAIL finetune: {p} passed, {f} failed ({})",
+                describe(run.code)
+            );
+            print!("{}", indent(&run.log));
+            Ok((p, f.max(1)))
+        }
+        None => {
+            println!("  FAIL finetune: no tally ({})", describe(run.code));
+            print!("{}", indent(&run.log));
+            Ok((0, 1))
+        }
+    }
+}
+
 /// The golden firmware's flash and static RAM and the run's peak stack (its
 /// `golden run: peak stack N B` line), for the golden line of `qemu`.
 fn golden_footprint(board: &Board, log: &str) -> String {
@@ -589,6 +631,9 @@ fn qemu(install: bool, only: Option<&str>) -> Result<(u64, u64), String> {
                     print!("{}", indent(&run.log));
                 }
             }
+            let (p, f) = fine_tuning(board)?;
+            passed += p;
+            failed += f;
         }
         if c_flags(board).is_some() {
             let (p, f) = c_api(board)?;
@@ -1116,27 +1161,11 @@ fn cost(install: bool, only: Option<&str>) -> Result<(), String> {
     if boards.is_empty() {
         return Err(format!("no board named {}", only.unwrap_or("?")));
     }
+    let mut steps = Vec::new();
     for (bi, board) in boards.iter().copied().enumerate() {
         build(board)?;
-        let elf = elf(board, "cost");
-        let (start, stop) = (symbol(&elf, "bench_start")?, symbol(&elf, "bench_stop")?);
-        let log_path = firmware().join(format!("target/insncount-{}.log", board.name));
-        let _ = std::fs::remove_file(&log_path);
-        let extra = vec![
-            "-plugin".to_string(),
-            format!("{},start={start},stop={stop}", plugin.display()),
-            "-d".to_string(),
-            "plugin".to_string(),
-            "-D".to_string(),
-            log_path.display().to_string(),
-        ];
-        let run = run_qemu(board, "cost", true, &extra)?;
-        if !run.ok() {
-            return Err(format!(
-                "cost firmware on {} failed:\n{}",
-                board.name, run.log
-            ));
-        }
+        steps.push(step_instructions(board, &plugin)?);
+        let (run, counts) = counted_run(board, "cost", &plugin)?;
         let windows: Vec<(usize, String)> = run
             .log
             .lines()
@@ -1144,16 +1173,6 @@ fn cost(install: bool, only: Option<&str>) -> Result<(), String> {
                 let rest = l.trim().strip_prefix("window ")?;
                 let (n, name) = rest.split_once(' ')?;
                 Some((n.parse().ok()?, name.to_string()))
-            })
-            .collect();
-        let plugin_log = std::fs::read_to_string(&log_path).map_err(|e| e.to_string())?;
-        let counts: Vec<u64> = plugin_log
-            .lines()
-            .filter_map(|l| {
-                l.strip_prefix("insncount: window ")?
-                    .strip_suffix(" insns")?
-                    .parse()
-                    .ok()
             })
             .collect();
         if counts.len() != windows.len() {
@@ -1207,6 +1226,13 @@ fn cost(install: bool, only: Option<&str>) -> Result<(), String> {
             println!("| {name} | {} |", cells.join(" | "));
         }
     }
+    println!(
+        "\nOne SGD step of the fine-tuning example (docs/training.md: two labelled 32x32 frames, both passes, the head's update):\n"
+    );
+    println!("| | {} |", names.join(" | "));
+    println!("|---|{}", "---:|".repeat(boards.len()));
+    let cells: Vec<String> = steps.iter().map(u64::to_string).collect();
+    println!("| instructions per step | {} |", cells.join(" | "));
     println!("\nLoss and gradient / loss alone (the issue's goal: at most 1.6 on the M4F):\n");
     println!("| kernel | {} |", names.join(" | "));
     println!("|---|{}", "---:|".repeat(boards.len()));
@@ -1230,6 +1256,55 @@ fn cost(install: bool, only: Option<&str>) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Runs `bin` on the board under the instruction-counting plugin, which watches the ELF's
+/// `bench_start` / `bench_stop` markers: the decoded log and the count of each window.
+fn counted_run(board: &Board, bin: &str, plugin: &Path) -> Result<(Run, Vec<u64>), String> {
+    let elf = elf(board, bin);
+    let (start, stop) = (symbol(&elf, "bench_start")?, symbol(&elf, "bench_stop")?);
+    let log_path = firmware().join(format!("target/insncount-{bin}-{}.log", board.name));
+    let _ = std::fs::remove_file(&log_path);
+    let extra = vec![
+        "-plugin".to_string(),
+        format!("{},start={start},stop={stop}", plugin.display()),
+        "-d".to_string(),
+        "plugin".to_string(),
+        "-D".to_string(),
+        log_path.display().to_string(),
+    ];
+    let run = run_qemu(board, bin, true, &extra)?;
+    if !run.ok() {
+        return Err(format!(
+            "{bin} firmware on {} failed:\n{}",
+            board.name, run.log
+        ));
+    }
+    let plugin_log = std::fs::read_to_string(&log_path).map_err(|e| e.to_string())?;
+    let counts = plugin_log
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("insncount: window ")?
+                .strip_suffix(" insns")?
+                .parse()
+                .ok()
+        })
+        .collect();
+    Ok((run, counts))
+}
+
+/// Instructions of the fine-tuning firmware's timed SGD step (its one window between the
+/// markers).
+fn step_instructions(board: &Board, plugin: &Path) -> Result<u64, String> {
+    let (_, counts) = counted_run(board, "finetune", plugin)?;
+    match counts[..] {
+        [n] => Ok(n),
+        _ => Err(format!(
+            "{}: the fine-tuning firmware should count one window, not {}",
+            board.name,
+            counts.len()
+        )),
+    }
 }
 
 /// `cargo fmt --check` of the firmware workspace, then clippy with `-D warnings` from each

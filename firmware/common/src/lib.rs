@@ -11,7 +11,9 @@
 //!   straightforward `libm::powf` / `logf` baseline;
 //! - [`monitor`]: the monitoring example (streaming focal, dice and IoU over a synthetic frame);
 //! - [`alarm`]: `loss_core::monitor` on a synthetic camera stream that degrades half way, with
-//!   an alarm line driven through embedded-hal.
+//!   an alarm line driven through embedded-hal;
+//! - [`finetune`] (the `loss-finetune` crate, re-exported): the on-device fine-tuning example,
+//!   whose training loop the host test runs too.
 #![no_std]
 
 pub mod alarm;
@@ -21,3 +23,5 @@ pub mod data;
 pub mod entries;
 pub mod golden;
 pub mod monitor;
+
+pub use finetune;
