@@ -17,7 +17,7 @@ pub use pair::{Pair, TargetData, load};
 
 /// Decodes the pair of every job and runs `f` on it, in parallel and with a progress bar: the
 /// results in job order, or the first error in that order (see
-/// [`parallel::first_error_in_order`]).
+/// `parallel::first_error_in_order`).
 pub fn each_pair<T: Send>(
     jobs: &[Job],
     args: &InputArgs,
