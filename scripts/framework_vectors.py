@@ -7,12 +7,15 @@ function under `tests/data/frameworks/`, plus `versions.json`. Each line is a `l
 request with the framework's answer attached:
 
     {"id", "function", "params", "inputs": {name: {"shape", "data", ["dtype": "int64"]}},
-     "expected": {"shape", "data"}, ["expected_f64": {"shape", "data"}]}
+     "expected": {"shape", "data"}, ["expected_f64": {"shape", "data"}],
+     ["expected_grad": {name: {"shape", "data"}}, ["expected_grad_f64": ...]]}
     or, where the framework raises, {..., "expected_error": "<ExceptionType>: <message>"}
 
 `expected` is the framework's float32 output; `expected_f64` the same call on float64 tensors,
 recorded only where the framework really computes in float64 (see `docs/framework-vectors.md`
-for the exceptions). Inputs are float32 values written exactly (every value round-trips through
+for the exceptions). `expected_grad` is the framework's float32 autograd gradient of the output's
+sum with respect to the prediction (the functions of `GRAD_INPUTS`), `expected_grad_f64` the
+same in float64. Inputs are float32 values written exactly (every value round-trips through
 f32 and f64 alike); non-finite numbers are the strings "NaN", "Infinity", "-Infinity".
 
 Rust tests read the committed files; Python is needed only to regenerate them:
@@ -129,22 +132,45 @@ def _tensor_params(params: dict[str, Any], names: tuple[str, ...], dtype: torch.
     return out
 
 
+def torch_args(inputs: dict[str, np.ndarray], dtype: torch.dtype, grad: str | None) -> list[torch.Tensor]:
+    """The input tensors in argument order; the one named `grad` requires its gradient."""
+    args = []
+    for name, a in inputs.items():
+        t = to_torch(a, dtype)
+        if name == grad:
+            t.requires_grad_(True)
+        args.append(t)
+    return args
+
+
+def with_grad(out: torch.Tensor, args: list[torch.Tensor], inputs: dict[str, np.ndarray], grad: str | None, dtype):
+    """The output, or with `grad` the autograd gradient of its sum with respect to that input."""
+    if grad is None:
+        return torch_out(out, dtype)
+    x = args[list(inputs).index(grad)]
+    if out.numel() > 0:
+        out.sum().backward()
+    g = x.grad if x.grad is not None else torch.zeros_like(x)
+    return torch_out(g, dtype)
+
+
 def run_torch_function(fn: Callable, tensor_params: tuple[str, ...] = ()) -> Runner:
-    def run(params, inputs, dtype):
-        args = [to_torch(a, dtype) for a in inputs.values()]
-        return torch_out(fn(*args, **_tensor_params(params, tensor_params, dtype)), dtype)
+    def run(params, inputs, dtype, grad=None):
+        args = torch_args(inputs, dtype, grad)
+        out = fn(*args, **_tensor_params(params, tensor_params, dtype))
+        return with_grad(out, args, inputs, grad, dtype)
 
     return run
 
 
 def run_torch_module(cls: Callable) -> Runner:
-    def run(params, inputs, dtype):
+    def run(params, inputs, dtype, grad=None):
         # MONAI's `other_act` is a callable; requests name it ("tanh", as MONAI's tests use).
         if params.get("other_act") == "tanh":
             params = dict(params, other_act=torch.tanh)
         module = cls(**params)
-        args = [to_torch(a, dtype) for a in inputs.values()]
-        return torch_out(module(*args), dtype)
+        args = torch_args(inputs, dtype, grad)
+        return with_grad(module(*args), args, inputs, grad, dtype)
 
     return run
 
@@ -152,14 +178,14 @@ def run_torch_module(cls: Callable) -> Runner:
 def run_keras(cls_name: str) -> Runner:
     """A Keras 3 loss class on the torch backend, channel-last as Keras takes it."""
 
-    def run(params, inputs, dtype):
+    def run(params, inputs, dtype, grad=None):
         import keras
 
         kp = {k: tuple(v) if k == "axis" and isinstance(v, list) else v for k, v in params.items()}
         kdtype = "float64" if dtype == torch.float64 else "float32"
         loss = getattr(keras.losses, cls_name)(**kp, dtype=kdtype)
-        y_true, y_pred = (to_torch(a, dtype) for a in inputs.values())
-        return torch_out(loss(y_true, y_pred), dtype)
+        args = torch_args(inputs, dtype, grad)
+        return with_grad(loss(*args), args, inputs, grad, dtype)
 
     return run
 
@@ -228,16 +254,33 @@ NO_F64 = {
 }
 
 
+# Functions whose vectors carry the framework's autograd gradient with respect to the
+# prediction (`expected_grad`, keyed by the argument's name): the gradient of the output's sum,
+# in the prediction's shape, as `loss-tools batch` answers `"grad": true`.
+GRAD_INPUTS = {
+    "torchvision.ops.sigmoid_focal_loss": "inputs",
+    "kornia.losses.binary_focal_loss_with_logits": "pred",
+    "keras.losses.BinaryFocalCrossentropy": "y_pred",
+    "keras.losses.Dice": "y_pred",
+    "seed.FocalLoss": "y_pred",
+    "seed.DiceLoss": "input",
+    "seed.dice_loss": "y_pred",
+    "seed.focal_loss": "y_pred",
+}
+
+
 def error_text(e: BaseException) -> str:
     msg = " ".join(str(e).split())
     return f"{type(e).__name__}: {msg}" if msg else type(e).__name__
 
 
-def call(runner: Runner, params, inputs, dtype) -> tuple[np.ndarray | None, str | None]:
+def call(runner: Runner, params, inputs, dtype, grad: str | None = None) -> tuple[np.ndarray | None, str | None]:
     x64 = keras_x64() if dtype == torch.float64 else contextlib.nullcontext()
     with warnings.catch_warnings(), x64:
         warnings.simplefilter("ignore")
         try:
+            if grad is not None:
+                return runner(params, inputs, dtype, grad), None
             return runner(params, inputs, dtype), None
         except Precision:
             raise
@@ -308,6 +351,17 @@ def build_records(functions: list[str] | None = None) -> tuple[dict[str, list[di
                             )
                 elif err64 is not None:
                     notes.append(f"{rec['id']}: float64 raises but float32 does not: {err64}")
+            grad = GRAD_INPUTS.get(name)
+            if grad is not None and "expected" in rec:
+                # A separate call: the forward values above stay those of a plain call.
+                g32, gerr = call(runner, case.params, case.inputs, torch.float32, grad)
+                if gerr is not None:
+                    raise SystemExit(f"{rec['id']}: the gradient raises: {gerr}")
+                rec["expected_grad"] = {grad: encode_output(g32)}
+                if "expected_f64" in rec:
+                    g64, gerr = call(runner, case.params, case.inputs, torch.float64, grad)
+                    if gerr is None:
+                        rec["expected_grad_f64"] = {grad: encode_output(g64)}
             if case.expect_error and "expected_error" not in rec:
                 raise SystemExit(f"{rec['id']}: expected the framework to raise, it returned a value")
             recs.append(rec)
@@ -345,6 +399,11 @@ def validate(records: dict[str, list[dict]]) -> None:
             if ("expected_error" in r) == ("expected" in r):
                 raise AssertionError(f"{rid}: needs exactly one of expected / expected_error")
             tensors = list(r["inputs"].values()) + [r[k] for k in ("expected", "expected_f64") if k in r]
+            for k in ("expected_grad", "expected_grad_f64"):
+                for arg, t in r.get(k, {}).items():
+                    if list(t["shape"]) != list(r["inputs"][arg]["shape"]):
+                        raise AssertionError(f"{rid}: {k} has shape {t['shape']}, input `{arg}` {r['inputs'][arg]['shape']}")
+                    tensors.append(t)
             for t in tensors:
                 if len(t["data"]) != math.prod(t["shape"]):
                     raise AssertionError(f"{rid}: {len(t['data'])} values for shape {t['shape']}")
@@ -376,6 +435,7 @@ def write_all(records: dict[str, list[dict]], notes: list[str]) -> None:
             "vectors": len(recs),
             "errors": sum("expected_error" in r for r in recs),
             "with_f64": sum("expected_f64" in r for r in recs),
+            "with_grad": sum("expected_grad" in r for r in recs),
             "sha256": hashlib.sha256(text.encode()).hexdigest(),
         }
     meta = versions()

@@ -248,6 +248,39 @@ pub enum Op {
     /// Dice family: `stats`, then `score` and `loss_from`. Output: `[tp, P, T, count, score,
     /// loss]`.
     Stats,
+    /// `loss_and_grad` with a reduction (dice-family losses have none), the gradient into a
+    /// buffer of `capacity` values; for the softmax and one-vs-rest focal losses
+    /// `loss_and_grad_elementwise` (the losses to the scratch buffer, the gradient to one of
+    /// [`MAX_CLASS_GRAD`] values), whose output starts with the losses' hash instead of a
+    /// loss. Output: the loss, the first [`GRAD_SHOWN`] gradient values,
+    /// then [`grad_hash`](crate::grad_hash) of all of them (a word per value would not fit
+    /// the Cortex-M0 board's flash; the hash still changes with any bit of any value).
+    Grad {
+        /// Reduction of the loss (and scale of the gradient).
+        reduction: Reduction,
+        /// Gradient buffer length handed to the call (`n`, or a wrong length).
+        capacity: usize,
+    },
+}
+
+/// Scores a multi-class [`Op::Grad`] case may have (its gradient buffer lives in a frame of
+/// its own; the losses go to the scratch buffer).
+pub const MAX_CLASS_GRAD: usize = 192;
+
+/// Gradient values an [`Op::Grad`] case shows word for word before the hash of all of them.
+pub const GRAD_SHOWN: usize = 4;
+
+/// FNV-1a (32 bits) over the bits of `values`, each NaN read as the one canonical quiet NaN
+/// (the golden rule: a NaN's sign and payload may differ between targets).
+pub fn grad_hash(values: &[f32]) -> u32 {
+    let mut h = 0x811c_9dc5u32;
+    for &v in values {
+        let bits = if v.is_nan() { 0x7fc0_0000 } else { v.to_bits() };
+        for byte in bits.to_le_bytes() {
+            h = (h ^ u32::from(byte)).wrapping_mul(0x0100_0193);
+        }
+    }
+    h
 }
 
 /// A chunk "length" that makes [`Op::Stream`] push mismatched slices, which must be rejected.

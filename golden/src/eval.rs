@@ -14,8 +14,8 @@ use loss_core::{
 };
 
 use crate::{
-    BAD_CHUNK, Case, Expected, LabelKind, MAX_PIXELS, MULTI_CAP, MultiLoss, Op, OverlapBase,
-    REJECTED, Spec,
+    BAD_CHUNK, Case, Expected, GRAD_SHOWN, LabelKind, MAX_CLASS_GRAD, MAX_PIXELS, MULTI_CAP,
+    MultiLoss, Op, OverlapBase, REJECTED, Spec, grad_hash,
 };
 
 /// Collects output words; never panics (words past the end are counted, not stored, so a
@@ -153,6 +153,44 @@ fn stream_element<L: ElementLoss + PartialEq>(
     Ok(())
 }
 
+/// An [`Op::Grad`] case's gradient words: the first [`GRAD_SHOWN`] values, then the hash of
+/// all of them.
+fn grad_words(out: &mut Words<'_>, grad: &[f32]) {
+    for &v in grad.iter().take(GRAD_SHOWN) {
+        out.float(v);
+    }
+    out.word(grad_hash(grad));
+}
+
+/// [`Op::Grad`] of an element loss, in a frame of its own: inlined into [`run_element`] it
+/// would deepen every case's frame (the boards' stack).
+#[inline(never)]
+fn element_grad<L: ElementLoss>(
+    loss: L,
+    predictions: &[f32],
+    targets: &[f32],
+    grad: &mut [f32],
+    out: &mut Words<'_>,
+) -> Result<(), Error> {
+    out.float(loss.loss_and_grad(predictions, targets, grad)?);
+    grad_words(out, grad);
+    Ok(())
+}
+
+/// [`Op::Grad`] of an overlap loss, in a frame of its own (see [`element_grad`]).
+#[inline(never)]
+fn overlap_grad(
+    loss: &OverlapLoss,
+    predictions: &[f32],
+    targets: &[f32],
+    grad: &mut [f32],
+    out: &mut Words<'_>,
+) -> Result<(), Error> {
+    out.float(loss.loss_and_grad(predictions, targets, grad)?);
+    grad_words(out, grad);
+    Ok(())
+}
+
 fn run_element<L: ElementLoss + PartialEq>(
     loss: L,
     op: &Op,
@@ -185,6 +223,16 @@ fn run_element<L: ElementLoss + PartialEq>(
         Op::Stream { chunks, reduction } => {
             stream_element(loss, chunks, reduction, predictions, targets, out)?;
         }
+        Op::Grad {
+            reduction,
+            capacity,
+        } => element_grad(
+            loss.with_reduction(reduction),
+            predictions,
+            targets,
+            scratch.get_mut(..capacity).unwrap_or(&mut []),
+            out,
+        )?,
         // Element losses have no statistics; the generator never emits this.
         Op::Stats => return Err(Error::InvalidParameter("op")),
     }
@@ -250,6 +298,13 @@ fn run_overlap(
             }
             stats(out, &acc.stats()?);
         }
+        Op::Grad { capacity, .. } => overlap_grad(
+            &loss,
+            predictions,
+            targets,
+            scratch.get_mut(..capacity).unwrap_or(&mut []),
+            out,
+        )?,
         // The dice family has no elementwise form; the generator never emits this.
         Op::Elementwise { .. } => return Err(Error::InvalidParameter("op")),
     }
@@ -534,6 +589,28 @@ fn focal_multi<L: ClassLoss>(
     Ok(())
 }
 
+/// A multi-class [`Op::Grad`]: the losses into `scratch`, the gradient into a buffer of
+/// [`MAX_CLASS_GRAD`] values in this frame (not on every case's path: the boards' stack).
+/// Output: the losses' hash, then the gradient's words.
+#[inline(never)]
+fn class_grad(
+    op: &Op,
+    scratch: &mut [f32],
+    out: &mut Words<'_>,
+    f: impl FnOnce(&mut [f32], &mut [f32]) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let Op::Grad { capacity, .. } = *op else {
+        return Err(Error::InvalidParameter("op"));
+    };
+    let mut grad = [0.0f32; MAX_CLASS_GRAD];
+    let losses = scratch.get_mut(..capacity).unwrap_or(&mut []);
+    let grad = grad.get_mut(..capacity).unwrap_or(&mut []);
+    f(losses, grad)?;
+    out.word(grad_hash(losses));
+    grad_words(out, grad);
+    Ok(())
+}
+
 fn run_multi(
     loss: &MultiLoss,
     shape: &Shape,
@@ -546,6 +623,39 @@ fn run_multi(
     let c = shape.classes();
     let mut stats = [OverlapStats::default(); 2 * MULTI_CAP];
     match *loss {
+        MultiLoss::Softmax {
+            gamma,
+            alpha,
+            weights,
+        } if matches!(op, Op::Grad { .. }) => {
+            let loss = SoftmaxFocal::new(alpha, gamma, weights)?;
+            class_grad(op, scratch, out, |losses, grad| {
+                loss.loss_and_grad_elementwise(
+                    shape,
+                    scores,
+                    data.targets(0, usize::MAX),
+                    losses,
+                    grad,
+                )
+            })
+        }
+        MultiLoss::OneVsRest {
+            gamma,
+            alpha,
+            weights,
+            soft,
+        } if matches!(op, Op::Grad { .. }) => {
+            let loss = OneVsRestFocal::new(alpha, gamma, weights)?.with_soft_targets(soft);
+            class_grad(op, scratch, out, |losses, grad| {
+                loss.loss_and_grad_elementwise(
+                    shape,
+                    scores,
+                    data.targets(0, usize::MAX),
+                    losses,
+                    grad,
+                )
+            })
+        }
         MultiLoss::Softmax {
             gamma,
             alpha,

@@ -53,8 +53,9 @@ mod quantized;
 mod vectors;
 
 pub use case::{
-    BAD_CHUNK, Case, ClassScales, CodeKind, Expected, LabelKind, MAX_CODES, MAX_PIXELS, MULTI_CAP,
-    MaskKind, MultiLoss, Name, Op, OverlapBase, QuantLoss, REJECTED, Spec,
+    BAD_CHUNK, Case, ClassScales, CodeKind, Expected, GRAD_SHOWN, LabelKind, MAX_CLASS_GRAD,
+    MAX_CODES, MAX_PIXELS, MULTI_CAP, MaskKind, MultiLoss, Name, Op, OverlapBase, QuantLoss,
+    REJECTED, Spec, grad_hash,
 };
 pub use eval::{Words, check, evaluate, matches, same_bits};
 pub use vectors::{CASE_COUNT, CASES, MAX_SCRATCH, MAX_WORDS};

@@ -1,4 +1,5 @@
-//! Throughput of the binary losses over 4 M elements (f32, and int8 through the code counts)
+//! Throughput of the binary losses over 4 M elements (f32, their loss and gradient, and int8
+//! through the code counts)
 //! and of [`loss_core::lanes`] against `libm` (`cargo bench -p loss-core`); criterion
 //! reports elements per second, i.e. ns/element = 1e9 / throughput. Under `cargo test` each
 //! benchmark runs once as a smoke test.
@@ -69,6 +70,26 @@ fn losses(c: &mut Criterion) {
     let dice_logits = dice.with_predictions(Predictions::Logits);
     g.bench_function("dice logits", |b| {
         b.iter(|| dice_logits.loss(black_box(&x), black_box(&t)))
+    });
+    // Loss and gradient in one call (the gradient into a caller buffer), beside the loss
+    // alone above: the focal losses' one pass, the dice family's two.
+    let mut grad = vec![0.0f32; N];
+    for (name, fl) in [
+        ("sigmoid focal gamma 2 + grad", focal(2.0)),
+        ("sigmoid focal gamma 0.5 + grad", focal(0.5)),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| fl.loss_and_grad(black_box(&x), black_box(&t), &mut grad))
+        });
+    }
+    g.bench_function("binary focal (probabilities) gamma 2 + grad", |b| {
+        b.iter(|| bf.loss_and_grad(black_box(&p), black_box(&t), &mut grad))
+    });
+    g.bench_function("dice probabilities + grad", |b| {
+        b.iter(|| dice.loss_and_grad(black_box(&p), black_box(&t), &mut grad))
+    });
+    g.bench_function("dice logits + grad", |b| {
+        b.iter(|| dice_logits.loss_and_grad(black_box(&x), black_box(&t), &mut grad))
     });
     // int8 logits (scale 10/127) and a byte mask: count the codes, then the focal loss from
     // the per-code table, which is built once, outside the timed part.

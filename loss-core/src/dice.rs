@@ -33,6 +33,33 @@
 //! [`OverlapLoss::loss_per_sample`] followed by [`Reduction::Mean`](crate::Reduction) computes
 //! as `mean(1 - score)`.
 //!
+//! # Gradients
+//! The loss `1 - N / D` (numerator `N`, denominator `D` above) has, for every element,
+//!
+//! ```text
+//! d loss / d p_i = (N / D²) dD/dp_i - (1 / D) dN/dp_i        (times p_i (1 - p_i) on logits)
+//!
+//! dice:     dN = 2 t_i   dD = dP                dP = 1, or 2 p_i when squared
+//! jaccard:  dN = 2 t_i   dD = 2 (dP - t_i)
+//! tversky:  dN = t_i     dD = t_i + alpha (dP - t_i) - beta t_i
+//! ```
+//!
+//! A floored denominator (smp's `clamp_min(eps)`) is a constant below the floor: `dD` is
+//! dropped there, as `clamp_min`'s backward does. Every derivative needs the sums over the
+//! whole channel, so the gradient takes two passes:
+//!
+//! 1. **Statistics**: [`OverlapLoss::stats`], or an [`OverlapAccumulator`] fed tile by tile.
+//! 2. **Gradient**: [`OverlapLoss::gradient`] turns the statistics into an [`OverlapGradient`]
+//!    (two coefficients and the loss), whose [`OverlapGradient::tile`] writes the gradient of
+//!    each tile, in any tiling; [`OverlapGradient::finish`] returns the loss once the tiles
+//!    covered exactly the elements the statistics counted ([`Error::StatisticsMismatch`]
+//!    otherwise, also for a tile that would pass the count).
+//!
+//! [`OverlapLoss::loss_and_grad`] does both over one slice (on logits the first pass keeps
+//! `exp(-|x|)` in the gradient buffer, so there is one exponential per element), and
+//! [`OverlapLoss::loss_and_grad_per_sample`] per sample. Every form returns the loss with the
+//! bits of [`OverlapLoss::loss`] and the same gradient bits.
+//!
 //! # Edge cases
 //! | input | result |
 //! |---|---|
@@ -46,6 +73,10 @@ use crate::activation::{self, sigmoid};
 use crate::elementwise::{Predictions, check_buffer, sample_len};
 use crate::mask::{BinaryTargets, Kernel, Reader, Target, read_targets};
 use crate::sum::DetSum;
+
+mod grad;
+
+pub use grad::OverlapGradient;
 
 /// Which overlap score the loss is built on.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -242,21 +273,7 @@ impl OverlapLoss {
 
     /// The score (higher is better) from statistics.
     pub fn score(&self, s: &OverlapStats) -> f32 {
-        let (tp, p, t) = (s.intersection, s.prediction_sum, s.target_sum);
-        let (numerator, denominator) = match self.overlap {
-            Overlap::Dice => (2.0 * tp + self.smooth_nr, (p + t) + self.smooth_dr),
-            Overlap::Jaccard => (
-                2.0 * tp + self.smooth_nr,
-                2.0 * ((p + t) - tp) + self.smooth_dr,
-            ),
-            Overlap::Tversky { alpha, beta } => {
-                let (fp, fn_) = (p - tp, t - tp);
-                (
-                    tp + self.smooth_nr,
-                    ((tp + alpha * fp) + beta * fn_) + self.smooth_dr,
-                )
-            }
-        };
+        let (numerator, denominator) = self.fraction(s);
         // Written out rather than `max` so that NaN stays NaN. Without a floor a negative
         // denominator (tanh scores) is divided by as it is, as MONAI does.
         let denominator = if self.denominator_floor > 0.0 && denominator < self.denominator_floor {

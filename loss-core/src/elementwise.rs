@@ -162,6 +162,42 @@ pub trait ElementLoss: sealed::Sealed + Copy {
         self.element(prediction, if positive { 1.0 } else { 0.0 })
     }
 
+    /// The loss of one element (the bits of [`ElementLoss::element`]) and its derivative with
+    /// respect to the prediction (see [`crate::gradient`]). Inputs are assumed valid; NaN in,
+    /// NaN out.
+    #[doc(hidden)]
+    fn element_grad(&self, prediction: f32, target: f32) -> (f32, f32);
+
+    /// [`ElementLoss::element_grad`] for a hard target, without the soft-target code.
+    #[doc(hidden)]
+    fn hard_element_grad(&self, prediction: f32, positive: bool) -> (f32, f32) {
+        self.element_grad(prediction, if positive { 1.0 } else { 0.0 })
+    }
+
+    /// `(losses[i], grad[i]) = self.element_grad(predictions[i], targets[i])` up to the
+    /// shortest length, the same bits, possibly several elements at a time (on vector hosts
+    /// `SigmoidFocal` takes its exponentials and logarithms a block at a time). Only the crate
+    /// can call it.
+    #[doc(hidden)]
+    #[inline]
+    fn elements_grad(
+        &self,
+        predictions: &[f32],
+        targets: &[f32],
+        losses: &mut [f32],
+        grad: &mut [f32],
+        _: Internal,
+    ) {
+        for (((o, g), &p), &t) in losses
+            .iter_mut()
+            .zip(grad.iter_mut())
+            .zip(predictions)
+            .zip(targets)
+        {
+            (*o, *g) = self.element_grad(p, t);
+        }
+    }
+
     /// `out[i] = self.element(predictions[i], targets[i])` up to the shortest length, the same
     /// bits, possibly several elements at a time (on vector hosts `SigmoidFocal` evaluates its
     /// exponentials and logarithms a block at a time with [`crate::lanes`]). Only the crate can
@@ -216,6 +252,49 @@ pub trait ElementLoss: sealed::Sealed + Copy {
         out: &mut [f32],
     ) -> Result<(), Error> {
         loss_per_sample(self, predictions, targets, samples, out)
+    }
+
+    /// The loss and its gradient (see the losses' `loss_and_grad`).
+    ///
+    /// # Errors
+    /// As the losses' `loss_and_grad`.
+    fn loss_and_grad<T: BinaryTargets>(
+        &self,
+        predictions: &[f32],
+        targets: T,
+        grad: &mut [f32],
+    ) -> Result<f32, Error> {
+        crate::gradient::loss_and_grad(self, predictions, targets, grad)
+    }
+
+    /// The unreduced loss and its gradient (see the losses' `loss_and_grad_elementwise`).
+    ///
+    /// # Errors
+    /// As the losses' `loss_and_grad_elementwise`.
+    fn loss_and_grad_elementwise<T: BinaryTargets>(
+        &self,
+        predictions: &[f32],
+        targets: T,
+        losses: &mut [f32],
+        grad: &mut [f32],
+    ) -> Result<(), Error> {
+        crate::gradient::loss_and_grad_elementwise(self, predictions, targets, losses, grad)
+    }
+
+    /// Per-sample losses and the gradient of their sum (see the losses'
+    /// `loss_and_grad_per_sample`).
+    ///
+    /// # Errors
+    /// As the losses' `loss_and_grad_per_sample`.
+    fn loss_and_grad_per_sample<T: BinaryTargets>(
+        &self,
+        predictions: &[f32],
+        targets: T,
+        samples: usize,
+        losses: &mut [f32],
+        grad: &mut [f32],
+    ) -> Result<(), Error> {
+        crate::gradient::loss_and_grad_per_sample(self, predictions, targets, samples, losses, grad)
     }
 
     /// A streaming accumulator for this loss.
@@ -280,6 +359,70 @@ macro_rules! element_loss_methods {
                 out: &mut [f32],
             ) -> Result<(), Error> {
                 crate::elementwise::loss_per_sample(self, predictions, targets, samples, out)
+            }
+
+            /// The loss, reduced with the loss's [`Reduction`] (the bits of [`Self::loss`]),
+            /// and its gradient with respect to every prediction written to `grad`, in one
+            /// pass: `grad[i] = d loss / d predictions[i]` (divided by the element count for
+            /// the mean). See [`crate::gradient`] for the derivatives and their edges.
+            ///
+            /// # Errors
+            /// As [`Self::loss`], plus [`Error::GradientLength`] unless
+            /// `grad.len() == predictions.len()`. On error `grad` is untouched.
+            #[inline(always)]
+            pub fn loss_and_grad<T: crate::BinaryTargets>(
+                &self,
+                predictions: &[f32],
+                targets: T,
+                grad: &mut [f32],
+            ) -> Result<f32, Error> {
+                crate::gradient::loss_and_grad(self, predictions, targets, grad)
+            }
+
+            /// The unreduced loss (`reduction="none"`) into `losses[..predictions.len()]`
+            /// (the bits of [`Self::loss_elementwise`]) and `grad[i] = d losses[i] / d
+            /// predictions[i]`: the gradient of their sum, as autograd gives it for a
+            /// `reduction="none"` output summed.
+            ///
+            /// # Errors
+            /// As [`Self::loss_elementwise`], plus [`Error::GradientLength`]. On error
+            /// neither buffer is touched.
+            #[inline(always)]
+            pub fn loss_and_grad_elementwise<T: crate::BinaryTargets>(
+                &self,
+                predictions: &[f32],
+                targets: T,
+                losses: &mut [f32],
+                grad: &mut [f32],
+            ) -> Result<(), Error> {
+                crate::gradient::loss_and_grad_elementwise(self, predictions, targets, losses, grad)
+            }
+
+            /// The loss of each of `samples` equal-length samples into `losses[..samples]`
+            /// (the bits of [`Self::loss_per_sample`]) and the gradient of their sum with
+            /// respect to every prediction into `grad` (divided by the sample's length for
+            /// the mean).
+            ///
+            /// # Errors
+            /// As [`Self::loss_per_sample`], plus [`Error::GradientLength`]. On error
+            /// neither buffer is touched.
+            #[inline(always)]
+            pub fn loss_and_grad_per_sample<T: crate::BinaryTargets>(
+                &self,
+                predictions: &[f32],
+                targets: T,
+                samples: usize,
+                losses: &mut [f32],
+                grad: &mut [f32],
+            ) -> Result<(), Error> {
+                crate::gradient::loss_and_grad_per_sample(
+                    self,
+                    predictions,
+                    targets,
+                    samples,
+                    losses,
+                    grad,
+                )
             }
 
             /// A streaming accumulator for this loss.

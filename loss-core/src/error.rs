@@ -91,6 +91,23 @@ pub enum Error {
         /// Entries given.
         found: usize,
     },
+    /// A gradient buffer does not have one element per prediction (gradients are written to
+    /// exactly the predictions' shape, never to a prefix).
+    GradientLength {
+        /// Elements the gradient has: one per prediction.
+        expected: usize,
+        /// Elements the buffer holds.
+        found: usize,
+    },
+    /// A gradient pass was given data that does not match the statistics it was computed
+    /// from (the overlap losses' second pass, see [`dice`](crate::dice)).
+    StatisticsMismatch {
+        /// Elements the statistics were accumulated over (saturated at `usize::MAX`: `usize`
+        /// keeps `Error` at 12 bytes on 32-bit targets).
+        expected: usize,
+        /// Elements the gradient passes have covered, this call included (saturated).
+        found: usize,
+    },
     /// A per-class weight list does not have one weight per class.
     WeightCount {
         /// Classes the weights must cover.
@@ -167,6 +184,14 @@ impl fmt::Display for Error {
                     "{found} quantization parameters given for {expected} classes"
                 )
             }
+            Self::GradientLength { expected, found } => write!(
+                f,
+                "gradient buffer holds {found} elements but the predictions have {expected}"
+            ),
+            Self::StatisticsMismatch { expected, found } => write!(
+                f,
+                "gradient passes cover {found} elements but the statistics hold {expected}"
+            ),
             Self::WeightCount { expected, found } => {
                 write!(f, "{found} class weights given for {expected} classes")
             }

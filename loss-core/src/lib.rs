@@ -30,6 +30,9 @@
 //! - Reductions: [`Reduction::Mean`] / [`Reduction::Sum`], chosen with the loss
 //!   (`with_reduction`), `none` through `loss_elementwise`, per-sample results through
 //!   `loss_per_sample`.
+//! - [`gradient`]: the derivatives of the binary losses with respect to the predictions
+//!   (`loss_and_grad` and its elementwise and per-sample forms), into caller buffers, with the
+//!   forward call's loss in the same pass.
 //! - Streaming: [`LossAccumulator`] and [`dice::OverlapAccumulator`] take data in chunks of
 //!   any size and give results bit-identical to the one-shot calls.
 //! - Targets ([`BinaryTargets`]): every binary entry point takes `f32` targets or a hard
@@ -92,6 +95,7 @@ mod mask;
 
 pub mod dice;
 pub mod focal;
+pub mod gradient;
 pub mod lanes;
 pub mod monitor;
 pub mod multiclass;

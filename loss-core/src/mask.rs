@@ -219,6 +219,10 @@ pub(crate) trait Target: Copy {
     /// kernel only.
     fn element<L: ElementLoss>(self, loss: &L, prediction: f32) -> f32;
 
+    /// `loss.element_grad(prediction, self.value())`, the same bits; a hard target calls the
+    /// hard kernel only.
+    fn element_grad<L: ElementLoss>(self, loss: &L, prediction: f32) -> (f32, f32);
+
     /// `targets` as `f32` values: the slice itself, or their [`Target::value`]s written to
     /// the start of `buffer` (up to the shorter length).
     fn values<'a>(targets: &'a [Self], buffer: &'a mut [f32]) -> &'a [f32];
@@ -233,6 +237,11 @@ impl Target for f32 {
     #[inline(always)]
     fn element<L: ElementLoss>(self, loss: &L, prediction: f32) -> f32 {
         loss.element(prediction, self)
+    }
+
+    #[inline(always)]
+    fn element_grad<L: ElementLoss>(self, loss: &L, prediction: f32) -> (f32, f32) {
+        loss.element_grad(prediction, self)
     }
 
     #[inline(always)]
@@ -264,6 +273,11 @@ impl Target for u8 {
     }
 
     #[inline(always)]
+    fn element_grad<L: ElementLoss>(self, loss: &L, prediction: f32) -> (f32, f32) {
+        loss.hard_element_grad(prediction, self != 0)
+    }
+
+    #[inline(always)]
     fn values<'a>(targets: &'a [Self], buffer: &'a mut [f32]) -> &'a [f32] {
         hard_values(targets, buffer)
     }
@@ -278,6 +292,11 @@ impl Target for bool {
     #[inline(always)]
     fn element<L: ElementLoss>(self, loss: &L, prediction: f32) -> f32 {
         loss.hard_element(prediction, self)
+    }
+
+    #[inline(always)]
+    fn element_grad<L: ElementLoss>(self, loss: &L, prediction: f32) -> (f32, f32) {
+        loss.hard_element_grad(prediction, self)
     }
 
     #[inline(always)]

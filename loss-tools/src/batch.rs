@@ -3,7 +3,10 @@
 //!
 //! `batch` reads one JSON request per line and writes one JSON response per line, in order:
 //! `{"id": ..., "loss": {"shape": [...], "data": [...]}}` or `{"id": ..., "error": "line N:
-//! ..."}`. A bad line gets an error response naming it and the run goes on. Blank lines are
+//! ..."}`. A request with `"grad": true` also gets `"grad": {"<prediction argument>": {"shape":
+//! [...], "data": [...]}}`: the gradient of the output (summed when it is not a scalar) with
+//! respect to the prediction, in its shape, as the framework's autograd gives it
+//! ([`frameworks::GRAD_FUNCTIONS`]). A bad line gets an error response naming it and the run goes on. Blank lines are
 //! skipped.
 
 use std::io::{self, BufRead, Write};
@@ -35,10 +38,19 @@ fn answer(line: &str, prefix: &str) -> (String, bool) {
     let id = value.get("id").cloned().unwrap_or(Value::Null);
     let result = Request::from_json(&value)
         .map_err(|(_, e)| e)
-        .and_then(|(_, request)| frameworks::evaluate(&request));
+        .and_then(|(_, request)| frameworks::evaluate_with_grad(&request));
     match result {
-        Ok(loss) => (
+        Ok((loss, None)) => (
             format!("{{\"id\": {id}, \"loss\": {}}}", loss.to_json()),
+            true,
+        ),
+        Ok((loss, Some((name, grad)))) => (
+            format!(
+                "{{\"id\": {id}, \"loss\": {}, \"grad\": {{{}: {}}}}}",
+                loss.to_json(),
+                Value::String(name),
+                grad.to_json()
+            ),
             true,
         ),
         Err(e) => (error_line(&id, &format!("{prefix}{e}")), false),
@@ -209,6 +221,38 @@ pub fn translate(text: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grad_requests_get_the_gradient_by_the_prediction_name() {
+        let (line, ok) = respond(
+            "{\"id\": 1, \"function\": \"torchvision.ops.sigmoid_focal_loss\", \"grad\": true, \"params\": {\"reduction\": \"sum\", \"gamma\": 0.0, \"alpha\": -1}, \"inputs\": {\"inputs\": {\"shape\": [2, 1], \"data\": [0.0, 0.0]}, \"targets\": {\"shape\": [2, 1], \"data\": [1, 0]}}}",
+        );
+        assert!(ok, "{line}");
+        // BCE: d/dx = sigmoid(x) - t.
+        let value: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(value["grad"]["inputs"]["shape"], serde_json::json!([2, 1]));
+        assert_eq!(
+            value["grad"]["inputs"]["data"],
+            serde_json::json!([-0.5, 0.5])
+        );
+        // Without `grad` there is no gradient; with it, a function without one is an error.
+        let (line, _) = respond(
+            "{\"id\": 2, \"function\": \"torchvision.ops.sigmoid_focal_loss\", \"inputs\": {\"inputs\": {\"shape\": [1], \"data\": [0.0]}, \"targets\": {\"shape\": [1], \"data\": [1]}}}",
+        );
+        assert!(!line.contains("grad"), "{line}");
+        let (line, ok) = respond(
+            "{\"id\": 3, \"function\": \"monai.losses.DiceLoss\", \"grad\": true, \"inputs\": {\"input\": {\"shape\": [1, 1, 2], \"data\": [0.5, 0.5]}, \"target\": {\"shape\": [1, 1, 2], \"data\": [1, 0]}}}",
+        );
+        assert!(
+            !ok && line.contains("gradients are not supported"),
+            "{line}"
+        );
+        let (line, ok) = respond("{\"id\": 4, \"function\": \"seed.dice_loss\", \"grad\": 1}");
+        assert!(
+            !ok && line.contains("`grad` must be true or false"),
+            "{line}"
+        );
+    }
 
     #[test]
     fn bad_lines_get_error_responses_and_the_run_goes_on() {

@@ -105,7 +105,9 @@ fn max_scratch(cases: &[CaseSpec]) -> usize {
     cases
         .iter()
         .map(|c| match c.op {
-            Op::Elementwise { capacity } | Op::PerSample { capacity, .. } => capacity,
+            Op::Elementwise { capacity }
+            | Op::PerSample { capacity, .. }
+            | Op::Grad { capacity, .. } => capacity,
             _ => 0,
         })
         .max()

@@ -86,6 +86,7 @@ fn every_anchor_case_reproduces_within_its_upstream_tolerance() {
             function: case["loss"].as_str().unwrap().to_owned(),
             params: case["params"].as_object().unwrap().clone(),
             inputs,
+            grad: false,
         };
         let mut expected = Vec::new();
         flatten(&case["expected"], &mut expected);

@@ -8,7 +8,7 @@
 //! only the f32 output passes too and is counted (Keras computes its clip bound in f32). A
 //! request the framework rejects must be rejected here as well.
 
-use loss_tools::frameworks::{Request, evaluate};
+use loss_tools::frameworks::{Request, evaluate, evaluate_with_grad};
 use serde_json::Value;
 
 /// Where this project deliberately differs from the framework (see `docs/conventions.md`).
@@ -175,6 +175,93 @@ fn framework_vectors_reproduce() {
         DEVIATIONS.len(),
         "every documented deviation names a vector"
     );
+    assert!(
+        failures.is_empty(),
+        "{} of {total} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// The gradient rule: per element `|a - b| <= 1e-4 max_j |b_j|` (the largest finite magnitude
+/// of the framework's gradient), NaN where the framework's autograd gives NaN, infinities
+/// exactly.
+fn grad_close(got: &[f32], expected: &[f64]) -> bool {
+    let scale = expected
+        .iter()
+        .filter(|e| e.is_finite())
+        .fold(0.0f64, |m, e| m.max(e.abs()));
+    got.len() == expected.len()
+        && got.iter().zip(expected).all(|(&g, &e)| {
+            let g = f64::from(g);
+            if e.is_nan() || g.is_nan() {
+                return e.is_nan() && g.is_nan();
+            }
+            g == e || (g - e).abs() <= 1e-4 * scale
+        })
+}
+
+/// Every vector with the framework's autograd gradient (`expected_grad`), asked with
+/// `"grad": true`: the same argument name and shape, and values within `grad_close` of the
+/// framework's f64 gradient or its f32 one.
+#[test]
+fn framework_gradients_reproduce() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/frameworks");
+    let mut failures = Vec::new();
+    let (mut total, mut f32_only) = (0, 0);
+    let mut functions = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(dir).expect("tests/data/frameworks") {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "jsonl") {
+            continue;
+        }
+        for line in std::fs::read_to_string(&path).unwrap().lines() {
+            let value: Value = serde_json::from_str(line).expect("valid JSON");
+            let Some(expected) = value.get("expected_grad").and_then(Value::as_object) else {
+                continue;
+            };
+            total += 1;
+            let (id, mut request) = Request::from_json(&value).expect("a well-formed request");
+            functions.insert(request.function.clone());
+            request.grad = true;
+            let (name, want) = expected.iter().next().expect("one gradient");
+            match evaluate_with_grad(&request) {
+                Err(e) => failures.push(format!("{id}: error {e}")),
+                Ok((_, None)) => failures.push(format!("{id}: no gradient")),
+                Ok((_, Some((got_name, got)))) => {
+                    if &got_name != name || got.shape != shape(want) {
+                        failures.push(format!(
+                            "{id}: gradient `{got_name}` {:?}, the framework's `{name}` {:?}",
+                            got.shape,
+                            shape(want)
+                        ));
+                        continue;
+                    }
+                    let got = got.as_f32();
+                    let f64_want = value
+                        .get("expected_grad_f64")
+                        .and_then(|g| g.get(name.as_str()));
+                    match f64_want {
+                        Some(w) if grad_close(&got, &values(w)) => {}
+                        _ if grad_close(&got, &values(want)) => {
+                            if f64_want.is_some() {
+                                f32_only += 1;
+                            }
+                        }
+                        _ => {
+                            failures.push(format!("{id}: got {got:?}, expected {:?}", values(want)))
+                        }
+                    }
+                }
+            }
+        }
+    }
+    println!(
+        "{total} gradients of {} functions, {} failed, {f32_only} matched only the f32 gradient",
+        functions.len(),
+        failures.len()
+    );
+    assert!(total >= 190, "the committed vectors carry gradients");
     assert!(
         failures.is_empty(),
         "{} of {total} failed:\n{}",

@@ -59,6 +59,9 @@ enum Cmd {
         /// Install what is missing.
         #[arg(long)]
         install: bool,
+        /// Only this board (m4, m0, rv32).
+        #[arg(long)]
+        board: Option<String>,
     },
     /// Format check and clippy (`-D warnings`) of the firmware, each board for its own target.
     Lint {
@@ -496,7 +499,7 @@ fn describe(code: Option<i32>) -> String {
 }
 
 fn qemu(install: bool, only: Option<&str>) -> Result<(u64, u64), String> {
-    ensure_tools(install, requirements(false))?;
+    ensure_tools(install, board_requirements(false, only))?;
     let (mut passed_all, mut failed_all) = (0, 0);
     for board in BOARDS.iter().filter(|b| only.is_none_or(|o| o == b.name)) {
         println!("{} ({}):", board.name, board.title);
@@ -1128,11 +1131,31 @@ fn symbol(elf: &Path, name: &str) -> Result<String, String> {
 /// Elements per kernel in the cost firmware (`fw_common::data::N`).
 const COST_N: f64 = 4096.0;
 
-fn cost(install: bool) -> Result<(), String> {
-    ensure_tools(install, requirements(true))?;
+/// [`requirements`] with the Rust targets of the boards `only` selects (all by default).
+fn board_requirements(need_gcc: bool, only: Option<&str>) -> Vec<Requirement> {
+    let skipped: Vec<String> = BOARDS
+        .iter()
+        .filter(|b| only.is_some_and(|o| o != b.name))
+        .map(|b| format!("Rust target {}", b.target))
+        .collect();
+    requirements(need_gcc)
+        .into_iter()
+        .filter(|(what, _, _)| !skipped.contains(what))
+        .collect()
+}
+
+fn cost(install: bool, only: Option<&str>) -> Result<(), String> {
+    ensure_tools(install, board_requirements(true, only))?;
     let plugin = plugin()?;
     let mut table: Vec<(String, Vec<f64>)> = Vec::new();
-    for (bi, board) in BOARDS.iter().enumerate() {
+    let boards: Vec<&Board> = BOARDS
+        .iter()
+        .filter(|b| only.is_none_or(|o| o == b.name))
+        .collect();
+    if boards.is_empty() {
+        return Err(format!("no board named {}", only.unwrap_or("?")));
+    }
+    for (bi, board) in boards.iter().copied().enumerate() {
         build(board)?;
         let elf = elf(board, "cost");
         let (start, stop) = (symbol(&elf, "bench_start")?, symbol(&elf, "bench_stop")?);
@@ -1197,15 +1220,16 @@ fn cost(install: bool) -> Result<(), String> {
         "Instructions per element (exact count, QEMU TCG plugin; (window(N) - window(0)) / N, N = 4096;"
     );
     println!("multi-class: per score, i.e. per pixel x class; 1024 pixels x 4 classes):\n");
-    println!("| kernel | {} |", BOARDS.map(|b| b.name).join(" | "));
-    println!("|---|{}", "---:|".repeat(BOARDS.len()));
+    let names: Vec<&str> = boards.iter().map(|b| b.name).collect();
+    println!("| kernel | {} |", names.join(" | "));
+    println!("|---|{}", "---:|".repeat(boards.len()));
     for (name, v) in &table {
         let cells: Vec<String> = v.iter().map(|x| format!("{x:.1}")).collect();
         println!("| {name} | {} |", cells.join(" | "));
     }
     println!("\nBaseline / loss-core (above 1: loss-core executes fewer instructions):\n");
-    println!("| kernel | {} |", BOARDS.map(|b| b.name).join(" | "));
-    println!("|---|{}", "---:|".repeat(BOARDS.len()));
+    println!("| kernel | {} |", names.join(" | "));
+    println!("|---|{}", "---:|".repeat(boards.len()));
     for (name, v) in &table {
         if name.starts_with("baseline") {
             continue;
@@ -1218,6 +1242,28 @@ fn cost(install: bool) -> Result<(), String> {
                 .iter()
                 .zip(v)
                 .map(|(b, o)| format!("{:.2}", b / o))
+                .collect();
+            println!("| {name} | {} |", cells.join(" | "));
+        }
+    }
+    println!("\nLoss and gradient / loss alone (the issue's goal: at most 1.6 on the M4F):\n");
+    println!("| kernel | {} |", names.join(" | "));
+    println!("|---|{}", "---:|".repeat(boards.len()));
+    for (name, v) in &table {
+        let Some(alone) = name
+            .strip_suffix(" (two passes)")
+            .or_else(|| name.strip_suffix(" (one shot)"))
+            .unwrap_or(name)
+            .split_once(" + grad")
+            .map(|(a, b)| format!("{a}{b}"))
+        else {
+            continue;
+        };
+        if let Some((_, a)) = table.iter().find(|(n, _)| *n == alone) {
+            let cells: Vec<String> = v
+                .iter()
+                .zip(a)
+                .map(|(g, a)| format!("{:.2}", g / a))
                 .collect();
             println!("| {name} | {} |", cells.join(" | "));
         }
@@ -1288,7 +1334,7 @@ fn main() -> ExitCode {
             qemu(install, board.as_deref()).map(|(_, failed)| failed == 0)
         }
         Cmd::Size { install, opt_level } => size(install, &opt_level).map(|()| true),
-        Cmd::Cost { install } => cost(install).map(|()| true),
+        Cmd::Cost { install, board } => cost(install, board.as_deref()).map(|()| true),
         Cmd::Lint { install } => lint(install),
     };
     match result {

@@ -101,10 +101,32 @@ fn read_request(object: &Bound<'_, PyAny>) -> Result<Request, String> {
     Ok(request)
 }
 
+/// A request's loss and, when it asks for it (`"grad": true`), the gradient with respect to
+/// the prediction by the prediction's argument name; the GIL released while they run.
+type Answer = (Tensor, Option<(String, Tensor)>);
+
 /// Runs a request with the GIL released.
-fn run(py: Python<'_>, request: &Bound<'_, PyAny>) -> Result<Tensor, String> {
+fn run(py: Python<'_>, request: &Bound<'_, PyAny>) -> Result<Answer, String> {
     let request = read_request(request)?;
-    py.detach(|| fw::evaluate(&request))
+    py.detach(|| fw::evaluate_with_grad(&request))
+}
+
+/// A tensor as `{"shape": [...], "data": <1-D float32 array>}`.
+fn tensor_dict<'py>(py: Python<'py>, t: Tensor) -> PyResult<Bound<'py, PyDict>> {
+    let out = PyDict::new(py);
+    out.set_item("shape", PyList::new(py, &t.shape)?)?;
+    out.set_item("data", vector(py, values(t)))?;
+    Ok(out)
+}
+
+/// A tensor as a float (a scalar) or a float32 array of its shape.
+fn shaped<'py>(py: Python<'py>, t: Tensor) -> PyResult<Bound<'py, PyAny>> {
+    let shape = t.shape.clone();
+    let data = values(t);
+    if let ([], [x]) = (&shape[..], &data[..]) {
+        return Ok(x.into_pyobject(py)?.into_any());
+    }
+    Ok(vector(py, data).reshape(shape)?.into_any())
 }
 
 /// The loss values as float32 (a framework's losses are floats).
@@ -116,7 +138,8 @@ fn values(tensor: Tensor) -> Vec<f32> {
 }
 
 /// `loss_core.batch(request)`: one `loss-tools batch` request as a dict, its response as a
-/// dict: `{"id": ..., "loss": {"shape": [...], "data": <1-D float32 array>}}` or
+/// dict: `{"id": ..., "loss": {"shape": [...], "data": <1-D float32 array>}}` (with `"grad":
+/// true` also `"grad": {"<prediction argument>": {"shape": ..., "data": ...}}`) or
 /// `{"id": ..., "error": "..."}`.
 #[pyfunction]
 pub fn batch<'py>(py: Python<'py>, request: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
@@ -127,37 +150,49 @@ pub fn batch<'py>(py: Python<'py>, request: &Bound<'py, PyAny>) -> PyResult<Boun
     };
     response.set_item("id", id)?;
     match run(py, request) {
-        Ok(loss) => {
-            let out = PyDict::new(py);
-            out.set_item("shape", PyList::new(py, &loss.shape)?)?;
-            out.set_item("data", vector(py, values(loss)))?;
-            response.set_item("loss", out)?;
+        Ok((loss, grad)) => {
+            response.set_item("loss", tensor_dict(py, loss)?)?;
+            if let Some((name, grad)) = grad {
+                let by_name = PyDict::new(py);
+                by_name.set_item(name, tensor_dict(py, grad)?)?;
+                response.set_item("grad", by_name)?;
+            }
         }
         Err(message) => response.set_item("error", message)?,
     }
     Ok(response)
 }
 
-/// `evaluate(function, params, inputs)`: the loss with the framework's shape, a float for a
-/// scalar; `ValueError` with the batch error message.
+/// `evaluate(function, params, inputs, grad=False)`: the loss with the framework's shape, a
+/// float for a scalar; with `grad`, `(loss, {"<prediction argument>": gradient})`, the
+/// gradient a float32 array of the prediction's shape. `ValueError` with the batch error
+/// message.
 #[pyfunction]
+#[pyo3(signature = (function, params, inputs, grad = false))]
 pub fn evaluate<'py>(
     py: Python<'py>,
     function: &Bound<'py, PyAny>,
     params: &Bound<'py, PyAny>,
     inputs: &Bound<'py, PyAny>,
+    grad: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     let request = PyDict::new(py);
     request.set_item("function", function)?;
     request.set_item("params", params)?;
     request.set_item("inputs", inputs)?;
-    let loss = run(py, &request).map_err(PyValueError::new_err)?;
-    let shape = loss.shape.clone();
-    let data = values(loss);
-    if let ([], [x]) = (&shape[..], &data[..]) {
-        return Ok(x.into_pyobject(py)?.into_any());
+    if grad {
+        request.set_item("grad", true)?;
     }
-    Ok(vector(py, data).reshape(shape)?.into_any())
+    let (loss, gradient) = run(py, &request).map_err(PyValueError::new_err)?;
+    let loss = shaped(py, loss)?;
+    match gradient {
+        None => Ok(loss),
+        Some((name, g)) => {
+            let by_name = PyDict::new(py);
+            by_name.set_item(name, shaped(py, g)?)?;
+            Ok((loss, by_name).into_pyobject(py)?.into_any())
+        }
+    }
 }
 
 /// Every supported function and alias with its signature (`function`, `alias_of`, `inputs`,

@@ -73,6 +73,12 @@ macro_rules! element_paths {
         h ^= unit(acc.push(x.get(5..).unwrap_or(x), t.get(5..).unwrap_or(t)));
         h ^= acc.count() as u32 ^ word(acc.finish());
         acc.reset();
+        // The gradients: one pass, elementwise and per sample.
+        let mut g = [0.0f32; 16];
+        h ^= word(loss.loss_and_grad(x, t, &mut g));
+        h ^= unit(loss.loss_and_grad_elementwise(x, t, out, &mut g));
+        h ^= unit(loss.loss_and_grad_per_sample(x, t, 2, out, &mut g));
+        h ^= g.iter().fold(0, |h, v| h ^ v.to_bits());
         h ^ word(sum.accumulator().finish())
     }};
 }
@@ -85,6 +91,17 @@ fn overlap_paths(loss: &OverlapLoss, x: &[f32], t: &[f32], out: &mut [f32]) -> u
     h ^= unit(loss.loss_per_sample(x, t, 4, out));
     let mut acc = loss.accumulator();
     h ^= unit(acc.push(x, t)) ^ acc.count() as u32 ^ word(acc.finish());
+    // The gradients: one shot, per sample, and the two-pass tiles.
+    let mut g = [0.0f32; 16];
+    h ^= word(loss.loss_and_grad(x, t, &mut g));
+    h ^= unit(loss.loss_and_grad_per_sample(x, t, 4, out, &mut g));
+    if let Ok(mut pass) = acc.stats().and_then(|s| loss.gradient(&s)) {
+        let (a, b) = g.split_at_mut(8);
+        h ^= unit(pass.tile(x.get(..8).unwrap_or(x), t.get(..8).unwrap_or(t), a));
+        h ^= unit(pass.tile(x.get(8..).unwrap_or(x), t.get(8..).unwrap_or(t), b));
+        h ^= word(pass.finish()) ^ pass.loss().to_bits() ^ pass.covered() as u32;
+    }
+    h ^= g.iter().fold(0, |h, v| h ^ v.to_bits());
     acc.reset();
     h ^ word(acc.stats().map(|s| s.intersection))
 }
@@ -405,9 +422,15 @@ fn class_losses(shape: &Shape, x: &[f32], t: &[f32], gamma: f32, out: &mut [f32]
     ] {
         h ^= unit(softmax.loss_elementwise(shape, x, targets, out));
         h ^= unit(softmax.class_sums::<4>(shape, x, targets, out));
+        let mut g = [0.0f32; 16];
+        h ^= unit(softmax.loss_and_grad_elementwise(shape, x, targets, out, &mut g));
+        h ^= g.iter().fold(0, |h, v| h ^ v.to_bits());
         if let Ok(ovr) = ovr {
             h ^= unit(ovr.loss_elementwise(shape, x, targets, out));
             h ^= unit(ovr.class_sums::<4>(shape, x, targets, out));
+            let mut g = [0.0f32; 16];
+            h ^= unit(ovr.loss_and_grad_elementwise(shape, x, targets, out, &mut g));
+            h ^= g.iter().fold(0, |h, v| h ^ v.to_bits());
         }
     }
     if let Ok(mut acc) = ClassLossAccumulator::<_, 4>::new(softmax, 4) {

@@ -56,6 +56,95 @@ fn dice(n: usize) -> u32 {
     bits(OverlapLoss::dice().loss(&PROBABILITIES[..n], &TARGETS[..n]))
 }
 
+fn dice_logits(n: usize) -> u32 {
+    let dice = OverlapLoss::dice().with_predictions(Predictions::Logits);
+    bits(dice.loss(&LOGITS[..n], &TARGETS[..n]))
+}
+
+/// Gradient tile: the gradients are written a tile at a time into a stack buffer (the M0
+/// board has 16 KB of RAM; `N` gradients would take all of it), then folded into the checksum.
+const TILE: usize = 256;
+
+/// Keeps a tile's gradient alive without reading it (a fold over it would add its own
+/// instructions per element to the kernel's): the optimiser must assume `black_box` reads it.
+fn fold(h: u32, g: &[f32]) -> u32 {
+    h ^ black_box(g).len() as u32
+}
+
+/// `loss_and_grad` of a focal loss, a tile at a time (the sum over each tile; the per-element
+/// work is the one-shot call's).
+fn focal_grad(fl: SigmoidFocal, n: usize) -> u32 {
+    let fl = fl.with_reduction(loss_core::Reduction::Sum);
+    let mut g = [0.0f32; TILE];
+    let mut h = 0;
+    for (x, t) in LOGITS[..n].chunks(TILE).zip(TARGETS[..n].chunks(TILE)) {
+        let g = &mut g[..x.len()];
+        h ^= bits(fl.loss_and_grad(x, t, g));
+        h = fold(h, g);
+    }
+    h
+}
+
+fn focal_gamma2_grad(n: usize) -> u32 {
+    focal_grad(SigmoidFocal::torchvision(), n)
+}
+
+fn focal_gamma_half_grad(n: usize) -> u32 {
+    let fl = SigmoidFocal::new(Some(0.25), black_box(0.5)).unwrap_or(SigmoidFocal::torchvision());
+    focal_grad(fl, n)
+}
+
+/// The dice family's two passes: the statistics of all `n` elements, then the gradient a tile
+/// at a time (`OverlapGradient::tile`).
+fn dice_grad_of(dice: OverlapLoss, p: &[f32], t: &[f32]) -> u32 {
+    let Ok(stats) = dice.stats(p, t) else {
+        return u32::MAX;
+    };
+    let Ok(mut pass) = dice.gradient(&stats) else {
+        return u32::MAX;
+    };
+    let mut g = [0.0f32; TILE];
+    let mut h = 0;
+    for (p, t) in p.chunks(TILE).zip(t.chunks(TILE)) {
+        let g = &mut g[..p.len()];
+        h ^= u32::from(pass.tile(p, t, g).is_err());
+        h = fold(h, g);
+    }
+    h ^ bits(pass.finish())
+}
+
+/// `loss_and_grad` of the dice family in calls of [`TILE`] elements, each its own channel:
+/// the one-shot call's work per element (on logits its first pass keeps `exp(-|x|)` in the
+/// gradient buffer), where the data and its gradient fit in RAM.
+fn dice_one_shot_of(dice: OverlapLoss, p: &[f32], t: &[f32]) -> u32 {
+    let mut g = [0.0f32; TILE];
+    let mut h = 0;
+    for (p, t) in p.chunks(TILE).zip(t.chunks(TILE)) {
+        let g = &mut g[..p.len()];
+        h ^= bits(dice.loss_and_grad(p, t, g));
+        h = fold(h, g);
+    }
+    h
+}
+
+fn dice_one_shot(n: usize) -> u32 {
+    dice_one_shot_of(OverlapLoss::dice(), &PROBABILITIES[..n], &TARGETS[..n])
+}
+
+fn dice_logits_one_shot(n: usize) -> u32 {
+    let dice = OverlapLoss::dice().with_predictions(Predictions::Logits);
+    dice_one_shot_of(dice, &LOGITS[..n], &TARGETS[..n])
+}
+
+fn dice_grad(n: usize) -> u32 {
+    dice_grad_of(OverlapLoss::dice(), &PROBABILITIES[..n], &TARGETS[..n])
+}
+
+fn dice_logits_grad(n: usize) -> u32 {
+    let dice = OverlapLoss::dice().with_predictions(Predictions::Logits);
+    dice_grad_of(dice, &LOGITS[..n], &TARGETS[..n])
+}
+
 fn softmax_focal_c4(n: usize) -> u32 {
     let fl = SoftmaxFocal::new(ClassAlpha::Background(0.25), 2.0, None)
         .unwrap_or(SoftmaxFocal::cross_entropy());
@@ -272,6 +361,22 @@ pub static KERNELS: &[Kernel] = &[
     ("binary focal, logits, gamma 2", focal_gamma2),
     ("binary focal, logits, gamma 0.5", focal_gamma_half),
     ("dice, one channel", dice),
+    ("dice, one channel, logits", dice_logits),
+    ("binary focal + grad, logits, gamma 2", focal_gamma2_grad),
+    (
+        "binary focal + grad, logits, gamma 0.5",
+        focal_gamma_half_grad,
+    ),
+    ("dice + grad, one channel (two passes)", dice_grad),
+    (
+        "dice + grad, one channel, logits (two passes)",
+        dice_logits_grad,
+    ),
+    ("dice + grad, one channel (one shot)", dice_one_shot),
+    (
+        "dice + grad, one channel, logits (one shot)",
+        dice_logits_one_shot,
+    ),
     ("softmax focal, C = 4", softmax_focal_c4),
     ("dice, C = 4 (softmax)", dice_c4),
     (

@@ -19,12 +19,12 @@ use crate::{Error, Reduction};
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct BinaryFocal {
-    alpha: Option<f32>,
-    power: Power,
-    clamp_min: f32,
-    clamp_max: f32,
-    soft_targets: SoftTargets,
-    clamp_logs_only: bool,
+    pub(super) alpha: Option<f32>,
+    pub(super) power: Power,
+    pub(super) clamp_min: f32,
+    pub(super) clamp_max: f32,
+    pub(super) soft_targets: SoftTargets,
+    pub(super) clamp_logs_only: bool,
     reduction: Reduction,
 }
 
@@ -157,7 +157,7 @@ impl BinaryFocal {
     /// `p` clamped for the logarithms, and the `p` the focal factor reads (unclamped for
     /// Keras). Written out rather than `clamp` so that NaN stays NaN.
     #[inline(always)]
-    fn clamped(&self, p: f32) -> (f32, f32) {
+    pub(super) fn clamped(&self, p: f32) -> (f32, f32) {
         let clamped = if p < self.clamp_min {
             self.clamp_min
         } else if p > self.clamp_max {
@@ -170,7 +170,7 @@ impl BinaryFocal {
 
     /// `(alpha, 1 - alpha)`, or no weighting.
     #[inline(always)]
-    fn weights(&self) -> (f32, f32) {
+    pub(super) fn weights(&self) -> (f32, f32) {
         self.alpha.map_or((1.0, 1.0), |a| (a, 1.0 - a))
     }
 
@@ -210,6 +210,16 @@ impl ElementLoss for BinaryFocal {
             weighted(a_pos * t, self.positive_term(clamped, pf))
                 + weighted(a_neg * (1.0 - t), self.negative_term(clamped, pf))
         }
+    }
+
+    #[inline]
+    fn element_grad(&self, p: f32, t: f32) -> (f32, f32) {
+        self.element_grad_of(p, t)
+    }
+
+    #[inline(always)]
+    fn hard_element_grad(&self, p: f32, positive: bool) -> (f32, f32) {
+        self.hard_element_grad_of(p, positive)
     }
 
     fn reduction(&self) -> Reduction {

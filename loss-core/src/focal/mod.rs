@@ -96,6 +96,7 @@
 
 mod binary;
 mod dw;
+mod grad;
 mod power;
 mod sigmoid;
 mod soft;

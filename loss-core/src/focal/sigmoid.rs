@@ -147,6 +147,28 @@ impl ElementLoss for SigmoidFocal {
         }
     }
 
+    #[inline]
+    fn element_grad(&self, x: f32, t: f32) -> (f32, f32) {
+        self.element_grad_of(x, t)
+    }
+
+    #[inline(always)]
+    fn hard_element_grad(&self, x: f32, positive: bool) -> (f32, f32) {
+        self.hard_element_grad_of(x, positive)
+    }
+
+    #[inline]
+    fn elements_grad(
+        &self,
+        x: &[f32],
+        t: &[f32],
+        losses: &mut [f32],
+        grad: &mut [f32],
+        _: Internal,
+    ) {
+        self.block_grad(x, t, losses, grad);
+    }
+
     fn reduction(&self) -> Reduction {
         self.reduction
     }

@@ -306,6 +306,103 @@ impl<'w> SoftmaxFocal<'w> {
     }
 }
 
+impl SoftmaxFocal<'_> {
+    /// `A_c = d/dm [(1 - p)^gamma (-ln p)]` along `m = ln p`: `(1 - p_c)^gamma +
+    /// gamma (1 - p_c)^(gamma - 1) p_c (-ln p_c)`, with `q_c = 1 - p_c` and `l_c = -ln p_c`.
+    #[inline]
+    fn slope_factor(&self, p: f32, q: f32, l: f32) -> f32 {
+        let factor = self.power.of(q, || libm::logf(q));
+        // `l = 0` where `p = 1`: the second part's limit is 0 even where `q^(gamma - 1)` is
+        // infinite (gamma < 1).
+        if l == 0.0 {
+            factor
+        } else {
+            factor + self.power.derivative(q, || libm::logf(q)) * (p * l)
+        }
+    }
+
+    /// The unreduced loss (`reduction="none"`, the bits of [`ClassLoss::loss_elementwise`])
+    /// into `losses` and the gradient of the sum of all terms with respect to every score into
+    /// `grad`, both in the scores' shape and layout; ignored pixels get 0 in both. With
+    /// `S = Σ_c t_c w_c A_c` over the pixel's classes (`w_c` alpha times weight, `A_c` the
+    /// focal term's slope along `ln p_c`), `d/dx_j = p_j S_{≠j} - t_j w_j A_j (1 - p_j)`,
+    /// where `S_{≠j}` leaves class `j` out (no cancellation near `p_j = 1`). For a mean over
+    /// the terms (MONAI `mean`) divide by [`Shape::elements`].
+    ///
+    /// # Errors
+    /// As [`ClassLoss::loss_elementwise`], plus [`Error::GradientLength`] unless
+    /// `grad.len() == shape.elements()`, and [`Error::InvalidParameter`] naming
+    /// `"predictions"` for probabilities and `"clip"` for a probability clip (their
+    /// gradients are not implemented); on error neither buffer is touched.
+    pub fn loss_and_grad_elementwise(
+        &self,
+        shape: &Shape,
+        scores: &[f32],
+        targets: Targets<'_>,
+        losses: &mut [f32],
+        grad: &mut [f32],
+    ) -> Result<(), Error> {
+        if self.predictions != Predictions::Logits {
+            return Err(Error::InvalidParameter("predictions"));
+        }
+        if self.clip.is_some() {
+            return Err(Error::InvalidParameter("clip"));
+        }
+        self.check_classes(shape.classes())?;
+        validate(shape, scores, &targets, Predictions::Logits)?;
+        check_buffer(shape.elements(), losses)?;
+        crate::gradient::check_gradient(shape.elements(), grad)?;
+        losses
+            .iter_mut()
+            .take(shape.elements())
+            .for_each(|o| *o = 0.0);
+        grad.fill(0.0);
+        let mut write = |pixel: &Pixel<'_>| {
+            let mut slot = None;
+            let lsm = pixel.log_softmax(Predictions::Logits, &mut slot);
+            let (base, stride) = pixel.address();
+            // t_c w_c A_c of class c (0 where t_c = 0).
+            let weighted_slope = |c: usize| {
+                let t = pixel.target(c);
+                if t == 0.0 {
+                    return 0.0;
+                }
+                let p = pixel.probability(lsm, c);
+                let q = pixel.complement(lsm, c);
+                let l = -lsm.at(pixel.score(c));
+                t * weighted(self.softmax_weight(c), self.slope_factor(p, q, l))
+            };
+            for j in 0..pixel.classes() {
+                let mut others = 0.0f32;
+                for c in (0..pixel.classes()).filter(|&c| c != j) {
+                    others += weighted_slope(c);
+                }
+                let own = weighted_slope(j);
+                let slope = if own == 0.0 {
+                    pixel.probability(lsm, j) * others
+                } else {
+                    pixel.probability(lsm, j) * others - own * pixel.complement(lsm, j)
+                };
+                let i = base + j * stride;
+                if let (Some(o), Some(g)) = (losses.get_mut(i), grad.get_mut(i)) {
+                    (*o, *g) = (self.term(pixel, lsm, j, pixel.target(j)), slope);
+                }
+            }
+        };
+        for n in 0..shape.batch() {
+            walk_pixels(
+                shape,
+                n,
+                scores,
+                &targets,
+                Some(Predictions::Logits),
+                &mut write,
+            );
+        }
+        Ok(())
+    }
+}
+
 impl sealed::Sealed for SoftmaxFocal<'_> {}
 
 impl ClassLoss for SoftmaxFocal<'_> {
@@ -444,6 +541,67 @@ impl<'w> OneVsRestFocal<'w> {
             weight_at(self.weights, c) * positive_weight,
             crate::ElementLoss::element(&binary, pixel.score(c), t),
         )
+    }
+}
+
+impl OneVsRestFocal<'_> {
+    /// Class `c`'s term of the pixel (the bits of the loss's term) and its derivative with
+    /// respect to the score (`crate::gradient`): the binary focal loss's, times the class
+    /// weight.
+    #[inline]
+    fn term_grad(&self, pixel: &Pixel<'_>, c: usize) -> (f32, f32) {
+        let binary = SigmoidFocal::from_parts(self.alpha.at(c), self.power, self.soft_targets);
+        let t = pixel.target(c);
+        let positive_weight = match self.alpha {
+            ClassAlpha::Positives(list) if t == 1.0 => list.get(c).copied().unwrap_or(1.0),
+            _ => 1.0,
+        };
+        let w = weight_at(self.weights, c) * positive_weight;
+        let (value, slope) = crate::ElementLoss::element_grad(&binary, pixel.score(c), t);
+        // The slope is finite (`crate::gradient`): a zero weight gives 0.
+        (weighted(w, value), w * slope)
+    }
+
+    /// The unreduced loss (`reduction="none"`, the bits of [`ClassLoss::loss_elementwise`])
+    /// into `losses` and the derivative of each term with respect to its own score into
+    /// `grad`, both at the score's index (same shape and layout); ignored pixels get 0 in
+    /// both. `grad` is the gradient of the sum of the terms: for a mean over the `B · C ·
+    /// spatial` terms (MONAI `mean`) divide it by [`Shape::elements`].
+    ///
+    /// # Errors
+    /// As [`ClassLoss::loss_elementwise`], plus [`Error::GradientLength`] unless
+    /// `grad.len() == shape.elements()`; on error neither buffer is touched.
+    pub fn loss_and_grad_elementwise(
+        &self,
+        shape: &Shape,
+        scores: &[f32],
+        targets: Targets<'_>,
+        losses: &mut [f32],
+        grad: &mut [f32],
+    ) -> Result<(), Error> {
+        self.check_classes(shape.classes())?;
+        validate(shape, scores, &targets, Predictions::Logits)?;
+        check_buffer(shape.elements(), losses)?;
+        crate::gradient::check_gradient(shape.elements(), grad)?;
+        losses
+            .iter_mut()
+            .take(shape.elements())
+            .for_each(|o| *o = 0.0);
+        grad.fill(0.0);
+        let mut write = |pixel: &Pixel<'_>| {
+            let (base, stride) = pixel.address();
+            for c in 0..pixel.classes() {
+                let (value, slope) = self.term_grad(pixel, c);
+                let i = base + c * stride;
+                if let (Some(o), Some(g)) = (losses.get_mut(i), grad.get_mut(i)) {
+                    (*o, *g) = (value, slope);
+                }
+            }
+        };
+        for n in 0..shape.batch() {
+            walk_pixels(shape, n, scores, &targets, None, &mut write);
+        }
+        Ok(())
     }
 }
 

@@ -28,6 +28,7 @@ mod translate;
 
 pub use params::Params;
 pub use plan::Plan;
+pub use run::GRAD_FUNCTIONS;
 pub use tensor::{Tensor, TensorData};
 
 use std::collections::BTreeMap;
@@ -41,6 +42,9 @@ pub struct Request {
     pub params: serde_json::Map<String, serde_json::Value>,
     /// Input tensors, by the framework's argument names.
     pub inputs: BTreeMap<String, Tensor>,
+    /// Whether the response also carries the gradient with respect to the prediction
+    /// (`"grad": true`).
+    pub grad: bool,
 }
 
 impl Request {
@@ -84,12 +88,18 @@ impl Request {
                 .map_err(fail)?,
             Some(_) => return Err(fail("`inputs` must be an object".into())),
         };
+        let grad = match object.get("grad") {
+            None | Some(serde_json::Value::Null) => false,
+            Some(serde_json::Value::Bool(b)) => *b,
+            Some(_) => return Err(fail("`grad` must be true or false".into())),
+        };
         Ok((
             id.unwrap_or_default(),
             Self {
                 function,
                 params,
                 inputs,
+                grad,
             },
         ))
     }
@@ -105,6 +115,9 @@ pub const REQUEST_FIELDS: &[&str] = &[
     "expected",
     "expected_f64",
     "expected_error",
+    "grad",
+    "expected_grad",
+    "expected_grad_f64",
 ];
 
 /// Every supported function, in the order of the documentation.
@@ -276,6 +289,22 @@ pub fn signature(function: &str) -> Result<Signature, String> {
 /// A message naming the parameter or input at fault.
 pub fn evaluate(request: &Request) -> Result<Tensor, String> {
     plan(&request.function, &request.params)?.run(&request.inputs)
+}
+
+/// Evaluates a request and, when it asks for it (`"grad": true`), the gradient of its output
+/// (summed when it is not a scalar) with respect to the prediction, keyed by the prediction's
+/// argument name, in its shape: what the framework's autograd gives.
+///
+/// # Errors
+/// As [`evaluate`]; a function without gradients here is an error when one is asked for.
+pub fn evaluate_with_grad(request: &Request) -> Result<(Tensor, Option<(String, Tensor)>), String> {
+    let plan = plan(&request.function, &request.params)?;
+    let loss = plan.run(&request.inputs)?;
+    if !request.grad {
+        return Ok((loss, None));
+    }
+    let grad = plan.grad(canonical(&request.function), &request.inputs)?;
+    Ok((loss, Some(grad)))
 }
 
 #[cfg(test)]

@@ -100,6 +100,17 @@ impl Cases<'_> {
                 Op::Elementwise { capacity: n },
                 input,
             );
+            // The loss and its gradient (the mean: the sum's gradient is the same derivatives
+            // undivided).
+            self.add(
+                format!("{label}/{input}/grad"),
+                spec,
+                Op::Grad {
+                    reduction: MEAN,
+                    capacity: n,
+                },
+                input,
+            );
         }
         if stream {
             for (i, chunks) in CHUNKINGS.iter().enumerate() {
@@ -382,12 +393,32 @@ fn overlap_option_cases(
     };
     for &input in prob_inputs {
         cases.add(format!("{label}/{input}/stats"), probs, Op::Stats, input);
+        let n = cases.len(input);
+        cases.add(
+            format!("{label}/{input}/grad"),
+            probs,
+            Op::Grad {
+                reduction: MEAN,
+                capacity: n,
+            },
+            input,
+        );
     }
     for &input in logit_inputs {
         cases.add(
             format!("{label}/logits/{input}/stats"),
             logits,
             Op::Stats,
+            input,
+        );
+        let n = cases.len(input);
+        cases.add(
+            format!("{label}/logits/{input}/grad"),
+            logits,
+            Op::Grad {
+                reduction: MEAN,
+                capacity: n,
+            },
             input,
         );
     }
@@ -540,6 +571,27 @@ fn error_input_cases(cases: &mut Cases<'_>) {
         Spec::Reduce,
         Op::Loss(MEAN),
         "empty",
+    );
+    // A gradient buffer one short: `Error::GradientLength`, for both families.
+    let n = cases.len("logits_hard");
+    cases.add(
+        "error/sigmoid_focal/logits_hard/grad_length".into(),
+        Spec::SigmoidFocalTorchvision,
+        Op::Grad {
+            reduction: MEAN,
+            capacity: n - 1,
+        },
+        "logits_hard",
+    );
+    let n = cases.len("probs_hard");
+    cases.add(
+        "error/dice/probs_hard/grad_length".into(),
+        DICE,
+        Op::Grad {
+            reduction: MEAN,
+            capacity: n - 1,
+        },
+        "probs_hard",
     );
 }
 

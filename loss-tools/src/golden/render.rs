@@ -313,6 +313,13 @@ fn op_lit(op: &Op) -> String {
             )
         }
         Op::Stats => "Op::Stats".into(),
+        Op::Grad {
+            reduction,
+            capacity,
+        } => format!(
+            "Op::Grad {{ reduction: {}, capacity: {capacity} }}",
+            red_lit(reduction)
+        ),
     }
 }
 
@@ -353,6 +360,9 @@ fn error_lit(e: &loss_core::Error) -> String {
         }
         Error::WeightCount { expected, found } => {
             format!("Error::WeightCount {{ expected: {expected}, found: {found} }}")
+        }
+        Error::GradientLength { expected, found } => {
+            format!("Error::GradientLength {{ expected: {expected}, found: {found} }}")
         }
         Error::CodeOutOfRange { code } => format!("Error::CodeOutOfRange {{ code: {code} }}"),
         Error::CountOverflow => "Error::CountOverflow".into(),

@@ -19,6 +19,7 @@
 //!
 //! The multi-class losses and metrics have their oracle in [`multiclass`].
 
+pub mod grad;
 pub mod multiclass;
 
 use loss_core::focal::SoftTargets;

@@ -596,6 +596,7 @@ impl Gen {
             } => ("G_OP_PER_SAMPLE", reduction, capacity, samples, &[][..]),
             Op::Stream { chunks, reduction } => ("G_OP_STREAM", reduction, 0, 0, chunks),
             Op::Stats => ("G_OP_STATS", Reduction::Mean, 0, 0, &[][..]),
+            Op::Grad { .. } => return Err("gradients are not in the C API yet"),
         };
         let chunk_name = self.array("uint16_t", chunks, |c| c.to_string());
         let p = self.floats(case.predictions);

@@ -75,7 +75,7 @@ impl ElementPlan {
     }
 
     /// Whether an element whose target is `v` is ignored.
-    fn ignored(&self, v: f32) -> bool {
+    pub(super) fn ignored(&self, v: f32) -> bool {
         match self.ignore {
             Ignore::ZeroKeep(i) | Ignore::Remove(i) => v == i as f32,
             Ignore::None => false,
@@ -84,7 +84,7 @@ impl ElementPlan {
 
     /// What the kernel sees: the predictions prepared, the targets smoothed (0 where ignored),
     /// and without the elements not kept when the framework removes ignored elements.
-    fn kernel_inputs(
+    pub(super) fn kernel_inputs(
         &self,
         mut preds: Vec<f32>,
         raw_targets: &[f32],
@@ -184,7 +184,10 @@ fn kept(values: &[f32], keep: &[bool]) -> Vec<f32> {
 
 /// The channel (dim 1) of every element of a `(B, C, ...)` tensor, checking that the per-channel
 /// weights have `C` entries.
-fn channel_of(shape: &[usize], weights: Option<&Vec<f32>>) -> Result<Vec<usize>, String> {
+pub(super) fn channel_of(
+    shape: &[usize],
+    weights: Option<&Vec<f32>>,
+) -> Result<Vec<usize>, String> {
     let (channels, inner) = match shape {
         [_, c, rest @ ..] => (*c, rest.iter().product::<usize>()),
         _ => {

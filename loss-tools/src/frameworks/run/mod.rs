@@ -8,7 +8,10 @@ mod class_data;
 mod class_focal;
 mod element;
 mod flat;
+mod grad;
 mod overlap;
+
+pub use grad::GRAD_FUNCTIONS;
 
 use std::collections::BTreeMap;
 

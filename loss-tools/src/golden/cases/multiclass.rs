@@ -192,6 +192,18 @@ fn softmax_focal_cases(cases: &mut Cases<'_>) {
                     input,
                 );
             }
+            // The gradient: every configuration on an ignored label and on soft targets.
+            if input == "mc_labels_ignore" || input == "mc_nchw_dense" {
+                cases.add(
+                    format!("{label}/{input}/{kind:?}/grad"),
+                    spec,
+                    Op::Grad {
+                        reduction: MEAN,
+                        capacity: ELEMENTS,
+                    },
+                    input,
+                );
+            }
         }
         labels_stream(cases, format!("{label}/mc_labels/stream"), loss, MEAN);
     }
@@ -281,6 +293,15 @@ fn one_vs_rest_focal_cases(cases: &mut Cases<'_>) {
                 format!("{label}/{input}/{kind:?}/class_sums"),
                 spec,
                 Op::Loss(MEAN),
+                input,
+            );
+            cases.add(
+                format!("{label}/{input}/{kind:?}/grad"),
+                spec,
+                Op::Grad {
+                    reduction: MEAN,
+                    capacity: ELEMENTS,
+                },
                 input,
             );
         }
