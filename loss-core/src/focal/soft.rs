@@ -109,8 +109,8 @@ impl SigmoidFocal {
                 };
                 term(w_pos, -x) + term(w_neg, x)
             }
-            // Not built without `soft-conventions` (see loss-core's Cargo.toml); the C API
-            // refuses these conventions before a loss is made.
+            // Not built without `soft-conventions`: every call refuses these conventions first
+            // (`ElementLoss::built`, `OneVsRestFocal`'s class check), so this is never reached.
             #[cfg(not(feature = "soft-conventions"))]
             _ => f32::NAN,
         }
