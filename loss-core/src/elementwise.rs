@@ -155,6 +155,15 @@ pub trait ElementLoss: sealed::Sealed + Copy {
     /// The loss of one element. Inputs are assumed valid; NaN in, NaN out.
     fn element(&self, prediction: f32, target: f32) -> f32;
 
+    /// `Err` when this build leaves out what the loss needs (without the feature
+    /// `soft-conventions`: a `SigmoidFocal` with another convention than torchvision's);
+    /// checked by every call before it reads an element.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn built(&self) -> Result<(), Error> {
+        Ok(())
+    }
+
     /// [`ElementLoss::element`] for a hard target (1 if `positive`, else 0), the same bits,
     /// without the soft-target code (which the quantized tables never need).
     #[doc(hidden)]
@@ -451,6 +460,7 @@ fn loss_of<L: ElementLoss, R: Reader>(
     predictions: &[f32],
     targets: R,
 ) -> Result<f32, Error> {
+    loss.built()?;
     targets.validate(predictions, L::PREDICTIONS)?;
     loss.reduction()
         .finish(&sum_elements(loss, predictions, targets))
@@ -472,6 +482,7 @@ fn loss_elementwise_of<L: ElementLoss, R: Reader>(
     targets: R,
     out: &mut [f32],
 ) -> Result<(), Error> {
+    loss.built()?;
     targets.validate(predictions, L::PREDICTIONS)?;
     if predictions.is_empty() {
         return Err(Error::EmptyInput);
@@ -544,6 +555,7 @@ fn loss_per_sample_of<L: ElementLoss, R: Reader>(
     samples: usize,
     out: &mut [f32],
 ) -> Result<(), Error> {
+    loss.built()?;
     targets.validate(predictions, L::PREDICTIONS)?;
     let n = sample_len(predictions.len(), samples)?.get();
     check_buffer(samples, out)?;
@@ -672,6 +684,7 @@ impl<L: ElementLoss> LossAccumulator<L> {
     }
 
     fn push_of<R: Reader>(&mut self, predictions: &[f32], targets: R) -> Result<(), Error> {
+        self.loss.built()?;
         targets.validate(predictions, L::PREDICTIONS)?;
         self.accumulate(predictions, targets);
         Ok(())

@@ -126,6 +126,7 @@ fn loss_and_grad_of<L: ElementLoss, R: Reader>(
     targets: R,
     grad: &mut [f32],
 ) -> Result<f32, Error> {
+    loss.built()?;
     targets.validate(predictions, L::PREDICTIONS)?;
     if predictions.is_empty() {
         return Err(Error::EmptyInput);
@@ -163,6 +164,7 @@ fn loss_and_grad_elementwise_of<L: ElementLoss, R: Reader>(
     losses: &mut [f32],
     grad: &mut [f32],
 ) -> Result<(), Error> {
+    loss.built()?;
     targets.validate(predictions, L::PREDICTIONS)?;
     if predictions.is_empty() {
         return Err(Error::EmptyInput);
@@ -202,6 +204,7 @@ fn loss_and_grad_per_sample_of<L: ElementLoss, R: Reader>(
     losses: &mut [f32],
     grad: &mut [f32],
 ) -> Result<(), Error> {
+    loss.built()?;
     targets.validate(predictions, L::PREDICTIONS)?;
     let n = sample_len(predictions.len(), samples)?.get();
     check_buffer(samples, losses)?;

@@ -688,10 +688,17 @@ fn root_target() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
 }
 
-/// The C library's feature sets: all kinds of targets (the default), or f32 targets only (what
-/// a firmware that passes no mask builds, docs/c.md).
+/// The C library's feature sets: everything (the default); f32 targets only, with everything
+/// else (what a firmware that passes no mask builds, docs/c.md); and the lean profile: f32
+/// targets only, without the soft-target conventions other than torchvision's, non-integer
+/// gamma and the dice variants (the calls of `api_min.c` and nothing more).
 const C_ALL_TARGETS: &[&str] = &["--features", "no-panic-proof"];
 const C_F32_TARGETS: &[&str] = &[
+    "--no-default-features",
+    "--features",
+    "f32-targets,soft-conventions,real-gamma,overlap-variants,no-panic-proof",
+];
+const C_LEAN: &[&str] = &[
     "--no-default-features",
     "--features",
     "f32-targets,no-panic-proof",
@@ -849,36 +856,48 @@ fn c_api(board: &Board) -> Result<(u64, u64), String> {
             .unwrap_or(0);
         stack = stack.max(peak);
     }
-    // The library with f32 targets only (`api_min.c` exits 0 when its calls succeed).
-    let min = root_target()
-        .join("c-api")
-        .join(board.name)
-        .join("api-min-f32");
-    let lean = c_library(board, C_F32_TARGETS).and_then(|lib| {
-        c_link(
-            board,
-            &lib,
-            &["firmware/api_min.c", "firmware/startup.c"],
-            &[],
-            &min,
-        )
-    });
-    match lean.and_then(|()| run_qemu_elf(board, &min, false, &[])) {
-        Ok(run) if run.ok() => passed += 1,
-        Ok(run) => {
-            println!(
-                "  FAIL {what}: api_min.c on f32-targets only ({})",
-                describe(run.code)
-            );
-            failed += 1;
-        }
-        Err(e) => {
-            println!("  FAIL {what}: api_min.c on f32-targets only: {e}");
-            failed += 1;
+    // The library with f32 targets only, then the lean profile: `api_min.c` (and on the lean
+    // profile `lean_check.c`, its LC_UNSUPPORTED cases) exit 0 when every call does what it
+    // should; each links with the no-panic proof.
+    for (features, tag, profile, programs) in [
+        (C_F32_TARGETS, "f32", "f32-targets only", &["api_min"][..]),
+        (
+            C_LEAN,
+            "lean",
+            "the lean profile",
+            &["api_min", "lean_check"][..],
+        ),
+    ] {
+        let lib = c_library(board, features);
+        for program in programs {
+            let elf = root_target()
+                .join("c-api")
+                .join(board.name)
+                .join(format!("{}-{tag}", program.replace('_', "-")));
+            let source = format!("firmware/{program}.c");
+            let run = lib.clone().and_then(|lib| {
+                c_link(board, &lib, &[&source, "firmware/startup.c"], &[], &elf)?;
+                run_qemu_elf(board, &elf, false, &[])
+            });
+            match run {
+                Ok(run) if run.ok() => passed += 1,
+                Ok(run) => {
+                    println!(
+                        "  FAIL {what}: {program}.c on {profile} ({})",
+                        describe(run.code)
+                    );
+                    print!("{}", indent(&run.log));
+                    failed += 1;
+                }
+                Err(e) => {
+                    println!("  FAIL {what}: {program}.c on {profile}: {e}");
+                    failed += 1;
+                }
+            }
         }
     }
     println!(
-        "  {what}: {passed} passed, {failed} failed ({} golden image{} and api_min.c on f32 targets only; largest flash {flash} B, peak stack {stack} B)",
+        "  {what}: {passed} passed, {failed} failed ({} golden image{}, api_min.c on f32 targets only, api_min.c and lean_check.c on the lean profile; largest flash {flash} B, peak stack {stack} B)",
         images.len(),
         if images.len() == 1 { "" } else { "s" }
     );
@@ -889,16 +908,18 @@ fn c_api(board: &Board) -> Result<(u64, u64), String> {
 type Footprint = (u64, u64);
 
 /// Footprints of the C skeleton `api_base.c`, of the C API's `api_min.c` with the default
-/// library and of the same with the library of f32 targets only, on the board.
-fn c_size(board: &Board) -> Result<Option<[Footprint; 3]>, String> {
+/// library, of the same with the library of f32 targets only, and with the lean profile, on
+/// the board.
+fn c_size(board: &Board) -> Result<Option<[Footprint; 4]>, String> {
     if c_flags(board).is_none() {
         return Ok(None);
     }
     let dir = root_target().join("c-api").join(board.name);
-    let (base, min, lean) = (
+    let (base, min, f32s, lean) = (
         dir.join("api-base"),
         dir.join("api-min"),
         dir.join("api-min-f32"),
+        dir.join("api-min-lean"),
     );
     let lib = c_library(board, C_ALL_TARGETS)?;
     let skeleton = ["firmware/api_base.c", "firmware/startup.c"];
@@ -906,10 +927,13 @@ fn c_size(board: &Board) -> Result<Option<[Footprint; 3]>, String> {
     c_link(board, &lib, &skeleton, &[], &base)?;
     c_link(board, &lib, &calls, &[], &min)?;
     let lib = c_library(board, C_F32_TARGETS)?;
+    c_link(board, &lib, &calls, &[], &f32s)?;
+    let lib = c_library(board, C_LEAN)?;
     c_link(board, &lib, &calls, &[], &lean)?;
     Ok(Some([
         footprint(&base)?,
         footprint(&min)?,
+        footprint(&f32s)?,
         footprint(&lean)?,
     ]))
 }
@@ -1028,7 +1052,15 @@ fn size(install: bool, opt_level: &str) -> Result<(), String> {
         // The same calls through the C API: the C skeleton, then binary focal + dice (the
         // library's share is the difference, as for the Rust rows). The C library is built with
         // its own profile (`c-firmware`: opt-level s, LTO), whatever `--opt-level` says.
-        if let Some([(base, base_ram), (flash, ram), (lean, lean_ram)]) = c_size(board)? {
+        if let Some(
+            [
+                (base, base_ram),
+                (flash, ram),
+                (f32s, f32s_ram),
+                (lean, lean_ram),
+            ],
+        ) = c_size(board)?
+        {
             println!(
                 "| {} | C skeleton only (`bindings/c/firmware/api_base.c`) | {base} | {base_ram} | 0 |",
                 board.name
@@ -1039,7 +1071,12 @@ fn size(install: bool, opt_level: &str) -> Result<(), String> {
                 flash.saturating_sub(base)
             );
             println!(
-                "| {} | C API, f32 targets only: the same (`api_min.c`) | {lean} | {lean_ram} | {} |",
+                "| {} | C API, f32 targets only: the same (`api_min.c`) | {f32s} | {f32s_ram} | {} |",
+                board.name,
+                f32s.saturating_sub(base)
+            );
+            println!(
+                "| {} | C API, lean profile: the same (`api_min.c`) | {lean} | {lean_ram} | {} |",
                 board.name,
                 lean.saturating_sub(base)
             );
@@ -1047,6 +1084,7 @@ fn size(install: bool, opt_level: &str) -> Result<(), String> {
                 compare.push((
                     board.name,
                     flash.saturating_sub(base),
+                    f32s.saturating_sub(base),
                     lean.saturating_sub(base),
                     rust,
                 ));
@@ -1068,10 +1106,11 @@ fn size(install: bool, opt_level: &str) -> Result<(), String> {
             "\nBinary focal + dice, one-shot: the C API's library share against Rust's `api-min`:\n"
         );
         let pct = |c: u64, rust: u64| (c as f64 / rust.max(1) as f64 - 1.0) * 100.0;
-        for &(board, c, lean, rust) in &compare {
+        for &(board, c, f32s, lean, rust) in &compare {
             println!(
-                "- {board}: C API {c} B ({:+.1} %), f32 targets only {lean} B ({:+.1} %), Rust {rust} B",
+                "- {board}: C API {c} B ({:+.1} %), f32 targets only {f32s} B ({:+.1} %), lean profile {lean} B ({:+.1} %), Rust {rust} B",
                 pct(c, rust),
+                pct(f32s, rust),
                 pct(lean, rust)
             );
         }

@@ -234,7 +234,7 @@ static void bad_call_checks(void) {
     }
     for (lc_status s = 0; s < 120; s++) {
         const char *m = lc_status_message(s);
-        bool known = s <= LC_UNKNOWN_ERROR || (s >= LC_NULL_POINTER && s <= LC_BAD_TARGETS);
+        bool known = s <= LC_UNKNOWN_ERROR || (s >= LC_NULL_POINTER && s <= LC_UNSUPPORTED);
         if (m == NULL || (known == (strcmp(m, "unknown status") == 0))) {
             report("status message");
             return;

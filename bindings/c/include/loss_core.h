@@ -818,6 +818,12 @@ typedef struct {
 // The targets' kind does not fit the call (e.g. `f32` targets where a hard mask is needed).
 #define LC_BAD_TARGETS 105
 
+// The configuration needs a part this build of the library leaves out (the lean profile,
+// docs/c.md): a focal soft-target convention other than torchvision's from logits (feature
+// `soft-conventions`), a non-integer gamma (`real-gamma`), or Tversky, a seed dice kind or
+// custom smoothing (`overlap-variants`).
+#define LC_UNSUPPORTED 106
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus

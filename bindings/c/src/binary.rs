@@ -6,7 +6,7 @@ use loss_core::focal::{BinaryFocal, SigmoidFocal, SoftTargets};
 use loss_core::{LossAccumulator, Mask, Predictions, Reduction};
 
 use crate::ffi::{self, out_ok, pick, read, slice, slice_mut, state, write};
-use crate::status::{Fail, LC_BAD_TARGETS, lc_status, run};
+use crate::status::{Fail, LC_BAD_TARGETS, LC_UNSUPPORTED, lc_status, run};
 
 /// How values are reduced (`LC_REDUCTION_*`).
 pub type lc_reduction = u32;
@@ -123,6 +123,30 @@ pub(crate) fn soft_targets(v: lc_soft_targets) -> Result<SoftTargets, Fail> {
     )
 }
 
+/// The soft-target convention of a focal loss from logits (sigmoid or one-vs-rest): without the
+/// feature `soft-conventions` only torchvision's is built, and the others are
+/// [`LC_UNSUPPORTED`] (an unknown value stays `LC_BAD_ENUM`).
+pub(crate) fn logit_soft_targets(v: lc_soft_targets) -> Result<SoftTargets, Fail> {
+    let s = soft_targets(v)?;
+    if cfg!(feature = "soft-conventions") || s == SoftTargets::Torchvision {
+        Ok(s)
+    } else {
+        Err(Fail(LC_UNSUPPORTED))
+    }
+}
+
+/// A focal gamma as the build supports it: without the feature `real-gamma` a finite gamma
+/// that is not an integer in `0..=255` is [`LC_UNSUPPORTED`] (a negative or non-finite one
+/// stays `LC_INVALID_PARAMETER`, as in the full build).
+pub(crate) fn gamma(g: f32) -> Result<f32, Fail> {
+    let integer = (0.0..=255.0).contains(&g) && f32::from(g as u8) == g;
+    if cfg!(feature = "real-gamma") || integer || !(g.is_finite() && g >= 0.0) {
+        Ok(g)
+    } else {
+        Err(Fail(LC_UNSUPPORTED))
+    }
+}
+
 pub(crate) fn predictions(v: lc_predictions) -> Result<Predictions, Fail> {
     pick(v, &[Predictions::Logits, Predictions::Probabilities])
 }
@@ -160,8 +184,8 @@ pub extern "C" fn lc_sigmoid_focal_default() -> lc_sigmoid_focal_config {
 
 pub(crate) fn sigmoid_focal(c: &lc_sigmoid_focal_config) -> Result<SigmoidFocal, Fail> {
     let alpha = c.use_alpha.then_some(c.alpha);
-    Ok(SigmoidFocal::new(alpha, c.gamma)?
-        .with_soft_targets(soft_targets(c.soft_targets)?)
+    Ok(SigmoidFocal::new(alpha, gamma(c.gamma)?)?
+        .with_soft_targets(logit_soft_targets(c.soft_targets)?)
         .with_reduction(reduction(c.reduction)?))
 }
 
@@ -309,8 +333,8 @@ pub extern "C" fn lc_binary_focal_default() -> lc_binary_focal_config {
 pub(crate) fn binary_focal(c: &lc_binary_focal_config) -> Result<BinaryFocal, Fail> {
     let alpha = c.use_alpha.then_some(c.alpha);
     let loss = match pick(c.kind, &[false, true])? {
-        false => BinaryFocal::new(alpha, c.gamma, c.clamp_min, c.clamp_max)?,
-        true => BinaryFocal::keras(alpha, c.gamma)?,
+        false => BinaryFocal::new(alpha, gamma(c.gamma)?, c.clamp_min, c.clamp_max)?,
+        true => BinaryFocal::keras(alpha, gamma(c.gamma)?)?,
     };
     Ok(loss
         .with_soft_targets(soft_targets(c.soft_targets)?)?
@@ -658,14 +682,22 @@ pub(crate) fn overlap(c: &lc_overlap_config) -> Result<OverlapLoss, Fail> {
     let loss = match pick(c.kind, &[0u8, 1, 2, 3, 4])? {
         0 => OverlapLoss::dice(),
         1 => OverlapLoss::jaccard(),
+        #[cfg(feature = "overlap-variants")]
         2 => OverlapLoss::tversky(c.tversky_alpha, c.tversky_beta)?,
+        #[cfg(feature = "overlap-variants")]
         3 => OverlapLoss::seed_torch_dice(),
+        #[cfg(feature = "overlap-variants")]
         _ => OverlapLoss::seed_keras_dice(),
+        // Tversky and the seed kinds without `overlap-variants`.
+        #[cfg(not(feature = "overlap-variants"))]
+        _ => return Err(Fail(LC_UNSUPPORTED)),
     };
-    let loss = if c.set_smoothing {
-        loss.with_smoothing(c.smooth_nr, c.smooth_dr)?
-    } else {
-        loss
+    let loss = match c.set_smoothing {
+        #[cfg(feature = "overlap-variants")]
+        true => loss.with_smoothing(c.smooth_nr, c.smooth_dr)?,
+        #[cfg(not(feature = "overlap-variants"))]
+        true => return Err(Fail(LC_UNSUPPORTED)),
+        false => loss,
     };
     Ok(loss
         .with_squared(c.squared)?
@@ -1034,5 +1066,157 @@ mod tests {
                 "a mask gives the f32 targets' bits"
             );
         }
+    }
+
+    /// What a feature of the lean profile leaves out is `LC_UNSUPPORTED` without it, never a
+    /// number; with it (the default) the call gives loss-core's bits. (On f32 targets.)
+    #[cfg(feature = "f32-targets")]
+    #[test]
+    fn a_left_out_part_is_unsupported_and_otherwise_exact() {
+        use loss_core::dice::OverlapLoss;
+        use loss_core::focal::{BinaryFocal, SigmoidFocal};
+
+        use crate::multi::{
+            LC_CLASS_LOSS_ONE_VS_REST, LC_CLASS_TARGETS_DENSE, LC_LAYOUT_CHANNELS_FIRST,
+            lc_class_loss_default, lc_class_loss_sums, lc_class_targets, lc_shape,
+        };
+        use crate::status::LC_UNSUPPORTED;
+
+        let (x, t) = ([1.5f32, -0.25, 3.0, -2.0], [0.3f32, 1.0, 0.0, 0.75]);
+        let p = x.map(loss_core::sigmoid);
+        let targets = lc_targets {
+            kind: LC_TARGETS_F32,
+            data: t.as_ptr().cast(),
+            len: 4,
+        };
+        let check =
+            |feature: bool, status: lc_status, got: f32, expect: Result<f32, loss_core::Error>| {
+                if feature {
+                    assert_eq!(status, LC_OK);
+                    assert_eq!(
+                        Ok(got.to_bits()),
+                        expect.map(f32::to_bits),
+                        "loss-core bits"
+                    );
+                } else {
+                    assert_eq!(status, LC_UNSUPPORTED);
+                    assert!(got.is_nan(), "the out-pointer is not written");
+                }
+            };
+        let conventions = cfg!(feature = "soft-conventions");
+        let real = cfg!(feature = "real-gamma");
+        let variants = cfg!(feature = "overlap-variants");
+
+        for (v, s) in [
+            (LC_SOFT_TARGETS_MONAI, SoftTargets::Monai),
+            (LC_SOFT_TARGETS_KORNIA, SoftTargets::Kornia),
+            (LC_SOFT_TARGETS_SMP, SoftTargets::Smp),
+        ] {
+            let mut c = lc_sigmoid_focal_default();
+            c.soft_targets = v;
+            let mut out = f32::NAN;
+            // SAFETY: live data of the stated lengths.
+            let st = unsafe { lc_sigmoid_focal_loss(&c, x.as_ptr(), 4, &targets, &mut out) };
+            let rust = SigmoidFocal::torchvision()
+                .with_soft_targets(s)
+                .loss(&x, &t[..]);
+            check(conventions, st, out, rust);
+        }
+        // The default convention and integer gammas are always there.
+        let mut c = lc_sigmoid_focal_default();
+        c.gamma = 3.0;
+        let mut out = f32::NAN;
+        // SAFETY: as above.
+        let st = unsafe { lc_sigmoid_focal_loss(&c, x.as_ptr(), 4, &targets, &mut out) };
+        check(
+            true,
+            st,
+            out,
+            SigmoidFocal::new(Some(0.25), 3.0).unwrap().loss(&x, &t[..]),
+        );
+
+        let mut c = lc_sigmoid_focal_default();
+        c.gamma = 1.5;
+        let mut out = f32::NAN;
+        // SAFETY: as above.
+        let st = unsafe { lc_sigmoid_focal_loss(&c, x.as_ptr(), 4, &targets, &mut out) };
+        check(
+            real,
+            st,
+            out,
+            SigmoidFocal::new(Some(0.25), 1.5).unwrap().loss(&x, &t[..]),
+        );
+        let mut b = lc_binary_focal_default();
+        b.gamma = 0.5;
+        let mut out = f32::NAN;
+        // SAFETY: as above.
+        let st = unsafe { lc_binary_focal_loss(&b, p.as_ptr(), 4, &targets, &mut out) };
+        let rust = BinaryFocal::new(Some(0.25), 0.5, 1e-3, 0.999)
+            .unwrap()
+            .loss(&p, &t[..]);
+        check(real, st, out, rust);
+        // A negative gamma is a bad parameter in every build.
+        b.gamma = -1.5;
+        // SAFETY: as above.
+        let st = unsafe { lc_binary_focal_loss(&b, p.as_ptr(), 4, &targets, &mut out) };
+        assert_eq!(st, crate::status::LC_INVALID_PARAMETER);
+
+        let mut o = lc_overlap_default();
+        o.kind = LC_OVERLAP_TVERSKY;
+        o.tversky_alpha = 0.3;
+        o.tversky_beta = 0.7;
+        let mut out = f32::NAN;
+        // SAFETY: as above.
+        let st = unsafe { lc_overlap_loss(&o, p.as_ptr(), 4, &targets, &mut out) };
+        let rust = OverlapLoss::tversky(0.3, 0.7).map(|l| l.loss(&p, &t[..]));
+        check(variants, st, out, rust.unwrap());
+        let mut o = lc_overlap_default();
+        o.set_smoothing = true;
+        o.smooth_nr = 0.0;
+        o.smooth_dr = 1.0;
+        let mut out = f32::NAN;
+        // SAFETY: as above.
+        let st = unsafe { lc_overlap_loss(&o, p.as_ptr(), 4, &targets, &mut out) };
+        let rust = OverlapLoss::dice()
+            .with_smoothing(0.0, 1.0)
+            .map(|l| l.loss(&p, &t[..]));
+        check(variants, st, out, rust.unwrap());
+        for kind in [LC_OVERLAP_SEED_TORCH_DICE, LC_OVERLAP_SEED_KERAS_DICE] {
+            let mut o = lc_overlap_default();
+            o.kind = kind;
+            let mut out = f32::NAN;
+            // SAFETY: as above.
+            let st = unsafe { lc_overlap_loss(&o, p.as_ptr(), 4, &targets, &mut out) };
+            assert_eq!(st, if variants { LC_OK } else { LC_UNSUPPORTED });
+        }
+
+        // One-vs-rest focal takes the conventions of the focal loss from logits.
+        let mut c = lc_class_loss_default();
+        c.kind = LC_CLASS_LOSS_ONE_VS_REST;
+        c.soft_targets = LC_SOFT_TARGETS_MONAI;
+        let shape = lc_shape {
+            batch: 1,
+            classes: 2,
+            spatial: 2,
+            layout: LC_LAYOUT_CHANNELS_FIRST,
+        };
+        let dense = lc_class_targets {
+            kind: LC_CLASS_TARGETS_DENSE,
+            data: t.as_ptr().cast(),
+            len: 4,
+            use_ignore_index: false,
+            ignore_index: 0,
+        };
+        let mut sums = [f32::NAN; 2];
+        // SAFETY: as above.
+        let st =
+            unsafe { lc_class_loss_sums(&c, &shape, x.as_ptr(), 4, &dense, sums.as_mut_ptr(), 2) };
+        assert_eq!(st, if conventions { LC_OK } else { LC_UNSUPPORTED });
+        c.soft_targets = LC_SOFT_TARGETS_TORCHVISION;
+        c.gamma = 2.5;
+        // SAFETY: as above.
+        let st =
+            unsafe { lc_class_loss_sums(&c, &shape, x.as_ptr(), 4, &dense, sums.as_mut_ptr(), 2) };
+        assert_eq!(st, if real { LC_OK } else { LC_UNSUPPORTED });
     }
 }

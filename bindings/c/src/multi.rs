@@ -12,9 +12,9 @@ use loss_core::quantized::{ClassQuantization, Code, Quantization};
 
 use crate::LC_MAX_CLASSES;
 use crate::binary::{
-    LC_PREDICTIONS_LOGITS, LC_REDUCTION_MEAN, LC_SOFT_TARGETS_TORCHVISION, lc_overlap_config,
-    lc_overlap_stats, lc_predictions, lc_reduction, lc_soft_targets, overlap_cfg, predictions,
-    reduction, soft_targets,
+    LC_PREDICTIONS_LOGITS, LC_REDUCTION_MEAN, LC_SOFT_TARGETS_TORCHVISION, gamma,
+    lc_overlap_config, lc_overlap_stats, lc_predictions, lc_reduction, lc_soft_targets,
+    logit_soft_targets, overlap_cfg, predictions, reduction,
 };
 use crate::ffi::{self, out_ok, pick, read, slice, slice_mut, state, write};
 use crate::quant::{lc_quantization, quantization};
@@ -302,7 +302,7 @@ unsafe fn class_loss(c: *const lc_class_loss_config) -> Result<AnyLoss, Fail> {
     };
     Ok(match pick(c.kind, &[false, true])? {
         false => {
-            let loss = SoftmaxFocal::new(alpha, c.gamma, weights)?
+            let loss = SoftmaxFocal::new(alpha, gamma(c.gamma)?, weights)?
                 .with_predictions(predictions(c.predictions)?);
             AnyLoss::Softmax(if c.use_clip {
                 loss.with_probability_clip(c.clip_min, c.clip_max)?
@@ -311,8 +311,8 @@ unsafe fn class_loss(c: *const lc_class_loss_config) -> Result<AnyLoss, Fail> {
             })
         }
         true => AnyLoss::OneVsRest(
-            OneVsRestFocal::new(alpha, c.gamma, weights)?
-                .with_soft_targets(soft_targets(c.soft_targets)?),
+            OneVsRestFocal::new(alpha, gamma(c.gamma)?, weights)?
+                .with_soft_targets(logit_soft_targets(c.soft_targets)?),
         ),
     })
 }

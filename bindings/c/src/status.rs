@@ -49,6 +49,11 @@ pub const LC_BAD_ENUM: lc_status = 103;
 pub const LC_NOT_INITIALIZED: lc_status = 104;
 /// The targets' kind does not fit the call (e.g. `f32` targets where a hard mask is needed).
 pub const LC_BAD_TARGETS: lc_status = 105;
+/// The configuration needs a part this build of the library leaves out (the lean profile,
+/// docs/c.md): a focal soft-target convention other than torchvision's from logits (feature
+/// `soft-conventions`), a non-integer gamma (`real-gamma`), or Tversky, a seed dice kind or
+/// custom smoothing (`overlap-variants`).
+pub const LC_UNSUPPORTED: lc_status = 106;
 
 /// A failed call's status, so that `?` converts loss-core's errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +119,9 @@ pub extern "C" fn lc_status_message(status: lc_status) -> *const c_char {
         LC_BAD_ENUM => c"an enum field holds an unknown value",
         LC_NOT_INITIALIZED => c"the state was not initialised by its lc_*_init function",
         LC_BAD_TARGETS => c"these targets cannot be used here (a hard mask is needed)",
+        LC_UNSUPPORTED => {
+            c"this build leaves out what the configuration needs: enable the Cargo feature soft-conventions (MONAI, kornia, smp soft targets), real-gamma (non-integer gamma) or overlap-variants (Tversky, seed dice, custom smoothing)"
+        }
         _ => c"unknown status",
     };
     message.as_ptr()

@@ -133,6 +133,7 @@ impl Dw {
     }
 
     /// `exp(hi + lo) = expf(hi) (1 + lo)`: only `expf`'s own rounding remains.
+    #[cfg(any(feature = "soft-conventions", feature = "real-gamma"))]
     pub fn exp(self) -> Self {
         let f = libm::expf(self.hi);
         Self {

@@ -104,6 +104,7 @@ mod soft;
 pub use binary::BinaryFocal;
 pub(crate) use power::Power;
 pub use sigmoid::SigmoidFocal;
+pub(crate) use sigmoid::soft_targets_built;
 
 use crate::Error;
 

@@ -29,8 +29,11 @@ impl Power {
         // `as u8` truncates in [0, 255]: equal back only for an integer.
         let integer = if gamma <= 255.0 && (gamma as u8) as f32 == gamma {
             Some(gamma as u8)
-        } else {
+        } else if cfg!(feature = "real-gamma") {
             None
+        } else {
+            // The real-gamma paths are not built (the `real-gamma` feature is off).
+            return Err(Error::InvalidParameter("gamma"));
         };
         Ok(Self { gamma, integer })
     }
@@ -48,7 +51,14 @@ impl Power {
                 q2 * q2
             }
             Some(n) => square_and_multiply(q, n),
+            #[cfg(feature = "real-gamma")]
             None => libm::expf(self.gamma * log_q()),
+            // Never constructed without `real-gamma` (`Power::new` refuses it).
+            #[cfg(not(feature = "real-gamma"))]
+            None => {
+                let _ = log_q;
+                f32::NAN
+            }
         }
     }
 
@@ -72,6 +82,12 @@ impl Power {
                 q2 * q2
             }),
             Some(n) => each(q, |q| square_and_multiply(q, n)),
+            #[cfg(not(feature = "real-gamma"))]
+            None => {
+                let _ = log_q;
+                q.fill(f32::NAN);
+            }
+            #[cfg(feature = "real-gamma")]
             None => {
                 log_q(q);
                 // `gamma * log q` (IEEE multiplication commutes, bit for bit).
@@ -101,7 +117,10 @@ impl Power {
                 }
                 result.unwrap_or(Dw::ONE)
             }
+            #[cfg(feature = "real-gamma")]
             None => q.ln().scale(self.gamma).exp(),
+            #[cfg(not(feature = "real-gamma"))]
+            None => Dw::exact(f32::NAN),
         }
     }
 }

@@ -169,6 +169,13 @@ impl ElementLoss for SigmoidFocal {
         self.block_grad(x, t, losses, grad);
     }
 
+    // With `soft-conventions` the trait's `Ok(())`, so that the default build is unchanged.
+    #[cfg(not(feature = "soft-conventions"))]
+    #[inline(always)]
+    fn built(&self) -> Result<(), Error> {
+        soft_targets_built(self.soft_targets)
+    }
+
     fn reduction(&self) -> Reduction {
         self.reduction
     }
@@ -202,6 +209,17 @@ impl ElementLoss for SigmoidFocal {
         for ((x, t), out) in x.chunks(size).zip(t.chunks(size)).zip(out.chunks_mut(size)) {
             self.block(x, t, out);
         }
+    }
+}
+
+/// `Ok` when the build has the soft-target formula: without the feature `soft-conventions`
+/// only torchvision's is built, and another is [`Error::InvalidParameter`] (`"soft_targets"`).
+#[inline(always)]
+pub(crate) fn soft_targets_built(soft_targets: SoftTargets) -> Result<(), Error> {
+    if cfg!(feature = "soft-conventions") || matches!(soft_targets, SoftTargets::Torchvision) {
+        Ok(())
+    } else {
+        Err(Error::InvalidParameter("soft_targets"))
     }
 }
 
@@ -384,5 +402,49 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Without the feature `soft-conventions` a convention other than torchvision's is refused
+    /// by every call (never NaN); with it, every convention gives a number. Hard targets and
+    /// torchvision's convention work in every build. (`cargo test -p loss-core --lib
+    /// --no-default-features lean_` runs it without the feature.)
+    #[test]
+    fn lean_builds_refuse_the_conventions_they_leave_out() {
+        use crate::multiclass::{ClassAlpha, ClassLoss, Layout, OneVsRestFocal, Shape, Targets};
+        let (x, soft, hard) = ([0.5f32, -1.0], [0.25f32, 1.0], [1.0f32, 0.0]);
+        let built = cfg!(feature = "soft-conventions");
+        for s in [SoftTargets::Monai, SoftTargets::Kornia, SoftTargets::Smp] {
+            let loss = SigmoidFocal::torchvision().with_soft_targets(s);
+            let refused = Err(Error::InvalidParameter("soft_targets"));
+            let mut out = [0.0f32; 2];
+            let results = [
+                loss.loss(&x, &soft[..]).map(|_| ()),
+                loss.loss(&x, &hard[..]).map(|_| ()),
+                loss.loss_elementwise(&x, &soft[..], &mut out),
+                loss.loss_per_sample(&x, &soft[..], 1, &mut out),
+                loss.accumulator().push(&x, &soft[..]),
+                loss.loss_and_grad(&x, &soft[..], &mut [0.0; 2]).map(|_| ()),
+            ];
+            for r in results {
+                assert_eq!(r, if built { Ok(()) } else { refused });
+            }
+            let ovr = OneVsRestFocal::new(ClassAlpha::None, 2.0, None)
+                .unwrap()
+                .with_soft_targets(s);
+            let shape = Shape::new(1, 2, 1, Layout::ChannelsFirst).unwrap();
+            let r = ovr.loss_elementwise(&shape, &x, Targets::dense(&soft), &mut out);
+            assert_eq!(r, if built { Ok(()) } else { refused });
+        }
+        let loss = SigmoidFocal::torchvision();
+        assert!(loss.loss(&x, &soft[..]).unwrap().is_finite());
+        // Without `real-gamma` a non-integer gamma is refused where the loss is made.
+        let real = SigmoidFocal::new(None, 1.5).map(|_| ());
+        let expect = if cfg!(feature = "real-gamma") {
+            Ok(())
+        } else {
+            Err(Error::InvalidParameter("gamma"))
+        };
+        assert_eq!(real, expect);
+        assert!(SigmoidFocal::new(None, 3.0).is_ok());
     }
 }

@@ -1,8 +1,10 @@
 //! The soft-target paths of [`SigmoidFocal`] (`0 < t < 1`), in double words: see "Soft
 //! targets: accuracy" in the [module docs](super).
 
+#[cfg(feature = "soft-conventions")]
+use super::Power;
 use super::dw::{self, Dw};
-use super::{Power, SigmoidFocal, SoftTargets};
+use super::{SigmoidFocal, SoftTargets};
 
 impl SigmoidFocal {
     /// Soft target `0 < t < 1`, in double words (see "Soft targets: accuracy" in the
@@ -37,6 +39,7 @@ impl SigmoidFocal {
                 let factor = self.power.of_dw(Dw { hi: q_hi, lo: q_lo });
                 dw::product(w(), factor, ce)
             }
+            #[cfg(feature = "soft-conventions")]
             SoftTargets::Monai => {
                 // z = -x (2t - 1) = z_hi + z_lo: 2t - 1 exactly, then the product exactly.
                 let (d_hi, d_lo) = dw::two_sum(2.0 * t, -1.0);
@@ -64,6 +67,7 @@ impl SigmoidFocal {
                 }
                 dw::product(w(), factor, ce)
             }
+            #[cfg(feature = "soft-conventions")]
             SoftTargets::Smp => {
                 // 1 - exp(-CE) without cancellation when CE is small; CE's low word enters
                 // through the derivative exp(-CE) = 1 - q.
@@ -74,6 +78,7 @@ impl SigmoidFocal {
                 });
                 dw::product(w(), factor, ce)
             }
+            #[cfg(feature = "soft-conventions")]
             SoftTargets::Kornia => {
                 // alpha t sigmoid(-x)^gamma softplus(-x) + (1 - alpha)(1 - t) sigmoid(x)^gamma
                 // softplus(x); softplus(±x) = max(±x, 0) + ln d.
@@ -104,6 +109,10 @@ impl SigmoidFocal {
                 };
                 term(w_pos, -x) + term(w_neg, x)
             }
+            // Not built without `soft-conventions`: every call refuses these conventions first
+            // (`ElementLoss::built`, `OneVsRestFocal`'s class check), so this is never reached.
+            #[cfg(not(feature = "soft-conventions"))]
+            _ => f32::NAN,
         }
     }
 }
@@ -135,6 +144,7 @@ fn soft_ce(x: f32, t: f32, ln_d: Dw) -> Dw {
 /// For `z_hi < 0` the power is taken in log space, `exp(gamma (z_hi - ln d))`, for every gamma:
 /// `sigmoid(z)` is then about `exp(z)`, and a product of powers would multiply `expf`'s
 /// rounding by gamma, where `exp` of the exact `gamma z_hi` rounds once.
+#[cfg(feature = "soft-conventions")]
 fn sigmoid_power(
     power: &Power,
     z_hi: f32,

@@ -617,6 +617,7 @@ impl ClassLoss for OneVsRestFocal<'_> {
     }
 
     fn check_classes(&self, classes: usize) -> Result<(), Error> {
+        crate::focal::soft_targets_built(self.soft_targets)?;
         self.alpha.check_classes(classes)?;
         check_weight_count(self.weights, classes)
     }

@@ -111,9 +111,17 @@ pub(crate) fn walk_pixels(
     while start < shape.spatial {
         let len = per_block.min(shape.spatial - start);
         if cached {
-            let block = exps.chunks_exact_mut(classes).take(len);
+            // Checked splits, not `chunks_exact(classes)`: zipping those divides by a run-time
+            // `classes` in an out-of-line `Zip::new`, a panic path the optimiser cannot rule
+            // out (the C API's link-time proof on the M0 finds it).
+            let mut block = exps.get_mut(..len * classes).unwrap_or(&mut []);
             let leads = maxes.iter_mut().zip(&mut winners);
-            for (s, (e, (max, winner))) in (start..).zip(block.zip(leads)) {
+            for (s, (max, winner)) in (start..start + len).zip(leads) {
+                let Some((e, more)) = core::mem::take(&mut block).split_at_mut_checked(classes)
+                else {
+                    break;
+                };
+                block = more;
                 let pixel = pixel_at(s);
                 (*max, *winner) = LogSoftmax::max_and_winner(&pixel);
                 for (e, x) in e.iter_mut().zip(pixel.scores()) {
@@ -126,8 +134,13 @@ pub(crate) fn walk_pixels(
             if space == Predictions::Logits {
                 crate::lanes::exp(exps.get_mut(..len * classes).unwrap_or(&mut []));
             }
-            let block = exps.chunks_exact(classes).zip(&winners).take(len);
-            for ((rest, log_sum), (e, &winner)) in rests.iter_mut().zip(&mut log_sums).zip(block) {
+            let mut block = exps.get(..len * classes).unwrap_or(&[]);
+            let sums = rests.iter_mut().zip(&mut log_sums);
+            for ((rest, log_sum), &winner) in sums.zip(&winners).take(len) {
+                let Some((e, more)) = block.split_at_checked(classes) else {
+                    break;
+                };
+                block = more;
                 *rest = 0.0;
                 for (c, &e) in e.iter().enumerate() {
                     if c != winner {
